@@ -1,0 +1,49 @@
+# The two commands of this project:
+#   make run    build everything and start the demo server on http://127.0.0.1:8080
+#   make test   build everything and run every test, browser tests included
+# Both install what is missing first (scripts/setup.sh), and skip what is already there.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+LISTEN ?= 127.0.0.1:8080
+DATA_DIR ?= ./data
+
+# Everything the SPA is built from: rebuild dist/ only when one of these changed.
+SPA_SOURCES := $(shell find frontend shared -type f -not -path '*/target/*') Cargo.toml Cargo.lock Trunk.toml
+
+.PHONY: run test setup setup-test spa server check-wasm fmt lint
+
+run: setup spa server
+	./target/release/sms serve --demo --listen $(LISTEN) --data-dir $(DATA_DIR)
+
+test: setup-test spa check-wasm
+	./scripts/test.sh
+
+setup:
+	./scripts/setup.sh
+
+setup-test:
+	./scripts/setup.sh --test
+
+spa: dist/index.html
+
+dist/index.html: $(SPA_SOURCES)
+	cargo fetch --locked
+	trunk build --release
+	@touch dist/index.html
+
+server:
+	cargo build --release --locked -p backend --bin sms
+
+# `shared` must keep building for the browser, even the parts the SPA does not use yet.
+check-wasm:
+	cargo check --locked -p shared --target wasm32-unknown-unknown
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+	cargo clippy -p frontend --target wasm32-unknown-unknown --locked -- -D warnings

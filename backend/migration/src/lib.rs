@@ -1,0 +1,15 @@
+//! Database migrations, written with sea-query so the same code runs on SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_create_foundation_tables;
+
+/// Every migration in order; the server runs `Migrator::up` at start.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261127_000001_create_foundation_tables::Migration)]
+    }
+}

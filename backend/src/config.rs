@@ -1,0 +1,330 @@
+//! Server configuration: command-line flags, their `SMS_*` environment variables, and an optional
+//! TOML file. A flag (or its variable) wins over the file, the file over the built-in default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+use shared::{Build, ProductVersion};
+
+/// Where the database lives; shared by `sms serve` and the `sms user` commands.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct StorageArgs {
+    /// TOML configuration file (see docs/configuration.md).
+    #[arg(long, env = "SMS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Folder for the server's own files: the SQLite database, the patch repository. [default: ./data]
+    #[arg(long, env = "SMS_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: `sqlite://FILE` or `postgres://USER@HOST/DB`. [default: SQLite file in the data dir]
+    #[arg(long, env = "SMS_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+/// The flags of `sms serve`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// Address to listen on. [default: 127.0.0.1:8080]
+    #[arg(long, env = "SMS_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Log lines as human text or as JSON objects. [default: text]
+    #[arg(long, env = "SMS_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Demo mode: prints the admin login at every start (a generated password is kept in the data dir).
+    #[arg(long, env = "SMS_DEMO")]
+    pub demo: bool,
+    /// Folder with the built web client (trunk's output). [default: ./dist]
+    #[arg(long, env = "SMS_STATIC_DIR", value_name = "DIR")]
+    pub static_dir: Option<PathBuf>,
+    /// This node's name, shown in the UI and the API. [default: the host name]
+    #[arg(long, env = "SMS_NODE_NAME", value_name = "NAME")]
+    pub node_name: Option<String>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// The TOML configuration file. Every key is optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub log_format: Option<LogFormat>,
+    pub demo: Option<bool>,
+    pub static_dir: Option<PathBuf>,
+    pub node_name: Option<String>,
+    #[serde(default)]
+    pub installed: InstalledFileConfig,
+    #[serde(default)]
+    pub auth: AuthFileConfig,
+}
+
+/// `[installed]`: the state recorded on the very first start.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstalledFileConfig {
+    pub product_version: Option<String>,
+    pub build: Option<String>,
+}
+
+/// `[auth]`: sessions and the login lockout.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthFileConfig {
+    pub session_ttl_minutes: Option<u32>,
+    pub lockout_threshold: Option<u32>,
+    pub lockout_seconds: Option<u32>,
+}
+
+/// Where the data lives, resolved.
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+}
+
+/// The installed state written on the first start.
+#[derive(Debug, Clone)]
+pub struct InitialInstall {
+    pub product_version: ProductVersion,
+    pub build: Build,
+}
+
+/// Sessions and login lockout.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// A session ends after this long without a request.
+    pub session_ttl: chrono::Duration,
+    /// Failed logins in a row after which a user's logins are refused for `lockout`.
+    pub lockout_threshold: u32,
+    pub lockout: chrono::Duration,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            session_ttl: chrono::Duration::minutes(12 * 60),
+            lockout_threshold: 5,
+            lockout: chrono::Duration::minutes(5),
+        }
+    }
+}
+
+/// Everything `sms serve` needs, resolved.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub storage: StorageConfig,
+    pub log_format: LogFormat,
+    pub demo: bool,
+    pub static_dir: PathBuf,
+    pub node_name: String,
+    pub initial: InitialInstall,
+    pub auth: AuthConfig,
+}
+
+pub const DEFAULT_PRODUCT_VERSION: &str = "6.4.0";
+pub const DEFAULT_BUILD: &str = "6.4.0.9001";
+
+impl Config {
+    /// A configuration with every default, data under `data_dir`; what tests start from.
+    pub fn for_data_dir(data_dir: &Path) -> Self {
+        Self::resolve(
+            &ServeArgs {
+                storage: StorageArgs {
+                    data_dir: Some(data_dir.to_owned()),
+                    ..StorageArgs::default()
+                },
+                ..ServeArgs::default()
+            },
+            FileConfig::default(),
+        )
+        .unwrap_or_else(|_| unreachable!("the built-in defaults are valid"))
+    }
+
+    /// Reads the file named by `--config` (if any) and merges it with the flags.
+    pub fn load(args: &ServeArgs) -> anyhow::Result<Self> {
+        let file = read_file_config(args.storage.config.as_deref())?;
+        Self::resolve(args, file)
+    }
+
+    fn resolve(args: &ServeArgs, file: FileConfig) -> anyhow::Result<Self> {
+        let storage = StorageConfig::resolve(&args.storage, &file);
+        let product_version: ProductVersion = file
+            .installed
+            .product_version
+            .as_deref()
+            .unwrap_or(DEFAULT_PRODUCT_VERSION)
+            .parse()
+            .context("invalid `installed.product_version` in the configuration file")?;
+        let build: Build = match file.installed.build.as_deref() {
+            Some(text) => text
+                .parse()
+                .context("invalid `installed.build` in the configuration file")?,
+            None if product_version.to_string() == DEFAULT_PRODUCT_VERSION => {
+                DEFAULT_BUILD.parse().context("invalid built-in build")?
+            }
+            None => Build {
+                version: product_version,
+                number: 1,
+            },
+        };
+        anyhow::ensure!(
+            build.version == product_version,
+            "the configured build {build} does not belong to product version {product_version}"
+        );
+        let defaults = AuthConfig::default();
+        let auth = AuthConfig {
+            session_ttl: file
+                .auth
+                .session_ttl_minutes
+                .map(|m| chrono::Duration::minutes(m.into()))
+                .unwrap_or(defaults.session_ttl),
+            lockout_threshold: file
+                .auth
+                .lockout_threshold
+                .unwrap_or(defaults.lockout_threshold)
+                .max(1),
+            lockout: file
+                .auth
+                .lockout_seconds
+                .map(|s| chrono::Duration::seconds(s.into()))
+                .unwrap_or(defaults.lockout),
+        };
+        Ok(Self {
+            listen: args
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            storage,
+            log_format: args.log_format.or(file.log_format).unwrap_or_default(),
+            demo: args.demo || file.demo.unwrap_or(false),
+            static_dir: args
+                .static_dir
+                .clone()
+                .or(file.static_dir)
+                .unwrap_or_else(|| PathBuf::from("dist")),
+            node_name: args
+                .node_name
+                .clone()
+                .or(file.node_name)
+                .unwrap_or_else(host_name),
+            initial: InitialInstall {
+                product_version,
+                build,
+            },
+            auth,
+        })
+    }
+}
+
+impl StorageConfig {
+    /// Resolves storage for the `sms user` commands, which read the same file as `sms serve`.
+    pub fn load(args: &StorageArgs) -> anyhow::Result<Self> {
+        let file = read_file_config(args.config.as_deref())?;
+        Ok(Self::resolve(args, &file))
+    }
+
+    fn resolve(args: &StorageArgs, file: &FileConfig) -> Self {
+        let data_dir = args
+            .data_dir
+            .clone()
+            .or_else(|| file.data_dir.clone())
+            .unwrap_or_else(|| PathBuf::from("data"));
+        let database_url = args
+            .database_url
+            .clone()
+            .or_else(|| file.database_url.clone())
+            .unwrap_or_else(|| {
+                format!("sqlite://{}?mode=rwc", data_dir.join("sms.db").display())
+            });
+        Self {
+            data_dir,
+            database_url,
+        }
+    }
+
+    /// Whether the database is the embedded SQLite file.
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+fn read_file_config(path: Option<&Path>) -> anyhow::Result<FileConfig> {
+    let Some(path) = path else {
+        return Ok(FileConfig::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+    toml::from_str(&text)
+        .with_context(|| format!("the configuration file {} is not valid", path.display()))
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "sms".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_documentation() {
+        let config = Config::resolve(&ServeArgs::default(), FileConfig::default()).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.storage.data_dir, PathBuf::from("data"));
+        assert_eq!(config.storage.database_url, "sqlite://data/sms.db?mode=rwc");
+        assert_eq!(config.initial.product_version.to_string(), "6.4.0");
+        assert_eq!(config.log_format, LogFormat::Text);
+        assert!(!config.demo);
+    }
+
+    #[test]
+    fn flags_win_over_the_file() {
+        let file: FileConfig = toml::from_str(
+            r#"
+            listen = "0.0.0.0:9000"
+            data_dir = "/var/lib/sms"
+            demo = true
+            [installed]
+            product_version = "6.5.0"
+            "#,
+        )
+        .unwrap();
+        let args = ServeArgs {
+            listen: Some("127.0.0.1:9100".parse().unwrap()),
+            ..ServeArgs::default()
+        };
+        let config = Config::resolve(&args, file).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:9100");
+        assert_eq!(config.storage.data_dir, PathBuf::from("/var/lib/sms"));
+        assert!(config.demo);
+        assert_eq!(config.initial.build.to_string(), "6.5.0.1");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_versions_are_refused() {
+        assert!(toml::from_str::<FileConfig>("lisen = \"x\"").is_err());
+        let file: FileConfig = toml::from_str("[installed]\nproduct_version = \"6.4\"").unwrap();
+        assert!(Config::resolve(&ServeArgs::default(), file).is_err());
+        let file: FileConfig =
+            toml::from_str("[installed]\nproduct_version = \"6.4.0\"\nbuild = \"6.5.0.1\"")
+                .unwrap();
+        assert!(Config::resolve(&ServeArgs::default(), file).is_err());
+    }
+}

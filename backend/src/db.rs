@@ -1,0 +1,74 @@
+//! Opening the database (SQLite file or PostgreSQL) and bringing its schema up to date.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+
+use crate::config::StorageConfig;
+
+/// Connects, creating the data dir (and the SQLite file) when needed, and runs every migration.
+pub async fn connect(storage: &StorageConfig) -> anyhow::Result<DatabaseConnection> {
+    std::fs::create_dir_all(&storage.data_dir).with_context(|| {
+        format!("cannot create the data dir {}", storage.data_dir.display())
+    })?;
+    let mut options = ConnectOptions::new(storage.database_url.clone());
+    options
+        .sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10));
+    if storage.is_sqlite() {
+        // One file, one writer at a time: a small pool avoids lock contention.
+        options.max_connections(4);
+    } else {
+        options.max_connections(10);
+    }
+    let db = Database::connect(options)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact(&storage.database_url)))?;
+    if storage.is_sqlite() {
+        // WAL lets readers work while a write commits; the setting is stored in the file.
+        db.execute_unprepared("PRAGMA journal_mode=WAL;")
+            .await
+            .context("cannot switch the SQLite database to WAL mode")?;
+    }
+    Migrator::up(&db, None)
+        .await
+        .context("cannot bring the database schema up to date")?;
+    Ok(db)
+}
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_are_hidden_in_urls() {
+        assert_eq!(
+            redact("postgres://sms:secret@db.example/sms"),
+            "postgres://sms:***@db.example/sms"
+        );
+        assert_eq!(redact("postgres://postgres@127.0.0.1/x"), "postgres://postgres@127.0.0.1/x");
+        assert_eq!(redact("sqlite://data/sms.db?mode=rwc"), "sqlite://data/sms.db?mode=rwc");
+    }
+}

@@ -1,0 +1,7 @@
+//! sea-orm entities: the storage shape of each table. They never cross the HTTP boundary.
+
+pub mod audit_log;
+pub mod installed_state;
+pub mod session;
+pub mod setting;
+pub mod user;

@@ -1,0 +1,8 @@
+//! HTTP handlers, one module per resource. They parse, call a service and map the result.
+
+pub mod audit;
+pub mod fallback;
+pub mod health;
+pub mod server;
+pub mod session;
+pub mod settings;

@@ -1,0 +1,8 @@
+//! `sms`: the SMS server and its command-line tools.
+
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    backend::cli::run().await
+}

@@ -1,0 +1,63 @@
+//! The route table: every route of the server, in one place.
+
+use axum::Router;
+use axum::routing::{any, get};
+use tower_http::compression::CompressionLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::handlers::{audit, fallback, health, server, session, settings};
+use crate::state::AppState;
+use crate::static_files;
+
+/// The OpenAPI document's header; the paths come from the routes themselves.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "SMS patch management API",
+        description = "The JSON API of the SMS server. Errors are always \
+            `{\"error\": {\"code\", \"message\"}}`. State-changing requests need an admin session \
+            and the `X-SMS-Client` header."
+    ),
+    tags(
+        (name = "server", description = "What runs on this SMS server"),
+        (name = "session", description = "Logging in and out"),
+        (name = "settings", description = "Server settings"),
+        (name = "audit", description = "The audit log"),
+    )
+)]
+struct ApiDoc;
+
+/// Every API route with its OpenAPI description: a route cannot exist without being documented.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::get))
+        .routes(routes!(session::get, session::login, session::logout))
+        .routes(routes!(server::get))
+        .routes(routes!(audit::list))
+        .routes(routes!(settings::get))
+        .routes(routes!(settings::set_notifications))
+        .split_for_parts()
+}
+
+/// The whole application: the API, its OpenAPI document, and the web client's files.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = api();
+    let openapi = std::sync::Arc::new(openapi);
+    api.route(
+        "/api/v1/openapi.json",
+        get(move || {
+            let doc = openapi.clone();
+            async move { axum::Json(doc.as_ref().clone()) }
+        }),
+    )
+    .route("/api", any(fallback::api_not_found))
+    .route("/api/{*rest}", any(fallback::api_not_found))
+    .method_not_allowed_fallback(fallback::method_not_allowed)
+    .fallback(static_files::serve)
+    .layer(CompressionLayer::new())
+    .layer(TraceLayer::new_for_http())
+    .with_state(state)
+}

@@ -1,0 +1,143 @@
+//! The audit log: who did what, when, from where, and how it ended.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryOrder, QuerySelect,
+};
+use shared::api::{AuditEntry, AuditOutcome, AuditPage};
+
+use crate::entity::audit_log;
+use crate::error::ServiceError;
+
+/// One thing worth recording.
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    pub actor: Option<String>,
+    pub action: &'static str,
+    pub target: Option<String>,
+    pub outcome: AuditOutcome,
+    pub source: Option<String>,
+    pub details: Option<String>,
+}
+
+impl AuditEvent {
+    /// A successful `action` by `actor`.
+    pub fn success(action: &'static str, actor: impl Into<String>) -> Self {
+        Self {
+            actor: Some(actor.into()),
+            action,
+            target: None,
+            outcome: AuditOutcome::Success,
+            source: None,
+            details: None,
+        }
+    }
+
+    /// A failed `action` by `actor`.
+    pub fn failure(action: &'static str, actor: impl Into<String>) -> Self {
+        Self {
+            outcome: AuditOutcome::Failure,
+            ..Self::success(action, actor)
+        }
+    }
+
+    pub fn target(mut self, target: impl Into<String>) -> Self {
+        self.target = Some(target.into());
+        self
+    }
+
+    pub fn source(mut self, source: Option<String>) -> Self {
+        self.source = source;
+        self
+    }
+
+    pub fn details(mut self, details: impl Into<String>) -> Self {
+        self.details = Some(details.into());
+        self
+    }
+}
+
+/// Writes and reads the audit log.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    db: DatabaseConnection,
+}
+
+/// Largest page `list` hands out.
+pub const MAX_PER_PAGE: u64 = 200;
+pub const DEFAULT_PER_PAGE: u64 = 50;
+
+impl Audit {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// Records `event` now.
+    pub async fn record(&self, event: AuditEvent) -> Result<(), ServiceError> {
+        record_with(&self.db, event).await
+    }
+
+    /// One page of the log, newest first. `page` counts from 1.
+    pub async fn list(&self, page: u64, per_page: u64) -> Result<AuditPage, ServiceError> {
+        let page = page.max(1);
+        let per_page = per_page.clamp(1, MAX_PER_PAGE);
+        let total = audit_log::Entity::find().count(&self.db).await?;
+        let rows = audit_log::Entity::find()
+            .order_by_desc(audit_log::Column::Id)
+            .offset((page - 1).saturating_mul(per_page))
+            .limit(per_page)
+            .all(&self.db)
+            .await?;
+        let entries = rows
+            .into_iter()
+            .map(entry_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(AuditPage {
+            entries,
+            page,
+            per_page,
+            total,
+        })
+    }
+}
+
+/// Records `event` on `db`, which may be a transaction so the entry commits with the change.
+pub async fn record_with(db: &impl ConnectionTrait, event: AuditEvent) -> Result<(), ServiceError> {
+    audit_log::ActiveModel {
+        at: Set(Utc::now()),
+        actor: Set(event.actor),
+        action: Set(event.action.to_owned()),
+        target: Set(event.target),
+        outcome: Set(event.outcome.as_str().to_owned()),
+        source: Set(event.source),
+        details: Set(event.details),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+fn entry_from_row(row: audit_log::Model) -> Result<AuditEntry, ServiceError> {
+    let outcome = match row.outcome.as_str() {
+        "success" => AuditOutcome::Success,
+        "failure" => AuditOutcome::Failure,
+        other => {
+            return Err(ServiceError::Corrupt(format!(
+                "audit entry {} has the unknown outcome `{other}`",
+                row.id
+            )));
+        }
+    };
+    Ok(AuditEntry {
+        id: row.id.into(),
+        at: row.at,
+        actor: row.actor,
+        action: row.action,
+        target: row.target,
+        outcome,
+        source: row.source,
+        details: row.details,
+    })
+}

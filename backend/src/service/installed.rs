@@ -1,0 +1,85 @@
+//! The installed state: product version, build and patch level of this server.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait};
+use shared::{Build, PatchLevel, ProductVersion};
+
+use crate::config::InitialInstall;
+use crate::entity::installed_state;
+use crate::error::ServiceError;
+
+/// The single row's id.
+const ROW_ID: i32 = 1;
+
+/// What runs on this server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstalledState {
+    pub product_version: ProductVersion,
+    pub build: Build,
+    pub patch_level: PatchLevel,
+    pub installed_at: DateTime<Utc>,
+    pub installed_by: String,
+}
+
+/// Reads (and on the first start, records) the installed state.
+#[derive(Debug, Clone)]
+pub struct Installed {
+    db: DatabaseConnection,
+}
+
+impl Installed {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// On a fresh database records the base release at patch level 0; otherwise leaves it alone.
+    pub async fn ensure_initialized(&self, initial: &InitialInstall) -> Result<InstalledState, ServiceError> {
+        if let Some(state) = self.get_opt().await? {
+            return Ok(state);
+        }
+        installed_state::ActiveModel {
+            id: Set(ROW_ID),
+            product_version: Set(initial.product_version.to_string()),
+            build: Set(initial.build.to_string()),
+            patch_level: Set(0),
+            installed_at: Set(Utc::now()),
+            installed_by: Set("system".to_owned()),
+        }
+        .insert(&self.db)
+        .await?;
+        tracing::info!(
+            product_version = %initial.product_version,
+            build = %initial.build,
+            "recorded the base release as installed (no patch)"
+        );
+        self.get().await
+    }
+
+    /// The installed state; an error if it was never recorded.
+    pub async fn get(&self) -> Result<InstalledState, ServiceError> {
+        self.get_opt()
+            .await?
+            .ok_or_else(|| ServiceError::Corrupt("the installed state was never recorded".into()))
+    }
+
+    async fn get_opt(&self) -> Result<Option<InstalledState>, ServiceError> {
+        let Some(row) = installed_state::Entity::find_by_id(ROW_ID).one(&self.db).await? else {
+            return Ok(None);
+        };
+        let corrupt = |what: &str, err: &dyn std::fmt::Display| {
+            ServiceError::Corrupt(format!("installed state: {what}: {err}"))
+        };
+        Ok(Some(InstalledState {
+            product_version: row
+                .product_version
+                .parse()
+                .map_err(|e| corrupt("product version", &e))?,
+            build: row.build.parse().map_err(|e| corrupt("build", &e))?,
+            patch_level: PatchLevel(
+                u32::try_from(row.patch_level).map_err(|e| corrupt("patch level", &e))?,
+            ),
+            installed_at: row.installed_at,
+            installed_by: row.installed_by,
+        }))
+    }
+}

@@ -1,0 +1,78 @@
+//! Server settings stored as key and JSON value.
+
+use chrono::Utc;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, TransactionTrait};
+use shared::api::Settings;
+
+use crate::entity::setting;
+use crate::error::ServiceError;
+use crate::service::audit::{self, AuditEvent};
+
+/// The key of the patch-notifications switch.
+pub const NOTIFICATIONS_ENABLED: &str = "notifications_enabled";
+
+/// Reads and changes settings; every change is audited in the same transaction.
+#[derive(Debug, Clone)]
+pub struct SettingsService {
+    db: DatabaseConnection,
+}
+
+impl SettingsService {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// All settings, with defaults for those never set.
+    pub async fn get(&self) -> Result<Settings, ServiceError> {
+        Ok(Settings {
+            notifications_enabled: self.get_bool(NOTIFICATIONS_ENABLED, true).await?,
+        })
+    }
+
+    /// Turns patch notifications on or off.
+    pub async fn set_notifications(
+        &self,
+        enabled: bool,
+        actor: &str,
+        source: Option<String>,
+    ) -> Result<Settings, ServiceError> {
+        let before = self.get_bool(NOTIFICATIONS_ENABLED, true).await?;
+        let txn = self.db.begin().await?;
+        setting::Entity::insert(setting::ActiveModel {
+            key: Set(NOTIFICATIONS_ENABLED.to_owned()),
+            value: Set(serde_json::Value::Bool(enabled).to_string()),
+            updated_at: Set(Utc::now()),
+            updated_by: Set(Some(actor.to_owned())),
+        })
+        .on_conflict(
+            OnConflict::column(setting::Column::Key)
+                .update_columns([
+                    setting::Column::Value,
+                    setting::Column::UpdatedAt,
+                    setting::Column::UpdatedBy,
+                ])
+                .to_owned(),
+        )
+        .exec(&txn)
+        .await?;
+        audit::record_with(
+            &txn,
+            AuditEvent::success("setting_change", actor)
+                .target(NOTIFICATIONS_ENABLED)
+                .source(source)
+                .details(format!("{before} -> {enabled}")),
+        )
+        .await?;
+        txn.commit().await?;
+        self.get().await
+    }
+
+    async fn get_bool(&self, key: &str, default: bool) -> Result<bool, ServiceError> {
+        let Some(row) = setting::Entity::find_by_id(key.to_owned()).one(&self.db).await? else {
+            return Ok(default);
+        };
+        serde_json::from_str(&row.value)
+            .map_err(|err| ServiceError::Corrupt(format!("setting `{key}`: {err}")))
+    }
+}

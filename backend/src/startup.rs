@@ -1,0 +1,175 @@
+//! Building and running the server: storage, first-start bootstrap, listener, graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::Context;
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::router::router;
+use crate::service::auth::{BOOTSTRAP_ADMIN, BootstrapAdmin};
+use crate::state::AppState;
+
+/// The environment variable holding the first admin's password.
+pub const BOOTSTRAP_PASSWORD_ENV: &str = "SMS_BOOTSTRAP_ADMIN_PASSWORD";
+/// In demo mode the generated admin password is kept here (mode 0600) so every start can show it.
+const DEMO_PASSWORD_FILE: &str = "demo-admin-password";
+
+/// A server bound to its address, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+/// How to log in, as printed at start.
+#[derive(Debug, Clone)]
+pub struct AdminLogin {
+    pub username: String,
+    pub password: String,
+}
+
+impl Application {
+    /// Opens the database, records the first-start state, and binds the listener.
+    /// `bootstrap_password` is the first admin's password (else one is generated).
+    pub async fn build(
+        config: Config,
+        bootstrap_password: Option<String>,
+    ) -> anyhow::Result<(Self, Option<AdminLogin>)> {
+        let db = crate::db::connect(&config.storage).await?;
+        let state = AppState::new(config, db);
+        state
+            .installed
+            .ensure_initialized(&state.config.initial)
+            .await
+            .context("cannot record the installed state")?;
+        let removed = state.auth.purge_expired_sessions().await?;
+        if removed > 0 {
+            tracing::info!(removed, "removed expired sessions");
+        }
+
+        let demo = state.config.demo;
+        let password_file = state.config.storage.data_dir.join(DEMO_PASSWORD_FILE);
+        let bootstrap_password = match bootstrap_password {
+            Some(given) => Some(given),
+            None if demo => read_demo_password(&password_file),
+            None => None,
+        };
+        let created = state
+            .auth
+            .ensure_bootstrap_admin(bootstrap_password.as_deref())
+            .await
+            .context("cannot create the first admin")?;
+        let login = match created {
+            Some(BootstrapAdmin { password, generated }) => {
+                if demo && generated {
+                    write_private_file(&password_file, &password)?;
+                }
+                Some(AdminLogin {
+                    username: BOOTSTRAP_ADMIN.to_owned(),
+                    password,
+                })
+            }
+            // Demo mode shows the login at every start, while the admin still has that password.
+            None if demo => match bootstrap_password {
+                Some(password) if state.auth.password_matches(BOOTSTRAP_ADMIN, &password).await? => {
+                    Some(AdminLogin {
+                        username: BOOTSTRAP_ADMIN.to_owned(),
+                        password,
+                    })
+                }
+                _ => None,
+            },
+            None => None,
+        };
+
+        let listener = TcpListener::bind(state.config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", state.config.listen))?;
+        let router = router(state.clone());
+        Ok((
+            Self {
+                listener,
+                router,
+                state,
+            },
+            login,
+        ))
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests and returns.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+    }
+}
+
+fn read_demo_password(path: &Path) -> Option<String> {
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty())
+}
+
+fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real server on 127.0.0.1:0 with a fresh database per test.
+
+mod helpers;
+
+mod api;
+mod auth;
+mod cli;
+mod static_files;
+mod storage;

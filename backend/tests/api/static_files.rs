@@ -1,0 +1,74 @@
+//! Serving the web client: client routes fall back to index.html; caching and compression.
+
+use crate::helpers::spawn_app;
+
+const INDEX: &str = "<!doctype html><title>SMS</title><body>client</body>";
+
+async fn app_with_client_files() -> crate::helpers::TestApp {
+    let app = spawn_app().await;
+    let dist = &app.config.static_dir;
+    std::fs::create_dir_all(dist).unwrap();
+    std::fs::write(dist.join("index.html"), INDEX).unwrap();
+    std::fs::write(
+        dist.join("frontend-4f3c2a1b9d8e7f60_bg.wasm"),
+        vec![b'a'; 64 * 1024],
+    )
+    .unwrap();
+    std::fs::write(dist.join("robots.txt"), "User-agent: *\nDisallow: /\n").unwrap();
+    app
+}
+
+#[tokio::test]
+async fn client_routes_get_index_html_uncached() {
+    let app = app_with_client_files().await;
+    for path in ["/", "/index.html", "/login", "/admin/general", "/admin/audit?page=2"] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(response.headers()["cache-control"], "no-cache", "{path}");
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert_eq!(response.text().await.unwrap(), INDEX, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn hashed_assets_are_immutable_and_compressed() {
+    let app = app_with_client_files().await;
+
+    let response = app
+        .client
+        .get(app.url("/frontend-4f3c2a1b9d8e7f60_bg.wasm"))
+        .header("Accept-Encoding", "br")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(response.headers()["content-encoding"], "br");
+    assert_eq!(response.headers()["content-type"], "application/wasm");
+    let compressed = response.bytes().await.unwrap();
+    assert!(compressed.len() < 1024, "64 KiB of one byte compress well");
+}
+
+#[tokio::test]
+async fn unhashed_files_are_revalidated_and_missing_files_are_404() {
+    let app = app_with_client_files().await;
+
+    let robots = app.client.get(app.url("/robots.txt")).send().await.unwrap();
+    assert_eq!(robots.status(), 200);
+    assert_eq!(robots.headers()["cache-control"], "no-cache");
+
+    let missing = app.client.get(app.url("/frontend-missing.js")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+}
+
+#[tokio::test]
+async fn a_server_without_a_built_client_says_how_to_build_it() {
+    let app = spawn_app().await;
+    let response = app.client.get(app.url("/admin/general")).send().await.unwrap();
+    assert_eq!(response.status(), 503);
+    assert!(response.text().await.unwrap().contains("make run"));
+}

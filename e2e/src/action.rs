@@ -1,0 +1,54 @@
+//! What a user does: open pages, log in and out, press buttons.
+
+use anyhow::Context;
+
+use crate::harness::Browser;
+use crate::{check, find};
+
+/// Opens `path` of the SMS web client.
+pub async fn open(browser: &Browser, path: &str) -> anyhow::Result<()> {
+    browser
+        .client
+        .goto(&browser.url(path))
+        .await
+        .with_context(|| format!("cannot open {path}"))
+}
+
+/// Reloads the current page, as the browser's reload button does.
+pub async fn reload(browser: &Browser) -> anyhow::Result<()> {
+    browser.client.refresh().await.context("cannot reload")
+}
+
+/// Fills in the login form and submits it with the Enter key.
+pub async fn submit_login(browser: &Browser, username: &str, password: &str) -> anyhow::Result<()> {
+    check::visible(browser, find::LOGIN_FORM, "the login form").await?;
+    let user = browser.client.find(find::LOGIN_USERNAME).await?;
+    user.clear().await?;
+    user.send_keys(username).await?;
+    let pass = browser.client.find(find::LOGIN_PASSWORD).await?;
+    pass.clear().await?;
+    pass.send_keys(&format!("{password}\u{E007}")).await?;
+    Ok(())
+}
+
+/// Opens the app, logs in, and waits for the header to show the user.
+pub async fn login(browser: &Browser, username: &str, password: &str) -> anyhow::Result<()> {
+    open(browser, "/login").await?;
+    submit_login(browser, username, password).await?;
+    check::text_contains(browser, find::CURRENT_USER, username).await
+}
+
+pub async fn click(browser: &Browser, what: fantoccini::Locator<'_>, name: &str) -> anyhow::Result<()> {
+    check::visible(browser, what, name).await?;
+    browser
+        .client
+        .find(what)
+        .await?
+        .click()
+        .await
+        .with_context(|| format!("cannot click {name}"))
+}
+
+pub async fn logout(browser: &Browser) -> anyhow::Result<()> {
+    click(browser, find::LOGOUT, "the logout button").await
+}

@@ -1,0 +1,115 @@
+//! What a user sees, waited for: each check polls until it holds or the wait runs out, and then
+//! fails saying what never appeared.
+
+use std::future::Future;
+use std::time::Instant;
+
+use anyhow::bail;
+use fantoccini::Locator;
+
+use crate::harness::{Browser, WAIT};
+
+/// Polls `probe` until it returns `Some`, or fails after `WAIT` with `what` and the last state.
+pub async fn until<T, F, Fut>(what: &str, mut probe: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, String>>,
+{
+    let deadline = Instant::now() + WAIT;
+    let mut last = String::from("nothing checked yet");
+    loop {
+        match probe().await {
+            Ok(Some(found)) => return Ok(found),
+            Ok(None) => {}
+            Err(state) => last = state,
+        }
+        if Instant::now() >= deadline {
+            bail!("waited {WAIT:?} for {what}, but it never happened (last seen: {last})");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// The element's text, once it exists.
+async fn text_of(browser: &Browser, what: Locator<'_>) -> Result<String, String> {
+    let element = browser
+        .client
+        .find(what)
+        .await
+        .map_err(|_| format!("no element {what:?} on {}", current_path(browser).await))?;
+    element.text().await.map_err(|err| err.to_string())
+}
+
+async fn current_path(browser: &Browser) -> String {
+    browser
+        .client
+        .current_url()
+        .await
+        .map(|url| url.path().to_owned())
+        .unwrap_or_else(|err| format!("<unknown: {err}>"))
+}
+
+/// Waits until `what` is on the page and displayed.
+pub async fn visible(browser: &Browser, what: Locator<'_>, name: &str) -> anyhow::Result<()> {
+    until(&format!("{name} to be visible"), || async {
+        match browser.client.find(what).await {
+            Ok(element) => match element.is_displayed().await {
+                Ok(true) => Ok(Some(())),
+                _ => Err(format!("{name} is hidden")),
+            },
+            Err(_) => Err(format!("{name} is not on {}", current_path(browser).await)),
+        }
+    })
+    .await
+}
+
+/// Waits until the element's text contains `expected`.
+pub async fn text_contains(browser: &Browser, what: Locator<'_>, expected: &str) -> anyhow::Result<()> {
+    until(&format!("{what:?} to contain {expected:?}"), || async {
+        let text = text_of(browser, what).await?;
+        if text.contains(expected) { Ok(Some(())) } else { Err(format!("text {text:?}")) }
+    })
+    .await
+}
+
+/// Waits until the element's whole (trimmed) text is `expected`.
+pub async fn text_is(browser: &Browser, what: Locator<'_>, expected: &str) -> anyhow::Result<()> {
+    until(&format!("{what:?} to read {expected:?}"), || async {
+        let text = text_of(browser, what).await?;
+        if text.trim() == expected { Ok(Some(())) } else { Err(format!("text {text:?}")) }
+    })
+    .await
+}
+
+/// Waits until the browser shows `path`.
+pub async fn at_path(browser: &Browser, path: &str) -> anyhow::Result<()> {
+    until(&format!("the browser to be at {path}"), || async {
+        let now = current_path(browser).await;
+        if now == path { Ok(Some(())) } else { Err(format!("at {now}")) }
+    })
+    .await
+}
+
+/// Checks that no element matches `what` once `settled` (a sign the page finished rendering) is visible.
+pub async fn absent(
+    browser: &Browser,
+    what: Locator<'_>,
+    settled: Locator<'_>,
+    name: &str,
+) -> anyhow::Result<()> {
+    visible(browser, settled, "the page").await?;
+    if browser.client.find_all(what).await?.is_empty() {
+        Ok(())
+    } else {
+        bail!("{name} is on the page but must not be")
+    }
+}
+
+/// Waits until at least `n` elements match `what`; returns how many.
+pub async fn count_at_least(browser: &Browser, what: Locator<'_>, n: usize) -> anyhow::Result<usize> {
+    until(&format!("at least {n} of {what:?}"), || async {
+        let found = browser.client.find_all(what).await.map_err(|e| e.to_string())?.len();
+        if found >= n { Ok(Some(found)) } else { Err(format!("{found} found")) }
+    })
+    .await
+}

@@ -1,0 +1,174 @@
+//! Starts one test's world: an SMS server with its own data dir, a chromedriver, a headless
+//! Chromium session. Everything stops when the `Browser` is dropped.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use backend::Application;
+use backend::config::Config;
+use fantoccini::{Client, ClientBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
+use shared::Role;
+use tempfile::TempDir;
+
+pub const ADMIN_PASSWORD: &str = "e2e-admin-password";
+
+/// How long any wait in a test may take before it fails with a message.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// The built web client (trunk's output at the workspace root).
+fn dist_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist")
+}
+
+/// One test's server, chromedriver and browser session.
+pub struct Browser {
+    pub client: Client,
+    pub base_url: String,
+    pub state: backend::AppState,
+    chromedriver: Child,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _data_dir: TempDir,
+    _profile: TempDir,
+}
+
+impl Browser {
+    /// Starts everything; the server has the user `admin` with `ADMIN_PASSWORD`.
+    pub async fn start() -> anyhow::Result<Browser> {
+        let dist = dist_dir();
+        if !dist.join("index.html").exists() {
+            bail!(
+                "the web client is not built ({} is missing): run `make test`, which builds it",
+                dist.join("index.html").display()
+            );
+        }
+        let data_dir = tempfile::tempdir()?;
+        let mut config = Config::for_data_dir(data_dir.path());
+        config.listen = "127.0.0.1:0".parse()?;
+        config.static_dir = dist;
+        config.node_name = "sms-e2e".into();
+        let (app, _) = Application::build(config, Some(ADMIN_PASSWORD.into())).await?;
+        let addr = app.local_addr()?;
+        let state = app.state().clone();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let stopped = app
+                .run_until(async {
+                    let _ = rx.await;
+                })
+                .await;
+            if let Err(err) = stopped {
+                eprintln!("the SMS server stopped with an error: {err}");
+            }
+        });
+
+        let port = free_port()?;
+        let chromedriver = Command::new(chromedriver_path())
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("cannot start chromedriver: install it with `make test` (apt package chromium-driver)")?;
+        let driver_addr = SocketAddr::from(([127, 0, 0, 1], port));
+        wait_for_port(driver_addr).context("chromedriver did not start listening")?;
+
+        let profile = tempfile::tempdir()?;
+        let capabilities = json!({
+            "goog:chromeOptions": {
+                "binary": chromium_path(),
+                "args": [
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--window-size=1280,800",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }
+        });
+        let serde_json::Value::Object(capabilities) = capabilities else {
+            bail!("capabilities must be a JSON object");
+        };
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://{driver_addr}"))
+            .await
+            .context("cannot open a Chromium session through chromedriver")?;
+
+        Ok(Browser {
+            client,
+            base_url: format!("http://{addr}"),
+            state,
+            chromedriver,
+            shutdown: Some(tx),
+            _data_dir: data_dir,
+            _profile: profile,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    /// Creates a user directly in the server's database.
+    pub async fn add_user(&self, name: &str, role: Role, password: &str) -> anyhow::Result<()> {
+        self.state
+            .auth
+            .add_user(name, role, password, "e2e", None)
+            .await?;
+        Ok(())
+    }
+
+    /// Closes the browser session; call at the end of a test (drop also cleans up).
+    pub async fn close(mut self) -> anyhow::Result<()> {
+        self.client.clone().close().await?;
+        self.stop_processes();
+        Ok(())
+    }
+
+    fn stop_processes(&mut self) {
+        let _ = self.chromedriver.kill();
+        let _ = self.chromedriver.wait();
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        self.stop_processes();
+    }
+}
+
+fn chromedriver_path() -> String {
+    std::env::var("SMS_E2E_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into())
+}
+
+fn chromium_path() -> String {
+    std::env::var("SMS_E2E_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn wait_for_port(addr: SocketAddr) -> anyhow::Result<()> {
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!("nothing listens on {addr} after {WAIT:?}")
+}

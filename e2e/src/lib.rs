@@ -1,0 +1,11 @@
+//! Browser tests of the SMS web client: the real server, chromedriver and headless Chromium.
+//!
+//! Fixtures come in layers: `find` (selectors, the only place they live), `action` (what a user
+//! does), `check` (what a user sees, waited for, never slept for). `harness` starts the parts.
+
+pub mod action;
+pub mod check;
+pub mod find;
+pub mod harness;
+
+pub use harness::{Browser, ADMIN_PASSWORD};

@@ -1,0 +1,117 @@
+//! The header of the admin pages: product, navigation, server version, user and logout.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_navigate;
+use shared::api::{ServerInfo, SessionInfo};
+
+use crate::api::{self, ApiError};
+use crate::components::error::ErrorDisplay;
+use crate::components::shell::use_shell;
+use crate::navigation::{LOGIN, replace_history};
+
+/// The top bar of every admin page.
+#[component]
+pub fn AppHeader(
+    /// Who is logged in.
+    session: SessionInfo,
+) -> impl IntoView {
+    let server = use_shell().server;
+    let user = format!("{} ({})", session.username, session.role);
+
+    view! {
+        <header id="app-header" class="app-header">
+            <div class="header-bar">
+                <a class="brand" href="/admin/general" title="Security Management System">
+                    <span class="brand-name">"SMS"</span>
+                    <span class="brand-full">"Security Management System"</span>
+                </a>
+                <div class="header-meta">
+                    <Suspense fallback=|| view! { <span class="server-summary muted">"SMS …"</span> }>
+                        {move || Suspend::new(async move {
+                            match server.await {
+                                Ok(info) => view! { <ServerSummary info/> }.into_any(),
+                                Err(error) => view! {
+                                    <span class="server-summary">
+                                        <ErrorDisplay error/>
+                                    </span>
+                                }
+                                .into_any(),
+                            }
+                        })}
+                    </Suspense>
+                    <span id="current-user" class="current-user" title="Logged in as">
+                        <span class="user-icon" aria-hidden="true"></span>
+                        {user}
+                    </span>
+                    <LogoutButton/>
+                </div>
+            </div>
+            <nav class="main-nav" aria-label="Main">
+                <span class="nav-group-label" id="nav-admin">"Admin"</span>
+                <ul class="nav-list" aria-labelledby="nav-admin">
+                    <li><A href="/admin/general" attr:id="nav-general">"General"</A></li>
+                    <li><A href="/admin/audit" attr:id="nav-audit">"Audit log"</A></li>
+                </ul>
+            </nav>
+        </header>
+    }
+}
+
+/// "SMS 6.4.0 · Patch 3", with the build in small text and in the tooltip.
+#[component]
+fn ServerSummary(
+    /// The installed state of the server.
+    info: ServerInfo,
+) -> impl IntoView {
+    let title = format!(
+        "SMS {} {} (build {}) on {}",
+        info.product_version, info.patch_level, info.build, info.node_name
+    );
+    view! {
+        <span class="server-summary" title=title>
+            <span id="server-version">{format!("SMS {}", info.product_version)}</span>
+            <span aria-hidden="true">" · "</span>
+            <span id="server-patch-level">{info.patch_level.to_string()}</span>
+            <small class="build">{format!("build {}", info.build)}</small>
+        </span>
+    }
+}
+
+/// Ends the session and shows the login page.
+#[component]
+fn LogoutButton() -> impl IntoView {
+    let navigate = use_navigate();
+    let logout = Action::new_unsync(move |_: &()| {
+        let navigate = navigate.clone();
+        async move {
+            match api::logout().await {
+                // A 401 means the session had already ended: the login page is right either way.
+                Err(error) if !error.is_unauthorized() => Err(error),
+                _ => {
+                    navigate(LOGIN, replace_history());
+                    Ok::<(), ApiError>(())
+                }
+            }
+        }
+    });
+    let pending = logout.pending();
+
+    view! {
+        <button
+            id="logout"
+            type="button"
+            class="button button-secondary"
+            on:click=move |_| {
+                logout.dispatch(());
+            }
+            disabled=move || pending.get()
+            aria-busy=move || pending.get().to_string()
+        >
+            {move || if pending.get() { "Logging out…" } else { "Log out" }}
+        </button>
+        {move || logout.value().get().and_then(Result::err).map(|error| view! {
+            <ErrorDisplay error/>
+        })}
+    }
+}

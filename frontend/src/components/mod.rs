@@ -1,0 +1,14 @@
+//! Reusable pieces of the app's pages.
+
+pub mod error;
+pub mod header;
+pub mod loading;
+pub mod notifications;
+pub mod shell;
+
+use leptos::prelude::document;
+
+/// Sets the browser tab's title to `page · SMS`.
+pub fn set_page_title(page: &str) {
+    document().set_title(&format!("{page} · SMS"));
+}

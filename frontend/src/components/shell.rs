@@ -1,0 +1,55 @@
+//! The frame around the admin pages: it checks the session first, then shows the header and the
+//! page. Without a session it sends the user to the login page.
+
+use leptos::prelude::*;
+use leptos_router::components::Outlet;
+use shared::api::{ServerInfo, SessionInfo};
+
+use crate::api::{self, ApiError};
+use crate::components::error::ErrorList;
+use crate::components::header::AppHeader;
+use crate::components::loading::Loading;
+
+/// What the shell loaded once for every page inside it (provided as context).
+#[derive(Clone, Copy)]
+pub struct ShellData {
+    /// Who is logged in.
+    pub session: LocalResource<Result<SessionInfo, ApiError>>,
+    /// The installed state of the SMS server.
+    pub server: LocalResource<Result<ServerInfo, ApiError>>,
+}
+
+/// The shell's data, for components rendered inside it.
+pub fn use_shell() -> ShellData {
+    expect_context::<ShellData>()
+}
+
+/// Loads the session; once it is known shows the header and the current admin page.
+#[component]
+pub fn AppShell() -> impl IntoView {
+    let shell = ShellData {
+        session: LocalResource::new(api::get_session),
+        server: LocalResource::new(api::get_server),
+    };
+    provide_context(shell);
+
+    view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        <div class="app">
+            <Transition fallback=|| view! { <div class="shell-loading"><Loading what="your session"/></div> }>
+                <ErrorBoundary fallback=|errors| view! {
+                    <div class="shell-error"><ErrorList errors/></div>
+                }>
+                    {move || Suspend::new(async move {
+                        shell.session.await.map(|session| view! {
+                            <AppHeader session/>
+                            <main id="main" class="main" tabindex="-1">
+                                <Outlet/>
+                            </main>
+                        })
+                    })}
+                </ErrorBoundary>
+            </Transition>
+        </div>
+    }
+}

@@ -1,0 +1,41 @@
+//! The SMS web client: a Leptos single-page app (client-side rendered, built by trunk).
+//!
+//! [`App`] holds the router; `pages` has one module per route, `components` the reusable pieces,
+//! and `api` every call to the SMS server.
+
+pub mod api;
+pub mod components;
+pub mod navigation;
+pub mod pages;
+
+use leptos::prelude::*;
+use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::path;
+
+use crate::components::shell::AppShell;
+use crate::navigation::{HOME, replace_history};
+use crate::pages::{AuditPage, GeneralPage, LoginPage, NotFound};
+
+/// The whole app: the login page, the admin pages inside the app shell, and "not found".
+#[component]
+pub fn App() -> impl IntoView {
+    view! {
+        <Router>
+            <Routes fallback=|| view! { <NotFound/> }>
+                <Route path=path!("/") view=GoHome/>
+                <Route path=path!("/login") view=LoginPage/>
+                <ParentRoute path=path!("/admin") view=AppShell>
+                    <Route path=path!("") view=GoHome/>
+                    <Route path=path!("/general") view=GeneralPage/>
+                    <Route path=path!("/audit") view=AuditPage/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+/// Sends `/` and `/admin` to the home page without leaving a history step behind.
+#[component]
+fn GoHome() -> impl IntoView {
+    view! { <Redirect path=HOME options=replace_history()/> }
+}

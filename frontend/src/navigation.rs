@@ -1,0 +1,92 @@
+//! Where the app sends people: the home page, the login page and back again.
+
+use leptos::prelude::GetUntracked;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_location, use_navigate};
+use leptos_router::location::Url;
+
+/// The page shown after login when there is nowhere better to go.
+pub const HOME: &str = "/admin/general";
+
+/// The login page.
+pub const LOGIN: &str = "/login";
+
+/// Options for navigations that should not leave a step in the browser history
+/// (redirects), so that the Back button does not bounce straight back.
+pub fn replace_history() -> NavigateOptions {
+    NavigateOptions {
+        replace: true,
+        ..NavigateOptions::default()
+    }
+}
+
+/// The page to open after login: `next` when it is a path on this site, otherwise [`HOME`].
+///
+/// Only paths that start with a single `/` are accepted; `//host`, `/\host` and anything with
+/// whitespace or control characters could make the browser leave the site.
+pub fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path[1..].starts_with(['/', '\\'])
+                && !path.chars().any(|c| c.is_whitespace() || c.is_control())
+                && path != LOGIN
+                && !path.starts_with("/login?") =>
+        {
+            path
+        }
+        _ => HOME,
+    }
+}
+
+/// The login page's address that returns to `here` after login.
+pub fn login_path(here: &str) -> String {
+    format!("{LOGIN}?next={}", Url::escape(here))
+}
+
+/// Returns a function that sends the user to the login page (their session ended) and brings
+/// them back to the page they are on now once they have logged in again.
+pub fn use_login_redirect() -> impl Fn() + Clone + 'static {
+    let navigate = use_navigate();
+    let location = use_location();
+    move || {
+        let path = location.pathname.get_untracked();
+        if path == LOGIN {
+            return;
+        }
+        let search = location.search.get_untracked();
+        let here = if search.is_empty() {
+            path
+        } else {
+            format!("{path}?{search}")
+        };
+        navigate(&login_path(&here), replace_history());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_paths_on_this_site_are_kept() {
+        assert_eq!(safe_next(Some("/admin/audit")), "/admin/audit");
+        assert_eq!(safe_next(Some("/admin/audit?page=2")), "/admin/audit?page=2");
+    }
+
+    #[test]
+    fn anything_that_could_leave_the_site_goes_home() {
+        for bad in [
+            None,
+            Some(""),
+            Some("admin"),
+            Some("//evil.example"),
+            Some("/\\evil.example"),
+            Some("/\t/evil.example"),
+            Some("https://evil.example/"),
+            Some("/login"),
+        ] {
+            assert_eq!(safe_next(bad), HOME, "{bad:?} was accepted");
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! Admin > Audit log: who did what, when, and how it ended, newest first.
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use shared::api::{AuditEntry, AuditPage as AuditPageData};
+
+use crate::api;
+use crate::components::error::ErrorList;
+use crate::components::loading::Loading;
+use crate::components::set_page_title;
+
+/// Entries shown per page.
+const PER_PAGE: u64 = 50;
+
+/// This page's own address.
+const PATH: &str = "/admin/audit";
+
+/// The audit log, one page at a time (`?page=N`, from 1).
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    set_page_title("Audit log");
+    let query = use_query_map();
+    let page = Memo::new(move |_| {
+        query
+            .read()
+            .get_str("page")
+            .and_then(|p| p.parse::<u64>().ok())
+            .filter(|p| *p >= 1)
+            .unwrap_or(1)
+    });
+    let audit = LocalResource::new(move || api::get_audit(page.get(), PER_PAGE));
+    let (loading, set_loading) = signal(false);
+
+    view! {
+        <div id="audit-page" class="page">
+            <div class="page-title">
+                <h1>"Audit log"</h1>
+                <button
+                    type="button"
+                    class="button button-secondary"
+                    on:click=move |_| audit.refetch()
+                    disabled=move || loading.get()
+                >
+                    "Refresh"
+                </button>
+            </div>
+            <p class="page-intro">
+                "Every login, setting change, download, import, install, rollback and cluster \
+                 action: who did it, when, and how it ended. Newest first; times are in UTC."
+            </p>
+            <section class="card" aria-label="Audit entries" aria-busy=move || loading.get().to_string()>
+                <Transition fallback=|| view! { <Loading what="the audit log"/> } set_pending=set_loading>
+                    <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
+                        {move || Suspend::new(async move {
+                            audit.await.map(|data| view! { <AuditTable data/> })
+                        })}
+                    </ErrorBoundary>
+                </Transition>
+            </section>
+        </div>
+    }
+}
+
+/// The table of one page of entries, with the total and the paging buttons.
+#[component]
+fn AuditTable(
+    /// One page of the log.
+    data: AuditPageData,
+) -> impl IntoView {
+    let navigate = use_navigate();
+    let page = data.page.max(1);
+    let per_page = data.per_page.max(1);
+    let total = data.total;
+    let first = (page - 1) * per_page + 1;
+    let last = (first - 1) + data.entries.len() as u64;
+    let has_newer = page > 1;
+    let has_older = page * per_page < total;
+    let go = move |to: u64| {
+        let navigate = navigate.clone();
+        move |_: leptos::ev::MouseEvent| navigate(&format!("{PATH}?page={to}"), Default::default())
+    };
+    let shown = if data.entries.is_empty() {
+        "No entries on this page".to_owned()
+    } else {
+        format!("Showing {first}–{last} of")
+    };
+
+    let rows = if data.entries.is_empty() {
+        view! {
+            <tr class="empty-row">
+                <td colspan="7">"No entries yet."</td>
+            </tr>
+        }
+        .into_any()
+    } else {
+        data.entries
+            .into_iter()
+            .map(|entry| view! { <AuditRow entry/> })
+            .collect_view()
+            .into_any()
+    };
+
+    view! {
+        <div class="table-scroll">
+            <table id="audit-table" class="table">
+                <caption class="visually-hidden">"Audit log entries, newest first"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Time (UTC)"</th>
+                        <th scope="col">"User"</th>
+                        <th scope="col">"Action"</th>
+                        <th scope="col">"Target"</th>
+                        <th scope="col">"Outcome"</th>
+                        <th scope="col">"Source"</th>
+                        <th scope="col">"Details"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+        <div class="pager">
+            <p class="pager-summary">
+                {shown} " " <strong id="audit-total">{total}</strong>
+                {if total == 1 { " entry" } else { " entries" }}
+            </p>
+            <div class="pager-buttons">
+                <button
+                    id="audit-newer"
+                    type="button"
+                    class="button button-secondary"
+                    disabled=!has_newer
+                    on:click=go(page.saturating_sub(1).max(1))
+                >
+                    "← Newer"
+                </button>
+                <span class="pager-page">{format!("Page {page}")}</span>
+                <button
+                    id="audit-older"
+                    type="button"
+                    class="button button-secondary"
+                    disabled=!has_older
+                    on:click=go(page + 1)
+                >
+                    "Older →"
+                </button>
+            </div>
+        </div>
+    }
+}
+
+/// One entry of the log.
+#[component]
+fn AuditRow(
+    /// The entry.
+    entry: AuditEntry,
+) -> impl IntoView {
+    let or_dash = |value: Option<String>| value.unwrap_or_else(|| "—".to_owned());
+    let outcome = entry.outcome.as_str();
+    view! {
+        <tr class="audit-row">
+            <td class="nowrap">
+                <time datetime=entry.at.to_rfc3339()>
+                    {entry.at.format("%Y-%m-%d %H:%M:%S").to_string()}
+                </time>
+            </td>
+            <td>{entry.actor.unwrap_or_else(|| "system".to_owned())}</td>
+            <td><code>{entry.action}</code></td>
+            <td>{or_dash(entry.target)}</td>
+            <td><span class=format!("badge outcome-{outcome}")>{outcome}</span></td>
+            <td>{or_dash(entry.source)}</td>
+            <td class="details">{or_dash(entry.details)}</td>
+        </tr>
+    }
+}

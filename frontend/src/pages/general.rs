@@ -1,0 +1,88 @@
+//! Admin > General: what is installed on this SMS server, and the SMS Patch Notifications field.
+
+use leptos::prelude::*;
+use shared::api::ServerInfo;
+
+use crate::api::{self, ApiError};
+use crate::components::error::ErrorList;
+use crate::components::loading::Loading;
+use crate::components::notifications::NotificationsField;
+use crate::components::set_page_title;
+use crate::components::shell::use_shell;
+
+/// The General page: the "Server" section and the "SMS Patches" settings.
+#[component]
+pub fn GeneralPage() -> impl IntoView {
+    set_page_title("General");
+    let shell = use_shell();
+    let settings = LocalResource::new(api::get_settings);
+
+    view! {
+        <div id="general-page" class="page">
+            <h1>"General"</h1>
+
+            <section class="card" aria-labelledby="server-heading">
+                <h2 id="server-heading">"Server"</h2>
+                <Transition fallback=|| view! { <Loading what="server details"/> }>
+                    <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
+                        {move || Suspend::new(async move {
+                            shell.server.await.map(|info| view! { <ServerFacts info/> })
+                        })}
+                    </ErrorBoundary>
+                </Transition>
+            </section>
+
+            <section class="card" aria-labelledby="patches-heading">
+                <h2 id="patches-heading">"SMS Patches"</h2>
+                <Transition fallback=|| view! { <Loading what="settings"/> }>
+                    <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
+                        {move || Suspend::new(async move {
+                            let settings = settings.await?;
+                            let session = shell.session.await?;
+                            Ok::<_, ApiError>(view! {
+                                <NotificationsField
+                                    enabled=settings.notifications_enabled
+                                    can_change=session.role.is_admin()
+                                />
+                            })
+                        })}
+                    </ErrorBoundary>
+                </Transition>
+            </section>
+        </div>
+    }
+}
+
+/// The installed version, build and patch level, and who installed it when.
+#[component]
+fn ServerFacts(
+    /// The installed state of the server.
+    info: ServerInfo,
+) -> impl IntoView {
+    let installed_on = info.installed_at.format("%Y-%m-%d %H:%M UTC").to_string();
+    view! {
+        <dl class="facts">
+            <dt>"Product version"</dt>
+            <dd>{format!("SMS {}", info.product_version)}</dd>
+            <dt>"Build"</dt>
+            <dd>{info.build.to_string()}</dd>
+            <dt>"Patch level"</dt>
+            <dd>{patch_level_in_words(&info)}</dd>
+            <dt>"Node name"</dt>
+            <dd>{info.node_name}</dd>
+            <dt>"Installed on"</dt>
+            <dd><time datetime=info.installed_at.to_rfc3339()>{installed_on}</time></dd>
+            <dt>"Installed by"</dt>
+            <dd>{info.installed_by}</dd>
+        </dl>
+    }
+}
+
+/// "No patch installed (base version)" or "Patch 3 installed".
+fn patch_level_in_words(info: &ServerInfo) -> String {
+    if info.patch_level.is_none() {
+        "No patch installed (base version)".to_owned()
+    } else {
+        format!("{} installed", info.patch_level)
+    }
+}

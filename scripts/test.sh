@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace (unit, API, storage on SQLite and PostgreSQL, browser).
+# Exits non-zero when any test fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${SMS_TEST_POSTGRES_URL:-}" ]; then
+  if [ "${CI:-}" = "true" ]; then
+    echo "error: CI=true but SMS_TEST_POSTGRES_URL is not set: the PostgreSQL tests are mandatory in CI." >&2
+    exit 1
+  fi
+  printf '\n\033[1;33m%s\033[0m\n\n' \
+    "WARNING: SMS_TEST_POSTGRES_URL is not set: the PostgreSQL storage tests will be SKIPPED. Set it, e.g. SMS_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres"
+fi
+
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+  # nextest does not run doctests.
+  cargo test --workspace --locked --doc
+else
+  cargo test --workspace --locked --no-fail-fast
+fi

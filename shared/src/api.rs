@@ -1,0 +1,199 @@
+//! Request and response types of the JSON API under `/api/v1`.
+//!
+//! These are the only types that cross the HTTP boundary; the server's storage entities never do.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{Build, PatchLevel, ProductVersion, Role};
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+/// The header every state-changing request must carry (CSRF defence; later the client version).
+pub const CLIENT_HEADER: &str = "X-SMS-Client";
+
+/// Every error answer: `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ErrorResponse {
+    /// What went wrong.
+    pub error: ErrorBody,
+}
+
+/// The body of an error answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ErrorBody {
+    /// Stable `snake_case` code for programs, e.g. `not_logged_in`.
+    pub code: String,
+    /// Human text: what happened and what to do.
+    pub message: String,
+}
+
+/// `GET /api/v1/health`: whether the server answers, and at which level.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct HealthResponse {
+    /// `ok` while the server serves requests.
+    pub status: String,
+    /// The installed product version.
+    pub product_version: ProductVersion,
+    /// The installed patch level (0: no patch).
+    pub patch_level: PatchLevel,
+}
+
+/// `POST /api/v1/session`: log in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct LoginRequest {
+    /// The user's name.
+    pub username: String,
+    /// The user's password.
+    pub password: String,
+}
+
+/// Who is logged in (`GET` and `POST /api/v1/session`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SessionInfo {
+    /// The logged-in user.
+    pub username: String,
+    /// The user's role: `admin` or `operator`.
+    pub role: Role,
+    /// When the session ends unless it is used again.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What the server is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ServerState {
+    /// Serving requests normally.
+    Running,
+}
+
+/// `GET /api/v1/server`: the installed state of this SMS server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ServerInfo {
+    /// The installed product version, e.g. `6.4.0`.
+    pub product_version: ProductVersion,
+    /// The installed build, e.g. `6.4.0.9203`.
+    pub build: Build,
+    /// The installed patch level (0: no patch).
+    pub patch_level: PatchLevel,
+    /// This node's name.
+    pub node_name: String,
+    /// What the server is doing.
+    pub state: ServerState,
+    /// When the current level was installed.
+    pub installed_at: DateTime<Utc>,
+    /// Who installed the current level (`system` for the base release).
+    pub installed_by: String,
+}
+
+/// How an audited action ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AuditOutcome {
+    Success,
+    Failure,
+}
+
+impl AuditOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditOutcome::Success => "success",
+            AuditOutcome::Failure => "failure",
+        }
+    }
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AuditEntry {
+    /// Increasing identifier.
+    pub id: i64,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// Who did it (the username tried, for failed logins; absent for the system itself).
+    pub actor: Option<String>,
+    /// What was done, e.g. `login`, `logout`, `user_add`, `setting_change`.
+    pub action: String,
+    /// What it was done to, e.g. a username or a setting name.
+    pub target: Option<String>,
+    /// How it ended.
+    pub outcome: AuditOutcome,
+    /// The client's address, or `cli` for the command line.
+    pub source: Option<String>,
+    /// More words on what happened.
+    pub details: Option<String>,
+}
+
+/// `GET /api/v1/audit?page=&per_page=`: the audit log, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AuditPage {
+    /// The entries of this page, newest first.
+    pub entries: Vec<AuditEntry>,
+    /// This page's number, from 1.
+    pub page: u64,
+    /// Entries per page.
+    pub per_page: u64,
+    /// Number of entries in the whole log.
+    pub total: u64,
+}
+
+/// Query of `GET /api/v1/audit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+pub struct AuditQuery {
+    /// Page number, from 1 (default 1).
+    pub page: Option<u64>,
+    /// Entries per page, 1 to 200 (default 50).
+    pub per_page: Option<u64>,
+}
+
+/// `GET /api/v1/settings`: the server's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Settings {
+    /// Whether open clients are told about patches newer than the installed one.
+    pub notifications_enabled: bool,
+}
+
+/// `PUT /api/v1/settings/notifications`: turn SMS patch notifications on or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct NotificationsSetting {
+    /// `true` to enable patch notifications.
+    pub enabled: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_have_the_documented_shape() {
+        let body = ErrorResponse {
+            error: ErrorBody {
+                code: "not_logged_in".into(),
+                message: "Log in first.".into(),
+            },
+        };
+        let json = serde_json::to_value(&body).unwrap();
+        assert_eq!(json["error"]["code"], "not_logged_in");
+        assert_eq!(json["error"]["message"], "Log in first.");
+    }
+
+    #[test]
+    fn roles_and_outcomes_are_lowercase_in_json() {
+        assert_eq!(serde_json::to_string(&Role::Operator).unwrap(), "\"operator\"");
+        assert_eq!(serde_json::to_string(&AuditOutcome::Failure).unwrap(), "\"failure\"");
+    }
+}

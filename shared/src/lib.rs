@@ -1,0 +1,11 @@
+//! Domain rules and API types of the SMS patch manager.
+//!
+//! This crate builds for `wasm32-unknown-unknown` (the SPA) and natively (the server, the CLI);
+//! server-only derives sit behind the `openapi` feature.
+
+pub mod api;
+pub mod role;
+pub mod version;
+
+pub use role::Role;
+pub use version::{Build, PatchLevel, ProductVersion, VersionError};
