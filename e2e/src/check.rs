@@ -32,12 +32,10 @@ where
 
 /// The element's text, once it exists.
 async fn text_of(browser: &Browser, what: Locator<'_>) -> Result<String, String> {
-    let element = browser
-        .client
-        .find(what)
-        .await
-        .map_err(|_| format!("no element {what:?} on {}", current_path(browser).await))?;
-    element.text().await.map_err(|err| err.to_string())
+    match browser.client.find(what).await {
+        Ok(element) => element.text().await.map_err(|err| err.to_string()),
+        Err(_) => Err(format!("no element {what:?} on {}", current_path(browser).await)),
+    }
 }
 
 async fn current_path(browser: &Browser) -> String {
