@@ -1,6 +1,7 @@
 //! The `sms` command line: `serve` and the `user` commands.
 
 use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -8,6 +9,7 @@ use clap::{Parser, Subcommand};
 use shared::Role;
 use tracing_subscriber::EnvFilter;
 
+use crate::package::{self, Limits, PackageSigner, TrustedKeys, Verifier};
 use crate::config::{Config, LogFormat, ServeArgs, StorageArgs, StorageConfig};
 use crate::service::Auth;
 use crate::startup::{Application, BOOTSTRAP_PASSWORD_ENV, shutdown_signal};
@@ -26,6 +28,38 @@ enum Command {
     /// Manage users directly in the database (works while the server is stopped, too).
     #[command(subcommand)]
     User(UserCommand),
+    /// Create a package signing key pair: PREFIX.key (private, mode 0600) and PREFIX.pub.
+    Keygen {
+        /// The id packages name in their manifest's `key_id`.
+        #[arg(long, value_name = "ID")]
+        key_id: String,
+        /// Path prefix of the two files.
+        #[arg(long, value_name = "PREFIX")]
+        out: PathBuf,
+    },
+    /// Build and sign a patch package (docs/package-format.md).
+    Pack {
+        /// The private key file (PREFIX.key).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The manifest without `files` (filled in from --payload) as JSON.
+        #[arg(long, value_name = "FILE")]
+        manifest: PathBuf,
+        /// Folder whose files become the payload.
+        #[arg(long, value_name = "DIR")]
+        payload: PathBuf,
+        /// The package to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Check a patch package: prints its facts, or the rejection's code and message.
+    Verify {
+        /// The package file.
+        file: PathBuf,
+        /// A trusted public key (PREFIX.pub); repeat for several.
+        #[arg(long = "trust-key", value_name = "FILE")]
+        trust_keys: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -73,6 +107,14 @@ pub async fn run() -> ExitCode {
             init_logging(LogFormat::Text, "warn");
             user(command).await
         }
+        Command::Keygen { key_id, out } => keygen(&key_id, &out),
+        Command::Pack {
+            key,
+            manifest,
+            payload,
+            out,
+        } => pack(&key, &manifest, &payload, &out),
+        Command::Verify { file, trust_keys } => return verify(&file, &trust_keys),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -191,4 +233,90 @@ fn read_password() -> anyhow::Result<String> {
         .unwrap_or(&text);
     anyhow::ensure!(!password.is_empty(), "no password on standard input");
     Ok(password.to_owned())
+}
+
+fn keygen(key_id: &str, out: &Path) -> anyhow::Result<()> {
+    anyhow::ensure!(!key_id.trim().is_empty(), "the key id must not be empty");
+    let signer = PackageSigner::generate(key_id);
+    let (secret, public) = signer.write(out)?;
+    println!(
+        "Wrote the private key {} (keep it secret) and the public key {} (give it to servers with --trust-key).",
+        secret.display(),
+        public.display()
+    );
+    Ok(())
+}
+
+fn pack(key: &Path, manifest: &Path, payload: &Path, out: &Path) -> anyhow::Result<()> {
+    let signer = PackageSigner::load(key)?;
+    let text = std::fs::read_to_string(manifest)
+        .with_context(|| format!("cannot read the manifest {}", manifest.display()))?;
+    let template: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("the manifest {} is not JSON", manifest.display()))?;
+    let packed = package::pack::pack(&signer, &template, payload, out)?;
+    println!(
+        "Wrote {}: {} with {} payload file(s), signed with `{}`.",
+        out.display(),
+        shared::patch::display_name(packed.product_version, packed.patch, &packed.build),
+        packed.files.len(),
+        signer.key_id
+    );
+    Ok(())
+}
+
+/// `sms verify`: exit 0 with the facts, or 1 with `code: message`.
+fn verify(file: &Path, trust_keys: &[PathBuf]) -> ExitCode {
+    let mut keys = TrustedKeys::new();
+    for path in trust_keys {
+        if let Err(err) = keys.add_file(path) {
+            eprintln!("error: {err}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let mut input = match std::fs::File::open(file) {
+        Ok(input) => input,
+        Err(err) => {
+            eprintln!("error: cannot read {}: {err}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut verifier = Verifier::new(&keys, Limits::default(), None);
+    let mut buffer = vec![0u8; 256 * 1024];
+    let verdict = loop {
+        match input.read(&mut buffer) {
+            Ok(0) => break verifier.finish(),
+            Ok(n) => {
+                if let Err(err) = verifier.update(&buffer[..n]) {
+                    break Err(err);
+                }
+            }
+            Err(err) => {
+                eprintln!("error: cannot read {}: {err}", file.display());
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+    match verdict {
+        Ok(verified) => {
+            let m = &verified.manifest;
+            println!("OK {}", shared::patch::display_name(m.product_version, m.patch, &m.build));
+            println!("  title:            {}", m.title);
+            println!("  released:         {}", m.released);
+            println!("  updates:          {:?}", m.updates);
+            if let Some(client) = m.client_version {
+                println!("  client version:   {client}");
+            }
+            println!("  restart:          {:?}", m.restart);
+            println!("  database changes: {}", m.database_changes);
+            println!("  rollback:         {}", m.rollback);
+            println!("  signed by:        {}", m.key_id);
+            println!("  payload:          {} file(s), {} bytes", m.files.len(), m.payload_size());
+            println!("  package:          {} bytes, sha256 {}", verified.size, verified.sha256);
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("rejected: {}: {}", err.code, err.message);
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! The SMS server: JSON API, storage, the web client's files, and the `sms` command line.
 
 pub mod cli;
+pub mod package;
 pub mod config;
 pub mod db;
 pub mod entity;

@@ -71,13 +71,14 @@ async fn index(dir: &std::path::Path) -> Response {
     }
 }
 
-/// `frontend-4f3c2a1b9d8e7f60_bg.wasm` and the like: trunk puts a 16-hex-digit hash in the name.
+/// `frontend-4f3c2a1b9d8e7f60_bg.wasm` and the like: trunk puts a 64-bit hash in the name, in hex
+/// without leading zeros (so usually 16 digits, sometimes fewer).
 fn is_hashed_asset(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
     let stem = name.split('.').next().unwrap_or(name);
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
     stem.rsplit_once('-').is_some_and(|(_, hash)| {
-        hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit())
+        (12..=16).contains(&hash.len()) && hash.bytes().all(|b| b.is_ascii_hexdigit())
     })
 }
 
@@ -95,6 +96,7 @@ mod tests {
         assert!(is_hashed_asset("/frontend-4f3c2a1b9d8e7f60_bg.wasm"));
         assert!(is_hashed_asset("/frontend-4f3c2a1b9d8e7f60.js"));
         assert!(is_hashed_asset("/style-0123456789abcdef.css"));
+        assert!(is_hashed_asset("/frontend-41846209509559e.js"));
         assert!(!is_hashed_asset("/index.html"));
         assert!(!is_hashed_asset("/favicon.ico"));
         assert!(!is_hashed_asset("/my-file.css"));

@@ -193,7 +193,13 @@ mod tests {
 
     #[test]
     fn roles_and_outcomes_are_lowercase_in_json() {
-        assert_eq!(serde_json::to_string(&Role::Operator).unwrap(), "\"operator\"");
-        assert_eq!(serde_json::to_string(&AuditOutcome::Failure).unwrap(), "\"failure\"");
+        assert_eq!(
+            serde_json::to_string(&Role::Operator).unwrap(),
+            "\"operator\""
+        );
+        assert_eq!(
+            serde_json::to_string(&AuditOutcome::Failure).unwrap(),
+            "\"failure\""
+        );
     }
 }

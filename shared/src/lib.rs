@@ -4,8 +4,12 @@
 //! server-only derives sit behind the `openapi` feature.
 
 pub mod api;
+pub mod patch;
 pub mod role;
 pub mod version;
 
+pub use patch::{
+    Applicability, OfferState, PatchId, PatchIdError, applicability, display_name, offers,
+};
 pub use role::Role;
 pub use version::{Build, PatchLevel, ProductVersion, VersionError};

@@ -6,7 +6,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 /// Why a version string was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,7 +36,7 @@ fn parse_component(part: &str) -> Option<u32> {
 }
 
 /// Splits `input` into exactly `N` numeric components.
-fn parse_components<const N: usize>(
+pub(crate) fn parse_components<const N: usize>(
     input: &str,
     what: &'static str,
     expected: &'static str,
@@ -69,6 +69,7 @@ pub struct ProductVersion {
 }
 
 impl ProductVersion {
+    /// The version `major.minor.micro`.
     pub const fn new(major: u32, minor: u32, micro: u32) -> Self {
         Self {
             major,
@@ -131,6 +132,7 @@ impl PatchLevel {
     /// The base version, without any patch.
     pub const NONE: PatchLevel = PatchLevel(0);
 
+    /// Whether this is level 0: no patch installed.
     pub fn is_none(self) -> bool {
         self.0 == 0
     }
@@ -159,20 +161,24 @@ impl fmt::Display for PatchLevel {
 /// Versions travel as strings in JSON (`"6.4.0"`, `"6.4.0.9203"`), parsed strictly on the way in.
 macro_rules! serde_as_string {
     ($ty:ty) => {
-        impl Serialize for $ty {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        impl ::serde::Serialize for $ty {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 serializer.collect_str(self)
             }
         }
 
-        impl<'de> Deserialize<'de> for $ty {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let text = String::deserialize(deserializer)?;
-                text.parse().map_err(serde::de::Error::custom)
+        impl<'de> ::serde::Deserialize<'de> for $ty {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                let text = <String as ::serde::Deserialize>::deserialize(deserializer)?;
+                text.parse().map_err(::serde::de::Error::custom)
             }
         }
     };
 }
+
+pub(crate) use serde_as_string;
 
 serde_as_string!(ProductVersion);
 serde_as_string!(Build);
@@ -232,10 +238,23 @@ mod tests {
     #[test]
     fn product_version_rejects_bad_strings() {
         for bad in [
-            "", "6", "6.4", "6.4.0.1", "6.4.x", "6..0", "06.4.0", "+6.4.0", " 6.4.0", "6.4.0 ",
-            "-1.0.0", "99999999999.0.0",
+            "",
+            "6",
+            "6.4",
+            "6.4.0.1",
+            "6.4.x",
+            "6..0",
+            "06.4.0",
+            "+6.4.0",
+            " 6.4.0",
+            "6.4.0 ",
+            "-1.0.0",
+            "99999999999.0.0",
         ] {
-            assert!(bad.parse::<ProductVersion>().is_err(), "{bad:?} was accepted");
+            assert!(
+                bad.parse::<ProductVersion>().is_err(),
+                "{bad:?} was accepted"
+            );
         }
     }
 
@@ -272,5 +291,88 @@ mod tests {
         assert!(serde_json::from_str::<ProductVersion>("\"6.4\"").is_err());
         let b: Build = serde_json::from_str("\"6.4.0.9203\"").unwrap();
         assert_eq!(b.number, 9203);
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn product_versions_round_trip(a in any::<u32>(), b in any::<u32>(), c in any::<u32>()) {
+                let v = ProductVersion::new(a, b, c);
+                prop_assert_eq!(v.to_string(), format!("{a}.{b}.{c}"));
+                prop_assert_eq!(v.to_string().parse::<ProductVersion>(), Ok(v));
+                let json = serde_json::to_string(&v).unwrap();
+                prop_assert_eq!(serde_json::from_str::<ProductVersion>(&json).unwrap(), v);
+            }
+
+            #[test]
+            fn builds_round_trip(v in any::<(u32, u32, u32)>(), number in any::<u32>()) {
+                let b = Build { version: ProductVersion::new(v.0, v.1, v.2), number };
+                prop_assert_eq!(b.to_string().parse::<Build>(), Ok(b));
+                let json = serde_json::to_string(&b).unwrap();
+                prop_assert_eq!(serde_json::from_str::<Build>(&json).unwrap(), b);
+            }
+
+            #[test]
+            fn patch_levels_round_trip(n in any::<u32>()) {
+                let level = PatchLevel(n);
+                prop_assert_eq!(n.to_string().parse::<PatchLevel>(), Ok(level));
+                prop_assert_eq!(serde_json::to_string(&level).unwrap(), n.to_string());
+                let json = serde_json::to_string(&level).unwrap();
+                prop_assert_eq!(serde_json::from_str::<PatchLevel>(&json).unwrap(), level);
+                let shown = if n == 0 { "no patch".to_owned() } else { format!("Patch {n}") };
+                prop_assert_eq!(level.to_string(), shown);
+            }
+
+            #[test]
+            fn parsed_product_versions_order_like_number_tuples(
+                x in any::<(u32, u32, u32)>(), y in any::<(u32, u32, u32)>(),
+            ) {
+                let parse = |(a, b, c): (u32, u32, u32)| {
+                    format!("{a}.{b}.{c}").parse::<ProductVersion>().unwrap()
+                };
+                prop_assert_eq!(parse(x).cmp(&parse(y)), x.cmp(&y));
+            }
+
+            #[test]
+            fn parsed_builds_order_like_number_tuples(
+                x in any::<(u32, u32, u32, u32)>(), y in any::<(u32, u32, u32, u32)>(),
+            ) {
+                let parse = |(a, b, c, n): (u32, u32, u32, u32)| {
+                    format!("{a}.{b}.{c}.{n}").parse::<Build>().unwrap()
+                };
+                prop_assert_eq!(parse(x).cmp(&parse(y)), x.cmp(&y));
+            }
+
+            #[test]
+            fn parsed_patch_levels_order_like_numbers(x in any::<u32>(), y in any::<u32>()) {
+                let parse = |n: u32| n.to_string().parse::<PatchLevel>().unwrap();
+                prop_assert_eq!(parse(x).cmp(&parse(y)), x.cmp(&y));
+            }
+
+            #[test]
+            fn the_parsers_never_panic(s in any::<String>()) {
+                let _ = s.parse::<ProductVersion>();
+                let _ = s.parse::<Build>();
+                let _ = s.parse::<PatchLevel>();
+            }
+
+            #[test]
+            fn the_parsers_accept_only_canonical_forms(s in "[0-9.+ -]{0,20}") {
+                // Near misses (signs, spaces, leading zeros, stray dots) never panic, and whatever
+                // is accepted displays exactly as it was written.
+                if let Ok(v) = s.parse::<ProductVersion>() {
+                    prop_assert_eq!(v.to_string(), s.clone());
+                }
+                if let Ok(b) = s.parse::<Build>() {
+                    prop_assert_eq!(b.to_string(), s.clone());
+                }
+                if let Ok(level) = s.parse::<PatchLevel>() {
+                    prop_assert_eq!(level.0.to_string(), s);
+                }
+            }
+        }
     }
 }

@@ -5,5 +5,6 @@ mod helpers;
 mod api;
 mod auth;
 mod cli;
+mod packages;
 mod static_files;
 mod storage;

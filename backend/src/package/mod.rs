@@ -1,0 +1,14 @@
+//! Signed patch packages: the manifest, signing keys, the streaming verifier and the packer.
+//! The format is the contract in `docs/package-format.md`.
+
+pub mod error;
+pub mod keys;
+pub mod manifest;
+pub mod pack;
+pub mod ustar;
+pub mod verify;
+
+pub use error::{PackageError, RejectCode};
+pub use keys::{KeyError, PackageSigner, PublicKeyFile, SecretKeyFile, TrustedKeys};
+pub use manifest::{Manifest, ManifestFile, Restart, Updates};
+pub use verify::{Limits, VerifiedPackage, Verifier};
