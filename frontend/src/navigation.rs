@@ -71,7 +71,10 @@ mod tests {
     #[test]
     fn next_paths_on_this_site_are_kept() {
         assert_eq!(safe_next(Some("/admin/audit")), "/admin/audit");
-        assert_eq!(safe_next(Some("/admin/audit?page=2")), "/admin/audit?page=2");
+        assert_eq!(
+            safe_next(Some("/admin/audit?page=2")),
+            "/admin/audit?page=2"
+        );
     }
 
     #[test]

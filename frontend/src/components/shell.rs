@@ -27,10 +27,13 @@ pub fn use_shell() -> ShellData {
 /// Loads the session; once it is known shows the header and the current admin page.
 #[component]
 pub fn AppShell() -> impl IntoView {
-    let shell = ShellData {
-        session: LocalResource::new(api::get_session),
-        server: LocalResource::new(api::get_server),
-    };
+    let session = LocalResource::new(api::get_session);
+    // Ask for the server's details only with a session: without one the answer is a second 401.
+    let server = LocalResource::new(move || async move {
+        session.await?;
+        api::get_server().await
+    });
+    let shell = ShellData { session, server };
     provide_context(shell);
 
     view! {
