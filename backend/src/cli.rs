@@ -28,6 +28,9 @@ enum Command {
     /// Manage users directly in the database (works while the server is stopped, too).
     #[command(subcommand)]
     User(UserCommand),
+    /// Work with the patch repository.
+    #[command(subcommand)]
+    Patch(PatchCommand),
     /// Create a package signing key pair: PREFIX.key (private, mode 0600) and PREFIX.pub.
     Keygen {
         /// The id packages name in their manifest's `key_id`.
@@ -94,6 +97,19 @@ enum UserCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum PatchCommand {
+    /// Verify a package file and store it in the patch repository (as the import API does).
+    Import {
+        /// The package file.
+        file: PathBuf,
+        #[command(flatten)]
+        storage: StorageArgs,
+        #[command(flatten)]
+        packages: crate::config::PackageArgs,
+    },
+}
+
 fn parse_role(text: &str) -> Result<Role, String> {
     text.parse().map_err(|err: shared::role::UnknownRole| err.to_string())
 }
@@ -106,6 +122,14 @@ pub async fn run() -> ExitCode {
         Command::User(command) => {
             init_logging(LogFormat::Text, "warn");
             user(command).await
+        }
+        Command::Patch(PatchCommand::Import {
+            file,
+            storage,
+            packages,
+        }) => {
+            init_logging(LogFormat::Text, "warn");
+            patch_import(&file, storage, packages).await
         }
         Command::Keygen { key_id, out } => keygen(&key_id, &out),
         Command::Pack {
@@ -144,6 +168,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .filter(|p| !p.is_empty());
     let demo = config.demo;
     let (app, login) = Application::build(config, bootstrap.clone()).await?;
+    let shutdown = shutdown_signal();
     let addr = app.local_addr()?;
     tracing::info!(%addr, demo, "SMS server listening");
     match login {
@@ -167,7 +192,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     // The last line of the start-up text: scripts wait for it.
     println!("SMS server ready at http://{addr}/");
-    app.run_until(shutdown_signal()).await?;
+    app.run_until(shutdown).await?;
     tracing::info!("SMS server stopped");
     Ok(())
 }
@@ -319,4 +344,92 @@ fn verify(file: &Path, trust_keys: &[PathBuf]) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn patch_import(
+    file: &Path,
+    storage: StorageArgs,
+    packages: crate::config::PackageArgs,
+) -> anyhow::Result<()> {
+    use futures_util::stream;
+    use std::io::IsTerminal;
+    use tokio::io::AsyncReadExt;
+
+    let config = Config::load(&ServeArgs {
+        storage,
+        packages,
+        ..ServeArgs::default()
+    })?;
+    let db = crate::db::connect(&config.storage).await?;
+    let keys = crate::startup::trusted_keys(&config)?;
+    let state = crate::AppState::new(config, db, keys);
+    let installed = state.installed.ensure_initialized(&state.config.initial).await?;
+    let input = tokio::fs::File::open(file)
+        .await
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let total = input.metadata().await?.len();
+    let show = std::io::stderr().is_terminal();
+    let chunks = stream::unfold((input, 0u64), move |(mut input, done)| async move {
+        let mut buffer = vec![0u8; 256 * 1024];
+        match input.read(&mut buffer).await {
+            Ok(0) => {
+                if show {
+                    eprintln!();
+                }
+                None
+            }
+            Ok(n) => {
+                buffer.truncate(n);
+                let done = done + n as u64;
+                if show {
+                    draw_progress(done, total);
+                }
+                Some((Ok::<_, std::io::Error>(bytes::Bytes::from(buffer)), (input, done)))
+            }
+            Err(err) => Some((Err(err), (input, done))),
+        }
+    });
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+    let result = state
+        .repository
+        .import(
+            Box::pin(chunks),
+            package::verify::InstalledLevel {
+                product_version: installed.product_version,
+                patch_level: installed.patch_level,
+            },
+            crate::service::repository::ImportContext {
+                actor: "cli".into(),
+                source: Some("cli".into()),
+                file_name: name,
+                origin: shared::api::PatchSource::Import,
+            },
+        )
+        .await;
+    match result {
+        Ok(info) => {
+            println!("Imported {} ({} bytes) into the patch repository.", info.display_name, info.size);
+            Ok(())
+        }
+        Err(crate::service::repository::ImportError::Rejected(err)) => {
+            anyhow::bail!("rejected: {}: {}", err.code, err.message)
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// `[#########...........]  45%  120.0/260.0 MiB` on one line of standard error.
+fn draw_progress(done: u64, total: u64) {
+    const WIDTH: u64 = 30;
+    let total = total.max(1);
+    let filled = (done.min(total) * WIDTH / total) as usize;
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    eprint!(
+        "\r[{}{}] {:>3}%  {:.1}/{:.1} MiB",
+        "#".repeat(filled),
+        ".".repeat(WIDTH as usize - filled),
+        done.min(total) * 100 / total,
+        mib(done),
+        mib(total)
+    );
 }

@@ -42,6 +42,16 @@ pub struct ServeArgs {
     /// This node's name, shown in the UI and the API. [default: the host name]
     #[arg(long, env = "SMS_NODE_NAME", value_name = "NAME")]
     pub node_name: Option<String>,
+    #[command(flatten)]
+    pub packages: PackageArgs,
+}
+
+/// Which package signatures to trust; shared by `sms serve` and `sms patch import`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct PackageArgs {
+    /// A trusted vendor public key (PREFIX.pub); repeat for several (env: comma-separated).
+    #[arg(long = "trust-key", env = "SMS_TRUST_KEYS", value_delimiter = ',', value_name = "FILE")]
+    pub trust_keys: Vec<PathBuf>,
 }
 
 /// How log lines are written.
@@ -65,6 +75,10 @@ pub struct FileConfig {
     pub static_dir: Option<PathBuf>,
     pub node_name: Option<String>,
     #[serde(default)]
+    pub trust_keys: Vec<PathBuf>,
+    #[serde(default)]
+    pub packages: PackagesFileConfig,
+    #[serde(default)]
     pub installed: InstalledFileConfig,
     #[serde(default)]
     pub auth: AuthFileConfig,
@@ -76,6 +90,15 @@ pub struct FileConfig {
 pub struct InstalledFileConfig {
     pub product_version: Option<String>,
     pub build: Option<String>,
+}
+
+/// `[packages]`: limits on patch packages.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackagesFileConfig {
+    pub max_package_bytes: Option<u64>,
+    pub max_manifest_bytes: Option<u64>,
+    pub max_entries: Option<u64>,
 }
 
 /// `[auth]`: sessions and the login lockout.
@@ -132,6 +155,9 @@ pub struct Config {
     pub node_name: String,
     pub initial: InitialInstall,
     pub auth: AuthConfig,
+    /// Public key files of the vendors whose packages this server accepts.
+    pub trust_keys: Vec<PathBuf>,
+    pub package_limits: crate::package::Limits,
 }
 
 pub const DEFAULT_PRODUCT_VERSION: &str = "6.4.0";
@@ -202,7 +228,20 @@ impl Config {
                 .map(|s| chrono::Duration::seconds(s.into()))
                 .unwrap_or(defaults.lockout),
         };
+        let limits = crate::package::Limits::default();
+        let package_limits = crate::package::Limits {
+            max_package_bytes: file.packages.max_package_bytes.unwrap_or(limits.max_package_bytes),
+            max_manifest_bytes: file.packages.max_manifest_bytes.unwrap_or(limits.max_manifest_bytes),
+            max_entries: file.packages.max_entries.unwrap_or(limits.max_entries),
+        };
+        let trust_keys = if args.packages.trust_keys.is_empty() {
+            file.trust_keys.clone()
+        } else {
+            args.packages.trust_keys.clone()
+        };
         Ok(Self {
+            trust_keys,
+            package_limits,
             listen: args
                 .listen
                 .or(file.listen)

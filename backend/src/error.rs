@@ -53,6 +53,13 @@ pub enum ApiError {
     Conflict { code: &'static str, message: String },
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// Any other answer with its own status and code (package rejections, ...).
+    #[error("{message}")]
+    Status {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -106,6 +113,11 @@ impl ApiError {
                 "method_not_allowed",
                 "This path does not accept that HTTP method. See /api/v1/openapi.json.".into(),
             ),
+            ApiError::Status {
+                status,
+                code,
+                message,
+            } => (*status, code, message.clone()),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal_error",
@@ -230,3 +242,44 @@ impl<T: serde::Serialize> IntoResponse for Json<T> {
 #[derive(Debug, Clone, Copy, Default, axum::extract::FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct Query<T>(pub T);
+
+impl From<crate::package::PackageError> for ApiError {
+    /// 413 over a limit, 409 already installed, 412 not applicable here, 422 an invalid package.
+    fn from(err: crate::package::PackageError) -> Self {
+        use crate::package::RejectCode;
+        let status = match err.code {
+            RejectCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            RejectCode::AlreadyInstalled => StatusCode::CONFLICT,
+            RejectCode::WrongProductVersion | RejectCode::OlderThanInstalled => {
+                StatusCode::PRECONDITION_FAILED
+            }
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        ApiError::Status {
+            status,
+            code: err.code.as_str(),
+            message: format!("The package was rejected: {}.", err.message),
+        }
+    }
+}
+
+impl From<crate::service::repository::ImportError> for ApiError {
+    fn from(err: crate::service::repository::ImportError) -> Self {
+        use crate::service::repository::ImportError;
+        match err {
+            ImportError::Rejected(rejection) => rejection.into(),
+            ImportError::Exists(name) => ApiError::Conflict {
+                code: "already_in_repository",
+                message: format!(
+                    "{name} is already in the patch repository; there is no need to import it again."
+                ),
+            },
+            ImportError::Interrupted(why) => ApiError::BadRequest {
+                code: "upload_interrupted",
+                message: format!("The upload broke off ({why}); nothing was kept. Try again."),
+            },
+            ImportError::Service(service) => service.into(),
+            ImportError::Io(io) => ApiError::Internal(format!("patch repository: {io}")),
+        }
+    }
+}

@@ -8,7 +8,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::handlers::{audit, fallback, health, server, session, settings};
+use crate::handlers::{audit, fallback, health, patches, server, session, settings};
 use crate::state::AppState;
 use crate::static_files;
 
@@ -26,6 +26,7 @@ use crate::static_files;
         (name = "session", description = "Logging in and out"),
         (name = "settings", description = "Server settings"),
         (name = "audit", description = "The audit log"),
+        (name = "patches", description = "The patch repository"),
     )
 )]
 struct ApiDoc;
@@ -39,6 +40,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(audit::list))
         .routes(routes!(settings::get))
         .routes(routes!(settings::set_notifications))
+        .routes(routes!(patches::import))
         .split_for_parts()
 }
 

@@ -40,7 +40,16 @@ impl Application {
         bootstrap_password: Option<String>,
     ) -> anyhow::Result<(Self, Option<AdminLogin>)> {
         let db = crate::db::connect(&config.storage).await?;
-        let state = AppState::new(config, db);
+        let keys = trusted_keys(&config)?;
+        let state = AppState::new(config, db, keys);
+        let removed = state
+            .repository
+            .clean_incomplete()
+            .await
+            .context("cannot prepare the patch repository")?;
+        if removed > 0 {
+            tracing::warn!(removed, "removed incomplete package files left by an interrupted import");
+        }
         state
             .installed
             .ensure_initialized(&state.config.initial)
@@ -121,6 +130,33 @@ impl Application {
     }
 }
 
+/// The demo vendor key's file prefix in the data dir (demo mode only).
+pub const DEMO_VENDOR_KEY: &str = "demo-vendor";
+
+/// The configured vendor keys; in demo mode also the demo vendor key, made on the first start.
+pub fn trusted_keys(config: &Config) -> anyhow::Result<crate::package::TrustedKeys> {
+    let mut keys = crate::package::TrustedKeys::new();
+    for path in &config.trust_keys {
+        keys.add_file(path)
+            .with_context(|| format!("cannot trust the key {}", path.display()))?;
+    }
+    if config.demo {
+        let prefix = config.storage.data_dir.join(DEMO_VENDOR_KEY);
+        let public = prefix.with_extension("pub");
+        if !public.exists() {
+            std::fs::create_dir_all(&config.storage.data_dir)?;
+            crate::package::PackageSigner::generate(DEMO_VENDOR_KEY).write(&prefix)?;
+        }
+        keys.add_file(&public)
+            .context("cannot trust the demo vendor key")?;
+        tracing::warn!("demo mode: packages signed with the demo vendor key are trusted");
+    }
+    if keys.is_empty() {
+        tracing::warn!("no vendor key is trusted: every package import will be refused (add --trust-key)");
+    }
+    Ok(keys)
+}
+
 fn read_demo_password(path: &Path) -> Option<String> {
     std::fs::read_to_string(path)
         .ok()
@@ -145,31 +181,38 @@ fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(err) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %err, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
+/// Completes on Ctrl-C or SIGTERM. The handlers are installed when this is called (before the
+/// server says it is ready), so a signal that arrives right after start-up is not lost.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    };
+    async move {
+        #[cfg(unix)]
+        {
+            match signals {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {},
+                        _ = int.recv() => {},
+                    }
+                }
+                (term, int) => {
+                    let err = term.err().or(int.err()).map(|e| e.to_string()).unwrap_or_default();
+                    tracing::error!(error = %err, "cannot listen for SIGTERM / Ctrl-C; stop the server with SIGKILL");
+                    std::future::pending::<()>().await;
+                }
             }
-            Err(err) => {
-                tracing::error!(error = %err, "cannot listen for SIGTERM");
+        }
+        #[cfg(not(unix))]
+        {
+            if let Err(err) = tokio::signal::ctrl_c().await {
+                tracing::error!(error = %err, "cannot listen for Ctrl-C");
                 std::future::pending::<()>().await;
             }
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        tracing::info!("shutting down: finishing requests in flight");
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }

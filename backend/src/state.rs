@@ -5,7 +5,8 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
-use crate::service::{Audit, Auth, Installed, SettingsService};
+use crate::package::TrustedKeys;
+use crate::service::{Audit, Auth, Installed, PatchRepository, SettingsService};
 
 /// Shared by every request; cheap to clone.
 #[derive(Clone)]
@@ -16,11 +17,18 @@ pub struct AppState {
     pub audit: Audit,
     pub installed: Installed,
     pub settings: SettingsService,
+    pub repository: PatchRepository,
 }
 
 impl AppState {
-    pub fn new(config: Config, db: DatabaseConnection) -> Self {
+    pub fn new(config: Config, db: DatabaseConnection, keys: TrustedKeys) -> Self {
         Self {
+            repository: PatchRepository::new(
+                db.clone(),
+                &config.storage.data_dir,
+                Arc::new(keys),
+                config.package_limits,
+            ),
             auth: Auth::new(db.clone(), config.auth.clone()),
             audit: Audit::new(db.clone()),
             installed: Installed::new(db.clone()),

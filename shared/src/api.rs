@@ -174,6 +174,71 @@ pub struct NotificationsSetting {
     pub enabled: bool,
 }
 
+/// Where a package in the patch repository came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PatchSource {
+    /// Imported from a file (storage media, upload, `sms patch import`).
+    Import,
+    /// Downloaded from the TMC.
+    Tmc,
+}
+
+impl PatchSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PatchSource::Import => "import",
+            PatchSource::Tmc => "tmc",
+        }
+    }
+}
+
+/// A verified package in the server's patch repository, with its manifest facts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PatchInfo {
+    /// Short form, e.g. `6.4.0.3`.
+    pub id: crate::PatchId,
+    /// E.g. `SMS 6.4.0 Patch 3 (build 6.4.0.9203)`.
+    pub display_name: String,
+    /// The product version the patch belongs to.
+    pub product_version: ProductVersion,
+    /// The patch number (1 or more).
+    pub patch: u32,
+    /// The patch's build.
+    pub build: Build,
+    /// One-line title.
+    pub title: String,
+    /// Release date.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    pub released: chrono::NaiveDate,
+    /// What the patch updates.
+    pub updates: crate::effects::Updates,
+    /// The client version the patch brings, when it updates the client.
+    pub client_version: Option<Build>,
+    /// What installing it restarts.
+    pub restart: crate::effects::Restart,
+    /// Whether it changes the database schema.
+    pub database_changes: bool,
+    /// Whether it can be rolled back.
+    pub rollback: bool,
+    /// The id of the key that signed it.
+    pub key_id: String,
+    /// Release notes, Markdown (render sanitized).
+    pub release_notes: String,
+    /// Package size in bytes.
+    pub size: u64,
+    /// SHA-256 of the whole package file, lowercase hex.
+    pub sha256: String,
+    /// Where it came from.
+    pub source: PatchSource,
+    /// When it entered the repository.
+    pub imported_at: DateTime<Utc>,
+    /// Who put it there.
+    pub imported_by: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

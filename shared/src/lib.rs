@@ -4,6 +4,7 @@
 //! server-only derives sit behind the `openapi` feature.
 
 pub mod api;
+pub mod effects;
 pub mod patch;
 pub mod role;
 pub mod version;

@@ -2,6 +2,7 @@
 
 pub mod audit_log;
 pub mod installed_state;
+pub mod patch;
 pub mod session;
 pub mod setting;
 pub mod user;

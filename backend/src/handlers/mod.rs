@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod fallback;
 pub mod health;
+pub mod patches;
 pub mod server;
 pub mod session;
 pub mod settings;

@@ -11,28 +11,7 @@ pub const FORMAT: u32 = 1;
 /// The product a package must be for.
 pub const PRODUCT: &str = "SMS";
 
-/// What a patch updates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Updates {
-    Server,
-    Client,
-    Both,
-}
-
-impl Updates {
-    pub fn updates_client(self) -> bool {
-        matches!(self, Updates::Client | Updates::Both)
-    }
-}
-
-/// What installing the patch restarts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Restart {
-    Application,
-    Reboot,
-}
+pub use shared::effects::{Restart, Updates};
 
 /// One payload file: `payload/<path>` in the archive.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

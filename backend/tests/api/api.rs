@@ -146,6 +146,7 @@ async fn the_openapi_document_lists_every_route() {
         ("/api/v1/audit", "get"),
         ("/api/v1/settings", "get"),
         ("/api/v1/settings/notifications", "put"),
+        ("/api/v1/patches/import", "post"),
     ];
     for (path, method) in expected {
         assert!(

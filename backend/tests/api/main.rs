@@ -5,6 +5,7 @@ mod helpers;
 mod api;
 mod auth;
 mod cli;
+mod import;
 mod packages;
 mod static_files;
 mod storage;

@@ -14,7 +14,7 @@ const SMS: &str = env!("CARGO_BIN_EXE_sms");
 
 /// One raw tar entry, possibly broken on purpose.
 #[derive(Clone)]
-struct Entry {
+pub(crate) struct Entry {
     name: String,
     data: Vec<u8>,
     typeflag: u8,
@@ -54,7 +54,7 @@ fn header(entry: &Entry) -> [u8; BLOCK] {
     block
 }
 
-fn tar(entries: &[Entry], end_blocks: usize) -> Vec<u8> {
+pub(crate) fn tar(entries: &[Entry], end_blocks: usize) -> Vec<u8> {
     let mut out = Vec::new();
     for entry in entries {
         out.extend_from_slice(&header(entry));
@@ -65,13 +65,13 @@ fn tar(entries: &[Entry], end_blocks: usize) -> Vec<u8> {
     out
 }
 
-struct Kit {
-    signer: PackageSigner,
+pub(crate) struct Kit {
+    pub(crate) signer: PackageSigner,
     stranger: PackageSigner,
-    keys: TrustedKeys,
+    pub(crate) keys: TrustedKeys,
 }
 
-fn kit() -> Kit {
+pub(crate) fn kit() -> Kit {
     let signer = PackageSigner::generate("vendor-test");
     let stranger = PackageSigner::generate("vendor-test");
     let mut keys = TrustedKeys::new();
@@ -125,7 +125,7 @@ fn good_entries(kit: &Kit) -> Vec<Entry> {
     entries
 }
 
-fn good_package(kit: &Kit) -> Vec<Entry> {
+pub(crate) fn good_package(kit: &Kit) -> Vec<Entry> {
     good_entries(kit)
 }
 
@@ -135,7 +135,7 @@ fn signed_json(kit: &Kit, json: &str) -> Vec<Entry> {
     entries
 }
 
-fn verify(keys: &TrustedKeys, limits: Limits, installed: Option<InstalledLevel>, bytes: &[u8], chunk: usize) -> Result<(), RejectCode> {
+pub(crate) fn verify(keys: &TrustedKeys, limits: Limits, installed: Option<InstalledLevel>, bytes: &[u8], chunk: usize) -> Result<(), RejectCode> {
     let mut verifier = Verifier::new(keys, limits, installed);
     for piece in bytes.chunks(chunk.max(1)) {
         verifier.update(piece).map_err(|e| e.code)?;
@@ -144,7 +144,7 @@ fn verify(keys: &TrustedKeys, limits: Limits, installed: Option<InstalledLevel>,
 }
 
 /// The malformed corpus: (name, bytes, the code it must be rejected with, limits, installed).
-fn corpus(kit: &Kit) -> Vec<(&'static str, Vec<u8>, RejectCode, Limits, Option<InstalledLevel>)> {
+pub(crate) fn corpus(kit: &Kit) -> Vec<(&'static str, Vec<u8>, RejectCode, Limits, Option<InstalledLevel>)> {
     let limits = Limits::default();
     let good = good_package(kit);
     let good_bytes = tar(&good, 2);

@@ -1,0 +1,340 @@
+//! The patch repository: verified packages in `DATA_DIR/patches`, recorded in the database.
+//!
+//! A package streams into a temporary file while the verifier checks it; only a package that
+//! passed every check is fsynced, renamed into place and recorded (with its audit entry) in one
+//! transaction. On any rejection or error nothing remains: no temporary file, no row.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::Utc;
+use futures_util::{Stream, StreamExt};
+use rand_core::{OsRng, RngCore};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, TransactionTrait,
+};
+use shared::api::{AuditOutcome, PatchInfo, PatchSource};
+use shared::{Build, PatchId, ProductVersion};
+use tokio::io::AsyncWriteExt;
+
+use crate::entity::patch;
+use crate::error::ServiceError;
+use crate::package::verify::InstalledLevel;
+use crate::package::{Limits, PackageError, RejectCode, TrustedKeys, VerifiedPackage, Verifier};
+use crate::service::audit::{self, AuditEvent};
+
+/// The folder of the repository inside the data dir.
+pub const REPOSITORY_DIR: &str = "patches";
+
+/// Why an import failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The package was rejected by the verifier.
+    #[error("{0}")]
+    Rejected(PackageError),
+    /// The same patch is already in the repository.
+    #[error("{0} is already in the patch repository")]
+    Exists(String),
+    /// The upload broke off.
+    #[error("the upload was interrupted: {0}")]
+    Interrupted(String),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    #[error("cannot write to the patch repository: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl From<sea_orm::DbErr> for ImportError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        ImportError::Service(ServiceError::Db(err))
+    }
+}
+
+/// Who imports, from where, under what file name: for the audit log.
+#[derive(Debug, Clone)]
+pub struct ImportContext {
+    pub actor: String,
+    pub source: Option<String>,
+    pub file_name: Option<String>,
+    pub origin: PatchSource,
+}
+
+/// Stores and lists verified packages.
+#[derive(Debug, Clone)]
+pub struct PatchRepository {
+    db: DatabaseConnection,
+    dir: PathBuf,
+    keys: Arc<TrustedKeys>,
+    limits: Limits,
+}
+
+impl PatchRepository {
+    pub fn new(db: DatabaseConnection, data_dir: &Path, keys: Arc<TrustedKeys>, limits: Limits) -> Self {
+        Self {
+            db,
+            dir: data_dir.join(REPOSITORY_DIR),
+            keys,
+            limits,
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Removes temporary files left by an import that was cut off by a crash.
+    pub async fn clean_incomplete(&self) -> std::io::Result<usize> {
+        tokio::fs::create_dir_all(&self.dir).await?;
+        let mut removed = 0;
+        let mut entries = tokio::fs::read_dir(&self.dir).await?;
+        while let Some(entry) = entries.next_entry().await? {
+            if entry.file_name().to_string_lossy().ends_with(".part") {
+                tokio::fs::remove_file(entry.path()).await?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Streams a package into the repository, verifying it on the way. Every outcome is audited.
+    pub async fn import<S, E>(
+        &self,
+        stream: S,
+        installed: InstalledLevel,
+        context: ImportContext,
+    ) -> Result<PatchInfo, ImportError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let result = self.import_inner(stream, installed, &context).await;
+        let outcome = match &result {
+            Ok(info) => AuditEvent::success("patch_import", &context.actor)
+                .target(info.id.to_string())
+                .details(describe(&context, Some(info.size), "imported")),
+            Err(err) => AuditEvent::failure("patch_import", &context.actor)
+                .details(describe(&context, None, &err.to_string())),
+        };
+        // Success is audited in the same transaction as the row; only failures are recorded here.
+        if outcome.outcome == AuditOutcome::Failure {
+            audit::record_with(&self.db, outcome.source(context.source.clone())).await?;
+        }
+        result
+    }
+
+    async fn import_inner<S, E>(
+        &self,
+        mut stream: S,
+        installed: InstalledLevel,
+        context: &ImportContext,
+    ) -> Result<PatchInfo, ImportError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        tokio::fs::create_dir_all(&self.dir).await?;
+        let temp = TempFile::new(&self.dir);
+        let mut file = tokio::fs::File::create(&temp.path).await?;
+        let mut verifier = Verifier::new(&self.keys, self.limits, Some(installed));
+        let mut checked_exists = false;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|err| ImportError::Interrupted(err.to_string()))?;
+            verifier.update(&chunk).map_err(ImportError::Rejected)?;
+            file.write_all(&chunk).await?;
+            // As soon as the signed manifest is known, refuse a patch the repository already has.
+            if !checked_exists && let Some(m) = verifier.manifest() {
+                checked_exists = true;
+                if let Ok(id) = PatchId::new(m.product_version, m.patch)
+                    && let Some(existing) = self.find(id).await?
+                {
+                    return Err(ImportError::Exists(existing.display_name));
+                }
+            }
+        }
+        let verified = verifier.finish().map_err(ImportError::Rejected)?;
+        file.flush().await?;
+        file.sync_all().await?;
+        drop(file);
+
+        let m = &verified.manifest;
+        let id = PatchId::new(m.product_version, m.patch)
+            .map_err(|err| ImportError::Rejected(PackageError::new(RejectCode::ManifestInvalid, err.to_string())))?;
+        if let Some(existing) = self.find(id).await? {
+            return Err(ImportError::Exists(existing.display_name));
+        }
+        let file_name = format!("{id}-{}.pkg", &verified.sha256[..12]);
+        let final_path = self.dir.join(&file_name);
+        tokio::fs::rename(&temp.path, &final_path).await?;
+        temp.disarm();
+        sync_dir(&self.dir).await?;
+
+        match self.record(&verified, &file_name, context).await {
+            Ok(info) => Ok(info),
+            Err(err) => {
+                // The row did not commit: the file must not stay behind either.
+                let _ = tokio::fs::remove_file(&final_path).await;
+                Err(err)
+            }
+        }
+    }
+
+    async fn record(
+        &self,
+        verified: &VerifiedPackage,
+        file_name: &str,
+        context: &ImportContext,
+    ) -> Result<PatchInfo, ImportError> {
+        let m = &verified.manifest;
+        let txn = self.db.begin().await?;
+        let row = patch::ActiveModel {
+            product_version: Set(m.product_version.to_string()),
+            patch: Set(i32::try_from(m.patch).unwrap_or(i32::MAX)),
+            build: Set(m.build.to_string()),
+            title: Set(m.title.clone()),
+            released: Set(m.released.to_string()),
+            updates: Set(m.updates.as_str().to_owned()),
+            client_version: Set(m.client_version.map(|c| c.to_string())),
+            restart: Set(m.restart.as_str().to_owned()),
+            database_changes: Set(m.database_changes),
+            rollback: Set(m.rollback),
+            key_id: Set(m.key_id.clone()),
+            release_notes: Set(m.release_notes.clone()),
+            size: Set(i64::try_from(verified.size).unwrap_or(i64::MAX)),
+            sha256: Set(verified.sha256.clone()),
+            file_name: Set(file_name.to_owned()),
+            source: Set(context.origin.as_str().to_owned()),
+            imported_at: Set(Utc::now()),
+            imported_by: Set(context.actor.clone()),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        let info = info_from_row(row)?;
+        audit::record_with(
+            &txn,
+            AuditEvent::success("patch_import", &context.actor)
+                .target(info.id.to_string())
+                .source(context.source.clone())
+                .details(describe(context, Some(verified.size), "imported")),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(info)
+    }
+
+    /// The patch with this id, if the repository has it.
+    pub async fn find(&self, id: PatchId) -> Result<Option<PatchInfo>, ServiceError> {
+        let row = patch::Entity::find()
+            .filter(patch::Column::ProductVersion.eq(id.product_version().to_string()))
+            .filter(patch::Column::Patch.eq(i32::try_from(id.patch()).unwrap_or(i32::MAX)))
+            .one(&self.db)
+            .await?;
+        row.map(info_from_row).transpose()
+    }
+
+    /// Every package in the repository, newest first.
+    pub async fn list(&self) -> Result<Vec<PatchInfo>, ServiceError> {
+        let rows = patch::Entity::find()
+            .order_by_desc(patch::Column::ProductVersion)
+            .order_by_desc(patch::Column::Patch)
+            .all(&self.db)
+            .await?;
+        rows.into_iter().map(info_from_row).collect()
+    }
+}
+
+fn describe(context: &ImportContext, size: Option<u64>, what: &str) -> String {
+    let name = context.file_name.as_deref().unwrap_or("(unnamed upload)");
+    match size {
+        Some(size) => format!("{name}, {size} bytes: {what}"),
+        None => format!("{name}: {what}"),
+    }
+}
+
+fn info_from_row(row: patch::Model) -> Result<PatchInfo, ServiceError> {
+    let corrupt = |what: &str, err: &dyn std::fmt::Display| {
+        ServiceError::Corrupt(format!("patch row {}: {what}: {err}", row.id))
+    };
+    let product_version: ProductVersion = row.product_version.parse().map_err(|e| corrupt("product version", &e))?;
+    let patch_number = u32::try_from(row.patch).map_err(|e| corrupt("patch", &e))?;
+    let build: Build = row.build.parse().map_err(|e| corrupt("build", &e))?;
+    let id = PatchId::new(product_version, patch_number).map_err(|e| corrupt("patch", &e))?;
+    Ok(PatchInfo {
+        id,
+        display_name: shared::display_name(product_version, patch_number, &build),
+        product_version,
+        patch: patch_number,
+        build,
+        title: row.title.clone(),
+        released: row.released.parse().map_err(|e| corrupt("released", &e))?,
+        updates: row.updates.parse().map_err(|e: String| corrupt("updates", &e))?,
+        client_version: row
+            .client_version
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e| corrupt("client version", &e))?,
+        restart: row.restart.parse().map_err(|e: String| corrupt("restart", &e))?,
+        database_changes: row.database_changes,
+        rollback: row.rollback,
+        key_id: row.key_id.clone(),
+        release_notes: row.release_notes.clone(),
+        size: u64::try_from(row.size).map_err(|e| corrupt("size", &e))?,
+        sha256: row.sha256.clone(),
+        source: match row.source.as_str() {
+            "tmc" => PatchSource::Tmc,
+            _ => PatchSource::Import,
+        },
+        imported_at: row.imported_at,
+        imported_by: row.imported_by.clone(),
+    })
+}
+
+/// A temporary file in the repository that is removed unless disarmed.
+struct TempFile {
+    path: PathBuf,
+    armed: std::sync::atomic::AtomicBool,
+}
+
+impl TempFile {
+    fn new(dir: &Path) -> Self {
+        let mut random = [0u8; 8];
+        OsRng.fill_bytes(&mut random);
+        Self {
+            path: dir.join(format!(".incoming-{}.part", hex::encode(random))),
+            armed: std::sync::atomic::AtomicBool::new(true),
+        }
+    }
+
+    fn disarm(&self) {
+        self.armed.store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if self.armed.load(std::sync::atomic::Ordering::Relaxed) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Makes a rename in `dir` durable.
+async fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    let dir = dir.to_owned();
+    tokio::task::spawn_blocking(move || {
+        #[cfg(unix)]
+        {
+            std::fs::File::open(&dir)?.sync_all()?;
+        }
+        Ok(())
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}

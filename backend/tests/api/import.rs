@@ -1,0 +1,157 @@
+//! Importing packages over HTTP: valid ones land in the repository, every malformed one is
+//! rejected with its code and leaves nothing behind.
+
+use backend::entity::{installed_state, patch};
+use backend::package::Limits;
+use backend::package::verify::InstalledLevel;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, PaginatorTrait};
+use serde_json::Value;
+
+use crate::helpers::{TestApp, assert_error, spawn_app_with};
+use crate::packages::{Kit, corpus, good_package, kit, tar};
+
+async fn app_trusting(kit: &Kit, limits: Limits, installed: Option<InstalledLevel>) -> TestApp {
+    let keys = tempfile::tempdir().unwrap();
+    let (_, public) = kit.signer.write(&keys.path().join("vendor")).unwrap();
+    let app = spawn_app_with(|config| {
+        config.trust_keys = vec![public.clone()];
+        config.package_limits = limits;
+        if let Some(level) = installed {
+            config.initial.product_version = level.product_version;
+            config.initial.build = format!("{}.1", level.product_version).parse().unwrap();
+        }
+    })
+    .await;
+    std::mem::forget(keys); // the key file must outlive the config that names it
+    if let Some(level) = installed {
+        let mut row: installed_state::ActiveModel = installed_state::Entity::find_by_id(1)
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .into();
+        row.patch_level = Set(i32::try_from(level.patch_level.0).unwrap());
+        row.update(&app.state.db).await.unwrap();
+    }
+    app.login_admin().await;
+    app
+}
+
+async fn upload(app: &TestApp, bytes: Vec<u8>) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/patches/import"))
+        .header("X-SMS-Client", "api/test")
+        .header("Content-Type", "application/octet-stream")
+        .header("X-SMS-File-Name", "patch.pkg")
+        .body(bytes)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn repository_is_empty(app: &TestApp) -> bool {
+    let files = std::fs::read_dir(app.state.repository.dir()).unwrap().count();
+    let rows = patch::Entity::find().count(&app.state.db).await.unwrap();
+    files == 0 && rows == 0
+}
+
+#[tokio::test]
+async fn a_valid_package_is_imported_with_its_facts_and_audited() {
+    let kit = kit();
+    let app = app_trusting(&kit, Limits::default(), None).await;
+
+    let response = upload(&app, tar(&good_package(&kit), 2)).await;
+
+    assert_eq!(response.status(), 200);
+    let info: Value = response.json().await.unwrap();
+    assert_eq!(info["id"], "6.4.0.3");
+    assert_eq!(info["display_name"], "SMS 6.4.0 Patch 3 (build 6.4.0.9203)");
+    assert_eq!(info["updates"], "server");
+    assert_eq!(info["restart"], "application");
+    assert_eq!(info["source"], "import");
+    assert_eq!(info["imported_by"], "admin");
+    assert!(info["release_notes"].as_str().unwrap().contains("CVE-2026-0001"));
+    let files: Vec<_> = std::fs::read_dir(app.state.repository.dir()).unwrap().collect();
+    assert_eq!(files.len(), 1);
+    assert_eq!(patch::Entity::find().count(&app.state.db).await.unwrap(), 1);
+
+    let page: Value = app.audit("").await.json().await.unwrap();
+    assert_eq!(page["entries"][0]["action"], "patch_import");
+    assert_eq!(page["entries"][0]["outcome"], "success");
+    assert!(page["entries"][0]["details"].as_str().unwrap().contains("patch.pkg"));
+
+    // The same patch again: refused, and nothing changes.
+    let again = upload(&app, tar(&good_package(&kit), 2)).await;
+    assert_error(again, 409, "already_in_repository").await;
+    assert_eq!(std::fs::read_dir(app.state.repository.dir()).unwrap().count(), 1);
+}
+
+#[tokio::test]
+async fn every_malformed_package_is_rejected_over_http_and_leaves_nothing_behind() {
+    let kit = kit();
+    for (name, bytes, code, limits, installed) in corpus(&kit) {
+        let app = app_trusting(&kit, limits, installed).await;
+
+        let response = upload(&app, bytes).await;
+
+        let status = response.status().as_u16();
+        let message = assert_error(response, status, code.as_str()).await;
+        assert!(
+            [409, 412, 413, 422].contains(&status),
+            "{name}: status {status}"
+        );
+        assert!(!message.is_empty());
+        assert!(repository_is_empty(&app).await, "{name} left something behind");
+        let page: Value = app.audit("?per_page=1").await.json().await.unwrap();
+        assert_eq!(page["entries"][0]["action"], "patch_import", "{name}");
+        assert_eq!(page["entries"][0]["outcome"], "failure", "{name}");
+    }
+}
+
+#[tokio::test]
+async fn an_upload_over_the_limit_is_refused_before_reading_it() {
+    let kit = kit();
+    let limits = Limits {
+        max_package_bytes: 10_000,
+        ..Limits::default()
+    };
+    let app = app_trusting(&kit, limits, None).await;
+
+    let response = upload(&app, vec![0u8; 20_000]).await;
+
+    assert_error(response, 413, "too_large").await;
+    assert!(repository_is_empty(&app).await);
+}
+
+#[tokio::test]
+async fn importing_needs_an_admin_and_the_right_content_type() {
+    let kit = kit();
+    let app = app_trusting(&kit, Limits::default(), None).await;
+    let bytes = tar(&good_package(&kit), 2);
+
+    let wrong_type = app
+        .client
+        .post(app.url("/api/v1/patches/import"))
+        .header("X-SMS-Client", "api/test")
+        .header("Content-Type", "application/json")
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_error(wrong_type, 415, "unsupported_media_type").await;
+
+    let anonymous = crate::helpers::new_client()
+        .post(app.url("/api/v1/patches/import"))
+        .header("X-SMS-Client", "api/test")
+        .header("Content-Type", "application/octet-stream")
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_error(anonymous, 401, "not_logged_in").await;
+
+    app.logout().await;
+    app.login_operator().await;
+    assert_error(upload(&app, bytes).await, 403, "admin_required").await;
+    assert!(repository_is_empty(&app).await);
+}
