@@ -225,8 +225,11 @@ pub struct PatchInfo {
     pub rollback: bool,
     /// The id of the key that signed it.
     pub key_id: String,
-    /// Release notes, Markdown (render sanitized).
+    /// Release notes, Markdown as the vendor wrote them.
     pub release_notes: String,
+    /// The release notes rendered to HTML and sanitized (no scripts, no event handlers, no
+    /// styles): safe to insert into a page.
+    pub release_notes_html: String,
     /// Package size in bytes.
     pub size: u64,
     /// SHA-256 of the whole package file, lowercase hex.

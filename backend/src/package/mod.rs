@@ -4,6 +4,7 @@
 pub mod error;
 pub mod keys;
 pub mod manifest;
+pub mod notes;
 pub mod pack;
 pub mod ustar;
 pub mod verify;

@@ -284,6 +284,7 @@ fn info_from_row(row: patch::Model) -> Result<PatchInfo, ServiceError> {
         database_changes: row.database_changes,
         rollback: row.rollback,
         key_id: row.key_id.clone(),
+        release_notes_html: crate::package::notes::render(&row.release_notes),
         release_notes: row.release_notes.clone(),
         size: u64::try_from(row.size).map_err(|e| corrupt("size", &e))?,
         sha256: row.sha256.clone(),

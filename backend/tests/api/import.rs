@@ -71,6 +71,7 @@ async fn a_valid_package_is_imported_with_its_facts_and_audited() {
     assert_eq!(info["source"], "import");
     assert_eq!(info["imported_by"], "admin");
     assert!(info["release_notes"].as_str().unwrap().contains("CVE-2026-0001"));
+    assert!(info["release_notes_html"].as_str().unwrap().contains("<h2>Fixes</h2>"));
     let files: Vec<_> = std::fs::read_dir(app.state.repository.dir()).unwrap().collect();
     assert_eq!(files.len(), 1);
     assert_eq!(patch::Entity::find().count(&app.state.db).await.unwrap(), 1);
