@@ -406,3 +406,38 @@ fn a_package_built_with_gnu_tar_verifies() {
     let out = sms(&["verify", package.to_str().unwrap(), "--trust-key", &public]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn sms_patch_import_stores_good_packages_and_leaves_nothing_of_bad_ones() {
+    let kit = kit();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, public) = write_keys(dir.path(), &kit.signer);
+    let data = dir.path().join("data");
+    let data_arg = data.to_str().unwrap();
+    let good = dir.path().join("patch3.pkg");
+    std::fs::write(&good, tar(&good_package(&kit), 2)).unwrap();
+    let mut corrupt_bytes = tar(&good_package(&kit), 2);
+    let at = corrupt_bytes.len() - 3 * BLOCK;
+    corrupt_bytes[at] ^= 0xff;
+    let corrupt = dir.path().join("corrupt.pkg");
+    std::fs::write(&corrupt, corrupt_bytes).unwrap();
+    let repository = data.join("patches");
+
+    let rejected = sms(&["patch", "import", corrupt.to_str().unwrap(), "--trust-key", &public, "--data-dir", data_arg]);
+    assert!(!rejected.status.success());
+    let stderr = String::from_utf8_lossy(&rejected.stderr);
+    assert!(stderr.contains("rejected: "), "{stderr}");
+    assert_eq!(std::fs::read_dir(&repository).unwrap().count(), 0, "nothing stays behind");
+
+    let untrusted = sms(&["patch", "import", good.to_str().unwrap(), "--data-dir", data_arg]);
+    assert!(String::from_utf8_lossy(&untrusted.stderr).contains("rejected: unknown_key"));
+
+    let imported = sms(&["patch", "import", good.to_str().unwrap(), "--trust-key", &public, "--data-dir", data_arg]);
+    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+    assert!(String::from_utf8_lossy(&imported.stdout).contains("Imported SMS 6.4.0 Patch 3 (build 6.4.0.9203)"));
+    assert_eq!(std::fs::read_dir(&repository).unwrap().count(), 1);
+
+    let again = sms(&["patch", "import", good.to_str().unwrap(), "--trust-key", &public, "--data-dir", data_arg]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already in the patch repository"));
+}
