@@ -9,8 +9,8 @@ use clap::{Parser, Subcommand};
 use shared::Role;
 use tracing_subscriber::EnvFilter;
 
-use crate::package::{self, Limits, PackageSigner, TrustedKeys, Verifier};
 use crate::config::{Config, LogFormat, ServeArgs, StorageArgs, StorageConfig};
+use crate::package::{self, Limits, PackageSigner, TrustedKeys, Verifier};
 use crate::service::Auth;
 use crate::startup::{Application, BOOTSTRAP_PASSWORD_ENV, shutdown_signal};
 
@@ -111,7 +111,8 @@ enum PatchCommand {
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
-    text.parse().map_err(|err: shared::role::UnknownRole| err.to_string())
+    text.parse()
+        .map_err(|err: shared::role::UnknownRole| err.to_string())
 }
 
 /// Runs the command line and returns the process exit status.
@@ -150,7 +151,8 @@ pub async fn run() -> ExitCode {
 }
 
 fn init_logging(format: LogFormat, default_filter: &str) {
-    let filter = EnvFilter::try_from_env("SMS_LOG").unwrap_or_else(|_| EnvFilter::new(default_filter));
+    let filter =
+        EnvFilter::try_from_env("SMS_LOG").unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -221,7 +223,10 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
         UserCommand::List { storage } => {
             let auth = open_auth(&storage).await?;
             let users = auth.list_users().await?;
-            println!("{:<24} {:<9} {:<26} LOCKED UNTIL", "NAME", "ROLE", "CREATED");
+            println!(
+                "{:<24} {:<9} {:<26} LOCKED UNTIL",
+                "NAME", "ROLE", "CREATED"
+            );
             for user in users {
                 let locked = user
                     .locked_until
@@ -324,7 +329,10 @@ fn verify(file: &Path, trust_keys: &[PathBuf]) -> ExitCode {
     match verdict {
         Ok(verified) => {
             let m = &verified.manifest;
-            println!("OK {}", shared::patch::display_name(m.product_version, m.patch, &m.build));
+            println!(
+                "OK {}",
+                shared::patch::display_name(m.product_version, m.patch, &m.build)
+            );
             println!("  title:            {}", m.title);
             println!("  released:         {}", m.released);
             println!("  updates:          {:?}", m.updates);
@@ -335,8 +343,15 @@ fn verify(file: &Path, trust_keys: &[PathBuf]) -> ExitCode {
             println!("  database changes: {}", m.database_changes);
             println!("  rollback:         {}", m.rollback);
             println!("  signed by:        {}", m.key_id);
-            println!("  payload:          {} file(s), {} bytes", m.files.len(), m.payload_size());
-            println!("  package:          {} bytes, sha256 {}", verified.size, verified.sha256);
+            println!(
+                "  payload:          {} file(s), {} bytes",
+                m.files.len(),
+                m.payload_size()
+            );
+            println!(
+                "  package:          {} bytes, sha256 {}",
+                verified.size, verified.sha256
+            );
             ExitCode::SUCCESS
         }
         Err(err) => {
@@ -363,7 +378,10 @@ async fn patch_import(
     let db = crate::db::connect(&config.storage).await?;
     let keys = crate::startup::trusted_keys(&config)?;
     let state = crate::AppState::new(config, db, keys);
-    let installed = state.installed.ensure_initialized(&state.config.initial).await?;
+    let installed = state
+        .installed
+        .ensure_initialized(&state.config.initial)
+        .await?;
     let input = tokio::fs::File::open(file)
         .await
         .with_context(|| format!("cannot read {}", file.display()))?;
@@ -384,7 +402,10 @@ async fn patch_import(
                 if show {
                     draw_progress(done, total);
                 }
-                Some((Ok::<_, std::io::Error>(bytes::Bytes::from(buffer)), (input, done)))
+                Some((
+                    Ok::<_, std::io::Error>(bytes::Bytes::from(buffer)),
+                    (input, done),
+                ))
             }
             Err(err) => Some((Err(err), (input, done))),
         }
@@ -408,7 +429,10 @@ async fn patch_import(
         .await;
     match result {
         Ok(info) => {
-            println!("Imported {} ({} bytes) into the patch repository.", info.display_name, info.size);
+            println!(
+                "Imported {} ({} bytes) into the patch repository.",
+                info.display_name, info.size
+            );
             Ok(())
         }
         Err(crate::service::repository::ImportError::Rejected(err)) => {

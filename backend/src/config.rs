@@ -50,7 +50,12 @@ pub struct ServeArgs {
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct PackageArgs {
     /// A trusted vendor public key (PREFIX.pub); repeat for several (env: comma-separated).
-    #[arg(long = "trust-key", env = "SMS_TRUST_KEYS", value_delimiter = ',', value_name = "FILE")]
+    #[arg(
+        long = "trust-key",
+        env = "SMS_TRUST_KEYS",
+        value_delimiter = ',',
+        value_name = "FILE"
+    )]
     pub trust_keys: Vec<PathBuf>,
 }
 
@@ -230,8 +235,14 @@ impl Config {
         };
         let limits = crate::package::Limits::default();
         let package_limits = crate::package::Limits {
-            max_package_bytes: file.packages.max_package_bytes.unwrap_or(limits.max_package_bytes),
-            max_manifest_bytes: file.packages.max_manifest_bytes.unwrap_or(limits.max_manifest_bytes),
+            max_package_bytes: file
+                .packages
+                .max_package_bytes
+                .unwrap_or(limits.max_package_bytes),
+            max_manifest_bytes: file
+                .packages
+                .max_manifest_bytes
+                .unwrap_or(limits.max_manifest_bytes),
             max_entries: file.packages.max_entries.unwrap_or(limits.max_entries),
         };
         let trust_keys = if args.packages.trust_keys.is_empty() {
@@ -285,9 +296,7 @@ impl StorageConfig {
             .database_url
             .clone()
             .or_else(|| file.database_url.clone())
-            .unwrap_or_else(|| {
-                format!("sqlite://{}?mode=rwc", data_dir.join("sms.db").display())
-            });
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("sms.db").display()));
         Self {
             data_dir,
             database_url,

@@ -10,9 +10,8 @@ use crate::config::StorageConfig;
 
 /// Connects, creating the data dir (and the SQLite file) when needed, and runs every migration.
 pub async fn connect(storage: &StorageConfig) -> anyhow::Result<DatabaseConnection> {
-    std::fs::create_dir_all(&storage.data_dir).with_context(|| {
-        format!("cannot create the data dir {}", storage.data_dir.display())
-    })?;
+    std::fs::create_dir_all(&storage.data_dir)
+        .with_context(|| format!("cannot create the data dir {}", storage.data_dir.display()))?;
     let mut options = ConnectOptions::new(storage.database_url.clone());
     options
         .sqlx_logging(false)
@@ -68,7 +67,13 @@ mod tests {
             redact("postgres://sms:secret@db.example/sms"),
             "postgres://sms:***@db.example/sms"
         );
-        assert_eq!(redact("postgres://postgres@127.0.0.1/x"), "postgres://postgres@127.0.0.1/x");
-        assert_eq!(redact("sqlite://data/sms.db?mode=rwc"), "sqlite://data/sms.db?mode=rwc");
+        assert_eq!(
+            redact("postgres://postgres@127.0.0.1/x"),
+            "postgres://postgres@127.0.0.1/x"
+        );
+        assert_eq!(
+            redact("sqlite://data/sms.db?mode=rwc"),
+            "sqlite://data/sms.db?mode=rwc"
+        );
     }
 }

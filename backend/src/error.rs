@@ -89,7 +89,8 @@ impl ApiError {
             ApiError::AdminRequired => (
                 StatusCode::FORBIDDEN,
                 "admin_required",
-                "This action needs an admin. Your role can only view; ask an admin to do it.".into(),
+                "This action needs an admin. Your role can only view; ask an admin to do it."
+                    .into(),
             ),
             ApiError::ClientHeaderMissing => (
                 StatusCode::FORBIDDEN,
@@ -204,7 +205,10 @@ impl From<JsonRejection> for ApiError {
             },
             JsonRejection::JsonDataError(err) => ApiError::BadRequest {
                 code: "invalid_body",
-                message: format!("The request body does not have the expected fields: {}", err.body_text()),
+                message: format!(
+                    "The request body does not have the expected fields: {}",
+                    err.body_text()
+                ),
             },
             JsonRejection::JsonSyntaxError(err) => ApiError::BadRequest {
                 code: "invalid_json",

@@ -1,13 +1,13 @@
 //! The SMS server: JSON API, storage, the web client's files, and the `sms` command line.
 
 pub mod cli;
-pub mod package;
 pub mod config;
 pub mod db;
 pub mod entity;
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod package;
 pub mod router;
 pub mod service;
 pub mod startup;

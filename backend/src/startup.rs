@@ -48,7 +48,10 @@ impl Application {
             .await
             .context("cannot prepare the patch repository")?;
         if removed > 0 {
-            tracing::warn!(removed, "removed incomplete package files left by an interrupted import");
+            tracing::warn!(
+                removed,
+                "removed incomplete package files left by an interrupted import"
+            );
         }
         state
             .installed
@@ -73,7 +76,10 @@ impl Application {
             .await
             .context("cannot create the first admin")?;
         let login = match created {
-            Some(BootstrapAdmin { password, generated }) => {
+            Some(BootstrapAdmin {
+                password,
+                generated,
+            }) => {
                 if demo && generated {
                     write_private_file(&password_file, &password)?;
                 }
@@ -84,7 +90,12 @@ impl Application {
             }
             // Demo mode shows the login at every start, while the admin still has that password.
             None if demo => match bootstrap_password {
-                Some(password) if state.auth.password_matches(BOOTSTRAP_ADMIN, &password).await? => {
+                Some(password)
+                    if state
+                        .auth
+                        .password_matches(BOOTSTRAP_ADMIN, &password)
+                        .await? =>
+                {
                     Some(AdminLogin {
                         username: BOOTSTRAP_ADMIN.to_owned(),
                         password,
@@ -119,7 +130,10 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests and returns.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         axum::serve(
             self.listener,
             self.router
@@ -152,7 +166,9 @@ pub fn trusted_keys(config: &Config) -> anyhow::Result<crate::package::TrustedKe
         tracing::warn!("demo mode: packages signed with the demo vendor key are trusted");
     }
     if keys.is_empty() {
-        tracing::warn!("no vendor key is trusted: every package import will be refused (add --trust-key)");
+        tracing::warn!(
+            "no vendor key is trusted: every package import will be refused (add --trust-key)"
+        );
     }
     Ok(keys)
 }
@@ -187,7 +203,10 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'stat
     #[cfg(unix)]
     let signals = {
         use tokio::signal::unix::{SignalKind, signal};
-        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+        (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        )
     };
     async move {
         #[cfg(unix)]
@@ -200,7 +219,11 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'stat
                     }
                 }
                 (term, int) => {
-                    let err = term.err().or(int.err()).map(|e| e.to_string()).unwrap_or_default();
+                    let err = term
+                        .err()
+                        .or(int.err())
+                        .map(|e| e.to_string())
+                        .unwrap_or_default();
                     tracing::error!(error = %err, "cannot listen for SIGTERM / Ctrl-C; stop the server with SIGKILL");
                     std::future::pending::<()>().await;
                 }

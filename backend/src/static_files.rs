@@ -28,7 +28,11 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
             .await;
         let Ok(mut response) = served;
         if response.status() != StatusCode::NOT_FOUND {
-            let cache = if is_hashed_asset(&path) { IMMUTABLE } else { REVALIDATE };
+            let cache = if is_hashed_asset(&path) {
+                IMMUTABLE
+            } else {
+                REVALIDATE
+            };
             response
                 .headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
@@ -84,7 +88,9 @@ fn is_hashed_asset(path: &str) -> bool {
 
 /// A path whose last segment has an extension names a file, not a client route.
 fn looks_like_file(path: &str) -> bool {
-    path.rsplit('/').next().is_some_and(|name| name.contains('.'))
+    path.rsplit('/')
+        .next()
+        .is_some_and(|name| name.contains('.'))
 }
 
 #[cfg(test)]

@@ -56,7 +56,12 @@ pub async fn import(
     let file_name = headers
         .get(FILE_NAME_HEADER)
         .and_then(|v| v.to_str().ok())
-        .map(|name| name.chars().filter(|c| !c.is_control()).take(255).collect::<String>())
+        .map(|name| {
+            name.chars()
+                .filter(|c| !c.is_control())
+                .take(255)
+                .collect::<String>()
+        })
         .filter(|name| !name.is_empty());
     let limit = state.repository.limits().max_package_bytes;
     let declared = headers

@@ -57,7 +57,10 @@ pub async fn login(
         .secure(is_tls(&headers))
         .path("/")
         .build();
-    Ok(with_cookie(Json(user.session_info()).into_response(), &cookie))
+    Ok(with_cookie(
+        Json(user.session_info()).into_response(),
+        &cookie,
+    ))
 }
 
 /// Logs out: ends the session and clears the cookie.

@@ -16,9 +16,15 @@ pub const ALGORITHM: &str = "ed25519";
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("cannot read the key file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write the key file {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is not a valid key file: {reason}")]
     Invalid { path: PathBuf, reason: String },
     #[error("{0} already exists; remove it or choose another --out prefix")]
@@ -212,7 +218,8 @@ fn write_json<T: Serialize>(path: &Path, value: &T, private: bool) -> Result<(),
     #[cfg(unix)]
     options.mode(if private { 0o600 } else { 0o644 });
     let mut file = options.open(path).map_err(wrap)?;
-    let mut text = serde_json::to_string_pretty(value).map_err(|e| wrap(std::io::Error::other(e)))?;
+    let mut text =
+        serde_json::to_string_pretty(value).map_err(|e| wrap(std::io::Error::other(e)))?;
     text.push('\n');
     file.write_all(text.as_bytes()).map_err(wrap)?;
     file.sync_all().map_err(wrap)
@@ -241,7 +248,10 @@ mod tests {
         trusted.add_file(&public).unwrap();
         let signature = loaded.sign(b"hello");
         assert_eq!(trusted.verify("vendor-1", b"hello", &signature), Some(true));
-        assert_eq!(trusted.verify("vendor-1", b"hellO", &signature), Some(false));
+        assert_eq!(
+            trusted.verify("vendor-1", b"hellO", &signature),
+            Some(false)
+        );
         assert_eq!(trusted.verify("other", b"hello", &signature), None);
     }
 }

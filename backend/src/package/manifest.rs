@@ -170,7 +170,9 @@ pub fn check_relative_path(path: &str) -> Result<(), PackageError> {
     if escapes {
         return Err(PackageError::new(
             RejectCode::PathTraversal,
-            format!("the path `{path}` would escape its folder: payload paths must be relative, without `..`"),
+            format!(
+                "the path `{path}` would escape its folder: payload paths must be relative, without `..`"
+            ),
         ));
     }
     Ok(())
@@ -214,17 +216,33 @@ mod tests {
 
     #[test]
     fn rule_breaking_manifests_are_refused() {
-        let cases: Vec<(fn(&mut Manifest), RejectCode)> = vec![
+        type Case = (fn(&mut Manifest), RejectCode);
+        let cases: Vec<Case> = vec![
             (|m| m.format = 2, RejectCode::ManifestInvalid),
             (|m| m.product = "TOS".into(), RejectCode::ManifestInvalid),
             (|m| m.patch = 0, RejectCode::ManifestInvalid),
-            (|m| m.build = "6.5.0.1".parse().unwrap(), RejectCode::ManifestInvalid),
+            (
+                |m| m.build = "6.5.0.1".parse().unwrap(),
+                RejectCode::ManifestInvalid,
+            ),
             (|m| m.client_version = None, RejectCode::ManifestInvalid),
             (|m| m.files.clear(), RejectCode::ManifestInvalid),
-            (|m| m.files[0].sha256 = "ABC".into(), RejectCode::ManifestInvalid),
-            (|m| m.files[0].path = "../etc/passwd".into(), RejectCode::PathTraversal),
-            (|m| m.files[0].path = "/etc/passwd".into(), RejectCode::PathTraversal),
-            (|m| m.files.push(m.files[0].clone()), RejectCode::DuplicateEntry),
+            (
+                |m| m.files[0].sha256 = "ABC".into(),
+                RejectCode::ManifestInvalid,
+            ),
+            (
+                |m| m.files[0].path = "../etc/passwd".into(),
+                RejectCode::PathTraversal,
+            ),
+            (
+                |m| m.files[0].path = "/etc/passwd".into(),
+                RejectCode::PathTraversal,
+            ),
+            (
+                |m| m.files.push(m.files[0].clone()),
+                RejectCode::DuplicateEntry,
+            ),
         ];
         for (break_it, code) in cases {
             let mut m = sample();
@@ -239,7 +257,10 @@ mod tests {
         value["surprise"] = serde_json::json!(1);
         let err = Manifest::parse(value.to_string().as_bytes()).unwrap_err();
         assert_eq!(err.code, RejectCode::ManifestInvalid);
-        assert_eq!(Manifest::parse(b"{").unwrap_err().code, RejectCode::ManifestInvalid);
+        assert_eq!(
+            Manifest::parse(b"{").unwrap_err().code,
+            RejectCode::ManifestInvalid
+        );
     }
 
     #[test]

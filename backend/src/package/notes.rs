@@ -5,7 +5,8 @@ use pulldown_cmark::{Options, Parser, html};
 
 /// Renders Markdown to sanitized HTML.
 pub fn render(markdown: &str) -> String {
-    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
+    let options =
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
     let mut unsafe_html = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut unsafe_html, Parser::new_ext(markdown, options));
     ammonia::Builder::default()
@@ -20,7 +21,8 @@ mod tests {
 
     #[test]
     fn markdown_becomes_html() {
-        let html = render("## Fixes\n\n- **CVE-2026-0001**: fixed\n\n| a | b |\n|---|---|\n| 1 | 2 |");
+        let html =
+            render("## Fixes\n\n- **CVE-2026-0001**: fixed\n\n| a | b |\n|---|---|\n| 1 | 2 |");
         assert!(html.contains("<h2>Fixes</h2>"), "{html}");
         assert!(html.contains("<strong>CVE-2026-0001</strong>"), "{html}");
         assert!(html.contains("<table>"), "{html}");

@@ -75,12 +75,24 @@ fn write_package(
     let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut out = BufWriter::new(file);
     let mtime = chrono::Utc::now().timestamp().max(0).unsigned_abs();
-    write_entry(&mut out, MANIFEST_ENTRY, manifest_bytes.len() as u64, mtime, &mut &manifest_bytes[..])?;
+    write_entry(
+        &mut out,
+        MANIFEST_ENTRY,
+        manifest_bytes.len() as u64,
+        mtime,
+        &mut &manifest_bytes[..],
+    )?;
     write_entry(&mut out, SIGNATURE_ENTRY, 64, mtime, &mut &signature[..])?;
     for (listed, (relative, absolute)) in manifest.files.iter().zip(files) {
-        let mut source = File::open(absolute)
-            .with_context(|| format!("cannot read {}", absolute.display()))?;
-        write_entry(&mut out, &format!("{PAYLOAD_PREFIX}{relative}"), listed.size, mtime, &mut source)?;
+        let mut source =
+            File::open(absolute).with_context(|| format!("cannot read {}", absolute.display()))?;
+        write_entry(
+            &mut out,
+            &format!("{PAYLOAD_PREFIX}{relative}"),
+            listed.size,
+            mtime,
+            &mut source,
+        )?;
     }
     out.write_all(&[0u8; BLOCK * 2])?;
     let file = out.into_inner().map_err(|err| err.into_error())?;
@@ -118,7 +130,10 @@ pub fn payload_files(dir: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
             let path = entry.path();
             let kind = entry.file_type()?;
             if kind.is_symlink() {
-                bail!("{} is a link; payloads may contain regular files only", path.display());
+                bail!(
+                    "{} is a link; payloads may contain regular files only",
+                    path.display()
+                );
             } else if kind.is_dir() {
                 pending.push(path);
             } else if kind.is_file() {

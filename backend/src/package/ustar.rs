@@ -31,11 +31,18 @@ pub fn parse_header(block: &[u8; BLOCK], offset: u64) -> Result<Header, PackageE
             format!("the tar header at byte {offset} is damaged or not a tar header ({why})"),
         )
     };
-    let stored = parse_checksum(&block[148..156]).ok_or_else(|| damaged("malformed checksum field"))?;
+    let stored =
+        parse_checksum(&block[148..156]).ok_or_else(|| damaged("malformed checksum field"))?;
     let computed: u64 = block
         .iter()
         .enumerate()
-        .map(|(i, &b)| if (148..156).contains(&i) { u64::from(b' ') } else { u64::from(b) })
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                u64::from(b' ')
+            } else {
+                u64::from(b)
+            }
+        })
         .sum();
     if stored != computed {
         return Err(damaged("checksum mismatch"));
@@ -49,7 +56,11 @@ pub fn parse_header(block: &[u8; BLOCK], offset: u64) -> Result<Header, PackageE
     let name = field_str(&block[0..100]).ok_or_else(|| damaged("name is not UTF-8"))?;
     let name = if posix {
         let prefix = field_str(&block[345..500]).ok_or_else(|| damaged("prefix is not UTF-8"))?;
-        if prefix.is_empty() { name } else { format!("{prefix}/{name}") }
+        if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        }
     } else {
         name
     };
@@ -90,11 +101,7 @@ fn field_str(field: &[u8]) -> Option<String> {
 
 /// Octal digits, optionally surrounded by spaces and ended by NUL or space.
 fn parse_octal(field: &[u8]) -> Option<u64> {
-    let text: Vec<u8> = field
-        .iter()
-        .copied()
-        .take_while(|&b| b != 0)
-        .collect();
+    let text: Vec<u8> = field.iter().copied().take_while(|&b| b != 0).collect();
     let text = std::str::from_utf8(&text).ok()?.trim();
     if text.is_empty() {
         return Some(0);
@@ -119,15 +126,18 @@ fn parse_size(field: &[u8]) -> Option<u64> {
 /// Names longer than 100 bytes are split into prefix and name where possible.
 pub fn file_header(name: &str, size: u64, mtime: u64) -> Result<[u8; BLOCK], String> {
     let mut block = [0u8; BLOCK];
-    let (prefix, short) = split_name(name)
-        .ok_or_else(|| format!("`{name}` is too long for a ustar header (at most 255 bytes, name part 100)"))?;
+    let (prefix, short) = split_name(name).ok_or_else(|| {
+        format!("`{name}` is too long for a ustar header (at most 255 bytes, name part 100)")
+    })?;
     block[..short.len()].copy_from_slice(short.as_bytes());
     block[345..345 + prefix.len()].copy_from_slice(prefix.as_bytes());
     write_octal(&mut block[100..108], 0o644);
     write_octal(&mut block[108..116], 0);
     write_octal(&mut block[116..124], 0);
     if size >= 0o77777777777 {
-        return Err(format!("`{name}` is too large for a ustar header (8 GiB or more)"));
+        return Err(format!(
+            "`{name}` is too large for a ustar header (8 GiB or more)"
+        ));
     }
     write_octal(&mut block[124..136], size);
     write_octal(&mut block[136..148], mtime.min(0o77777777777));
@@ -184,7 +194,10 @@ mod tests {
     fn long_names_use_the_prefix() {
         let name = format!("payload/{}/{}", "d".repeat(120), "f".repeat(90));
         let block = file_header(&name, 1, 0).unwrap();
-        assert_eq!(parse_header(&block, 0).unwrap(), Header::File { name, size: 1 });
+        assert_eq!(
+            parse_header(&block, 0).unwrap(),
+            Header::File { name, size: 1 }
+        );
         assert!(file_header(&"x".repeat(300), 1, 0).is_err());
     }
 
@@ -192,7 +205,10 @@ mod tests {
     fn damaged_headers_are_refused() {
         let mut block = file_header("manifest.json", 10, 0).unwrap();
         block[5] ^= 0x01;
-        assert_eq!(parse_header(&block, 512).unwrap_err().code, RejectCode::NotAPackage);
+        assert_eq!(
+            parse_header(&block, 512).unwrap_err().code,
+            RejectCode::NotAPackage
+        );
     }
 
     #[test]
@@ -202,7 +218,10 @@ mod tests {
         block[148..156].fill(b' ');
         let sum: u64 = block.iter().map(|&b| u64::from(b)).sum();
         write_octal(&mut block[148..155], sum);
-        assert!(matches!(parse_header(&block, 0).unwrap(), Header::Link { .. }));
+        assert!(matches!(
+            parse_header(&block, 0).unwrap(),
+            Header::Link { .. }
+        ));
     }
 
     #[test]

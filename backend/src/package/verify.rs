@@ -209,7 +209,10 @@ impl<'k> Verifier<'k> {
                 if data[..used].iter().any(|&b| b != 0) {
                     return Err(PackageError::new(
                         RejectCode::NotAPackage,
-                        format!("the padding after the entry ending at byte {} is not zero: the file is damaged", self.offset),
+                        format!(
+                            "the padding after the entry ending at byte {} is not zero: the file is damaged",
+                            self.offset
+                        ),
                     ));
                 }
                 let remaining = remaining - used as u64;
@@ -260,7 +263,10 @@ impl<'k> Verifier<'k> {
                 }
                 _ => Err(PackageError::new(
                     RejectCode::NotAPackage,
-                    format!("a lone zero block at byte {} is followed by more entries", block_offset - BLOCK as u64),
+                    format!(
+                        "a lone zero block at byte {} is followed by more entries",
+                        block_offset - BLOCK as u64
+                    ),
                 )),
             };
         }
@@ -273,7 +279,9 @@ impl<'k> Verifier<'k> {
             Header::Link { name } => {
                 return Err(PackageError::new(
                     RejectCode::LinkEntry,
-                    format!("the entry `{name}` is a link; packages may contain regular files only"),
+                    format!(
+                        "the entry `{name}` is a link; packages may contain regular files only"
+                    ),
                 ));
             }
             Header::Other { name, typeflag } => {
@@ -293,10 +301,16 @@ impl<'k> Verifier<'k> {
         if self.entries > self.limits.max_entries {
             return Err(PackageError::new(
                 RejectCode::TooLarge,
-                format!("the package has more than {} entries", self.limits.max_entries),
+                format!(
+                    "the package has more than {} entries",
+                    self.limits.max_entries
+                ),
             ));
         }
-        let room = self.limits.max_package_bytes.saturating_sub(block_offset + BLOCK as u64);
+        let room = self
+            .limits
+            .max_package_bytes
+            .saturating_sub(block_offset + BLOCK as u64);
         if size > room {
             return Err(PackageError::new(
                 RejectCode::TooLarge,
@@ -349,7 +363,9 @@ impl<'k> Verifier<'k> {
         if size != SIGNATURE_LEN as u64 {
             return Err(PackageError::new(
                 RejectCode::SignatureInvalid,
-                format!("{SIGNATURE_ENTRY} has {size} bytes; an Ed25519 signature has {SIGNATURE_LEN}"),
+                format!(
+                    "{SIGNATURE_ENTRY} has {size} bytes; an Ed25519 signature has {SIGNATURE_LEN}"
+                ),
             ));
         }
         self.start_data(State::Signature { remaining: size }, size);
@@ -405,7 +421,13 @@ impl<'k> Verifier<'k> {
         }
         self.next_payload += 1;
         self.payload_hash = Sha256::new();
-        self.start_data(State::Payload { index, remaining: size }, size);
+        self.start_data(
+            State::Payload {
+                index,
+                remaining: size,
+            },
+            size,
+        );
         if size == 0 {
             self.check_payload_hash(index)?;
         }
@@ -423,11 +445,13 @@ impl<'k> Verifier<'k> {
 
     fn check_signature(&mut self) -> Result<(), PackageError> {
         let key_id = Manifest::key_id_of(&self.manifest_bytes)?;
-        let signature: [u8; SIGNATURE_LEN] = self
-            .signature
-            .as_slice()
-            .try_into()
-            .map_err(|_| PackageError::new(RejectCode::SignatureInvalid, "the signature is not 64 bytes"))?;
+        let signature: [u8; SIGNATURE_LEN] =
+            self.signature.as_slice().try_into().map_err(|_| {
+                PackageError::new(
+                    RejectCode::SignatureInvalid,
+                    "the signature is not 64 bytes",
+                )
+            })?;
         match self.keys.verify(&key_id, &self.manifest_bytes, &signature) {
             None => Err(PackageError::new(
                 RejectCode::UnknownKey,
@@ -438,7 +462,9 @@ impl<'k> Verifier<'k> {
             )),
             Some(false) => Err(PackageError::new(
                 RejectCode::SignatureInvalid,
-                format!("the signature of {MANIFEST_ENTRY} does not match the key `{key_id}`: the package was altered or damaged"),
+                format!(
+                    "the signature of {MANIFEST_ENTRY} does not match the key `{key_id}`: the package was altered or damaged"
+                ),
             )),
             Some(true) => {
                 let manifest = Manifest::parse(&self.manifest_bytes)?;
@@ -455,7 +481,10 @@ impl<'k> Verifier<'k> {
     fn check_payload_hash(&mut self, index: usize) -> Result<(), PackageError> {
         let hash = hex::encode(std::mem::take(&mut self.payload_hash).finalize());
         let Some(file) = self.manifest.as_ref().and_then(|m| m.files.get(index)) else {
-            return Err(PackageError::new(RejectCode::MissingEntry, "payload without a manifest"));
+            return Err(PackageError::new(
+                RejectCode::MissingEntry,
+                "payload without a manifest",
+            ));
         };
         if hash != file.sha256 {
             return Err(PackageError::new(
@@ -476,9 +505,10 @@ impl<'k> Verifier<'k> {
         let missing = match (&self.manifest, self.entries) {
             (_, 0) => Some(MANIFEST_ENTRY.to_owned()),
             (_, 1) => Some(SIGNATURE_ENTRY.to_owned()),
-            (Some(m), _) if self.next_payload < m.files.len() => {
-                Some(format!("{PAYLOAD_PREFIX}{}", m.files[self.next_payload].path))
-            }
+            (Some(m), _) if self.next_payload < m.files.len() => Some(format!(
+                "{PAYLOAD_PREFIX}{}",
+                m.files[self.next_payload].path
+            )),
             _ => None,
         };
         match missing {
@@ -495,11 +525,17 @@ impl<'k> Verifier<'k> {
         let truncated = |what: &str| {
             PackageError::new(
                 RejectCode::Truncated,
-                format!("the package ends early ({what} after {} bytes): the file is incomplete", self.offset),
+                format!(
+                    "the package ends early ({what} after {} bytes): the file is incomplete",
+                    self.offset
+                ),
             )
         };
         match self.state {
-            State::Failed => Err(PackageError::new(RejectCode::NotAPackage, "the package was rejected")),
+            State::Failed => Err(PackageError::new(
+                RejectCode::NotAPackage,
+                "the package was rejected",
+            )),
             State::Trailer => {
                 let manifest = self.manifest.ok_or_else(|| truncated("no manifest"))?;
                 Ok(VerifiedPackage {
@@ -512,7 +548,9 @@ impl<'k> Verifier<'k> {
                 RejectCode::NotAPackage,
                 "the file is empty: a package is a tar archive that begins with manifest.json",
             )),
-            State::Header if self.entries == 0 && self.block_fill > 0 && self.offset < BLOCK as u64 => {
+            State::Header
+                if self.entries == 0 && self.block_fill > 0 && self.offset < BLOCK as u64 =>
+            {
                 Err(PackageError::new(
                     RejectCode::NotAPackage,
                     "the file is too short to be a package (less than one tar block)",
@@ -545,7 +583,10 @@ fn take(data: &[u8], remaining: u64) -> usize {
 }
 
 /// Whether the package may be installed here: same product version, newer than installed.
-pub fn check_applicable(manifest: &Manifest, installed: InstalledLevel) -> Result<(), PackageError> {
+pub fn check_applicable(
+    manifest: &Manifest,
+    installed: InstalledLevel,
+) -> Result<(), PackageError> {
     if manifest.product_version != installed.product_version {
         return Err(PackageError::new(
             RejectCode::WrongProductVersion,

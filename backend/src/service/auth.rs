@@ -1,11 +1,11 @@
 //! Users, passwords, sessions and the login lockout.
 
-use rand_core::{OsRng, RngCore};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
+use rand_core::{OsRng, RngCore};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -81,7 +81,8 @@ impl Auth {
         let Some(account) = found else {
             // Spend the same time as a real check, so timing does not reveal which names exist.
             let _ = verify_password(password.to_owned(), dummy_hash()).await;
-            self.audit_login_failure(username, source, "unknown user").await?;
+            self.audit_login_failure(username, source, "unknown user")
+                .await?;
             return Err(ServiceError::InvalidCredentials);
         };
 
@@ -96,7 +97,8 @@ impl Auth {
 
         if !verify_password(password.to_owned(), account.password_hash.clone()).await? {
             self.note_failed_login(&account, now).await?;
-            self.audit_login_failure(username, source, "wrong password").await?;
+            self.audit_login_failure(username, source, "wrong password")
+                .await?;
             return Err(ServiceError::InvalidCredentials);
         }
 
@@ -107,7 +109,10 @@ impl Auth {
         let txn = self.db.begin().await?;
         user::Entity::update_many()
             .col_expr(user::Column::FailedLogins, Expr::value(0))
-            .col_expr(user::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(
+                user::Column::LockedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
             .filter(user::Column::Id.eq(account.id))
             .exec(&txn)
             .await?;
@@ -120,11 +125,7 @@ impl Auth {
         }
         .insert(&txn)
         .await?;
-        audit::record_with(
-            &txn,
-            AuditEvent::success("login", username).source(source),
-        )
-        .await?;
+        audit::record_with(&txn, AuditEvent::success("login", username).source(source)).await?;
         txn.commit().await?;
 
         Ok((
@@ -183,7 +184,10 @@ impl Auth {
     }
 
     /// The user behind a session token, if the session is valid. Using a session extends it.
-    pub async fn authenticate(&self, token: &str) -> Result<Option<AuthenticatedUser>, ServiceError> {
+    pub async fn authenticate(
+        &self,
+        token: &str,
+    ) -> Result<Option<AuthenticatedUser>, ServiceError> {
         let now = Utc::now();
         let session_id = token_hash(token);
         let Some(found) = session::Entity::find_by_id(session_id.clone())
@@ -193,10 +197,15 @@ impl Auth {
             return Ok(None);
         };
         if found.expires_at <= now {
-            session::Entity::delete_by_id(session_id).exec(&self.db).await?;
+            session::Entity::delete_by_id(session_id)
+                .exec(&self.db)
+                .await?;
             return Ok(None);
         }
-        let Some(account) = user::Entity::find_by_id(found.user_id).one(&self.db).await? else {
+        let Some(account) = user::Entity::find_by_id(found.user_id)
+            .one(&self.db)
+            .await?
+        else {
             return Ok(None);
         };
         let role = parse_role(&account)?;
@@ -231,8 +240,11 @@ impl Auth {
         session::Entity::delete_by_id(who.session_id.clone())
             .exec(&txn)
             .await?;
-        audit::record_with(&txn, AuditEvent::success("logout", &who.username).source(source))
-            .await?;
+        audit::record_with(
+            &txn,
+            AuditEvent::success("logout", &who.username).source(source),
+        )
+        .await?;
         txn.commit().await?;
         Ok(())
     }
@@ -302,7 +314,10 @@ impl Auth {
         user::Entity::update_many()
             .col_expr(user::Column::PasswordHash, Expr::value(hash))
             .col_expr(user::Column::FailedLogins, Expr::value(0))
-            .col_expr(user::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(
+                user::Column::LockedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
             .col_expr(user::Column::UpdatedAt, Expr::value(Utc::now()))
             .filter(user::Column::Id.eq(account.id))
             .exec(&txn)
@@ -363,7 +378,11 @@ impl Auth {
     }
 
     /// Whether `username` currently has `password` (no lockout, no audit: for start-up messages).
-    pub async fn password_matches(&self, username: &str, password: &str) -> Result<bool, ServiceError> {
+    pub async fn password_matches(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<bool, ServiceError> {
         let Some(account) = user::Entity::find()
             .filter(user::Column::Username.eq(username))
             .one(&self.db)
@@ -520,7 +539,11 @@ mod tests {
     #[tokio::test]
     async fn passwords_verify_against_their_hash_only() {
         let hash = hash_password("correct horse".into()).await.unwrap();
-        assert!(verify_password("correct horse".into(), hash.clone()).await.unwrap());
+        assert!(
+            verify_password("correct horse".into(), hash.clone())
+                .await
+                .unwrap()
+        );
         assert!(!verify_password("wrong horse".into(), hash).await.unwrap());
     }
 }

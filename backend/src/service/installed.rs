@@ -33,7 +33,10 @@ impl Installed {
     }
 
     /// On a fresh database records the base release at patch level 0; otherwise leaves it alone.
-    pub async fn ensure_initialized(&self, initial: &InitialInstall) -> Result<InstalledState, ServiceError> {
+    pub async fn ensure_initialized(
+        &self,
+        initial: &InitialInstall,
+    ) -> Result<InstalledState, ServiceError> {
         if let Some(state) = self.get_opt().await? {
             return Ok(state);
         }
@@ -63,7 +66,10 @@ impl Installed {
     }
 
     async fn get_opt(&self) -> Result<Option<InstalledState>, ServiceError> {
-        let Some(row) = installed_state::Entity::find_by_id(ROW_ID).one(&self.db).await? else {
+        let Some(row) = installed_state::Entity::find_by_id(ROW_ID)
+            .one(&self.db)
+            .await?
+        else {
             return Ok(None);
         };
         let corrupt = |what: &str, err: &dyn std::fmt::Display| {

@@ -71,7 +71,12 @@ pub struct PatchRepository {
 }
 
 impl PatchRepository {
-    pub fn new(db: DatabaseConnection, data_dir: &Path, keys: Arc<TrustedKeys>, limits: Limits) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        data_dir: &Path,
+        keys: Arc<TrustedKeys>,
+        limits: Limits,
+    ) -> Self {
         Self {
             db,
             dir: data_dir.join(REPOSITORY_DIR),
@@ -118,8 +123,11 @@ impl PatchRepository {
             Ok(info) => AuditEvent::success("patch_import", &context.actor)
                 .target(info.id.to_string())
                 .details(describe(&context, Some(info.size), "imported")),
-            Err(err) => AuditEvent::failure("patch_import", &context.actor)
-                .details(describe(&context, None, &err.to_string())),
+            Err(err) => AuditEvent::failure("patch_import", &context.actor).details(describe(
+                &context,
+                None,
+                &err.to_string(),
+            )),
         };
         // Success is audited in the same transaction as the row; only failures are recorded here.
         if outcome.outcome == AuditOutcome::Failure {
@@ -163,8 +171,12 @@ impl PatchRepository {
         drop(file);
 
         let m = &verified.manifest;
-        let id = PatchId::new(m.product_version, m.patch)
-            .map_err(|err| ImportError::Rejected(PackageError::new(RejectCode::ManifestInvalid, err.to_string())))?;
+        let id = PatchId::new(m.product_version, m.patch).map_err(|err| {
+            ImportError::Rejected(PackageError::new(
+                RejectCode::ManifestInvalid,
+                err.to_string(),
+            ))
+        })?;
         if let Some(existing) = self.find(id).await? {
             return Err(ImportError::Exists(existing.display_name));
         }
@@ -261,7 +273,10 @@ fn info_from_row(row: patch::Model) -> Result<PatchInfo, ServiceError> {
     let corrupt = |what: &str, err: &dyn std::fmt::Display| {
         ServiceError::Corrupt(format!("patch row {}: {what}: {err}", row.id))
     };
-    let product_version: ProductVersion = row.product_version.parse().map_err(|e| corrupt("product version", &e))?;
+    let product_version: ProductVersion = row
+        .product_version
+        .parse()
+        .map_err(|e| corrupt("product version", &e))?;
     let patch_number = u32::try_from(row.patch).map_err(|e| corrupt("patch", &e))?;
     let build: Build = row.build.parse().map_err(|e| corrupt("build", &e))?;
     let id = PatchId::new(product_version, patch_number).map_err(|e| corrupt("patch", &e))?;
@@ -273,14 +288,20 @@ fn info_from_row(row: patch::Model) -> Result<PatchInfo, ServiceError> {
         build,
         title: row.title.clone(),
         released: row.released.parse().map_err(|e| corrupt("released", &e))?,
-        updates: row.updates.parse().map_err(|e: String| corrupt("updates", &e))?,
+        updates: row
+            .updates
+            .parse()
+            .map_err(|e: String| corrupt("updates", &e))?,
         client_version: row
             .client_version
             .as_deref()
             .map(str::parse)
             .transpose()
             .map_err(|e| corrupt("client version", &e))?,
-        restart: row.restart.parse().map_err(|e: String| corrupt("restart", &e))?,
+        restart: row
+            .restart
+            .parse()
+            .map_err(|e: String| corrupt("restart", &e))?,
         database_changes: row.database_changes,
         rollback: row.rollback,
         key_id: row.key_id.clone(),
@@ -314,7 +335,8 @@ impl TempFile {
     }
 
     fn disarm(&self) {
-        self.armed.store(false, std::sync::atomic::Ordering::Relaxed);
+        self.armed
+            .store(false, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

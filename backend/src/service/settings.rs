@@ -69,7 +69,10 @@ impl SettingsService {
     }
 
     async fn get_bool(&self, key: &str, default: bool) -> Result<bool, ServiceError> {
-        let Some(row) = setting::Entity::find_by_id(key.to_owned()).one(&self.db).await? else {
+        let Some(row) = setting::Entity::find_by_id(key.to_owned())
+            .one(&self.db)
+            .await?
+        else {
             return Ok(default);
         };
         serde_json::from_str(&row.value)

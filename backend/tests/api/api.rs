@@ -56,7 +56,12 @@ async fn the_first_start_records_the_configured_version() {
 #[tokio::test]
 async fn unknown_api_paths_get_404_in_the_error_shape() {
     let app = spawn_app().await;
-    for path in ["/api/v1/nothing-here", "/api/v2/health", "/api", "/api/v1/health/extra"] {
+    for path in [
+        "/api/v1/nothing-here",
+        "/api/v2/health",
+        "/api",
+        "/api/v1/health/extra",
+    ] {
         let response = app.client.get(app.url(path)).send().await.unwrap();
         let message = assert_error(response, 404, "not_found").await;
         assert!(message.contains("openapi.json"), "{message}");
@@ -160,7 +165,11 @@ async fn the_openapi_document_lists_every_route() {
         .values()
         .map(|item| item.as_object().unwrap().len())
         .sum();
-    assert_eq!(documented, expected.len(), "a route is documented but not tested here");
+    assert_eq!(
+        documented,
+        expected.len(),
+        "a route is documented but not tested here"
+    );
     assert!(doc["components"]["schemas"]["ErrorResponse"].is_object());
 }
 

@@ -22,7 +22,10 @@ async fn admin_logs_in_and_the_session_says_who() {
     assert!(cookie.starts_with("sms_session="), "{cookie}");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Strict"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "plain HTTP must not get Secure: {cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP must not get Secure: {cookie}"
+    );
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["username"], "admin");
     assert_eq!(body["role"], "admin");
@@ -43,16 +46,29 @@ async fn the_cookie_is_secure_behind_tls() {
         .send()
         .await
         .unwrap();
-    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(cookie.contains("Secure"), "{cookie}");
 }
 
 #[tokio::test]
 async fn a_wrong_password_gets_401_in_the_error_shape() {
     let app = spawn_app().await;
-    let message = assert_error(app.login("admin", "not-the-password").await, 401, "invalid_credentials").await;
+    let message = assert_error(
+        app.login("admin", "not-the-password").await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
     assert!(message.contains("Wrong username or password"), "{message}");
-    assert_error(app.login("nobody", "whatever-password").await, 401, "invalid_credentials").await;
+    assert_error(
+        app.login("nobody", "whatever-password").await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
     assert_error(app.session().await, 401, "not_logged_in").await;
 }
 
@@ -106,7 +122,10 @@ async fn five_failed_logins_lock_the_user_for_a_while() {
     let response = app.login("admin", ADMIN_PASSWORD).await;
     assert!(response.headers().contains_key("retry-after"));
     let message = assert_error(response, 429, "too_many_login_attempts").await;
-    assert!(message.contains("minutes") || message.contains("seconds"), "{message}");
+    assert!(
+        message.contains("minutes") || message.contains("seconds"),
+        "{message}"
+    );
 
     // Other users are not affected.
     app.add_user("bob", Role::Operator, "bob-password").await;
@@ -153,7 +172,12 @@ async fn state_changes_need_a_session_then_the_admin_role_then_the_header() {
 
     // Admin without the header: 403.
     let admin = new_client();
-    assert_eq!(app.login_with(&admin, "admin", ADMIN_PASSWORD).await.status(), 200);
+    assert_eq!(
+        app.login_with(&admin, "admin", ADMIN_PASSWORD)
+            .await
+            .status(),
+        200
+    );
     let response = admin
         .put(app.url("/api/v1/settings/notifications"))
         .json(&serde_json::json!({"enabled": false}))
@@ -203,7 +227,10 @@ async fn the_audit_log_records_logins_logouts_and_changes_newest_first() {
     assert!(total >= 5, "{page}");
     let entries = page["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 3);
-    let actions: Vec<&str> = entries.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, ["login", "logout", "setting_change"]);
     assert_eq!(entries[0]["source"], "127.0.0.1");
     assert_eq!(entries[0]["outcome"], "success");

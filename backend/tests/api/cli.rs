@@ -19,14 +19,23 @@ fn sms(data_dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> std::p
         .spawn()
         .expect("sms runs");
     if let Some(text) = stdin {
-        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
     }
     drop(child.stdin.take());
     child.wait_with_output().unwrap()
 }
 
 /// Starts `sms serve` on a free port and returns the child and its base URL.
-fn serve(data_dir: &std::path::Path, extra: &[&str], envs: &[(&str, &str)]) -> (Child, String, Vec<String>) {
+fn serve(
+    data_dir: &std::path::Path,
+    extra: &[&str],
+    envs: &[(&str, &str)],
+) -> (Child, String, Vec<String>) {
     let mut command = Command::new(SMS);
     command
         .arg("serve")
@@ -70,24 +79,63 @@ fn terminate(child: &mut Child) -> std::process::ExitStatus {
 fn user_commands_add_list_and_change_passwords() {
     let dir = tempfile::tempdir().unwrap();
 
-    let added = sms(dir.path(), &["user", "add", "olga", "--role", "operator", "--password-stdin"], Some("olga-password\n"));
-    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let added = sms(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "olga",
+            "--role",
+            "operator",
+            "--password-stdin",
+        ],
+        Some("olga-password\n"),
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
 
-    let duplicate = sms(dir.path(), &["user", "add", "olga", "--role", "admin", "--password-stdin"], Some("another-password\n"));
+    let duplicate = sms(
+        dir.path(),
+        &["user", "add", "olga", "--role", "admin", "--password-stdin"],
+        Some("another-password\n"),
+    );
     assert!(!duplicate.status.success());
     assert!(String::from_utf8_lossy(&duplicate.stderr).contains("already exists"));
 
-    let short = sms(dir.path(), &["user", "add", "bob", "--role", "admin", "--password-stdin"], Some("short\n"));
+    let short = sms(
+        dir.path(),
+        &["user", "add", "bob", "--role", "admin", "--password-stdin"],
+        Some("short\n"),
+    );
     assert!(!short.status.success());
     assert!(String::from_utf8_lossy(&short.stderr).contains("too short"));
 
-    let bad_role = sms(dir.path(), &["user", "add", "bob", "--role", "root", "--password-stdin"], Some("long-enough-password\n"));
+    let bad_role = sms(
+        dir.path(),
+        &["user", "add", "bob", "--role", "root", "--password-stdin"],
+        Some("long-enough-password\n"),
+    );
     assert!(!bad_role.status.success());
 
-    let passwd = sms(dir.path(), &["user", "passwd", "olga", "--password-stdin"], Some("new-olga-password\n"));
-    assert!(passwd.status.success(), "{}", String::from_utf8_lossy(&passwd.stderr));
+    let passwd = sms(
+        dir.path(),
+        &["user", "passwd", "olga", "--password-stdin"],
+        Some("new-olga-password\n"),
+    );
+    assert!(
+        passwd.status.success(),
+        "{}",
+        String::from_utf8_lossy(&passwd.stderr)
+    );
 
-    let unknown = sms(dir.path(), &["user", "passwd", "nobody", "--password-stdin"], Some("new-password-1\n"));
+    let unknown = sms(
+        dir.path(),
+        &["user", "passwd", "nobody", "--password-stdin"],
+        Some("new-password-1\n"),
+    );
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no user named"));
 
@@ -101,10 +149,25 @@ fn user_commands_add_list_and_change_passwords() {
 #[tokio::test]
 async fn a_user_added_by_the_cli_can_log_in_and_it_is_audited() {
     let dir = tempfile::tempdir().unwrap();
-    let added = sms(dir.path(), &["user", "add", "olga", "--role", "operator", "--password-stdin"], Some("olga-password\n"));
+    let added = sms(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "olga",
+            "--role",
+            "operator",
+            "--password-stdin",
+        ],
+        Some("olga-password\n"),
+    );
     assert!(added.status.success());
 
-    let (mut child, url, _) = serve(dir.path(), &[], &[("SMS_BOOTSTRAP_ADMIN_PASSWORD", "unused-password")]);
+    let (mut child, url, _) = serve(
+        dir.path(),
+        &[],
+        &[("SMS_BOOTSTRAP_ADMIN_PASSWORD", "unused-password")],
+    );
     let client = crate::helpers::new_client();
     let response = client
         .post(format!("{url}/api/v1/session"))
@@ -147,7 +210,12 @@ async fn serve_prints_a_generated_admin_password_once_and_stops_on_sigterm() {
         .find(|l| l.len() == 24 && !l.contains(' '))
         .expect("the generated password is printed")
         .to_owned();
-    let health: Value = reqwest::get(format!("{url}/api/v1/health")).await.unwrap().json().await.unwrap();
+    let health: Value = reqwest::get(format!("{url}/api/v1/health"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(health["status"], "ok");
     let client = crate::helpers::new_client();
     let login = client
@@ -161,7 +229,10 @@ async fn serve_prints_a_generated_admin_password_once_and_stops_on_sigterm() {
     assert!(terminate(&mut child).success(), "graceful shutdown exits 0");
 
     let (mut again, _, lines) = serve(dir.path(), &[], &[]);
-    assert!(!lines.join("\n").contains(&password), "the password is shown only once");
+    assert!(
+        !lines.join("\n").contains(&password),
+        "the password is shown only once"
+    );
     assert!(terminate(&mut again).success());
 }
 
@@ -202,7 +273,12 @@ async fn serve_reads_a_config_file_and_flags_win() {
         &["--config", config_path],
         &[("SMS_BOOTSTRAP_ADMIN_PASSWORD", "config-test-password")],
     );
-    let health: Value = reqwest::get(format!("{url}/api/v1/health")).await.unwrap().json().await.unwrap();
+    let health: Value = reqwest::get(format!("{url}/api/v1/health"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(health["product_version"], "6.5.0");
     let client = crate::helpers::new_client();
     client
@@ -212,7 +288,14 @@ async fn serve_reads_a_config_file_and_flags_win() {
         .send()
         .await
         .unwrap();
-    let info: Value = client.get(format!("{url}/api/v1/server")).send().await.unwrap().json().await.unwrap();
+    let info: Value = client
+        .get(format!("{url}/api/v1/server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(info["node_name"], "from-file");
     assert_eq!(info["build"], "6.5.0.77");
     assert!(terminate(&mut child).success());
@@ -229,7 +312,14 @@ async fn serve_reads_a_config_file_and_flags_win() {
         .send()
         .await
         .unwrap();
-    let info: Value = client.get(format!("{url}/api/v1/server")).send().await.unwrap().json().await.unwrap();
+    let info: Value = client
+        .get(format!("{url}/api/v1/server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(info["node_name"], "from-flag");
     assert!(terminate(&mut child).success());
 }

@@ -119,7 +119,11 @@ impl TestApp {
     }
 
     pub async fn health(&self) -> Response {
-        self.client.get(self.url("/api/v1/health")).send().await.expect("request")
+        self.client
+            .get(self.url("/api/v1/health"))
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn login_with(&self, client: &Client, username: &str, password: &str) -> Response {
@@ -143,7 +147,8 @@ impl TestApp {
 
     /// Creates the operator and logs the test client in as that operator.
     pub async fn login_operator(&self) {
-        self.add_user(OPERATOR, Role::Operator, OPERATOR_PASSWORD).await;
+        self.add_user(OPERATOR, Role::Operator, OPERATOR_PASSWORD)
+            .await;
         let response = self.login(OPERATOR, OPERATOR_PASSWORD).await;
         assert_eq!(response.status(), 200, "operator login");
     }
@@ -166,11 +171,19 @@ impl TestApp {
     }
 
     pub async fn session(&self) -> Response {
-        self.client.get(self.url("/api/v1/session")).send().await.expect("request")
+        self.client
+            .get(self.url("/api/v1/session"))
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn server_info(&self) -> Response {
-        self.client.get(self.url("/api/v1/server")).send().await.expect("request")
+        self.client
+            .get(self.url("/api/v1/server"))
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn audit(&self, query: &str) -> Response {
@@ -182,7 +195,11 @@ impl TestApp {
     }
 
     pub async fn settings(&self) -> Response {
-        self.client.get(self.url("/api/v1/settings")).send().await.expect("request")
+        self.client
+            .get(self.url("/api/v1/settings"))
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn set_notifications(&self, enabled: bool) -> Response {
@@ -209,7 +226,10 @@ pub async fn assert_error(response: Response, status: u16, code: &str) -> String
     assert_eq!(response.status(), status, "status of {}", response.url());
     let body: Value = response.json().await.expect("JSON error body");
     assert_eq!(body["error"]["code"], code, "error code in {body}");
-    let message = body["error"]["message"].as_str().expect("message").to_owned();
+    let message = body["error"]["message"]
+        .as_str()
+        .expect("message")
+        .to_owned();
     assert!(!message.is_empty(), "empty message in {body}");
     message
 }
@@ -229,7 +249,9 @@ impl PgTestDb {
     pub async fn create() -> Option<PgTestDb> {
         let Ok(admin_url) = std::env::var("SMS_TEST_POSTGRES_URL") else {
             if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("CI=true but SMS_TEST_POSTGRES_URL is not set: the PostgreSQL tests must run in CI");
+                panic!(
+                    "CI=true but SMS_TEST_POSTGRES_URL is not set: the PostgreSQL tests must run in CI"
+                );
             }
             eprintln!(
                 "\n!!! SKIPPED: SMS_TEST_POSTGRES_URL is not set, so this PostgreSQL test did not run.\n\

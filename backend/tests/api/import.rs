@@ -50,7 +50,9 @@ async fn upload(app: &TestApp, bytes: Vec<u8>) -> reqwest::Response {
 }
 
 async fn repository_is_empty(app: &TestApp) -> bool {
-    let files = std::fs::read_dir(app.state.repository.dir()).unwrap().count();
+    let files = std::fs::read_dir(app.state.repository.dir())
+        .unwrap()
+        .count();
     let rows = patch::Entity::find().count(&app.state.db).await.unwrap();
     files == 0 && rows == 0
 }
@@ -70,21 +72,43 @@ async fn a_valid_package_is_imported_with_its_facts_and_audited() {
     assert_eq!(info["restart"], "application");
     assert_eq!(info["source"], "import");
     assert_eq!(info["imported_by"], "admin");
-    assert!(info["release_notes"].as_str().unwrap().contains("CVE-2026-0001"));
-    assert!(info["release_notes_html"].as_str().unwrap().contains("<h2>Fixes</h2>"));
-    let files: Vec<_> = std::fs::read_dir(app.state.repository.dir()).unwrap().collect();
+    assert!(
+        info["release_notes"]
+            .as_str()
+            .unwrap()
+            .contains("CVE-2026-0001")
+    );
+    assert!(
+        info["release_notes_html"]
+            .as_str()
+            .unwrap()
+            .contains("<h2>Fixes</h2>")
+    );
+    let files: Vec<_> = std::fs::read_dir(app.state.repository.dir())
+        .unwrap()
+        .collect();
     assert_eq!(files.len(), 1);
     assert_eq!(patch::Entity::find().count(&app.state.db).await.unwrap(), 1);
 
     let page: Value = app.audit("").await.json().await.unwrap();
     assert_eq!(page["entries"][0]["action"], "patch_import");
     assert_eq!(page["entries"][0]["outcome"], "success");
-    assert!(page["entries"][0]["details"].as_str().unwrap().contains("patch.pkg"));
+    assert!(
+        page["entries"][0]["details"]
+            .as_str()
+            .unwrap()
+            .contains("patch.pkg")
+    );
 
     // The same patch again: refused, and nothing changes.
     let again = upload(&app, tar(&good_package(&kit), 2)).await;
     assert_error(again, 409, "already_in_repository").await;
-    assert_eq!(std::fs::read_dir(app.state.repository.dir()).unwrap().count(), 1);
+    assert_eq!(
+        std::fs::read_dir(app.state.repository.dir())
+            .unwrap()
+            .count(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -102,7 +126,10 @@ async fn every_malformed_package_is_rejected_over_http_and_leaves_nothing_behind
             "{name}: status {status}"
         );
         assert!(!message.is_empty());
-        assert!(repository_is_empty(&app).await, "{name} left something behind");
+        assert!(
+            repository_is_empty(&app).await,
+            "{name} left something behind"
+        );
         let page: Value = app.audit("?per_page=1").await.json().await.unwrap();
         assert_eq!(page["entries"][0]["action"], "patch_import", "{name}");
         assert_eq!(page["entries"][0]["outcome"], "failure", "{name}");

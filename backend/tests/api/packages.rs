@@ -7,7 +7,9 @@ use std::process::Command;
 use backend::package::keys::PackageSigner;
 use backend::package::ustar::{self, BLOCK};
 use backend::package::verify::InstalledLevel;
-use backend::package::{Limits, Manifest, ManifestFile, RejectCode, Restart, TrustedKeys, Updates, Verifier};
+use backend::package::{
+    Limits, Manifest, ManifestFile, RejectCode, Restart, TrustedKeys, Updates, Verifier,
+};
 use sha2::{Digest, Sha256};
 
 const SMS: &str = env!("CARGO_BIN_EXE_sms");
@@ -24,7 +26,12 @@ pub(crate) struct Entry {
 
 impl Entry {
     fn file(name: &str, data: &[u8]) -> Self {
-        Self { name: name.into(), data: data.to_vec(), typeflag: b'0', claimed: None }
+        Self {
+            name: name.into(),
+            data: data.to_vec(),
+            typeflag: b'0',
+            claimed: None,
+        }
     }
     fn kind(mut self, typeflag: u8) -> Self {
         self.typeflag = typeflag;
@@ -59,7 +66,10 @@ pub(crate) fn tar(entries: &[Entry], end_blocks: usize) -> Vec<u8> {
     for entry in entries {
         out.extend_from_slice(&header(entry));
         out.extend_from_slice(&entry.data);
-        out.resize(out.len() + ustar::padding(entry.data.len() as u64) as usize, 0);
+        out.resize(
+            out.len() + ustar::padding(entry.data.len() as u64) as usize,
+            0,
+        );
     }
     out.resize(out.len() + end_blocks * BLOCK, 0);
     out
@@ -76,7 +86,11 @@ pub(crate) fn kit() -> Kit {
     let stranger = PackageSigner::generate("vendor-test");
     let mut keys = TrustedKeys::new();
     keys.add("vendor-test", signer.verifying_key()).unwrap();
-    Kit { signer, stranger, keys }
+    Kit {
+        signer,
+        stranger,
+        keys,
+    }
 }
 
 const PAYLOAD_A: &[u8] = b"server binary v3\n";
@@ -135,7 +149,13 @@ fn signed_json(kit: &Kit, json: &str) -> Vec<Entry> {
     entries
 }
 
-pub(crate) fn verify(keys: &TrustedKeys, limits: Limits, installed: Option<InstalledLevel>, bytes: &[u8], chunk: usize) -> Result<(), RejectCode> {
+pub(crate) fn verify(
+    keys: &TrustedKeys,
+    limits: Limits,
+    installed: Option<InstalledLevel>,
+    bytes: &[u8],
+    chunk: usize,
+) -> Result<(), RejectCode> {
     let mut verifier = Verifier::new(keys, limits, installed);
     for piece in bytes.chunks(chunk.max(1)) {
         verifier.update(piece).map_err(|e| e.code)?;
@@ -143,15 +163,26 @@ pub(crate) fn verify(keys: &TrustedKeys, limits: Limits, installed: Option<Insta
     verifier.finish().map(|_| ()).map_err(|e| e.code)
 }
 
-/// The malformed corpus: (name, bytes, the code it must be rejected with, limits, installed).
-pub(crate) fn corpus(kit: &Kit) -> Vec<(&'static str, Vec<u8>, RejectCode, Limits, Option<InstalledLevel>)> {
+/// One corpus case: name, bytes, the code it must be rejected with, limits, installed state.
+pub(crate) type Case = (
+    &'static str,
+    Vec<u8>,
+    RejectCode,
+    Limits,
+    Option<InstalledLevel>,
+);
+
+pub(crate) fn corpus(kit: &Kit) -> Vec<Case> {
     let limits = Limits::default();
     let good = good_package(kit);
     let good_bytes = tar(&good, 2);
     let m = manifest(&[("server/app.bin", PAYLOAD_A), ("client/app.js", PAYLOAD_B)]);
     let json = serde_json::to_string(&m).unwrap();
     let level = |version: &str, level: u32| {
-        Some(InstalledLevel { product_version: version.parse().unwrap(), patch_level: shared::PatchLevel(level) })
+        Some(InstalledLevel {
+            product_version: version.parse().unwrap(),
+            patch_level: shared::PatchLevel(level),
+        })
     };
     let with = |edit: &dyn Fn(&mut Vec<Entry>)| {
         let mut entries = good.clone();
@@ -169,68 +200,346 @@ pub(crate) fn corpus(kit: &Kit) -> Vec<(&'static str, Vec<u8>, RejectCode, Limit
     // The manifest's padding sits right before the second header.
     let manifest_len = json.len();
     let pad_at = BLOCK + manifest_len;
-    if manifest_len % BLOCK != 0 {
+    if !manifest_len.is_multiple_of(BLOCK) {
         padded[pad_at] = 1;
     }
 
     let mut cases = vec![
-        ("empty file", Vec::new(), RejectCode::NotAPackage, limits, None),
-        ("text, not a tar", b"This is not a package. ".repeat(100), RejectCode::NotAPackage, limits, None),
-        ("shorter than a block", vec![7u8; 100], RejectCode::NotAPackage, limits, None),
-        ("non-zero padding", padded, RejectCode::NotAPackage, limits, None),
-        ("signature first", with(&|e| e.swap(0, 1)), RejectCode::MissingEntry, limits, None),
-        ("no signature", with(&|e| { e.remove(1); }), RejectCode::MissingEntry, limits, None),
-        ("a listed payload missing", with(&|e| { e.pop(); }), RejectCode::MissingEntry, limits, None),
-        ("only the end marker", vec![0u8; 2 * BLOCK], RejectCode::MissingEntry, limits, None),
-        ("manifest not JSON", tar(&signed_json(kit, "{not json"), 2), RejectCode::ManifestInvalid, limits, None),
-        ("manifest with an unknown field", manifest_edit(&|v| v["surprise"] = 1.into()), RejectCode::ManifestInvalid, limits, None),
-        ("manifest of another product", manifest_edit(&|v| v["product"] = "TOS".into()), RejectCode::ManifestInvalid, limits, None),
-        ("manifest with patch 0", manifest_edit(&|v| v["patch"] = 0.into()), RejectCode::ManifestInvalid, limits, None),
-        ("signed by an unknown key", {
-            let mut value = serde_json::to_value(&m).unwrap();
-            value["key_id"] = "someone-else".into();
-            let mut entries = signed(&kit.stranger, value.to_string().as_bytes());
-            entries.extend_from_slice(&good[2..]);
-            tar(&entries, 2)
-        }, RejectCode::UnknownKey, limits, None),
-        ("signed by a stranger under the vendor's id", {
-            let mut entries = signed(&kit.stranger, json.as_bytes());
-            entries.extend_from_slice(&good[2..]);
-            tar(&entries, 2)
-        }, RejectCode::SignatureInvalid, limits, None),
-        ("manifest altered after signing", {
-            let altered = json.replace("Security fixes", "Security fixez");
-            let mut entries = good.clone();
-            entries[0] = Entry::file("manifest.json", altered.as_bytes());
-            tar(&entries, 2)
-        }, RejectCode::SignatureInvalid, limits, None),
-        ("signature of 63 bytes", with(&|e| e[1].data.truncate(63)), RejectCode::SignatureInvalid, limits, None),
-        ("an unlisted payload file", with(&|e| e.push(Entry::file("payload/extra.bin", b"extra"))), RejectCode::UnexpectedEntry, limits, None),
-        ("a directory entry", with(&|e| e.insert(2, Entry::file("payload/server", b"").kind(b'5'))), RejectCode::UnexpectedEntry, limits, None),
-        ("a pax extension header", with(&|e| e.insert(2, Entry::file("pax", b"").kind(b'x'))), RejectCode::UnexpectedEntry, limits, None),
-        ("payload out of order", with(&|e| e.swap(2, 3)), RejectCode::UnexpectedEntry, limits, None),
-        ("data after the end", { let mut b = good_bytes.clone(); b.extend_from_slice(b"trailing"); b }, RejectCode::UnexpectedEntry, limits, None),
-        ("a payload file twice", with(&|e| { let again = e[2].clone(); e.insert(3, again); }), RejectCode::DuplicateEntry, limits, None),
-        ("manifest.json twice", with(&|e| { let again = e[0].clone(); e.insert(1, again); }), RejectCode::DuplicateEntry, limits, None),
-        ("the manifest lists a path twice", manifest_edit(&|v| { let f = v["files"][0].clone(); v["files"].as_array_mut().unwrap().push(f); }), RejectCode::DuplicateEntry, limits, None),
-        ("an entry escaping with ..", with(&|e| e.push(Entry::file("payload/../../etc/cron.d/evil", b"x"))), RejectCode::PathTraversal, limits, None),
-        ("an absolute entry", with(&|e| e.insert(2, Entry::file("/etc/passwd", b"x"))), RejectCode::PathTraversal, limits, None),
-        ("the manifest lists ../", manifest_edit(&|v| v["files"][0]["path"] = "../outside".into()), RejectCode::PathTraversal, limits, None),
-        ("a symbolic link", with(&|e| e.insert(2, Entry::file("payload/server/app.bin", b"").kind(b'2'))), RejectCode::LinkEntry, limits, None),
-        ("a hard link", with(&|e| e.insert(2, Entry::file("payload/server/app.bin", b"").kind(b'1'))), RejectCode::LinkEntry, limits, None),
-        ("payload longer than listed", with(&|e| e[2].data.push(b'!')), RejectCode::SizeMismatch, limits, None),
-        ("payload content altered", with(&|e| e[3].data[0] ^= 0x20), RejectCode::ChecksumMismatch, limits, None),
-        ("cut inside the payload", good_bytes[..4 * BLOCK + 5].to_vec(), RejectCode::Truncated, limits, None),
-        ("cut inside a header", good_bytes[..BLOCK + 100].to_vec(), RejectCode::Truncated, limits, None),
-        ("no end marker", tar(&good, 0), RejectCode::Truncated, limits, None),
-        ("half an end marker", tar(&good, 1), RejectCode::Truncated, limits, None),
-        ("an entry claiming a terabyte", with(&|e| e[2] = e[2].clone().claims(1 << 40)), RejectCode::TooLarge, limits, None),
-        ("a manifest over the limit", good_bytes.clone(), RejectCode::TooLarge, Limits { max_manifest_bytes: 100, ..limits }, None),
-        ("a package over the limit", good_bytes.clone(), RejectCode::TooLarge, Limits { max_package_bytes: 3 * BLOCK as u64, ..limits }, None),
-        ("too many entries", good_bytes.clone(), RejectCode::TooLarge, Limits { max_entries: 3, ..limits }, None),
-        ("for another product version", good_bytes.clone(), RejectCode::WrongProductVersion, limits, level("6.5.0", 0)),
-        ("already installed", good_bytes.clone(), RejectCode::AlreadyInstalled, limits, level("6.4.0", 3)),
-        ("older than installed", good_bytes.clone(), RejectCode::OlderThanInstalled, limits, level("6.4.0", 5)),
+        (
+            "empty file",
+            Vec::new(),
+            RejectCode::NotAPackage,
+            limits,
+            None,
+        ),
+        (
+            "text, not a tar",
+            b"This is not a package. ".repeat(100),
+            RejectCode::NotAPackage,
+            limits,
+            None,
+        ),
+        (
+            "shorter than a block",
+            vec![7u8; 100],
+            RejectCode::NotAPackage,
+            limits,
+            None,
+        ),
+        (
+            "non-zero padding",
+            padded,
+            RejectCode::NotAPackage,
+            limits,
+            None,
+        ),
+        (
+            "signature first",
+            with(&|e| e.swap(0, 1)),
+            RejectCode::MissingEntry,
+            limits,
+            None,
+        ),
+        (
+            "no signature",
+            with(&|e| {
+                e.remove(1);
+            }),
+            RejectCode::MissingEntry,
+            limits,
+            None,
+        ),
+        (
+            "a listed payload missing",
+            with(&|e| {
+                e.pop();
+            }),
+            RejectCode::MissingEntry,
+            limits,
+            None,
+        ),
+        (
+            "only the end marker",
+            vec![0u8; 2 * BLOCK],
+            RejectCode::MissingEntry,
+            limits,
+            None,
+        ),
+        (
+            "manifest not JSON",
+            tar(&signed_json(kit, "{not json"), 2),
+            RejectCode::ManifestInvalid,
+            limits,
+            None,
+        ),
+        (
+            "manifest with an unknown field",
+            manifest_edit(&|v| v["surprise"] = 1.into()),
+            RejectCode::ManifestInvalid,
+            limits,
+            None,
+        ),
+        (
+            "manifest of another product",
+            manifest_edit(&|v| v["product"] = "TOS".into()),
+            RejectCode::ManifestInvalid,
+            limits,
+            None,
+        ),
+        (
+            "manifest with patch 0",
+            manifest_edit(&|v| v["patch"] = 0.into()),
+            RejectCode::ManifestInvalid,
+            limits,
+            None,
+        ),
+        (
+            "signed by an unknown key",
+            {
+                let mut value = serde_json::to_value(&m).unwrap();
+                value["key_id"] = "someone-else".into();
+                let mut entries = signed(&kit.stranger, value.to_string().as_bytes());
+                entries.extend_from_slice(&good[2..]);
+                tar(&entries, 2)
+            },
+            RejectCode::UnknownKey,
+            limits,
+            None,
+        ),
+        (
+            "signed by a stranger under the vendor's id",
+            {
+                let mut entries = signed(&kit.stranger, json.as_bytes());
+                entries.extend_from_slice(&good[2..]);
+                tar(&entries, 2)
+            },
+            RejectCode::SignatureInvalid,
+            limits,
+            None,
+        ),
+        (
+            "manifest altered after signing",
+            {
+                let altered = json.replace("Security fixes", "Security fixez");
+                let mut entries = good.clone();
+                entries[0] = Entry::file("manifest.json", altered.as_bytes());
+                tar(&entries, 2)
+            },
+            RejectCode::SignatureInvalid,
+            limits,
+            None,
+        ),
+        (
+            "signature of 63 bytes",
+            with(&|e| e[1].data.truncate(63)),
+            RejectCode::SignatureInvalid,
+            limits,
+            None,
+        ),
+        (
+            "an unlisted payload file",
+            with(&|e| e.push(Entry::file("payload/extra.bin", b"extra"))),
+            RejectCode::UnexpectedEntry,
+            limits,
+            None,
+        ),
+        (
+            "a directory entry",
+            with(&|e| e.insert(2, Entry::file("payload/server", b"").kind(b'5'))),
+            RejectCode::UnexpectedEntry,
+            limits,
+            None,
+        ),
+        (
+            "a pax extension header",
+            with(&|e| e.insert(2, Entry::file("pax", b"").kind(b'x'))),
+            RejectCode::UnexpectedEntry,
+            limits,
+            None,
+        ),
+        (
+            "payload out of order",
+            with(&|e| e.swap(2, 3)),
+            RejectCode::UnexpectedEntry,
+            limits,
+            None,
+        ),
+        (
+            "data after the end",
+            {
+                let mut b = good_bytes.clone();
+                b.extend_from_slice(b"trailing");
+                b
+            },
+            RejectCode::UnexpectedEntry,
+            limits,
+            None,
+        ),
+        (
+            "a payload file twice",
+            with(&|e| {
+                let again = e[2].clone();
+                e.insert(3, again);
+            }),
+            RejectCode::DuplicateEntry,
+            limits,
+            None,
+        ),
+        (
+            "manifest.json twice",
+            with(&|e| {
+                let again = e[0].clone();
+                e.insert(1, again);
+            }),
+            RejectCode::DuplicateEntry,
+            limits,
+            None,
+        ),
+        (
+            "the manifest lists a path twice",
+            manifest_edit(&|v| {
+                let f = v["files"][0].clone();
+                v["files"].as_array_mut().unwrap().push(f);
+            }),
+            RejectCode::DuplicateEntry,
+            limits,
+            None,
+        ),
+        (
+            "an entry escaping with ..",
+            with(&|e| e.push(Entry::file("payload/../../etc/cron.d/evil", b"x"))),
+            RejectCode::PathTraversal,
+            limits,
+            None,
+        ),
+        (
+            "an absolute entry",
+            with(&|e| e.insert(2, Entry::file("/etc/passwd", b"x"))),
+            RejectCode::PathTraversal,
+            limits,
+            None,
+        ),
+        (
+            "the manifest lists ../",
+            manifest_edit(&|v| v["files"][0]["path"] = "../outside".into()),
+            RejectCode::PathTraversal,
+            limits,
+            None,
+        ),
+        (
+            "a symbolic link",
+            with(&|e| e.insert(2, Entry::file("payload/server/app.bin", b"").kind(b'2'))),
+            RejectCode::LinkEntry,
+            limits,
+            None,
+        ),
+        (
+            "a hard link",
+            with(&|e| e.insert(2, Entry::file("payload/server/app.bin", b"").kind(b'1'))),
+            RejectCode::LinkEntry,
+            limits,
+            None,
+        ),
+        (
+            "payload longer than listed",
+            with(&|e| e[2].data.push(b'!')),
+            RejectCode::SizeMismatch,
+            limits,
+            None,
+        ),
+        (
+            "payload content altered",
+            with(&|e| e[3].data[0] ^= 0x20),
+            RejectCode::ChecksumMismatch,
+            limits,
+            None,
+        ),
+        (
+            "cut inside the payload",
+            good_bytes[..4 * BLOCK + 5].to_vec(),
+            RejectCode::Truncated,
+            limits,
+            None,
+        ),
+        (
+            "cut inside a header",
+            good_bytes[..BLOCK + 100].to_vec(),
+            RejectCode::Truncated,
+            limits,
+            None,
+        ),
+        (
+            "no end marker",
+            tar(&good, 0),
+            RejectCode::Truncated,
+            limits,
+            None,
+        ),
+        (
+            "half an end marker",
+            tar(&good, 1),
+            RejectCode::Truncated,
+            limits,
+            None,
+        ),
+        (
+            "an entry claiming a terabyte",
+            with(&|e| e[2] = e[2].clone().claims(1 << 40)),
+            RejectCode::TooLarge,
+            limits,
+            None,
+        ),
+        (
+            "a manifest over the limit",
+            good_bytes.clone(),
+            RejectCode::TooLarge,
+            Limits {
+                max_manifest_bytes: 100,
+                ..limits
+            },
+            None,
+        ),
+        (
+            "a package over the limit",
+            good_bytes.clone(),
+            RejectCode::TooLarge,
+            Limits {
+                max_package_bytes: 3 * BLOCK as u64,
+                ..limits
+            },
+            None,
+        ),
+        (
+            "too many entries",
+            good_bytes.clone(),
+            RejectCode::TooLarge,
+            Limits {
+                max_entries: 3,
+                ..limits
+            },
+            None,
+        ),
+        (
+            "for another product version",
+            good_bytes.clone(),
+            RejectCode::WrongProductVersion,
+            limits,
+            level("6.5.0", 0),
+        ),
+        (
+            "already installed",
+            good_bytes.clone(),
+            RejectCode::AlreadyInstalled,
+            limits,
+            level("6.4.0", 3),
+        ),
+        (
+            "older than installed",
+            good_bytes.clone(),
+            RejectCode::OlderThanInstalled,
+            limits,
+            level("6.4.0", 5),
+        ),
     ];
     cases.sort_by_key(|c| c.2.as_str());
     cases
@@ -241,14 +550,27 @@ fn a_good_package_verifies_in_any_chunking() {
     let kit = kit();
     let bytes = tar(&good_package(&kit), 2);
     for chunk in [1, 7, 512, 513, 4096, bytes.len()] {
-        assert_eq!(verify(&kit.keys, Limits::default(), None, &bytes, chunk), Ok(()), "chunk {chunk}");
+        assert_eq!(
+            verify(&kit.keys, Limits::default(), None, &bytes, chunk),
+            Ok(()),
+            "chunk {chunk}"
+        );
     }
     // Trailing record padding, as tar tools write it, is fine.
     let mut padded = bytes.clone();
     padded.resize(10240 * 2, 0);
-    assert_eq!(verify(&kit.keys, Limits::default(), None, &padded, 1000), Ok(()));
-    let installed = Some(InstalledLevel { product_version: "6.4.0".parse().unwrap(), patch_level: shared::PatchLevel(1) });
-    assert_eq!(verify(&kit.keys, Limits::default(), installed, &bytes, 4096), Ok(()));
+    assert_eq!(
+        verify(&kit.keys, Limits::default(), None, &padded, 1000),
+        Ok(())
+    );
+    let installed = Some(InstalledLevel {
+        product_version: "6.4.0".parse().unwrap(),
+        patch_level: shared::PatchLevel(1),
+    });
+    assert_eq!(
+        verify(&kit.keys, Limits::default(), installed, &bytes, 4096),
+        Ok(())
+    );
 }
 
 #[test]
@@ -305,7 +627,11 @@ fn truncation_at_any_length_is_rejected() {
     for _ in 0..200 {
         let len = (next(&mut seed) % bytes.len() as u64) as usize;
         let code = verify(&kit.keys, Limits::default(), None, &bytes[..len], 4096).unwrap_err();
-        let expected = if len < BLOCK { [RejectCode::NotAPackage, RejectCode::Truncated] } else { [RejectCode::Truncated; 2] };
+        let expected = if len < BLOCK {
+            [RejectCode::NotAPackage, RejectCode::Truncated]
+        } else {
+            [RejectCode::Truncated; 2]
+        };
         assert!(expected.contains(&code), "cut at {len}: {code}");
     }
 }
@@ -334,7 +660,10 @@ fn sms_verify_rejects_the_corpus_with_each_code() {
         let out = sms(&["verify", file.to_str().unwrap(), "--trust-key", &public]);
         assert!(!out.status.success(), "{name} passed");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.starts_with(&format!("rejected: {code}: ")), "{name}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("rejected: {code}: ")),
+            "{name}: {stderr}"
+        );
     }
 }
 
@@ -342,9 +671,25 @@ fn sms_verify_rejects_the_corpus_with_each_code() {
 fn keygen_pack_and_verify_work_together() {
     let dir = tempfile::tempdir().unwrap();
     let prefix = dir.path().join("acme");
-    let out = sms(&["keygen", "--key-id", "acme-2026", "--out", prefix.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let again = sms(&["keygen", "--key-id", "acme-2026", "--out", prefix.to_str().unwrap()]);
+    let out = sms(&[
+        "keygen",
+        "--key-id",
+        "acme-2026",
+        "--out",
+        prefix.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again = sms(&[
+        "keygen",
+        "--key-id",
+        "acme-2026",
+        "--out",
+        prefix.to_str().unwrap(),
+    ]);
     assert!(!again.status.success(), "keygen must not overwrite keys");
 
     let payload = dir.path().join("payload");
@@ -365,16 +710,34 @@ fn keygen_pack_and_verify_work_together() {
     .unwrap();
     let package = dir.path().join("patch3.pkg");
     let out = sms(&[
-        "pack", "--key", &format!("{}.key", prefix.display()), "--manifest", manifest.to_str().unwrap(),
-        "--payload", payload.to_str().unwrap(), "--out", package.to_str().unwrap(),
+        "pack",
+        "--key",
+        &format!("{}.key", prefix.display()),
+        "--manifest",
+        manifest.to_str().unwrap(),
+        "--payload",
+        payload.to_str().unwrap(),
+        "--out",
+        package.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let public = format!("{}.pub", prefix.display());
     let out = sms(&["verify", package.to_str().unwrap(), "--trust-key", &public]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("SMS 6.4.0 Patch 3 (build 6.4.0.9203)"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("SMS 6.4.0 Patch 3 (build 6.4.0.9203)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("2 file(s), 100017 bytes"), "{stdout}");
 
     let untrusted = sms(&["verify", package.to_str().unwrap()]);
@@ -404,7 +767,11 @@ fn a_package_built_with_gnu_tar_verifies() {
         .expect("tar runs");
     assert!(status.success());
     let out = sms(&["verify", package.to_str().unwrap(), "--trust-key", &public]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -423,21 +790,62 @@ fn sms_patch_import_stores_good_packages_and_leaves_nothing_of_bad_ones() {
     std::fs::write(&corrupt, corrupt_bytes).unwrap();
     let repository = data.join("patches");
 
-    let rejected = sms(&["patch", "import", corrupt.to_str().unwrap(), "--trust-key", &public, "--data-dir", data_arg]);
+    let rejected = sms(&[
+        "patch",
+        "import",
+        corrupt.to_str().unwrap(),
+        "--trust-key",
+        &public,
+        "--data-dir",
+        data_arg,
+    ]);
     assert!(!rejected.status.success());
     let stderr = String::from_utf8_lossy(&rejected.stderr);
     assert!(stderr.contains("rejected: "), "{stderr}");
-    assert_eq!(std::fs::read_dir(&repository).unwrap().count(), 0, "nothing stays behind");
+    assert_eq!(
+        std::fs::read_dir(&repository).unwrap().count(),
+        0,
+        "nothing stays behind"
+    );
 
-    let untrusted = sms(&["patch", "import", good.to_str().unwrap(), "--data-dir", data_arg]);
+    let untrusted = sms(&[
+        "patch",
+        "import",
+        good.to_str().unwrap(),
+        "--data-dir",
+        data_arg,
+    ]);
     assert!(String::from_utf8_lossy(&untrusted.stderr).contains("rejected: unknown_key"));
 
-    let imported = sms(&["patch", "import", good.to_str().unwrap(), "--trust-key", &public, "--data-dir", data_arg]);
-    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
-    assert!(String::from_utf8_lossy(&imported.stdout).contains("Imported SMS 6.4.0 Patch 3 (build 6.4.0.9203)"));
+    let imported = sms(&[
+        "patch",
+        "import",
+        good.to_str().unwrap(),
+        "--trust-key",
+        &public,
+        "--data-dir",
+        data_arg,
+    ]);
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&imported.stdout)
+            .contains("Imported SMS 6.4.0 Patch 3 (build 6.4.0.9203)")
+    );
     assert_eq!(std::fs::read_dir(&repository).unwrap().count(), 1);
 
-    let again = sms(&["patch", "import", good.to_str().unwrap(), "--trust-key", &public, "--data-dir", data_arg]);
+    let again = sms(&[
+        "patch",
+        "import",
+        good.to_str().unwrap(),
+        "--trust-key",
+        &public,
+        "--data-dir",
+        data_arg,
+    ]);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already in the patch repository"));
 }

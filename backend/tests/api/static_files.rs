@@ -21,11 +21,22 @@ async fn app_with_client_files() -> crate::helpers::TestApp {
 #[tokio::test]
 async fn client_routes_get_index_html_uncached() {
     let app = app_with_client_files().await;
-    for path in ["/", "/index.html", "/login", "/admin/general", "/admin/audit?page=2"] {
+    for path in [
+        "/",
+        "/index.html",
+        "/login",
+        "/admin/general",
+        "/admin/audit?page=2",
+    ] {
         let response = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 200, "{path}");
         assert_eq!(response.headers()["cache-control"], "no-cache", "{path}");
-        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
         assert_eq!(response.text().await.unwrap(), INDEX, "{path}");
     }
 }
@@ -61,14 +72,24 @@ async fn unhashed_files_are_revalidated_and_missing_files_are_404() {
     assert_eq!(robots.status(), 200);
     assert_eq!(robots.headers()["cache-control"], "no-cache");
 
-    let missing = app.client.get(app.url("/frontend-missing.js")).send().await.unwrap();
+    let missing = app
+        .client
+        .get(app.url("/frontend-missing.js"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), 404);
 }
 
 #[tokio::test]
 async fn a_server_without_a_built_client_says_how_to_build_it() {
     let app = spawn_app().await;
-    let response = app.client.get(app.url("/admin/general")).send().await.unwrap();
+    let response = app
+        .client
+        .get(app.url("/admin/general"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 503);
     assert!(response.text().await.unwrap().contains("make run"));
 }

@@ -41,7 +41,9 @@ impl TestDb {
     }
 
     async fn open(&self) -> DatabaseConnection {
-        db::connect(&self.storage).await.expect("database opens and migrates")
+        db::connect(&self.storage)
+            .await
+            .expect("database opens and migrates")
     }
 }
 
@@ -90,7 +92,14 @@ async fn migrations_create_every_table_and_run_again_harmlessly(db: TestDb) {
     let conn = db.open().await;
     drop(conn);
     let conn = db.open().await;
-    for table in ["users", "sessions", "settings", "audit_log", "installed_state", "seaql_migrations"] {
+    for table in [
+        "users",
+        "sessions",
+        "settings",
+        "audit_log",
+        "installed_state",
+        "seaql_migrations",
+    ] {
         let backend = conn.get_database_backend();
         let count = conn
             .query_one_raw(Statement::from_string(
@@ -114,9 +123,19 @@ async fn users_and_sessions_survive_reopening_the_database(db: TestDb) {
     assert_eq!(user.role, Role::Admin);
 
     let reopened = Auth::new(db.open().await, AuthConfig::default());
-    let found = reopened.authenticate(&token).await.unwrap().expect("session survives");
+    let found = reopened
+        .authenticate(&token)
+        .await
+        .unwrap()
+        .expect("session survives");
     assert_eq!(found.username, "alice");
-    assert!(reopened.authenticate("not-a-token").await.unwrap().is_none());
+    assert!(
+        reopened
+            .authenticate("not-a-token")
+            .await
+            .unwrap()
+            .is_none()
+    );
     let users = reopened.list_users().await.unwrap();
     assert_eq!(users.len(), 1);
     assert_eq!(users[0].role, Role::Admin);
@@ -135,7 +154,11 @@ async fn changing_a_password_ends_the_users_sessions(db: TestDb) {
 
     assert!(auth.authenticate(&token).await.unwrap().is_none());
     assert!(auth.login("alice", "alice-password", None).await.is_err());
-    assert!(auth.login("alice", "alice-new-password", None).await.is_ok());
+    assert!(
+        auth.login("alice", "alice-new-password", None)
+            .await
+            .is_ok()
+    );
 }
 
 async fn the_installed_state_is_recorded_once(db: TestDb) {
@@ -152,7 +175,10 @@ async fn the_installed_state_is_recorded_once(db: TestDb) {
         .ensure_initialized(&other)
         .await
         .unwrap();
-    assert_eq!(again, first, "a later start never overwrites the installed state");
+    assert_eq!(
+        again, first,
+        "a later start never overwrites the installed state"
+    );
 }
 
 async fn settings_changes_are_stored_with_their_audit_entry(db: TestDb) {
@@ -160,8 +186,14 @@ async fn settings_changes_are_stored_with_their_audit_entry(db: TestDb) {
     let settings = SettingsService::new(conn.clone());
     assert!(settings.get().await.unwrap().notifications_enabled);
 
-    settings.set_notifications(false, "alice", Some("10.0.0.2".into())).await.unwrap();
-    settings.set_notifications(false, "alice", None).await.unwrap();
+    settings
+        .set_notifications(false, "alice", Some("10.0.0.2".into()))
+        .await
+        .unwrap();
+    settings
+        .set_notifications(false, "alice", None)
+        .await
+        .unwrap();
 
     let reopened = SettingsService::new(db.open().await);
     assert!(!reopened.get().await.unwrap().notifications_enabled);
@@ -175,7 +207,10 @@ async fn the_audit_log_pages_newest_first(db: TestDb) {
     let audit = Audit::new(db.open().await);
     for n in 0..7 {
         audit
-            .record(backend::service::AuditEvent::success("login", format!("user{n}")))
+            .record(backend::service::AuditEvent::success(
+                "login",
+                format!("user{n}"),
+            ))
             .await
             .unwrap();
     }
@@ -185,7 +220,11 @@ async fn the_audit_log_pages_newest_first(db: TestDb) {
     let beyond = audit.list(4, 3).await.unwrap();
 
     assert_eq!(first.total, 7);
-    let actors: Vec<_> = first.entries.iter().map(|e| e.actor.clone().unwrap()).collect();
+    let actors: Vec<_> = first
+        .entries
+        .iter()
+        .map(|e| e.actor.clone().unwrap())
+        .collect();
     assert_eq!(actors, ["user6", "user5", "user4"]);
     assert_eq!(last.entries.len(), 1);
     assert_eq!(last.entries[0].actor.as_deref(), Some("user0"));
