@@ -98,18 +98,7 @@ impl PackageSigner {
     /// Reads `PREFIX.key`.
     pub fn load(path: &Path) -> Result<Self, KeyError> {
         let file: SecretKeyFile = read_json(path)?;
-        let invalid = |reason: &str| KeyError::Invalid {
-            path: path.to_owned(),
-            reason: reason.to_owned(),
-        };
-        if file.algorithm != ALGORITHM {
-            return Err(invalid("the algorithm must be ed25519"));
-        }
-        let bytes: [u8; 32] = STANDARD
-            .decode(file.private_key.trim())
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| invalid("`private_key` must be 32 bytes in base64"))?;
+        let bytes = key_bytes(path, &file.algorithm, &file.private_key, "private_key")?;
         Ok(Self {
             key_id: file.key_id,
             key: SigningKey::from_bytes(&bytes),
@@ -153,20 +142,11 @@ impl TrustedKeys {
     /// Reads and adds a `PREFIX.pub` file.
     pub fn add_file(&mut self, path: &Path) -> Result<(), KeyError> {
         let file: PublicKeyFile = read_json(path)?;
-        let invalid = |reason: &str| KeyError::Invalid {
+        let bytes = key_bytes(path, &file.algorithm, &file.public_key, "public_key")?;
+        let key = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::Invalid {
             path: path.to_owned(),
-            reason: reason.to_owned(),
-        };
-        if file.algorithm != ALGORITHM {
-            return Err(invalid("the algorithm must be ed25519"));
-        }
-        let bytes: [u8; 32] = STANDARD
-            .decode(file.public_key.trim())
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| invalid("`public_key` must be 32 bytes in base64"))?;
-        let key = VerifyingKey::from_bytes(&bytes)
-            .map_err(|_| invalid("`public_key` is not a valid Ed25519 public key"))?;
+            reason: "`public_key` is not a valid Ed25519 public key".into(),
+        })?;
         self.add(&file.key_id, key)
     }
 
@@ -184,6 +164,29 @@ impl TrustedKeys {
         let signature = Signature::from_bytes(signature);
         Some(key.verify_strict(message, &signature).is_ok())
     }
+}
+
+/// The 32 key bytes of a key file's base64 `field`, after checking its algorithm.
+fn key_bytes(
+    path: &Path,
+    algorithm: &str,
+    base64: &str,
+    field: &str,
+) -> Result<[u8; 32], KeyError> {
+    let invalid = |reason: String| KeyError::Invalid {
+        path: path.to_owned(),
+        reason,
+    };
+    if algorithm != ALGORITHM {
+        return Err(invalid(format!(
+            "the algorithm must be {ALGORITHM}, not `{algorithm}`"
+        )));
+    }
+    STANDARD
+        .decode(base64.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| invalid(format!("`{field}` must be 32 bytes in base64")))
 }
 
 fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
