@@ -1,5 +1,7 @@
 //! What a user does: open pages, log in and out, press buttons.
 
+use std::path::Path;
+
 use anyhow::Context;
 
 use crate::harness::Browser;
@@ -38,7 +40,12 @@ pub async fn login(browser: &Browser, username: &str, password: &str) -> anyhow:
     check::text_contains(browser, find::CURRENT_USER, username).await
 }
 
-pub async fn click(browser: &Browser, what: fantoccini::Locator<'_>, name: &str) -> anyhow::Result<()> {
+/// Clicks `what` (named `name` in failures) once it is visible.
+pub async fn click(
+    browser: &Browser,
+    what: fantoccini::Locator<'_>,
+    name: &str,
+) -> anyhow::Result<()> {
     check::visible(browser, what, name).await?;
     browser
         .client
@@ -49,6 +56,29 @@ pub async fn click(browser: &Browser, what: fantoccini::Locator<'_>, name: &str)
         .with_context(|| format!("cannot click {name}"))
 }
 
+/// Presses the header's "Log out" button.
 pub async fn logout(browser: &Browser) -> anyhow::Result<()> {
     click(browser, find::LOGOUT, "the logout button").await
+}
+
+/// Chooses `file` in the import page's file picker, as picking it in the file dialog does.
+pub async fn choose_file(browser: &Browser, file: &Path) -> anyhow::Result<()> {
+    check::visible(browser, find::IMPORT_FILE, "the file picker").await?;
+    let absolute = std::path::absolute(file)?;
+    let absolute = absolute
+        .to_str()
+        .with_context(|| format!("{} is not UTF-8", absolute.display()))?;
+    browser
+        .client
+        .find(find::IMPORT_FILE)
+        .await?
+        .send_keys(absolute)
+        .await
+        .with_context(|| format!("cannot choose {absolute} in the file picker"))
+}
+
+/// Presses "Upload and verify" once it can be pressed.
+pub async fn upload_and_verify(browser: &Browser) -> anyhow::Result<()> {
+    check::enabled(browser, find::IMPORT_SUBMIT, "the Upload and verify button").await?;
+    click(browser, find::IMPORT_SUBMIT, "the Upload and verify button").await
 }

@@ -34,7 +34,10 @@ where
 async fn text_of(browser: &Browser, what: Locator<'_>) -> Result<String, String> {
     match browser.client.find(what).await {
         Ok(element) => element.text().await.map_err(|err| err.to_string()),
-        Err(_) => Err(format!("no element {what:?} on {}", current_path(browser).await)),
+        Err(_) => Err(format!(
+            "no element {what:?} on {}",
+            current_path(browser).await
+        )),
     }
 }
 
@@ -62,10 +65,18 @@ pub async fn visible(browser: &Browser, what: Locator<'_>, name: &str) -> anyhow
 }
 
 /// Waits until the element's text contains `expected`.
-pub async fn text_contains(browser: &Browser, what: Locator<'_>, expected: &str) -> anyhow::Result<()> {
+pub async fn text_contains(
+    browser: &Browser,
+    what: Locator<'_>,
+    expected: &str,
+) -> anyhow::Result<()> {
     until(&format!("{what:?} to contain {expected:?}"), || async {
         let text = text_of(browser, what).await?;
-        if text.contains(expected) { Ok(Some(())) } else { Err(format!("text {text:?}")) }
+        if text.contains(expected) {
+            Ok(Some(()))
+        } else {
+            Err(format!("text {text:?}"))
+        }
     })
     .await
 }
@@ -74,7 +85,11 @@ pub async fn text_contains(browser: &Browser, what: Locator<'_>, expected: &str)
 pub async fn text_is(browser: &Browser, what: Locator<'_>, expected: &str) -> anyhow::Result<()> {
     until(&format!("{what:?} to read {expected:?}"), || async {
         let text = text_of(browser, what).await?;
-        if text.trim() == expected { Ok(Some(())) } else { Err(format!("text {text:?}")) }
+        if text.trim() == expected {
+            Ok(Some(()))
+        } else {
+            Err(format!("text {text:?}"))
+        }
     })
     .await
 }
@@ -83,7 +98,11 @@ pub async fn text_is(browser: &Browser, what: Locator<'_>, expected: &str) -> an
 pub async fn at_path(browser: &Browser, path: &str) -> anyhow::Result<()> {
     until(&format!("the browser to be at {path}"), || async {
         let now = current_path(browser).await;
-        if now == path { Ok(Some(())) } else { Err(format!("at {now}")) }
+        if now == path {
+            Ok(Some(()))
+        } else {
+            Err(format!("at {now}"))
+        }
     })
     .await
 }
@@ -104,10 +123,108 @@ pub async fn absent(
 }
 
 /// Waits until at least `n` elements match `what`; returns how many.
-pub async fn count_at_least(browser: &Browser, what: Locator<'_>, n: usize) -> anyhow::Result<usize> {
+pub async fn count_at_least(
+    browser: &Browser,
+    what: Locator<'_>,
+    n: usize,
+) -> anyhow::Result<usize> {
     until(&format!("at least {n} of {what:?}"), || async {
-        let found = browser.client.find_all(what).await.map_err(|e| e.to_string())?.len();
-        if found >= n { Ok(Some(found)) } else { Err(format!("{found} found")) }
+        let found = browser
+            .client
+            .find_all(what)
+            .await
+            .map_err(|e| e.to_string())?
+            .len();
+        if found >= n {
+            Ok(Some(found))
+        } else {
+            Err(format!("{found} found"))
+        }
     })
     .await
+}
+
+/// Waits until no element matches `what` any more.
+pub async fn gone(browser: &Browser, what: Locator<'_>, name: &str) -> anyhow::Result<()> {
+    until(&format!("{name} to go away"), || async {
+        let found = browser
+            .client
+            .find_all(what)
+            .await
+            .map_err(|e| e.to_string())?
+            .len();
+        if found == 0 {
+            Ok(Some(()))
+        } else {
+            Err(format!("{name} is still there"))
+        }
+    })
+    .await
+}
+
+/// Waits until the control `what` can be used (is not disabled).
+pub async fn enabled(browser: &Browser, what: Locator<'_>, name: &str) -> anyhow::Result<()> {
+    is_enabled(browser, what, name, true).await
+}
+
+/// Waits until the control `what` cannot be used (is disabled).
+pub async fn disabled(browser: &Browser, what: Locator<'_>, name: &str) -> anyhow::Result<()> {
+    is_enabled(browser, what, name, false).await
+}
+
+async fn is_enabled(
+    browser: &Browser,
+    what: Locator<'_>,
+    name: &str,
+    wanted: bool,
+) -> anyhow::Result<()> {
+    let state = if wanted { "enabled" } else { "disabled" };
+    until(&format!("{name} to be {state}"), || async {
+        let element = browser
+            .client
+            .find(what)
+            .await
+            .map_err(|_| format!("{name} is not on the page"))?;
+        let enabled = element.is_enabled().await.map_err(|e| e.to_string())?;
+        if enabled == wanted {
+            Ok(Some(()))
+        } else {
+            Err(format!("{name} is not {state}"))
+        }
+    })
+    .await
+}
+
+/// Waits until every image on the page has finished loading or failed to (so any `onerror`
+/// handler would have run by now).
+pub async fn images_settled(browser: &Browser) -> anyhow::Result<()> {
+    until("every image on the page to finish loading", || async {
+        let settled = browser
+            .client
+            .execute(
+                "return Array.from(document.images).every(img => img.complete)",
+                vec![],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        if settled == serde_json::Value::Bool(true) {
+            Ok(Some(()))
+        } else {
+            Err("an image is still loading".to_owned())
+        }
+    })
+    .await
+}
+
+/// Checks that no script planted in page content ran: it would have set `window.__pwned`.
+pub async fn no_injected_script_ran(browser: &Browser) -> anyhow::Result<()> {
+    let untouched = browser
+        .client
+        .execute("return window.__pwned === undefined", vec![])
+        .await?;
+    if untouched == serde_json::Value::Bool(true) {
+        Ok(())
+    } else {
+        bail!("a script from the release notes ran: window.__pwned is set")
+    }
 }

@@ -19,6 +19,24 @@ pub const NAV_AUDIT: Locator<'static> = Locator::Css("#nav-audit");
 pub const GENERAL_PAGE: Locator<'static> = Locator::Css("#general-page");
 pub const NOTIFICATIONS_STATUS: Locator<'static> = Locator::Css("#notifications-status");
 pub const NOTIFICATIONS_TOGGLE: Locator<'static> = Locator::Css("#notifications-toggle");
+pub const IMPORT_LINK: Locator<'static> = Locator::Css("#import-link");
+
+pub const IMPORT_PAGE: Locator<'static> = Locator::Css("#import-page");
+pub const IMPORT_ADMINS_ONLY: Locator<'static> = Locator::Css("#import-admins-only");
+pub const IMPORT_FILE: Locator<'static> = Locator::Css("#import-file");
+pub const IMPORT_SUBMIT: Locator<'static> = Locator::Css("#import-submit");
+pub const IMPORT_PROGRESS: Locator<'static> = Locator::Css("#import-progress");
+pub const IMPORT_RESULT: Locator<'static> = Locator::Css("#import-result");
+pub const IMPORT_PATCH_NAME: Locator<'static> = Locator::Css("#import-patch-name");
+pub const IMPORT_FACTS: Locator<'static> = Locator::Css("#patch-facts");
+pub const IMPORT_ERROR: Locator<'static> = Locator::Css("#import-error");
+pub const IMPORT_ERROR_CODE: Locator<'static> = Locator::Css("#import-error-code");
+pub const RELEASE_NOTES: Locator<'static> = Locator::Css("#release-notes");
+pub const RELEASE_NOTES_HEADINGS: Locator<'static> = Locator::Css("#release-notes h2");
+/// Anything in the release notes that could run code: it must never be there.
+pub const RELEASE_NOTES_ACTIVE_CONTENT: Locator<'static> = Locator::Css(
+    "#release-notes script, #release-notes iframe, #release-notes [onerror], #release-notes [onload], #release-notes [onclick]",
+);
 
 pub const AUDIT_PAGE: Locator<'static> = Locator::Css("#audit-page");
 pub const AUDIT_ROWS: Locator<'static> = Locator::Css("#audit-table tbody tr.audit-row");

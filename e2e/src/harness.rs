@@ -39,6 +39,12 @@ pub struct Browser {
 impl Browser {
     /// Starts everything; the server has the user `admin` with `ADMIN_PASSWORD`.
     pub async fn start() -> anyhow::Result<Browser> {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Like [`Browser::start`], with `configure` changing the server's configuration before it
+    /// starts (e.g. trusting a test vendor's package key: `vendor.trust(config)`).
+    pub async fn start_with(configure: impl FnOnce(&mut Config)) -> anyhow::Result<Browser> {
         let dist = dist_dir();
         if !dist.join("index.html").exists() {
             bail!(
@@ -51,6 +57,7 @@ impl Browser {
         config.listen = "127.0.0.1:0".parse()?;
         config.static_dir = dist;
         config.node_name = "sms-e2e".into();
+        configure(&mut config);
         let (app, _) = Application::build(config, Some(ADMIN_PASSWORD.into())).await?;
         let addr = app.local_addr()?;
         let state = app.state().clone();

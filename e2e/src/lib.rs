@@ -1,11 +1,13 @@
 //! Browser tests of the SMS web client: the real server, chromedriver and headless Chromium.
 //!
 //! Fixtures come in layers: `find` (selectors, the only place they live), `action` (what a user
-//! does), `check` (what a user sees, waited for, never slept for). `harness` starts the parts.
+//! does), `check` (what a user sees, waited for, never slept for). `harness` starts the parts;
+//! `packages` makes the files a user imports.
 
 pub mod action;
 pub mod check;
 pub mod find;
 pub mod harness;
+pub mod packages;
 
-pub use harness::{Browser, ADMIN_PASSWORD};
+pub use harness::{ADMIN_PASSWORD, Browser};

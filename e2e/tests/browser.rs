@@ -26,14 +26,21 @@ async fn the_admin_logs_in_and_sees_the_version_and_patch_level() -> anyhow::Res
     check::text_is(&browser, find::SERVER_PATCH_LEVEL, "no patch").await?;
     check::text_contains(&browser, find::CURRENT_USER, "admin").await?;
     check::text_is(&browser, find::NOTIFICATIONS_STATUS, "Enabled").await?;
-    check::visible(&browser, find::NOTIFICATIONS_TOGGLE, "the notifications toggle").await?;
+    check::visible(
+        &browser,
+        find::NOTIFICATIONS_TOGGLE,
+        "the notifications toggle",
+    )
+    .await?;
     browser.close().await
 }
 
 #[tokio::test]
 async fn an_operator_does_not_see_admin_actions() -> anyhow::Result<()> {
     let browser = Browser::start().await?;
-    browser.add_user("olga", Role::Operator, "olga-password").await?;
+    browser
+        .add_user("olga", Role::Operator, "olga-password")
+        .await?;
 
     action::login(&browser, "olga", "olga-password").await?;
 
@@ -55,7 +62,12 @@ async fn the_admin_toggles_patch_notifications_and_it_sticks() -> anyhow::Result
     action::login(&browser, "admin", ADMIN_PASSWORD).await?;
     check::text_is(&browser, find::NOTIFICATIONS_STATUS, "Enabled").await?;
 
-    action::click(&browser, find::NOTIFICATIONS_TOGGLE, "the notifications toggle").await?;
+    action::click(
+        &browser,
+        find::NOTIFICATIONS_TOGGLE,
+        "the notifications toggle",
+    )
+    .await?;
     check::text_is(&browser, find::NOTIFICATIONS_STATUS, "Disabled").await?;
     action::reload(&browser).await?;
 

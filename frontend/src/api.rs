@@ -3,14 +3,22 @@
 //! Components never build requests themselves: they call one function here and get the `shared`
 //! response type or an [`ApiError`] that carries the server's own code and message.
 
+use std::cell::RefCell;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
 
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use shared::api::{
-    AuditPage, CLIENT_HEADER, ErrorResponse, LoginRequest, NotificationsSetting, ServerInfo,
-    SessionInfo, Settings,
+    AuditPage, CLIENT_HEADER, ErrorResponse, LoginRequest, NotificationsSetting, PatchInfo,
+    ServerInfo, SessionInfo, Settings,
 };
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+use web_sys::{File, ProgressEvent, XmlHttpRequest, XmlHttpRequestUpload};
 
 /// The value of [`CLIENT_HEADER`] that marks requests from this web client.
 const CLIENT_NAME: &str = "web";
@@ -37,12 +45,23 @@ impl ApiError {
         self.status == Some(401)
     }
 
-    fn network(error: &gloo_net::Error) -> Self {
+    fn network(detail: impl fmt::Display) -> Self {
         Self {
             status: None,
             code: Self::NETWORK_ERROR.to_owned(),
             message: format!(
-                "Cannot reach the SMS server ({error}). Check that it is running, then try again."
+                "Cannot reach the SMS server ({detail}). Check that it is running, then try again."
+            ),
+        }
+    }
+
+    /// The request could not even be built (a browser API refused it).
+    fn unprepared(detail: impl fmt::Display) -> Self {
+        Self {
+            status: None,
+            code: "bad_request_body".to_owned(),
+            message: format!(
+                "This page could not prepare its request ({detail}). Reload the page."
             ),
         }
     }
@@ -60,15 +79,20 @@ impl ApiError {
 
     /// Builds the error from a non-success answer, preferring the server's JSON error body.
     async fn from_response(response: &Response) -> Self {
-        let status = response.status();
-        match response.json::<ErrorResponse>().await {
-            Ok(body) => Self {
+        let body = response.json::<ErrorResponse>().await.ok();
+        Self::from_answer(response.status(), &response.status_text(), body)
+    }
+
+    /// The error for a non-success answer: the server's own code and message when it sent its
+    /// JSON error body, otherwise the HTTP status in words.
+    fn from_answer(status: u16, reason: &str, body: Option<ErrorResponse>) -> Self {
+        match body {
+            Some(body) => Self {
                 status: Some(status),
                 code: body.error.code,
                 message: body.error.message,
             },
-            Err(_) => {
-                let reason = response.status_text();
+            None => {
                 let reason = if reason.is_empty() {
                     String::new()
                 } else {
@@ -102,12 +126,8 @@ fn client(builder: RequestBuilder) -> RequestBuilder {
 
 /// Sends the request and returns the answer if its status is a success.
 async fn send(request: Result<Request, gloo_net::Error>) -> Result<Response, ApiError> {
-    let request = request.map_err(|e| ApiError {
-        status: None,
-        code: "bad_request_body".to_owned(),
-        message: format!("This page could not prepare its request ({e}). Reload the page."),
-    })?;
-    let response = request.send().await.map_err(|e| ApiError::network(&e))?;
+    let request = request.map_err(ApiError::unprepared)?;
+    let response = request.send().await.map_err(ApiError::network)?;
     if response.ok() {
         Ok(response)
     } else {
@@ -165,4 +185,212 @@ pub async fn set_notifications(enabled: bool) -> Result<Settings, ApiError> {
 pub async fn get_audit(page: u64, per_page: u64) -> Result<AuditPage, ApiError> {
     let url = format!("/api/v1/audit?page={page}&per_page={per_page}");
     send_json(client(Request::get(&url)).build()).await
+}
+
+/// The header that names an uploaded patch file (for the audit log).
+const FILE_NAME_HEADER: &str = "X-SMS-File-Name";
+
+/// How much of an upload has been sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UploadProgress {
+    /// Bytes sent so far.
+    pub sent: u64,
+    /// Bytes to send in all.
+    pub total: u64,
+}
+
+impl UploadProgress {
+    /// Whole percent sent, 0 to 100.
+    pub fn percent(self) -> u8 {
+        if self.total == 0 {
+            return 0;
+        }
+        let percent = self.sent.min(self.total).saturating_mul(100) / self.total;
+        u8::try_from(percent).unwrap_or(100)
+    }
+
+    /// Whether every byte has been sent (the server is finishing its checks).
+    pub fn is_complete(self) -> bool {
+        self.total > 0 && self.sent >= self.total
+    }
+}
+
+/// `POST /api/v1/patches/import`: uploads a patch file, which the server verifies while it
+/// arrives and keeps in its patch repository (admins only).
+///
+/// `on_progress` is called as the upload advances. This uses `XMLHttpRequest` because `fetch`
+/// reports no upload progress. Dropping the future cancels the upload.
+pub async fn import_patch(
+    file: File,
+    on_progress: impl Fn(UploadProgress) + 'static,
+) -> Result<PatchInfo, ApiError> {
+    let upload =
+        Upload::start(&file, on_progress).map_err(|e| ApiError::unprepared(js_text(&e)))?;
+    let xhr = upload.finished().await;
+    // Status 0: no answer at all (connection refused or reset, aborted, timed out).
+    let status = xhr.status().unwrap_or(0);
+    if status == 0 {
+        return Err(ApiError::network("the upload did not reach the server"));
+    }
+    let text = xhr.response_text().ok().flatten().unwrap_or_default();
+    if (200..300).contains(&status) {
+        serde_json::from_str(&text).map_err(|e| ApiError::unexpected(status, e))
+    } else {
+        let reason = xhr.status_text().unwrap_or_default();
+        Err(ApiError::from_answer(
+            status,
+            &reason,
+            serde_json::from_str(&text).ok(),
+        ))
+    }
+}
+
+/// A browser API's error as text.
+fn js_text(value: &wasm_bindgen::JsValue) -> String {
+    value
+        .dyn_ref::<web_sys::js_sys::Error>()
+        .map(|error| String::from(error.message()))
+        .or_else(|| value.as_string())
+        .unwrap_or_else(|| format!("{value:?}"))
+}
+
+/// Whether a file name can travel in an HTTP header as it is (printable ASCII).
+fn is_printable_ascii(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| (0x20..=0x7e).contains(&b))
+}
+
+/// One running upload. Its event handlers live as long as it does; dropping it before the end
+/// aborts the request, so no handler runs after its closure is gone.
+struct Upload {
+    xhr: XmlHttpRequest,
+    target: XmlHttpRequestUpload,
+    ended: Rc<RefCell<Ending>>,
+    _on_progress: Closure<dyn FnMut(ProgressEvent)>,
+    _on_end: Closure<dyn FnMut()>,
+}
+
+/// Whether the request has ended, and who to wake when it does.
+#[derive(Default)]
+struct Ending {
+    done: bool,
+    waker: Option<Waker>,
+}
+
+impl Upload {
+    fn start(
+        file: &File,
+        on_progress: impl Fn(UploadProgress) + 'static,
+    ) -> Result<Self, wasm_bindgen::JsValue> {
+        let xhr = XmlHttpRequest::new()?;
+        xhr.open("POST", "/api/v1/patches/import")?;
+        xhr.set_request_header(CLIENT_HEADER, CLIENT_NAME)?;
+        xhr.set_request_header("Content-Type", "application/octet-stream")?;
+        let name = file.name();
+        if is_printable_ascii(&name) {
+            xhr.set_request_header(FILE_NAME_HEADER, &name)?;
+        }
+
+        // Browsers report sizes as JavaScript numbers; a file's size is a whole number of bytes.
+        let size = file.size() as u64;
+        let on_progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |event: ProgressEvent| {
+            let total = if event.length_computable() {
+                event.total() as u64
+            } else {
+                size
+            };
+            on_progress(UploadProgress {
+                sent: event.loaded() as u64,
+                total,
+            });
+        });
+        let target = xhr.upload()?;
+        target.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
+
+        let ended = Rc::new(RefCell::new(Ending::default()));
+        let on_end = Closure::<dyn FnMut()>::new({
+            let ended = Rc::clone(&ended);
+            move || {
+                let waker = {
+                    let mut ending = ended.borrow_mut();
+                    ending.done = true;
+                    ending.waker.take()
+                };
+                if let Some(waker) = waker {
+                    waker.wake();
+                }
+            }
+        });
+        // `loadend` comes after success, failure, abort and timeout alike.
+        xhr.set_onloadend(Some(on_end.as_ref().unchecked_ref()));
+
+        let upload = Self {
+            xhr,
+            target,
+            ended,
+            _on_progress: on_progress,
+            _on_end: on_end,
+        };
+        upload.xhr.send_with_opt_blob(Some(file))?;
+        Ok(upload)
+    }
+
+    /// Waits for the request to end and hands back the finished request.
+    async fn finished(self) -> XmlHttpRequest {
+        Finished { upload: &self }.await;
+        self.xhr.clone()
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        self.xhr.set_onloadend(None);
+        self.target.set_onprogress(None);
+        if !self.ended.borrow().done {
+            let _ = self.xhr.abort();
+        }
+    }
+}
+
+/// The future of [`Upload::finished`]: ready once `loadend` has fired.
+struct Finished<'a> {
+    upload: &'a Upload,
+}
+
+impl Future for Finished<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut ending = self.upload.ended.borrow_mut();
+        if ending.done {
+            Poll::Ready(())
+        } else {
+            ending.waker = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_percent_is_whole_and_capped() {
+        let progress = |sent, total| UploadProgress { sent, total }.percent();
+        assert_eq!(progress(0, 0), 0);
+        assert_eq!(progress(1, 3), 33);
+        assert_eq!(progress(3, 3), 100);
+        assert_eq!(progress(5, 3), 100);
+        assert!(UploadProgress { sent: 3, total: 3 }.is_complete());
+        assert!(!UploadProgress { sent: 0, total: 0 }.is_complete());
+    }
+
+    #[test]
+    fn only_printable_ascii_names_are_sent_in_the_header() {
+        assert!(is_printable_ascii("sms-6.4.0.3.pkg"));
+        assert!(is_printable_ascii("patch 3 (copy).pkg"));
+        assert!(!is_printable_ascii(""));
+        assert!(!is_printable_ascii("patch\n.pkg"));
+        assert!(!is_printable_ascii("mise-à-jour.pkg"));
+    }
 }

@@ -14,7 +14,7 @@ use leptos_router::path;
 
 use crate::components::shell::AppShell;
 use crate::navigation::{HOME, replace_history};
-use crate::pages::{AuditPage, GeneralPage, LoginPage, NotFound};
+use crate::pages::{AuditPage, GeneralPage, ImportPatchPage, LoginPage, NotFound};
 
 /// The whole app: the login page, the admin pages inside the app shell, and "not found".
 #[component]
@@ -27,6 +27,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("/admin") view=AppShell>
                     <Route path=path!("") view=GoHome/>
                     <Route path=path!("/general") view=GeneralPage/>
+                    <Route path=path!("/patches/import") view=ImportPatchPage/>
                     <Route path=path!("/audit") view=AuditPage/>
                 </ParentRoute>
             </Routes>

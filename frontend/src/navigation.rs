@@ -11,6 +11,9 @@ pub const HOME: &str = "/admin/general";
 /// The login page.
 pub const LOGIN: &str = "/login";
 
+/// The Update wizard's import step: upload a patch file from storage media.
+pub const IMPORT_PATCH: &str = "/admin/patches/import";
+
 /// Options for navigations that should not leave a step in the browser history
 /// (redirects), so that the Back button does not bounce straight back.
 pub fn replace_history() -> NavigateOptions {

@@ -4,6 +4,7 @@ pub mod error;
 pub mod header;
 pub mod loading;
 pub mod notifications;
+pub mod patch_details;
 pub mod shell;
 
 use leptos::prelude::document;

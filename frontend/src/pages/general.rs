@@ -1,6 +1,8 @@
-//! Admin > General: what is installed on this SMS server, and the SMS Patch Notifications field.
+//! Admin > General: what is installed on this SMS server, the SMS Patch Notifications field,
+//! and (for admins) the way into importing a patch file.
 
 use leptos::prelude::*;
+use leptos_router::components::A;
 use shared::api::ServerInfo;
 
 use crate::api::{self, ApiError};
@@ -9,8 +11,9 @@ use crate::components::loading::Loading;
 use crate::components::notifications::NotificationsField;
 use crate::components::set_page_title;
 use crate::components::shell::use_shell;
+use crate::navigation::IMPORT_PATCH;
 
-/// The General page: the "Server" section and the "SMS Patches" settings.
+/// The General page: the "Server" section and the "SMS Patches" section.
 #[component]
 pub fn GeneralPage() -> impl IntoView {
     set_page_title("General");
@@ -39,16 +42,42 @@ pub fn GeneralPage() -> impl IntoView {
                         {move || Suspend::new(async move {
                             let settings = settings.await?;
                             let session = shell.session.await?;
+                            let is_admin = session.role.is_admin();
                             Ok::<_, ApiError>(view! {
                                 <NotificationsField
                                     enabled=settings.notifications_enabled
-                                    can_change=session.role.is_admin()
+                                    can_change=is_admin
                                 />
+                                {is_admin.then(|| view! { <ImportField/> })}
                             })
                         })}
                     </ErrorBoundary>
                 </Transition>
             </section>
+        </div>
+    }
+}
+
+/// "Patch files": the way to the import step of the Update wizard (admins only).
+#[component]
+fn ImportField() -> impl IntoView {
+    view! {
+        <div class="field">
+            <span class="field-label" id="patch-files-label">"Patch files"</span>
+            <div class="field-value">
+                <A
+                    href=IMPORT_PATCH
+                    attr:id="import-link"
+                    attr:class="button"
+                    attr:aria-describedby="patch-files-help"
+                >
+                    "Import a patch file"
+                </A>
+            </div>
+            <p class="field-help" id="patch-files-help">
+                "Import a patch file from storage media (USB drive, hard drive): it is verified \
+                 before it is kept."
+            </p>
         </div>
     }
 }

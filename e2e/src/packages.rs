@@ -1,0 +1,97 @@
+//! Test files for the import page: signed patch packages from a test vendor whose key the
+//! server trusts, damaged copies of them, and files that are not packages at all.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use backend::config::Config;
+use backend::package::keys::PackageSigner;
+use backend::package::pack::pack;
+use serde_json::json;
+use tempfile::TempDir;
+
+/// The key id of the test vendor.
+pub const VENDOR_KEY_ID: &str = "e2e-vendor";
+
+/// Written into every payload so a test can find the payload's bytes inside the package.
+const PAYLOAD_MARKER: &[u8] = b"SMS e2e payload line\n";
+
+/// A vendor with its own signing key; its files live in a temporary folder as long as it does.
+pub struct Vendor {
+    signer: PackageSigner,
+    public_key: PathBuf,
+    dir: TempDir,
+}
+
+impl Vendor {
+    /// A new vendor key, written to a temporary folder.
+    pub fn new() -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let signer = PackageSigner::generate(VENDOR_KEY_ID);
+        let (_, public_key) = signer
+            .write(&dir.path().join(VENDOR_KEY_ID))
+            .context("cannot write the test vendor's key")?;
+        Ok(Self {
+            signer,
+            public_key,
+            dir,
+        })
+    }
+
+    /// Makes the server trust this vendor's packages (for [`crate::Browser::start_with`]).
+    pub fn trust(&self, config: &mut Config) {
+        config.trust_keys.push(self.public_key.clone());
+    }
+
+    /// A valid signed package `file_name`: SMS 6.4.0 Patch 3 (build 6.4.0.9203), updating the
+    /// server, with `release_notes` (Markdown) and a payload of about 256 KiB.
+    pub fn package(&self, file_name: &str, release_notes: &str) -> anyhow::Result<PathBuf> {
+        let payload = self.dir.path().join(format!("{file_name}.payload"));
+        std::fs::create_dir_all(payload.join("bin"))?;
+        std::fs::write(
+            payload.join("bin/sms-server"),
+            PAYLOAD_MARKER.repeat(12_500),
+        )?;
+        let template = json!({
+            "product_version": "6.4.0",
+            "patch": 3,
+            "build": "6.4.0.9203",
+            "released": "2026-11-02",
+            "title": "Security fixes",
+            "updates": "server",
+            "restart": "application",
+            "database_changes": false,
+            "rollback": true,
+            "release_notes": release_notes,
+        });
+        let out = self.path(file_name);
+        pack(&self.signer, &template, &payload, &out)
+            .with_context(|| format!("cannot pack {file_name}"))?;
+        Ok(out)
+    }
+
+    /// A package like [`Vendor::package`] with one byte of its payload flipped near the end of
+    /// the file: the signature still holds, the payload's checksum does not.
+    pub fn damaged_package(&self, file_name: &str, release_notes: &str) -> anyhow::Result<PathBuf> {
+        let path = self.package(file_name, release_notes)?;
+        let mut bytes = std::fs::read(&path)?;
+        let last_line = bytes
+            .windows(PAYLOAD_MARKER.len())
+            .rposition(|window| window == PAYLOAD_MARKER)
+            .context("the payload is not in the package")?;
+        bytes[last_line] ^= 0x20;
+        std::fs::write(&path, bytes)?;
+        Ok(path)
+    }
+
+    /// A plain text file, nothing like a package.
+    pub fn text_file(&self, file_name: &str, text: &str) -> anyhow::Result<PathBuf> {
+        let path = self.path(file_name);
+        std::fs::write(&path, text)?;
+        Ok(path)
+    }
+
+    fn path(&self, file_name: &str) -> PathBuf {
+        self.dir.path().join(Path::new(file_name))
+    }
+}

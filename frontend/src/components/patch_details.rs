@@ -1,0 +1,108 @@
+//! A patch's manifest facts and its release notes, as the import step and the Software Details
+//! page show them.
+
+use leptos::prelude::*;
+use shared::api::PatchInfo;
+use shared::effects::Restart;
+
+/// Everything the manifest says about the patch, as a list of facts.
+#[component]
+pub fn PatchFacts(
+    /// The patch.
+    info: PatchInfo,
+) -> impl IntoView {
+    let updates_client = if info.updates.updates_client() {
+        match &info.client_version {
+            Some(version) => format!("Yes: clients must upgrade to {version}"),
+            None => "Yes: clients must upgrade".to_owned(),
+        }
+    } else {
+        "No".to_owned()
+    };
+    let restart = match info.restart {
+        Restart::Application => "Application restart",
+        Restart::Reboot => "Reboot of the server",
+    };
+    let imported_at = info.imported_at.format("%Y-%m-%d %H:%M UTC").to_string();
+    view! {
+        <dl id="patch-facts" class="facts">
+            <dt>"Build"</dt>
+            <dd id="patch-build">{info.build.to_string()}</dd>
+            <dt>"Released"</dt>
+            <dd id="patch-released">
+                <time datetime=info.released.to_string()>{info.released.format("%Y-%m-%d").to_string()}</time>
+            </dd>
+            <dt>"Size"</dt>
+            <dd id="patch-size" title=format!("{} bytes", info.size)>{size_in_mb(info.size)}</dd>
+            <dt>"Updates the client"</dt>
+            <dd id="patch-updates-client">{updates_client}</dd>
+            <dt>"Restart"</dt>
+            <dd id="patch-restart">{restart}</dd>
+            <dt>"Database changes"</dt>
+            <dd id="patch-database-changes">{yes_no(info.database_changes)}</dd>
+            <dt>"Can be rolled back"</dt>
+            <dd id="patch-rollback">{yes_no(info.rollback)}</dd>
+            <dt>"Signed by"</dt>
+            <dd id="patch-key"><code>{info.key_id}</code></dd>
+            <dt>"SHA-256"</dt>
+            <dd class="checksum"><code>{info.sha256}</code></dd>
+            <dt>"Imported"</dt>
+            <dd>
+                <time datetime=info.imported_at.to_rfc3339()>{imported_at}</time>
+                {format!(" by {}", info.imported_by)}
+            </dd>
+        </dl>
+    }
+}
+
+/// The release notes, as the server rendered and sanitized them.
+#[component]
+pub fn ReleaseNotes(
+    /// Sanitized HTML from the server (`PatchInfo::release_notes_html`); never anything else.
+    html: String,
+) -> impl IntoView {
+    view! {
+        <section class="release-notes-section" aria-labelledby="release-notes-heading">
+            <h3 id="release-notes-heading">"Release Notes"</h3>
+            {if html.trim().is_empty() {
+                view! { <p class="muted">"This patch has no release notes."</p> }.into_any()
+            } else {
+                // The server sanitized this HTML (no scripts, no event handlers, no styles).
+                view! { <div id="release-notes" class="release-notes" inner_html=html></div> }.into_any()
+            }}
+        </section>
+    }
+}
+
+fn yes_no(value: bool) -> &'static str {
+    if value { "Yes" } else { "No" }
+}
+
+/// "12.3 MB" (decimal megabytes), "0.1 MB" at least for anything but an empty file.
+fn size_in_mb(bytes: u64) -> String {
+    // Precision is irrelevant here: sizes are shown to one decimal.
+    let mb = bytes as f64 / 1_000_000.0;
+    if bytes == 0 {
+        "0 MB".to_owned()
+    } else if mb < 0.1 {
+        "less than 0.1 MB".to_owned()
+    } else if mb < 100.0 {
+        format!("{mb:.1} MB")
+    } else {
+        format!("{mb:.0} MB")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::size_in_mb;
+
+    #[test]
+    fn sizes_are_shown_in_megabytes() {
+        assert_eq!(size_in_mb(0), "0 MB");
+        assert_eq!(size_in_mb(4_096), "less than 0.1 MB");
+        assert_eq!(size_in_mb(262_144), "0.3 MB");
+        assert_eq!(size_in_mb(48_200_000), "48.2 MB");
+        assert_eq!(size_in_mb(1_234_000_000), "1234 MB");
+    }
+}
