@@ -69,6 +69,22 @@ fn serve(
     (child, url, seen)
 }
 
+/// Logs `client` in at the server `url`.
+async fn login(
+    client: &reqwest::Client,
+    url: &str,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
+    client
+        .post(format!("{url}/api/v1/session"))
+        .header("X-SMS-Client", "api/test")
+        .json(&serde_json::json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
 fn terminate(child: &mut Child) -> std::process::ExitStatus {
     let pid = child.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
@@ -169,13 +185,7 @@ async fn a_user_added_by_the_cli_can_log_in_and_it_is_audited() {
         &[("SMS_BOOTSTRAP_ADMIN_PASSWORD", "unused-password")],
     );
     let client = crate::helpers::new_client();
-    let response = client
-        .post(format!("{url}/api/v1/session"))
-        .header("X-SMS-Client", "api/test")
-        .json(&serde_json::json!({"username": "olga", "password": "olga-password"}))
-        .send()
-        .await
-        .unwrap();
+    let response = login(&client, &url, "olga", "olga-password").await;
     assert_eq!(response.status(), 200);
     let page: Value = client
         .get(format!("{url}/api/v1/audit"))
@@ -218,13 +228,7 @@ async fn serve_prints_a_generated_admin_password_once_and_stops_on_sigterm() {
         .unwrap();
     assert_eq!(health["status"], "ok");
     let client = crate::helpers::new_client();
-    let login = client
-        .post(format!("{url}/api/v1/session"))
-        .header("X-SMS-Client", "api/test")
-        .json(&serde_json::json!({"username": "admin", "password": password}))
-        .send()
-        .await
-        .unwrap();
+    let login = login(&client, &url, "admin", &password).await;
     assert_eq!(login.status(), 200);
     assert!(terminate(&mut child).success(), "graceful shutdown exits 0");
 
@@ -281,13 +285,7 @@ async fn serve_reads_a_config_file_and_flags_win() {
         .unwrap();
     assert_eq!(health["product_version"], "6.5.0");
     let client = crate::helpers::new_client();
-    client
-        .post(format!("{url}/api/v1/session"))
-        .header("X-SMS-Client", "api/test")
-        .json(&serde_json::json!({"username": "admin", "password": "config-test-password"}))
-        .send()
-        .await
-        .unwrap();
+    login(&client, &url, "admin", "config-test-password").await;
     let info: Value = client
         .get(format!("{url}/api/v1/server"))
         .send()
@@ -305,13 +303,7 @@ async fn serve_reads_a_config_file_and_flags_win() {
         &["--config", config_path, "--node-name", "from-flag"],
         &[],
     );
-    client
-        .post(format!("{url}/api/v1/session"))
-        .header("X-SMS-Client", "api/test")
-        .json(&serde_json::json!({"username": "admin", "password": "config-test-password"}))
-        .send()
-        .await
-        .unwrap();
+    login(&client, &url, "admin", "config-test-password").await;
     let info: Value = client
         .get(format!("{url}/api/v1/server"))
         .send()
