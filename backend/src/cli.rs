@@ -31,6 +31,9 @@ enum Command {
     /// Work with the patch repository.
     #[command(subcommand)]
     Patch(PatchCommand),
+    /// Development and test TMC.
+    #[command(subcommand)]
+    Tmc(TmcCommand),
     /// Create a package signing key pair: PREFIX.key (private, mode 0600) and PREFIX.pub.
     Keygen {
         /// The id packages name in their manifest's `key_id`.
@@ -62,6 +65,25 @@ enum Command {
         /// A trusted public key (PREFIX.pub); repeat for several.
         #[arg(long = "trust-key", value_name = "FILE")]
         trust_keys: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TmcCommand {
+    /// Serve a folder of packages and a signed catalog of them (docs/tmc-protocol.md).
+    Serve {
+        /// The folder whose `*.pkg` files are served (looked at again every 2 seconds).
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// The key that signs the catalog (PREFIX.key); SMS servers must trust its PREFIX.pub.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// Address to listen on.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8081")]
+        listen: std::net::SocketAddr,
+        /// How long a catalog stays valid: `7d`, `12h`, ...
+        #[arg(long, value_name = "DURATION", default_value = "7d")]
+        expires_in: String,
     },
 }
 
@@ -132,6 +154,15 @@ pub async fn run() -> ExitCode {
             init_logging(LogFormat::Text, "warn");
             patch_import(&file, storage, packages).await
         }
+        Command::Tmc(TmcCommand::Serve {
+            dir,
+            key,
+            listen,
+            expires_in,
+        }) => {
+            init_logging(LogFormat::Text, "info");
+            tmc_serve(dir, &key, listen, &expires_in).await
+        }
         Command::Keygen { key_id, out } => keygen(&key_id, &out),
         Command::Pack {
             key,
@@ -160,6 +191,43 @@ fn init_logging(format: LogFormat, default_filter: &str) {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+}
+
+async fn tmc_serve(
+    dir: PathBuf,
+    key: &std::path::Path,
+    listen: std::net::SocketAddr,
+    expires_in: &str,
+) -> anyhow::Result<()> {
+    use crate::tmc::server::TmcServer;
+    let signer = PackageSigner::load(key)
+        .with_context(|| format!("cannot read the signing key {}", key.display()))?;
+    let expires_in = crate::config::parse_interval(expires_in).context("invalid --expires-in")?;
+    anyhow::ensure!(
+        dir.is_dir(),
+        "{} is not a folder: create it and put .pkg files in it",
+        dir.display()
+    );
+    let tmc = TmcServer::new(dir, signer, expires_in);
+    tmc.refresh().await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    let count = tmc
+        .published()
+        .await
+        .map(|p| p.catalog.patches.len())
+        .unwrap_or(0);
+    println!("TMC serving {count} package(s) from {}", tmc.dir().display());
+    println!("TMC ready at http://{addr}/");
+    let watcher = tokio::spawn(tmc.clone().watch());
+    let served = axum::serve(listener, tmc.router())
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    watcher.abort();
+    served?;
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -377,7 +445,7 @@ async fn patch_import(
     })?;
     let db = crate::db::connect(&config.storage).await?;
     let keys = crate::startup::trusted_keys(&config)?;
-    let state = crate::AppState::new(config, db, keys);
+    let state = crate::AppState::new(config, db, keys)?;
     let installed = state
         .installed
         .ensure_initialized(&state.config.initial)
@@ -424,6 +492,7 @@ async fn patch_import(
                 source: Some("cli".into()),
                 file_name: name,
                 origin: shared::api::PatchSource::Import,
+                expected: None,
             },
         )
         .await;

@@ -44,6 +44,21 @@ pub struct ServeArgs {
     pub node_name: Option<String>,
     #[command(flatten)]
     pub packages: PackageArgs,
+    #[command(flatten)]
+    pub tmc: TmcArgs,
+}
+
+/// Where the TMC is and how often to check it.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TmcArgs {
+    /// Base URL of the TMC (e.g. http://tmc.example:8443/). [default: none; in demo mode a
+    /// demo TMC runs inside the server]
+    #[arg(long, env = "SMS_TMC_URL", value_name = "URL")]
+    pub tmc_url: Option<String>,
+    /// Time between two checks of the TMC: `90s`, `30m`, `1h`, or seconds. [default: 1h;
+    /// demo: 30s]
+    #[arg(long, env = "SMS_TMC_INTERVAL", value_name = "DURATION")]
+    pub tmc_interval: Option<String>,
 }
 
 /// Which package signatures to trust; shared by `sms serve` and `sms patch import`.
@@ -84,6 +99,8 @@ pub struct FileConfig {
     #[serde(default)]
     pub packages: PackagesFileConfig,
     #[serde(default)]
+    pub tmc: TmcFileConfig,
+    #[serde(default)]
     pub installed: InstalledFileConfig,
     #[serde(default)]
     pub auth: AuthFileConfig,
@@ -95,6 +112,48 @@ pub struct FileConfig {
 pub struct InstalledFileConfig {
     pub product_version: Option<String>,
     pub build: Option<String>,
+}
+
+/// `[tmc]`: the TMC link.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TmcFileConfig {
+    pub url: Option<String>,
+    pub interval: Option<String>,
+}
+
+/// The TMC link, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TmcConfig {
+    /// The TMC's base URL; none: no TMC (in demo mode the server starts its own).
+    pub url: Option<reqwest::Url>,
+    /// Time between two checks.
+    pub interval: std::time::Duration,
+}
+
+/// The default time between two TMC checks, and in demo mode.
+pub const TMC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+pub const DEMO_TMC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// `90s`, `30m`, `1h`, `2d` or a number of seconds; at least 5 seconds.
+pub fn parse_interval(text: &str) -> anyhow::Result<std::time::Duration> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let number: u64 = number
+        .parse()
+        .with_context(|| format!("`{text}` is not a duration like 90s, 30m or 1h"))?;
+    let seconds = match unit.trim() {
+        "s" => number,
+        "m" => number.saturating_mul(60),
+        "h" => number.saturating_mul(3600),
+        "d" => number.saturating_mul(86_400),
+        other => anyhow::bail!("unknown unit `{other}` in `{text}`: use s, m, h or d"),
+    };
+    anyhow::ensure!(seconds >= 5, "the TMC interval must be at least 5 seconds");
+    Ok(std::time::Duration::from_secs(seconds))
 }
 
 /// `[packages]`: limits on patch packages.
@@ -163,6 +222,7 @@ pub struct Config {
     /// Public key files of the vendors whose packages this server accepts.
     pub trust_keys: Vec<PathBuf>,
     pub package_limits: crate::package::Limits,
+    pub tmc: TmcConfig,
 }
 
 pub const DEFAULT_PRODUCT_VERSION: &str = "6.4.0";
@@ -250,7 +310,35 @@ impl Config {
         } else {
             args.packages.trust_keys.clone()
         };
+        let demo = args.demo || file.demo.unwrap_or(false);
+        let tmc_url = match args.tmc.tmc_url.clone().or(file.tmc.url.clone()) {
+            Some(text) => {
+                let mut url = reqwest::Url::parse(&text)
+                    .with_context(|| format!("`{text}` is not a valid TMC URL"))?;
+                anyhow::ensure!(
+                    url.scheme() == "http",
+                    "the TMC URL must start with http:// (the catalog and packages are signed, \
+                     so their integrity does not depend on the transport)"
+                );
+                // The base is a folder: `v1/catalog.json` is resolved below it.
+                if !url.path().ends_with('/') {
+                    let path = format!("{}/", url.path());
+                    url.set_path(&path);
+                }
+                Some(url)
+            }
+            None => None,
+        };
+        let tmc_interval = match args.tmc.tmc_interval.clone().or(file.tmc.interval.clone()) {
+            Some(text) => parse_interval(&text).context("invalid TMC interval")?,
+            None if demo => DEMO_TMC_INTERVAL,
+            None => TMC_INTERVAL,
+        };
         Ok(Self {
+            tmc: TmcConfig {
+                url: tmc_url,
+                interval: tmc_interval,
+            },
             trust_keys,
             package_limits,
             listen: args
@@ -259,7 +347,7 @@ impl Config {
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             storage,
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
-            demo: args.demo || file.demo.unwrap_or(false),
+            demo,
             static_dir: args
                 .static_dir
                 .clone()

@@ -282,6 +282,11 @@ impl From<crate::service::repository::ImportError> for ApiError {
                 code: "upload_interrupted",
                 message: format!("The upload broke off ({why}); nothing was kept. Try again."),
             },
+            ImportError::Mismatch(why) => ApiError::Status {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "catalog_mismatch",
+                message: why,
+            },
             ImportError::Service(service) => service.into(),
             ImportError::Io(io) => ApiError::Internal(format!("patch repository: {io}")),
         }

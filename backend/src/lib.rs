@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod package;
+pub mod tmc;
 pub mod router;
 pub mod service;
 pub mod startup;

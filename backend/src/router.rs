@@ -8,7 +8,9 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::handlers::{audit, fallback, health, patches, server, session, settings};
+use crate::handlers::{
+    audit, events, fallback, health, jobs, panel, patches, server, session, settings, tmc,
+};
 use crate::state::AppState;
 use crate::static_files;
 
@@ -26,7 +28,10 @@ use crate::static_files;
         (name = "session", description = "Logging in and out"),
         (name = "settings", description = "Server settings"),
         (name = "audit", description = "The audit log"),
-        (name = "patches", description = "The patch repository"),
+        (name = "patches", description = "The SMS Patches panel and the patch repository"),
+        (name = "tmc", description = "The TMC link: status and Check now"),
+        (name = "jobs", description = "Downloads and other long-running work"),
+        (name = "events", description = "Live events (server-sent events)"),
     )
 )]
 struct ApiDoc;
@@ -41,6 +46,13 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(settings::get))
         .routes(routes!(settings::set_notifications))
         .routes(routes!(patches::import))
+        .routes(routes!(panel::view))
+        .routes(routes!(panel::download))
+        .routes(routes!(tmc::status))
+        .routes(routes!(tmc::check))
+        .routes(routes!(jobs::get))
+        .routes(routes!(jobs::cancel))
+        .routes(routes!(events::stream))
         .split_for_parts()
 }
 

@@ -10,6 +10,8 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::router::router;
+use crate::service::tmc::CheckOutcome;
+use crate::tmc::server::TmcServer;
 use crate::service::auth::{BOOTSTRAP_ADMIN, BootstrapAdmin};
 use crate::state::AppState;
 
@@ -23,7 +25,12 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    /// Demo mode without `--tmc-url`: the TMC that runs inside the server.
+    demo_tmc: Option<(TcpListener, std::sync::Arc<TmcServer>)>,
 }
+
+/// The folder of the demo TMC's packages inside the data dir.
+pub const DEMO_TMC_DIR: &str = "demo-tmc";
 
 /// How to log in, as printed at start.
 #[derive(Debug, Clone)]
@@ -39,9 +46,26 @@ impl Application {
         config: Config,
         bootstrap_password: Option<String>,
     ) -> anyhow::Result<(Self, Option<AdminLogin>)> {
+        let mut config = config;
         let db = crate::db::connect(&config.storage).await?;
         let keys = trusted_keys(&config)?;
-        let state = AppState::new(config, db, keys);
+        let demo_tmc = if config.demo && config.tmc.url.is_none() {
+            let (listener, tmc) = start_demo_tmc(&config).await?;
+            let url = format!("http://{}/", listener.local_addr()?);
+            config.tmc.url = Some(reqwest::Url::parse(&url)?);
+            Some((listener, tmc))
+        } else {
+            None
+        };
+        let state = AppState::new(config, db, keys)?;
+        state.tmc.load_recorded().await?;
+        let interrupted = state.jobs.fail_interrupted().await?;
+        if interrupted > 0 {
+            tracing::warn!(
+                interrupted,
+                "marked jobs cut off by the last stop as failed"
+            );
+        }
         let removed = state
             .repository
             .clean_incomplete()
@@ -115,6 +139,7 @@ impl Application {
                 listener,
                 router,
                 state,
+                demo_tmc,
             },
             login,
         ))
@@ -129,19 +154,90 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then finishes in-flight requests and returns.
+    /// Serves until `shutdown` completes, then ends the event streams, finishes in-flight
+    /// requests and returns. The TMC sync (and the demo TMC) run meanwhile.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(
+        let mut tasks = tokio::task::JoinSet::new();
+        if let Some((listener, tmc)) = self.demo_tmc {
+            tasks.spawn(tmc.clone().watch());
+            tasks.spawn(async move {
+                if let Err(err) = axum::serve(listener, tmc.router()).await {
+                    tracing::error!("the demo TMC stopped: {err}");
+                }
+            });
+        }
+        let state = self.state.clone();
+        tasks.spawn(self.state.tmc.clone().run(move |outcome| {
+            let state = state.clone();
+            async move { after_tmc_check(&state, outcome).await }
+        }));
+        let events = self.state.events.clone();
+        let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            events.close();
+        })
+        .await;
+        tasks.shutdown().await;
+        served
     }
+}
+
+/// After a successful TMC check: every client fetches the panel again, and while notifications
+/// are enabled, a new patch newer than the installed one is announced.
+pub async fn after_tmc_check(state: &AppState, outcome: CheckOutcome) {
+    use shared::panel::ServerEvent;
+    state.events.publish(ServerEvent::PatchesChanged);
+    if outcome.new_patches.is_empty() {
+        return;
+    }
+    match crate::handlers::panel::build_view(state).await {
+        Ok(view) => {
+            if view.notifications_enabled
+                && let Some(notice) = view.newer_patch
+                && outcome.new_patches.contains(&notice.id)
+            {
+                tracing::info!(patch = %notice.id, "announcing a newer patch to open clients");
+                state.events.publish(ServerEvent::PatchNotice(notice));
+            }
+        }
+        Err(err) => tracing::error!("cannot work out the patch notice: {err}"),
+    }
+}
+
+/// Writes the demo packages (first start) and starts serving them on a loopback port.
+async fn start_demo_tmc(
+    config: &Config,
+) -> anyhow::Result<(TcpListener, std::sync::Arc<TmcServer>)> {
+    let prefix = config.storage.data_dir.join(DEMO_VENDOR_KEY);
+    let signer = crate::package::PackageSigner::load(&prefix.with_extension("key"))
+        .context("cannot read the demo vendor key")?;
+    let dir = config.storage.data_dir.join(DEMO_TMC_DIR);
+    let folder = dir.clone();
+    let written = {
+        let signer = crate::package::PackageSigner::load(&prefix.with_extension("key"))?;
+        tokio::task::spawn_blocking(move || {
+            crate::tmc::demo::write_demo_packages(&folder, &signer)
+        })
+        .await??
+    };
+    if written > 0 {
+        tracing::info!(written, dir = %dir.display(), "wrote the demo TMC's packages");
+    }
+    let tmc = TmcServer::new(dir, signer, crate::tmc::server::DEFAULT_EXPIRY);
+    tmc.refresh().await?;
+    let listener = TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .context("cannot start the demo TMC")?;
+    tracing::info!(addr = %listener.local_addr()?, "demo TMC serving SMS 6.4.0 Patches 1 to 5");
+    Ok((listener, tmc))
 }
 
 /// The demo vendor key's file prefix in the data dir (demo mode only).
@@ -161,7 +257,7 @@ pub fn trusted_keys(config: &Config) -> anyhow::Result<crate::package::TrustedKe
             std::fs::create_dir_all(&config.storage.data_dir)?;
             crate::package::PackageSigner::generate(DEMO_VENDOR_KEY).write(&prefix)?;
         }
-        keys.add_file(&public)
+        keys.add_demo_file(&public)
             .context("cannot trust the demo vendor key")?;
         tracing::warn!("demo mode: packages signed with the demo vendor key are trusted");
     }

@@ -29,6 +29,8 @@ pub const IMPORT_PROGRESS: Locator<'static> = Locator::Css("#import-progress");
 pub const IMPORT_RESULT: Locator<'static> = Locator::Css("#import-result");
 pub const IMPORT_PATCH_NAME: Locator<'static> = Locator::Css("#import-patch-name");
 pub const IMPORT_FACTS: Locator<'static> = Locator::Css("#patch-facts");
+/// The "Demo key" badge beside the signing key of a patch signed with the demo vendor key.
+pub const PATCH_DEMO_KEY: Locator<'static> = Locator::Css("#patch-demo-key");
 pub const IMPORT_ERROR: Locator<'static> = Locator::Css("#import-error");
 pub const IMPORT_ERROR_CODE: Locator<'static> = Locator::Css("#import-error-code");
 pub const RELEASE_NOTES: Locator<'static> = Locator::Css("#release-notes");

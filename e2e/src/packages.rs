@@ -38,6 +38,19 @@ impl Vendor {
         })
     }
 
+    /// The demo vendor of a server in demo mode: its key is the one the server generated in
+    /// `data_dir` on its first start.
+    pub fn demo(data_dir: &Path) -> anyhow::Result<Self> {
+        let prefix = data_dir.join(backend::startup::DEMO_VENDOR_KEY);
+        let signer = PackageSigner::load(&prefix.with_extension("key"))
+            .context("cannot read the demo vendor key (is the server in demo mode?)")?;
+        Ok(Self {
+            signer,
+            public_key: prefix.with_extension("pub"),
+            dir: tempfile::tempdir()?,
+        })
+    }
+
     /// Makes the server trust this vendor's packages (for [`crate::Browser::start_with`]).
     pub fn trust(&self, config: &mut Config) {
         config.trust_keys.push(self.public_key.clone());

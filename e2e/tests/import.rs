@@ -34,6 +34,13 @@ async fn the_admin_imports_a_patch_file_and_reads_its_release_notes_safely() -> 
     check::text_is(&browser, find::IMPORT_PATCH_NAME, PATCH_NAME).await?;
     check::text_contains(&browser, find::IMPORT_FACTS, "6.4.0.9203").await?;
     check::text_contains(&browser, find::IMPORT_FACTS, VENDOR_KEY_ID).await?;
+    check::absent(
+        &browser,
+        find::PATCH_DEMO_KEY,
+        find::IMPORT_FACTS,
+        "the Demo key badge (the package is signed with a real vendor key)",
+    )
+    .await?;
     check::text_is(&browser, find::RELEASE_NOTES_HEADINGS, "Fixes").await?;
     check::text_contains(&browser, find::RELEASE_NOTES, "CVE-2026-0001").await?;
     check::images_settled(&browser).await?;
@@ -86,6 +93,23 @@ async fn a_damaged_patch_file_is_rejected_with_the_servers_reason() -> anyhow::R
         "an import result",
     )
     .await?;
+    browser.close().await
+}
+
+#[tokio::test]
+async fn a_patch_signed_with_the_demo_vendor_key_is_marked_as_demo() -> anyhow::Result<()> {
+    let browser = Browser::start_with(|config| config.demo = true).await?;
+    let vendor = Vendor::demo(&browser.state.config.storage.data_dir)?;
+    let package = vendor.package("sms-6.4.0.3.pkg", "## Fixes\n")?;
+    action::login(&browser, "admin", ADMIN_PASSWORD).await?;
+    action::open(&browser, "/admin/patches/import").await?;
+
+    action::choose_file(&browser, &package).await?;
+    action::upload_and_verify(&browser).await?;
+
+    check::text_is(&browser, find::IMPORT_PATCH_NAME, PATCH_NAME).await?;
+    check::text_is(&browser, find::PATCH_DEMO_KEY, "Demo key").await?;
+    check::text_contains(&browser, find::IMPORT_FACTS, "demo-vendor").await?;
     browser.close().await
 }
 

@@ -12,10 +12,12 @@ use std::task::{Context, Poll, Waker};
 
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
+use shared::PatchId;
 use shared::api::{
     AuditPage, CLIENT_HEADER, ErrorResponse, LoginRequest, NotificationsSetting, PatchInfo,
     ServerInfo, SessionInfo, Settings,
 };
+use shared::panel::{JobInfo, PatchesView, TmcStatus};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{File, ProgressEvent, XmlHttpRequest, XmlHttpRequestUpload};
@@ -185,6 +187,28 @@ pub async fn set_notifications(enabled: bool) -> Result<Settings, ApiError> {
 pub async fn get_audit(page: u64, per_page: u64) -> Result<AuditPage, ApiError> {
     let url = format!("/api/v1/audit?page={page}&per_page={per_page}");
     send_json(client(Request::get(&url)).build()).await
+}
+
+/// `GET /api/v1/patches`: the whole SMS Patches panel.
+pub async fn get_patches() -> Result<PatchesView, ApiError> {
+    send_json(client(Request::get("/api/v1/patches")).build()).await
+}
+
+/// `POST /api/v1/tmc/check`: Check now; the TMC status after the check.
+pub async fn check_tmc() -> Result<TmcStatus, ApiError> {
+    send_json(client(Request::post("/api/v1/tmc/check")).build()).await
+}
+
+/// `POST /api/v1/patches/{id}/download`: starts downloading a patch from the TMC.
+pub async fn download_patch(id: PatchId) -> Result<JobInfo, ApiError> {
+    let url = format!("/api/v1/patches/{id}/download");
+    send_json(client(Request::post(&url)).build()).await
+}
+
+/// `POST /api/v1/jobs/{id}/cancel`: stops a running job.
+pub async fn cancel_job(id: i64) -> Result<JobInfo, ApiError> {
+    let url = format!("/api/v1/jobs/{id}/cancel");
+    send_json(client(Request::post(&url)).build()).await
 }
 
 /// The header that names an uploaded patch file (for the audit log).

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod components;
+pub mod live;
 pub mod navigation;
 pub mod pages;
 

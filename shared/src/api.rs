@@ -225,6 +225,9 @@ pub struct PatchInfo {
     pub rollback: bool,
     /// The id of the key that signed it.
     pub key_id: String,
+    /// Signed with the demo vendor key, which only a server in demo mode trusts.
+    #[serde(default)]
+    pub demo_key: bool,
     /// Release notes, Markdown as the vendor wrote them.
     pub release_notes: String,
     /// The release notes rendered to HTML and sanitized (no scripts, no event handlers, no

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod effects;
+pub mod panel;
 pub mod patch;
 pub mod role;
 pub mod version;

@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_create_foundation_tables;
 mod m20261127_000002_create_patches;
+mod m20261127_000003_create_tmc_and_jobs;
 
 /// Every migration in order; the server runs `Migrator::up` at start.
 pub struct Migrator;
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261127_000001_create_foundation_tables::Migration),
             Box::new(m20261127_000002_create_patches::Migration),
+            Box::new(m20261127_000003_create_tmc_and_jobs::Migration),
         ]
     }
 }

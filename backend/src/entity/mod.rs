@@ -6,3 +6,6 @@ pub mod patch;
 pub mod session;
 pub mod setting;
 pub mod user;
+pub mod job;
+pub mod tmc_patch;
+pub mod tmc_state;

@@ -101,6 +101,7 @@ pub async fn import(
                 source,
                 file_name,
                 origin: PatchSource::Import,
+                expected: None,
             },
         )
         .await?;

@@ -49,5 +49,9 @@ pub async fn set_notifications(
         .settings
         .set_notifications(body.enabled, &admin.username, source)
         .await?;
+    // Every open client shows or hides its patch notice.
+    state
+        .events
+        .publish(shared::panel::ServerEvent::PatchesChanged);
     Ok(Json(settings))
 }

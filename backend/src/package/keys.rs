@@ -1,6 +1,6 @@
 //! Ed25519 signing keys in small JSON files: `PREFIX.key` (private) and `PREFIX.pub` (public).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
@@ -124,6 +124,8 @@ impl PackageSigner {
 #[derive(Debug, Clone, Default)]
 pub struct TrustedKeys {
     keys: HashMap<String, VerifyingKey>,
+    /// Ids of keys trusted only because the server runs in demo mode.
+    demo: HashSet<String>,
 }
 
 impl TrustedKeys {
@@ -141,13 +143,21 @@ impl TrustedKeys {
 
     /// Reads and adds a `PREFIX.pub` file.
     pub fn add_file(&mut self, path: &Path) -> Result<(), KeyError> {
-        let file: PublicKeyFile = read_json(path)?;
-        let bytes = key_bytes(path, &file.algorithm, &file.public_key, "public_key")?;
-        let key = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::Invalid {
-            path: path.to_owned(),
-            reason: "`public_key` is not a valid Ed25519 public key".into(),
-        })?;
-        self.add(&file.key_id, key)
+        let (key_id, key) = read_public_key(path)?;
+        self.add(&key_id, key)
+    }
+
+    /// Reads and adds the demo vendor key's `PREFIX.pub`, marked as trusted for demo mode only.
+    pub fn add_demo_file(&mut self, path: &Path) -> Result<(), KeyError> {
+        let (key_id, key) = read_public_key(path)?;
+        self.add(&key_id, key)?;
+        self.demo.insert(key_id);
+        Ok(())
+    }
+
+    /// Whether `key_id` is the demo vendor key (trusted only because the server runs in demo mode).
+    pub fn is_demo(&self, key_id: &str) -> bool {
+        self.demo.contains(key_id)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -164,6 +174,17 @@ impl TrustedKeys {
         let signature = Signature::from_bytes(signature);
         Some(key.verify_strict(message, &signature).is_ok())
     }
+}
+
+/// A `PREFIX.pub` file's key id and key.
+fn read_public_key(path: &Path) -> Result<(String, VerifyingKey), KeyError> {
+    let file: PublicKeyFile = read_json(path)?;
+    let bytes = key_bytes(path, &file.algorithm, &file.public_key, "public_key")?;
+    let key = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::Invalid {
+        path: path.to_owned(),
+        reason: "`public_key` is not a valid Ed25519 public key".into(),
+    })?;
+    Ok((file.key_id, key))
 }
 
 /// The 32 key bytes of a key file's base64 `field`, after checking its algorithm.

@@ -2,9 +2,13 @@
 
 pub mod audit;
 pub mod auth;
+pub mod download;
+pub mod events;
 pub mod installed;
+pub mod jobs;
 pub mod repository;
 pub mod settings;
+pub mod tmc;
 
 pub use audit::{Audit, AuditEvent};
 pub use auth::{Auth, AuthenticatedUser};

@@ -17,7 +17,6 @@ use sea_orm::{
 };
 use shared::api::{AuditOutcome, PatchInfo, PatchSource};
 use shared::{Build, PatchId, ProductVersion};
-use tokio::io::AsyncWriteExt;
 
 use crate::entity::patch;
 use crate::error::ServiceError;
@@ -37,9 +36,12 @@ pub enum ImportError {
     /// The same patch is already in the repository.
     #[error("{0} is already in the patch repository")]
     Exists(String),
-    /// The upload broke off.
-    #[error("the upload was interrupted: {0}")]
+    /// The upload or download broke off.
+    #[error("the transfer was interrupted: {0}")]
     Interrupted(String),
+    /// A downloaded package is not the one the TMC catalog described.
+    #[error("{0}")]
+    Mismatch(String),
     #[error(transparent)]
     Service(#[from] ServiceError),
     #[error("cannot write to the patch repository: {0}")]
@@ -59,6 +61,25 @@ pub struct ImportContext {
     pub source: Option<String>,
     pub file_name: Option<String>,
     pub origin: PatchSource,
+    /// The size and SHA-256 the package must have (a TMC download: the catalog's).
+    pub expected: Option<Expected>,
+}
+
+/// What the TMC catalog says a package is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expected {
+    pub size: u64,
+    pub sha256: String,
+}
+
+impl ImportContext {
+    /// The audit action: `patch_import` for files, `patch_download` for the TMC.
+    fn action(&self) -> &'static str {
+        match self.origin {
+            PatchSource::Import => "patch_import",
+            PatchSource::Tmc => "patch_download",
+        }
+    }
 }
 
 /// Stores and lists verified packages.
@@ -120,10 +141,10 @@ impl PatchRepository {
     {
         let result = self.import_inner(stream, installed, &context).await;
         let outcome = match &result {
-            Ok(info) => AuditEvent::success("patch_import", &context.actor)
+            Ok(info) => AuditEvent::success(context.action(), &context.actor)
                 .target(info.id.to_string())
                 .details(describe(&context, Some(info.size), "imported")),
-            Err(err) => AuditEvent::failure("patch_import", &context.actor).details(describe(
+            Err(err) => AuditEvent::failure(context.action(), &context.actor).details(describe(
                 &context,
                 None,
                 &err.to_string(),
@@ -152,27 +173,56 @@ impl PatchRepository {
     {
         tokio::fs::create_dir_all(&self.dir).await?;
         let temp = TempFile::new(&self.dir);
-        let mut file = tokio::fs::File::create(&temp.path).await?;
+        let file = tokio::fs::File::create(&temp.path).await?.into_std().await;
+        let mut writer = PackageWriter::start(file);
         let mut verifier = Verifier::new(&self.keys, self.limits, Some(installed));
         let mut checked_exists = false;
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|err| ImportError::Interrupted(err.to_string()))?;
-            verifier.update(&chunk).map_err(ImportError::Rejected)?;
-            file.write_all(&chunk).await?;
-            // As soon as the signed manifest is known, refuse a patch the repository already has.
-            if !checked_exists && let Some(m) = verifier.manifest() {
-                checked_exists = true;
-                if let Ok(id) = PatchId::new(m.product_version, m.patch)
-                    && let Some(existing) = self.find(id).await?
-                {
-                    return Err(ImportError::Exists(existing.display_name));
+        let received = async {
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|err| ImportError::Interrupted(err.to_string()))?;
+                if let Some(expected) = &context.expected {
+                    let total = verifier.bytes_seen() + chunk.len() as u64;
+                    if total > expected.size {
+                        return Err(ImportError::Mismatch(format!(
+                            "the download is larger than the {} bytes the TMC catalog gives",
+                            expected.size
+                        )));
+                    }
+                }
+                verifier.update(&chunk).map_err(ImportError::Rejected)?;
+                writer.write(chunk).await?;
+                // As soon as the signed manifest is known, refuse a patch the repository has.
+                if !checked_exists && let Some(m) = verifier.manifest() {
+                    checked_exists = true;
+                    if let Ok(id) = PatchId::new(m.product_version, m.patch)
+                        && let Some(existing) = self.find(id).await?
+                    {
+                        return Err(ImportError::Exists(existing.display_name));
+                    }
                 }
             }
+            Ok(())
         }
-        let verified = verifier.finish().map_err(ImportError::Rejected)?;
-        file.flush().await?;
-        file.sync_all().await?;
-        drop(file);
+        .await;
+        let verified = received
+            .and_then(|()| verifier.finish().map_err(ImportError::Rejected))
+            .and_then(|verified| match &context.expected {
+                Some(expected)
+                    if expected.size != verified.size || expected.sha256 != verified.sha256 =>
+                {
+                    Err(ImportError::Mismatch(format!(
+                        "the downloaded package ({} bytes, SHA-256 {}) is not the one the TMC \
+                         catalog describes ({} bytes, SHA-256 {}); nothing was kept",
+                        verified.size, verified.sha256, expected.size, expected.sha256
+                    )))
+                }
+                _ => Ok(verified),
+            });
+        // The writer closes the file in every case, so that a rejected upload's file can go; only
+        // a verified package is made durable.
+        let written = writer.finish(verified.is_ok()).await;
+        let verified = verified?;
+        written?;
 
         let m = &verified.manifest;
         let id = PatchId::new(m.product_version, m.patch).map_err(|err| {
@@ -231,10 +281,10 @@ impl PatchRepository {
         }
         .insert(&txn)
         .await?;
-        let info = info_from_row(row)?;
+        let info = info_from_row(row, &self.keys)?;
         audit::record_with(
             &txn,
-            AuditEvent::success("patch_import", &context.actor)
+            AuditEvent::success(context.action(), &context.actor)
                 .target(info.id.to_string())
                 .source(context.source.clone())
                 .details(describe(context, Some(verified.size), "imported")),
@@ -251,7 +301,7 @@ impl PatchRepository {
             .filter(patch::Column::Patch.eq(i32::try_from(id.patch()).unwrap_or(i32::MAX)))
             .one(&self.db)
             .await?;
-        row.map(info_from_row).transpose()
+        row.map(|row| info_from_row(row, &self.keys)).transpose()
     }
 
     /// Every package in the repository, newest first.
@@ -261,7 +311,9 @@ impl PatchRepository {
             .order_by_desc(patch::Column::Patch)
             .all(&self.db)
             .await?;
-        rows.into_iter().map(info_from_row).collect()
+        rows.into_iter()
+            .map(|row| info_from_row(row, &self.keys))
+            .collect()
     }
 }
 
@@ -273,7 +325,7 @@ fn describe(context: &ImportContext, size: Option<u64>, what: &str) -> String {
     }
 }
 
-fn info_from_row(row: patch::Model) -> Result<PatchInfo, ServiceError> {
+fn info_from_row(row: patch::Model, keys: &TrustedKeys) -> Result<PatchInfo, ServiceError> {
     let corrupt = |what: &str, err: &dyn std::fmt::Display| {
         ServiceError::Corrupt(format!("patch row {}: {what}: {err}", row.id))
     };
@@ -308,6 +360,7 @@ fn info_from_row(row: patch::Model) -> Result<PatchInfo, ServiceError> {
             .map_err(|e: String| corrupt("restart", &e))?,
         database_changes: row.database_changes,
         rollback: row.rollback,
+        demo_key: keys.is_demo(&row.key_id),
         key_id: row.key_id.clone(),
         release_notes_html: crate::package::notes::render(&row.release_notes),
         release_notes: row.release_notes.clone(),
@@ -320,6 +373,143 @@ fn info_from_row(row: patch::Model) -> Result<PatchInfo, ServiceError> {
         imported_at: row.imported_at,
         imported_by: row.imported_by.clone(),
     })
+}
+
+/// Writes a package to its file on blocking threads while the upload goes on: small chunks are
+/// gathered into large writes, and the kernel is asked to flush to disk every [`SYNC_EVERY`]
+/// bytes on a second thread, so that the final fsync has little left to do. Memory stays bounded
+/// by the channel: at most [`QUEUED`] chunks of at most [`GATHER`] bytes each wait.
+struct PackageWriter {
+    pending: bytes::BytesMut,
+    /// `Some(chunk)` to write; `None`: the package is complete, make it durable.
+    sender: Option<tokio::sync::mpsc::Sender<Option<Bytes>>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Chunks smaller than this are gathered before they are written.
+const GATHER: usize = 1 << 20;
+/// Chunks waiting for the writer thread.
+const QUEUED: usize = 8;
+/// Bytes written between two requests to flush them to disk.
+const SYNC_EVERY: u64 = 32 << 20;
+
+impl PackageWriter {
+    fn start(file: std::fs::File) -> Self {
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Option<Bytes>>(QUEUED);
+        let task = tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            let mut file = file;
+            let flusher = Flusher::start(&file)?;
+            let mut unsynced = 0u64;
+            let mut complete = false;
+            while let Some(message) = receiver.blocking_recv() {
+                let Some(chunk) = message else {
+                    complete = true;
+                    break;
+                };
+                file.write_all(&chunk)?;
+                unsynced += chunk.len() as u64;
+                if unsynced >= SYNC_EVERY {
+                    flusher.nudge();
+                    unsynced = 0;
+                }
+            }
+            flusher.stop();
+            if complete {
+                file.sync_all()?;
+            }
+            Ok(())
+        });
+        Self {
+            pending: bytes::BytesMut::new(),
+            sender: Some(sender),
+            task,
+        }
+    }
+
+    async fn write(&mut self, chunk: Bytes) -> Result<(), ImportError> {
+        if self.pending.is_empty() && chunk.len() >= GATHER {
+            return self.send(chunk).await;
+        }
+        self.pending.extend_from_slice(&chunk);
+        if self.pending.len() >= GATHER {
+            let full = self.pending.split().freeze();
+            self.send(full).await?;
+        }
+        Ok(())
+    }
+
+    async fn send(&mut self, chunk: Bytes) -> Result<(), ImportError> {
+        self.send_message(Some(chunk)).await
+    }
+
+    async fn send_message(&mut self, message: Option<Bytes>) -> Result<(), ImportError> {
+        let sent = match &self.sender {
+            Some(sender) => sender.send(message).await.is_ok(),
+            None => false,
+        };
+        if sent {
+            return Ok(());
+        }
+        // The writer stopped: its error says why.
+        self.sender = None;
+        match (&mut self.task).await {
+            Ok(Err(err)) => Err(err.into()),
+            Ok(Ok(())) | Err(_) => Err(std::io::Error::other("the package writer stopped").into()),
+        }
+    }
+
+    /// Writes what is left (when `complete`), waits for the writer and closes the file; a
+    /// complete file is also fsynced.
+    async fn finish(mut self, complete: bool) -> Result<(), ImportError> {
+        if complete {
+            if !self.pending.is_empty() {
+                let rest = self.pending.split().freeze();
+                self.send(rest).await?;
+            }
+            self.send_message(None).await?;
+        }
+        self.sender = None;
+        let written = match self.task.await {
+            Ok(result) => result,
+            Err(err) => Err(std::io::Error::other(err)),
+        };
+        written?;
+        Ok(())
+    }
+}
+
+/// Asks the kernel on its own thread to write a file's data to disk, so that writeback runs
+/// while the upload goes on instead of all at the end.
+struct Flusher {
+    nudges: std::sync::mpsc::SyncSender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Flusher {
+    fn start(file: &std::fs::File) -> std::io::Result<Self> {
+        let clone = file.try_clone()?;
+        let (nudges, wakeups) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("package-flush".into())
+            .spawn(move || {
+                while wakeups.recv().is_ok() {
+                    // A failure here shows again in the final fsync, which is checked.
+                    let _ = clone.sync_data();
+                }
+            })?;
+        Ok(Self { nudges, thread })
+    }
+
+    /// Requests a flush; a request already waiting covers this one too.
+    fn nudge(&self) {
+        let _ = self.nudges.try_send(());
+    }
+
+    fn stop(self) {
+        drop(self.nudges);
+        let _ = self.thread.join();
+    }
 }
 
 /// A temporary file in the repository that is removed unless disarmed.

@@ -152,6 +152,13 @@ async fn the_openapi_document_lists_every_route() {
         ("/api/v1/settings", "get"),
         ("/api/v1/settings/notifications", "put"),
         ("/api/v1/patches/import", "post"),
+        ("/api/v1/patches", "get"),
+        ("/api/v1/patches/{id}/download", "post"),
+        ("/api/v1/tmc", "get"),
+        ("/api/v1/tmc/check", "post"),
+        ("/api/v1/jobs/{id}", "get"),
+        ("/api/v1/jobs/{id}/cancel", "post"),
+        ("/api/v1/events", "get"),
     ];
     for (path, method) in expected {
         assert!(

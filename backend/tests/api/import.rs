@@ -2,7 +2,8 @@
 //! rejected with its code and leaves nothing behind.
 
 use backend::entity::{installed_state, patch};
-use backend::package::Limits;
+use backend::package::pack::pack;
+use backend::package::{Limits, PackageSigner};
 use backend::package::verify::InstalledLevel;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, PaginatorTrait};
 use serde_json::Value;
@@ -72,6 +73,7 @@ async fn a_valid_package_is_imported_with_its_facts_and_audited() {
     assert_eq!(info["restart"], "application");
     assert_eq!(info["source"], "import");
     assert_eq!(info["imported_by"], "admin");
+    assert_eq!(info["demo_key"], false);
     assert!(
         info["release_notes"]
             .as_str()
@@ -109,6 +111,43 @@ async fn a_valid_package_is_imported_with_its_facts_and_audited() {
             .count(),
         1
     );
+}
+
+#[tokio::test]
+async fn a_package_signed_with_the_demo_vendor_key_is_marked_as_demo() {
+    let app = spawn_app_with(|config| config.demo = true).await;
+    app.login_admin().await;
+    let prefix = app
+        .state
+        .config
+        .storage
+        .data_dir
+        .join(backend::startup::DEMO_VENDOR_KEY);
+    let signer = PackageSigner::load(&prefix.with_extension("key")).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(work.path().join("payload/server")).unwrap();
+    std::fs::write(work.path().join("payload/server/app.bin"), b"demo payload").unwrap();
+    let template = serde_json::json!({
+        "product_version": "6.4.0",
+        "patch": 1,
+        "build": "6.4.0.9101",
+        "released": "2026-10-01",
+        "title": "Demo fixes",
+        "updates": "server",
+        "restart": "application",
+        "database_changes": false,
+        "rollback": true,
+        "release_notes": "## Fixes",
+    });
+    let out = work.path().join("demo.pkg");
+    pack(&signer, &template, &work.path().join("payload"), &out).unwrap();
+
+    let response = upload(&app, std::fs::read(&out).unwrap()).await;
+
+    assert_eq!(response.status(), 200);
+    let info: Value = response.json().await.unwrap();
+    assert_eq!(info["key_id"], "demo-vendor");
+    assert_eq!(info["demo_key"], true);
 }
 
 #[tokio::test]

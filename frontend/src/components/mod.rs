@@ -5,6 +5,7 @@ pub mod header;
 pub mod loading;
 pub mod notifications;
 pub mod patch_details;
+pub mod patches_panel;
 pub mod shell;
 
 use leptos::prelude::document;

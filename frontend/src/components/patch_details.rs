@@ -43,7 +43,19 @@ pub fn PatchFacts(
             <dt>"Can be rolled back"</dt>
             <dd id="patch-rollback">{yes_no(info.rollback)}</dd>
             <dt>"Signed by"</dt>
-            <dd id="patch-key"><code>{info.key_id}</code></dd>
+            <dd id="patch-key">
+                <code>{info.key_id}</code>
+                {info.demo_key.then(|| view! {
+                    <span
+                        id="patch-demo-key"
+                        class="badge badge-demo"
+                        title="Signed with the demo vendor key, which only a server in demo mode \
+                               trusts. Never install it on a production server."
+                    >
+                        "Demo key"
+                    </span>
+                })}
+            </dd>
             <dt>"SHA-256"</dt>
             <dd class="checksum"><code>{info.sha256}</code></dd>
             <dt>"Imported"</dt>
@@ -79,7 +91,7 @@ fn yes_no(value: bool) -> &'static str {
 }
 
 /// "12.3 MB" (decimal megabytes), "0.1 MB" at least for anything but an empty file.
-fn size_in_mb(bytes: u64) -> String {
+pub fn size_in_mb(bytes: u64) -> String {
     // Precision is irrelevant here: sizes are shown to one decimal.
     let mb = bytes as f64 / 1_000_000.0;
     if bytes == 0 {

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::components::Outlet;
 use shared::api::{ServerInfo, SessionInfo};
+use shared::panel::PatchesView;
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorList;
@@ -17,6 +18,8 @@ pub struct ShellData {
     pub session: LocalResource<Result<SessionInfo, ApiError>>,
     /// The installed state of the SMS server.
     pub server: LocalResource<Result<ServerInfo, ApiError>>,
+    /// The SMS Patches panel's data; fetched again whenever the server says it changed.
+    pub patches: LocalResource<Result<PatchesView, ApiError>>,
 }
 
 /// The shell's data, for components rendered inside it.
@@ -33,7 +36,19 @@ pub fn AppShell() -> impl IntoView {
         session.await?;
         api::get_server().await
     });
-    let shell = ShellData { session, server };
+    let live = crate::live::provide_live();
+    let patches = LocalResource::new(move || {
+        live.patches_changed.track();
+        async move {
+            session.await?;
+            api::get_patches().await
+        }
+    });
+    let shell = ShellData {
+        session,
+        server,
+        patches,
+    };
     provide_context(shell);
 
     view! {
@@ -46,6 +61,7 @@ pub fn AppShell() -> impl IntoView {
                     {move || Suspend::new(async move {
                         shell.session.await.map(|session| view! {
                             <AppHeader session/>
+                            <PatchNoticeBanner/>
                             <main id="main" class="main" tabindex="-1">
                                 <Outlet/>
                             </main>
@@ -54,5 +70,32 @@ pub fn AppShell() -> impl IntoView {
                 </ErrorBoundary>
             </Transition>
         </div>
+    }
+}
+
+/// "A newer patch is available", while SMS patch notifications are enabled. It appears as soon
+/// as the server learns of the patch (the event stream makes the panel data fetch again).
+#[component]
+fn PatchNoticeBanner() -> impl IntoView {
+    let patches = use_shell().patches;
+    let notice = move || {
+        patches
+            .get()
+            .and_then(Result::ok)
+            .filter(|view| view.notifications_enabled)
+            .and_then(|view| view.newer_patch)
+    };
+    move || {
+        notice().map(|notice| {
+            view! {
+                <div id="patch-notice" class="notice" role="status">
+                    <span class="notice-text">
+                        <strong>{notice.display_name}</strong>
+                        " is available for this SMS server."
+                    </span>
+                    <a href="/admin/general#patches-heading" class="notice-link">"See SMS Patches"</a>
+                </div>
+            }
+        })
     }
 }

@@ -5,7 +5,8 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::api::ServerInfo;
 
-use crate::api::{self, ApiError};
+use crate::api::ApiError;
+use crate::components::patches_panel::PatchesPanel;
 use crate::components::error::ErrorList;
 use crate::components::loading::Loading;
 use crate::components::notifications::NotificationsField;
@@ -18,7 +19,6 @@ use crate::navigation::IMPORT_PATCH;
 pub fn GeneralPage() -> impl IntoView {
     set_page_title("General");
     let shell = use_shell();
-    let settings = LocalResource::new(api::get_settings);
 
     view! {
         <div id="general-page" class="page">
@@ -37,15 +37,16 @@ pub fn GeneralPage() -> impl IntoView {
 
             <section class="card" aria-labelledby="patches-heading">
                 <h2 id="patches-heading">"SMS Patches"</h2>
-                <Transition fallback=|| view! { <Loading what="settings"/> }>
+                <Transition fallback=|| view! { <Loading what="the patches"/> }>
                     <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
                         {move || Suspend::new(async move {
-                            let settings = settings.await?;
+                            let view = shell.patches.await?;
                             let session = shell.session.await?;
                             let is_admin = session.role.is_admin();
                             Ok::<_, ApiError>(view! {
+                                <PatchesPanel view=view.clone() is_admin/>
                                 <NotificationsField
-                                    enabled=settings.notifications_enabled
+                                    enabled=view.notifications_enabled
                                     can_change=is_admin
                                 />
                                 {is_admin.then(|| view! { <ImportField/> })}

@@ -1,0 +1,27 @@
+//! `jobs`: downloads (and later installs and rollbacks), with their progress and outcome.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "jobs")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub kind: String,
+    pub patch: Option<String>,
+    pub state: String,
+    pub stage: Option<String>,
+    pub done_bytes: i64,
+    pub total_bytes: i64,
+    pub error_code: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub error_message: Option<String>,
+    pub started_by: String,
+    pub started_at: DateTimeUtc,
+    pub finished_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,440 @@
+//! TMC sync: polls the TMC catalog on an interval and on Check now, verifies it, records its
+//! patches in one transaction, and keeps the TMC status (`docs/tmc-protocol.md`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand_core::{OsRng, RngCore};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait, QueryOrder,
+    TransactionTrait,
+};
+use shared::PatchId;
+use shared::panel::{ServerEvent, TmcConnection, TmcStatus};
+use tokio::sync::{Mutex, Notify, RwLock};
+
+use crate::entity::{tmc_patch, tmc_state};
+use crate::error::ServiceError;
+use crate::package::TrustedKeys;
+use crate::service::events::Events;
+use crate::tmc::catalog::{CATALOG_PATH, Catalog, CatalogEntry, SIGNATURE_PATH};
+
+/// The single `tmc_state` row.
+const ROW_ID: i32 = 1;
+/// Each request to the TMC ends after this long.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The first retry after a failed check; it doubles up to the interval.
+const FIRST_RETRY: Duration = Duration::from_secs(30);
+/// The largest catalog read.
+const MAX_CATALOG_BYTES: usize = 16 << 20;
+
+/// Why a check failed.
+#[derive(Debug, thiserror::Error)]
+enum CheckError {
+    #[error("{0}")]
+    Unreachable(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Storage(#[from] ServiceError),
+}
+
+impl From<sea_orm::DbErr> for CheckError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        CheckError::Storage(ServiceError::Db(err))
+    }
+}
+
+/// What a successful check brought.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckOutcome {
+    /// Patches in this catalog that the previous one did not have.
+    pub new_patches: Vec<PatchId>,
+}
+
+/// The TMC link of this server.
+pub struct TmcSync {
+    db: DatabaseConnection,
+    keys: Arc<TrustedKeys>,
+    events: Events,
+    base: Option<reqwest::Url>,
+    interval: Duration,
+    http: reqwest::Client,
+    status: RwLock<TmcStatus>,
+    /// One check at a time.
+    running: Mutex<()>,
+    wake: Notify,
+    failures: std::sync::atomic::AtomicU32,
+}
+
+impl TmcSync {
+    /// A sync for the TMC at `base` (none: not configured). Call [`TmcSync::load_recorded`]
+    /// once the database is ready.
+    pub fn new(
+        db: DatabaseConnection,
+        keys: Arc<TrustedKeys>,
+        events: Events,
+        base: Option<reqwest::Url>,
+        interval: Duration,
+    ) -> Result<Arc<Self>, ServiceError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("sms/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|err| ServiceError::Corrupt(format!("cannot build the HTTP client: {err}")))?;
+        let status = match &base {
+            None => TmcStatus::not_configured(),
+            Some(url) => TmcStatus {
+                connection: TmcConnection::Pending,
+                url: Some(url.to_string()),
+                last_check: None,
+                last_success: None,
+                serial: None,
+                message: None,
+                next_check: Some(Utc::now()),
+                checking: false,
+            },
+        };
+        Ok(Arc::new(Self {
+            db,
+            keys,
+            events,
+            base,
+            interval,
+            http,
+            status: RwLock::new(status),
+            running: Mutex::new(()),
+            wake: Notify::new(),
+            failures: std::sync::atomic::AtomicU32::new(0),
+        }))
+    }
+
+    /// Takes the last check's times and serial from the database (they survive restarts).
+    pub async fn load_recorded(&self) -> Result<(), ServiceError> {
+        if self.base.is_none() {
+            return Ok(());
+        }
+        if let Some(row) = tmc_state::Entity::find_by_id(ROW_ID).one(&self.db).await? {
+            let mut status = self.status.write().await;
+            status.last_check = row.last_check;
+            status.last_success = row.last_success;
+            status.serial = row.serial.and_then(|s| u64::try_from(s).ok());
+        }
+        Ok(())
+    }
+
+    pub fn is_configured(&self) -> bool {
+        self.base.is_some()
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The TMC status now.
+    pub async fn status(&self) -> TmcStatus {
+        self.status.read().await.clone()
+    }
+
+    /// Where a catalog entry's package is: its `url`, relative to the TMC's base URL.
+    pub fn package_url(&self, url: &str) -> Result<reqwest::Url, String> {
+        let base = self.base.as_ref().ok_or("no TMC is configured")?;
+        base.join(url)
+            .map_err(|err| format!("the catalog's download url `{url}` is invalid: {err}"))
+    }
+
+    /// The accepted catalog's patches, newest first.
+    pub async fn catalog(&self) -> Result<Vec<tmc_patch::Model>, ServiceError> {
+        Ok(tmc_patch::Entity::find()
+            .order_by_desc(tmc_patch::Column::ProductVersion)
+            .order_by_desc(tmc_patch::Column::Patch)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Checks the TMC now (waiting for a check already running instead of starting a second
+    /// one), and returns the status after it.
+    pub async fn check(&self) -> (TmcStatus, Option<CheckOutcome>) {
+        let Some(base) = self.base.clone() else {
+            return (self.status().await, None);
+        };
+        let _one_at_a_time = self.running.lock().await;
+        self.update_status(|s| s.checking = true).await;
+        let result = self.check_once(&base).await;
+        let now = Utc::now();
+        let outcome = match result {
+            Ok((serial, outcome)) => {
+                self.failures.store(0, std::sync::atomic::Ordering::Relaxed);
+                let next = now + self.interval;
+                self.update_status(|s| {
+                    s.connection = TmcConnection::Connected;
+                    s.last_check = Some(now);
+                    s.last_success = Some(now);
+                    s.serial = Some(serial);
+                    s.message = None;
+                    s.next_check = Some(next);
+                    s.checking = false;
+                })
+                .await;
+                if !outcome.new_patches.is_empty() {
+                    tracing::info!(new = ?outcome.new_patches, serial, "the TMC offers new patches");
+                }
+                Some(outcome)
+            }
+            Err(err) => {
+                let failures = self
+                    .failures
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                    + 1;
+                let delay = retry_delay(failures, self.interval, OsRng.next_u32());
+                let next = now + delay;
+                let (connection, message) = match &err {
+                    CheckError::Unreachable(m) => (TmcConnection::Unreachable, m.clone()),
+                    CheckError::Invalid(m) => (TmcConnection::Invalid, m.clone()),
+                    CheckError::Storage(e) => (
+                        TmcConnection::Invalid,
+                        format!("the catalog could not be recorded: {e}"),
+                    ),
+                };
+                tracing::warn!(
+                    tmc = %base,
+                    retry_in_s = delay.as_secs(),
+                    "TMC check failed: {message}"
+                );
+                self.update_status(|s| {
+                    s.connection = connection;
+                    s.last_check = Some(now);
+                    s.message = Some(message.clone());
+                    s.next_check = Some(next);
+                    s.checking = false;
+                })
+                .await;
+                if let Err(err) = self.record_failure(connection, &message, now).await {
+                    tracing::error!("cannot record the TMC status: {err}");
+                }
+                None
+            }
+        };
+        (self.status().await, outcome)
+    }
+
+    /// Asks the background loop to check now.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Checks at start, then whenever the next check is due or [`TmcSync::wake`] is called;
+    /// `on_success` runs after each successful check (notices, panel refresh).
+    pub async fn run<F, Fut>(self: Arc<Self>, on_success: F)
+    where
+        F: Fn(CheckOutcome) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        if self.base.is_none() {
+            return;
+        }
+        loop {
+            let (status, outcome) = self.check().await;
+            if let Some(outcome) = outcome {
+                on_success(outcome).await;
+            }
+            let wait = status
+                .next_check
+                .map(|next| (next - Utc::now()).to_std().unwrap_or_default())
+                .unwrap_or(self.interval);
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.wake.notified() => {}
+            }
+        }
+    }
+
+    async fn update_status(&self, change: impl FnOnce(&mut TmcStatus)) {
+        let status = {
+            let mut status = self.status.write().await;
+            change(&mut status);
+            status.clone()
+        };
+        self.events.publish(ServerEvent::Tmc(status));
+    }
+
+    async fn check_once(&self, base: &reqwest::Url) -> Result<(u64, CheckOutcome), CheckError> {
+        let json = self.fetch(base, CATALOG_PATH, MAX_CATALOG_BYTES).await?;
+        let signature = self.fetch(base, SIGNATURE_PATH, 1024).await?;
+        let last_serial = tmc_state::Entity::find_by_id(ROW_ID)
+            .one(&self.db)
+            .await?
+            .and_then(|row| row.serial)
+            .and_then(|s| u64::try_from(s).ok());
+        let catalog = Catalog::verify(&json, &signature, &self.keys, last_serial, Utc::now())
+            .map_err(|err| CheckError::Invalid(err.to_string()))?;
+        let outcome = self.record(&catalog).await?;
+        Ok((catalog.serial, outcome))
+    }
+
+    /// GETs `path` under the TMC's base URL, reading at most `limit` bytes.
+    async fn fetch(
+        &self,
+        base: &reqwest::Url,
+        path: &str,
+        limit: usize,
+    ) -> Result<Vec<u8>, CheckError> {
+        let url = base
+            .join(path)
+            .map_err(|err| CheckError::Invalid(format!("bad TMC address: {err}")))?;
+        let unreachable = |err: reqwest::Error| {
+            CheckError::Unreachable(if err.is_timeout() {
+                format!("the TMC did not answer within {} s", REQUEST_TIMEOUT.as_secs())
+            } else if err.is_connect() {
+                format!("cannot connect to the TMC at {base}")
+            } else {
+                format!("the connection to the TMC failed: {err}")
+            })
+        };
+        let mut response = self
+            .http
+            .get(url.clone())
+            .timeout(REQUEST_TIMEOUT)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        if !response.status().is_success() {
+            return Err(CheckError::Unreachable(format!(
+                "the TMC answered {} for {url}",
+                response.status()
+            )));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
+            if body.len() + chunk.len() > limit {
+                return Err(CheckError::Invalid(format!(
+                    "{url} is larger than {limit} bytes"
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
+    /// Replaces the recorded catalog with `catalog`, in one transaction.
+    async fn record(&self, catalog: &Catalog) -> Result<CheckOutcome, CheckError> {
+        let txn = self.db.begin().await?;
+        let before: Vec<PatchId> = tmc_patch::Entity::find()
+            .all(&txn)
+            .await?
+            .iter()
+            .filter_map(row_id)
+            .collect();
+        tmc_patch::Entity::delete_many().exec(&txn).await?;
+        let mut new_patches = Vec::new();
+        for entry in &catalog.patches {
+            let Ok(id) = entry.id() else { continue };
+            if !before.contains(&id) {
+                new_patches.push(id);
+            }
+            entry_row(entry).insert(&txn).await?;
+        }
+        let now = Utc::now();
+        let serial = i64::try_from(catalog.serial)
+            .map_err(|_| CheckError::Invalid("the catalog's serial is too large".into()))?;
+        let state = tmc_state::ActiveModel {
+            id: Set(ROW_ID),
+            serial: Set(Some(serial)),
+            connection: Set("connected".into()),
+            message: Set(None),
+            last_check: Set(Some(now)),
+            last_success: Set(Some(now)),
+        };
+        save_state(&txn, state).await?;
+        txn.commit().await?;
+        Ok(CheckOutcome { new_patches })
+    }
+
+    async fn record_failure(
+        &self,
+        connection: TmcConnection,
+        message: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), sea_orm::DbErr> {
+        let row = tmc_state::Entity::find_by_id(ROW_ID).one(&self.db).await?;
+        let state = tmc_state::ActiveModel {
+            id: Set(ROW_ID),
+            serial: Set(row.as_ref().and_then(|r| r.serial)),
+            connection: Set(match connection {
+                TmcConnection::Unreachable => "unreachable".into(),
+                _ => "invalid".into(),
+            }),
+            message: Set(Some(message.to_owned())),
+            last_check: Set(Some(at)),
+            last_success: Set(row.and_then(|r| r.last_success)),
+        };
+        save_state(&self.db, state).await
+    }
+}
+
+async fn save_state<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    state: tmc_state::ActiveModel,
+) -> Result<(), sea_orm::DbErr> {
+    if tmc_state::Entity::find_by_id(ROW_ID).one(db).await?.is_some() {
+        state.update(db).await?;
+    } else {
+        state.insert(db).await?;
+    }
+    Ok(())
+}
+
+/// The wait before the next check after `failures` failures in a row: 30 s, doubling, at most
+/// `interval`, plus up to 20 % jitter (from `random`) so that many servers do not retry together.
+pub fn retry_delay(failures: u32, interval: Duration, random: u32) -> Duration {
+    let doubling = FIRST_RETRY.saturating_mul(1u32 << failures.saturating_sub(1).min(16));
+    let base = doubling.min(interval.max(FIRST_RETRY));
+    let jitter = base.mul_f64(f64::from(random % 1000) / 5000.0);
+    base + jitter
+}
+
+pub fn row_id(row: &tmc_patch::Model) -> Option<PatchId> {
+    let version = row.product_version.parse().ok()?;
+    PatchId::new(version, u32::try_from(row.patch).ok()?).ok()
+}
+
+fn entry_row(entry: &CatalogEntry) -> tmc_patch::ActiveModel {
+    tmc_patch::ActiveModel {
+        product_version: Set(entry.product_version.to_string()),
+        patch: Set(i32::try_from(entry.patch).unwrap_or(i32::MAX)),
+        build: Set(entry.build.to_string()),
+        title: Set(entry.title.clone()),
+        released: Set(entry.released.to_string()),
+        updates: Set(entry.updates.as_str().to_owned()),
+        client_version: Set(entry.client_version.map(|c| c.to_string())),
+        restart: Set(entry.restart.as_str().to_owned()),
+        database_changes: Set(entry.database_changes),
+        rollback: Set(entry.rollback),
+        key_id: Set(entry.key_id.clone()),
+        release_notes: Set(entry.release_notes.clone()),
+        size: Set(i64::try_from(entry.size).unwrap_or(i64::MAX)),
+        sha256: Set(entry.sha256.clone()),
+        url: Set(entry.url.clone()),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_double_from_30_seconds_up_to_the_interval_with_jitter() {
+        let hour = Duration::from_secs(3600);
+        assert_eq!(retry_delay(1, hour, 0), Duration::from_secs(30));
+        assert_eq!(retry_delay(2, hour, 0), Duration::from_secs(60));
+        assert_eq!(retry_delay(3, hour, 0), Duration::from_secs(120));
+        assert_eq!(retry_delay(20, hour, 0), hour);
+        assert_eq!(retry_delay(40, hour, 0), hour);
+        let jittered = retry_delay(1, hour, 999);
+        assert!(jittered > Duration::from_secs(30) && jittered <= Duration::from_secs(36));
+        // A short interval (demo) still waits the first retry.
+        assert_eq!(retry_delay(5, Duration::from_secs(10), 0), Duration::from_secs(30));
+    }
+}

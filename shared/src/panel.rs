@@ -1,0 +1,467 @@
+//! The SMS Patches panel (`GET /api/v1/patches`), the TMC status, jobs (`GET /api/v1/jobs/{id}`)
+//! and the live events of `GET /api/v1/events`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+use crate::api::{ErrorBody, ServerInfo, ServerState};
+use crate::effects::{Restart, Updates};
+use crate::{Applicability, Build, PatchId, ProductVersion};
+
+/// How the server's link to the TMC is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TmcConnection {
+    /// No TMC is configured (`--tmc-url`): patches come only from imported files.
+    NotConfigured,
+    /// Configured; the first check has not finished yet.
+    Pending,
+    /// The last check fetched a valid, signed catalog.
+    Connected,
+    /// The last check could not reach the TMC (refused, timeout, HTTP error).
+    Unreachable,
+    /// The TMC answered, but not with a catalog this server accepts (bad signature, expired,
+    /// older serial, malformed).
+    Invalid,
+}
+
+/// The TMC status, as the panel shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TmcStatus {
+    pub connection: TmcConnection,
+    /// The TMC's base URL, when configured.
+    pub url: Option<String>,
+    /// When the last check ended, whatever its outcome.
+    pub last_check: Option<DateTime<Utc>>,
+    /// When a check last succeeded.
+    pub last_success: Option<DateTime<Utc>>,
+    /// The serial of the catalog in use.
+    pub serial: Option<u64>,
+    /// Why the last check failed, in words.
+    pub message: Option<String>,
+    /// When the next check is due.
+    pub next_check: Option<DateTime<Utc>>,
+    /// Whether a check is running now.
+    pub checking: bool,
+}
+
+impl TmcStatus {
+    /// The status of a server without a TMC.
+    pub fn not_configured() -> Self {
+        Self {
+            connection: TmcConnection::NotConfigured,
+            url: None,
+            last_check: None,
+            last_success: None,
+            serial: None,
+            message: None,
+            next_check: None,
+            checking: false,
+        }
+    }
+}
+
+/// A patch the TMC offers: the facts of its catalog entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CatalogPatch {
+    /// Short form, e.g. `6.4.0.3`.
+    pub id: PatchId,
+    /// E.g. `SMS 6.4.0 Patch 3 (build 6.4.0.9203)`.
+    pub display_name: String,
+    pub product_version: ProductVersion,
+    pub patch: u32,
+    pub build: Build,
+    pub title: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    pub released: NaiveDate,
+    pub updates: Updates,
+    pub client_version: Option<Build>,
+    pub restart: Restart,
+    pub database_changes: bool,
+    pub rollback: bool,
+    pub key_id: String,
+    /// Release notes rendered to HTML and sanitized: safe to insert into a page.
+    pub release_notes_html: String,
+    /// Package size in bytes.
+    pub size: u64,
+    /// SHA-256 of the package file, lowercase hex.
+    pub sha256: String,
+}
+
+/// Where an available patch stands on this server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum PatchState {
+    /// Offered by the TMC, not downloaded.
+    Available,
+    /// Being downloaded by job `job`.
+    Downloading { job: i64, percent: u8 },
+    /// In the patch repository, ready to install.
+    Downloaded,
+    /// A higher applicable patch contains it.
+    Superseded { by: u32 },
+    /// This is the installed level.
+    Installed,
+    /// Cannot be installed here, for this reason.
+    NotApplicable { reason: Applicability },
+}
+
+/// One row of the panel's list of patches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AvailablePatch {
+    pub patch: CatalogPatch,
+    pub state: PatchState,
+    /// The highest applicable patch: the one to install.
+    pub recommended: bool,
+    /// Whether the package is in the patch repository (downloaded or imported).
+    pub in_repository: bool,
+}
+
+/// A patch newer than the installed level: what the notification says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PatchNotice {
+    pub id: PatchId,
+    pub display_name: String,
+}
+
+/// One install or rollback, for the panel's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct HistoryEntry {
+    pub job: i64,
+    pub kind: JobKind,
+    /// The patch installed (none for a rollback).
+    pub patch: Option<PatchId>,
+    pub from_level: u32,
+    pub to_level: u32,
+    pub by: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub state: JobState,
+    /// Why it failed.
+    pub message: Option<String>,
+}
+
+/// `GET /api/v1/patches`: the whole SMS Patches panel in one answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PatchesView {
+    /// What is installed.
+    pub installed: ServerInfo,
+    /// Installs and rollbacks, newest first.
+    pub history: Vec<HistoryEntry>,
+    /// The patches of the TMC catalog and of the patch repository, newest first.
+    pub available: Vec<AvailablePatch>,
+    pub tmc: TmcStatus,
+    pub notifications_enabled: bool,
+    /// The recommended patch when it is newer than the installed level (shown as a notice while
+    /// notifications are enabled).
+    pub newer_patch: Option<PatchNotice>,
+}
+
+/// What a job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    Download,
+    Install,
+    Rollback,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Download => "download",
+            JobKind::Install => "install",
+            JobKind::Rollback => "rollback",
+        }
+    }
+}
+
+impl std::str::FromStr for JobKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "download" => Ok(JobKind::Download),
+            "install" => Ok(JobKind::Install),
+            "rollback" => Ok(JobKind::Rollback),
+            other => Err(format!("unknown job kind `{other}`")),
+        }
+    }
+}
+
+/// Where a job is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Running => "running",
+            JobState::Succeeded => "succeeded",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether the job has ended.
+    pub fn is_final(self) -> bool {
+        self != JobState::Running
+    }
+}
+
+impl std::str::FromStr for JobState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "running" => Ok(JobState::Running),
+            "succeeded" => Ok(JobState::Succeeded),
+            "failed" => Ok(JobState::Failed),
+            "cancelled" => Ok(JobState::Cancelled),
+            other => Err(format!("unknown job state `{other}`")),
+        }
+    }
+}
+
+/// `GET /api/v1/jobs/{id}`, and the `job` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct JobInfo {
+    pub id: i64,
+    pub kind: JobKind,
+    pub patch: Option<PatchId>,
+    pub state: JobState,
+    /// The stage running now, or the last one.
+    pub stage: Option<String>,
+    /// Bytes done and expected (downloads).
+    pub done_bytes: u64,
+    pub total_bytes: u64,
+    /// Why it failed.
+    pub error: Option<ErrorBody>,
+    pub started_by: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl JobInfo {
+    /// Progress in whole percent (0 to 100).
+    pub fn percent(&self) -> u8 {
+        if self.state == JobState::Succeeded {
+            return 100;
+        }
+        if self.total_bytes == 0 {
+            return 0;
+        }
+        let percent = self.done_bytes.min(self.total_bytes) * 100 / self.total_bytes;
+        u8::try_from(percent).unwrap_or(100)
+    }
+}
+
+/// One message of the live event stream (`GET /api/v1/events`). On the wire each is an SSE
+/// message whose `event:` is the variant's name and whose `data:` is the JSON of its content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", content = "data", rename_all = "snake_case")]
+pub enum ServerEvent {
+    /// A job started, progressed or ended.
+    Job(JobInfo),
+    /// The TMC status changed.
+    Tmc(TmcStatus),
+    /// A patch newer than the installed one became known.
+    PatchNotice(PatchNotice),
+    /// The panel's data changed (catalog, repository, installed level): fetch it again.
+    PatchesChanged,
+    /// The server's state changed.
+    Server { state: ServerState },
+}
+
+impl ServerEvent {
+    /// The SSE event name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ServerEvent::Job(_) => "job",
+            ServerEvent::Tmc(_) => "tmc",
+            ServerEvent::PatchNotice(_) => "patch_notice",
+            ServerEvent::PatchesChanged => "patches_changed",
+            ServerEvent::Server { .. } => "server",
+        }
+    }
+}
+
+/// What the panel knows of one patch before deciding its state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PatchPresence {
+    pub id: PatchId,
+    /// The package is in the patch repository.
+    pub in_repository: bool,
+    /// A download job runs for it: (job id, percent).
+    pub downloading: Option<(i64, u8)>,
+}
+
+/// The panel's states for the known patches at the installed level, newest first, with whether
+/// each is the recommended one. Patches older than the installed level are not offered and left
+/// out; the installed one shows as installed; another product version's as not applicable.
+pub fn panel_states(
+    installed_version: ProductVersion,
+    installed_level: crate::PatchLevel,
+    patches: &[PatchPresence],
+) -> Vec<(PatchPresence, PatchState, bool)> {
+    let ids: Vec<PatchId> = patches.iter().map(|p| p.id).collect();
+    crate::offers(installed_version, installed_level, &ids)
+        .into_iter()
+        .filter_map(|(id, offer)| {
+            let presence = *patches.iter().find(|p| p.id == id)?;
+            let downloading = presence
+                .downloading
+                .map(|(job, percent)| PatchState::Downloading { job, percent });
+            let (state, recommended) = match offer {
+                crate::OfferState::Recommended => (
+                    downloading.unwrap_or(if presence.in_repository {
+                        PatchState::Downloaded
+                    } else {
+                        PatchState::Available
+                    }),
+                    true,
+                ),
+                crate::OfferState::SupersededBy(by) => {
+                    (downloading.unwrap_or(PatchState::Superseded { by }), false)
+                }
+                crate::OfferState::NotApplicable(Applicability::AlreadyInstalled) => {
+                    (PatchState::Installed, false)
+                }
+                crate::OfferState::NotApplicable(Applicability::OlderThanInstalled { .. }) => {
+                    return None;
+                }
+                crate::OfferState::NotApplicable(reason) => {
+                    (PatchState::NotApplicable { reason }, false)
+                }
+            };
+            Some((presence, state, recommended))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn presence(patch: u32, in_repository: bool, downloading: Option<(i64, u8)>) -> PatchPresence {
+        PatchPresence {
+            id: PatchId::new("6.4.0".parse().unwrap(), patch).unwrap(),
+            in_repository,
+            downloading,
+        }
+    }
+
+    #[test]
+    fn the_panel_recommends_the_highest_and_hides_older_ones() {
+        let other = PatchPresence {
+            id: PatchId::new("6.5.0".parse().unwrap(), 1).unwrap(),
+            in_repository: false,
+            downloading: None,
+        };
+        let patches = [
+            presence(1, false, None),
+            presence(2, true, None),
+            presence(3, false, Some((7, 40))),
+            presence(4, true, None),
+            presence(5, false, None),
+            other,
+        ];
+        let states = panel_states("6.4.0".parse().unwrap(), crate::PatchLevel(2), &patches);
+        let shown: Vec<(u32, PatchState, bool)> = states
+            .iter()
+            .filter(|(p, _, _)| p.id.product_version() == "6.4.0".parse().unwrap())
+            .map(|(p, s, r)| (p.id.patch(), s.clone(), *r))
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                (5, PatchState::Available, true),
+                (4, PatchState::Superseded { by: 5 }, false),
+                (3, PatchState::Downloading { job: 7, percent: 40 }, false),
+                (2, PatchState::Installed, false),
+            ]
+        );
+        assert!(states.iter().any(|(p, s, _)| p.id == other.id
+            && matches!(s, PatchState::NotApplicable { .. })));
+        // Patch 1 is older than the installed level 2: not offered at all.
+        assert!(!states.iter().any(|(p, _, _)| p.id == patches[0].id));
+    }
+
+    #[test]
+    fn a_downloaded_recommended_patch_is_ready_to_install() {
+        let states = panel_states(
+            "6.4.0".parse().unwrap(),
+            crate::PatchLevel(0),
+            &[presence(3, true, None)],
+        );
+        assert_eq!(states[0].1, PatchState::Downloaded);
+        assert!(states[0].2);
+    }
+
+    fn job(done: u64, total: u64, state: JobState) -> JobInfo {
+        JobInfo {
+            id: 1,
+            kind: JobKind::Download,
+            patch: None,
+            state,
+            stage: None,
+            done_bytes: done,
+            total_bytes: total,
+            error: None,
+            started_by: "admin".into(),
+            started_at: DateTime::<Utc>::UNIX_EPOCH,
+            finished_at: None,
+        }
+    }
+
+    #[test]
+    fn percent_is_whole_and_bounded() {
+        assert_eq!(job(0, 0, JobState::Running).percent(), 0);
+        assert_eq!(job(1, 3, JobState::Running).percent(), 33);
+        assert_eq!(job(5, 3, JobState::Running).percent(), 100);
+        assert_eq!(job(0, 0, JobState::Succeeded).percent(), 100);
+    }
+
+    #[test]
+    fn kinds_and_states_round_trip_as_text() {
+        for kind in [JobKind::Download, JobKind::Install, JobKind::Rollback] {
+            assert_eq!(kind.as_str().parse::<JobKind>(), Ok(kind));
+        }
+        for state in [
+            JobState::Running,
+            JobState::Succeeded,
+            JobState::Failed,
+            JobState::Cancelled,
+        ] {
+            assert_eq!(state.as_str().parse::<JobState>(), Ok(state));
+        }
+        assert!("paused".parse::<JobState>().is_err());
+    }
+
+    #[test]
+    fn events_name_themselves_as_on_the_wire() {
+        let event = ServerEvent::PatchesChanged;
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["event"], event.name());
+    }
+}
