@@ -220,7 +220,13 @@ impl Server {
         let kib = status
             .lines()
             .find_map(|line| line.strip_prefix(field))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .and_then(|rest| {
+                rest.trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
             .with_context(|| format!("no {field} in /proc/PID/status"))?;
         Ok(kib * 1024)
     }

@@ -219,7 +219,10 @@ async fn tmc_serve(
         .await
         .map(|p| p.catalog.patches.len())
         .unwrap_or(0);
-    println!("TMC serving {count} package(s) from {}", tmc.dir().display());
+    println!(
+        "TMC serving {count} package(s) from {}",
+        tmc.dir().display()
+    );
     println!("TMC ready at http://{addr}/");
     let watcher = tokio::spawn(tmc.clone().watch());
     let served = axum::serve(listener, tmc.router())

@@ -120,6 +120,7 @@ pub struct InstalledFileConfig {
 pub struct TmcFileConfig {
     pub url: Option<String>,
     pub interval: Option<String>,
+    pub timeout: Option<String>,
 }
 
 /// The TMC link, resolved.
@@ -129,11 +130,15 @@ pub struct TmcConfig {
     pub url: Option<reqwest::Url>,
     /// Time between two checks.
     pub interval: std::time::Duration,
+    /// How long one request to the TMC (or a pause in a download) may take.
+    pub timeout: std::time::Duration,
 }
 
 /// The default time between two TMC checks, and in demo mode.
 pub const TMC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
 pub const DEMO_TMC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+/// The default time one TMC request may take.
+pub const TMC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// `90s`, `30m`, `1h`, `2d` or a number of seconds; at least 5 seconds.
 pub fn parse_interval(text: &str) -> anyhow::Result<std::time::Duration> {
@@ -334,10 +339,15 @@ impl Config {
             None if demo => DEMO_TMC_INTERVAL,
             None => TMC_INTERVAL,
         };
+        let tmc_timeout = match &file.tmc.timeout {
+            Some(text) => parse_interval(text).context("invalid `tmc.timeout`")?,
+            None => TMC_TIMEOUT,
+        };
         Ok(Self {
             tmc: TmcConfig {
                 url: tmc_url,
                 interval: tmc_interval,
+                timeout: tmc_timeout,
             },
             trust_keys,
             package_limits,

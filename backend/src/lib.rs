@@ -8,12 +8,12 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod package;
-pub mod tmc;
 pub mod router;
 pub mod service;
 pub mod startup;
 pub mod state;
 pub mod static_files;
+pub mod tmc;
 
 pub use router::router;
 pub use startup::Application;

@@ -47,6 +47,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(settings::set_notifications))
         .routes(routes!(patches::import))
         .routes(routes!(panel::view))
+        .routes(routes!(panel::details))
         .routes(routes!(panel::download))
         .routes(routes!(tmc::status))
         .routes(routes!(tmc::check))

@@ -10,10 +10,10 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::router::router;
-use crate::service::tmc::CheckOutcome;
-use crate::tmc::server::TmcServer;
 use crate::service::auth::{BOOTSTRAP_ADMIN, BootstrapAdmin};
+use crate::service::tmc::CheckOutcome;
 use crate::state::AppState;
+use crate::tmc::server::TmcServer;
 
 /// The environment variable holding the first admin's password.
 pub const BOOTSTRAP_PASSWORD_ENV: &str = "SMS_BOOTSTRAP_ADMIN_PASSWORD";
@@ -223,10 +223,8 @@ async fn start_demo_tmc(
     let folder = dir.clone();
     let written = {
         let signer = crate::package::PackageSigner::load(&prefix.with_extension("key"))?;
-        tokio::task::spawn_blocking(move || {
-            crate::tmc::demo::write_demo_packages(&folder, &signer)
-        })
-        .await??
+        tokio::task::spawn_blocking(move || crate::tmc::demo::write_demo_packages(&folder, &signer))
+            .await??
     };
     if written > 0 {
         tracing::info!(written, dir = %dir.display(), "wrote the demo TMC's packages");

@@ -37,6 +37,7 @@ impl AppState {
             events.clone(),
             config.tmc.url.clone(),
             config.tmc.interval,
+            config.tmc.timeout,
         )?;
         Ok(Self {
             repository: PatchRepository::new(

@@ -43,3 +43,29 @@ pub const RELEASE_NOTES_ACTIVE_CONTENT: Locator<'static> = Locator::Css(
 pub const AUDIT_PAGE: Locator<'static> = Locator::Css("#audit-page");
 pub const AUDIT_ROWS: Locator<'static> = Locator::Css("#audit-table tbody tr.audit-row");
 pub const AUDIT_TOTAL: Locator<'static> = Locator::Css("#audit-total");
+
+/// The SMS Patches panel (Admin > General).
+pub const TMC_STATUS: Locator<'static> = Locator::Css("#tmc-status");
+pub const TMC_CONNECTED: Locator<'static> =
+    Locator::Css("#tmc-status[data-connection='connected']");
+pub const TMC_CHECK: Locator<'static> = Locator::Css("#tmc-check");
+pub const PATCHES_TABLE: Locator<'static> = Locator::Css("#patches-table");
+pub const PATCH_HISTORY: Locator<'static> = Locator::Css("#patch-history");
+pub const INSTALLED_PATCH: Locator<'static> = Locator::Css("#installed-patch");
+/// The "A newer patch is available" notice under the header.
+pub const PATCH_NOTICE: Locator<'static> = Locator::Css("#patch-notice");
+
+/// The state cell of patch `id` (e.g. `6.4.0.3`) in the panel.
+pub fn patch_state(id: &str) -> String {
+    format!("#patches-table tr[data-patch='{id}'] .patch-state")
+}
+
+/// The Download button of patch `id`.
+pub fn patch_download(id: &str) -> String {
+    format!("#patches-table tr[data-patch='{id}'] button.download")
+}
+
+/// The row header (name and badges) of patch `id`.
+pub fn patch_name(id: &str) -> String {
+    format!("#patches-table tr[data-patch='{id}'] th")
+}

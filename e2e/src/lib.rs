@@ -9,5 +9,6 @@ pub mod check;
 pub mod find;
 pub mod harness;
 pub mod packages;
+pub mod tmc;
 
 pub use harness::{ADMIN_PASSWORD, Browser};

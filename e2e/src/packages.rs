@@ -51,6 +51,11 @@ impl Vendor {
         })
     }
 
+    /// The vendor's private key file (PREFIX.key).
+    pub fn secret_key(&self) -> PathBuf {
+        self.public_key.with_extension("key")
+    }
+
     /// Makes the server trust this vendor's packages (for [`crate::Browser::start_with`]).
     pub fn trust(&self, config: &mut Config) {
         config.trust_keys.push(self.public_key.clone());
@@ -59,6 +64,23 @@ impl Vendor {
     /// A valid signed package `file_name`: SMS 6.4.0 Patch 3 (build 6.4.0.9203), updating the
     /// server, with `release_notes` (Markdown) and a payload of about 256 KiB.
     pub fn package(&self, file_name: &str, release_notes: &str) -> anyhow::Result<PathBuf> {
+        let out = self.path(file_name);
+        self.patch(3, "Security fixes", release_notes, &out)?;
+        Ok(out)
+    }
+
+    /// SMS 6.4.0 Patch `n` (build 6.4.0.92nn), updating the server, written to `out`.
+    pub fn patch(
+        &self,
+        n: u32,
+        title: &str,
+        release_notes: &str,
+        out: &Path,
+    ) -> anyhow::Result<()> {
+        let file_name = out
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let payload = self.dir.path().join(format!("{file_name}.payload"));
         std::fs::create_dir_all(payload.join("bin"))?;
         std::fs::write(
@@ -67,20 +89,23 @@ impl Vendor {
         )?;
         let template = json!({
             "product_version": "6.4.0",
-            "patch": 3,
-            "build": "6.4.0.9203",
+            "patch": n,
+            "build": format!("6.4.0.{}", 9200 + n),
             "released": "2026-11-02",
-            "title": "Security fixes",
+            "title": title,
             "updates": "server",
             "restart": "application",
             "database_changes": false,
             "rollback": true,
             "release_notes": release_notes,
         });
-        let out = self.path(file_name);
-        pack(&self.signer, &template, &payload, &out)
+        // Packed beside the target and renamed, so a TMC watching `out`'s folder never lists a
+        // half-written file.
+        let staged = self.path(&format!("{file_name}.staged"));
+        pack(&self.signer, &template, &payload, &staged)
             .with_context(|| format!("cannot pack {file_name}"))?;
-        Ok(out)
+        std::fs::rename(&staged, out)?;
+        Ok(())
     }
 
     /// A package like [`Vendor::package`] with one byte of its payload flipped near the end of

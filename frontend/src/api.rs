@@ -17,7 +17,7 @@ use shared::api::{
     AuditPage, CLIENT_HEADER, ErrorResponse, LoginRequest, NotificationsSetting, PatchInfo,
     ServerInfo, SessionInfo, Settings,
 };
-use shared::panel::{JobInfo, PatchesView, TmcStatus};
+use shared::panel::{AvailablePatch, JobInfo, PatchesView, TmcStatus};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{File, ProgressEvent, XmlHttpRequest, XmlHttpRequestUpload};
@@ -192,6 +192,12 @@ pub async fn get_audit(page: u64, per_page: u64) -> Result<AuditPage, ApiError> 
 /// `GET /api/v1/patches`: the whole SMS Patches panel.
 pub async fn get_patches() -> Result<PatchesView, ApiError> {
     send_json(client(Request::get("/api/v1/patches")).build()).await
+}
+
+/// `GET /api/v1/patches/{id}`: one patch's facts, state and release notes.
+pub async fn get_patch(id: PatchId) -> Result<AvailablePatch, ApiError> {
+    let url = format!("/api/v1/patches/{id}");
+    send_json(client(Request::get(&url)).build()).await
 }
 
 /// `POST /api/v1/tmc/check`: Check now; the TMC status after the check.

@@ -15,7 +15,9 @@ use leptos_router::path;
 
 use crate::components::shell::AppShell;
 use crate::navigation::{HOME, replace_history};
-use crate::pages::{AuditPage, GeneralPage, ImportPatchPage, LoginPage, NotFound};
+use crate::pages::{
+    AuditPage, GeneralPage, ImportPatchPage, LoginPage, NotFound, PatchDetailsPage, UpdatePage,
+};
 
 /// The whole app: the login page, the admin pages inside the app shell, and "not found".
 #[component]
@@ -29,7 +31,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=GoHome/>
                     <Route path=path!("/general") view=GeneralPage/>
                     <Route path=path!("/patches/import") view=ImportPatchPage/>
+                    <Route path=path!("/patches/update") view=UpdatePage/>
                     <Route path=path!("/audit") view=AuditPage/>
+                </ParentRoute>
+                <ParentRoute path=path!("/patches") view=AppShell>
+                    <Route path=path!("/:id") view=PatchDetailsPage/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -14,6 +14,14 @@ pub const LOGIN: &str = "/login";
 /// The Update wizard's import step: upload a patch file from storage media.
 pub const IMPORT_PATCH: &str = "/admin/patches/import";
 
+/// The Update wizard: source, SMS Patch File, release notes, download.
+pub const UPDATE_PATCH: &str = "/admin/patches/update";
+
+/// The Software Details page of a patch.
+pub fn patch_details(id: shared::PatchId) -> String {
+    format!("/patches/{id}")
+}
+
 /// Options for navigations that should not leave a step in the browser history
 /// (redirects), so that the Back button does not bounce straight back.
 pub fn replace_history() -> NavigateOptions {

@@ -397,12 +397,22 @@ mod tests {
             vec![
                 (5, PatchState::Available, true),
                 (4, PatchState::Superseded { by: 5 }, false),
-                (3, PatchState::Downloading { job: 7, percent: 40 }, false),
+                (
+                    3,
+                    PatchState::Downloading {
+                        job: 7,
+                        percent: 40
+                    },
+                    false
+                ),
                 (2, PatchState::Installed, false),
             ]
         );
-        assert!(states.iter().any(|(p, s, _)| p.id == other.id
-            && matches!(s, PatchState::NotApplicable { .. })));
+        assert!(
+            states
+                .iter()
+                .any(|(p, s, _)| p.id == other.id && matches!(s, PatchState::NotApplicable { .. }))
+        );
         // Patch 1 is older than the installed level 2: not offered at all.
         assert!(!states.iter().any(|(p, _, _)| p.id == patches[0].id));
     }

@@ -2,10 +2,10 @@
 
 pub mod audit_log;
 pub mod installed_state;
+pub mod job;
 pub mod patch;
 pub mod session;
 pub mod setting;
-pub mod user;
-pub mod job;
 pub mod tmc_patch;
 pub mod tmc_state;
+pub mod user;

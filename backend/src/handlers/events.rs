@@ -43,8 +43,7 @@ pub async fn stream(
     });
     use futures_util::StreamExt;
     let until_stopped = first.chain(rest).take_until(state.events.closed());
-    Ok(Sse::new(until_stopped)
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    Ok(Sse::new(until_stopped).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
 fn to_sse(event: &ServerEvent) -> Event {
@@ -52,7 +51,5 @@ fn to_sse(event: &ServerEvent) -> Event {
         .ok()
         .and_then(|mut v| v.get_mut("data").map(std::mem::take))
         .unwrap_or(serde_json::Value::Null);
-    Event::default()
-        .event(event.name())
-        .data(data.to_string())
+    Event::default().event(event.name()).data(data.to_string())
 }

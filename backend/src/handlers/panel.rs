@@ -57,10 +57,7 @@ pub async fn download(
     Source(source): Source,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<JobInfo>), ApiError> {
-    let id: PatchId = id.parse().map_err(|err| ApiError::BadRequest {
-        code: "invalid_patch_id",
-        message: format!("`{id}` is not a patch id like 6.4.0.3: {err}"),
-    })?;
+    let id = parse_id(&id)?;
     let installed = state.installed.get().await?;
     let level = installed_level(installed.product_version, installed.patch_level);
     let job = state
@@ -87,8 +84,69 @@ pub async fn download(
             },
             DownloadError::Service(service) => service.into(),
         })?;
-    state.events.publish(shared::panel::ServerEvent::PatchesChanged);
+    state
+        .events
+        .publish(shared::panel::ServerEvent::PatchesChanged);
     Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+/// One patch's facts, state and rendered release notes (the Software Details page).
+#[utoipa::path(
+    get,
+    path = "/api/v1/patches/{id}",
+    tag = "patches",
+    params(("id" = String, Path, description = "The patch's short form, e.g. `6.4.0.3`")),
+    responses(
+        (status = 200, description = "The patch", body = AvailablePatch),
+        (status = 400, description = "Not a patch id (`invalid_patch_id`)", body = ErrorResponse),
+        (status = 401, description = "Not logged in", body = ErrorResponse),
+        (status = 404, description = "Neither in the TMC catalog nor in the repository (`patch_not_found`)", body = ErrorResponse),
+    )
+)]
+pub async fn details(
+    State(state): State<AppState>,
+    CurrentUser(_user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<AvailablePatch>, ApiError> {
+    let id = parse_id(&id)?;
+    let view = build_view(&state).await?;
+    if let Some(found) = view.available.into_iter().find(|a| a.patch.id == id) {
+        return Ok(Json(found));
+    }
+    // Not offered (older than the installed level): still described.
+    let installed = state.installed.get().await?;
+    let reason = shared::applicability(installed.product_version, installed.patch_level, id);
+    let in_repository = state.repository.find(id).await?;
+    let patch = match &in_repository {
+        Some(info) => Some(from_repository(info)),
+        None => match state
+            .tmc
+            .catalog()
+            .await?
+            .iter()
+            .find(|row| row_id(row) == Some(id))
+        {
+            Some(row) => Some(from_catalog(row, id)?),
+            None => None,
+        },
+    };
+    let patch = patch.ok_or_else(|| ApiError::NotFound {
+        code: "patch_not_found",
+        message: format!("Patch {id} is neither in the TMC catalog nor in the patch repository."),
+    })?;
+    Ok(Json(AvailablePatch {
+        patch,
+        state: PatchState::NotApplicable { reason },
+        recommended: false,
+        in_repository: in_repository.is_some(),
+    }))
+}
+
+fn parse_id(id: &str) -> Result<PatchId, ApiError> {
+    id.parse().map_err(|err| ApiError::BadRequest {
+        code: "invalid_patch_id",
+        message: format!("`{id}` is not a patch id like 6.4.0.3: {err}"),
+    })
 }
 
 /// The whole panel.

@@ -18,7 +18,7 @@ use crate::package::verify::InstalledLevel;
 use crate::service::events::Events;
 use crate::service::jobs::{JobHandle, Jobs};
 use crate::service::repository::{Expected, ImportContext, ImportError, PatchRepository};
-use crate::service::tmc::{REQUEST_TIMEOUT, TmcSync, row_id};
+use crate::service::tmc::{TmcSync, row_id};
 
 /// Attempts per download (the first request and the resumes after a broken connection).
 const ATTEMPTS: u32 = 5;
@@ -92,7 +92,10 @@ impl Downloader {
                 .map_err(|err| error_body(&err, handle.is_cancelled()));
             let succeeded = outcome.is_ok();
             if let Err(err) = handle.finish(outcome).await {
-                tracing::error!(job = handle.id, "cannot record the download's outcome: {err}");
+                tracing::error!(
+                    job = handle.id,
+                    "cannot record the download's outcome: {err}"
+                );
             }
             if succeeded {
                 this.events.publish(ServerEvent::PatchesChanged);
@@ -128,7 +131,13 @@ impl Downloader {
                 sha256: entry.sha256.clone(),
             }),
         };
-        let stream = resumable(self.tmc.http().clone(), url, size, handle.clone());
+        let stream = resumable(
+            self.tmc.http().clone(),
+            url,
+            size,
+            self.tmc.timeout(),
+            handle.clone(),
+        );
         self.repository
             .import(Box::pin(stream), installed, context)
             .await
@@ -170,6 +179,7 @@ struct Resume {
     http: reqwest::Client,
     url: reqwest::Url,
     size: u64,
+    timeout: Duration,
     offset: u64,
     attempts: u32,
     response: Option<reqwest::Response>,
@@ -182,12 +192,14 @@ fn resumable(
     http: reqwest::Client,
     url: reqwest::Url,
     size: u64,
+    timeout: Duration,
     job: JobHandle,
 ) -> impl Stream<Item = Result<Bytes, String>> {
     let state = Resume {
         http,
         url,
         size,
+        timeout,
         offset: 0,
         attempts: 0,
         response: None,
@@ -216,7 +228,7 @@ fn resumable(
                     },
                 },
             };
-            match tokio::time::timeout(REQUEST_TIMEOUT, response.chunk()).await {
+            match tokio::time::timeout(st.timeout, response.chunk()).await {
                 Ok(Ok(Some(chunk))) => {
                     st.offset += chunk.len() as u64;
                     st.job.progress(st.offset).await;
@@ -235,17 +247,13 @@ fn resumable(
                     }
                 }
                 Ok(Err(err)) => {
-                    if let Err(err) = retry(&mut st, format!("the connection broke: {err}")).await
-                    {
+                    if let Err(err) = retry(&mut st, format!("the connection broke: {err}")).await {
                         st.done = true;
                         return Some((Err(err), st));
                     }
                 }
                 Err(_) => {
-                    let err = format!(
-                        "the TMC sent nothing for {} s",
-                        REQUEST_TIMEOUT.as_secs()
-                    );
+                    let err = format!("the TMC sent nothing for {} s", st.timeout.as_secs());
                     if let Err(err) = retry(&mut st, err).await {
                         st.done = true;
                         return Some((Err(err), st));
@@ -262,9 +270,9 @@ async fn request(st: &Resume) -> Result<reqwest::Response, String> {
     if st.offset > 0 {
         request = request.header(reqwest::header::RANGE, format!("bytes={}-", st.offset));
     }
-    let response = request
-        .send()
+    let response = tokio::time::timeout(st.timeout, request.send())
         .await
+        .map_err(|_| format!("the TMC did not answer within {} s", st.timeout.as_secs()))?
         .map_err(|err| format!("cannot reach the TMC: {err}"))?;
     let status = response.status();
     if st.offset > 0 && status == reqwest::StatusCode::PARTIAL_CONTENT {

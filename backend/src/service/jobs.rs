@@ -146,7 +146,11 @@ impl Jobs {
     }
 
     /// The most recent jobs of one kind, newest first.
-    pub async fn recent(&self, kinds: &[JobKind], limit: u64) -> Result<Vec<JobInfo>, ServiceError> {
+    pub async fn recent(
+        &self,
+        kinds: &[JobKind],
+        limit: u64,
+    ) -> Result<Vec<JobInfo>, ServiceError> {
         use sea_orm::QuerySelect;
         let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
         job::Entity::find()
@@ -239,7 +243,10 @@ fn info_from_row(row: job::Model) -> Result<JobInfo, ServiceError> {
             .map(str::parse)
             .transpose()
             .map_err(|e| corrupt("patch", &e))?,
-        state: row.state.parse().map_err(|e: String| corrupt("state", &e))?,
+        state: row
+            .state
+            .parse()
+            .map_err(|e: String| corrupt("state", &e))?,
         stage: row.stage.clone(),
         done_bytes: u64::try_from(row.done_bytes).unwrap_or(0),
         total_bytes: u64::try_from(row.total_bytes).unwrap_or(0),

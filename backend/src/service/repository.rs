@@ -140,16 +140,14 @@ impl PatchRepository {
         E: std::fmt::Display,
     {
         let result = self.import_inner(stream, installed, &context).await;
-        let outcome = match &result {
-            Ok(info) => AuditEvent::success(context.action(), &context.actor)
-                .target(info.id.to_string())
-                .details(describe(&context, Some(info.size), "imported")),
-            Err(err) => AuditEvent::failure(context.action(), &context.actor).details(describe(
-                &context,
-                None,
-                &err.to_string(),
-            )),
-        };
+        let outcome =
+            match &result {
+                Ok(info) => AuditEvent::success(context.action(), &context.actor)
+                    .target(info.id.to_string())
+                    .details(describe(&context, Some(info.size), "imported")),
+                Err(err) => AuditEvent::failure(context.action(), &context.actor)
+                    .details(describe(&context, None, &err.to_string())),
+            };
         // Success is audited in the same transaction as the row; only failures are recorded here.
         if outcome.outcome == AuditOutcome::Failure
             && let Err(err) =

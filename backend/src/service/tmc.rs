@@ -22,8 +22,6 @@ use crate::tmc::catalog::{CATALOG_PATH, Catalog, CatalogEntry, SIGNATURE_PATH};
 
 /// The single `tmc_state` row.
 const ROW_ID: i32 = 1;
-/// Each request to the TMC ends after this long.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The first retry after a failed check; it doubles up to the interval.
 const FIRST_RETRY: Duration = Duration::from_secs(30);
 /// The largest catalog read.
@@ -60,6 +58,7 @@ pub struct TmcSync {
     events: Events,
     base: Option<reqwest::Url>,
     interval: Duration,
+    timeout: Duration,
     http: reqwest::Client,
     status: RwLock<TmcStatus>,
     /// One check at a time.
@@ -77,6 +76,7 @@ impl TmcSync {
         events: Events,
         base: Option<reqwest::Url>,
         interval: Duration,
+        timeout: Duration,
     ) -> Result<Arc<Self>, ServiceError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
@@ -102,6 +102,7 @@ impl TmcSync {
             events,
             base,
             interval,
+            timeout,
             http,
             status: RwLock::new(status),
             running: Mutex::new(()),
@@ -130,6 +131,11 @@ impl TmcSync {
 
     pub fn http(&self) -> &reqwest::Client {
         &self.http
+    }
+
+    /// How long one request (or a pause in a download) may take.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// The TMC status now.
@@ -178,7 +184,12 @@ impl TmcSync {
                 })
                 .await;
                 if !outcome.new_patches.is_empty() {
-                    tracing::info!(new = ?outcome.new_patches, serial, "the TMC offers new patches");
+                    let new: Vec<String> = outcome
+                        .new_patches
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect();
+                    tracing::info!(new = %new.join(", "), serial, "the TMC offers new patches");
                 }
                 Some(outcome)
             }
@@ -285,7 +296,7 @@ impl TmcSync {
             .map_err(|err| CheckError::Invalid(format!("bad TMC address: {err}")))?;
         let unreachable = |err: reqwest::Error| {
             CheckError::Unreachable(if err.is_timeout() {
-                format!("the TMC did not answer within {} s", REQUEST_TIMEOUT.as_secs())
+                format!("the TMC did not answer within {} s", self.timeout.as_secs())
             } else if err.is_connect() {
                 format!("cannot connect to the TMC at {base}")
             } else {
@@ -295,7 +306,7 @@ impl TmcSync {
         let mut response = self
             .http
             .get(url.clone())
-            .timeout(REQUEST_TIMEOUT)
+            .timeout(self.timeout)
             .send()
             .await
             .map_err(unreachable)?;
@@ -377,7 +388,11 @@ async fn save_state<C: sea_orm::ConnectionTrait>(
     db: &C,
     state: tmc_state::ActiveModel,
 ) -> Result<(), sea_orm::DbErr> {
-    if tmc_state::Entity::find_by_id(ROW_ID).one(db).await?.is_some() {
+    if tmc_state::Entity::find_by_id(ROW_ID)
+        .one(db)
+        .await?
+        .is_some()
+    {
         state.update(db).await?;
     } else {
         state.insert(db).await?;
@@ -435,6 +450,9 @@ mod tests {
         let jittered = retry_delay(1, hour, 999);
         assert!(jittered > Duration::from_secs(30) && jittered <= Duration::from_secs(36));
         // A short interval (demo) still waits the first retry.
-        assert_eq!(retry_delay(5, Duration::from_secs(10), 0), Duration::from_secs(30));
+        assert_eq!(
+            retry_delay(5, Duration::from_secs(10), 0),
+            Duration::from_secs(30)
+        );
     }
 }

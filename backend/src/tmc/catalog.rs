@@ -165,9 +165,7 @@ impl Catalog {
                     .bytes()
                     .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
             if !hex_ok {
-                return malformed(format!(
-                    "patch {id}: sha256 is not 64 lowercase hex digits"
-                ));
+                return malformed(format!("patch {id}: sha256 is not 64 lowercase hex digits"));
             }
             if entry.url.trim().is_empty() {
                 return malformed(format!("patch {id} has no download url"));

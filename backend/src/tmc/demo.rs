@@ -193,9 +193,9 @@ pub fn write_demo_packages(dir: &Path, signer: &PackageSigner) -> anyhow::Result
 
 /// Deterministic bytes that look like a binary.
 fn filler(seed: &str, len: usize) -> Vec<u8> {
-    let mut state = seed
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let mut state = seed.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
     let mut out = Vec::with_capacity(len);
     while out.len() < len {
         state ^= state << 13;

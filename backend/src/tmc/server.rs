@@ -91,8 +91,8 @@ impl TmcServer {
                 }
                 let path = self.dir.join(name);
                 let url = format!("{PACKAGES_PATH}{name}");
-                let read = tokio::task::spawn_blocking(move || describe_package(&path, url))
-                    .await?;
+                let read =
+                    tokio::task::spawn_blocking(move || describe_package(&path, url)).await?;
                 let entry = match read {
                     Ok(entry) => Some(entry),
                     Err(err) => {
@@ -283,7 +283,10 @@ pub fn describe_package(path: &Path, url: String) -> anyhow::Result<CatalogEntry
 pub fn read_manifest(reader: &mut impl Read) -> Result<Manifest, PackageError> {
     let mut block = [0u8; BLOCK];
     reader.read_exact(&mut block).map_err(|_| {
-        PackageError::new(RejectCode::NotAPackage, "the file is shorter than a tar header")
+        PackageError::new(
+            RejectCode::NotAPackage,
+            "the file is shorter than a tar header",
+        )
     })?;
     let size = match ustar::parse_header(&block, 0)? {
         Header::File { name, size } if name == MANIFEST_ENTRY => size,
@@ -301,9 +304,9 @@ pub fn read_manifest(reader: &mut impl Read) -> Result<Manifest, PackageError> {
         ));
     }
     let mut bytes = vec![0u8; size as usize];
-    reader
-        .read_exact(&mut bytes)
-        .map_err(|_| PackageError::new(RejectCode::Truncated, "the file ends inside manifest.json"))?;
+    reader.read_exact(&mut bytes).map_err(|_| {
+        PackageError::new(RejectCode::Truncated, "the file ends inside manifest.json")
+    })?;
     Manifest::parse(&bytes)
 }
 

@@ -3,8 +3,8 @@
 
 use backend::entity::{installed_state, patch};
 use backend::package::pack::pack;
-use backend::package::{Limits, PackageSigner};
 use backend::package::verify::InstalledLevel;
+use backend::package::{Limits, PackageSigner};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, PaginatorTrait};
 use serde_json::Value;
 

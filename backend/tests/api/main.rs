@@ -9,3 +9,4 @@ mod import;
 mod packages;
 mod static_files;
 mod storage;
+mod tmc;

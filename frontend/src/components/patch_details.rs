@@ -86,6 +86,19 @@ pub fn ReleaseNotes(
     }
 }
 
+/// A patch's state in the panel's words.
+pub fn state_in_words(state: &shared::panel::PatchState) -> String {
+    use shared::panel::PatchState;
+    match state {
+        PatchState::Available => "Available".to_owned(),
+        PatchState::Downloading { percent, .. } => format!("Downloading {percent}%"),
+        PatchState::Downloaded => "Downloaded".to_owned(),
+        PatchState::Superseded { by } => format!("Superseded by Patch {by}"),
+        PatchState::Installed => "Installed".to_owned(),
+        PatchState::NotApplicable { reason } => format!("Not applicable: {reason}"),
+    }
+}
+
 fn yes_no(value: bool) -> &'static str {
     if value { "Yes" } else { "No" }
 }

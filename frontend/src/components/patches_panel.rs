@@ -4,13 +4,16 @@
 use leptos::prelude::*;
 use shared::PatchId;
 use shared::panel::{
-    AvailablePatch, HistoryEntry, JobKind, JobState, PatchState, PatchesView, TmcConnection, TmcStatus,
+    AvailablePatch, HistoryEntry, JobKind, JobState, PatchState, PatchesView, TmcConnection,
+    TmcStatus,
 };
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
-use crate::components::patch_details::size_in_mb;
+use crate::components::patch_details::{size_in_mb, state_in_words};
 use crate::live::use_live;
+use crate::navigation::{UPDATE_PATCH, patch_details};
+use leptos_router::components::A;
 
 /// The panel's content once the view is loaded.
 #[component]
@@ -21,7 +24,10 @@ pub fn PatchesPanel(
     is_admin: bool,
 ) -> impl IntoView {
     let installed = view.installed.clone();
-    let installed_on = installed.installed_at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let installed_on = installed
+        .installed_at
+        .format("%Y-%m-%d %H:%M UTC")
+        .to_string();
     let level = if installed.patch_level.is_none() {
         "No patch installed (base version)".to_owned()
     } else {
@@ -41,6 +47,15 @@ pub fn PatchesPanel(
             </div>
         </div>
         <TmcField status=view.tmc.clone() is_admin/>
+        {is_admin.then(|| view! {
+            <div class="field">
+                <span class="field-label">"Update"</span>
+                <div class="field-value">
+                    <A href=UPDATE_PATCH attr:id="update-link" attr:class="button primary">"Update…"</A>
+                    <span class="muted">" Download a patch from the TMC or import a patch file."</span>
+                </div>
+            </div>
+        })}
         <AvailableTable patches=view.available.clone() is_admin/>
         <History entries=view.history.clone()/>
     }
@@ -53,7 +68,9 @@ fn TmcField(status: TmcStatus, is_admin: bool) -> impl IntoView {
     // The live status wins over the one the view was loaded with.
     let status = Signal::derive(move || live.tmc.get().unwrap_or_else(|| status.clone()));
     let check = Action::new_unsync(move |_: &()| async move {
-        api::check_tmc().await.map(|status| live.tmc.set(Some(status)))
+        api::check_tmc()
+            .await
+            .map(|status| live.tmc.set(Some(status)))
     });
     let pending = check.pending();
     let error = move || check.value().get().and_then(Result::err);
@@ -178,12 +195,16 @@ fn PatchRow(patch: AvailablePatch, is_admin: bool) -> impl IntoView {
         let jobs = live.jobs.get();
         let running = jobs
             .values()
-            .filter(|j| j.patch == Some(id) && j.kind == JobKind::Download && j.state == JobState::Running)
+            .filter(|j| {
+                j.patch == Some(id) && j.kind == JobKind::Download && j.state == JobState::Running
+            })
             .max_by_key(|j| j.id);
         match (running, &state) {
             (
                 Some(job),
-                PatchState::Available | PatchState::Superseded { .. } | PatchState::Downloading { .. },
+                PatchState::Available
+                | PatchState::Superseded { .. }
+                | PatchState::Downloading { .. },
             ) => PatchState::Downloading {
                 job: job.id,
                 percent: job.percent(),
@@ -221,10 +242,11 @@ fn PatchRow(patch: AvailablePatch, is_admin: bool) -> impl IntoView {
             .and_then(|j| j.error.clone())
     };
     let released = facts.released.format("%Y-%m-%d").to_string();
+    let name = facts.display_name.clone();
     view! {
         <tr data-patch=id.to_string() class:recommended=patch.recommended>
             <th scope="row">
-                <span class="patch-name">{facts.display_name.clone()}</span>
+                <A href=patch_details(id) attr:class="patch-name">{name.clone()}</A>
                 {patch.recommended.then(|| view! { <span class="badge badge-recommended">"Recommended"</span> })}
                 <div class="muted small">{facts.title.clone()}</div>
             </th>
@@ -273,26 +295,21 @@ fn PatchRow(patch: AvailablePatch, is_admin: bool) -> impl IntoView {
 }
 
 fn state_view(state: &PatchState) -> AnyView {
+    let words = state_in_words(state);
     match state {
-        PatchState::Available => view! { <span class="state">"Available"</span> }.into_any(),
         PatchState::Downloading { percent, .. } => {
             let percent = *percent;
             view! {
-                <span class="state">{format!("Downloading {percent}%")}</span>
+                <span class="state">{words}</span>
                 <progress class="download-progress" max="100" value=percent.to_string()
                     aria-label="Download progress">{format!("{percent}%")}</progress>
             }
             .into_any()
         }
-        PatchState::Downloaded => view! { <span class="state">"Downloaded"</span> }.into_any(),
-        PatchState::Superseded { by } => {
-            view! { <span class="state">{format!("Superseded by Patch {by}")}</span> }.into_any()
+        PatchState::NotApplicable { .. } => {
+            view! { <span class="state muted">{words}</span> }.into_any()
         }
-        PatchState::Installed => view! { <span class="state">"Installed"</span> }.into_any(),
-        PatchState::NotApplicable { reason } => {
-            view! { <span class="state muted">{format!("Not applicable: {reason}")}</span> }
-                .into_any()
-        }
+        _ => view! { <span class="state">{words}</span> }.into_any(),
     }
 }
 

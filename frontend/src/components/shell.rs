@@ -88,7 +88,7 @@ fn PatchNoticeBanner() -> impl IntoView {
     move || {
         notice().map(|notice| {
             view! {
-                <div id="patch-notice" class="notice" role="status">
+                <div id="patch-notice" class="patch-notice-banner" role="status">
                     <span class="notice-text">
                         <strong>{notice.display_name}</strong>
                         " is available for this SMS server."

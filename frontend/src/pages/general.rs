@@ -6,10 +6,10 @@ use leptos_router::components::A;
 use shared::api::ServerInfo;
 
 use crate::api::ApiError;
-use crate::components::patches_panel::PatchesPanel;
 use crate::components::error::ErrorList;
 use crate::components::loading::Loading;
 use crate::components::notifications::NotificationsField;
+use crate::components::patches_panel::PatchesPanel;
 use crate::components::set_page_title;
 use crate::components::shell::use_shell;
 use crate::navigation::IMPORT_PATCH;

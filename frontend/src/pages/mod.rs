@@ -1,13 +1,17 @@
 //! One module per route of the app.
 
 pub mod audit;
+pub mod details;
 pub mod general;
 pub mod import;
 pub mod login;
 pub mod not_found;
+pub mod update;
 
 pub use audit::AuditPage;
+pub use details::PatchDetailsPage;
 pub use general::GeneralPage;
 pub use import::ImportPatchPage;
 pub use login::LoginPage;
 pub use not_found::NotFound;
+pub use update::UpdatePage;

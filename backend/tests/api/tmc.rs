@@ -1,0 +1,751 @@
+//! The TMC link against real TMCs on loopback: `TmcServer` (what `sms tmc serve` runs) and, for
+//! the failure cases, a TMC whose answers each test sets (still real HTTP, real signatures).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use backend::entity::patch;
+use backend::package::PackageSigner;
+use backend::package::pack::pack;
+use backend::tmc::catalog::{Catalog, CatalogEntry, FORMAT};
+use backend::tmc::server::{TmcServer, describe_package};
+use bytes::Bytes;
+use chrono::Utc;
+use futures_util::StreamExt;
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use crate::helpers::{TestApp, assert_error, spawn_app_with};
+
+/// A vendor key, its packages, and a folder to serve them from.
+struct Vendor {
+    signer: PackageSigner,
+    public_key: PathBuf,
+    dir: TempDir,
+}
+
+impl Vendor {
+    fn new() -> Self {
+        Self::named("tmc-vendor")
+    }
+
+    fn named(key_id: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = PackageSigner::generate(key_id);
+        let (_, public_key) = signer.write(&dir.path().join("vendor")).unwrap();
+        std::fs::create_dir(dir.path().join("packages")).unwrap();
+        Self {
+            signer,
+            public_key,
+            dir,
+        }
+    }
+
+    fn packages(&self) -> PathBuf {
+        self.dir.path().join("packages")
+    }
+
+    /// Packs SMS 6.4.0 Patch `n` (payload of `kib` KiB) into the packages folder.
+    fn add(&self, n: u32, kib: usize) -> PathBuf {
+        let work = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(work.path().join("payload/server")).unwrap();
+        let payload: Vec<u8> = (0..kib * 1024).map(|i| (i * 31 % 251) as u8).collect();
+        std::fs::write(work.path().join("payload/server/app.bin"), payload).unwrap();
+        let template = json!({
+            "product_version": "6.4.0",
+            "patch": n,
+            "build": format!("6.4.0.{}", 9100 + n),
+            "released": "2026-11-02",
+            "title": format!("Fixes {n}"),
+            "updates": "server",
+            "restart": "application",
+            "database_changes": false,
+            "rollback": true,
+            "release_notes": format!("## Patch {n}\n\n- Fixes."),
+        });
+        let staged = work.path().join("p.pkg");
+        pack(
+            &self.signer,
+            &template,
+            &work.path().join("payload"),
+            &staged,
+        )
+        .unwrap();
+        let out = self.packages().join(format!("sms-6.4.0.{n}.pkg"));
+        std::fs::copy(&staged, &out).unwrap();
+        out
+    }
+
+    /// A signed catalog over `entries` with `serial`, valid for a day from `generated`.
+    fn catalog(
+        &self,
+        serial: u64,
+        entries: Vec<CatalogEntry>,
+        generated: chrono::DateTime<Utc>,
+    ) -> (Bytes, Bytes) {
+        let catalog = Catalog {
+            format: FORMAT,
+            serial,
+            generated_at: generated,
+            expires_at: generated + chrono::Duration::days(1),
+            key_id: self.signer.key_id.clone(),
+            patches: entries,
+        };
+        let json = serde_json::to_vec(&catalog).unwrap();
+        let signature = self.signer.sign(&json);
+        (Bytes::from(json), Bytes::copy_from_slice(&signature))
+    }
+}
+
+/// `TmcServer` on a loopback port.
+async fn serve_tmc(vendor: &Vendor) -> (Arc<TmcServer>, String) {
+    let tmc = TmcServer::new(
+        vendor.packages(),
+        PackageSigner::load(&vendor.dir.path().join("vendor.key")).unwrap(),
+        Duration::from_secs(86_400),
+    );
+    tmc.refresh().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let router = tmc.clone().router();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (tmc, url)
+}
+
+/// What the scripted TMC answers.
+#[derive(Default)]
+struct Script {
+    catalog: Option<(Bytes, Bytes)>,
+    /// Answer the catalog with this status instead.
+    status: Option<StatusCode>,
+    /// Wait this long before answering the catalog.
+    delay: Option<Duration>,
+    packages: HashMap<String, Bytes>,
+    /// Bytes sent on the first package request before the connection is cut.
+    cut_first_at: Option<usize>,
+    requests: Vec<Option<String>>,
+}
+
+type Scripted = Arc<Mutex<Script>>;
+
+async fn serve_scripted() -> (Scripted, String) {
+    let script: Scripted = Arc::default();
+    let router = axum::Router::new()
+        .route(
+            "/v1/catalog.json",
+            get(|State(s): State<Scripted>| async move {
+                let (catalog, status, delay) = {
+                    let s = s.lock().unwrap();
+                    (s.catalog.clone(), s.status, s.delay)
+                };
+                if let Some(delay) = delay {
+                    tokio::time::sleep(delay).await;
+                }
+                match (status, catalog) {
+                    (Some(status), _) => (status, "TMC trouble").into_response(),
+                    (None, Some((json, _))) => json.into_response(),
+                    (None, None) => (StatusCode::OK, "this is not a catalog").into_response(),
+                }
+            }),
+        )
+        .route(
+            "/v1/catalog.sig",
+            get(|State(s): State<Scripted>| async move {
+                match s.lock().unwrap().catalog.clone() {
+                    Some((_, sig)) => sig.into_response(),
+                    None => (StatusCode::OK, "no signature either").into_response(),
+                }
+            }),
+        )
+        .route("/v1/packages/{name}", get(scripted_package))
+        .with_state(script.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (script, url)
+}
+
+async fn scripted_package(
+    State(script): State<Scripted>,
+    UrlPath(name): UrlPath<String>,
+    headers: HeaderMap,
+) -> Response {
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let (bytes, cut) = {
+        let mut s = script.lock().unwrap();
+        s.requests.push(range.clone());
+        let Some(bytes) = s.packages.get(&name).cloned() else {
+            return StatusCode::NOT_FOUND.into_response();
+        };
+        (bytes, s.cut_first_at.take())
+    };
+    let start: usize = range
+        .as_deref()
+        .and_then(|r| r.strip_prefix("bytes="))
+        .and_then(|r| r.strip_suffix('-'))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    if let Some(cut) = cut {
+        // Announce the whole file, send part of it, then break the connection (after a pause,
+        // so that the part reaches the client first).
+        let head = bytes.slice(..cut);
+        let stream = futures_util::stream::iter([Ok::<Bytes, std::io::Error>(head)]).chain(
+            futures_util::stream::once(async {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                Err(std::io::Error::other("connection reset"))
+            }),
+        );
+        return Response::builder()
+            .header(header::CONTENT_LENGTH, bytes.len())
+            .body(Body::from_stream(stream))
+            .unwrap();
+    }
+    let status = if start > 0 {
+        StatusCode::PARTIAL_CONTENT
+    } else {
+        StatusCode::OK
+    };
+    let mut response = Response::builder().status(status);
+    if start > 0 {
+        response = response.header(
+            header::CONTENT_RANGE,
+            format!("bytes {start}-{}/{}", bytes.len() - 1, bytes.len()),
+        );
+    }
+    response.body(Body::from(bytes.slice(start..))).unwrap()
+}
+
+async fn app_with_tmc(vendor: &Vendor, url: &str) -> TestApp {
+    let public = vendor.public_key.clone();
+    let url = reqwest::Url::parse(url).unwrap();
+    let app = spawn_app_with(move |config| {
+        config.trust_keys = vec![public];
+        config.tmc.url = Some(url);
+        config.tmc.interval = Duration::from_secs(3600);
+        config.tmc.timeout = Duration::from_secs(1);
+    })
+    .await;
+    app.login_admin().await;
+    app
+}
+
+async fn post(app: &TestApp, path: &str) -> reqwest::Response {
+    app.client
+        .post(app.url(path))
+        .header("X-SMS-Client", "api/test")
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn get_json(app: &TestApp, path: &str) -> Value {
+    let response = app.client.get(app.url(path)).send().await.unwrap();
+    assert_eq!(response.status(), 200, "GET {path}");
+    response.json().await.unwrap()
+}
+
+async fn check(app: &TestApp) -> Value {
+    let response = post(app, "/api/v1/tmc/check").await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+/// `(id, state, recommended)` of each row of the panel.
+async fn panel(app: &TestApp) -> Vec<(String, String, bool)> {
+    let view = get_json(app, "/api/v1/patches").await;
+    view["available"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row["patch"]["id"].as_str().unwrap().to_owned(),
+                row["state"]["state"].as_str().unwrap().to_owned(),
+                row["recommended"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+async fn wait_for_job(app: &TestApp, id: i64) -> Value {
+    for _ in 0..400 {
+        let job = get_json(app, &format!("/api/v1/jobs/{id}")).await;
+        if job["state"] != "running" {
+            return job;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("job {id} did not end");
+}
+
+async fn repository_rows(app: &TestApp) -> (usize, u64) {
+    let files = std::fs::read_dir(app.state.repository.dir())
+        .map(|d| d.count())
+        .unwrap_or(0);
+    let rows = patch::Entity::find().count(&app.state.db).await.unwrap();
+    (files, rows)
+}
+
+#[tokio::test]
+async fn check_now_records_the_signed_catalog_and_the_panel_offers_the_newest() {
+    let vendor = Vendor::new();
+    vendor.add(1, 8);
+    vendor.add(2, 8);
+    let (tmc, url) = serve_tmc(&vendor).await;
+    let app = app_with_tmc(&vendor, &url).await;
+
+    let status = check(&app).await;
+    assert_eq!(status["connection"], "connected", "{status}");
+    assert!(status["serial"].as_u64().unwrap() > 0);
+    assert_eq!(
+        panel(&app).await,
+        vec![
+            ("6.4.0.2".into(), "available".into(), true),
+            ("6.4.0.1".into(), "superseded".into(), false),
+        ]
+    );
+
+    // The vendor publishes Patch 3: the TMC notices the file, the next check records it.
+    vendor.add(3, 8);
+    assert!(tmc.refresh().await.unwrap());
+    let serial = check(&app).await["serial"].as_u64().unwrap();
+    assert!(serial > status["serial"].as_u64().unwrap());
+    let rows = panel(&app).await;
+    assert_eq!(rows[0], ("6.4.0.3".into(), "available".into(), true));
+    assert_eq!(rows.len(), 3);
+    let view = get_json(&app, "/api/v1/patches").await;
+    assert_eq!(view["newer_patch"]["id"], "6.4.0.3");
+
+    let audit = get_json(&app, "/api/v1/audit").await;
+    assert_eq!(audit["entries"][0]["action"], "tmc_check");
+}
+
+#[tokio::test]
+async fn only_admins_check_now_and_without_a_tmc_there_is_nothing_to_check() {
+    let app = spawn_app_with(|_| {}).await;
+    app.login_admin().await;
+    let status = get_json(&app, "/api/v1/tmc").await;
+    assert_eq!(status["connection"], "not_configured");
+    assert_error(
+        post(&app, "/api/v1/tmc/check").await,
+        412,
+        "tmc_not_configured",
+    )
+    .await;
+
+    app.login_operator().await;
+    assert_error(post(&app, "/api/v1/tmc/check").await, 403, "admin_required").await;
+    let view = get_json(&app, "/api/v1/patches").await;
+    assert_eq!(view["tmc"]["connection"], "not_configured");
+}
+
+#[tokio::test]
+async fn a_tmc_that_is_down_or_answers_garbage_gets_a_status_and_nothing_is_recorded() {
+    let vendor = Vendor::new();
+
+    // Nothing listens on the port.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", closed.local_addr().unwrap());
+    drop(closed);
+    let app = app_with_tmc(&vendor, &url).await;
+    let status = check(&app).await;
+    assert_eq!(status["connection"], "unreachable", "{status}");
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot connect")
+    );
+    assert!(status["next_check"].is_string());
+    assert!(panel(&app).await.is_empty());
+
+    // A TMC that answers, but not with a catalog; then tampered, unknown-key, expired and
+    // replayed catalogs.
+    let (script, url) = serve_scripted().await;
+    let app = app_with_tmc(&vendor, &url).await;
+    let status = check(&app).await;
+    assert_eq!(status["connection"], "invalid", "{status}");
+
+    let good = describe_package(&vendor.add(1, 4), "v1/packages/sms-6.4.0.1.pkg".into()).unwrap();
+    let now = Utc::now();
+    let (json, sig) = vendor.catalog(100, vec![good.clone()], now);
+    let mut tampered = json.to_vec();
+    let at = tampered.len() - 3;
+    tampered[at] ^= 0x01;
+    script.lock().unwrap().catalog = Some((Bytes::from(tampered), sig.clone()));
+    let status = check(&app).await;
+    assert_eq!(status["connection"], "invalid");
+    assert!(panel(&app).await.is_empty());
+
+    let stranger = Vendor::named("someone-else");
+    script.lock().unwrap().catalog = Some(stranger.catalog(100, vec![good.clone()], now));
+    let status = check(&app).await;
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not trust"),
+        "{status}"
+    );
+
+    script.lock().unwrap().catalog =
+        Some(vendor.catalog(100, vec![good.clone()], now - chrono::Duration::days(2)));
+    assert!(
+        check(&app).await["message"]
+            .as_str()
+            .unwrap()
+            .contains("expired")
+    );
+
+    script.lock().unwrap().catalog = Some((json, sig));
+    assert_eq!(check(&app).await["connection"], "connected");
+    assert_eq!(panel(&app).await.len(), 1);
+
+    // An older serial is a replay: refused, and the recorded catalog stays.
+    script.lock().unwrap().catalog = Some(vendor.catalog(99, vec![], now));
+    let status = check(&app).await;
+    assert!(
+        status["message"].as_str().unwrap().contains("lower"),
+        "{status}"
+    );
+    assert_eq!(panel(&app).await.len(), 1);
+
+    // A 500, and a TMC slower than the timeout: unreachable, the catalog stays, the server serves.
+    script.lock().unwrap().status = Some(StatusCode::INTERNAL_SERVER_ERROR);
+    let status = check(&app).await;
+    assert_eq!(status["connection"], "unreachable");
+    assert!(
+        status["message"].as_str().unwrap().contains("500"),
+        "{status}"
+    );
+    {
+        let mut s = script.lock().unwrap();
+        s.status = None;
+        s.delay = Some(Duration::from_secs(3));
+    }
+    let status = check(&app).await;
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap()
+            .contains("did not answer within"),
+        "{status}"
+    );
+    assert_eq!(panel(&app).await.len(), 1);
+    assert_eq!(app.health().await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_download_cut_short_for_good_fails_and_leaves_nothing() {
+    let vendor = Vendor::new();
+    let file = vendor.add(1, 64);
+    let entry = describe_package(&file, "v1/packages/p1.pkg".into()).unwrap();
+    let full = std::fs::read(&file).unwrap();
+    let (script, url) = serve_scripted().await;
+    {
+        let mut s = script.lock().unwrap();
+        s.catalog = Some(vendor.catalog(5, vec![entry], Utc::now()));
+        // The TMC only ever has the first half of the file.
+        s.packages.insert(
+            "p1.pkg".into(),
+            Bytes::from(full[..full.len() / 2].to_vec()),
+        );
+    }
+    let app = app_with_tmc(&vendor, &url).await;
+    check(&app).await;
+
+    let job: Value = post(&app, "/api/v1/patches/6.4.0.1/download")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let done = wait_for_job(&app, job["id"].as_i64().unwrap()).await;
+
+    assert_eq!(done["state"], "failed", "{done}");
+    assert_eq!(done["error"]["code"], "download_failed", "{done}");
+    assert_eq!(repository_rows(&app).await, (0, 0));
+}
+
+#[tokio::test]
+async fn a_download_streams_into_the_repository_through_the_verifier() {
+    let vendor = Vendor::new();
+    vendor.add(2, 600);
+    let (_tmc, url) = serve_tmc(&vendor).await;
+    let app = app_with_tmc(&vendor, &url).await;
+    check(&app).await;
+
+    assert_error(
+        post(&app, "/api/v1/patches/6.4.0.9/download").await,
+        404,
+        "patch_not_found",
+    )
+    .await;
+    assert_error(
+        post(&app, "/api/v1/patches/six/download").await,
+        400,
+        "invalid_patch_id",
+    )
+    .await;
+
+    let response = post(&app, "/api/v1/patches/6.4.0.2/download").await;
+    assert_eq!(response.status(), 202);
+    let job: Value = response.json().await.unwrap();
+    assert_eq!(job["kind"], "download");
+    let done = wait_for_job(&app, job["id"].as_i64().unwrap()).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(done["done_bytes"], done["total_bytes"]);
+    assert_eq!(repository_rows(&app).await, (1, 1));
+    assert_eq!(
+        panel(&app).await,
+        vec![("6.4.0.2".into(), "downloaded".into(), true)]
+    );
+    let audit = get_json(&app, "/api/v1/audit").await;
+    assert!(
+        audit["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "patch_download" && e["outcome"] == "success")
+    );
+    assert_error(
+        post(&app, "/api/v1/patches/6.4.0.2/download").await,
+        409,
+        "already_in_repository",
+    )
+    .await;
+
+    // The Software Details answer: facts, state and sanitized notes.
+    let details = get_json(&app, "/api/v1/patches/6.4.0.2").await;
+    assert_eq!(details["state"]["state"], "downloaded");
+    assert!(
+        details["patch"]["release_notes_html"]
+            .as_str()
+            .unwrap()
+            .contains("<h2>Patch 2</h2>")
+    );
+    let missing = app
+        .client
+        .get(app.url("/api/v1/patches/6.4.0.7"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(missing, 404, "patch_not_found").await;
+}
+
+#[tokio::test]
+async fn a_broken_connection_is_resumed_with_a_range_request() {
+    let vendor = Vendor::new();
+    let file = vendor.add(1, 256);
+    let entry = describe_package(&file, "v1/packages/p1.pkg".into()).unwrap();
+    let (script, url) = serve_scripted().await;
+    {
+        let mut s = script.lock().unwrap();
+        s.catalog = Some(vendor.catalog(5, vec![entry], Utc::now()));
+        s.packages
+            .insert("p1.pkg".into(), Bytes::from(std::fs::read(&file).unwrap()));
+        s.cut_first_at = Some(100_000);
+    }
+    let app = app_with_tmc(&vendor, &url).await;
+    check(&app).await;
+
+    let job: Value = post(&app, "/api/v1/patches/6.4.0.1/download")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let done = wait_for_job(&app, job["id"].as_i64().unwrap()).await;
+
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let requests = script.lock().unwrap().requests.clone();
+    assert_eq!(requests[0], None);
+    assert_eq!(requests[1].as_deref(), Some("bytes=100000-"));
+    assert_eq!(repository_rows(&app).await, (1, 1));
+}
+
+#[tokio::test]
+async fn a_package_that_is_not_what_the_catalog_says_leaves_nothing() {
+    let vendor = Vendor::new();
+    let file = vendor.add(1, 16);
+    let mut entry = describe_package(&file, "v1/packages/p1.pkg".into()).unwrap();
+    entry.sha256 = "0".repeat(64);
+    let (script, url) = serve_scripted().await;
+    {
+        let mut s = script.lock().unwrap();
+        s.catalog = Some(vendor.catalog(5, vec![entry], Utc::now()));
+        s.packages
+            .insert("p1.pkg".into(), Bytes::from(std::fs::read(&file).unwrap()));
+    }
+    let app = app_with_tmc(&vendor, &url).await;
+    check(&app).await;
+
+    let job: Value = post(&app, "/api/v1/patches/6.4.0.1/download")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let done = wait_for_job(&app, job["id"].as_i64().unwrap()).await;
+
+    assert_eq!(done["state"], "failed");
+    assert_eq!(done["error"]["code"], "catalog_mismatch", "{done}");
+    assert_eq!(repository_rows(&app).await, (0, 0));
+    assert_eq!(
+        panel(&app).await,
+        vec![("6.4.0.1".into(), "available".into(), true)]
+    );
+}
+
+/// Reads SSE messages until one named `event` arrives (or the time is up).
+async fn wait_for_event(
+    stream: &mut (impl futures_util::Stream<Item = reqwest::Result<Bytes>> + Unpin),
+    buffer: &mut String,
+    event: &str,
+    within: Duration,
+) -> Option<String> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        while let Some(end) = buffer.find("\n\n") {
+            let message: String = buffer.drain(..end + 2).collect();
+            if message.lines().any(|l| l == format!("event: {event}")) {
+                return Some(message);
+            }
+        }
+        match tokio::time::timeout_at(deadline, stream.next()).await {
+            Ok(Some(Ok(chunk))) => buffer.push_str(&String::from_utf8_lossy(&chunk)),
+            _ => return None,
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_event_stream_announces_new_patches_only_while_notifications_are_enabled() {
+    let vendor = Vendor::new();
+    vendor.add(1, 4);
+    let (tmc, url) = serve_tmc(&vendor).await;
+    let app = app_with_tmc(&vendor, &url).await;
+    check(&app).await;
+
+    let response = app
+        .client
+        .get(app.url("/api/v1/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let mut events = response.bytes_stream();
+    let mut buffer = String::new();
+    let hello = wait_for_event(&mut events, &mut buffer, "tmc", Duration::from_secs(5)).await;
+    assert!(hello.unwrap().contains("\"connected\""));
+
+    // Disabled: a new patch changes the panel, but no notice.
+    assert_eq!(app.set_notifications(false).await.status(), 200);
+    vendor.add(2, 4);
+    tmc.refresh().await.unwrap();
+    check(&app).await;
+    let notice = wait_for_event(
+        &mut events,
+        &mut buffer,
+        "patch_notice",
+        Duration::from_millis(700),
+    )
+    .await;
+    assert!(notice.is_none(), "no notice while disabled: {notice:?}");
+
+    // Enabled: the next new patch is announced to every open client.
+    assert_eq!(app.set_notifications(true).await.status(), 200);
+    vendor.add(3, 4);
+    tmc.refresh().await.unwrap();
+    check(&app).await;
+    let notice = wait_for_event(
+        &mut events,
+        &mut buffer,
+        "patch_notice",
+        Duration::from_secs(5),
+    )
+    .await
+    .expect("a patch notice");
+    assert!(notice.contains("6.4.0.3"), "{notice}");
+
+    // A download's progress arrives on the same stream.
+    post(&app, "/api/v1/patches/6.4.0.3/download").await;
+    let job = wait_for_event(&mut events, &mut buffer, "job", Duration::from_secs(5))
+        .await
+        .expect("a job event");
+    assert!(job.contains("\"download\""), "{job}");
+}
+
+#[tokio::test]
+async fn sms_tmc_serve_serves_a_signed_catalog_and_packages_with_range() {
+    use std::io::BufRead;
+    let vendor = Vendor::new();
+    let file = vendor.add(4, 32);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sms"))
+        .args(["tmc", "serve", "--listen", "127.0.0.1:0", "--dir"])
+        .arg(vendor.packages())
+        .arg("--key")
+        .arg(vendor.dir.path().join("vendor.key"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines.next().expect("a ready line").unwrap();
+        if let Some(rest) = line.strip_prefix("TMC ready at ") {
+            break rest.to_owned();
+        }
+    };
+    let http = reqwest::Client::new();
+    let json = http
+        .get(format!("{url}v1/catalog.json"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let sig = http
+        .get(format!("{url}v1/catalog.sig"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let mut keys = backend::package::TrustedKeys::new();
+    keys.add_file(&vendor.public_key).unwrap();
+    let catalog = Catalog::verify(&json, &sig, &keys, None, Utc::now()).unwrap();
+    assert_eq!(catalog.patches.len(), 1);
+    let entry = &catalog.patches[0];
+    assert_eq!(entry.patch, 4);
+    assert_eq!(entry.size, std::fs::metadata(&file).unwrap().len());
+
+    let partial = http
+        .get(format!("{url}{}", entry.url))
+        .header(header::RANGE, "bytes=1000-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(partial.status(), 206);
+    let tail = partial.bytes().await.unwrap();
+    assert_eq!(&tail[..], &std::fs::read(&file).unwrap()[1000..]);
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -1,0 +1,53 @@
+//! A real TMC for the browser tests: `TmcServer` (what `sms tmc serve` runs) on a loopback port,
+//! serving a folder the test fills with a vendor's packages.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use backend::config::Config;
+use backend::package::keys::PackageSigner;
+use backend::tmc::server::TmcServer;
+use tempfile::TempDir;
+
+use crate::packages::Vendor;
+
+/// A TMC serving its own folder, signed with the vendor's key.
+pub struct Tmc {
+    pub server: Arc<TmcServer>,
+    pub url: String,
+    dir: TempDir,
+}
+
+impl Tmc {
+    /// Starts an empty TMC whose catalog `vendor` signs.
+    pub async fn start(vendor: &Vendor) -> anyhow::Result<Tmc> {
+        let dir = tempfile::tempdir()?;
+        let signer = PackageSigner::load(&vendor.secret_key())
+            .context("cannot read the test vendor's key")?;
+        let server = TmcServer::new(dir.path().to_owned(), signer, Duration::from_secs(86_400));
+        server.refresh().await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}/", listener.local_addr()?);
+        let router = server.clone().router();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Ok(Tmc { server, url, dir })
+    }
+
+    /// Points the SMS server at this TMC (and trusts the vendor).
+    pub fn configure(&self, vendor: &Vendor, config: &mut Config) -> anyhow::Result<()> {
+        vendor.trust(config);
+        config.tmc.url = Some(self.url.parse()?);
+        config.tmc.interval = Duration::from_secs(3600);
+        Ok(())
+    }
+
+    /// Publishes SMS 6.4.0 Patch `n` from `vendor` (the catalog is rebuilt at once).
+    pub async fn publish(&self, vendor: &Vendor, n: u32, title: &str) -> anyhow::Result<()> {
+        let out: PathBuf = self.dir.path().join(format!("sms-6.4.0.{n}.pkg"));
+        vendor.patch(n, title, &format!("## Patch {n}\n\n- {title}.\n"), &out)?;
+        self.server.refresh().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,122 @@
+//! The SMS Patches panel against a real TMC on loopback: the catalog's patches and their states,
+//! Check now, a download, and the live patch notice.
+
+use e2e::packages::Vendor;
+use e2e::tmc::Tmc;
+use e2e::{ADMIN_PASSWORD, Browser, action, check, find};
+use fantoccini::Locator;
+
+async fn start(vendor: &Vendor, tmc: &Tmc) -> anyhow::Result<Browser> {
+    let mut configured = Ok(());
+    let browser = Browser::start_with(|config| configured = tmc.configure(vendor, config)).await?;
+    configured?;
+    // The server checks the TMC as it starts; wait for that check so the test starts from it.
+    check::until("the first TMC check", || async {
+        let status = browser.state.tmc.status().await;
+        match status.last_check {
+            Some(_) => Ok(Some(())),
+            None => Err(format!("{:?}", status.connection)),
+        }
+    })
+    .await?;
+    Ok(browser)
+}
+
+#[tokio::test]
+async fn the_panel_lists_the_tmc_patches_and_check_now_finds_a_new_one() -> anyhow::Result<()> {
+    let vendor = Vendor::new()?;
+    let tmc = Tmc::start(&vendor).await?;
+    tmc.publish(&vendor, 1, "Stability fixes").await?;
+    tmc.publish(&vendor, 2, "Faster reports").await?;
+    let browser = start(&vendor, &tmc).await?;
+    action::login(&browser, "admin", ADMIN_PASSWORD).await?;
+
+    check::visible(&browser, find::TMC_CONNECTED, "the TMC status Connected").await?;
+    check::text_contains(&browser, find::TMC_STATUS, "Connected").await?;
+    check::text_contains(&browser, find::INSTALLED_PATCH, "No patch installed").await?;
+    check::text_contains(
+        &browser,
+        find::PATCH_HISTORY,
+        "No installs or rollbacks yet",
+    )
+    .await?;
+    let p2 = find::patch_state("6.4.0.2");
+    check::text_is(&browser, Locator::Css(&p2), "Available").await?;
+    check::text_contains(
+        &browser,
+        Locator::Css(&find::patch_name("6.4.0.2")),
+        "Recommended",
+    )
+    .await?;
+    let p1 = find::patch_state("6.4.0.1");
+    check::text_is(&browser, Locator::Css(&p1), "Superseded by Patch 2").await?;
+
+    // The vendor publishes Patch 3; Check now shows it without a reload.
+    tmc.publish(&vendor, 3, "Security fixes").await?;
+    action::click(&browser, find::TMC_CHECK, "Check now").await?;
+    let p3 = find::patch_state("6.4.0.3");
+    check::text_is(&browser, Locator::Css(&p3), "Available").await?;
+    check::text_is(&browser, Locator::Css(&p2), "Superseded by Patch 3").await?;
+    check::text_contains(
+        &browser,
+        Locator::Css(&find::patch_name("6.4.0.3")),
+        "Security fixes",
+    )
+    .await?;
+    browser.close().await
+}
+
+#[tokio::test]
+async fn the_admin_downloads_a_patch_and_sees_it_downloaded() -> anyhow::Result<()> {
+    let vendor = Vendor::new()?;
+    let tmc = Tmc::start(&vendor).await?;
+    tmc.publish(&vendor, 2, "Faster reports").await?;
+    let browser = start(&vendor, &tmc).await?;
+    action::login(&browser, "admin", ADMIN_PASSWORD).await?;
+
+    let download = find::patch_download("6.4.0.2");
+    action::click(&browser, Locator::Css(&download), "Download").await?;
+
+    check::text_is(
+        &browser,
+        Locator::Css(&find::patch_state("6.4.0.2")),
+        "Downloaded",
+    )
+    .await?;
+    check::gone(&browser, Locator::Css(&download), "the Download button").await?;
+    let kept = browser.state.repository.list().await?;
+    assert_eq!(kept.len(), 1, "the repository should hold the download");
+    browser.close().await
+}
+
+#[tokio::test]
+async fn the_patch_notice_appears_live_while_notifications_are_enabled() -> anyhow::Result<()> {
+    let vendor = Vendor::new()?;
+    let tmc = Tmc::start(&vendor).await?;
+    let browser = start(&vendor, &tmc).await?;
+    action::login(&browser, "admin", ADMIN_PASSWORD).await?;
+    check::visible(&browser, find::TMC_CONNECTED, "the TMC status Connected").await?;
+    check::absent(
+        &browser,
+        find::PATCH_NOTICE,
+        find::NOTIFICATIONS_STATUS,
+        "the patch notice (no patch is known)",
+    )
+    .await?;
+
+    // The TMC gets a patch and the server's own sync records it: the open page is told.
+    tmc.publish(&vendor, 4, "Index rebuild").await?;
+    browser.state.tmc.wake();
+    check::text_contains(&browser, find::PATCH_NOTICE, "SMS 6.4.0 Patch 4").await?;
+
+    // Disabled: the notice goes away in every open client; enabled again: it is back.
+    action::click(&browser, find::NOTIFICATIONS_TOGGLE, "Disable").await?;
+    check::gone(&browser, find::PATCH_NOTICE, "the patch notice").await?;
+    action::click(&browser, find::NOTIFICATIONS_TOGGLE, "Enable").await?;
+    check::visible(&browser, find::PATCH_NOTICE, "the patch notice").await?;
+
+    // A reload keeps showing the known patch.
+    action::reload(&browser).await?;
+    check::text_contains(&browser, find::PATCH_NOTICE, "Patch 4").await?;
+    browser.close().await
+}

@@ -1,0 +1,102 @@
+//! Software Details: every fact of one patch and its rendered release notes (`/patches/{id}`).
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+use shared::PatchId;
+use shared::effects::Restart;
+use shared::panel::{AvailablePatch, CatalogPatch};
+
+use crate::api::{self, ApiError};
+use crate::components::error::ErrorList;
+use crate::components::loading::Loading;
+use crate::components::patch_details::{ReleaseNotes, size_in_mb, state_in_words};
+use crate::components::set_page_title;
+use crate::navigation::HOME;
+
+#[component]
+pub fn PatchDetailsPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let patch = LocalResource::new(move || {
+        let id = id();
+        async move {
+            let id: PatchId = id.parse().map_err(|err| ApiError {
+                status: None,
+                code: "invalid_patch_id".into(),
+                message: format!("`{id}` is not a patch id like 6.4.0.3 ({err})."),
+            })?;
+            api::get_patch(id).await
+        }
+    });
+    view! {
+        <div id="details-page" class="page">
+            <nav class="breadcrumb" aria-label="Breadcrumb">
+                <A href=HOME>"General"</A>
+                <span aria-hidden="true">" › "</span>
+                <span aria-current="page">"Software Details"</span>
+            </nav>
+            <Transition fallback=|| view! { <div class="card"><Loading what="the patch"/></div> }>
+                <ErrorBoundary fallback=|errors| view! { <div class="card"><ErrorList errors/></div> }>
+                    {move || Suspend::new(async move {
+                        patch.await.map(|found| view! { <Details found/> })
+                    })}
+                </ErrorBoundary>
+            </Transition>
+        </div>
+    }
+}
+
+#[component]
+fn Details(found: AvailablePatch) -> impl IntoView {
+    let p: CatalogPatch = found.patch.clone();
+    set_page_title(&p.display_name);
+    let updates_client = match (p.updates.updates_client(), p.client_version) {
+        (true, Some(client)) => format!("Yes: clients must upgrade to {client}"),
+        (true, None) => "Yes".to_owned(),
+        (false, _) => "No".to_owned(),
+    };
+    let restart = match p.restart {
+        Restart::Application => "Application restart",
+        Restart::Reboot => "Reboot of the server",
+    };
+    let yes_no = |b: bool| if b { "Yes" } else { "No" };
+    let released = p.released.format("%Y-%m-%d").to_string();
+    view! {
+        <h1 id="details-name">{p.display_name.clone()}</h1>
+        <p class="page-intro">{p.title.clone()}</p>
+        <section class="card" aria-labelledby="details-facts-heading">
+            <h2 id="details-facts-heading">"Facts"</h2>
+            <dl id="details-facts" class="facts">
+                <dt>"State"</dt>
+                <dd id="details-state">
+                    {state_in_words(&found.state)}
+                    {found.recommended.then(|| view! { <span class="badge badge-recommended">"Recommended"</span> })}
+                </dd>
+                <dt>"Build"</dt>
+                <dd>{p.build.to_string()}</dd>
+                <dt>"Released"</dt>
+                <dd><time datetime=released.clone()>{released.clone()}</time></dd>
+                <dt>"Size"</dt>
+                <dd title=format!("{} bytes", p.size)>{size_in_mb(p.size)}</dd>
+                <dt>"Updates the client"</dt>
+                <dd>{updates_client}</dd>
+                <dt>"Restart"</dt>
+                <dd>{restart}</dd>
+                <dt>"Database changes"</dt>
+                <dd>{yes_no(p.database_changes)}</dd>
+                <dt>"Can be rolled back"</dt>
+                <dd>{yes_no(p.rollback)}</dd>
+                <dt>"Signed by"</dt>
+                <dd><code>{p.key_id.clone()}</code></dd>
+                <dt>"SHA-256"</dt>
+                <dd class="checksum"><code>{p.sha256.clone()}</code></dd>
+                <dt>"In the patch repository"</dt>
+                <dd>{yes_no(found.in_repository)}</dd>
+            </dl>
+        </section>
+        <section class="card">
+            <ReleaseNotes html=p.release_notes_html.clone()/>
+        </section>
+    }
+}

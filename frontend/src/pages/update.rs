@@ -1,0 +1,208 @@
+//! The Update wizard's first steps: choose the source (the TMC or a file from storage media),
+//! pick the patch (SMS Patch File), read its release notes, and download it with a progress bar.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use shared::PatchId;
+use shared::panel::{AvailablePatch, JobKind, JobState, PatchState, PatchesView};
+
+use crate::api::{self, ApiError};
+use crate::components::error::{ErrorDisplay, ErrorList};
+use crate::components::loading::Loading;
+use crate::components::patch_details::{ReleaseNotes, size_in_mb, state_in_words};
+use crate::components::set_page_title;
+use crate::components::shell::use_shell;
+use crate::live::use_live;
+use crate::navigation::{HOME, IMPORT_PATCH};
+
+#[component]
+pub fn UpdatePage() -> impl IntoView {
+    set_page_title("Update");
+    let shell = use_shell();
+    view! {
+        <div id="update-page" class="page">
+            <nav class="breadcrumb" aria-label="Breadcrumb">
+                <A href=HOME>"General"</A>
+                <span aria-hidden="true">" › "</span>
+                <span aria-current="page">"Update"</span>
+            </nav>
+            <h1>"Update the SMS server"</h1>
+            <section class="card" aria-labelledby="source-heading">
+                <h2 id="source-heading">"1. Source"</h2>
+                <ul class="choices">
+                    <li>
+                        <strong>"Download from the TMC"</strong>
+                        <span class="muted">" (below)"</span>
+                    </li>
+                    <li>
+                        <A href=IMPORT_PATCH attr:id="update-import-link">
+                            "Import a patch file from storage media"
+                        </A>
+                    </li>
+                </ul>
+            </section>
+            <Transition fallback=|| view! { <div class="card"><Loading what="the patches"/></div> }>
+                <ErrorBoundary fallback=|errors| view! { <div class="card"><ErrorList errors/></div> }>
+                    {move || Suspend::new(async move {
+                        let view = shell.patches.await?;
+                        let session = shell.session.await?;
+                        Ok::<_, ApiError>(view! { <TmcStep view is_admin=session.role.is_admin()/> })
+                    })}
+                </ErrorBoundary>
+            </Transition>
+        </div>
+    }
+}
+
+/// Patches the admin can pick: newest first, without the installed and inapplicable ones.
+fn choices(view: &PatchesView) -> Vec<AvailablePatch> {
+    view.available
+        .iter()
+        .filter(|a| {
+            !matches!(
+                a.state,
+                PatchState::Installed | PatchState::NotApplicable { .. }
+            )
+        })
+        .cloned()
+        .collect()
+}
+
+#[component]
+fn TmcStep(view: PatchesView, is_admin: bool) -> impl IntoView {
+    let live = use_live();
+    let choices = choices(&view);
+    if choices.is_empty() {
+        return view! {
+            <section class="card">
+                <h2>"2. SMS Patch File"</h2>
+                <p id="update-no-patches" class="muted">
+                    "No patch newer than the installed one is known. Check the TMC from the \
+                     SMS Patches panel, or import a patch file."
+                </p>
+            </section>
+        }
+        .into_any();
+    }
+    let first = choices
+        .iter()
+        .find(|c| c.recommended)
+        .or(choices.first())
+        .map(|c| c.patch.id);
+    let selected = RwSignal::new(first);
+    let options = choices.clone();
+    let current = Signal::derive(move || {
+        let id = selected.get()?;
+        options.iter().find(|c| c.patch.id == id).cloned()
+    });
+    let download = Action::new_unsync(move |id: &PatchId| {
+        let id = *id;
+        async move {
+            let job = api::download_patch(id).await?;
+            live.jobs.update(|jobs| {
+                jobs.insert(job.id, job);
+            });
+            Ok::<(), ApiError>(())
+        }
+    });
+    // The newest download job of the selected patch, live.
+    let job = Signal::derive(move || {
+        let id = selected.get()?;
+        live.jobs
+            .get()
+            .values()
+            .filter(|j| j.kind == JobKind::Download && j.patch == Some(id))
+            .max_by_key(|j| j.id)
+            .cloned()
+    });
+    view! {
+        <section class="card" aria-labelledby="patch-file-heading">
+            <h2 id="patch-file-heading">"2. SMS Patch File"</h2>
+            <div class="field">
+                <label class="field-label" for="patch-file">"SMS Patch File"</label>
+                <div class="field-value">
+                    <select
+                        id="patch-file"
+                        on:change=move |ev| {
+                            selected.set(event_target_value(&ev).parse().ok());
+                        }
+                    >
+                        {choices
+                            .iter()
+                            .map(|c| {
+                                let id = c.patch.id;
+                                let label = if c.recommended {
+                                    format!("{} (recommended)", c.patch.display_name)
+                                } else {
+                                    c.patch.display_name.clone()
+                                };
+                                view! {
+                                    <option value=id.to_string() selected=move || selected.get() == Some(id)>
+                                        {label}
+                                    </option>
+                                }
+                            })
+                            .collect_view()}
+                    </select>
+                </div>
+            </div>
+            {move || current.get().map(|c| {
+                let facts = format!(
+                    "{} · released {} · {} · {}",
+                    c.patch.title,
+                    c.patch.released.format("%Y-%m-%d"),
+                    size_in_mb(c.patch.size),
+                    state_in_words(&c.state),
+                );
+                view! {
+                    <p id="update-patch-facts" class="muted">{facts}</p>
+                    <ReleaseNotes html=c.patch.release_notes_html.clone()/>
+                }
+            })}
+        </section>
+        <section class="card" aria-labelledby="download-heading">
+            <h2 id="download-heading">"3. Download"</h2>
+            {move || {
+                let Some(c) = current.get() else { return ().into_any() };
+                let running = job.get().filter(|j| j.state == JobState::Running);
+                let finished = job.get().filter(|j| j.state.is_final());
+                if let Some(j) = running {
+                    let percent = j.percent();
+                    return view! {
+                        <p id="update-download-status">{format!("Downloading… {percent}%")}</p>
+                        <progress id="update-download-progress" max="100" value=percent.to_string()
+                            aria-label="Download progress">{format!("{percent}%")}</progress>
+                    }.into_any();
+                }
+                if c.in_repository || finished.as_ref().is_some_and(|j| j.state == JobState::Succeeded) {
+                    return view! {
+                        <p id="update-download-status" class="ok">
+                            "Downloaded and verified: the patch is in the patch repository, ready \
+                             to install."
+                        </p>
+                    }.into_any();
+                }
+                let failure = finished.and_then(|j| j.error);
+                view! {
+                    {failure.map(|e| view! {
+                        <p id="update-download-error" class="download-error" role="alert">{e.message}</p>
+                    })}
+                    {is_admin.then(|| view! {
+                        <button
+                            id="update-download"
+                            type="button"
+                            class="button primary"
+                            disabled=move || download.pending().get()
+                            on:click=move |_| { if let Some(id) = selected.get_untracked() { download.dispatch(id); } }
+                        >
+                            "Download"
+                        </button>
+                    })}
+                    {(!is_admin).then(|| view! { <p class="muted">"Only admins can download patches."</p> })}
+                    {move || download.value().get().and_then(Result::err).map(|error| view! { <ErrorDisplay error/> })}
+                }.into_any()
+            }}
+        </section>
+    }
+    .into_any()
+}
