@@ -84,6 +84,9 @@ enum TmcCommand {
         /// How long a catalog stays valid: `7d`, `12h`, ...
         #[arg(long, value_name = "DURATION", default_value = "7d")]
         expires_in: String,
+        /// Serve packages at most this many KiB per second (to watch download progress).
+        #[arg(long, value_name = "KIB")]
+        rate_kib: Option<u64>,
     },
 }
 
@@ -159,9 +162,11 @@ pub async fn run() -> ExitCode {
             key,
             listen,
             expires_in,
+            rate_kib,
         }) => {
             init_logging(LogFormat::Text, "info");
-            tmc_serve(dir, &key, listen, &expires_in).await
+            let rate = rate_kib.map(|kib| kib.saturating_mul(1024).max(1024));
+            tmc_serve(dir, &key, listen, &expires_in, rate).await
         }
         Command::Keygen { key_id, out } => keygen(&key_id, &out),
         Command::Pack {
@@ -198,6 +203,7 @@ async fn tmc_serve(
     key: &std::path::Path,
     listen: std::net::SocketAddr,
     expires_in: &str,
+    rate: Option<u64>,
 ) -> anyhow::Result<()> {
     use crate::tmc::server::TmcServer;
     let signer = PackageSigner::load(key)
@@ -208,7 +214,7 @@ async fn tmc_serve(
         "{} is not a folder: create it and put .pkg files in it",
         dir.display()
     );
-    let tmc = TmcServer::new(dir, signer, expires_in);
+    let tmc = TmcServer::with_rate(dir, signer, expires_in, rate);
     tmc.refresh().await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -29,6 +29,9 @@ pub struct Application {
     demo_tmc: Option<(TcpListener, std::sync::Arc<TmcServer>)>,
 }
 
+/// The demo TMC serves packages at this many bytes per second.
+pub const DEMO_TMC_RATE: u64 = 512 * 1024;
+
 /// The folder of the demo TMC's packages inside the data dir.
 pub const DEMO_TMC_DIR: &str = "demo-tmc";
 
@@ -229,7 +232,13 @@ async fn start_demo_tmc(
     if written > 0 {
         tracing::info!(written, dir = %dir.display(), "wrote the demo TMC's packages");
     }
-    let tmc = TmcServer::new(dir, signer, crate::tmc::server::DEFAULT_EXPIRY);
+    // Slow enough that a download's progress is visible in the demo.
+    let tmc = TmcServer::with_rate(
+        dir,
+        signer,
+        crate::tmc::server::DEFAULT_EXPIRY,
+        Some(DEMO_TMC_RATE),
+    );
     tmc.refresh().await?;
     let listener = TcpListener::bind(("127.0.0.1", 0))
         .await

@@ -86,11 +86,13 @@ fn is_hashed_asset(path: &str) -> bool {
     })
 }
 
-/// A path whose last segment has an extension names a file, not a client route.
+/// A path whose last segment has an extension (with a letter: `.js`, `.wasm`, `.png`) names a
+/// file, not a client route; `/patches/6.4.0.3` is a route.
 fn looks_like_file(path: &str) -> bool {
     path.rsplit('/')
         .next()
-        .is_some_and(|name| name.contains('.'))
+        .and_then(|name| name.rsplit_once('.'))
+        .is_some_and(|(_, extension)| extension.chars().any(|c| c.is_ascii_alphabetic()))
 }
 
 #[cfg(test)]
@@ -112,5 +114,7 @@ mod tests {
     fn client_routes_are_not_files() {
         assert!(looks_like_file("/missing.js"));
         assert!(!looks_like_file("/admin/general"));
+        assert!(!looks_like_file("/patches/6.4.0.3"));
+        assert!(looks_like_file("/favicon.ico"));
     }
 }

@@ -69,3 +69,14 @@ pub fn patch_download(id: &str) -> String {
 pub fn patch_name(id: &str) -> String {
     format!("#patches-table tr[data-patch='{id}'] th")
 }
+
+/// The Software Details page.
+pub const DETAILS_NAME: Locator<'static> = Locator::Css("#details-name");
+pub const DETAILS_STATE: Locator<'static> = Locator::Css("#details-state");
+
+/// The Update wizard.
+pub const UPDATE_LINK: Locator<'static> = Locator::Css("#update-link");
+pub const UPDATE_PATCH_FILE: Locator<'static> = Locator::Css("#patch-file");
+pub const UPDATE_DOWNLOAD: Locator<'static> = Locator::Css("#update-download");
+pub const UPDATE_DOWNLOAD_STATUS: Locator<'static> = Locator::Css("#update-download-status");
+pub const UPDATE_DOWNLOAD_PROGRESS: Locator<'static> = Locator::Css("#update-download-progress");

@@ -23,10 +23,20 @@ pub struct Tmc {
 impl Tmc {
     /// Starts an empty TMC whose catalog `vendor` signs.
     pub async fn start(vendor: &Vendor) -> anyhow::Result<Tmc> {
+        Self::start_with_rate(vendor, None).await
+    }
+
+    /// Like [`Tmc::start`], serving packages at most `rate` bytes per second.
+    pub async fn start_with_rate(vendor: &Vendor, rate: Option<u64>) -> anyhow::Result<Tmc> {
         let dir = tempfile::tempdir()?;
         let signer = PackageSigner::load(&vendor.secret_key())
             .context("cannot read the test vendor's key")?;
-        let server = TmcServer::new(dir.path().to_owned(), signer, Duration::from_secs(86_400));
+        let server = TmcServer::with_rate(
+            dir.path().to_owned(),
+            signer,
+            Duration::from_secs(86_400),
+            rate,
+        );
         server.refresh().await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}/", listener.local_addr()?);

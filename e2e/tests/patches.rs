@@ -90,6 +90,57 @@ async fn the_admin_downloads_a_patch_and_sees_it_downloaded() -> anyhow::Result<
 }
 
 #[tokio::test]
+async fn the_update_wizard_downloads_the_chosen_patch_with_a_progress_bar() -> anyhow::Result<()> {
+    let vendor = Vendor::new()?;
+    // Slow enough to watch: the package (about 260 KB) takes a few seconds.
+    let tmc = Tmc::start_with_rate(&vendor, Some(64 * 1024)).await?;
+    tmc.publish(&vendor, 1, "Stability fixes").await?;
+    tmc.publish(&vendor, 2, "Faster reports").await?;
+    let browser = start(&vendor, &tmc).await?;
+    action::login(&browser, "admin", ADMIN_PASSWORD).await?;
+
+    action::click(&browser, find::UPDATE_LINK, "Update…").await?;
+    check::at_path(&browser, "/admin/patches/update").await?;
+    check::text_contains(
+        &browser,
+        find::UPDATE_PATCH_FILE,
+        "SMS 6.4.0 Patch 2 (build 6.4.0.9202) (recommended)",
+    )
+    .await?;
+    check::text_contains(&browser, find::RELEASE_NOTES, "Faster reports").await?;
+
+    action::click(&browser, find::UPDATE_DOWNLOAD, "Download").await?;
+    check::visible(
+        &browser,
+        find::UPDATE_DOWNLOAD_PROGRESS,
+        "the download progress bar",
+    )
+    .await?;
+    check::text_contains(&browser, find::UPDATE_DOWNLOAD_STATUS, "Downloading").await?;
+    check::text_contains(&browser, find::UPDATE_DOWNLOAD_STATUS, "ready to install").await?;
+    check::gone(&browser, find::UPDATE_DOWNLOAD_PROGRESS, "the progress bar").await?;
+
+    // The panel says the same, and the details page shows the notes.
+    action::open(&browser, "/admin/general").await?;
+    check::text_is(
+        &browser,
+        Locator::Css(&find::patch_state("6.4.0.2")),
+        "Downloaded",
+    )
+    .await?;
+    action::open(&browser, "/patches/6.4.0.2").await?;
+    check::text_is(
+        &browser,
+        find::DETAILS_NAME,
+        "SMS 6.4.0 Patch 2 (build 6.4.0.9202)",
+    )
+    .await?;
+    check::text_contains(&browser, find::DETAILS_STATE, "Downloaded").await?;
+    check::text_contains(&browser, find::RELEASE_NOTES, "Faster reports").await?;
+    browser.close().await
+}
+
+#[tokio::test]
 async fn the_patch_notice_appears_live_while_notifications_are_enabled() -> anyhow::Result<()> {
     let vendor = Vendor::new()?;
     let tmc = Tmc::start(&vendor).await?;
@@ -103,10 +154,22 @@ async fn the_patch_notice_appears_live_while_notifications_are_enabled() -> anyh
         "the patch notice (no patch is known)",
     )
     .await?;
+    // A second window of the same client, on the audit log.
+    let first = browser.client.window().await?;
+    let second = browser.client.new_window(true).await?;
+    browser
+        .client
+        .switch_to_window(second.handle.clone())
+        .await?;
+    action::open(&browser, "/admin/audit").await?;
+    check::visible(&browser, find::HEADER, "the header").await?;
 
-    // The TMC gets a patch and the server's own sync records it: the open page is told.
+    // The TMC gets a patch and the server's own sync records it: both windows are told.
     tmc.publish(&vendor, 4, "Index rebuild").await?;
     browser.state.tmc.wake();
+    check::text_contains(&browser, find::PATCH_NOTICE, "SMS 6.4.0 Patch 4").await?;
+    browser.client.close_window().await?;
+    browser.client.switch_to_window(first).await?;
     check::text_contains(&browser, find::PATCH_NOTICE, "SMS 6.4.0 Patch 4").await?;
 
     // Disabled: the notice goes away in every open client; enabled again: it is back.

@@ -50,6 +50,8 @@ pub struct TmcServer {
     dir: PathBuf,
     signer: PackageSigner,
     expires_in: Duration,
+    /// Serve packages at most this fast (bytes per second); none: as fast as possible.
+    rate: Option<u64>,
     published: RwLock<Option<Published>>,
     /// Facts of the packages already read, by file name, with the fingerprint they were read at.
     known: RwLock<HashMap<String, (Fingerprint, Option<CatalogEntry>)>>,
@@ -57,10 +59,22 @@ pub struct TmcServer {
 
 impl TmcServer {
     pub fn new(dir: PathBuf, signer: PackageSigner, expires_in: Duration) -> Arc<Self> {
+        Self::with_rate(dir, signer, expires_in, None)
+    }
+
+    /// Like [`TmcServer::new`], serving packages at most `rate` bytes per second (to watch
+    /// download progress in a demo or a test).
+    pub fn with_rate(
+        dir: PathBuf,
+        signer: PackageSigner,
+        expires_in: Duration,
+        rate: Option<u64>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             dir,
             signer,
             expires_in,
+            rate,
             published: RwLock::new(None),
             known: RwLock::new(HashMap::new()),
         })
@@ -244,12 +258,83 @@ async fn package(
     if !served {
         return (StatusCode::NOT_FOUND, "no such package\n").into_response();
     }
+    if let Some(rate) = tmc.rate {
+        return throttled(&tmc.dir.join(&name), rate, request.headers()).await;
+    }
     // `.pkg` has no registered type, so it is served as application/octet-stream.
     let file = ServeFile::new(tmc.dir.join(&name));
     match file.oneshot(request).await {
         Ok(response) => response.map(Body::new),
         Err(err) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{err}\n")).into_response(),
     }
+}
+
+/// Serves `path` at most `rate` bytes per second, honouring `Range: bytes=N-`.
+async fn throttled(path: &Path, rate: u64, headers: &axum::http::HeaderMap) -> Response {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let mut file = match tokio::fs::File::open(path).await {
+        Ok(file) => file,
+        Err(err) => return (StatusCode::NOT_FOUND, format!("{err}\n")).into_response(),
+    };
+    let len = match file.metadata().await {
+        Ok(meta) => meta.len(),
+        Err(err) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("{err}\n")).into_response(),
+    };
+    let start = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("bytes="))
+        .and_then(|v| v.strip_suffix('-'))
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(start) = start
+        && start >= len
+    {
+        return (
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            [(header::CONTENT_RANGE, format!("bytes */{len}"))],
+        )
+            .into_response();
+    }
+    let from = start.unwrap_or(0);
+    if let Err(err) = file.seek(std::io::SeekFrom::Start(from)).await {
+        return (StatusCode::INTERNAL_SERVER_ERROR, format!("{err}\n")).into_response();
+    }
+    // A tenth of a second's worth per piece.
+    let piece = usize::try_from((rate / 10).max(1024)).unwrap_or(1 << 20);
+    let body =
+        futures_util::stream::unfold((file, len - from), move |(mut file, left)| async move {
+            if left == 0 {
+                return None;
+            }
+            let mut buffer = vec![0u8; piece.min(usize::try_from(left).unwrap_or(piece))];
+            match file.read(&mut buffer).await {
+                Ok(0) => None,
+                Ok(n) => {
+                    buffer.truncate(n);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    Some((
+                        Ok::<_, std::io::Error>(Bytes::from(buffer)),
+                        (file, left - n as u64),
+                    ))
+                }
+                Err(err) => Some((Err(err), (file, 0))),
+            }
+        });
+    let mut response = Response::builder()
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .header(header::CONTENT_LENGTH, len - from)
+        .header(header::ACCEPT_RANGES, "bytes");
+    if start.is_some() {
+        response = response.status(StatusCode::PARTIAL_CONTENT).header(
+            header::CONTENT_RANGE,
+            format!("bytes {from}-{}/{len}", len - 1),
+        );
+    }
+    response
+        .body(Body::from_stream(body))
+        .unwrap_or_else(|err| {
+            (StatusCode::INTERNAL_SERVER_ERROR, format!("{err}\n")).into_response()
+        })
 }
 
 /// The `*.pkg` files directly in `dir`, with their fingerprints.
