@@ -177,7 +177,9 @@ pub async fn build_view(state: &AppState) -> Result<PatchesView, ServiceError> {
                 .map(|job| (job.id, job.percent())),
         })
         .collect();
-    let states = panel_states(installed.product_version, installed.patch_level, &presences);
+    let mut states = panel_states(installed.product_version, installed.patch_level, &presences);
+    // Patches for another product version come last, under the ones that apply here.
+    states.sort_by_key(|(_, state, _)| matches!(state, PatchState::NotApplicable { .. }));
     let available: Vec<AvailablePatch> = states
         .into_iter()
         .filter_map(|(presence, state, recommended)| {

@@ -605,6 +605,57 @@ async fn a_package_that_is_not_what_the_catalog_says_leaves_nothing() {
     );
 }
 
+#[tokio::test]
+async fn a_cancelled_download_keeps_nothing() {
+    let vendor = Vendor::new();
+    vendor.add(1, 512);
+    let tmc = TmcServer::with_rate(
+        vendor.packages(),
+        PackageSigner::load(&vendor.dir.path().join("vendor.key")).unwrap(),
+        Duration::from_secs(86_400),
+        Some(64 * 1024),
+    );
+    tmc.refresh().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let router = tmc.clone().router();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let app = app_with_tmc(&vendor, &url).await;
+    check(&app).await;
+
+    let job: Value = post(&app, "/api/v1/patches/6.4.0.1/download")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = job["id"].as_i64().unwrap();
+    assert_error(
+        post(&app, "/api/v1/patches/6.4.0.1/download").await,
+        409,
+        "download_running",
+    )
+    .await;
+    let cancel = post(&app, &format!("/api/v1/jobs/{id}/cancel")).await;
+    assert_eq!(cancel.status(), 202);
+    let done = wait_for_job(&app, id).await;
+
+    assert_eq!(done["state"], "cancelled", "{done}");
+    assert_eq!(repository_rows(&app).await, (0, 0));
+    assert_error(
+        post(&app, &format!("/api/v1/jobs/{id}/cancel")).await,
+        409,
+        "job_not_running",
+    )
+    .await;
+    app.login_operator().await;
+    assert_error(
+        post(&app, "/api/v1/patches/6.4.0.1/download").await,
+        403,
+        "admin_required",
+    )
+    .await;
+}
+
 /// Reads SSE messages until one named `event` arrives (or the time is up).
 async fn wait_for_event(
     stream: &mut (impl futures_util::Stream<Item = reqwest::Result<Bytes>> + Unpin),

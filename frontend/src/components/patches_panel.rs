@@ -156,7 +156,7 @@ fn AvailableTable(patches: Vec<AvailablePatch>, is_admin: bool) -> impl IntoView
         .into_any();
     }
     view! {
-        <div class="table-wrap">
+        <div class="table-scroll">
             <table id="patches-table" class="table">
                 <caption class="visually-hidden">"Available patches, newest first"</caption>
                 <thead>
@@ -168,7 +168,6 @@ fn AvailableTable(patches: Vec<AvailablePatch>, is_admin: bool) -> impl IntoView
                         <th scope="col">"Reboot required"</th>
                         <th scope="col">"Database changes"</th>
                         <th scope="col">"State"</th>
-                        {is_admin.then(|| view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> })}
                     </tr>
                 </thead>
                 <tbody>
@@ -261,9 +260,8 @@ fn PatchRow(patch: AvailablePatch, is_admin: bool) -> impl IntoView {
                     <div class="download-error small" role="alert">{e.message}</div>
                 })}
                 {move || error().map(|error| view! { <ErrorDisplay error/> })}
-            </td>
             {is_admin.then(|| view! {
-                <td class="actions">
+                <div class="actions">
                     {move || match live_state.get() {
                         PatchState::Available | PatchState::Superseded { .. } if !patch.in_repository => view! {
                             <button
@@ -288,8 +286,9 @@ fn PatchRow(patch: AvailablePatch, is_admin: bool) -> impl IntoView {
                         }.into_any(),
                         _ => ().into_any(),
                     }}
-                </td>
+                </div>
             })}
+            </td>
         </tr>
     }
 }

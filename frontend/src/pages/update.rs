@@ -9,7 +9,7 @@ use shared::panel::{AvailablePatch, JobKind, JobState, PatchState, PatchesView};
 use crate::api::{self, ApiError};
 use crate::components::error::{ErrorDisplay, ErrorList};
 use crate::components::loading::Loading;
-use crate::components::patch_details::{ReleaseNotes, size_in_mb, state_in_words};
+use crate::components::patch_details::{ReleaseNotes, size_in_mb};
 use crate::components::set_page_title;
 use crate::components::shell::use_shell;
 use crate::live::use_live;
@@ -148,11 +148,10 @@ fn TmcStep(view: PatchesView, is_admin: bool) -> impl IntoView {
             </div>
             {move || current.get().map(|c| {
                 let facts = format!(
-                    "{} · released {} · {} · {}",
+                    "{} · released {} · {}",
                     c.patch.title,
                     c.patch.released.format("%Y-%m-%d"),
                     size_in_mb(c.patch.size),
-                    state_in_words(&c.state),
                 );
                 view! {
                     <p id="update-patch-facts" class="muted">{facts}</p>
