@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder,
 };
 use shared::PatchId;
 use shared::api::ErrorBody;
@@ -142,25 +141,6 @@ impl Jobs {
             .await
             .values()
             .map(|r| r.info.clone())
-            .collect()
-    }
-
-    /// The most recent jobs of one kind, newest first.
-    pub async fn recent(
-        &self,
-        kinds: &[JobKind],
-        limit: u64,
-    ) -> Result<Vec<JobInfo>, ServiceError> {
-        use sea_orm::QuerySelect;
-        let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
-        job::Entity::find()
-            .filter(job::Column::Kind.is_in(kinds))
-            .order_by_desc(job::Column::Id)
-            .limit(limit)
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(info_from_row)
             .collect()
     }
 
