@@ -57,7 +57,7 @@ pub const PATCH_NOTICE: Locator<'static> = Locator::Css("#patch-notice");
 
 /// The state cell of patch `id` (e.g. `6.4.0.3`) in the panel.
 pub fn patch_state(id: &str) -> String {
-    format!("#patches-table tr[data-patch='{id}'] .patch-state")
+    format!("#patches-table tr[data-patch='{id}'] .patch-state .state")
 }
 
 /// The Download button of patch `id`.
