@@ -215,86 +215,92 @@ fn resumable(
                 st.done = true;
                 return Some((Err("the download was cancelled".to_owned()), st));
             }
-            let mut response = match st.response.take() {
-                Some(response) => response,
-                None => match request(&st).await {
-                    Ok(response) => response,
-                    Err(err) => match retry(&mut st, err).await {
-                        Ok(()) => continue,
-                        Err(err) => {
-                            st.done = true;
-                            return Some((Err(err), st));
-                        }
-                    },
+            let err = match next_piece(&mut st).await {
+                Ok(Some(chunk)) => return Some((Ok(chunk), st)),
+                Ok(None) => return None,
+                Err(Failure::Final(err)) => err,
+                Err(Failure::Retry(err)) => match retry(&mut st, err).await {
+                    Ok(()) => continue,
+                    Err(err) => err,
                 },
             };
-            match tokio::time::timeout(st.timeout, response.chunk()).await {
-                Ok(Ok(Some(chunk))) => {
-                    st.offset += chunk.len() as u64;
-                    st.job.progress(st.offset).await;
-                    st.response = Some(response);
-                    return Some((Ok(chunk), st));
-                }
-                Ok(Ok(None)) if st.offset >= st.size => return None,
-                Ok(Ok(None)) => {
-                    let err = format!(
-                        "the connection ended after {} of {} bytes",
-                        st.offset, st.size
-                    );
-                    if let Err(err) = retry(&mut st, err).await {
-                        st.done = true;
-                        return Some((Err(err), st));
-                    }
-                }
-                Ok(Err(err)) => {
-                    if let Err(err) = retry(&mut st, format!("the connection broke: {err}")).await {
-                        st.done = true;
-                        return Some((Err(err), st));
-                    }
-                }
-                Err(_) => {
-                    let err = format!("the TMC sent nothing for {} s", st.timeout.as_secs());
-                    if let Err(err) = retry(&mut st, err).await {
-                        st.done = true;
-                        return Some((Err(err), st));
-                    }
-                }
-            }
+            st.done = true;
+            return Some((Err(err), st));
         }
     })
 }
 
+/// Why an attempt failed, and whether another attempt may help.
+enum Failure {
+    Retry(String),
+    Final(String),
+}
+
+/// The next bytes of the package (`None`: all of them arrived), requesting them when needed.
+async fn next_piece(st: &mut Resume) -> Result<Option<Bytes>, Failure> {
+    let mut response = match st.response.take() {
+        Some(response) => response,
+        None => request(st).await?,
+    };
+    match tokio::time::timeout(st.timeout, response.chunk()).await {
+        Ok(Ok(Some(chunk))) => {
+            st.offset += chunk.len() as u64;
+            st.job.progress(st.offset).await;
+            st.response = Some(response);
+            Ok(Some(chunk))
+        }
+        Ok(Ok(None)) if st.offset >= st.size => Ok(None),
+        Ok(Ok(None)) => Err(Failure::Retry(format!(
+            "the connection ended after {} of {} bytes",
+            st.offset, st.size
+        ))),
+        Ok(Err(err)) => Err(Failure::Retry(format!("the connection broke: {err}"))),
+        Err(_) => Err(Failure::Retry(format!(
+            "the TMC sent nothing for {} s",
+            st.timeout.as_secs()
+        ))),
+    }
+}
+
 /// One GET, from `st.offset` on.
-async fn request(st: &Resume) -> Result<reqwest::Response, String> {
+async fn request(st: &Resume) -> Result<reqwest::Response, Failure> {
     let mut request = st.http.get(st.url.clone());
     if st.offset > 0 {
         request = request.header(reqwest::header::RANGE, format!("bytes={}-", st.offset));
     }
     let response = tokio::time::timeout(st.timeout, request.send())
         .await
-        .map_err(|_| format!("the TMC did not answer within {} s", st.timeout.as_secs()))?
-        .map_err(|err| format!("cannot reach the TMC: {err}"))?;
+        .map_err(|_| {
+            Failure::Retry(format!(
+                "the TMC did not answer within {} s",
+                st.timeout.as_secs()
+            ))
+        })?
+        .map_err(|err| Failure::Retry(format!("cannot reach the TMC: {err}")))?;
     let status = response.status();
     if st.offset > 0 && status == reqwest::StatusCode::PARTIAL_CONTENT {
         return Ok(response);
     }
     if st.offset > 0 && status.is_success() {
         // The whole file again: the bytes already verified cannot be fed twice.
-        return Err(format!(
-            "the TMC cannot resume the download at byte {} (no Range support)",
+        return Err(Failure::Final(format!(
+            "the TMC cannot resume the download at byte {} (no Range support); start it again",
             st.offset
-        ));
+        )));
     }
     if status.is_success() {
         return Ok(response);
     }
-    Err(format!("the TMC answered {status} for {}", st.url))
+    Err(Failure::Retry(format!(
+        "the TMC answered {status} for {}",
+        st.url
+    )))
 }
 
 /// Waits before the next attempt, or gives up after [`ATTEMPTS`].
 async fn retry(st: &mut Resume, err: String) -> Result<(), String> {
     st.attempts += 1;
-    if st.attempts >= ATTEMPTS || err.contains("cannot resume") {
+    if st.attempts >= ATTEMPTS {
         return Err(format!("{err} (gave up after {} attempts)", st.attempts));
     }
     tracing::warn!(

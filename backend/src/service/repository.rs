@@ -381,7 +381,8 @@ struct PackageWriter {
     pending: bytes::BytesMut,
     /// `Some(chunk)` to write; `None`: the package is complete, make it durable.
     sender: Option<tokio::sync::mpsc::Sender<Option<Bytes>>>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The writer thread; taken once its outcome is read.
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 /// Chunks smaller than this are gathered before they are written.
@@ -421,7 +422,7 @@ impl PackageWriter {
         Self {
             pending: bytes::BytesMut::new(),
             sender: Some(sender),
-            task,
+            task: Some(task),
         }
     }
 
@@ -451,9 +452,17 @@ impl PackageWriter {
         }
         // The writer stopped: its error says why.
         self.sender = None;
-        match (&mut self.task).await {
-            Ok(Err(err)) => Err(err.into()),
-            Ok(Ok(())) | Err(_) => Err(std::io::Error::other("the package writer stopped").into()),
+        match self.wait().await {
+            Err(err) => Err(err.into()),
+            Ok(()) => Err(std::io::Error::other("the package writer stopped").into()),
+        }
+    }
+
+    /// The writer thread's outcome (once; later calls find it already read).
+    async fn wait(&mut self) -> std::io::Result<()> {
+        match self.task.take() {
+            Some(task) => task.await.map_err(std::io::Error::other)?,
+            None => Ok(()),
         }
     }
 
@@ -468,11 +477,7 @@ impl PackageWriter {
             self.send_message(None).await?;
         }
         self.sender = None;
-        let written = match self.task.await {
-            Ok(result) => result,
-            Err(err) => Err(std::io::Error::other(err)),
-        };
-        written?;
+        self.wait().await?;
         Ok(())
     }
 }
