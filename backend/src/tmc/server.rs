@@ -93,29 +93,42 @@ impl TmcServer {
     /// current one is past half its validity. Returns whether it published.
     pub async fn refresh(&self) -> anyhow::Result<bool> {
         let listing = list_packages(&self.dir).await?;
-        let mut changed = false;
-        {
-            let mut known = self.known.write().await;
-            let before = known.len();
-            known.retain(|name, _| listing.contains_key(name));
-            changed |= known.len() != before;
-            for (name, fingerprint) in &listing {
-                if known.get(name).is_some_and(|(seen, _)| seen == fingerprint) {
-                    continue;
-                }
-                let path = self.dir.join(name);
-                let url = format!("{PACKAGES_PATH}{name}");
-                let read =
-                    tokio::task::spawn_blocking(move || describe_package(&path, url)).await?;
-                let entry = match read {
+        // Which files are new or changed; they are read without holding the lock, so that
+        // package downloads go on while a large new file is hashed.
+        let to_read: Vec<(String, Fingerprint)> = {
+            let known = self.known.read().await;
+            listing
+                .iter()
+                .filter(|(name, fingerprint)| {
+                    !known
+                        .get(*name)
+                        .is_some_and(|(seen, _)| seen == *fingerprint)
+                })
+                .map(|(name, fingerprint)| (name.clone(), *fingerprint))
+                .collect()
+        };
+        let mut read = Vec::with_capacity(to_read.len());
+        for (name, fingerprint) in to_read {
+            let path = self.dir.join(&name);
+            let url = format!("{PACKAGES_PATH}{name}");
+            let entry =
+                match tokio::task::spawn_blocking(move || describe_package(&path, url)).await? {
                     Ok(entry) => Some(entry),
                     Err(err) => {
                         tracing::warn!(file = %name, "not served: {err}");
                         None
                     }
                 };
-                known.insert(name.clone(), (*fingerprint, entry));
-                changed = true;
+            read.push((name, fingerprint, entry));
+        }
+        let mut changed = !read.is_empty();
+        {
+            let mut known = self.known.write().await;
+            let before = known.len();
+            known.retain(|name, _| listing.contains_key(name));
+            changed |= known.len() != before;
+            for (name, fingerprint, entry) in read {
+                known.insert(name, (fingerprint, entry));
             }
         }
         let now = Utc::now();
