@@ -7,6 +7,7 @@ pub mod entity;
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod install;
 pub mod package;
 pub mod router;
 pub mod service;
