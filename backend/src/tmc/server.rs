@@ -100,9 +100,9 @@ impl TmcServer {
             listing
                 .iter()
                 .filter(|(name, fingerprint)| {
-                    !known
+                    known
                         .get(*name)
-                        .is_some_and(|(seen, _)| seen == *fingerprint)
+                        .is_none_or(|(seen, _)| seen != *fingerprint)
                 })
                 .map(|(name, fingerprint)| (name.clone(), *fingerprint))
                 .collect()
