@@ -133,6 +133,11 @@ enum PatchCommand {
         #[command(flatten)]
         packages: crate::config::PackageArgs,
     },
+    /// List the installed level and the known patches of a running server.
+    List {
+        #[command(flatten)]
+        server: crate::remote::ServerArgs,
+    },
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
@@ -156,6 +161,10 @@ pub async fn run() -> ExitCode {
         }) => {
             init_logging(LogFormat::Text, "warn");
             patch_import(&file, storage, packages).await
+        }
+        Command::Patch(PatchCommand::List { server }) => {
+            init_logging(LogFormat::Text, "warn");
+            patch_list(&server).await
         }
         Command::Tmc(TmcCommand::Serve {
             dir,
@@ -196,6 +205,14 @@ fn init_logging(format: LogFormat, default_filter: &str) {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+}
+
+async fn patch_list(args: &crate::remote::ServerArgs) -> anyhow::Result<()> {
+    let password = crate::remote::password(args)?;
+    let remote = crate::remote::Remote::login(args, &password).await?;
+    let view = remote.patches().await?;
+    print!("{}", crate::remote::render_patches(&view));
+    Ok(())
 }
 
 async fn tmc_serve(

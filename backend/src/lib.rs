@@ -9,6 +9,7 @@ pub mod extract;
 pub mod handlers;
 pub mod install;
 pub mod package;
+pub mod remote;
 pub mod router;
 pub mod service;
 pub mod startup;

@@ -329,6 +329,40 @@ async fn check_now_records_the_signed_catalog_and_the_panel_offers_the_newest() 
 
     let audit = get_json(&app, "/api/v1/audit").await;
     assert_eq!(audit["entries"][0]["action"], "tmc_check");
+
+    // The command line sees the same panel.
+    let listed = sms_patch_list(&app, crate::helpers::ADMIN_PASSWORD).await;
+    assert!(listed.status.success(), "{listed:?}");
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        text.contains("SMS 6.4.0, no patch installed (build 6.4.0.9001)"),
+        "{text}"
+    );
+    assert!(text.contains("TMC: connected"), "{text}");
+    let patch3 = text
+        .lines()
+        .find(|l| l.starts_with("6.4.0.3"))
+        .unwrap_or_default();
+    assert!(patch3.contains("available (recommended)"), "{text}");
+    let patch1 = text
+        .lines()
+        .find(|l| l.starts_with("6.4.0.1"))
+        .unwrap_or_default();
+    assert!(patch1.contains("superseded by Patch 3"), "{text}");
+
+    let refused = sms_patch_list(&app, "wrong-password").await;
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("invalid_credentials"));
+}
+
+async fn sms_patch_list(app: &TestApp, password: &str) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_sms"))
+        .args(["patch", "list", "--user", "admin", "--server"])
+        .arg(app.url("/"))
+        .env("SMS_PASSWORD", password)
+        .output()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
