@@ -1,7 +1,9 @@
 //! The live event stream (`GET /api/v1/events`): one `EventSource` per open client, reconnected
 //! with backoff, turned into signals the pages read.
 
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use leptos::prelude::*;
 use shared::panel::{JobInfo, TmcStatus};
@@ -76,20 +78,39 @@ pub fn use_live() -> Live {
     expect_context::<Live>()
 }
 
+/// The stream of one shell: the open `EventSource`, and whether the shell is gone.
+#[derive(Clone, Default)]
+struct Connection {
+    source: Rc<RefCell<Option<EventSource>>>,
+    stopped: Rc<Cell<bool>>,
+}
+
 /// Opens the stream, provides [`Live`] as context, and keeps the stream open for the shell's
-/// lifetime.
+/// lifetime (it is closed when the shell goes away, e.g. at logout).
 pub fn provide_live() -> Live {
     let live = Live::new();
     provide_context(live);
-    connect(live, FIRST_BACKOFF_MS);
+    let connection = Connection::default();
+    connect(live, connection.clone(), FIRST_BACKOFF_MS);
+    let connection = send_wrapper::SendWrapper::new(connection);
+    on_cleanup(move || {
+        connection.stopped.set(true);
+        if let Some(source) = connection.source.borrow_mut().take() {
+            source.close();
+        }
+    });
     live
 }
 
-fn connect(live: Live, backoff_ms: u32) {
+fn connect(live: Live, connection: Connection, backoff_ms: u32) {
+    if connection.stopped.get() {
+        return;
+    }
     let Ok(source) = EventSource::new("/api/v1/events") else {
-        retry(live, backoff_ms);
+        retry(live, connection, backoff_ms);
         return;
     };
+    *connection.source.borrow_mut() = Some(source.clone());
     for name in ["tmc", "job", "patch_notice", "patches_changed", "server"] {
         let on_event = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
             let data = event.data().as_string().unwrap_or_default();
@@ -111,6 +132,10 @@ fn connect(live: Live, backoff_ms: u32) {
     on_open.forget();
     let reopened = source.clone();
     let on_error = Closure::<dyn Fn()>::new(move || {
+        if connection.stopped.get() {
+            reopened.close();
+            return;
+        }
         // The browser retries by itself only sometimes; close and reconnect with our backoff,
         // from the start when the stream had been open.
         reopened.close();
@@ -120,16 +145,16 @@ fn connect(live: Live, backoff_ms: u32) {
             backoff_ms
         };
         live.connected.set(false);
-        retry(live, wait);
+        retry(live, connection.clone(), wait);
     });
     source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     on_error.forget();
 }
 
-fn retry(live: Live, backoff_ms: u32) {
+fn retry(live: Live, connection: Connection, backoff_ms: u32) {
     let next = (backoff_ms * 2).min(MAX_BACKOFF_MS);
     set_timeout(
-        move || connect(live, next),
+        move || connect(live, connection, next),
         std::time::Duration::from_millis(u64::from(backoff_ms)),
     );
 }
