@@ -99,8 +99,9 @@ fn TmcStep(view: PatchesView, is_admin: bool) -> impl IntoView {
         let id = *id;
         async move {
             let job = api::download_patch(id).await?;
+            // The event stream may already have told more (even the end): keep its news.
             live.jobs.update(|jobs| {
-                jobs.insert(job.id, job);
+                jobs.entry(job.id).or_insert(job);
             });
             Ok::<(), ApiError>(())
         }
