@@ -201,7 +201,7 @@ pub async fn after_tmc_check(state: &AppState, outcome: CheckOutcome) {
     if outcome.new_patches.is_empty() {
         return;
     }
-    match crate::handlers::panel::build_view(state).await {
+    match crate::service::panel::build_view(state).await {
         Ok(view) => {
             if view.notifications_enabled
                 && let Some(notice) = view.newer_patch

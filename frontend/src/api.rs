@@ -217,6 +217,12 @@ pub async fn cancel_job(id: i64) -> Result<JobInfo, ApiError> {
     send_json(client(Request::post(&url)).build()).await
 }
 
+/// `GET /api/v1/events`: opens the live event stream (the browser sends the session cookie).
+pub fn open_events() -> Result<web_sys::EventSource, ApiError> {
+    web_sys::EventSource::new("/api/v1/events")
+        .map_err(|err| ApiError::unprepared(format!("{err:?}")))
+}
+
 /// The header that names an uploaded patch file (for the audit log).
 const FILE_NAME_HEADER: &str = "X-SMS-File-Name";
 

@@ -106,7 +106,7 @@ fn connect(live: Live, connection: Connection, backoff_ms: u32) {
     if connection.stopped.get() {
         return;
     }
-    let Ok(source) = EventSource::new("/api/v1/events") else {
+    let Ok(source) = crate::api::open_events() else {
         retry(live, connection, backoff_ms);
         return;
     };

@@ -125,6 +125,16 @@ pub struct AvailablePatch {
     pub in_repository: bool,
 }
 
+impl AvailablePatch {
+    /// Whether the Update wizard offers it: not the installed one, and applicable here.
+    pub fn can_be_chosen(&self) -> bool {
+        !matches!(
+            self.state,
+            PatchState::Installed | PatchState::NotApplicable { .. }
+        )
+    }
+}
+
 /// A patch newer than the installed level: what the notification says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -415,6 +425,43 @@ mod tests {
         );
         // Patch 1 is older than the installed level 2: not offered at all.
         assert!(!states.iter().any(|(p, _, _)| p.id == patches[0].id));
+    }
+
+    #[test]
+    fn the_wizard_offers_neither_the_installed_nor_an_inapplicable_patch() {
+        let row = |state| AvailablePatch {
+            patch: CatalogPatch {
+                id: PatchId::new("6.4.0".parse().unwrap(), 2).unwrap(),
+                display_name: String::new(),
+                product_version: "6.4.0".parse().unwrap(),
+                patch: 2,
+                build: "6.4.0.9102".parse().unwrap(),
+                title: String::new(),
+                released: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+                updates: Updates::Server,
+                client_version: None,
+                restart: Restart::Application,
+                database_changes: false,
+                rollback: true,
+                key_id: String::new(),
+                release_notes_html: String::new(),
+                size: 0,
+                sha256: String::new(),
+            },
+            state,
+            recommended: false,
+            in_repository: false,
+        };
+        assert!(row(PatchState::Available).can_be_chosen());
+        assert!(row(PatchState::Superseded { by: 3 }).can_be_chosen());
+        assert!(row(PatchState::Downloaded).can_be_chosen());
+        assert!(!row(PatchState::Installed).can_be_chosen());
+        assert!(
+            !row(PatchState::NotApplicable {
+                reason: Applicability::AlreadyInstalled
+            })
+            .can_be_chosen()
+        );
     }
 
     #[test]

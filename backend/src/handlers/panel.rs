@@ -3,18 +3,13 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use shared::api::{ErrorResponse, PatchInfo, ServerInfo, ServerState};
-use shared::panel::{
-    AvailablePatch, CatalogPatch, JobInfo, JobKind, PatchNotice, PatchPresence, PatchState,
-    PatchesView, panel_states,
-};
-use shared::{PatchId, display_name};
+use shared::PatchId;
+use shared::api::ErrorResponse;
+use shared::panel::{AvailablePatch, JobInfo, PatchesView};
 
-use crate::entity::tmc_patch;
-use crate::error::{ApiError, Json, ServiceError};
+use crate::error::{ApiError, Json};
 use crate::extract::{Admin, CurrentUser, Source};
 use crate::service::download::{DownloadError, installed_level};
-use crate::service::tmc::row_id;
 use crate::state::AppState;
 
 /// Installed state, history, available patches with their states, TMC status, notifications.
@@ -31,7 +26,7 @@ pub async fn view(
     State(state): State<AppState>,
     CurrentUser(_user): CurrentUser,
 ) -> Result<Json<PatchesView>, ApiError> {
-    Ok(Json(build_view(&state).await?))
+    Ok(Json(crate::service::panel::build_view(&state).await?))
 }
 
 /// Starts downloading a patch of the TMC catalog into the patch repository.
@@ -109,168 +104,20 @@ pub async fn details(
     Path(id): Path<String>,
 ) -> Result<Json<AvailablePatch>, ApiError> {
     let id = parse_id(&id)?;
-    let view = build_view(&state).await?;
-    if let Some(found) = view.available.into_iter().find(|a| a.patch.id == id) {
-        return Ok(Json(found));
-    }
-    // Not offered (older than the installed level): still described.
-    let installed = state.installed.get().await?;
-    let reason = shared::applicability(installed.product_version, installed.patch_level, id);
-    let in_repository = state.repository.find(id).await?;
-    let patch = match &in_repository {
-        Some(info) => Some(from_repository(info)),
-        None => match state
-            .tmc
-            .catalog()
-            .await?
-            .iter()
-            .find(|row| row_id(row) == Some(id))
-        {
-            Some(row) => Some(from_catalog(row, id)?),
-            None => None,
-        },
-    };
-    let patch = patch.ok_or_else(|| ApiError::NotFound {
-        code: "patch_not_found",
-        message: format!("Patch {id} is neither in the TMC catalog nor in the patch repository."),
-    })?;
-    Ok(Json(AvailablePatch {
-        patch,
-        state: PatchState::NotApplicable { reason },
-        recommended: false,
-        in_repository: in_repository.is_some(),
-    }))
+    let found = crate::service::panel::describe(&state, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound {
+            code: "patch_not_found",
+            message: format!(
+                "Patch {id} is neither in the TMC catalog nor in the patch repository."
+            ),
+        })?;
+    Ok(Json(found))
 }
 
 fn parse_id(id: &str) -> Result<PatchId, ApiError> {
     id.parse().map_err(|err| ApiError::BadRequest {
         code: "invalid_patch_id",
         message: format!("`{id}` is not a patch id like 6.4.0.3: {err}"),
-    })
-}
-
-/// The whole panel.
-pub async fn build_view(state: &AppState) -> Result<PatchesView, ServiceError> {
-    let installed = state.installed.get().await?;
-    let catalog = state.tmc.catalog().await?;
-    let repository = state.repository.list().await?;
-    let running = state.jobs.running().await;
-
-    let mut facts: Vec<CatalogPatch> = Vec::new();
-    for patch in &repository {
-        facts.push(from_repository(patch));
-    }
-    for row in &catalog {
-        let Some(id) = row_id(row) else { continue };
-        if !facts.iter().any(|f| f.id == id) {
-            facts.push(from_catalog(row, id)?);
-        }
-    }
-    let presences: Vec<PatchPresence> = facts
-        .iter()
-        .map(|f| PatchPresence {
-            id: f.id,
-            in_repository: repository.iter().any(|p| p.id == f.id),
-            downloading: running
-                .iter()
-                .find(|job| job.kind == JobKind::Download && job.patch == Some(f.id))
-                .map(|job| (job.id, job.percent())),
-        })
-        .collect();
-    let mut states = panel_states(installed.product_version, installed.patch_level, &presences);
-    // Patches for another product version come last, under the ones that apply here.
-    states.sort_by_key(|(_, state, _)| matches!(state, PatchState::NotApplicable { .. }));
-    let available: Vec<AvailablePatch> = states
-        .into_iter()
-        .filter_map(|(presence, state, recommended)| {
-            let patch = facts.iter().find(|f| f.id == presence.id)?.clone();
-            Some(AvailablePatch {
-                patch,
-                state,
-                recommended,
-                in_repository: presence.in_repository,
-            })
-        })
-        .collect();
-    let newer_patch = available
-        .iter()
-        .find(|a| a.recommended && a.state != PatchState::Installed)
-        .map(|a| PatchNotice {
-            id: a.patch.id,
-            display_name: a.patch.display_name.clone(),
-        });
-    let settings = state.settings.get().await?;
-    Ok(PatchesView {
-        installed: ServerInfo {
-            product_version: installed.product_version,
-            build: installed.build,
-            patch_level: installed.patch_level,
-            node_name: state.config.node_name.clone(),
-            state: ServerState::Running,
-            installed_at: installed.installed_at,
-            installed_by: installed.installed_by,
-        },
-        history: Vec::new(),
-        available,
-        tmc: state.tmc.status().await,
-        notifications_enabled: settings.notifications_enabled,
-        newer_patch,
-    })
-}
-
-fn from_repository(p: &PatchInfo) -> CatalogPatch {
-    CatalogPatch {
-        id: p.id,
-        display_name: p.display_name.clone(),
-        product_version: p.product_version,
-        patch: p.patch,
-        build: p.build,
-        title: p.title.clone(),
-        released: p.released,
-        updates: p.updates,
-        client_version: p.client_version,
-        restart: p.restart,
-        database_changes: p.database_changes,
-        rollback: p.rollback,
-        key_id: p.key_id.clone(),
-        release_notes_html: p.release_notes_html.clone(),
-        size: p.size,
-        sha256: p.sha256.clone(),
-    }
-}
-
-fn from_catalog(row: &tmc_patch::Model, id: PatchId) -> Result<CatalogPatch, ServiceError> {
-    let corrupt = |what: &str, err: &dyn std::fmt::Display| {
-        ServiceError::Corrupt(format!("TMC catalog row {}: {what}: {err}", row.id))
-    };
-    let build = row.build.parse().map_err(|e| corrupt("build", &e))?;
-    Ok(CatalogPatch {
-        id,
-        display_name: display_name(id.product_version(), id.patch(), &build),
-        product_version: id.product_version(),
-        patch: id.patch(),
-        build,
-        title: row.title.clone(),
-        released: row.released.parse().map_err(|e| corrupt("released", &e))?,
-        updates: row
-            .updates
-            .parse()
-            .map_err(|e: String| corrupt("updates", &e))?,
-        client_version: row
-            .client_version
-            .as_deref()
-            .map(str::parse)
-            .transpose()
-            .map_err(|e| corrupt("client version", &e))?,
-        restart: row
-            .restart
-            .parse()
-            .map_err(|e: String| corrupt("restart", &e))?,
-        database_changes: row.database_changes,
-        rollback: row.rollback,
-        key_id: row.key_id.clone(),
-        release_notes_html: crate::package::notes::render(&row.release_notes),
-        size: u64::try_from(row.size).unwrap_or(0),
-        sha256: row.sha256.clone(),
     })
 }

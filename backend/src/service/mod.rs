@@ -6,6 +6,7 @@ pub mod download;
 pub mod events;
 pub mod installed;
 pub mod jobs;
+pub mod panel;
 pub mod repository;
 pub mod settings;
 pub mod tmc;

@@ -327,35 +327,27 @@ fn info_from_row(row: patch::Model, keys: &TrustedKeys) -> Result<PatchInfo, Ser
     let corrupt = |what: &str, err: &dyn std::fmt::Display| {
         ServiceError::Corrupt(format!("patch row {}: {what}: {err}", row.id))
     };
-    let product_version: ProductVersion = row
-        .product_version
-        .parse()
-        .map_err(|e| corrupt("product version", &e))?;
-    let patch_number = u32::try_from(row.patch).map_err(|e| corrupt("patch", &e))?;
-    let build: Build = row.build.parse().map_err(|e| corrupt("build", &e))?;
-    let id = PatchId::new(product_version, patch_number).map_err(|e| corrupt("patch", &e))?;
+    let facts = decode_facts(
+        &row.product_version,
+        row.patch,
+        &row.build,
+        &row.released,
+        &row.updates,
+        row.client_version.as_deref(),
+        &row.restart,
+        corrupt,
+    )?;
     Ok(PatchInfo {
-        id,
-        display_name: shared::display_name(product_version, patch_number, &build),
-        product_version,
-        patch: patch_number,
-        build,
+        id: facts.id,
+        display_name: facts.display_name,
+        product_version: facts.id.product_version(),
+        patch: facts.id.patch(),
+        build: facts.build,
         title: row.title.clone(),
-        released: row.released.parse().map_err(|e| corrupt("released", &e))?,
-        updates: row
-            .updates
-            .parse()
-            .map_err(|e: String| corrupt("updates", &e))?,
-        client_version: row
-            .client_version
-            .as_deref()
-            .map(str::parse)
-            .transpose()
-            .map_err(|e| corrupt("client version", &e))?,
-        restart: row
-            .restart
-            .parse()
-            .map_err(|e: String| corrupt("restart", &e))?,
+        released: facts.released,
+        updates: facts.updates,
+        client_version: facts.client_version,
+        restart: facts.restart,
         database_changes: row.database_changes,
         rollback: row.rollback,
         demo_key: keys.is_demo(&row.key_id),
@@ -513,6 +505,53 @@ impl Flusher {
         drop(self.nudges);
         let _ = self.thread.join();
     }
+}
+
+/// The typed manifest facts of a stored patch row (repository or TMC catalog).
+pub(crate) struct StoredFacts {
+    pub id: PatchId,
+    pub display_name: String,
+    pub build: Build,
+    pub released: chrono::NaiveDate,
+    pub updates: shared::effects::Updates,
+    pub client_version: Option<Build>,
+    pub restart: shared::effects::Restart,
+}
+
+/// Parses the text columns every patch table shares; `corrupt` names the row in the error.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn decode_facts(
+    product_version: &str,
+    patch: i32,
+    build: &str,
+    released: &str,
+    updates: &str,
+    client_version: Option<&str>,
+    restart: &str,
+    corrupt: impl Fn(&str, &dyn std::fmt::Display) -> ServiceError,
+) -> Result<StoredFacts, ServiceError> {
+    let product_version: ProductVersion = product_version
+        .parse()
+        .map_err(|e| corrupt("product version", &e))?;
+    let number = u32::try_from(patch).map_err(|e| corrupt("patch", &e))?;
+    let build: Build = build.parse().map_err(|e| corrupt("build", &e))?;
+    let id = PatchId::new(product_version, number).map_err(|e| corrupt("patch", &e))?;
+    Ok(StoredFacts {
+        id,
+        display_name: shared::display_name(product_version, number, &build),
+        build,
+        released: released.parse().map_err(|e| corrupt("released", &e))?,
+        updates: updates
+            .parse()
+            .map_err(|e: String| corrupt("updates", &e))?,
+        client_version: client_version
+            .map(str::parse)
+            .transpose()
+            .map_err(|e| corrupt("client version", &e))?,
+        restart: restart
+            .parse()
+            .map_err(|e: String| corrupt("restart", &e))?,
+    })
 }
 
 /// A temporary file in the repository that is removed unless disarmed.

@@ -107,10 +107,16 @@ impl Vendor {
 
 /// `TmcServer` on a loopback port.
 async fn serve_tmc(vendor: &Vendor) -> (Arc<TmcServer>, String) {
-    let tmc = TmcServer::new(
+    serve_tmc_at_rate(vendor, None).await
+}
+
+/// `TmcServer` on a loopback port, serving packages at most `rate` bytes per second.
+async fn serve_tmc_at_rate(vendor: &Vendor, rate: Option<u64>) -> (Arc<TmcServer>, String) {
+    let tmc = TmcServer::with_rate(
         vendor.packages(),
         PackageSigner::load(&vendor.dir.path().join("vendor.key")).unwrap(),
         Duration::from_secs(86_400),
+        rate,
     );
     tmc.refresh().await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -643,17 +649,7 @@ async fn a_package_that_is_not_what_the_catalog_says_leaves_nothing() {
 async fn a_cancelled_download_keeps_nothing() {
     let vendor = Vendor::new();
     vendor.add(1, 512);
-    let tmc = TmcServer::with_rate(
-        vendor.packages(),
-        PackageSigner::load(&vendor.dir.path().join("vendor.key")).unwrap(),
-        Duration::from_secs(86_400),
-        Some(64 * 1024),
-    );
-    tmc.refresh().await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    let router = tmc.clone().router();
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let (_tmc, url) = serve_tmc_at_rate(&vendor, Some(64 * 1024)).await;
     let app = app_with_tmc(&vendor, &url).await;
     check(&app).await;
 
@@ -688,6 +684,75 @@ async fn a_cancelled_download_keeps_nothing() {
         "admin_required",
     )
     .await;
+}
+
+#[tokio::test]
+async fn demo_mode_serves_its_own_tmc_with_patch_5_recommended() {
+    let app = spawn_app_with(|config| config.demo = true).await;
+    app.login_admin().await;
+    let mut view = get_json(&app, "/api/v1/patches").await;
+    for _ in 0..100 {
+        if view["tmc"]["connection"] == "connected" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        view = get_json(&app, "/api/v1/patches").await;
+    }
+    assert_eq!(view["tmc"]["connection"], "connected", "{}", view["tmc"]);
+
+    let rows = panel(&app).await;
+    let ids: Vec<&str> = rows.iter().map(|(id, _, _)| id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "6.4.0.5", "6.4.0.4", "6.4.0.3", "6.4.0.2", "6.4.0.1", "6.5.0.1"
+        ]
+    );
+    assert_eq!(rows[0], ("6.4.0.5".into(), "available".into(), true));
+    for (id, state, recommended) in &rows[1..5] {
+        assert_eq!(
+            (state.as_str(), *recommended),
+            ("superseded", false),
+            "{id}"
+        );
+    }
+    assert_eq!(rows[5].1, "not_applicable");
+
+    // The varied effects the demo promises.
+    let facts: Vec<&Value> = view["available"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| &row["patch"])
+        .collect();
+    assert!(facts.iter().any(|p| p["restart"] == "reboot"));
+    assert!(facts.iter().any(|p| p["database_changes"] == true));
+    assert!(facts.iter().any(|p| p["rollback"] == false));
+    assert!(
+        facts
+            .iter()
+            .any(|p| p["updates"] == "both" && p["client_version"].is_string())
+    );
+    assert_eq!(view["newer_patch"]["id"], "6.4.0.5");
+}
+
+#[tokio::test]
+async fn a_job_cut_off_by_a_stop_is_failed_at_the_next_start() {
+    let app = spawn_app_with(|_| {}).await;
+    let (job, _handle) = app
+        .state
+        .jobs
+        .start(shared::panel::JobKind::Download, None, 100, "admin")
+        .await
+        .unwrap();
+
+    let app = app.restart().await;
+    app.login_admin().await;
+
+    let after = get_json(&app, &format!("/api/v1/jobs/{}", job.id)).await;
+    assert_eq!(after["state"], "failed", "{after}");
+    assert_eq!(after["error"]["code"], "server_stopped");
+    assert!(after["finished_at"].is_string());
 }
 
 /// Reads SSE messages until one named `event` arrives (or the time is up).

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::PatchId;
-use shared::panel::{AvailablePatch, JobKind, JobState, PatchState, PatchesView};
+use shared::panel::{AvailablePatch, JobKind, JobState, PatchesView};
 
 use crate::api::{self, ApiError};
 use crate::components::error::{ErrorDisplay, ErrorList};
@@ -58,12 +58,7 @@ pub fn UpdatePage() -> impl IntoView {
 fn choices(view: &PatchesView) -> Vec<AvailablePatch> {
     view.available
         .iter()
-        .filter(|a| {
-            !matches!(
-                a.state,
-                PatchState::Installed | PatchState::NotApplicable { .. }
-            )
-        })
+        .filter(|a| a.can_be_chosen())
         .cloned()
         .collect()
 }

@@ -1,0 +1,173 @@
+//! The SMS Patches panel: what the TMC catalog and the patch repository hold, with each patch's
+//! state at the installed level (`GET /api/v1/patches`, `GET /api/v1/patches/{id}`, notices).
+
+use shared::PatchId;
+use shared::api::{PatchInfo, ServerInfo, ServerState};
+use shared::panel::{
+    AvailablePatch, CatalogPatch, JobKind, PatchNotice, PatchPresence, PatchState, PatchesView,
+    panel_states,
+};
+
+use crate::entity::tmc_patch;
+use crate::error::ServiceError;
+use crate::service::repository::decode_facts;
+use crate::service::tmc::row_id;
+use crate::state::AppState;
+
+/// The whole panel.
+pub async fn build_view(state: &AppState) -> Result<PatchesView, ServiceError> {
+    let installed = state.installed.get().await?;
+    let catalog = state.tmc.catalog().await?;
+    let repository = state.repository.list().await?;
+    let running = state.jobs.running().await;
+
+    let mut facts: Vec<CatalogPatch> = Vec::new();
+    for patch in &repository {
+        facts.push(from_repository(patch));
+    }
+    for row in &catalog {
+        let Some(id) = row_id(row) else { continue };
+        if !facts.iter().any(|f| f.id == id) {
+            facts.push(from_catalog(row)?);
+        }
+    }
+    let presences: Vec<PatchPresence> = facts
+        .iter()
+        .map(|f| PatchPresence {
+            id: f.id,
+            in_repository: repository.iter().any(|p| p.id == f.id),
+            downloading: running
+                .iter()
+                .find(|job| job.kind == JobKind::Download && job.patch == Some(f.id))
+                .map(|job| (job.id, job.percent())),
+        })
+        .collect();
+    let mut states = panel_states(installed.product_version, installed.patch_level, &presences);
+    // Patches for another product version come last, under the ones that apply here.
+    states.sort_by_key(|(_, state, _)| matches!(state, PatchState::NotApplicable { .. }));
+    let available: Vec<AvailablePatch> = states
+        .into_iter()
+        .filter_map(|(presence, state, recommended)| {
+            let patch = facts.iter().find(|f| f.id == presence.id)?.clone();
+            Some(AvailablePatch {
+                patch,
+                state,
+                recommended,
+                in_repository: presence.in_repository,
+            })
+        })
+        .collect();
+    let newer_patch = available
+        .iter()
+        .find(|a| a.recommended && a.state != PatchState::Installed)
+        .map(|a| PatchNotice {
+            id: a.patch.id,
+            display_name: a.patch.display_name.clone(),
+        });
+    let settings = state.settings.get().await?;
+    Ok(PatchesView {
+        installed: ServerInfo {
+            product_version: installed.product_version,
+            build: installed.build,
+            patch_level: installed.patch_level,
+            node_name: state.config.node_name.clone(),
+            state: ServerState::Running,
+            installed_at: installed.installed_at,
+            installed_by: installed.installed_by,
+        },
+        history: Vec::new(),
+        available,
+        tmc: state.tmc.status().await,
+        notifications_enabled: settings.notifications_enabled,
+        newer_patch,
+    })
+}
+
+/// One patch as the panel would show it; a patch older than the installed level (not offered)
+/// is still described, as not applicable. `None`: neither in the catalog nor in the repository.
+pub async fn describe(
+    state: &AppState,
+    id: PatchId,
+) -> Result<Option<AvailablePatch>, ServiceError> {
+    let view = build_view(state).await?;
+    if let Some(found) = view.available.into_iter().find(|a| a.patch.id == id) {
+        return Ok(Some(found));
+    }
+    let installed = state.installed.get().await?;
+    let reason = shared::applicability(installed.product_version, installed.patch_level, id);
+    let in_repository = state.repository.find(id).await?;
+    let patch = match &in_repository {
+        Some(info) => Some(from_repository(info)),
+        None => match state
+            .tmc
+            .catalog()
+            .await?
+            .iter()
+            .find(|row| row_id(row) == Some(id))
+        {
+            Some(row) => Some(from_catalog(row)?),
+            None => None,
+        },
+    };
+    Ok(patch.map(|patch| AvailablePatch {
+        patch,
+        state: PatchState::NotApplicable { reason },
+        recommended: false,
+        in_repository: in_repository.is_some(),
+    }))
+}
+
+fn from_repository(p: &PatchInfo) -> CatalogPatch {
+    CatalogPatch {
+        id: p.id,
+        display_name: p.display_name.clone(),
+        product_version: p.product_version,
+        patch: p.patch,
+        build: p.build,
+        title: p.title.clone(),
+        released: p.released,
+        updates: p.updates,
+        client_version: p.client_version,
+        restart: p.restart,
+        database_changes: p.database_changes,
+        rollback: p.rollback,
+        key_id: p.key_id.clone(),
+        release_notes_html: p.release_notes_html.clone(),
+        size: p.size,
+        sha256: p.sha256.clone(),
+    }
+}
+
+fn from_catalog(row: &tmc_patch::Model) -> Result<CatalogPatch, ServiceError> {
+    let corrupt = |what: &str, err: &dyn std::fmt::Display| {
+        ServiceError::Corrupt(format!("TMC catalog row {}: {what}: {err}", row.id))
+    };
+    let facts = decode_facts(
+        &row.product_version,
+        row.patch,
+        &row.build,
+        &row.released,
+        &row.updates,
+        row.client_version.as_deref(),
+        &row.restart,
+        corrupt,
+    )?;
+    Ok(CatalogPatch {
+        id: facts.id,
+        display_name: facts.display_name,
+        product_version: facts.id.product_version(),
+        patch: facts.id.patch(),
+        build: facts.build,
+        title: row.title.clone(),
+        released: facts.released,
+        updates: facts.updates,
+        client_version: facts.client_version,
+        restart: facts.restart,
+        database_changes: row.database_changes,
+        rollback: row.rollback,
+        key_id: row.key_id.clone(),
+        release_notes_html: crate::package::notes::render(&row.release_notes),
+        size: u64::try_from(row.size).map_err(|e| corrupt("size", &e))?,
+        sha256: row.sha256.clone(),
+    })
+}
