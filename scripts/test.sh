@@ -14,9 +14,9 @@ if [ -z "${SMS_TEST_POSTGRES_URL:-}" ]; then
 fi
 
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --locked --no-fail-fast
+  cargo nextest run --workspace --locked --no-fail-fast --features backend/fault-injection
   # nextest does not run doctests.
   cargo test --workspace --locked --doc
 else
-  cargo test --workspace --locked --no-fail-fast
+  cargo test --workspace --locked --no-fail-fast --features backend/fault-injection
 fi

@@ -471,7 +471,7 @@ async fn patch_import(
     })?;
     let db = crate::db::connect(&config.storage).await?;
     let keys = crate::startup::trusted_keys(&config)?;
-    let state = crate::AppState::new(config, db, keys)?;
+    let state = crate::AppState::new(config, db, keys, crate::lifecycle::Lifecycle::offline())?;
     let installed = state
         .installed
         .ensure_initialized(&state.config.initial)

@@ -103,6 +103,8 @@ pub struct FileConfig {
     #[serde(default)]
     pub installed: InstalledFileConfig,
     #[serde(default)]
+    pub system: SystemFileConfig,
+    #[serde(default)]
     pub auth: AuthFileConfig,
 }
 
@@ -113,6 +115,28 @@ pub struct InstalledFileConfig {
     pub product_version: Option<String>,
     pub build: Option<String>,
 }
+
+/// `[system]`: how the server reboots when a patch needs it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemFileConfig {
+    /// The command that reboots the machine, e.g. `["systemctl", "reboot"]`; none: simulated.
+    pub reboot_command: Option<Vec<String>>,
+    /// How long a simulated reboot leaves the server unreachable, e.g. `5s`.
+    pub reboot_window: Option<String>,
+}
+
+/// How a reboot happens, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SystemConfig {
+    /// Run this (program and arguments) to reboot; none: simulate a reboot in the process.
+    pub reboot_command: Option<Vec<String>>,
+    /// A simulated reboot's unreachable window.
+    pub reboot_window: std::time::Duration,
+}
+
+/// A simulated reboot's default unreachable window.
+pub const REBOOT_WINDOW: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// `[tmc]`: the TMC link.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -159,6 +183,30 @@ pub fn parse_interval(text: &str) -> anyhow::Result<std::time::Duration> {
     };
     anyhow::ensure!(seconds >= 5, "the TMC interval must be at least 5 seconds");
     Ok(std::time::Duration::from_secs(seconds))
+}
+
+/// A short duration: `500ms`, `5s` or a number of seconds (at most an hour).
+pub fn parse_window(text: &str) -> anyhow::Result<std::time::Duration> {
+    let text = text.trim();
+    let duration = if let Some(ms) = text.strip_suffix("ms") {
+        std::time::Duration::from_millis(
+            ms.trim()
+                .parse()
+                .with_context(|| format!("`{text}` is not a duration like 500ms or 5s"))?,
+        )
+    } else {
+        let seconds = text.strip_suffix('s').unwrap_or(text).trim();
+        std::time::Duration::from_secs(
+            seconds
+                .parse()
+                .with_context(|| format!("`{text}` is not a duration like 500ms or 5s"))?,
+        )
+    };
+    anyhow::ensure!(
+        duration <= std::time::Duration::from_secs(3600),
+        "`{text}` is longer than an hour"
+    );
+    Ok(duration)
 }
 
 /// `[packages]`: limits on patch packages.
@@ -228,6 +276,7 @@ pub struct Config {
     pub trust_keys: Vec<PathBuf>,
     pub package_limits: crate::package::Limits,
     pub tmc: TmcConfig,
+    pub system: SystemConfig,
 }
 
 pub const DEFAULT_PRODUCT_VERSION: &str = "6.4.0";
@@ -343,7 +392,23 @@ impl Config {
             Some(text) => parse_interval(text).context("invalid `tmc.timeout`")?,
             None => TMC_TIMEOUT,
         };
+        let reboot_window = match &file.system.reboot_window {
+            Some(text) => parse_window(text).context("invalid `system.reboot_window`")?,
+            None => REBOOT_WINDOW,
+        };
+        let reboot_command = match file.system.reboot_command.clone() {
+            Some(command) if command.is_empty() || command[0].trim().is_empty() => {
+                anyhow::bail!(
+                    "`system.reboot_command` is empty: give the program and its arguments, e.g. [\"systemctl\", \"reboot\"], or leave it out to simulate reboots"
+                )
+            }
+            other => other,
+        };
         Ok(Self {
+            system: SystemConfig {
+                reboot_command,
+                reboot_window,
+            },
             tmc: TmcConfig {
                 url: tmc_url,
                 interval: tmc_interval,

@@ -28,6 +28,9 @@ pub enum ServiceError {
     Corrupt(String),
     #[error("password hashing failed: {0}")]
     Hashing(String),
+    /// Another job is in the way: installs and rollbacks run alone.
+    #[error("{message}")]
+    JobRunning { job: i64, message: String },
 }
 
 /// An error answer of the JSON API.
@@ -177,6 +180,10 @@ impl From<ServiceError> for ApiError {
             ServiceError::LoginLocked { retry_after_secs } => {
                 ApiError::LoginLocked { retry_after_secs }
             }
+            ServiceError::JobRunning { message, .. } => ApiError::Conflict {
+                code: "job_running",
+                message,
+            },
             ServiceError::UserExists(_) => ApiError::Conflict {
                 code: "user_exists",
                 message: err.to_string(),

@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod install;
+pub mod lifecycle;
 pub mod package;
 pub mod remote;
 pub mod router;

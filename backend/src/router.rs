@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    audit, events, fallback, health, jobs, panel, patches, server, session, settings, tmc,
+    audit, events, fallback, health, jobs, panel, patches, patching, server, session, settings, tmc,
 };
 use crate::state::AppState;
 use crate::static_files;
@@ -49,6 +49,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(panel::view))
         .routes(routes!(panel::details))
         .routes(routes!(panel::download))
+        .routes(routes!(patching::install))
+        .routes(routes!(patching::rollback))
         .routes(routes!(tmc::status))
         .routes(routes!(tmc::check))
         .routes(routes!(jobs::get))

@@ -3,12 +3,15 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 
 use crate::config::Config;
+use crate::lifecycle::{Control, Gate, Lifecycle};
 use crate::router::router;
 use crate::service::auth::{BOOTSTRAP_ADMIN, BootstrapAdmin};
 use crate::service::tmc::CheckOutcome;
@@ -23,8 +26,12 @@ const DEMO_PASSWORD_FILE: &str = "demo-admin-password";
 /// A server bound to its address, ready to run.
 pub struct Application {
     listener: TcpListener,
-    router: Router,
     state: AppState,
+    gate: Gate,
+    control: mpsc::Receiver<Control>,
+    /// The configuration with the demo TMC's URL filled in: what a fresh start (after a
+    /// simulated reboot) starts from.
+    config: Config,
     /// Demo mode without `--tmc-url`: the TMC that runs inside the server.
     demo_tmc: Option<(TcpListener, std::sync::Arc<TmcServer>)>,
 }
@@ -35,11 +42,58 @@ pub const DEMO_TMC_RATE: u64 = 512 * 1024;
 /// The folder of the demo TMC's packages inside the data dir.
 pub const DEMO_TMC_DIR: &str = "demo-tmc";
 
+/// How long a stopping server waits for its connections to finish.
+const STOP_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// How to log in, as printed at start.
 #[derive(Debug, Clone)]
 pub struct AdminLogin {
     pub username: String,
     pub password: String,
+}
+
+/// Opens the database and builds the application state as a fresh start does: jobs cut off
+/// by the last stop are dealt with, incomplete files removed, the installed state recorded.
+async fn prepare(
+    config: Config,
+    addr: SocketAddr,
+) -> anyhow::Result<(AppState, Gate, mpsc::Receiver<Control>)> {
+    let db = crate::db::connect(&config.storage).await?;
+    let keys = trusted_keys(&config)?;
+    let gate = Gate::new(Router::new());
+    gate.close(shared::api::ServerState::Restarting);
+    let (lifecycle, control) =
+        Lifecycle::new(addr, gate.clone(), config.system.reboot_command.clone());
+    let state = AppState::new(config, db, keys, lifecycle)?;
+    state.tmc.load_recorded().await?;
+    let interrupted = state.jobs.fail_interrupted().await?;
+    if interrupted > 0 {
+        tracing::warn!(
+            interrupted,
+            "marked downloads cut off by the last stop as failed"
+        );
+    }
+    let removed = state
+        .repository
+        .clean_incomplete()
+        .await
+        .context("cannot prepare the patch repository")?;
+    if removed > 0 {
+        tracing::warn!(
+            removed,
+            "removed incomplete package files left by an interrupted import"
+        );
+    }
+    state
+        .installed
+        .ensure_initialized(&state.config.initial)
+        .await
+        .context("cannot record the installed state")?;
+    let removed = state.auth.purge_expired_sessions().await?;
+    if removed > 0 {
+        tracing::info!(removed, "removed expired sessions");
+    }
+    Ok((state, gate, control))
 }
 
 impl Application {
@@ -50,8 +104,8 @@ impl Application {
         bootstrap_password: Option<String>,
     ) -> anyhow::Result<(Self, Option<AdminLogin>)> {
         let mut config = config;
-        let db = crate::db::connect(&config.storage).await?;
-        let keys = trusted_keys(&config)?;
+        // Demo mode needs the demo vendor key before the TMC starts.
+        trusted_keys(&config)?;
         let demo_tmc = if config.demo && config.tmc.url.is_none() {
             let (listener, tmc) = start_demo_tmc(&config).await?;
             let url = format!("http://{}/", listener.local_addr()?);
@@ -60,35 +114,11 @@ impl Application {
         } else {
             None
         };
-        let state = AppState::new(config, db, keys)?;
-        state.tmc.load_recorded().await?;
-        let interrupted = state.jobs.fail_interrupted().await?;
-        if interrupted > 0 {
-            tracing::warn!(
-                interrupted,
-                "marked jobs cut off by the last stop as failed"
-            );
-        }
-        let removed = state
-            .repository
-            .clean_incomplete()
+        let listener = TcpListener::bind(config.listen)
             .await
-            .context("cannot prepare the patch repository")?;
-        if removed > 0 {
-            tracing::warn!(
-                removed,
-                "removed incomplete package files left by an interrupted import"
-            );
-        }
-        state
-            .installed
-            .ensure_initialized(&state.config.initial)
-            .await
-            .context("cannot record the installed state")?;
-        let removed = state.auth.purge_expired_sessions().await?;
-        if removed > 0 {
-            tracing::info!(removed, "removed expired sessions");
-        }
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let (state, gate, control) = prepare(config.clone(), addr).await?;
 
         let demo = state.config.demo;
         let password_file = state.config.storage.data_dir.join(DEMO_PASSWORD_FILE);
@@ -132,16 +162,13 @@ impl Application {
             },
             None => None,
         };
-
-        let listener = TcpListener::bind(state.config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", state.config.listen))?;
-        let router = router(state.clone());
         Ok((
             Self {
                 listener,
-                router,
                 state,
+                gate,
+                control,
+                config,
                 demo_tmc,
             },
             login,
@@ -158,38 +185,137 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then ends the event streams, finishes in-flight
-    /// requests and returns. The TMC sync (and the demo TMC) run meanwhile.
+    /// requests and returns. The TMC sync (and the demo TMC) run meanwhile. A simulated reboot
+    /// stops listening for the configured window and starts afresh on the same address.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let mut tasks = tokio::task::JoinSet::new();
-        if let Some((listener, tmc)) = self.demo_tmc {
-            tasks.spawn(tmc.clone().watch());
-            tasks.spawn(async move {
+        let Application {
+            listener,
+            state,
+            gate,
+            control,
+            config,
+            demo_tmc,
+        } = self;
+        let mut demo_tasks = tokio::task::JoinSet::new();
+        if let Some((listener, tmc)) = demo_tmc {
+            demo_tasks.spawn(tmc.clone().watch());
+            demo_tasks.spawn(async move {
                 if let Err(err) = axum::serve(listener, tmc.router()).await {
                     tracing::error!("the demo TMC stopped: {err}");
                 }
             });
         }
-        let state = self.state.clone();
-        tasks.spawn(self.state.tmc.clone().run(move |outcome| {
-            let state = state.clone();
+        let addr = listener.local_addr()?;
+        let mut shutdown = std::pin::pin!(shutdown);
+        let (mut listener, mut state, mut gate, mut control) = (listener, state, gate, control);
+        loop {
+            let running = Running::start(listener, state.clone(), gate.clone());
+            let reboot = tokio::select! {
+                () = &mut shutdown => false,
+                request = control.recv() => matches!(request, Some(Control::Reboot)),
+            };
+            running.stop(&state).await;
+            if !reboot {
+                demo_tasks.shutdown().await;
+                return Ok(());
+            }
+            let window = config.system.reboot_window;
+            tracing::warn!(
+                window_ms = window.as_millis() as u64,
+                "simulated reboot: the server does not answer for a while"
+            );
+            tokio::select! {
+                () = &mut shutdown => {
+                    demo_tasks.shutdown().await;
+                    return Ok(());
+                }
+                () = tokio::time::sleep(window) => {}
+            }
+            drop(state);
+            tracing::info!("simulated reboot: starting again");
+            listener = bind_again(addr).await?;
+            (state, gate, control) = prepare(config.clone(), addr)
+                .await
+                .map_err(|err| std::io::Error::other(format!("{err:#}")))?;
+        }
+    }
+}
+
+/// One start's serving: the listener behind the gate, the TMC sync, and the finishing of jobs
+/// a stop cut off.
+struct Running {
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    tasks: tokio::task::JoinSet<()>,
+}
+
+impl Running {
+    fn start(listener: TcpListener, state: AppState, gate: Gate) -> Self {
+        gate.open(router(state.clone()));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let service = gate
+            .service()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, service)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        let mut tasks = tokio::task::JoinSet::new();
+        let sync_state = state.clone();
+        tasks.spawn(state.tmc.clone().run(move |outcome| {
+            let state = sync_state.clone();
             async move { after_tmc_check(&state, outcome).await }
         }));
-        let events = self.state.events.clone();
-        let served = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            events.close();
-        })
-        .await;
-        tasks.shutdown().await;
-        served
+        tasks.spawn(async move {
+            if let Err(err) = crate::service::patching::resume_interrupted(&state).await {
+                tracing::error!(
+                    "cannot finish the install or rollback cut off by the last stop: {err}"
+                );
+            }
+        });
+        Self {
+            server,
+            stop,
+            tasks,
+        }
+    }
+
+    /// Ends the event streams, stops listening, and lets connections finish (for a while).
+    async fn stop(mut self, state: &AppState) {
+        state.events.close();
+        let _ = self.stop.send(());
+        match tokio::time::timeout(STOP_TIMEOUT, &mut self.server).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(err))) => tracing::error!("the server stopped with an error: {err}"),
+            Ok(Err(err)) => tracing::error!("the server task failed: {err}"),
+            Err(_) => {
+                tracing::warn!("connections still open after {STOP_TIMEOUT:?}: cutting them");
+                self.server.abort();
+            }
+        }
+        self.tasks.shutdown().await;
+    }
+}
+
+/// Binds `addr` again after a simulated reboot (the old socket may linger for a moment).
+async fn bind_again(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let mut attempt = 0;
+    loop {
+        match TcpListener::bind(addr).await {
+            Ok(listener) => return Ok(listener),
+            Err(err) if attempt < 50 => {
+                attempt += 1;
+                tracing::debug!("cannot listen on {addr} yet: {err}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(err) => return Err(err),
+        }
     }
 }
 

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
+use crate::install::InstallRoot;
+use crate::lifecycle::Lifecycle;
 use crate::package::TrustedKeys;
 use crate::service::download::Downloader;
 use crate::service::events::Events;
@@ -25,11 +27,30 @@ pub struct AppState {
     pub events: Events,
     pub jobs: Jobs,
     pub tmc: Arc<TmcSync>,
+    /// The base release and the staged patch levels, with the pointer to the current one.
+    pub install_root: InstallRoot,
+    /// Stopping clients, restarting, rebooting.
+    pub lifecycle: Lifecycle,
+    keys: Arc<TrustedKeys>,
 }
 
 impl AppState {
-    pub fn new(config: Config, db: DatabaseConnection, keys: TrustedKeys) -> anyhow::Result<Self> {
+    /// Everything a fresh start needs; opens the install root (made on the first start).
+    pub fn new(
+        config: Config,
+        db: DatabaseConnection,
+        keys: TrustedKeys,
+        lifecycle: Lifecycle,
+    ) -> anyhow::Result<Self> {
+        use anyhow::Context;
         let keys = Arc::new(keys);
+        let install_root = InstallRoot::open(&config.storage.data_dir, &config.initial.build)
+            .with_context(|| {
+                format!(
+                    "cannot open the install root in {}",
+                    config.storage.data_dir.display()
+                )
+            })?;
         let events = Events::new();
         let tmc = TmcSync::new(
             db.clone(),
@@ -43,9 +64,12 @@ impl AppState {
             repository: PatchRepository::new(
                 db.clone(),
                 &config.storage.data_dir,
-                keys,
+                keys.clone(),
                 config.package_limits,
             ),
+            keys,
+            install_root,
+            lifecycle,
             jobs: Jobs::new(db.clone(), events.clone()),
             events,
             tmc,
@@ -54,6 +78,34 @@ impl AppState {
             installed: Installed::new(db.clone()),
             settings: SettingsService::new(db.clone()),
             config: Arc::new(config),
+            db,
+        })
+    }
+
+    /// The application built again after an in-process restart: every service anew from the
+    /// configuration and the database; the event hub, the jobs, the TMC link and the lifecycle
+    /// carry over (they belong to the process, not to one application).
+    pub fn restarted(&self) -> anyhow::Result<Self> {
+        let config = self.config.clone();
+        let db = self.db.clone();
+        Ok(Self {
+            repository: PatchRepository::new(
+                db.clone(),
+                &config.storage.data_dir,
+                self.keys.clone(),
+                config.package_limits,
+            ),
+            keys: self.keys.clone(),
+            install_root: self.install_root.clone(),
+            lifecycle: self.lifecycle.clone(),
+            jobs: self.jobs.clone(),
+            events: self.events.clone(),
+            tmc: self.tmc.clone(),
+            auth: Auth::new(db.clone(), config.auth.clone()),
+            audit: Audit::new(db.clone()),
+            installed: Installed::new(db.clone()),
+            settings: SettingsService::new(db.clone()),
+            config,
             db,
         })
     }

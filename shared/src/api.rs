@@ -72,6 +72,10 @@ pub struct SessionInfo {
 pub enum ServerState {
     /// Serving requests normally.
     Running,
+    /// The application is restarting after an install or rollback: back within seconds.
+    Restarting,
+    /// The server is rebooting after an install: back within minutes.
+    Rebooting,
 }
 
 /// `GET /api/v1/server`: the installed state of this SMS server.

@@ -270,6 +270,74 @@ pub struct JobInfo {
     pub started_by: String,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Installs and rollbacks: the patch level before and the one aimed at.
+    #[serde(default)]
+    pub from_level: Option<u32>,
+    #[serde(default)]
+    pub to_level: Option<u32>,
+    /// Installs and rollbacks: every stage in order, as journaled.
+    #[serde(default)]
+    pub stages: Vec<StageInfo>,
+}
+
+/// One stage of an install or rollback, as journaled when it starts and ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct StageInfo {
+    /// `verify`, `precheck`, `stop_clients`, `stage_payload`, `switch`, `restart`, `reboot`,
+    /// `postcheck` or `done`.
+    pub name: String,
+    /// Not started yet: none.
+    pub started_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// `ok` or `failed`, once it ended.
+    pub outcome: Option<String>,
+}
+
+/// The stages of an install, in order; `reboot` takes the place of `restart` when the patch
+/// needs a reboot.
+pub fn install_stages(restart: Restart) -> [&'static str; 8] {
+    let restart = match restart {
+        Restart::Application => "restart",
+        Restart::Reboot => "reboot",
+    };
+    [
+        "verify",
+        "precheck",
+        "stop_clients",
+        "stage_payload",
+        "switch",
+        restart,
+        "postcheck",
+        "done",
+    ]
+}
+
+/// The stages of a rollback, in order.
+pub const ROLLBACK_STAGES: [&str; 6] = [
+    "precheck",
+    "stop_clients",
+    "switch",
+    "restart",
+    "postcheck",
+    "done",
+];
+
+/// A stage's name in words, for people.
+pub fn stage_in_words(stage: &str) -> &'static str {
+    match stage {
+        "verify" => "Verify the package",
+        "precheck" => "Check the server can take it",
+        "stop_clients" => "Stop client connections",
+        "stage_payload" => "Stage the patch files",
+        "switch" => "Switch to the new level",
+        "restart" => "Restart the SMS server application",
+        "reboot" => "Reboot the SMS server",
+        "postcheck" => "Check the server at the new level",
+        "done" => "Done",
+        "download" => "Download",
+        _ => "Working",
+    }
 }
 
 impl JobInfo {
@@ -488,7 +556,19 @@ mod tests {
             started_by: "admin".into(),
             started_at: DateTime::<Utc>::UNIX_EPOCH,
             finished_at: None,
+            from_level: None,
+            to_level: None,
+            stages: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_reboot_takes_the_place_of_the_restart() {
+        assert_eq!(install_stages(Restart::Application)[5], "restart");
+        assert_eq!(install_stages(Restart::Reboot)[5], "reboot");
+        assert!(!install_stages(Restart::Reboot).contains(&"restart"));
+        assert_eq!(ROLLBACK_STAGES.first(), Some(&"precheck"));
+        assert_eq!(ROLLBACK_STAGES.last(), Some(&"done"));
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261127_000001_create_foundation_tables;
 mod m20261127_000002_create_patches;
 mod m20261127_000003_create_tmc_and_jobs;
+mod m20261127_000004_create_job_stages;
 
 /// Every migration in order; the server runs `Migrator::up` at start.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_create_foundation_tables::Migration),
             Box::new(m20261127_000002_create_patches::Migration),
             Box::new(m20261127_000003_create_tmc_and_jobs::Migration),
+            Box::new(m20261127_000004_create_job_stages::Migration),
         ]
     }
 }

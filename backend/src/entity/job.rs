@@ -1,4 +1,4 @@
-//! `jobs`: downloads (and later installs and rollbacks), with their progress and outcome.
+//! `jobs`: downloads, installs and rollbacks, with their progress and outcome.
 
 use sea_orm::entity::prelude::*;
 
@@ -19,6 +19,8 @@ pub struct Model {
     pub started_by: String,
     pub started_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,
+    pub from_level: Option<i32>,
+    pub to_level: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -3,6 +3,7 @@
 pub mod audit_log;
 pub mod installed_state;
 pub mod job;
+pub mod job_stage;
 pub mod patch;
 pub mod session;
 pub mod setting;

@@ -7,6 +7,7 @@ pub mod health;
 pub mod jobs;
 pub mod panel;
 pub mod patches;
+pub mod patching;
 pub mod server;
 pub mod session;
 pub mod settings;

@@ -1,7 +1,7 @@
 //! `GET /api/v1/server`: what runs on this SMS server.
 
 use axum::extract::State;
-use shared::api::{ErrorResponse, ServerInfo, ServerState};
+use shared::api::{ErrorResponse, ServerInfo};
 
 use crate::error::{ApiError, Json};
 use crate::extract::CurrentUser;
@@ -28,7 +28,7 @@ pub async fn get(
         build: installed.build,
         patch_level: installed.patch_level,
         node_name: state.config.node_name.clone(),
-        state: ServerState::Running,
+        state: state.lifecycle.state(),
         installed_at: installed.installed_at,
         installed_by: installed.installed_by,
     }))

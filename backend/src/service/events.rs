@@ -10,8 +10,8 @@ const BACKLOG: usize = 256;
 #[derive(Debug, Clone)]
 pub struct Events {
     sender: broadcast::Sender<ServerEvent>,
-    /// Set when the server stops: every event stream ends.
-    closed: watch::Sender<bool>,
+    /// Bumped when the server stops or restarts: every stream open at that moment ends.
+    closed: watch::Sender<u64>,
 }
 
 impl Default for Events {
@@ -23,20 +23,22 @@ impl Default for Events {
 impl Events {
     pub fn new() -> Self {
         let (sender, _) = broadcast::channel(BACKLOG);
-        let (closed, _) = watch::channel(false);
+        let (closed, _) = watch::channel(0);
         Self { sender, closed }
     }
 
-    /// Ends every open event stream (the server is stopping).
+    /// Ends every event stream open now (the server is stopping or restarting); streams
+    /// opened afterwards live on.
     pub fn close(&self) {
-        self.closed.send_replace(true);
+        self.closed.send_modify(|generation| *generation += 1);
     }
 
-    /// Completes when [`Events::close`] was called.
+    /// Completes at the next [`Events::close`] after this call.
     pub fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static + use<> {
         let mut receiver = self.closed.subscribe();
+        let now = *receiver.borrow_and_update();
         async move {
-            let _ = receiver.wait_for(|closed| *closed).await;
+            let _ = receiver.wait_for(|generation| *generation != now).await;
         }
     }
 

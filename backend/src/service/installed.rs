@@ -58,6 +58,28 @@ impl Installed {
         self.get().await
     }
 
+    /// Records `level` (with its `build`) as installed now by `by`.
+    pub async fn set_level(
+        &self,
+        level: PatchLevel,
+        build: &Build,
+        by: &str,
+    ) -> Result<InstalledState, ServiceError> {
+        let row = installed_state::Entity::find_by_id(ROW_ID)
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::Corrupt("the installed state was never recorded".into())
+            })?;
+        let mut row: installed_state::ActiveModel = row.into();
+        row.patch_level = Set(i32::try_from(level.0).unwrap_or(i32::MAX));
+        row.build = Set(build.to_string());
+        row.installed_at = Set(Utc::now());
+        row.installed_by = Set(by.to_owned());
+        row.update(&self.db).await?;
+        self.get().await
+    }
+
     /// The installed state; an error if it was never recorded.
     pub async fn get(&self) -> Result<InstalledState, ServiceError> {
         self.get_opt()

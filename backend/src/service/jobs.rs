@@ -1,5 +1,7 @@
-//! Jobs: long-running work (downloads now) with progress, recorded in the `jobs` table and
-//! reported live on the event stream.
+//! Jobs: long-running work (downloads, installs, rollbacks) with progress, recorded in the
+//! `jobs` table and reported live on the event stream. Installs and rollbacks journal each stage
+//! in `job_stages` when it starts and when it ends, and run alone: while one runs no other job
+//! starts, and one starts only when no other job runs.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,10 +14,10 @@ use sea_orm::{
 };
 use shared::PatchId;
 use shared::api::ErrorBody;
-use shared::panel::{JobInfo, JobKind, JobState, ServerEvent};
+use shared::panel::{JobInfo, JobKind, JobState, ServerEvent, StageInfo};
 use tokio::sync::RwLock;
 
-use crate::entity::job;
+use crate::entity::{job, job_stage};
 use crate::error::ServiceError;
 use crate::service::events::Events;
 
@@ -35,6 +37,8 @@ pub struct Jobs {
     db: DatabaseConnection,
     events: Events,
     running: Arc<RwLock<HashMap<i64, Running>>>,
+    /// Held while deciding whether a job may start, so two requests cannot both start one.
+    starting: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// A handle the job's task uses to report.
@@ -51,13 +55,16 @@ impl Jobs {
             db,
             events,
             running: Arc::new(RwLock::new(HashMap::new())),
+            starting: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
-    /// Marks jobs left running by a server that stopped as failed; returns how many.
+    /// Marks downloads left running by a server that stopped as failed; returns how many.
+    /// (Installs and rollbacks are finished from their journal instead.)
     pub async fn fail_interrupted(&self) -> Result<usize, ServiceError> {
         let rows = job::Entity::find()
             .filter(job::Column::State.eq(JobState::Running.as_str()))
+            .filter(job::Column::Kind.eq(JobKind::Download.as_str()))
             .all(&self.db)
             .await?;
         let count = rows.len();
@@ -75,7 +82,7 @@ impl Jobs {
         Ok(count)
     }
 
-    /// Records a new running job.
+    /// Records a new running download; refused while an install or rollback runs.
     pub async fn start(
         &self,
         kind: JobKind,
@@ -83,12 +90,54 @@ impl Jobs {
         total_bytes: u64,
         started_by: &str,
     ) -> Result<(JobInfo, JobHandle), ServiceError> {
+        let _deciding = self.starting.lock().await;
+        if let Some(other) = self
+            .running()
+            .await
+            .into_iter()
+            .find(|job| job.kind != JobKind::Download)
+        {
+            return Err(busy(&other));
+        }
+        self.insert(kind, patch, total_bytes, started_by, None)
+            .await
+    }
+
+    /// Records a new install or rollback with its stages (none started yet), unless any other
+    /// job runs: then `JobRunning`.
+    pub async fn start_exclusive(
+        &self,
+        kind: JobKind,
+        patch: Option<PatchId>,
+        levels: (u32, u32),
+        stages: &[&str],
+        started_by: &str,
+    ) -> Result<(JobInfo, JobHandle), ServiceError> {
+        let _deciding = self.starting.lock().await;
+        if let Some(other) = self.running().await.first() {
+            return Err(busy(other));
+        }
+        self.insert(kind, patch, 0, started_by, Some((levels, stages)))
+            .await
+    }
+
+    async fn insert(
+        &self,
+        kind: JobKind,
+        patch: Option<PatchId>,
+        total_bytes: u64,
+        started_by: &str,
+        plan: Option<((u32, u32), &[&str])>,
+    ) -> Result<(JobInfo, JobHandle), ServiceError> {
+        use sea_orm::TransactionTrait;
         let now = Utc::now();
+        let level = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+        let txn = self.db.begin().await?;
         let row = job::ActiveModel {
             kind: Set(kind.as_str().to_owned()),
             patch: Set(patch.map(|p| p.to_string())),
             state: Set(JobState::Running.as_str().to_owned()),
-            stage: Set(Some(kind.as_str().to_owned())),
+            stage: Set(plan.is_none().then(|| kind.as_str().to_owned())),
             done_bytes: Set(0),
             total_bytes: Set(i64::try_from(total_bytes).unwrap_or(i64::MAX)),
             error_code: Set(None),
@@ -96,11 +145,36 @@ impl Jobs {
             started_by: Set(started_by.to_owned()),
             started_at: Set(now),
             finished_at: Set(None),
+            from_level: Set(plan.map(|((from, _), _)| level(from))),
+            to_level: Set(plan.map(|((_, to), _)| level(to))),
             ..Default::default()
         }
-        .insert(&self.db)
+        .insert(&txn)
         .await?;
-        let info = info_from_row(row)?;
+        let mut stage_rows = Vec::new();
+        for (position, name) in plan
+            .map(|(_, stages)| stages)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            stage_rows.push(
+                job_stage::ActiveModel {
+                    job_id: Set(row.id),
+                    position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
+                    name: Set((*name).to_owned()),
+                    started_at: Set(None),
+                    ended_at: Set(None),
+                    outcome: Set(None),
+                    ..Default::default()
+                }
+                .insert(&txn)
+                .await?,
+            );
+        }
+        txn.commit().await?;
+        let mut info = info_from_row(row)?;
+        info.stages = stage_rows.into_iter().map(stage_from_row).collect();
         let cancel = Arc::new(AtomicBool::new(false));
         self.running.write().await.insert(
             info.id,
@@ -127,11 +201,76 @@ impl Jobs {
         let Ok(key) = i32::try_from(id) else {
             return Ok(None);
         };
-        job::Entity::find_by_id(key)
-            .one(&self.db)
+        let Some(row) = job::Entity::find_by_id(key).one(&self.db).await? else {
+            return Ok(None);
+        };
+        let mut info = info_from_row(row)?;
+        info.stages = self.stages_of(key).await?;
+        Ok(Some(info))
+    }
+
+    /// The journal of one job, in order.
+    pub async fn stages_of(&self, job: i32) -> Result<Vec<StageInfo>, ServiceError> {
+        use sea_orm::QueryOrder;
+        Ok(job_stage::Entity::find()
+            .filter(job_stage::Column::JobId.eq(job))
+            .order_by_asc(job_stage::Column::Position)
+            .all(&self.db)
             .await?
-            .map(info_from_row)
-            .transpose()
+            .into_iter()
+            .map(stage_from_row)
+            .collect())
+    }
+
+    /// Installs and rollbacks that a stopped server left running (oldest first).
+    pub async fn interrupted_patch_jobs(&self) -> Result<Vec<JobInfo>, ServiceError> {
+        use sea_orm::QueryOrder;
+        let rows = job::Entity::find()
+            .filter(job::Column::State.eq(JobState::Running.as_str()))
+            .filter(job::Column::Kind.ne(JobKind::Download.as_str()))
+            .order_by_asc(job::Column::Id)
+            .all(&self.db)
+            .await?;
+        let mut jobs = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id = row.id;
+            let mut info = info_from_row(row)?;
+            info.stages = self.stages_of(id).await?;
+            jobs.push(info);
+        }
+        Ok(jobs)
+    }
+
+    /// Takes a job found in the database (left by a stopped server) back into the running set,
+    /// so it can be finished with a handle.
+    pub async fn adopt(&self, info: JobInfo) -> JobHandle {
+        let cancel = Arc::new(AtomicBool::new(false));
+        let id = info.id;
+        self.running.write().await.insert(
+            id,
+            Running {
+                info,
+                cancel: cancel.clone(),
+                last_event: Instant::now(),
+            },
+        );
+        JobHandle {
+            jobs: self.clone(),
+            id,
+            cancel,
+        }
+    }
+
+    /// Finished installs and rollbacks, newest first: the panel's history.
+    pub async fn history(&self, limit: u64) -> Result<Vec<JobInfo>, ServiceError> {
+        use sea_orm::{QueryOrder, QuerySelect};
+        let rows = job::Entity::find()
+            .filter(job::Column::Kind.ne(JobKind::Download.as_str()))
+            .order_by_desc(job::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?;
+        rows.into_iter().map(info_from_row).collect()
     }
 
     /// The running jobs.
@@ -156,9 +295,103 @@ impl Jobs {
     }
 }
 
+fn busy(other: &JobInfo) -> ServiceError {
+    let what = match other.kind {
+        JobKind::Download => "a download",
+        JobKind::Install => "an install",
+        JobKind::Rollback => "a rollback",
+    };
+    ServiceError::JobRunning {
+        job: other.id,
+        message: format!(
+            "{} (job {}) is running; installs and rollbacks run alone. Wait until it ends, \
+             then try again.",
+            capitalized(what),
+            other.id
+        ),
+    }
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 impl JobHandle {
     pub fn is_cancelled(&self) -> bool {
         self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// The job as it stands.
+    pub async fn info(&self) -> Option<JobInfo> {
+        self.jobs
+            .running
+            .read()
+            .await
+            .get(&self.id)
+            .map(|r| r.info.clone())
+    }
+
+    /// Journals that `stage` starts (in the database first, then on the event stream).
+    pub async fn stage_started(&self, stage: &str) -> Result<(), ServiceError> {
+        self.journal(stage, None).await
+    }
+
+    /// Journals that `stage` ended, well or not.
+    pub async fn stage_ended(&self, stage: &str, ok: bool) -> Result<(), ServiceError> {
+        self.journal(stage, Some(ok)).await
+    }
+
+    async fn journal(&self, stage: &str, ended: Option<bool>) -> Result<(), ServiceError> {
+        let key = i32::try_from(self.id)
+            .map_err(|_| ServiceError::Corrupt(format!("job id {} out of range", self.id)))?;
+        let now = Utc::now();
+        let row = job_stage::Entity::find()
+            .filter(job_stage::Column::JobId.eq(key))
+            .filter(job_stage::Column::Name.eq(stage))
+            .one(&self.jobs.db)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::Corrupt(format!("job {} has no stage {stage}", self.id))
+            })?;
+        let mut row: job_stage::ActiveModel = row.into();
+        let outcome = ended.map(|ok| if ok { "ok" } else { "failed" }.to_owned());
+        match ended {
+            None => row.started_at = Set(Some(now)),
+            Some(_) => {
+                row.ended_at = Set(Some(now));
+                row.outcome = Set(outcome.clone());
+            }
+        }
+        row.update(&self.jobs.db).await?;
+        if ended.is_none() {
+            job::Entity::update_many()
+                .col_expr(job::Column::Stage, sea_orm::sea_query::Expr::value(stage))
+                .filter(job::Column::Id.eq(key))
+                .exec(&self.jobs.db)
+                .await?;
+        }
+        let mut running = self.jobs.running.write().await;
+        if let Some(job) = running.get_mut(&self.id) {
+            if ended.is_none() {
+                job.info.stage = Some(stage.to_owned());
+            }
+            if let Some(entry) = job.info.stages.iter_mut().find(|s| s.name == stage) {
+                match ended {
+                    None => entry.started_at = Some(now),
+                    Some(_) => {
+                        entry.ended_at = Some(now);
+                        entry.outcome = outcome;
+                    }
+                }
+            }
+            job.last_event = Instant::now();
+            self.jobs.events.publish(ServerEvent::Job(job.info.clone()));
+        }
+        Ok(())
     }
 
     /// Reports bytes done; sends an event when the last one is old enough.
@@ -203,7 +436,8 @@ impl JobHandle {
             row.error_message = Set(Some(error.message.clone()));
         }
         row.finished_at = Set(Some(Utc::now()));
-        let info = info_from_row(row.update(&self.jobs.db).await?)?;
+        let mut info = info_from_row(row.update(&self.jobs.db).await?)?;
+        info.stages = self.jobs.stages_of(key).await?;
         self.jobs.running.write().await.remove(&self.id);
         self.jobs.events.publish(ServerEvent::Job(info.clone()));
         Ok(info)
@@ -237,5 +471,17 @@ fn info_from_row(row: job::Model) -> Result<JobInfo, ServiceError> {
         started_by: row.started_by.clone(),
         started_at: row.started_at,
         finished_at: row.finished_at,
+        from_level: row.from_level.and_then(|l| u32::try_from(l).ok()),
+        to_level: row.to_level.and_then(|l| u32::try_from(l).ok()),
+        stages: Vec::new(),
     })
+}
+
+fn stage_from_row(row: job_stage::Model) -> StageInfo {
+    StageInfo {
+        name: row.name,
+        started_at: row.started_at,
+        ended_at: row.ended_at,
+        outcome: row.outcome,
+    }
 }

@@ -7,6 +7,7 @@ pub mod events;
 pub mod installed;
 pub mod jobs;
 pub mod panel;
+pub mod patching;
 pub mod repository;
 pub mod settings;
 pub mod tmc;

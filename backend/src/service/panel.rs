@@ -2,10 +2,10 @@
 //! state at the installed level (`GET /api/v1/patches`, `GET /api/v1/patches/{id}`, notices).
 
 use shared::PatchId;
-use shared::api::{PatchInfo, ServerInfo, ServerState};
+use shared::api::{PatchInfo, ServerInfo};
 use shared::panel::{
-    AvailablePatch, CatalogPatch, JobKind, PatchNotice, PatchPresence, PatchState, PatchesView,
-    panel_states,
+    AvailablePatch, CatalogPatch, HistoryEntry, JobKind, PatchNotice, PatchPresence, PatchState,
+    PatchesView, panel_states,
 };
 
 use crate::entity::tmc_patch;
@@ -13,6 +13,9 @@ use crate::error::ServiceError;
 use crate::service::repository::decode_facts;
 use crate::service::tmc::row_id;
 use crate::state::AppState;
+
+/// How many installs and rollbacks the panel's history shows.
+const HISTORY_LENGTH: u64 = 50;
 
 /// The whole panel.
 pub async fn build_view(state: &AppState) -> Result<PatchesView, ServiceError> {
@@ -71,11 +74,28 @@ pub async fn build_view(state: &AppState) -> Result<PatchesView, ServiceError> {
             build: installed.build,
             patch_level: installed.patch_level,
             node_name: state.config.node_name.clone(),
-            state: ServerState::Running,
+            state: state.lifecycle.state(),
             installed_at: installed.installed_at,
             installed_by: installed.installed_by,
         },
-        history: Vec::new(),
+        history: state
+            .jobs
+            .history(HISTORY_LENGTH)
+            .await?
+            .into_iter()
+            .map(|job| HistoryEntry {
+                job: job.id,
+                kind: job.kind,
+                patch: job.patch,
+                from_level: job.from_level.unwrap_or(0),
+                to_level: job.to_level.unwrap_or(0),
+                by: job.started_by,
+                started_at: job.started_at,
+                finished_at: job.finished_at,
+                state: job.state,
+                message: job.error.map(|e| e.message),
+            })
+            .collect(),
         available,
         tmc: state.tmc.status().await,
         notifications_enabled: settings.notifications_enabled,

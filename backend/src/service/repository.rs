@@ -292,6 +292,21 @@ impl PatchRepository {
         Ok(info)
     }
 
+    /// The keys packages are verified with.
+    pub fn keys(&self) -> Arc<TrustedKeys> {
+        self.keys.clone()
+    }
+
+    /// Where the package of patch `id` is stored, if the repository has it.
+    pub async fn package_path(&self, id: PatchId) -> Result<Option<PathBuf>, ServiceError> {
+        let row = patch::Entity::find()
+            .filter(patch::Column::ProductVersion.eq(id.product_version().to_string()))
+            .filter(patch::Column::Patch.eq(i32::try_from(id.patch()).unwrap_or(i32::MAX)))
+            .one(&self.db)
+            .await?;
+        Ok(row.map(|row| self.dir.join(row.file_name)))
+    }
+
     /// The patch with this id, if the repository has it.
     pub async fn find(&self, id: PatchId) -> Result<Option<PatchInfo>, ServiceError> {
         let row = patch::Entity::find()

@@ -154,6 +154,8 @@ async fn the_openapi_document_lists_every_route() {
         ("/api/v1/patches/import", "post"),
         ("/api/v1/patches", "get"),
         ("/api/v1/patches/{id}/download", "post"),
+        ("/api/v1/patches/{id}/install", "post"),
+        ("/api/v1/rollback", "post"),
         ("/api/v1/patches/{id}", "get"),
         ("/api/v1/tmc", "get"),
         ("/api/v1/tmc/check", "post"),

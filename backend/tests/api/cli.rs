@@ -5,7 +5,7 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
-const SMS: &str = env!("CARGO_BIN_EXE_sms");
+pub(crate) const SMS: &str = env!("CARGO_BIN_EXE_sms");
 
 fn sms(data_dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> std::process::Output {
     let mut child = Command::new(SMS)
@@ -31,7 +31,7 @@ fn sms(data_dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> std::p
 }
 
 /// Starts `sms serve` on a free port and returns the child and its base URL.
-fn serve(
+pub(crate) fn serve(
     data_dir: &std::path::Path,
     extra: &[&str],
     envs: &[(&str, &str)],
@@ -70,7 +70,7 @@ fn serve(
 }
 
 /// Logs `client` in at the server `url`.
-async fn login(
+pub(crate) async fn login(
     client: &reqwest::Client,
     url: &str,
     username: &str,
@@ -85,7 +85,7 @@ async fn login(
         .unwrap()
 }
 
-fn terminate(child: &mut Child) -> std::process::ExitStatus {
+pub(crate) fn terminate(child: &mut Child) -> std::process::ExitStatus {
     let pid = child.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     child.wait().unwrap()

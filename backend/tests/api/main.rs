@@ -6,6 +6,7 @@ mod api;
 mod auth;
 mod cli;
 mod import;
+mod install;
 mod packages;
 mod static_files;
 mod storage;

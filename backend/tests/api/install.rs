@@ -1,0 +1,811 @@
+//! Installs and rollbacks: the journaled job, the in-process restart, the simulated reboot, the
+//! pre-check codes, one job at a time, and crash safety (the `sms` binary built with
+//! `fault-injection`, aborted at the start of every stage and started again).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use backend::config::Config;
+use backend::install::InstallRoot;
+use backend::package::PackageSigner;
+use backend::package::pack::pack;
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use crate::cli::{SMS, login, serve, terminate};
+use crate::helpers::{ADMIN_PASSWORD, TestApp, assert_error, new_client, spawn_app_with};
+
+/// A vendor whose packages the server trusts.
+pub(crate) struct Vendor {
+    signer: PackageSigner,
+    public_key: PathBuf,
+    dir: TempDir,
+}
+
+/// What a test patch says about itself.
+#[derive(Clone, Copy)]
+pub(crate) struct Flags {
+    pub reboot: bool,
+    pub rollback: bool,
+}
+
+impl Default for Flags {
+    fn default() -> Self {
+        Self {
+            reboot: false,
+            rollback: true,
+        }
+    }
+}
+
+impl Vendor {
+    pub(crate) fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = PackageSigner::generate("install-vendor");
+        let (_, public_key) = signer.write(&dir.path().join("vendor")).unwrap();
+        Self {
+            signer,
+            public_key,
+            dir,
+        }
+    }
+
+    /// Packs SMS 6.4.0 Patch `n` and returns the file.
+    pub(crate) fn package(&self, n: u32, flags: Flags) -> PathBuf {
+        let work = self.dir.path().join(format!("work-{n}"));
+        std::fs::create_dir_all(work.join("payload/server")).unwrap();
+        std::fs::write(
+            work.join("payload/server/app.bin"),
+            format!("server at patch {n}\n").repeat(200),
+        )
+        .unwrap();
+        std::fs::write(work.join("payload/README"), format!("Patch {n}\n")).unwrap();
+        let template = json!({
+            "product_version": "6.4.0",
+            "patch": n,
+            "build": format!("6.4.0.{}", 9200 + n),
+            "released": "2026-11-02",
+            "title": format!("Fixes {n}"),
+            "updates": "server",
+            "restart": if flags.reboot { "reboot" } else { "application" },
+            "database_changes": false,
+            "rollback": flags.rollback,
+            "release_notes": format!("## Patch {n}\n\n- Fixes."),
+        });
+        let out = self.dir.path().join(format!("sms-6.4.0.{n}.pkg"));
+        pack(&self.signer, &template, &work.join("payload"), &out).unwrap();
+        out
+    }
+}
+
+async fn app(vendor: &Vendor) -> TestApp {
+    let public = vendor.public_key.clone();
+    let app = spawn_app_with(move |config: &mut Config| {
+        config.trust_keys = vec![public];
+        config.system.reboot_window = Duration::from_millis(400);
+    })
+    .await;
+    app.login_admin().await;
+    app
+}
+
+async fn import(app: &TestApp, file: &Path) {
+    let response = app
+        .client
+        .post(app.url("/api/v1/patches/import"))
+        .header("X-SMS-Client", "api/test")
+        .header("Content-Type", "application/octet-stream")
+        .body(std::fs::read(file).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+}
+
+async fn post(app: &TestApp, path: &str) -> reqwest::Response {
+    app.client
+        .post(app.url(path))
+        .header("X-SMS-Client", "api/test")
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Waits for a job to end, riding out the restart (503) and the reboot (no answer).
+pub(crate) async fn wait_for_job(client: &reqwest::Client, base: &str, id: i64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(response) = client.get(format!("{base}/api/v1/jobs/{id}")).send().await
+            && response.status() == 200
+        {
+            let job: Value = response.json().await.unwrap();
+            if job["state"] != "running" {
+                return job;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("job {id} did not end within a minute");
+}
+
+async fn level(app: &TestApp) -> u64 {
+    let response = app.server_info().await;
+    assert_eq!(response.status(), 200);
+    let info: Value = response.json().await.unwrap();
+    info["patch_level"].as_u64().unwrap()
+}
+
+fn stage_names(job: &Value) -> Vec<(String, Option<String>)> {
+    job["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_owned(),
+                s["outcome"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+/// The install root's folders: the level dirs and anything else at the top.
+fn install_root_entries(data_dir: &Path) -> (Vec<String>, Vec<String>) {
+    let root = data_dir.join("install");
+    let mut top: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    top.sort();
+    let mut levels: Vec<String> = std::fs::read_dir(root.join("levels"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    levels.sort();
+    (top, levels)
+}
+
+fn current_level(data_dir: &Path) -> u32 {
+    let root = InstallRoot::open(data_dir, &"6.4.0.9001".parse().unwrap()).unwrap();
+    root.current().unwrap().0
+}
+
+#[tokio::test]
+async fn an_install_restarts_the_application_and_the_new_level_runs() {
+    let vendor = Vendor::new();
+    let app = app(&vendor).await;
+    import(&app, &vendor.package(3, Flags::default())).await;
+
+    // An open event stream hears the restart coming, then ends.
+    let events = app
+        .client
+        .get(app.url("/api/v1/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), 200);
+    let stream = tokio::spawn(async move {
+        let mut body = events.bytes_stream();
+        let mut text = String::new();
+        while let Some(Ok(chunk)) = body.next().await {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        text
+    });
+
+    let started = post(&app, "/api/v1/patches/6.4.0.3/install").await;
+    assert_eq!(started.status(), 202);
+    let job: Value = started.json().await.unwrap();
+    assert_eq!(job["kind"], "install");
+    assert_eq!(job["from_level"], 0);
+    assert_eq!(job["to_level"], 3);
+    let id = job["id"].as_i64().unwrap();
+
+    let heard = tokio::time::timeout(Duration::from_secs(30), stream)
+        .await
+        .expect("the event stream ends when the clients are stopped")
+        .unwrap();
+    assert!(
+        heard.contains("event: server") && heard.contains("restarting"),
+        "the stream should announce the restart: {heard}"
+    );
+
+    let done = wait_for_job(&app.client, &app.url(""), id).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let expected = [
+        "verify",
+        "precheck",
+        "stop_clients",
+        "stage_payload",
+        "switch",
+        "restart",
+        "postcheck",
+        "done",
+    ];
+    let stages = stage_names(&done);
+    assert_eq!(
+        stages.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        expected
+    );
+    assert!(
+        stages.iter().all(|(_, o)| o.as_deref() == Some("ok")),
+        "{done}"
+    );
+
+    // The session survived the restart; the new level runs, on disk and in the database.
+    assert_eq!(level(&app).await, 3);
+    assert_eq!(current_level(app.data_dir.path()), 3);
+    let (_, levels) = install_root_entries(app.data_dir.path());
+    assert_eq!(levels, ["0", "3"]);
+    let installed = app.data_dir.path().join("install/levels/3/server/app.bin");
+    assert!(installed.is_file(), "the payload is staged as level 3");
+
+    // History and audit.
+    let view: Value = app
+        .client
+        .get(app.url("/api/v1/patches"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entry = &view["history"][0];
+    assert_eq!(entry["kind"], "install");
+    assert_eq!(entry["patch"], "6.4.0.3");
+    assert_eq!(entry["from_level"], 0);
+    assert_eq!(entry["to_level"], 3);
+    assert_eq!(entry["by"], "admin");
+    assert_eq!(entry["state"], "succeeded");
+    assert!(entry["finished_at"].is_string());
+    let audit: Value = app.audit("").await.json().await.unwrap();
+    let install = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "patch_install")
+        .expect("the install is audited");
+    assert_eq!(install["outcome"], "success");
+    assert_eq!(install["target"], "6.4.0.3");
+    assert!(
+        install["details"]
+            .as_str()
+            .unwrap()
+            .contains("from level 0 (no patch) to Patch 3"),
+        "{install}"
+    );
+}
+
+#[tokio::test]
+async fn a_rollback_goes_back_to_level_0_and_removes_the_patch_files() {
+    let vendor = Vendor::new();
+    let app = app(&vendor).await;
+    import(&app, &vendor.package(2, Flags::default())).await;
+    import(&app, &vendor.package(4, Flags::default())).await;
+    assert_error(
+        post(&app, "/api/v1/rollback").await,
+        409,
+        "no_patch_installed",
+    )
+    .await;
+
+    let job: Value = post(&app, "/api/v1/patches/6.4.0.2/install")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let done = wait_for_job(&app.client, &app.url(""), job["id"].as_i64().unwrap()).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let job: Value = post(&app, "/api/v1/patches/6.4.0.4/install")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let done = wait_for_job(&app.client, &app.url(""), job["id"].as_i64().unwrap()).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(level(&app).await, 4);
+    // Cumulative: only the current level's files are kept.
+    assert_eq!(install_root_entries(app.data_dir.path()).1, ["0", "4"]);
+
+    let started = post(&app, "/api/v1/rollback").await;
+    assert_eq!(started.status(), 202);
+    let job: Value = started.json().await.unwrap();
+    assert_eq!(job["kind"], "rollback");
+    assert_eq!(job["to_level"], 0, "a rollback always goes to level 0");
+    let done = wait_for_job(&app.client, &app.url(""), job["id"].as_i64().unwrap()).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(
+        stage_names(&done)
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "precheck",
+            "stop_clients",
+            "switch",
+            "restart",
+            "postcheck",
+            "done"
+        ]
+    );
+    assert_eq!(level(&app).await, 0);
+    let info: Value = app.server_info().await.json().await.unwrap();
+    assert_eq!(
+        info["build"], "6.4.0.9001",
+        "the base release's build again"
+    );
+    assert_eq!(current_level(app.data_dir.path()), 0);
+    assert_eq!(install_root_entries(app.data_dir.path()).1, ["0"]);
+
+    let view: Value = app
+        .client
+        .get(app.url("/api/v1/patches"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let history = view["history"].as_array().unwrap();
+    assert_eq!(history.len(), 3);
+    assert_eq!(history[0]["kind"], "rollback");
+    assert_eq!(history[0]["from_level"], 4);
+    assert_eq!(history[0]["to_level"], 0);
+    assert_error(
+        post(&app, "/api/v1/rollback").await,
+        409,
+        "no_patch_installed",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_patch_that_says_so_cannot_be_rolled_back() {
+    let vendor = Vendor::new();
+    let app = app(&vendor).await;
+    let flags = Flags {
+        rollback: false,
+        ..Flags::default()
+    };
+    import(&app, &vendor.package(3, flags)).await;
+    let job: Value = post(&app, "/api/v1/patches/6.4.0.3/install")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let done = wait_for_job(&app.client, &app.url(""), job["id"].as_i64().unwrap()).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+
+    let message = assert_error(
+        post(&app, "/api/v1/rollback").await,
+        412,
+        "rollback_not_supported",
+    )
+    .await;
+    assert!(message.contains("cannot be rolled back"), "{message}");
+    assert_eq!(level(&app).await, 3);
+}
+
+#[tokio::test]
+async fn the_prechecks_refuse_with_their_own_codes() {
+    let vendor = Vendor::new();
+    let app = app(&vendor).await;
+    assert_error(
+        post(&app, "/api/v1/patches/6.4.0.3/install").await,
+        404,
+        "patch_not_found",
+    )
+    .await;
+    assert_error(
+        post(&app, "/api/v1/patches/six/install").await,
+        400,
+        "invalid_patch_id",
+    )
+    .await;
+    import(&app, &vendor.package(2, Flags::default())).await;
+    import(&app, &vendor.package(3, Flags::default())).await;
+    let job: Value = post(&app, "/api/v1/patches/6.4.0.3/install")
+        .await
+        .json()
+        .await
+        .unwrap();
+    wait_for_job(&app.client, &app.url(""), job["id"].as_i64().unwrap()).await;
+
+    assert_error(
+        post(&app, "/api/v1/patches/6.4.0.3/install").await,
+        409,
+        "already_installed",
+    )
+    .await;
+    let message = assert_error(
+        post(&app, "/api/v1/patches/6.4.0.2/install").await,
+        409,
+        "older_than_installed",
+    )
+    .await;
+    assert!(message.contains("roll back"), "{message}");
+
+    // Operators and anonymous clients cannot install.
+    let anonymous = new_client();
+    let response = anonymous
+        .post(app.url("/api/v1/patches/6.4.0.3/install"))
+        .header("X-SMS-Client", "api/test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+}
+
+#[tokio::test]
+async fn of_fifty_simultaneous_installs_exactly_one_starts() {
+    let vendor = Vendor::new();
+    let app = app(&vendor).await;
+    import(&app, &vendor.package(3, Flags::default())).await;
+
+    let url = app.url("/api/v1/patches/6.4.0.3/install");
+    let requests = (0..50).map(|_| {
+        let client = app.client.clone();
+        let url = url.clone();
+        async move {
+            let response = client
+                .post(url)
+                .header("X-SMS-Client", "api/test")
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            (status, body)
+        }
+    });
+    let answers = futures_util::future::join_all(requests).await;
+    let accepted: Vec<&Value> = answers
+        .iter()
+        .filter(|(s, _)| *s == 202)
+        .map(|(_, b)| b)
+        .collect();
+    assert_eq!(accepted.len(), 1, "exactly one install starts: {answers:?}");
+    for (status, body) in answers.iter().filter(|(s, _)| *s != 202) {
+        // The others were refused because a job runs (or, once the clients are stopped, because
+        // the server is restarting, or the patch is installed already).
+        assert!(
+            matches!(
+                (status, body["error"]["code"].as_str()),
+                (409, Some("job_running"))
+                    | (503, Some("server_restarting"))
+                    | (409, Some("already_installed"))
+            ),
+            "{status} {body}"
+        );
+    }
+    assert!(
+        answers
+            .iter()
+            .any(|(s, b)| *s == 409 && b["error"]["code"] == "job_running"),
+        "the requests that raced the first are refused with job_running"
+    );
+    let id = accepted[0]["id"].as_i64().unwrap();
+    let done = wait_for_job(&app.client, &app.url(""), id).await;
+    assert_eq!(done["state"], "succeeded");
+    let view: Value = app
+        .client
+        .get(app.url("/api/v1/patches"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["history"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_reboot_patch_leaves_the_server_unreachable_then_it_comes_back_at_the_new_level() {
+    let vendor = Vendor::new();
+    let app = app(&vendor).await;
+    let flags = Flags {
+        reboot: true,
+        ..Flags::default()
+    };
+    import(&app, &vendor.package(5, flags)).await;
+    let job: Value = post(&app, "/api/v1/patches/6.4.0.5/install")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = job["id"].as_i64().unwrap();
+    assert!(
+        stage_names(&job).iter().any(|(n, _)| n == "reboot"),
+        "{job}"
+    );
+
+    // Nothing answers for a while: the listener is closed.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut refused = false;
+    while Instant::now() < deadline && !refused {
+        refused = app
+            .client
+            .get(app.url("/api/v1/health"))
+            .send()
+            .await
+            .is_err();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(refused, "a reboot leaves a window in which nothing answers");
+
+    let done = wait_for_job(&app.client, &app.url(""), id).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let stages = stage_names(&done);
+    assert!(
+        stages.iter().all(|(_, o)| o.as_deref() == Some("ok")),
+        "{done}"
+    );
+    assert_eq!(level(&app).await, 5, "the session survived the reboot too");
+}
+
+/// Starts `sms serve` on `dir` trusting `vendor`, with extra environment.
+fn start_server(
+    dir: &Path,
+    vendor: &Vendor,
+    envs: &[(&str, &str)],
+) -> (std::process::Child, String) {
+    let config = dir.join("sms.toml");
+    std::fs::write(&config, "[system]\nreboot_window = \"300ms\"\n").unwrap();
+    let key = vendor.public_key.to_str().unwrap().to_owned();
+    let config_path = config.to_str().unwrap().to_owned();
+    let mut all: Vec<(&str, &str)> = vec![("SMS_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)];
+    all.extend_from_slice(envs);
+    let (child, url, _) = serve(dir, &["--trust-key", &key, "--config", &config_path], &all);
+    (child, url)
+}
+
+/// Imports a package offline, as `sms patch import` does.
+fn import_offline(dir: &Path, vendor: &Vendor, file: &Path) {
+    let output = Command::new(SMS)
+        .args(["patch", "import"])
+        .arg(file)
+        .arg("--data-dir")
+        .arg(dir)
+        .arg("--trust-key")
+        .arg(&vendor.public_key)
+        .env_remove("SMS_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+async fn logged_in(url: &str) -> reqwest::Client {
+    let client = new_client();
+    let response = login(&client, url, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(response.status(), 200);
+    client
+}
+
+async fn start_job(client: &reqwest::Client, url: &str, path: &str) -> i64 {
+    let response = client
+        .post(format!("{url}{path}"))
+        .header("X-SMS-Client", "api/test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+    let job: Value = response.json().await.unwrap();
+    job["id"].as_i64().unwrap()
+}
+
+/// Waits for a crashing server to abort, at most 30 s.
+fn wait_for_abort(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server did not abort at the stage it was told to");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// What a crash at the start of `stage` must leave, once the server started again.
+async fn crash_during(kind: &str, stage: &str, reboot: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let vendor = Vendor::new();
+    let flags = Flags {
+        reboot,
+        ..Flags::default()
+    };
+    import_offline(dir.path(), &vendor, &vendor.package(3, flags));
+    import_offline(dir.path(), &vendor, &vendor.package(4, Flags::default()));
+
+    let from = if kind == "rollback" {
+        // Install Patch 3 first, without faults.
+        let (mut child, url) = start_server(dir.path(), &vendor, &[]);
+        let client = logged_in(&url).await;
+        let id = start_job(&client, &url, "/api/v1/patches/6.4.0.3/install").await;
+        let done = wait_for_job(&client, &url, id).await;
+        assert_eq!(done["state"], "succeeded", "{done}");
+        terminate(&mut child);
+        3
+    } else {
+        0
+    };
+    let to = if kind == "rollback" { 0 } else { 3 };
+
+    let (mut child, url) = start_server(dir.path(), &vendor, &[("SMS_CRASH_AT", stage)]);
+    let client = logged_in(&url).await;
+    let path = if kind == "rollback" {
+        "/api/v1/rollback"
+    } else {
+        "/api/v1/patches/6.4.0.3/install"
+    };
+    let id = start_job(&client, &url, path).await;
+    let status = wait_for_abort(&mut child);
+    assert!(!status.success(), "the server aborted at {stage}");
+
+    let (mut child, url) = start_server(dir.path(), &vendor, &[]);
+    let client = logged_in(&url).await;
+    let job = wait_for_job(&client, &url, id).await;
+    let info: Value = client
+        .get(format!("{url}/api/v1/server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let db_level = info["patch_level"].as_u64().unwrap() as u32;
+    let root_level = current_level(dir.path());
+    assert_eq!(
+        db_level, root_level,
+        "the install root matches the database: {job}"
+    );
+    let switched = stage_names(&job)
+        .iter()
+        .any(|(n, o)| n == "switch" && o.as_deref() == Some("ok"));
+    match job["state"].as_str() {
+        Some("succeeded") => {
+            assert_eq!(db_level, to, "completed: at the new level");
+            assert!(switched, "{job}");
+        }
+        Some("failed") => {
+            assert_eq!(db_level, from, "failed: at the old level, untouched");
+            assert_eq!(job["error"]["code"], "server_stopped", "{job}");
+            assert!(
+                job["error"]["message"].as_str().unwrap().contains(stage),
+                "the reason names the stage: {job}"
+            );
+        }
+        other => panic!("the job must be completed or failed, not {other:?}: {job}"),
+    }
+    // The crash point decides which: before the switch the old level stays.
+    let before_switch = [
+        "verify",
+        "precheck",
+        "stop_clients",
+        "stage_payload",
+        "switch",
+    ];
+    assert_eq!(
+        job["state"] == "succeeded",
+        !before_switch.contains(&stage),
+        "{job}"
+    );
+
+    // No orphans: no staging, no temporary pointer, no level but the base and the current one.
+    let (top, levels) = install_root_entries(dir.path());
+    assert_eq!(top, ["current", "levels"], "{top:?}");
+    let mut expected = vec!["0".to_owned()];
+    if db_level != 0 {
+        expected.push(db_level.to_string());
+    }
+    assert_eq!(levels, expected);
+
+    // A new job can run: from here, Patch 4.
+    let id = start_job(&client, &url, "/api/v1/patches/6.4.0.4/install").await;
+    let next = wait_for_job(&client, &url, id).await;
+    assert_eq!(next["state"], "succeeded", "{next}");
+    assert_eq!(current_level(dir.path()), 4);
+    terminate(&mut child);
+}
+
+macro_rules! crash_tests {
+    ($($name:ident: $kind:literal at $stage:literal $(, $reboot:literal)?;)*) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                crash_during($kind, $stage, false $(|| $reboot)?).await;
+            }
+        )*
+    };
+}
+
+crash_tests! {
+    a_crash_at_install_verify: "install" at "verify";
+    a_crash_at_install_precheck: "install" at "precheck";
+    a_crash_at_install_stop_clients: "install" at "stop_clients";
+    a_crash_at_install_stage_payload: "install" at "stage_payload";
+    a_crash_at_install_switch: "install" at "switch";
+    a_crash_at_install_restart: "install" at "restart";
+    a_crash_at_install_reboot: "install" at "reboot", true;
+    a_crash_at_install_postcheck: "install" at "postcheck";
+    a_crash_at_install_done: "install" at "done";
+    a_crash_at_rollback_precheck: "rollback" at "precheck";
+    a_crash_at_rollback_stop_clients: "rollback" at "stop_clients";
+    a_crash_at_rollback_switch: "rollback" at "switch";
+    a_crash_at_rollback_restart: "rollback" at "restart";
+    a_crash_at_rollback_postcheck: "rollback" at "postcheck";
+    a_crash_at_rollback_done: "rollback" at "done";
+}
+
+#[tokio::test]
+async fn a_failed_postcheck_switches_back_by_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let vendor = Vendor::new();
+    import_offline(dir.path(), &vendor, &vendor.package(3, Flags::default()));
+    let (mut child, url) = start_server(dir.path(), &vendor, &[("SMS_FAIL_POSTCHECK", "1")]);
+    let client = logged_in(&url).await;
+    let id = start_job(&client, &url, "/api/v1/patches/6.4.0.3/install").await;
+    let job = wait_for_job(&client, &url, id).await;
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(job["error"]["code"], "postcheck_failed", "{job}");
+    assert!(
+        job["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("switched back to level 0"),
+        "{job}"
+    );
+    let info: Value = client
+        .get(format!("{url}/api/v1/server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["patch_level"], 0);
+    assert_eq!(current_level(dir.path()), 0);
+    assert_eq!(install_root_entries(dir.path()).1, ["0"]);
+    terminate(&mut child);
+}
+
+#[tokio::test]
+async fn too_little_disk_space_is_refused_before_anything_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let vendor = Vendor::new();
+    import_offline(dir.path(), &vendor, &vendor.package(3, Flags::default()));
+    let (mut child, url) = start_server(dir.path(), &vendor, &[("SMS_FREE_BYTES", "1000")]);
+    let client = logged_in(&url).await;
+    let id = start_job(&client, &url, "/api/v1/patches/6.4.0.3/install").await;
+    let job = wait_for_job(&client, &url, id).await;
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(job["error"]["code"], "insufficient_disk_space", "{job}");
+    let stages = stage_names(&job);
+    assert_eq!(
+        stages[1],
+        ("precheck".to_owned(), Some("failed".to_owned()))
+    );
+    assert!(
+        stages[2].1.is_none(),
+        "nothing after the pre-check ran: {job}"
+    );
+    assert_eq!(current_level(dir.path()), 0);
+    // The server kept serving.
+    let health = client
+        .get(format!("{url}/api/v1/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    terminate(&mut child);
+}
