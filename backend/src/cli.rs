@@ -1,4 +1,5 @@
-//! The `sms` command line: `serve` and the `user` commands.
+//! The `sms` command line: `serve`, the `user` commands, and the `patch` commands (those that
+//! talk to a running server follow its jobs here; the HTTP side is in `remote`).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -6,12 +7,14 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use shared::Role;
+use shared::panel::{JobInfo, JobState};
+use shared::{PatchId, PatchLevel, Role};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{Config, LogFormat, ServeArgs, StorageArgs, StorageConfig};
 use crate::package::{self, Limits, PackageSigner, TrustedKeys, Verifier};
 use crate::service::Auth;
+use crate::service::patching::level_in_words;
 use crate::startup::{Application, BOOTSTRAP_PASSWORD_ENV, shutdown_signal};
 
 #[derive(Debug, Parser)]
@@ -138,7 +141,22 @@ enum PatchCommand {
         #[command(flatten)]
         server: crate::remote::ServerArgs,
     },
+    /// Install a downloaded or imported patch on a running server, following every stage.
+    Install {
+        /// The patch, e.g. `6.4.0.3`.
+        id: PatchId,
+        #[command(flatten)]
+        server: crate::remote::ServerArgs,
+    },
+    /// Roll the installed patch back to level 0 on a running server, following every stage.
+    Rollback {
+        #[command(flatten)]
+        server: crate::remote::ServerArgs,
+    },
 }
+
+/// How long `sms patch install` and `rollback` follow a job before giving up.
+const FOLLOW_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
 fn parse_role(text: &str) -> Result<Role, String> {
     text.parse()
@@ -165,6 +183,14 @@ pub async fn run() -> ExitCode {
         Command::Patch(PatchCommand::List { server }) => {
             init_logging(LogFormat::Text, "warn");
             patch_list(&server).await
+        }
+        Command::Patch(PatchCommand::Install { id, server }) => {
+            init_logging(LogFormat::Text, "warn");
+            patch_job(&server, Some(id)).await
+        }
+        Command::Patch(PatchCommand::Rollback { server }) => {
+            init_logging(LogFormat::Text, "warn");
+            patch_job(&server, None).await
         }
         Command::Tmc(TmcCommand::Serve {
             dir,
@@ -213,6 +239,148 @@ async fn patch_list(args: &crate::remote::ServerArgs) -> anyhow::Result<()> {
     let view = remote.patches().await?;
     print!("{}", crate::remote::render_patches(&view));
     Ok(())
+}
+
+/// `sms patch install ID` (`Some(id)`) or `sms patch rollback` (`None`): starts the job, prints
+/// its stages as they start and end, and fails with the job's `code: message` when it fails.
+async fn patch_job(
+    args: &crate::remote::ServerArgs,
+    install: Option<PatchId>,
+) -> anyhow::Result<()> {
+    let password = crate::remote::password(args)?;
+    let remote = crate::remote::Remote::login(args, &password).await?;
+    let job = match install {
+        Some(id) => remote.install(id).await?,
+        None => remote.rollback().await?,
+    };
+    let from = PatchLevel(job.from_level.unwrap_or_default());
+    let to = PatchLevel(job.to_level.unwrap_or_default());
+    match install {
+        Some(id) => println!(
+            "Installing {id} (job {}): from {} to {}.",
+            job.id,
+            level_in_words(from),
+            level_in_words(to)
+        ),
+        None => println!(
+            "Rolling back (job {}): from {} to {}.",
+            job.id,
+            level_in_words(from),
+            level_in_words(to)
+        ),
+    }
+    let mut progress = JobProgress::default();
+    let job = remote
+        .follow_job(job, FOLLOW_TIMEOUT, |seen| progress.show(seen))
+        .await?;
+    progress.close_line();
+    if job.state != JobState::Succeeded {
+        match job.error {
+            Some(error) => anyhow::bail!("{}: {}", error.code, error.message),
+            None => anyhow::bail!("job {} ended {}", job.id, job.state.as_str()),
+        }
+    }
+    match install {
+        Some(id) => println!(
+            "Installed SMS {} Patch {}: the server runs level {}.",
+            id.product_version(),
+            id.patch(),
+            to.0
+        ),
+        None => println!(
+            "Rolled back {}: the server runs level {} (no patch).",
+            level_in_words(from),
+            to.0
+        ),
+    }
+    Ok(())
+}
+
+/// Prints a followed job as lines: `[3/8] stop_clients: Stop client connections ... ok`, each
+/// begun when its stage starts and ended when it ends, and once per outage that the server is
+/// restarting or rebooting.
+#[derive(Default)]
+struct JobProgress {
+    /// Per stage: whether its start and its end were printed.
+    printed: Vec<(bool, bool)>,
+    /// The stage whose line is begun and not ended.
+    open: Option<usize>,
+    /// Whether the server's outage was told (until it answers again).
+    told_outage: bool,
+    /// The job as last seen.
+    last: Option<JobInfo>,
+}
+
+impl JobProgress {
+    fn show(&mut self, seen: crate::remote::Followed<'_>) {
+        use crate::remote::Followed;
+        match seen {
+            Followed::Job(job) => {
+                self.told_outage = false;
+                self.stages(job);
+                self.last = Some(job.clone());
+            }
+            Followed::Restarting | Followed::Unreachable => {
+                if !self.told_outage {
+                    self.told_outage = true;
+                    self.close_line();
+                    println!("SMS server {}, waiting...", self.outage_in_words());
+                }
+            }
+        }
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+    }
+
+    fn stages(&mut self, job: &JobInfo) {
+        let count = job.stages.len();
+        self.printed.resize(count, (false, false));
+        for (at, stage) in job.stages.iter().enumerate() {
+            let ended = stage.ended_at.is_some();
+            let started = ended || stage.started_at.is_some();
+            let (start_printed, end_printed) = self.printed[at];
+            if started && !start_printed {
+                self.begin_line(at, count, &stage.name);
+                self.printed[at].0 = true;
+            }
+            if ended && !end_printed {
+                if self.open != Some(at) {
+                    // A notice cut the line: print it again, whole.
+                    self.begin_line(at, count, &stage.name);
+                }
+                println!(" {}", stage.outcome.as_deref().unwrap_or("ended"));
+                self.open = None;
+                self.printed[at].1 = true;
+            }
+        }
+    }
+
+    fn begin_line(&mut self, at: usize, count: usize, name: &str) {
+        self.close_line();
+        print!(
+            "[{}/{count}] {name}: {} ...",
+            at + 1,
+            shared::panel::stage_in_words(name)
+        );
+        self.open = Some(at);
+    }
+
+    /// Ends a begun line, so that the next output starts on its own.
+    fn close_line(&mut self) {
+        if self.open.take().is_some() {
+            println!();
+        }
+    }
+
+    /// `rebooting` while a reboot patch is being installed and its reboot has not ended, else
+    /// `restarting`.
+    fn outage_in_words(&self) -> &'static str {
+        let rebooting = self.last.as_ref().is_some_and(|job| {
+            job.stages
+                .iter()
+                .any(|s| s.name == "reboot" && s.ended_at.is_none())
+        });
+        if rebooting { "rebooting" } else { "restarting" }
+    }
 }
 
 async fn tmc_serve(

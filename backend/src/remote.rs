@@ -1,9 +1,13 @@
-//! The `sms` commands that talk to a running server over its JSON API (`sms patch list`).
+//! The `sms` commands that talk to a running server over its JSON API (`sms patch list`,
+//! `install`, `rollback`).
 
-use anyhow::{Context, bail};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
 use serde::de::DeserializeOwned;
-use shared::api::{CLIENT_HEADER, ErrorResponse, LoginRequest};
-use shared::panel::{PatchState, PatchesView, TmcConnection};
+use shared::PatchId;
+use shared::api::{CLIENT_HEADER, ErrorBody, ErrorResponse, LoginRequest};
+use shared::panel::{JobInfo, PatchState, PatchesView, TmcConnection};
 
 /// How a command reaches and logs in to a server.
 #[derive(Debug, Clone, clap::Args)]
@@ -26,6 +30,44 @@ pub struct ServerArgs {
 
 /// The `X-SMS-Client` value of the command line.
 const CLIENT: &str = concat!("api/sms-cli-", env!("CARGO_PKG_VERSION"));
+
+/// How often a followed job is asked for.
+pub const POLL_EVERY: Duration = Duration::from_millis(250);
+
+/// How long one question about a followed job may take before it counts as unanswered.
+const POLL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a request to the server brought no usable answer.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    /// The server refused: its code and message.
+    #[error("{}: {}", .0.code, .0.message)]
+    Refused(ErrorBody),
+    /// `503 server_restarting`: the application restarts, or the server is about to reboot.
+    #[error("{}: {}", .0.code, .0.message)]
+    Restarting(ErrorBody),
+    /// No answer: the connection was refused, broke off or timed out.
+    #[error("cannot reach the SMS server at {server}")]
+    Unreachable {
+        server: reqwest::Url,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// An answer that is not what the API promises.
+    #[error("{0}")]
+    Unexpected(String),
+}
+
+/// What following a job saw at one look.
+#[derive(Debug, Clone, Copy)]
+pub enum Followed<'a> {
+    /// The job as the server reports it now.
+    Job(&'a JobInfo),
+    /// The server answered `503 server_restarting`.
+    Restarting,
+    /// The server did not answer (it reboots, or its process starts again).
+    Unreachable,
+}
 
 /// A logged-in session with a server.
 pub struct Remote {
@@ -56,37 +98,118 @@ impl Remote {
         Ok(remote)
     }
 
-    fn url(&self, path: &str) -> anyhow::Result<reqwest::Url> {
-        Ok(self.base.join(path)?)
+    fn url(&self, path: &str) -> Result<reqwest::Url, RemoteError> {
+        self.base.join(path).map_err(|err| {
+            RemoteError::Unexpected(format!("cannot build the URL of {path}: {err}"))
+        })
+    }
+
+    fn unreachable(&self, source: reqwest::Error) -> RemoteError {
+        RemoteError::Unreachable {
+            server: self.base.clone(),
+            source,
+        }
     }
 
     async fn send<T: DeserializeOwned>(
         &self,
         request: reqwest::RequestBuilder,
-    ) -> anyhow::Result<T> {
+    ) -> Result<T, RemoteError> {
         let response = request
             .header(CLIENT_HEADER, CLIENT)
             .send()
             .await
-            .with_context(|| format!("cannot reach the SMS server at {}", self.base))?;
+            .map_err(|err| self.unreachable(err))?;
         let status = response.status();
         if !status.is_success() {
             let text = response.text().await.unwrap_or_default();
-            match serde_json::from_str::<ErrorResponse>(&text) {
-                Ok(error) => bail!("{} ({})", error.error.message, error.error.code),
-                Err(_) => bail!("the server answered {status}"),
-            }
+            return Err(match serde_json::from_str::<ErrorResponse>(&text) {
+                Ok(answer)
+                    if status == reqwest::StatusCode::SERVICE_UNAVAILABLE
+                        && answer.error.code == "server_restarting" =>
+                {
+                    RemoteError::Restarting(answer.error)
+                }
+                Ok(answer) => RemoteError::Refused(answer.error),
+                Err(_) => RemoteError::Unexpected(format!("the server answered {status}")),
+            });
         }
-        response
-            .json::<T>()
-            .await
-            .context("the server's answer could not be read")
+        response.json::<T>().await.map_err(|err| {
+            if err.is_decode() {
+                RemoteError::Unexpected(format!("the server's answer could not be read: {err}"))
+            } else {
+                // The connection broke off while the answer came in.
+                self.unreachable(err)
+            }
+        })
     }
 
     /// `GET /api/v1/patches`.
-    pub async fn patches(&self) -> anyhow::Result<PatchesView> {
+    pub async fn patches(&self) -> Result<PatchesView, RemoteError> {
         let request = self.http.get(self.url("api/v1/patches")?);
         self.send(request).await
+    }
+
+    /// `POST /api/v1/patches/{id}/install`: the install job as it started.
+    pub async fn install(&self, id: PatchId) -> Result<JobInfo, RemoteError> {
+        let request = self
+            .http
+            .post(self.url(&format!("api/v1/patches/{id}/install"))?);
+        self.send(request).await
+    }
+
+    /// `POST /api/v1/rollback`: the rollback job as it started.
+    pub async fn rollback(&self) -> Result<JobInfo, RemoteError> {
+        let request = self.http.post(self.url("api/v1/rollback")?);
+        self.send(request).await
+    }
+
+    /// `GET /api/v1/jobs/{id}`, waiting at most [`POLL_TIMEOUT`] for the answer.
+    pub async fn job(&self, id: i64) -> Result<JobInfo, RemoteError> {
+        let request = self
+            .http
+            .get(self.url(&format!("api/v1/jobs/{id}"))?)
+            .timeout(POLL_TIMEOUT);
+        self.send(request).await
+    }
+
+    /// Asks for `job` every [`POLL_EVERY`] until it ends, and returns it as it ended. Each look
+    /// is handed to `seen`: the job, or that the server restarts (503 `server_restarting`) or
+    /// does not answer (a reboot); both are waited out. Gives up after `timeout`.
+    pub async fn follow_job(
+        &self,
+        job: JobInfo,
+        timeout: Duration,
+        mut seen: impl FnMut(Followed<'_>),
+    ) -> anyhow::Result<JobInfo> {
+        let deadline = Instant::now() + timeout;
+        let mut job = job;
+        seen(Followed::Job(&job));
+        while !job.state.is_final() {
+            if Instant::now() >= deadline {
+                anyhow::bail!(
+                    "job {} has not ended after {} s (last stage: {}); follow it in the SMS \
+                     Patches panel or with GET /api/v1/jobs/{}",
+                    job.id,
+                    timeout.as_secs(),
+                    job.stage.as_deref().unwrap_or("none"),
+                    job.id
+                );
+            }
+            tokio::time::sleep(POLL_EVERY).await;
+            match self.job(job.id).await {
+                Ok(now) => {
+                    job = now;
+                    seen(Followed::Job(&job));
+                }
+                Err(RemoteError::Restarting(_)) => seen(Followed::Restarting),
+                Err(RemoteError::Unreachable { .. }) => seen(Followed::Unreachable),
+                Err(err) => {
+                    return Err(err).with_context(|| format!("cannot follow job {}", job.id));
+                }
+            }
+        }
+        Ok(job)
     }
 }
 

@@ -621,7 +621,8 @@ async fn conclude(
     state.events.publish(ServerEvent::PatchesChanged);
 }
 
-fn level_in_words(level: PatchLevel) -> String {
+/// `level 0 (no patch)` or `Patch 3`.
+pub fn level_in_words(level: PatchLevel) -> String {
     match level.0 {
         0 => "level 0 (no patch)".to_owned(),
         n => format!("Patch {n}"),

@@ -809,3 +809,128 @@ async fn too_little_disk_space_is_refused_before_anything_changes() {
     assert_eq!(health.status(), 200);
     terminate(&mut child);
 }
+
+/// Runs `sms patch ARGS --server URL --user admin --password-stdin` with the admin's password.
+async fn sms_remote(url: &str, args: &[&str]) -> std::process::Output {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new(SMS)
+        .arg("patch")
+        .args(args)
+        .args(["--server", url, "--user", "admin", "--password-stdin"])
+        .env_remove("SMS_PASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(format!("{ADMIN_PASSWORD}\n").as_bytes())
+        .await
+        .unwrap();
+    drop(stdin);
+    tokio::time::timeout(Duration::from_secs(120), child.wait_with_output())
+        .await
+        .expect("the command ends within two minutes")
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_command_line_installs_and_rolls_back_following_every_stage() {
+    let dir = tempfile::tempdir().unwrap();
+    let vendor = Vendor::new();
+    let reboot = Flags {
+        reboot: true,
+        ..Flags::default()
+    };
+    import_offline(dir.path(), &vendor, &vendor.package(3, reboot));
+    let (mut child, url) = start_server(dir.path(), &vendor, &[]);
+
+    // Install: a reboot patch, so the command rides out the time nothing answers.
+    let installed = sms_remote(&url, &["install", "6.4.0.3"]).await;
+    let out = String::from_utf8_lossy(&installed.stdout);
+    assert!(
+        installed.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&installed.stderr)
+    );
+    for line in [
+        "[1/8] verify: Verify the package ... ok",
+        "[3/8] stop_clients: Stop client connections ... ok",
+        "[6/8] reboot: Reboot the SMS server ... ok",
+        "[8/8] done: Done ... ok",
+    ] {
+        assert!(out.lines().any(|l| l == line), "no `{line}` in:\n{out}");
+    }
+    assert!(
+        out.contains("Installed SMS 6.4.0 Patch 3: the server runs level 3."),
+        "{out}"
+    );
+    assert_eq!(current_level(dir.path()), 3);
+
+    let listed = sms_remote(&url, &["list"]).await;
+    assert!(listed.status.success(), "{listed:?}");
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        text.contains("SMS 6.4.0, Patch 3 installed (build 6.4.0.9203)"),
+        "{text}"
+    );
+    let patch3 = text
+        .lines()
+        .find(|l| l.starts_with("6.4.0.3"))
+        .unwrap_or_default();
+    assert!(patch3.ends_with("installed"), "{text}");
+
+    // Rollback: an application restart, to level 0.
+    let rolled_back = sms_remote(&url, &["rollback"]).await;
+    let out = String::from_utf8_lossy(&rolled_back.stdout);
+    assert!(
+        rolled_back.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&rolled_back.stderr)
+    );
+    for line in [
+        "[1/6] precheck: Check the server can take it ... ok",
+        "[4/6] restart: Restart the SMS server application ... ok",
+        "[6/6] done: Done ... ok",
+    ] {
+        assert!(out.lines().any(|l| l == line), "no `{line}` in:\n{out}");
+    }
+    assert!(
+        out.contains("Rolled back Patch 3: the server runs level 0 (no patch)."),
+        "{out}"
+    );
+    assert_eq!(current_level(dir.path()), 0);
+
+    // Nothing left to roll back: refused, with the code.
+    let refused = sms_remote(&url, &["rollback"]).await;
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("error: no_patch_installed: "), "{err}");
+    terminate(&mut child);
+}
+
+#[tokio::test]
+async fn the_command_line_fails_with_the_jobs_code_when_the_install_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let vendor = Vendor::new();
+    import_offline(dir.path(), &vendor, &vendor.package(3, Flags::default()));
+    let (mut child, url) = start_server(dir.path(), &vendor, &[("SMS_FREE_BYTES", "1000")]);
+
+    let failed = sms_remote(&url, &["install", "6.4.0.3"]).await;
+
+    assert!(!failed.status.success());
+    let out = String::from_utf8_lossy(&failed.stdout);
+    assert!(
+        out.lines()
+            .any(|l| l == "[2/8] precheck: Check the server can take it ... failed"),
+        "{out}"
+    );
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert!(err.contains("error: insufficient_disk_space: "), "{err}");
+    let unknown = sms_remote(&url, &["install", "6.4.0.7"]).await;
+    assert!(!unknown.status.success());
+    let err = String::from_utf8_lossy(&unknown.stderr);
+    assert!(err.contains("error: patch_not_found: "), "{err}");
+    terminate(&mut child);
+}
