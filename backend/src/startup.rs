@@ -212,7 +212,7 @@ impl Application {
         let mut shutdown = std::pin::pin!(shutdown);
         let (mut listener, mut state, mut gate, mut control) = (listener, state, gate, control);
         loop {
-            let running = Running::start(listener, state.clone(), gate.clone());
+            let running = Running::start(listener, state.clone(), gate.clone()).await;
             let reboot = tokio::select! {
                 () = &mut shutdown => false,
                 request = control.recv() => matches!(request, Some(Control::Reboot)),
@@ -253,7 +253,16 @@ struct Running {
 }
 
 impl Running {
-    fn start(listener: TcpListener, state: AppState, gate: Gate) -> Self {
+    async fn start(listener: TcpListener, state: AppState, gate: Gate) -> Self {
+        let interrupted = match crate::service::patching::adopt_interrupted(&state).await {
+            Ok(jobs) => jobs,
+            Err(err) => {
+                tracing::error!(
+                    "cannot read the installs and rollbacks cut off by the last stop: {err}"
+                );
+                Vec::new()
+            }
+        };
         gate.open(router(state.clone()));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let service = gate
@@ -273,7 +282,9 @@ impl Running {
             async move { after_tmc_check(&state, outcome).await }
         }));
         tasks.spawn(async move {
-            if let Err(err) = crate::service::patching::resume_interrupted(&state).await {
+            if let Err(err) =
+                crate::service::patching::resume_interrupted(&state, interrupted).await
+            {
                 tracing::error!(
                     "cannot finish the install or rollback cut off by the last stop: {err}"
                 );

@@ -82,3 +82,24 @@ pub async fn upload_and_verify(browser: &Browser) -> anyhow::Result<()> {
     check::enabled(browser, find::IMPORT_SUBMIT, "the Upload and verify button").await?;
     click(browser, find::IMPORT_SUBMIT, "the Upload and verify button").await
 }
+
+/// Starts recording, in the page, every state the "server restarting / rebooting" bar shows
+/// (it can come and go faster than a check polls). Read with [`crate::check::server_link_seen`].
+pub async fn watch_server_link(browser: &Browser) -> anyhow::Result<()> {
+    browser
+        .client
+        .execute(
+            "window.__serverLinkSeen = [];
+             const record = () => {
+               const bar = document.getElementById('server-link');
+               const seen = window.__serverLinkSeen;
+               if (bar && seen[seen.length - 1] !== bar.dataset.state) seen.push(bar.dataset.state);
+             };
+             new MutationObserver(record).observe(document.documentElement,
+               { subtree: true, childList: true, attributes: true });",
+            vec![],
+        )
+        .await
+        .context("cannot watch the server bar")?;
+    Ok(())
+}

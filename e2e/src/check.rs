@@ -228,3 +228,29 @@ pub async fn no_injected_script_ran(browser: &Browser) -> anyhow::Result<()> {
         bail!("a script from the release notes ran: window.__pwned is set")
     }
 }
+
+/// Waits until the "server restarting / rebooting" bar has shown `state` (`restarting`,
+/// `rebooting`) since [`crate::action::watch_server_link`].
+pub async fn server_link_seen(browser: &Browser, state: &str) -> anyhow::Result<()> {
+    until(&format!("the server bar to show {state:?}"), || async {
+        let seen = browser
+            .client
+            .execute("return window.__serverLinkSeen || null;", vec![])
+            .await
+            .map_err(|err| err.to_string())?;
+        let states: Vec<String> = seen
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if states.iter().any(|s| s == state) {
+            Ok(Some(()))
+        } else {
+            Err(format!("states seen: {states:?}"))
+        }
+    })
+    .await
+}

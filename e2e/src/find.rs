@@ -80,3 +80,30 @@ pub const UPDATE_PATCH_FILE: Locator<'static> = Locator::Css("#patch-file");
 pub const UPDATE_DOWNLOAD: Locator<'static> = Locator::Css("#update-download");
 pub const UPDATE_DOWNLOAD_STATUS: Locator<'static> = Locator::Css("#update-download-status");
 pub const UPDATE_DOWNLOAD_PROGRESS: Locator<'static> = Locator::Css("#update-download-progress");
+
+/// The Install… link of patch `id` in the panel (downloaded patches).
+pub fn patch_install(id: &str) -> String {
+    format!("#patches-table tr[data-patch='{id}'] a.install")
+}
+
+/// The install and rollback confirmation steps and the job's live stages.
+pub const INSTALL_EFFECTS: Locator<'static> = Locator::Css("#install-effects");
+pub const INSTALL_CONFIRM: Locator<'static> = Locator::Css("#install-confirm");
+pub const ROLLBACK_LINK: Locator<'static> = Locator::Css("#rollback-link");
+pub const ROLLBACK_EFFECTS: Locator<'static> = Locator::Css("#rollback-effects");
+pub const ROLLBACK_CONFIRM: Locator<'static> = Locator::Css("#rollback-confirm");
+pub const JOB_STATUS: Locator<'static> = Locator::Css("#job-status");
+pub const JOB_DONE_LINK: Locator<'static> = Locator::Css("#job-done-link");
+
+/// A stage of the running job, once it ended well.
+pub fn stage_ok(stage: &str) -> String {
+    format!("#job-stages li[data-stage='{stage}'][data-status='ok']")
+}
+
+/// A history row of the panel: `kind` install or rollback, `state` succeeded or failed.
+pub fn history_row(kind: &str, state: &str) -> String {
+    format!("#patch-history tr[data-kind='{kind}'][data-state='{state}']")
+}
+
+/// The "SMS server restarting / rebooting" bar.
+pub const SERVER_LINK: Locator<'static> = Locator::Css("#server-link");

@@ -73,44 +73,7 @@ impl Browser {
             }
         });
 
-        let port = free_port()?;
-        let chromedriver = Command::new(chromedriver_path())
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("cannot start chromedriver: install it with `make test` (apt package chromium-driver)")?;
-        let driver_addr = SocketAddr::from(([127, 0, 0, 1], port));
-        wait_for_port(driver_addr).context("chromedriver did not start listening")?;
-
-        let profile = tempfile::tempdir()?;
-        let capabilities = json!({
-            "goog:chromeOptions": {
-                "binary": chromium_path(),
-                "args": [
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-dev-shm-usage",
-                    "--disable-quic",
-                    "--no-first-run",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--window-size=1280,800",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ]
-            }
-        });
-        let serde_json::Value::Object(capabilities) = capabilities else {
-            bail!("capabilities must be a JSON object");
-        };
-        let client = ClientBuilder::new(HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&format!("http://{driver_addr}"))
-            .await
-            .context("cannot open a Chromium session through chromedriver")?;
-
+        let (chromedriver, client, profile) = open_session().await?;
         Ok(Browser {
             client,
             base_url: format!("http://{addr}"),
@@ -118,6 +81,22 @@ impl Browser {
             chromedriver,
             shutdown: Some(tx),
             _data_dir: data_dir,
+            _profile: profile,
+        })
+    }
+
+    /// A second browser window on the same server: its own Chromium session (its own cookies,
+    /// so it logs in by itself), as a second admin at another desk would have. Closing or
+    /// dropping it leaves the server running.
+    pub async fn second_window(&self) -> anyhow::Result<Browser> {
+        let (chromedriver, client, profile) = open_session().await?;
+        Ok(Browser {
+            client,
+            base_url: self.base_url.clone(),
+            state: self.state.clone(),
+            chromedriver,
+            shutdown: None,
+            _data_dir: tempfile::tempdir()?,
             _profile: profile,
         })
     }
@@ -155,6 +134,60 @@ impl Drop for Browser {
     fn drop(&mut self) {
         self.stop_processes();
     }
+}
+
+/// Starts a chromedriver and opens a headless Chromium session through it.
+async fn open_session() -> anyhow::Result<(Child, Client, TempDir)> {
+    let port = free_port()?;
+    let mut chromedriver = Command::new(chromedriver_path())
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context(
+            "cannot start chromedriver: install it with `make test` (apt package chromium-driver)",
+        )?;
+    let driver_addr = SocketAddr::from(([127, 0, 0, 1], port));
+    if let Err(err) = wait_for_port(driver_addr) {
+        let _ = chromedriver.kill();
+        return Err(err.context("chromedriver did not start listening"));
+    }
+
+    let profile = tempfile::tempdir()?;
+    let capabilities = json!({
+        "goog:chromeOptions": {
+            "binary": chromium_path(),
+            "args": [
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--window-size=1280,800",
+                format!("--user-data-dir={}", profile.path().display()),
+            ]
+        }
+    });
+    let serde_json::Value::Object(capabilities) = capabilities else {
+        bail!("capabilities must be a JSON object");
+    };
+    let client = match ClientBuilder::new(HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://{driver_addr}"))
+        .await
+    {
+        Ok(client) => client,
+        Err(err) => {
+            let _ = chromedriver.kill();
+            return Err(anyhow::Error::new(err)
+                .context("cannot open a Chromium session through chromedriver"));
+        }
+    };
+    Ok((chromedriver, client, profile))
 }
 
 fn chromedriver_path() -> String {

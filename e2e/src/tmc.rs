@@ -53,6 +53,25 @@ impl Tmc {
         Ok(())
     }
 
+    /// Starts a browser whose server trusts `vendor` and uses this TMC, once the server's first
+    /// check of the TMC is done (so a test starts from it).
+    pub async fn browser(&self, vendor: &Vendor) -> anyhow::Result<crate::Browser> {
+        let mut configured = Ok(());
+        let browser =
+            crate::Browser::start_with(|config| configured = self.configure(vendor, config))
+                .await?;
+        configured?;
+        crate::check::until("the first TMC check", || async {
+            let status = browser.state.tmc.status().await;
+            match status.last_check {
+                Some(_) => Ok(Some(())),
+                None => Err(format!("{:?}", status.connection)),
+            }
+        })
+        .await?;
+        Ok(browser)
+    }
+
     /// Publishes SMS 6.4.0 Patch `n` from `vendor` (the catalog is rebuilt at once).
     pub async fn publish(&self, vendor: &Vendor, n: u32, title: &str) -> anyhow::Result<()> {
         let out: PathBuf = self.dir.path().join(format!("sms-6.4.0.{n}.pkg"));

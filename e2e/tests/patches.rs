@@ -7,19 +7,7 @@ use e2e::{ADMIN_PASSWORD, Browser, action, check, find};
 use fantoccini::Locator;
 
 async fn start(vendor: &Vendor, tmc: &Tmc) -> anyhow::Result<Browser> {
-    let mut configured = Ok(());
-    let browser = Browser::start_with(|config| configured = tmc.configure(vendor, config)).await?;
-    configured?;
-    // The server checks the TMC as it starts; wait for that check so the test starts from it.
-    check::until("the first TMC check", || async {
-        let status = browser.state.tmc.status().await;
-        match status.last_check {
-            Some(_) => Ok(Some(())),
-            None => Err(format!("{:?}", status.connection)),
-        }
-    })
-    .await?;
-    Ok(browser)
+    tmc.browser(vendor).await
 }
 
 #[tokio::test]

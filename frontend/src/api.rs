@@ -211,6 +211,23 @@ pub async fn download_patch(id: PatchId) -> Result<JobInfo, ApiError> {
     send_json(client(Request::post(&url)).build()).await
 }
 
+/// `POST /api/v1/patches/{id}/install`: starts installing a downloaded patch.
+pub async fn install_patch(id: PatchId) -> Result<JobInfo, ApiError> {
+    let url = format!("/api/v1/patches/{id}/install");
+    send_json(client(Request::post(&url)).build()).await
+}
+
+/// `POST /api/v1/rollback`: starts rolling the installed patch back to level 0.
+pub async fn rollback() -> Result<JobInfo, ApiError> {
+    send_json(client(Request::post("/api/v1/rollback")).build()).await
+}
+
+/// `GET /api/v1/jobs/{id}`: a job's state and stages.
+pub async fn get_job(id: i64) -> Result<JobInfo, ApiError> {
+    let url = format!("/api/v1/jobs/{id}");
+    send_json(client(Request::get(&url)).build()).await
+}
+
 /// `POST /api/v1/jobs/{id}/cancel`: stops a running job.
 pub async fn cancel_job(id: i64) -> Result<JobInfo, ApiError> {
     let url = format!("/api/v1/jobs/{id}/cancel");

@@ -16,7 +16,8 @@ use leptos_router::path;
 use crate::components::shell::AppShell;
 use crate::navigation::{HOME, replace_history};
 use crate::pages::{
-    AuditPage, GeneralPage, ImportPatchPage, LoginPage, NotFound, PatchDetailsPage, UpdatePage,
+    AuditPage, GeneralPage, ImportPatchPage, InstallPage, LoginPage, NotFound, PatchDetailsPage,
+    RollbackPage, UpdatePage,
 };
 
 /// The whole app: the login page, the admin pages inside the app shell, and "not found".
@@ -32,6 +33,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/general") view=GeneralPage/>
                     <Route path=path!("/patches/import") view=ImportPatchPage/>
                     <Route path=path!("/patches/update") view=UpdatePage/>
+                    <Route path=path!("/patches/install/:id") view=InstallPage/>
+                    <Route path=path!("/patches/rollback") view=RollbackPage/>
                     <Route path=path!("/audit") view=AuditPage/>
                 </ParentRoute>
                 <ParentRoute path=path!("/patches") view=AppShell>

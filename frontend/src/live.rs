@@ -1,11 +1,13 @@
 //! The live event stream (`GET /api/v1/events`): one `EventSource` per open client, reconnected
-//! with backoff, turned into signals the pages read.
+//! with backoff, turned into signals the pages read. While the server restarts or reboots the
+//! stream is retried often, so the page is back as soon as the server is.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use leptos::prelude::*;
+use shared::api::ServerState;
 use shared::panel::{JobInfo, TmcStatus};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -14,6 +16,19 @@ use web_sys::{EventSource, MessageEvent};
 /// The first wait before reconnecting; it doubles up to [`MAX_BACKOFF_MS`].
 const FIRST_BACKOFF_MS: u32 = 1_000;
 const MAX_BACKOFF_MS: u32 = 30_000;
+/// The wait between tries while the server said it restarts or reboots.
+const RESTART_RETRY_MS: u32 = 250;
+
+/// Whether this page is in touch with the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// The event stream is open (or being opened for the first time).
+    Up,
+    /// The server said it restarts or reboots; the stream is gone until it is back.
+    Down(ServerState),
+    /// The stream broke without notice (network, server stopped).
+    Lost,
+}
 
 /// What the event stream tells, as signals (provided as context by the shell).
 #[derive(Clone, Copy)]
@@ -26,6 +41,8 @@ pub struct Live {
     pub jobs: RwSignal<HashMap<i64, JobInfo>>,
     /// Bumped whenever the panel's data changed: resources that depend on it fetch again.
     pub patches_changed: RwSignal<u64>,
+    /// Whether the server is there, restarting, rebooting or out of reach.
+    pub link: RwSignal<Link>,
 }
 
 impl Live {
@@ -35,10 +52,12 @@ impl Live {
             tmc: RwSignal::new(None),
             jobs: RwSignal::new(HashMap::new()),
             patches_changed: RwSignal::new(0),
+            link: RwSignal::new(Link::Up),
         }
     }
 
-    fn bump(&self) {
+    /// Makes every resource that depends on the server's data fetch again.
+    pub fn bump(&self) {
         self.patches_changed.update(|n| *n += 1);
     }
 
@@ -68,6 +87,18 @@ impl Live {
                 }
             }
             "patch_notice" | "patches_changed" => self.bump(),
+            "server" => {
+                #[derive(serde::Deserialize)]
+                struct Server {
+                    state: ServerState,
+                }
+                if let Ok(Server { state }) = serde_json::from_str::<Server>(data) {
+                    match state {
+                        ServerState::Running => self.link.set(Link::Up),
+                        down => self.link.set(Link::Down(down)),
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -123,6 +154,7 @@ fn connect(live: Live, connection: Connection, backoff_ms: u32) {
     let on_open = Closure::<dyn Fn()>::new(move || {
         let was_connected = live.connected.get_untracked();
         live.connected.set(true);
+        live.link.set(Link::Up);
         if !was_connected {
             // Whatever happened while the stream was down, fetch it.
             live.bump();
@@ -139,7 +171,13 @@ fn connect(live: Live, connection: Connection, backoff_ms: u32) {
         // The browser retries by itself only sometimes; close and reconnect with our backoff,
         // from the start when the stream had been open.
         reopened.close();
-        let wait = if live.connected.get_untracked() {
+        let was_connected = live.connected.get_untracked();
+        if was_connected && live.link.get_untracked() == Link::Up {
+            live.link.set(Link::Lost);
+        }
+        let wait = if matches!(live.link.get_untracked(), Link::Down(_)) {
+            RESTART_RETRY_MS
+        } else if was_connected {
             FIRST_BACKOFF_MS
         } else {
             backoff_ms
@@ -152,7 +190,11 @@ fn connect(live: Live, connection: Connection, backoff_ms: u32) {
 }
 
 fn retry(live: Live, connection: Connection, backoff_ms: u32) {
-    let next = (backoff_ms * 2).min(MAX_BACKOFF_MS);
+    let next = if matches!(live.link.get_untracked(), Link::Down(_)) {
+        RESTART_RETRY_MS
+    } else {
+        (backoff_ms * 2).min(MAX_BACKOFF_MS)
+    };
     set_timeout(
         move || connect(live, connection, next),
         std::time::Duration::from_millis(u64::from(backoff_ms)),

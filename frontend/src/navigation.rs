@@ -17,6 +17,14 @@ pub const IMPORT_PATCH: &str = "/admin/patches/import";
 /// The Update wizard: source, SMS Patch File, release notes, download.
 pub const UPDATE_PATCH: &str = "/admin/patches/update";
 
+/// The Update wizard's confirmation step for installing a patch.
+pub fn install_patch(id: shared::PatchId) -> String {
+    format!("/admin/patches/install/{id}")
+}
+
+/// The confirmation step of a rollback.
+pub const ROLLBACK: &str = "/admin/patches/rollback";
+
 /// The Software Details page of a patch.
 pub fn patch_details(id: shared::PatchId) -> String {
     format!("/patches/{id}")

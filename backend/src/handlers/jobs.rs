@@ -59,6 +59,16 @@ pub async fn cancel(
     Path(id): Path<i64>,
 ) -> Result<(axum::http::StatusCode, Json<JobInfo>), ApiError> {
     let job = state.jobs.get(id).await?.ok_or_else(|| not_found(id))?;
+    if job.kind != shared::panel::JobKind::Download && !job.state.is_final() {
+        return Err(ApiError::Conflict {
+            code: "job_not_cancellable",
+            message: format!(
+                "Job {id} is an {} and cannot be cancelled: it ends by itself, at the new level \
+                 or back at the old one.",
+                job.kind.as_str()
+            ),
+        });
+    }
     if !state.jobs.cancel(id).await {
         return Err(ApiError::Conflict {
             code: "job_not_running",

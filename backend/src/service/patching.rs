@@ -367,7 +367,7 @@ async fn run_install(
                                     switch_back(&state, from, &actor, why).await
                                 }
                             },
-                            Err(err) => Ending::Failed(err.into()),
+                            Err(err) => switch_back(&state, from, &actor, err.into()).await,
                         }
                     }
                     Restart::Application => {
@@ -742,7 +742,23 @@ async fn switch(
             format!("The switch to {} failed: {err}.", level_in_words(level)),
         )
     })?;
-    state.installed.set_level(level, build, actor).await?;
+    if let Err(err) = state.installed.set_level(level, build, actor).await {
+        // The record failed: the pointer goes back to what the database still says.
+        let recorded = state.installed.get().await.map(|s| s.patch_level);
+        if let Ok(previous) = recorded {
+            let root = state.install_root.clone();
+            if let Err(undo) = blocking(move || root.switch(previous)).await {
+                tracing::error!(
+                    "cannot put the install pointer back to {}: {undo}",
+                    previous.0
+                );
+            }
+        }
+        return Err(PatchJobError::failed(
+            "switch_failed",
+            format!("The new level could not be recorded: {err}. Nothing was changed."),
+        ));
+    }
     Ok(())
 }
 
@@ -839,8 +855,10 @@ async fn clean_install_root(state: &AppState) {
 /// On every start, before anything else changes: the install root and the database must agree,
 /// and an install or rollback cut off by a stop (crash, power cut, reboot) is finished from its
 /// journal: completed when its switch happened, failed (nothing changed) when not.
-pub async fn resume_interrupted(state: &AppState) -> Result<(), ServiceError> {
-    let interrupted = state.jobs.interrupted_patch_jobs().await?;
+pub async fn resume_interrupted(
+    state: &AppState,
+    interrupted: Vec<(JobInfo, JobHandle)>,
+) -> Result<(), ServiceError> {
     let root = state.install_root.clone();
     let current = blocking(move || root.current())
         .await
@@ -869,7 +887,7 @@ pub async fn resume_interrupted(state: &AppState) -> Result<(), ServiceError> {
         clean_install_root(state).await;
         return Ok(());
     }
-    for job in interrupted {
+    for (job, handle) in interrupted {
         let from = PatchLevel(job.from_level.unwrap_or(0));
         let to = PatchLevel(job.to_level.unwrap_or(0));
         // The stage the stop cut: the first one that did not end (it may not have started).
@@ -878,7 +896,6 @@ pub async fn resume_interrupted(state: &AppState) -> Result<(), ServiceError> {
             .iter()
             .find(|s| s.ended_at.is_none())
             .map(|s| (s.name.clone(), s.started_at.is_some()));
-        let handle = state.jobs.adopt(job.clone()).await;
         let actor = job.started_by.clone();
         let ending = if current == to && from != to {
             tracing::info!(
@@ -916,15 +933,36 @@ pub async fn resume_interrupted(state: &AppState) -> Result<(), ServiceError> {
             }
             finish_at_new_level(state, &handle, from, &actor).await
         } else {
+            // Not at the target: before the switch, or switched back. The record follows the
+            // install root here too (a switch back also writes the pointer first).
+            if recorded.patch_level != current {
+                match build_of_level(state, current).await {
+                    Ok(build) => {
+                        if let Err(err) = state.installed.set_level(current, &build, &actor).await {
+                            tracing::error!("cannot record the level in use: {err}");
+                        }
+                    }
+                    Err(err) => tracing::error!("cannot record the level in use: {}", err.message),
+                }
+            }
             if let Some((name, true)) = &cut_at {
                 let _ = handle.stage_ended(name, false).await;
             }
+            let switched_before = job
+                .stages
+                .iter()
+                .any(|s| s.name == "switch" && s.outcome.as_deref() == Some("ok"));
             let stage = cut_at.map_or_else(|| "start".to_owned(), |(name, _)| name);
+            let when = if switched_before {
+                "while switching back after a failed check"
+            } else {
+                "before the switch"
+            };
             Ending::Failed(PatchJobError::failed(
                 "server_stopped",
                 format!(
-                    "The server stopped during stage {stage}, before the switch: it stays at {}. \
-                     Nothing was changed; start the {} again.",
+                    "The server stopped during stage {stage}, {when}: it stays at {}. Start the \
+                     {} again.",
                     level_in_words(current),
                     job.kind.as_str()
                 ),
@@ -934,6 +972,19 @@ pub async fn resume_interrupted(state: &AppState) -> Result<(), ServiceError> {
         conclude(state, &handle, ending, &actor, None, job.patch, from, to).await;
     }
     Ok(())
+}
+
+/// Takes the installs and rollbacks a stopped server left running back into the running set,
+/// before the server serves, so no new job can start until they are finished.
+pub async fn adopt_interrupted(
+    state: &AppState,
+) -> Result<Vec<(JobInfo, JobHandle)>, ServiceError> {
+    let mut adopted = Vec::new();
+    for job in state.jobs.interrupted_patch_jobs().await? {
+        let handle = state.jobs.adopt(job.clone()).await;
+        adopted.push((job, handle));
+    }
+    Ok(adopted)
 }
 
 async fn blocking<T: Send + 'static>(

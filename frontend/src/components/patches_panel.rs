@@ -12,7 +12,7 @@ use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
 use crate::components::patch_details::{size_in_mb, state_in_words};
 use crate::live::use_live;
-use crate::navigation::{UPDATE_PATCH, patch_details};
+use crate::navigation::{ROLLBACK, UPDATE_PATCH, install_patch, patch_details};
 use leptos_router::components::A;
 
 /// The panel's content once the view is loaded.
@@ -44,6 +44,10 @@ pub fn PatchesPanel(
                     <time datetime=installed.installed_at.to_rfc3339()>{installed_on}</time>
                     {format!(" by {}", installed.installed_by)}
                 </span>
+                {(is_admin && !installed.patch_level.is_none()).then(|| view! {
+                    " "
+                    <A href=ROLLBACK attr:id="rollback-link" attr:class="button">"Roll back…"</A>
+                })}
             </div>
         </div>
         <TmcField status=view.tmc.clone() is_admin/>
@@ -68,9 +72,11 @@ fn TmcField(status: TmcStatus, is_admin: bool) -> impl IntoView {
     // The live status wins over the one the view was loaded with.
     let status = Signal::derive(move || live.tmc.get().unwrap_or_else(|| status.clone()));
     let check = Action::new_unsync(move |_: &()| async move {
-        api::check_tmc()
-            .await
-            .map(|status| live.tmc.set(Some(status)))
+        let status = api::check_tmc().await?;
+        live.tmc.set(Some(status));
+        // The event stream says so too, unless it is reconnecting right now: fetch anyway.
+        live.bump();
+        Ok::<(), ApiError>(())
     });
     let pending = check.pending();
     let error = move || check.value().get().and_then(Result::err);
@@ -275,6 +281,15 @@ fn PatchRow(patch: AvailablePatch, is_admin: bool) -> impl IntoView {
                                 "Download"
                             </button>
                         }.into_any(),
+                        PatchState::Downloaded | PatchState::Superseded { .. } if patch.in_repository => view! {
+                            <A
+                                href=install_patch(id)
+                                attr:class="button primary install"
+                                attr:aria-label=format!("Install {}", facts.display_name)
+                            >
+                                "Install…"
+                            </A>
+                        }.into_any(),
                         PatchState::Downloading { job, .. } => view! {
                             <button
                                 type="button"
@@ -317,7 +332,8 @@ fn yes_no(value: bool) -> &'static str {
     if value { "Yes" } else { "No" }
 }
 
-/// Installs and rollbacks, newest first.
+/// Installs and rollbacks, newest first: when, what, who, from and to which level, how it
+/// ended and how long it took.
 #[component]
 fn History(entries: Vec<HistoryEntry>) -> impl IntoView {
     view! {
@@ -328,22 +344,64 @@ fn History(entries: Vec<HistoryEntry>) -> impl IntoView {
                     view! { <span class="muted">"No installs or rollbacks yet."</span> }.into_any()
                 } else {
                     view! {
-                        <ul class="history">
-                            {entries.into_iter().map(|e| view! {
-                                <li>{format!(
-                                    "{} {} {} by {} ({} → {})",
-                                    e.started_at.format("%Y-%m-%d %H:%M UTC"),
-                                    e.kind.as_str(),
-                                    e.patch.map(|p| p.to_string()).unwrap_or_default(),
-                                    e.by,
-                                    e.from_level,
-                                    e.to_level,
-                                )}</li>
-                            }).collect_view()}
-                        </ul>
+                        <div class="table-scroll">
+                            <table class="table history-table">
+                                <caption class="visually-hidden">"Installs and rollbacks, newest first"</caption>
+                                <thead>
+                                    <tr>
+                                        <th scope="col">"Started"</th>
+                                        <th scope="col">"Action"</th>
+                                        <th scope="col">"By"</th>
+                                        <th scope="col">"Levels"</th>
+                                        <th scope="col">"Outcome"</th>
+                                        <th scope="col">"Took"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {entries.into_iter().map(|e| view! { <HistoryRow entry=e/> }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
                     }.into_any()
                 }}
             </div>
         </div>
+    }
+}
+
+#[component]
+fn HistoryRow(entry: HistoryEntry) -> impl IntoView {
+    let level = |n: u32| match n {
+        0 => "no patch".to_owned(),
+        n => format!("Patch {n}"),
+    };
+    let action = match (entry.kind, entry.patch) {
+        (JobKind::Rollback, _) => "Rollback".to_owned(),
+        (_, Some(patch)) => format!("Install Patch {}", patch.patch()),
+        (kind, None) => kind.as_str().to_owned(),
+    };
+    let outcome = match entry.state {
+        JobState::Running => "Running".to_owned(),
+        JobState::Succeeded => "Succeeded".to_owned(),
+        JobState::Cancelled => "Cancelled".to_owned(),
+        JobState::Failed => format!("Failed: {}", entry.message.clone().unwrap_or_default()),
+    };
+    let took = entry
+        .finished_at
+        .map(|end| {
+            let ms = (end - entry.started_at).num_milliseconds().max(0);
+            format!("{:.1} s", ms as f64 / 1000.0)
+        })
+        .unwrap_or_default();
+    let started = entry.started_at.format("%Y-%m-%d %H:%M UTC").to_string();
+    view! {
+        <tr data-job=entry.job.to_string() data-kind=entry.kind.as_str() data-state=entry.state.as_str()>
+            <td><time datetime=entry.started_at.to_rfc3339()>{started}</time></td>
+            <td class="history-action">{action}</td>
+            <td class="history-by">{entry.by.clone()}</td>
+            <td class="history-levels">{format!("{} → {}", level(entry.from_level), level(entry.to_level))}</td>
+            <td class="history-message">{outcome}</td>
+            <td class="history-took">{took}</td>
+        </tr>
     }
 }

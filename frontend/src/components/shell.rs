@@ -31,12 +31,16 @@ pub fn use_shell() -> ShellData {
 #[component]
 pub fn AppShell() -> impl IntoView {
     let session = LocalResource::new(api::get_session);
-    // Ask for the server's details only with a session: without one the answer is a second 401.
-    let server = LocalResource::new(move || async move {
-        session.await?;
-        api::get_server().await
-    });
     let live = crate::live::provide_live();
+    // Ask for the server's details only with a session: without one the answer is a second 401.
+    // Fetched again when the server's data changed (e.g. a new level after a restart).
+    let server = LocalResource::new(move || {
+        live.patches_changed.track();
+        async move {
+            session.await?;
+            api::get_server().await
+        }
+    });
     let patches = LocalResource::new(move || {
         live.patches_changed.track();
         async move {
@@ -61,6 +65,7 @@ pub fn AppShell() -> impl IntoView {
                     {move || Suspend::new(async move {
                         shell.session.await.map(|session| view! {
                             <AppHeader session/>
+                            <ServerLinkBanner/>
                             <PatchNoticeBanner/>
                             <main id="main" class="main" tabindex="-1">
                                 <Outlet/>
@@ -70,6 +75,47 @@ pub fn AppShell() -> impl IntoView {
                 </ErrorBoundary>
             </Transition>
         </div>
+    }
+}
+
+/// "SMS server restarting" (or rebooting, or out of reach) while this page has lost the
+/// server; it goes away by itself when the event stream is back, and the page's data is
+/// fetched again then.
+#[component]
+fn ServerLinkBanner() -> impl IntoView {
+    use crate::live::Link;
+    use shared::api::ServerState;
+
+    let link = crate::live::use_live().link;
+    move || {
+        let (state, title, text) = match link.get() {
+            Link::Up => return None,
+            Link::Down(ServerState::Rebooting) => (
+                "rebooting",
+                "SMS server rebooting",
+                "The server reboots to finish a patch install. Managed devices keep running.                  This page reconnects by itself when the server is back (usually within a few                  minutes).",
+            ),
+            Link::Down(_) => (
+                "restarting",
+                "SMS server restarting",
+                "The server application restarts to finish a patch install or rollback. Managed                  devices keep running. This page reconnects by itself in a few seconds.",
+            ),
+            Link::Lost => (
+                "lost",
+                "Connection to the SMS server lost",
+                "Trying again; this page reconnects by itself when the server answers.",
+            ),
+        };
+        Some(view! {
+            <div id="server-link" class=format!("server-link-banner server-link-{state}")
+                data-state=state role="alert" aria-live="assertive">
+                <span class="spinner" aria-hidden="true"></span>
+                <div>
+                    <strong id="server-link-title">{title}</strong>
+                    <div class="small">{text}</div>
+                </div>
+            </div>
+        })
     }
 }
 

@@ -175,6 +175,12 @@ fn TmcStep(view: PatchesView, is_admin: bool) -> impl IntoView {
                             "Downloaded and verified: the patch is in the patch repository, ready \
                              to install."
                         </p>
+                        {(is_admin && c.can_be_chosen()).then(|| view! {
+                            <A href=crate::navigation::install_patch(c.patch.id)
+                                attr:id="update-install" attr:class="button primary">
+                                "Install…"
+                            </A>
+                        })}
                     }.into_any();
                 }
                 let failure = finished.and_then(|j| j.error);

@@ -1,0 +1,178 @@
+//! Installing and rolling back in the browser: the confirmation step, the live stages, every
+//! open window told that the server restarts (or reboots), reconnecting by itself and showing
+//! the new level; the history and the audit log.
+
+use std::time::Duration;
+
+use e2e::packages::Vendor;
+use e2e::tmc::Tmc;
+use e2e::{ADMIN_PASSWORD, Browser, action, check, find};
+use fantoccini::Locator;
+
+/// Downloads patch `id` from the panel and waits until it is in the repository.
+async fn download(browser: &Browser, id: &str) -> anyhow::Result<()> {
+    action::click(browser, Locator::Css(&find::patch_download(id)), "Download").await?;
+    check::text_is(browser, Locator::Css(&find::patch_state(id)), "Downloaded").await
+}
+
+#[tokio::test]
+async fn two_open_windows_follow_an_install_and_a_rollback() -> anyhow::Result<()> {
+    let vendor = Vendor::new()?;
+    let tmc = Tmc::start(&vendor).await?;
+    tmc.publish(&vendor, 2, "Faster reports").await?;
+    let browser = tmc.browser(&vendor).await?;
+    let other = browser.second_window().await?;
+    action::login(&browser, "admin", ADMIN_PASSWORD).await?;
+    action::login(&other, "admin", ADMIN_PASSWORD).await?;
+    check::text_contains(&other, find::INSTALLED_PATCH, "No patch installed").await?;
+
+    download(&browser, "6.4.0.2").await?;
+    action::click(
+        &browser,
+        Locator::Css(&find::patch_install("6.4.0.2")),
+        "Install…",
+    )
+    .await?;
+    check::at_path(&browser, "/admin/patches/install/6.4.0.2").await?;
+    // The confirmation says what will happen.
+    for words in [
+        "The SMS server application restarts.",
+        "All client connections are stopped.",
+        "Managed devices keep running",
+    ] {
+        check::text_contains(&browser, find::INSTALL_EFFECTS, words).await?;
+    }
+    action::watch_server_link(&browser).await?;
+    action::watch_server_link(&other).await?;
+    action::click(&browser, find::INSTALL_CONFIRM, "Install").await?;
+
+    // Both windows are told, lose the server, come back by themselves at the new level.
+    check::server_link_seen(&browser, "restarting").await?;
+    check::server_link_seen(&other, "restarting").await?;
+    check::text_contains(&browser, find::JOB_STATUS, "Installed").await?;
+    check::visible(
+        &browser,
+        Locator::Css(&find::stage_ok("restart")),
+        "the restart stage done",
+    )
+    .await?;
+    check::visible(
+        &browser,
+        Locator::Css(&find::stage_ok("done")),
+        "the done stage",
+    )
+    .await?;
+    check::gone(&other, find::SERVER_LINK, "the restarting bar").await?;
+    check::text_is(&other, find::SERVER_PATCH_LEVEL, "Patch 2").await?;
+    check::text_contains(&other, find::INSTALLED_PATCH, "Patch 2 installed").await?;
+    check::visible(
+        &other,
+        Locator::Css(&find::history_row("install", "succeeded")),
+        "the install in the history",
+    )
+    .await?;
+    check::text_is(&browser, find::SERVER_PATCH_LEVEL, "Patch 2").await?;
+
+    // Roll back from the panel: confirm, then the same again, to level 0.
+    action::click(&browser, find::JOB_DONE_LINK, "Back to General").await?;
+    action::click(&browser, find::ROLLBACK_LINK, "Roll back…").await?;
+    check::text_contains(
+        &browser,
+        find::ROLLBACK_EFFECTS,
+        "always returns to level 0",
+    )
+    .await?;
+    action::watch_server_link(&other).await?;
+    action::click(&browser, find::ROLLBACK_CONFIRM, "Roll back").await?;
+    check::text_contains(&browser, find::JOB_STATUS, "Rolled back").await?;
+    check::server_link_seen(&other, "restarting").await?;
+    check::text_contains(&other, find::INSTALLED_PATCH, "No patch installed").await?;
+    check::visible(
+        &other,
+        Locator::Css(&find::history_row("rollback", "succeeded")),
+        "the rollback in the history",
+    )
+    .await?;
+    check::text_is(&browser, find::SERVER_PATCH_LEVEL, "no patch").await?;
+
+    other.close().await?;
+    browser.close().await
+}
+
+#[tokio::test]
+async fn demo_patch_5_reboots_the_server_and_every_window_comes_back_at_patch_5()
+-> anyhow::Result<()> {
+    let browser = Browser::start_with(|config| {
+        config.demo = true;
+        config.system.reboot_window = Duration::from_secs(2);
+    })
+    .await?;
+    let other = browser.second_window().await?;
+    action::login(&browser, "admin", ADMIN_PASSWORD).await?;
+    action::login(&other, "admin", ADMIN_PASSWORD).await?;
+    check::text_contains(
+        &browser,
+        Locator::Css(&find::patch_name("6.4.0.5")),
+        "Recommended",
+    )
+    .await?;
+
+    download(&browser, "6.4.0.5").await?;
+    action::click(
+        &browser,
+        Locator::Css(&find::patch_install("6.4.0.5")),
+        "Install…",
+    )
+    .await?;
+    for words in [
+        "The SMS server reboots.",
+        "All client connections are stopped.",
+        "Every SMS client must upgrade to version 6.4.0.5.",
+        "Managed devices keep running",
+    ] {
+        check::text_contains(&browser, find::INSTALL_EFFECTS, words).await?;
+    }
+    action::watch_server_link(&browser).await?;
+    action::watch_server_link(&other).await?;
+    action::click(&browser, find::INSTALL_CONFIRM, "Install").await?;
+
+    check::server_link_seen(&other, "rebooting").await?;
+    check::server_link_seen(&browser, "rebooting").await?;
+    check::text_contains(&browser, find::JOB_STATUS, "Installed").await?;
+    check::visible(
+        &browser,
+        Locator::Css(&find::stage_ok("reboot")),
+        "the reboot stage done",
+    )
+    .await?;
+    check::text_is(&other, find::SERVER_PATCH_LEVEL, "Patch 5").await?;
+    check::text_contains(&other, find::INSTALLED_PATCH, "Patch 5 installed").await?;
+    check::text_contains(&other, find::SERVER_VERSION, "SMS 6.4.0").await?;
+
+    // Roll back to level 0.
+    action::click(&browser, find::JOB_DONE_LINK, "Back to General").await?;
+    action::click(&browser, find::ROLLBACK_LINK, "Roll back…").await?;
+    action::click(&browser, find::ROLLBACK_CONFIRM, "Roll back").await?;
+    check::text_contains(&browser, find::JOB_STATUS, "Rolled back").await?;
+    check::text_contains(&other, find::INSTALLED_PATCH, "No patch installed").await?;
+    check::visible(
+        &other,
+        Locator::Css(&find::history_row("install", "succeeded")),
+        "the install in the history",
+    )
+    .await?;
+    check::visible(
+        &other,
+        Locator::Css(&find::history_row("rollback", "succeeded")),
+        "the rollback in the history",
+    )
+    .await?;
+
+    // Both are in the audit log.
+    action::click(&other, find::NAV_AUDIT, "Audit log").await?;
+    check::text_contains(&other, Locator::Css("#audit-table"), "patch_install").await?;
+    check::text_contains(&other, Locator::Css("#audit-table"), "patch_rollback").await?;
+
+    other.close().await?;
+    browser.close().await
+}
