@@ -17,7 +17,7 @@ use web_sys::{EventSource, MessageEvent};
 const FIRST_BACKOFF_MS: u32 = 1_000;
 const MAX_BACKOFF_MS: u32 = 30_000;
 /// The wait between tries while the server said it restarts or reboots.
-const RESTART_RETRY_MS: u32 = 250;
+const RESTART_RETRY_MS: u32 = 100;
 
 /// Whether this page is in touch with the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
