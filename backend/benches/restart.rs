@@ -114,10 +114,7 @@ async fn install_round(url: &str, client: &reqwest::Client, n: u32) -> anyhow::R
     let mut watchers = Vec::new();
     for _ in 0..CLIENTS {
         let watcher = logged_in(url).await?;
-        let response = watcher
-            .get(format!("{url}/api/v1/events"))
-            .send()
-            .await?;
+        let response = watcher.get(format!("{url}/api/v1/events")).send().await?;
         if response.status() != 200 {
             bail!("the event stream did not open: {}", response.status());
         }

@@ -270,6 +270,10 @@ impl Lifecycle {
             .get()
             .await
             .map_err(|err| format!("the new application cannot read its level: {err}"))?;
+        let client = new
+            .refresh_client()
+            .await
+            .map_err(|err| format!("the new application cannot work out its client: {err}"))?;
         self.gate.open(crate::router::router(new.clone()));
         new.events.publish(ServerEvent::Server {
             state: ServerState::Running,
@@ -277,6 +281,7 @@ impl Lifecycle {
         tracing::info!(
             patch_level = installed.patch_level.0,
             build = %installed.build,
+            client = %client,
             took_ms = started.elapsed().as_millis() as u64,
             "the application restarted"
         );

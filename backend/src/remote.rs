@@ -29,7 +29,7 @@ pub struct ServerArgs {
 }
 
 /// The `X-SMS-Client` value of the command line.
-const CLIENT: &str = concat!("api/sms-cli-", env!("CARGO_PKG_VERSION"));
+const CLIENT: &str = concat!("api/", env!("CARGO_PKG_VERSION"));
 
 /// How often a followed job is asked for.
 pub const POLL_EVERY: Duration = Duration::from_millis(250);

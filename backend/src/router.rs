@@ -62,6 +62,12 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 /// The whole application: the API, its OpenAPI document, and the web client's files.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = api();
+    // Web clients of another version get 426 from the API (health, session and server info
+    // excepted); the web client's files are always served.
+    let api = api.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        crate::service::client::hold_web_clients,
+    ));
     let openapi = std::sync::Arc::new(openapi);
     api.route(
         "/api/v1/openapi.json",

@@ -93,6 +93,11 @@ async fn prepare(
     if removed > 0 {
         tracing::info!(removed, "removed expired sessions");
     }
+    let client = state
+        .refresh_client()
+        .await
+        .context("cannot work out the client version to serve")?;
+    tracing::info!(client = %client, "serving web client version {client}");
     Ok((state, gate, control))
 }
 

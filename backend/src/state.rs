@@ -32,6 +32,9 @@ pub struct AppState {
     /// Stopping clients, restarting, rebooting.
     pub lifecycle: Lifecycle,
     keys: Arc<TrustedKeys>,
+    /// The web client version this application requires and serves (worked out when it
+    /// starts: [`AppState::refresh_client`]).
+    client: Arc<std::sync::RwLock<shared::client::ClientVersion>>,
 }
 
 impl AppState {
@@ -67,6 +70,7 @@ impl AppState {
                 keys.clone(),
                 config.package_limits,
             ),
+            client: Arc::new(std::sync::RwLock::new(base_client(&config))),
             keys,
             install_root,
             lifecycle,
@@ -95,6 +99,7 @@ impl AppState {
                 self.keys.clone(),
                 config.package_limits,
             ),
+            client: Arc::new(std::sync::RwLock::new(self.required_client())),
             keys: self.keys.clone(),
             install_root: self.install_root.clone(),
             lifecycle: self.lifecycle.clone(),
@@ -110,6 +115,27 @@ impl AppState {
         })
     }
 
+    /// The web client version this application requires and serves.
+    pub fn required_client(&self) -> shared::client::ClientVersion {
+        match self.client.read() {
+            Ok(version) => *version,
+            Err(poisoned) => *poisoned.into_inner(),
+        }
+    }
+
+    /// Works out the required client version from the installed level and the known patches;
+    /// called as the application starts (and restarts).
+    pub async fn refresh_client(
+        &self,
+    ) -> Result<shared::client::ClientVersion, crate::error::ServiceError> {
+        let version = crate::service::client::required(self).await?;
+        match self.client.write() {
+            Ok(mut slot) => *slot = version,
+            Err(poisoned) => *poisoned.into_inner() = version,
+        }
+        Ok(version)
+    }
+
     /// What a download job needs.
     pub fn downloader(&self) -> Downloader {
         Downloader {
@@ -118,5 +144,13 @@ impl AppState {
             jobs: self.jobs.clone(),
             events: self.events.clone(),
         }
+    }
+}
+
+/// The client of the base release: the product version, client level 0.
+fn base_client(config: &Config) -> shared::client::ClientVersion {
+    shared::Build {
+        version: config.initial.product_version,
+        number: 0,
     }
 }

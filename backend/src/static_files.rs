@@ -45,17 +45,19 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
     if method != Method::GET && method != Method::HEAD {
         return StatusCode::METHOD_NOT_ALLOWED.into_response();
     }
-    index(&dir).await
+    index(&dir, state.required_client()).await
 }
 
-async fn index(dir: &std::path::Path) -> Response {
-    match tokio::fs::read(dir.join("index.html")).await {
-        Ok(bytes) => (
+/// `index.html`, with the version of the client it loads stamped in:
+/// `<meta name="sms-client-version" content="6.4.0.3">`.
+async fn index(dir: &std::path::Path, client: shared::client::ClientVersion) -> Response {
+    match tokio::fs::read_to_string(dir.join("index.html")).await {
+        Ok(page) => (
             [
                 (header::CONTENT_TYPE, "text/html; charset=utf-8"),
                 (header::CACHE_CONTROL, REVALIDATE),
             ],
-            bytes,
+            stamp_client_version(&page, client),
         )
             .into_response(),
         Err(err) => {
@@ -72,6 +74,18 @@ async fn index(dir: &std::path::Path) -> Response {
             )
                 .into_response()
         }
+    }
+}
+
+/// Puts the client version's `<meta>` tag at the end of the page's `<head>`.
+fn stamp_client_version(page: &str, client: shared::client::ClientVersion) -> String {
+    let meta = format!(
+        "<meta name=\"{}\" content=\"{client}\" />",
+        shared::client::CLIENT_VERSION_META
+    );
+    match page.find("</head>") {
+        Some(at) => format!("{}{meta}\n  {}", &page[..at], &page[at..]),
+        None => format!("{meta}\n{page}"),
     }
 }
 
@@ -108,6 +122,16 @@ mod tests {
         assert!(!is_hashed_asset("/index.html"));
         assert!(!is_hashed_asset("/favicon.ico"));
         assert!(!is_hashed_asset("/my-file.css"));
+    }
+
+    #[test]
+    fn the_client_version_is_stamped_into_the_head() {
+        let page = "<html><head><title>SMS</title></head><body></body></html>";
+        let stamped = stamp_client_version(page, "6.4.0.3".parse().unwrap());
+        assert!(
+            stamped.contains("<meta name=\"sms-client-version\" content=\"6.4.0.3\" />\n  </head>")
+        );
+        assert!(stamped.ends_with("<body></body></html>"));
     }
 
     #[test]

@@ -107,3 +107,13 @@ pub fn history_row(kind: &str, state: &str) -> String {
 
 /// The "SMS server restarting / rebooting" bar.
 pub const SERVER_LINK: Locator<'static> = Locator::Css("#server-link");
+
+/// The client version prompt and its parts.
+pub const CLIENT_MISMATCH: Locator<'static> = Locator::Css("#client-mismatch");
+pub const CLIENT_UPGRADE_PROMPT: Locator<'static> =
+    Locator::Css("#client-mismatch[data-kind='upgrade']");
+pub const CLIENT_SWITCH_PROMPT: Locator<'static> =
+    Locator::Css("#client-mismatch[data-kind='switch']");
+pub const CLIENT_REQUIRED: Locator<'static> = Locator::Css("#client-required");
+pub const CLIENT_CURRENT: Locator<'static> = Locator::Css("#client-current");
+pub const CLIENT_RELOAD: Locator<'static> = Locator::Css("#client-reload");

@@ -77,6 +77,19 @@ impl Vendor {
         release_notes: &str,
         out: &Path,
     ) -> anyhow::Result<()> {
+        self.patch_with(n, title, release_notes, out, false)
+    }
+
+    /// Like [`Vendor::patch`]; with `updates_client` the patch updates the web client too (to
+    /// client version 6.4.0.`n`).
+    pub fn patch_with(
+        &self,
+        n: u32,
+        title: &str,
+        release_notes: &str,
+        out: &Path,
+        updates_client: bool,
+    ) -> anyhow::Result<()> {
         let file_name = out
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
@@ -87,18 +100,21 @@ impl Vendor {
             payload.join("bin/sms-server"),
             PAYLOAD_MARKER.repeat(12_500),
         )?;
-        let template = json!({
+        let mut template = json!({
             "product_version": "6.4.0",
             "patch": n,
             "build": format!("6.4.0.{}", 9200 + n),
             "released": "2026-11-02",
             "title": title,
-            "updates": "server",
+            "updates": if updates_client { "both" } else { "server" },
             "restart": "application",
             "database_changes": false,
             "rollback": true,
             "release_notes": release_notes,
         });
+        if updates_client {
+            template["client_version"] = json!(format!("6.4.0.{n}"));
+        }
         // Packed beside the target and renamed, so a TMC watching `out`'s folder never lists a
         // half-written file.
         let staged = self.path(&format!("{file_name}.staged"));

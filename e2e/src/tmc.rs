@@ -74,8 +74,20 @@ impl Tmc {
 
     /// Publishes SMS 6.4.0 Patch `n` from `vendor` (the catalog is rebuilt at once).
     pub async fn publish(&self, vendor: &Vendor, n: u32, title: &str) -> anyhow::Result<()> {
+        self.publish_with(vendor, n, title, false).await
+    }
+
+    /// Like [`Tmc::publish`]; with `updates_client` the patch updates the web client too.
+    pub async fn publish_with(
+        &self,
+        vendor: &Vendor,
+        n: u32,
+        title: &str,
+        updates_client: bool,
+    ) -> anyhow::Result<()> {
         let out: PathBuf = self.dir.path().join(format!("sms-6.4.0.{n}.pkg"));
-        vendor.patch(n, title, &format!("## Patch {n}\n\n- {title}.\n"), &out)?;
+        let notes = format!("## Patch {n}\n\n- {title}.\n");
+        vendor.patch_with(n, title, &notes, &out, updates_client)?;
         self.server.refresh().await?;
         Ok(())
     }

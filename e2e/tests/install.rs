@@ -72,6 +72,21 @@ async fn two_open_windows_follow_an_install_and_a_rollback() -> anyhow::Result<(
     )
     .await?;
     check::text_is(&browser, find::SERVER_PATCH_LEVEL, "Patch 2").await?;
+    // The patch does not update the client: nobody is asked to upgrade.
+    check::absent(
+        &other,
+        find::CLIENT_MISMATCH,
+        find::INSTALLED_PATCH,
+        "the client prompt",
+    )
+    .await?;
+    check::absent(
+        &browser,
+        find::CLIENT_MISMATCH,
+        find::JOB_STATUS,
+        "the client prompt",
+    )
+    .await?;
 
     // Roll back from the panel: confirm, then the same again, to level 0.
     action::click(&browser, find::JOB_DONE_LINK, "Back to General").await?;
@@ -138,6 +153,11 @@ async fn demo_patch_5_reboots_the_server_and_every_window_comes_back_at_patch_5(
 
     check::server_link_seen(&other, "rebooting").await?;
     check::server_link_seen(&browser, "rebooting").await?;
+    // Patch 5 updates the client: both windows load the server's new client first.
+    check::visible(&browser, find::CLIENT_UPGRADE_PROMPT, "the upgrade prompt").await?;
+    action::click(&browser, find::CLIENT_RELOAD, "Upgrade").await?;
+    check::visible(&other, find::CLIENT_UPGRADE_PROMPT, "the upgrade prompt").await?;
+    action::click(&other, find::CLIENT_RELOAD, "Upgrade").await?;
     check::text_contains(&browser, find::JOB_STATUS, "Installed").await?;
     check::visible(
         &browser,
@@ -153,7 +173,12 @@ async fn demo_patch_5_reboots_the_server_and_every_window_comes_back_at_patch_5(
     action::click(&browser, find::JOB_DONE_LINK, "Back to General").await?;
     action::click(&browser, find::ROLLBACK_LINK, "Roll back…").await?;
     action::click(&browser, find::ROLLBACK_CONFIRM, "Roll back").await?;
+    // Back at level 0 the windows hold Patch 5's client: they switch back to the server's.
+    check::visible(&browser, find::CLIENT_SWITCH_PROMPT, "the switch prompt").await?;
+    action::click(&browser, find::CLIENT_RELOAD, "Switch").await?;
     check::text_contains(&browser, find::JOB_STATUS, "Rolled back").await?;
+    check::visible(&other, find::CLIENT_SWITCH_PROMPT, "the switch prompt").await?;
+    action::click(&other, find::CLIENT_RELOAD, "Switch").await?;
     check::text_contains(&other, find::INSTALLED_PATCH, "No patch installed").await?;
     check::visible(
         &other,

@@ -43,7 +43,11 @@ async fn the_panel_lists_the_tmc_patches_and_check_now_finds_a_new_one() -> anyh
     tmc.publish(&vendor, 3, "Security fixes").await?;
     action::click(&browser, find::TMC_CHECK, "Check now").await?;
     let p3 = find::patch_state("6.4.0.3");
-    check::text_is(&browser, Locator::Css(&p3), "Available").await?;
+    if let Err(err) = check::text_is(&browser, Locator::Css(&p3), "Available").await {
+        let status = browser.state.tmc.status().await;
+        let catalog = tmc.server.published_serial().await;
+        anyhow::bail!("{err:#}\nTMC status: {status:?}\nTMC serial {catalog:?}");
+    }
     check::text_is(&browser, Locator::Css(&p2), "Superseded by Patch 3").await?;
     check::text_contains(
         &browser,

@@ -17,13 +17,41 @@ use shared::api::{
     AuditPage, CLIENT_HEADER, ErrorResponse, LoginRequest, NotificationsSetting, PatchInfo,
     ServerInfo, SessionInfo, Settings,
 };
+use shared::client::ClientMismatch;
 use shared::panel::{AvailablePatch, JobInfo, PatchesView, TmcStatus};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{File, ProgressEvent, XmlHttpRequest, XmlHttpRequestUpload};
 
-/// The value of [`CLIENT_HEADER`] that marks requests from this web client.
-const CLIENT_NAME: &str = "web";
+thread_local! {
+    /// `web/<version>`: this client's version as the server stamped it into the page it served
+    /// (`<meta name="sms-client-version">`), read once; `web` when the page carries none.
+    static CLIENT_NAME: String = served_client_version()
+        .map(shared::client::web_client_header)
+        .unwrap_or_else(|| "web".to_owned());
+    /// Set when the server refused this client's version (426): the page must load the
+    /// server's client before anything else works.
+    static MISMATCH: leptos::prelude::ArcRwSignal<Option<ClientMismatch>> =
+        leptos::prelude::ArcRwSignal::new(None);
+}
+
+/// The client version in the page's `<meta name="sms-client-version">`.
+pub fn served_client_version() -> Option<shared::client::ClientVersion> {
+    let document = web_sys::window()?.document()?;
+    let selector = format!("meta[name=\"{}\"]", shared::client::CLIENT_VERSION_META);
+    let meta = document.query_selector(&selector).ok()??;
+    meta.get_attribute("content")?.parse().ok()
+}
+
+/// The value of [`CLIENT_HEADER`] that this web client sends.
+fn client_name() -> String {
+    CLIENT_NAME.with(Clone::clone)
+}
+
+/// The server's refusal of this client's version, once one came (reactive).
+pub fn client_mismatch() -> leptos::prelude::ArcRwSignal<Option<ClientMismatch>> {
+    MISMATCH.with(Clone::clone)
+}
 
 /// Why an API call failed, in words a person can act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,7 +151,7 @@ impl std::error::Error for ApiError {}
 
 /// Marks a request as coming from the web client (the server refuses state changes without it).
 fn client(builder: RequestBuilder) -> RequestBuilder {
-    builder.header(CLIENT_HEADER, CLIENT_NAME)
+    builder.header(CLIENT_HEADER, &client_name())
 }
 
 /// Sends the request and returns the answer if its status is a success.
@@ -132,6 +160,20 @@ async fn send(request: Result<Request, gloo_net::Error>) -> Result<Response, Api
     let response = request.send().await.map_err(ApiError::network)?;
     if response.ok() {
         Ok(response)
+    } else if response.status() == 426 {
+        let status = response.status();
+        let mismatch = response
+            .json::<ClientMismatch>()
+            .await
+            .map_err(|e| ApiError::unexpected(status, e))?;
+        let error = ApiError {
+            status: Some(status),
+            code: mismatch.error.code.clone(),
+            message: mismatch.error.message.clone(),
+        };
+        use leptos::prelude::Set;
+        client_mismatch().set(Some(mismatch));
+        Err(error)
     } else {
         Err(ApiError::from_response(&response).await)
     }
@@ -211,6 +253,13 @@ pub async fn download_patch(id: PatchId) -> Result<JobInfo, ApiError> {
     send_json(client(Request::post(&url)).build()).await
 }
 
+/// `GET /api/v1/health`: whether the server answers (never refused for the client's version).
+pub async fn health() -> Result<(), ApiError> {
+    send(client(Request::get("/api/v1/health")).build())
+        .await
+        .map(|_| ())
+}
+
 /// `POST /api/v1/patches/{id}/install`: starts installing a downloaded patch.
 pub async fn install_patch(id: PatchId) -> Result<JobInfo, ApiError> {
     let url = format!("/api/v1/patches/{id}/install");
@@ -236,8 +285,12 @@ pub async fn cancel_job(id: i64) -> Result<JobInfo, ApiError> {
 
 /// `GET /api/v1/events`: opens the live event stream (the browser sends the session cookie).
 pub fn open_events() -> Result<web_sys::EventSource, ApiError> {
-    web_sys::EventSource::new("/api/v1/events")
-        .map_err(|err| ApiError::unprepared(format!("{err:?}")))
+    // An EventSource cannot send headers: the client's version travels in the query.
+    let url = format!(
+        "/api/v1/events?client={}",
+        String::from(web_sys::js_sys::encode_uri_component(&client_name()))
+    );
+    web_sys::EventSource::new(&url).map_err(|err| ApiError::unprepared(format!("{err:?}")))
 }
 
 /// The header that names an uploaded patch file (for the audit log).
@@ -336,7 +389,7 @@ impl Upload {
     ) -> Result<Self, wasm_bindgen::JsValue> {
         let xhr = XmlHttpRequest::new()?;
         xhr.open("POST", "/api/v1/patches/import")?;
-        xhr.set_request_header(CLIENT_HEADER, CLIENT_NAME)?;
+        xhr.set_request_header(CLIENT_HEADER, &client_name())?;
         xhr.set_request_header("Content-Type", "application/octet-stream")?;
         let name = file.name();
         if is_printable_ascii(&name) {

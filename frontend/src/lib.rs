@@ -13,6 +13,7 @@ use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::path;
 
+use crate::components::client_mismatch::ClientMismatchModal;
 use crate::components::shell::AppShell;
 use crate::navigation::{HOME, replace_history};
 use crate::pages::{
@@ -42,6 +43,7 @@ pub fn App() -> impl IntoView {
                 </ParentRoute>
             </Routes>
         </Router>
+        <ClientMismatchModal/>
     }
 }
 

@@ -114,6 +114,8 @@ pub fn use_live() -> Live {
 struct Connection {
     source: Rc<RefCell<Option<EventSource>>>,
     stopped: Rc<Cell<bool>>,
+    /// During this outage, whether the server was asked if it is back (see `on_error`).
+    probed: Rc<Cell<bool>>,
 }
 
 /// Opens the stream, provides [`Live`] as context, and keeps the stream open for the shell's
@@ -151,10 +153,12 @@ fn connect(live: Live, connection: Connection, backoff_ms: u32) {
         // The listener lives as long as the page: the stream is reopened, never dropped.
         on_event.forget();
     }
+    let opened = connection.clone();
     let on_open = Closure::<dyn Fn()>::new(move || {
         let was_connected = live.connected.get_untracked();
         live.connected.set(true);
         live.link.set(Link::Up);
+        opened.probed.set(false);
         if !was_connected {
             // Whatever happened while the stream was down, fetch it.
             live.bump();
@@ -164,9 +168,22 @@ fn connect(live: Live, connection: Connection, backoff_ms: u32) {
     on_open.forget();
     let reopened = source.clone();
     let on_error = Closure::<dyn Fn()>::new(move || {
-        if connection.stopped.get() {
+        if connection.stopped.get() || crate::api::client_mismatch().get_untracked().is_some() {
+            // Stopped, or this client's version is refused: only a reload helps now.
             reopened.close();
             return;
+        }
+        if matches!(live.link.get_untracked(), Link::Down(_)) && !connection.probed.get() {
+            // The stream may be refused while the server itself is back (e.g. this client's
+            // version no longer matches): once it answers, fetch the page's data, whose answer
+            // says why.
+            let probed = connection.probed.clone();
+            leptos::task::spawn_local(async move {
+                if crate::api::health().await.is_ok() && !probed.get() {
+                    probed.set(true);
+                    live.bump();
+                }
+            });
         }
         // The browser retries by itself only sometimes; close and reconnect with our backoff,
         // from the start when the stream had been open.

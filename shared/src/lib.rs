@@ -4,6 +4,7 @@
 //! server-only derives sit behind the `openapi` feature.
 
 pub mod api;
+pub mod client;
 pub mod effects;
 pub mod panel;
 pub mod patch;

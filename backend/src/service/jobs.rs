@@ -129,10 +129,9 @@ impl Jobs {
         started_by: &str,
         plan: Option<((u32, u32), &[&str])>,
     ) -> Result<(JobInfo, JobHandle), ServiceError> {
-        use sea_orm::TransactionTrait;
         let now = Utc::now();
         let level = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let row = job::ActiveModel {
             kind: Set(kind.as_str().to_owned()),
             patch: Set(patch.map(|p| p.to_string())),

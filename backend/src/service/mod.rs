@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod client;
 pub mod download;
 pub mod events;
 pub mod installed;

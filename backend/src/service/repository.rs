@@ -13,7 +13,7 @@ use futures_util::{Stream, StreamExt};
 use rand_core::{OsRng, RngCore};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    QueryOrder,
 };
 use shared::api::{AuditOutcome, PatchInfo, PatchSource};
 use shared::{Build, PatchId, ProductVersion};
@@ -255,7 +255,7 @@ impl PatchRepository {
         context: &ImportContext,
     ) -> Result<PatchInfo, ImportError> {
         let m = &verified.manifest;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let row = patch::ActiveModel {
             product_version: Set(m.product_version.to_string()),
             patch: Set(i32::try_from(m.patch).unwrap_or(i32::MAX)),

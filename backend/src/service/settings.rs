@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, TransactionTrait};
+use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 use shared::api::Settings;
 
 use crate::entity::setting;
@@ -38,7 +38,7 @@ impl SettingsService {
         source: Option<String>,
     ) -> Result<Settings, ServiceError> {
         let before = self.get_bool(NOTIFICATIONS_ENABLED, true).await?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         setting::Entity::insert(setting::ActiveModel {
             key: Set(NOTIFICATIONS_ENABLED.to_owned()),
             value: Set(serde_json::Value::Bool(enabled).to_string()),

@@ -6,10 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rand_core::{OsRng, RngCore};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait, QueryOrder,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait, QueryOrder};
 use shared::PatchId;
 use shared::panel::{ServerEvent, TmcConnection, TmcStatus};
 use tokio::sync::{Mutex, Notify, RwLock};
@@ -330,7 +327,7 @@ impl TmcSync {
 
     /// Replaces the recorded catalog with `catalog`, in one transaction.
     async fn record(&self, catalog: &Catalog) -> Result<CheckOutcome, CheckError> {
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let before: Vec<PatchId> = tmc_patch::Entity::find()
             .all(&txn)
             .await?

@@ -196,6 +196,15 @@ impl TmcServer {
         Ok(())
     }
 
+    /// The serial of the catalog served now.
+    pub async fn published_serial(&self) -> Option<u64> {
+        self.published
+            .read()
+            .await
+            .as_ref()
+            .map(|p| p.catalog.serial)
+    }
+
     /// Refreshes every [`RESCAN`] until the task is dropped.
     pub async fn watch(self: Arc<Self>) {
         let mut ticker = tokio::time::interval(RESCAN);

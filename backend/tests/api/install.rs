@@ -29,6 +29,8 @@ pub(crate) struct Vendor {
 pub(crate) struct Flags {
     pub reboot: bool,
     pub rollback: bool,
+    /// Updates the web client too (to client level `n`).
+    pub client: bool,
 }
 
 impl Default for Flags {
@@ -36,6 +38,7 @@ impl Default for Flags {
         Self {
             reboot: false,
             rollback: true,
+            client: false,
         }
     }
 }
@@ -62,25 +65,28 @@ impl Vendor {
         )
         .unwrap();
         std::fs::write(work.join("payload/README"), format!("Patch {n}\n")).unwrap();
-        let template = json!({
+        let mut template = json!({
             "product_version": "6.4.0",
             "patch": n,
             "build": format!("6.4.0.{}", 9200 + n),
             "released": "2026-11-02",
             "title": format!("Fixes {n}"),
-            "updates": "server",
+            "updates": if flags.client { "both" } else { "server" },
             "restart": if flags.reboot { "reboot" } else { "application" },
             "database_changes": false,
             "rollback": flags.rollback,
             "release_notes": format!("## Patch {n}\n\n- Fixes."),
         });
+        if flags.client {
+            template["client_version"] = json!(format!("6.4.0.{n}"));
+        }
         let out = self.dir.path().join(format!("sms-6.4.0.{n}.pkg"));
         pack(&self.signer, &template, &work.join("payload"), &out).unwrap();
         out
     }
 }
 
-async fn app(vendor: &Vendor) -> TestApp {
+pub(crate) async fn app(vendor: &Vendor) -> TestApp {
     let public = vendor.public_key.clone();
     let app = spawn_app_with(move |config: &mut Config| {
         config.trust_keys = vec![public];
@@ -91,7 +97,7 @@ async fn app(vendor: &Vendor) -> TestApp {
     app
 }
 
-async fn import(app: &TestApp, file: &Path) {
+pub(crate) async fn import(app: &TestApp, file: &Path) {
     let response = app
         .client
         .post(app.url("/api/v1/patches/import"))

@@ -5,6 +5,7 @@ mod helpers;
 mod api;
 mod auth;
 mod cli;
+mod client;
 mod import;
 mod install;
 mod packages;

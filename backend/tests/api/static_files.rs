@@ -2,7 +2,11 @@
 
 use crate::helpers::spawn_app;
 
-const INDEX: &str = "<!doctype html><title>SMS</title><body>client</body>";
+const INDEX: &str =
+    "<!doctype html><html><head><title>SMS</title></head><body>client</body></html>";
+
+/// The page as served: the client version the server requires stamped into its head.
+const SERVED: &str = "<!doctype html><html><head><title>SMS</title><meta name=\"sms-client-version\" content=\"6.4.0.0\" />\n  </head><body>client</body></html>";
 
 async fn app_with_client_files() -> crate::helpers::TestApp {
     let app = spawn_app().await;
@@ -37,7 +41,7 @@ async fn client_routes_get_index_html_uncached() {
                 .unwrap()
                 .starts_with("text/html")
         );
-        assert_eq!(response.text().await.unwrap(), INDEX, "{path}");
+        assert_eq!(response.text().await.unwrap(), SERVED, "{path}");
     }
 }
 

@@ -1,5 +1,6 @@
 //! Reusable pieces of the app's pages.
 
+pub mod client_mismatch;
 pub mod error;
 pub mod header;
 pub mod loading;

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use shared::PatchId;
 use shared::effects::Restart;
 use shared::panel::{AvailablePatch, JobInfo, JobKind, JobState, PatchState, stage_in_words};
@@ -15,7 +15,25 @@ use crate::components::loading::Loading;
 use crate::components::set_page_title;
 use crate::components::shell::use_shell;
 use crate::live::use_live;
-use crate::navigation::HOME;
+use crate::navigation::{HOME, ROLLBACK, install_patch, replace_history};
+
+/// The job a confirmation page follows, from its `?job=` (kept in the address so that a reload,
+/// e.g. to load the server's new client, comes back to it).
+/// A job that cannot be fetched (e.g. the server is restarting right then) is simply not shown:
+/// the page's own job, once started, is followed live anyway.
+fn followed_job() -> LocalResource<Option<JobInfo>> {
+    let query = use_query_map();
+    let id = move || query.read().get("job").and_then(|j| j.parse::<i64>().ok());
+    LocalResource::new(move || {
+        let id = id();
+        async move {
+            match id {
+                Some(id) => api::get_job(id).await.ok(),
+                None => None,
+            }
+        }
+    })
+}
 
 /// Confirm and follow the install of one patch.
 #[component]
@@ -35,6 +53,7 @@ pub fn InstallPage() -> impl IntoView {
         }
     });
     let job = RwSignal::new(None::<JobInfo>);
+    let followed = followed_job();
     view! {
         <div id="install-page" class="page">
             <Breadcrumb here="Install"/>
@@ -42,7 +61,8 @@ pub fn InstallPage() -> impl IntoView {
                 <ErrorBoundary fallback=|errors| view! { <div class="card"><ErrorList errors/></div> }>
                     {move || Suspend::new(async move {
                         let found = patch.await?;
-                        Ok::<_, ApiError>(move || match job.get() {
+                        let resumed = followed.await;
+                        Ok::<_, ApiError>(move || match job.get().or_else(|| resumed.clone()) {
                             None => view! { <ConfirmInstall found=found.clone() job/> }.into_any(),
                             Some(started) => view! {
                                 <h1>{format!("Installing {}", found.patch.display_name)}</h1>
@@ -86,10 +106,18 @@ fn ConfirmInstall(found: AvailablePatch, job: RwSignal<Option<JobInfo>>) -> impl
         ),
         _ => None,
     };
-    let install = Action::new_unsync(move |_: &()| async move {
-        let started = api::install_patch(id).await?;
-        job.set(Some(started));
-        Ok::<(), ApiError>(())
+    let navigate = use_navigate();
+    let install = Action::new_unsync(move |_: &()| {
+        let navigate = navigate.clone();
+        async move {
+            let started = api::install_patch(id).await?;
+            navigate(
+                &format!("{}?job={}", install_patch(id), started.id),
+                replace_history(),
+            );
+            job.set(Some(started));
+            Ok::<(), ApiError>(())
+        }
     });
     let pending = install.pending();
     let error = move || install.value().get().and_then(Result::err);
@@ -177,14 +205,16 @@ pub fn RollbackPage() -> impl IntoView {
     set_page_title("Roll back");
     let patches = use_shell().patches;
     let job = RwSignal::new(None::<JobInfo>);
+    let followed = followed_job();
     view! {
         <div id="rollback-page" class="page">
             <Breadcrumb here="Roll back"/>
             <Transition fallback=|| view! { <div class="card"><Loading what="the installed patch"/></div> }>
                 <ErrorBoundary fallback=|errors| view! { <div class="card"><ErrorList errors/></div> }>
                     {move || Suspend::new(async move {
+                        let resumed = followed.await;
                         let view = patches.await?;
-                        Ok::<_, ApiError>(move || match job.get() {
+                        Ok::<_, ApiError>(move || match job.get().or_else(|| resumed.clone()) {
                             None => view! { <ConfirmRollback view=view.clone() job/> }.into_any(),
                             Some(started) => view! {
                                 <h1>"Rolling back"</h1>
@@ -221,10 +251,15 @@ fn ConfirmRollback(
     } else {
         None
     };
-    let rollback = Action::new_unsync(move |_: &()| async move {
-        let started = api::rollback().await?;
-        job.set(Some(started));
-        Ok::<(), ApiError>(())
+    let navigate = use_navigate();
+    let rollback = Action::new_unsync(move |_: &()| {
+        let navigate = navigate.clone();
+        async move {
+            let started = api::rollback().await?;
+            navigate(&format!("{ROLLBACK}?job={}", started.id), replace_history());
+            job.set(Some(started));
+            Ok::<(), ApiError>(())
+        }
     });
     let pending = rollback.pending();
     let error = move || rollback.value().get().and_then(Result::err);

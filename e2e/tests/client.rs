@@ -1,0 +1,100 @@
+//! The client version prompt in the browser: a patch that updates the client makes every open
+//! window upgrade before it goes on; a rollback makes it switch back.
+
+use e2e::packages::Vendor;
+use e2e::tmc::Tmc;
+use e2e::{ADMIN_PASSWORD, action, check, find};
+use fantoccini::Locator;
+
+#[tokio::test]
+async fn an_open_window_upgrades_after_a_client_patch_and_switches_back_after_a_rollback()
+-> anyhow::Result<()> {
+    let vendor = Vendor::new()?;
+    let tmc = Tmc::start(&vendor).await?;
+    tmc.publish_with(&vendor, 2, "New dashboards", true).await?;
+    let browser = tmc.browser(&vendor).await?;
+    let other = browser.second_window().await?;
+    action::login(&browser, "admin", ADMIN_PASSWORD).await?;
+    action::login(&other, "admin", ADMIN_PASSWORD).await?;
+    check::text_contains(&other, find::INSTALLED_PATCH, "No patch installed").await?;
+
+    action::click(
+        &browser,
+        Locator::Css(&find::patch_download("6.4.0.2")),
+        "Download",
+    )
+    .await?;
+    check::text_is(
+        &browser,
+        Locator::Css(&find::patch_state("6.4.0.2")),
+        "Downloaded",
+    )
+    .await?;
+    action::click(
+        &browser,
+        Locator::Css(&find::patch_install("6.4.0.2")),
+        "Install…",
+    )
+    .await?;
+    check::text_contains(
+        &browser,
+        find::INSTALL_EFFECTS,
+        "Every SMS client must upgrade to version 6.4.0.2.",
+    )
+    .await?;
+    action::click(&browser, find::INSTALL_CONFIRM, "Install").await?;
+
+    // After the restart the open window is prompted, with both versions.
+    check::visible(&other, find::CLIENT_UPGRADE_PROMPT, "the upgrade prompt").await?;
+    check::text_contains(&other, find::CLIENT_REQUIRED, "6.4.0.2").await?;
+    check::text_contains(&other, find::CLIENT_CURRENT, "6.4.0.0").await?;
+    check::text_is(&other, find::CLIENT_RELOAD, "Upgrade").await?;
+    action::click(&other, find::CLIENT_RELOAD, "Upgrade").await?;
+    // The server's client is loaded: no prompt, and it works at the new level.
+    check::text_contains(&other, find::INSTALLED_PATCH, "Patch 2 installed").await?;
+    check::absent(
+        &other,
+        find::CLIENT_MISMATCH,
+        find::INSTALLED_PATCH,
+        "the prompt",
+    )
+    .await?;
+    check::text_is(&other, find::SERVER_PATCH_LEVEL, "Patch 2").await?;
+
+    // The installing window is prompted too; it upgrades and rolls back.
+    check::visible(&browser, find::CLIENT_UPGRADE_PROMPT, "the upgrade prompt").await?;
+    action::click(&browser, find::CLIENT_RELOAD, "Upgrade").await?;
+    check::absent(
+        &browser,
+        find::CLIENT_MISMATCH,
+        find::JOB_STATUS,
+        "the prompt",
+    )
+    .await?;
+    action::open(&browser, "/admin/patches/rollback").await?;
+    check::text_contains(
+        &browser,
+        find::ROLLBACK_EFFECTS,
+        "every client is asked to switch back",
+    )
+    .await?;
+    action::click(&browser, find::ROLLBACK_CONFIRM, "Roll back").await?;
+
+    // Now the open window is newer than the server: it must switch.
+    check::visible(&other, find::CLIENT_SWITCH_PROMPT, "the switch prompt").await?;
+    check::text_contains(&other, find::CLIENT_REQUIRED, "6.4.0.0").await?;
+    check::text_contains(&other, find::CLIENT_CURRENT, "6.4.0.2").await?;
+    check::text_is(&other, find::CLIENT_RELOAD, "Switch").await?;
+    action::click(&other, find::CLIENT_RELOAD, "Switch").await?;
+    check::text_contains(&other, find::INSTALLED_PATCH, "No patch installed").await?;
+    check::absent(
+        &other,
+        find::CLIENT_MISMATCH,
+        find::INSTALLED_PATCH,
+        "the prompt",
+    )
+    .await?;
+
+    other.close().await?;
+    browser.close().await
+}
