@@ -37,6 +37,9 @@ enum Command {
     /// Development and test TMC.
     #[command(subcommand)]
     Tmc(TmcCommand),
+    /// Simulated managed devices.
+    #[command(subcommand)]
+    Device(DeviceCommand),
     /// Create a package signing key pair: PREFIX.key (private, mode 0600) and PREFIX.pub.
     Keygen {
         /// The id packages name in their manifest's `key_id`.
@@ -68,6 +71,23 @@ enum Command {
         /// A trusted public key (PREFIX.pub); repeat for several.
         #[arg(long = "trust-key", value_name = "FILE")]
         trust_keys: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DeviceCommand {
+    /// Run simulated IPS devices, each with a status endpoint
+    /// (`GET http://ADDR/v1/devices/NAME/status`) whose uptime and packet counter keep rising.
+    Simulate {
+        /// How many devices.
+        #[arg(long, default_value_t = 3)]
+        count: usize,
+        /// Address to listen on.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8090")]
+        listen: std::net::SocketAddr,
+        /// The devices are named PREFIX-01, PREFIX-02, ...
+        #[arg(long, default_value = "ips")]
+        prefix: String,
     },
 }
 
@@ -191,6 +211,14 @@ pub async fn run() -> ExitCode {
         Command::Patch(PatchCommand::Rollback { server }) => {
             init_logging(LogFormat::Text, "warn");
             patch_job(&server, None).await
+        }
+        Command::Device(DeviceCommand::Simulate {
+            count,
+            listen,
+            prefix,
+        }) => {
+            init_logging(LogFormat::Text, "info");
+            device_simulate(count, listen, &prefix).await
         }
         Command::Tmc(TmcCommand::Serve {
             dir,
@@ -381,6 +409,32 @@ impl JobProgress {
         });
         if rebooting { "rebooting" } else { "restarting" }
     }
+}
+
+async fn device_simulate(
+    count: usize,
+    listen: std::net::SocketAddr,
+    prefix: &str,
+) -> anyhow::Result<()> {
+    use crate::devices::simulator::Simulator;
+    anyhow::ensure!(
+        (1..=1000).contains(&count),
+        "--count must be between 1 and 1000"
+    );
+    let simulator = Simulator::new(prefix, count);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    println!("simulating {count} IPS device(s); add them to the SMS by these status URLs:");
+    for name in simulator.names() {
+        println!("  http://{addr}{}", Simulator::status_path(&name));
+    }
+    println!("devices ready at http://{addr}/v1/devices");
+    axum::serve(listener, simulator.router())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
 }
 
 async fn tmc_serve(

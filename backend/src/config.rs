@@ -105,6 +105,8 @@ pub struct FileConfig {
     #[serde(default)]
     pub system: SystemFileConfig,
     #[serde(default)]
+    pub devices: DevicesFileConfig,
+    #[serde(default)]
     pub auth: AuthFileConfig,
 }
 
@@ -115,6 +117,17 @@ pub struct InstalledFileConfig {
     pub product_version: Option<String>,
     pub build: Option<String>,
 }
+
+/// `[devices]`: the managed devices.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevicesFileConfig {
+    /// How often the devices' status is polled, e.g. `5s`.
+    pub poll_interval: Option<String>,
+}
+
+/// The default time between two polls of the managed devices.
+pub const DEVICE_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// `[system]`: how the server reboots when a patch needs it.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -277,6 +290,8 @@ pub struct Config {
     pub package_limits: crate::package::Limits,
     pub tmc: TmcConfig,
     pub system: SystemConfig,
+    /// Time between two polls of the managed devices.
+    pub device_poll_interval: std::time::Duration,
 }
 
 pub const DEFAULT_PRODUCT_VERSION: &str = "6.4.0";
@@ -404,7 +419,19 @@ impl Config {
             }
             other => other,
         };
+        let device_poll_interval = match &file.devices.poll_interval {
+            Some(text) => {
+                let interval = parse_window(text).context("invalid `devices.poll_interval`")?;
+                anyhow::ensure!(
+                    interval >= std::time::Duration::from_millis(200),
+                    "`devices.poll_interval` must be at least 200ms"
+                );
+                interval
+            }
+            None => DEVICE_POLL_INTERVAL,
+        };
         Ok(Self {
+            device_poll_interval,
             system: SystemConfig {
                 reboot_command,
                 reboot_window,

@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod devices;
 pub mod entity;
 pub mod error;
 pub mod extract;

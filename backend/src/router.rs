@@ -9,7 +9,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    audit, events, fallback, health, jobs, panel, patches, patching, server, session, settings, tmc,
+    audit, devices, events, fallback, health, jobs, panel, patches, patching, server, session,
+    settings, tmc,
 };
 use crate::state::AppState;
 use crate::static_files;
@@ -32,6 +33,7 @@ use crate::static_files;
         (name = "tmc", description = "The TMC link: status and Check now"),
         (name = "jobs", description = "Downloads and other long-running work"),
         (name = "events", description = "Live events (server-sent events)"),
+        (name = "devices", description = "The managed IPS devices"),
     )
 )]
 struct ApiDoc;
@@ -56,6 +58,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(jobs::get))
         .routes(routes!(jobs::cancel))
         .routes(routes!(events::stream))
+        .routes(routes!(devices::list, devices::add))
+        .routes(routes!(devices::remove))
         .split_for_parts()
 }
 

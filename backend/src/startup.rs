@@ -34,7 +34,12 @@ pub struct Application {
     config: Config,
     /// Demo mode without `--tmc-url`: the TMC that runs inside the server.
     demo_tmc: Option<(TcpListener, std::sync::Arc<TmcServer>)>,
+    /// Demo mode: simulated managed devices, serving on their own loopback port.
+    demo_devices: Option<tokio::task::JoinHandle<()>>,
 }
+
+/// How many simulated devices demo mode manages.
+pub const DEMO_DEVICES: usize = 3;
 
 /// The demo TMC serves packages at this many bytes per second.
 pub const DEMO_TMC_RATE: u64 = 512 * 1024;
@@ -124,6 +129,11 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
         let (state, gate, control) = prepare(config.clone(), addr).await?;
+        let demo_devices = if config.demo {
+            Some(start_demo_devices(&state).await?)
+        } else {
+            None
+        };
 
         let demo = state.config.demo;
         let password_file = state.config.storage.data_dir.join(DEMO_PASSWORD_FILE);
@@ -175,6 +185,7 @@ impl Application {
                 control,
                 config,
                 demo_tmc,
+                demo_devices,
             },
             login,
         ))
@@ -203,6 +214,7 @@ impl Application {
             control,
             config,
             demo_tmc,
+            demo_devices,
         } = self;
         let mut demo_tasks = tokio::task::JoinSet::new();
         if let Some((listener, tmc)) = demo_tmc {
@@ -225,6 +237,9 @@ impl Application {
             running.stop(&state).await;
             if !reboot {
                 demo_tasks.shutdown().await;
+                if let Some(devices) = &demo_devices {
+                    devices.abort();
+                }
                 return Ok(());
             }
             let window = config.system.reboot_window;
@@ -235,6 +250,9 @@ impl Application {
             tokio::select! {
                 () = &mut shutdown => {
                     demo_tasks.shutdown().await;
+                    if let Some(devices) = &demo_devices {
+                        devices.abort();
+                    }
                     return Ok(());
                 }
                 () = tokio::time::sleep(window) => {}
@@ -286,6 +304,7 @@ impl Running {
             let state = sync_state.clone();
             async move { after_tmc_check(&state, outcome).await }
         }));
+        tasks.spawn(state.devices.clone().run());
         tasks.spawn(async move {
             if let Err(err) =
                 crate::service::patching::resume_interrupted(&state, interrupted).await
@@ -387,6 +406,35 @@ async fn start_demo_tmc(
         .context("cannot start the demo TMC")?;
     tracing::info!(addr = %listener.local_addr()?, "demo TMC serving SMS 6.4.0 Patches 1 to 5");
     Ok((listener, tmc))
+}
+
+/// Demo mode: starts simulated devices on a loopback port (they run on their own, whatever the
+/// SMS does) and, on a server that manages none yet, adds them.
+async fn start_demo_devices(state: &AppState) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    use crate::devices::simulator::Simulator;
+    let simulator = Simulator::new("ips", DEMO_DEVICES);
+    let listener = TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .context("cannot start the demo devices")?;
+    let addr = listener.local_addr()?;
+    let names = simulator.names();
+    let task = tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, simulator.router()).await {
+            tracing::error!("the demo devices stopped: {err}");
+        }
+    });
+    // Each start of the demo has new device addresses: manage these, not the old ones.
+    for old in state.devices.list().await? {
+        state.devices.remove(old.id).await?;
+    }
+    for name in names {
+        let url = format!("http://{addr}{}", Simulator::status_path(&name));
+        if let Err(err) = state.devices.add(&url, "system").await {
+            tracing::warn!("cannot add the demo device {name}: {err}");
+        }
+    }
+    tracing::info!(%addr, "demo: {DEMO_DEVICES} simulated IPS devices managed");
+    Ok(task)
 }
 
 /// The demo vendor key's file prefix in the data dir (demo mode only).

@@ -31,6 +31,8 @@ pub struct AppState {
     pub install_root: InstallRoot,
     /// Stopping clients, restarting, rebooting.
     pub lifecycle: Lifecycle,
+    /// The managed IPS devices.
+    pub devices: crate::service::devices::Devices,
     keys: Arc<TrustedKeys>,
     /// The web client version this application requires and serves (worked out when it
     /// starts: [`AppState::refresh_client`]).
@@ -64,6 +66,11 @@ impl AppState {
             config.tmc.timeout,
         )?;
         Ok(Self {
+            devices: crate::service::devices::Devices::new(
+                db.clone(),
+                events.clone(),
+                config.device_poll_interval,
+            )?,
             repository: PatchRepository::new(
                 db.clone(),
                 &config.storage.data_dir,
@@ -103,6 +110,7 @@ impl AppState {
             keys: self.keys.clone(),
             install_root: self.install_root.clone(),
             lifecycle: self.lifecycle.clone(),
+            devices: self.devices.clone(),
             jobs: self.jobs.clone(),
             events: self.events.clone(),
             tmc: self.tmc.clone(),

@@ -15,6 +15,8 @@ pub const CURRENT_USER: Locator<'static> = Locator::Css("#current-user");
 pub const LOGOUT: Locator<'static> = Locator::Css("#logout");
 pub const NAV_GENERAL: Locator<'static> = Locator::Css("#nav-general");
 pub const NAV_AUDIT: Locator<'static> = Locator::Css("#nav-audit");
+pub const NAV_DEVICES: Locator<'static> = Locator::Css("#nav-devices");
+pub const DEVICES_NOTICE: Locator<'static> = Locator::Css("#devices-notice");
 
 pub const GENERAL_PAGE: Locator<'static> = Locator::Css("#general-page");
 pub const NOTIFICATIONS_STATUS: Locator<'static> = Locator::Css("#notifications-status");

@@ -15,6 +15,47 @@ async fn download(browser: &Browser, id: &str) -> anyhow::Result<()> {
     check::text_is(browser, Locator::Css(&find::patch_state(id)), "Downloaded").await
 }
 
+/// A device's uptime (seconds) and packet counter on the devices panel, once the uptime is at
+/// least `at_least` seconds.
+async fn device_figures(
+    browser: &Browser,
+    name: &str,
+    at_least: u64,
+) -> anyhow::Result<(u64, u64)> {
+    let row = format!("#devices-table tr[data-device='{name}']");
+    check::until(
+        &format!("{name}'s uptime to reach {at_least} s"),
+        || async {
+            let read = |cell: &'static str, attribute: &'static str| {
+                let row = row.clone();
+                async move {
+                    let element = browser
+                        .client
+                        .find(Locator::Css(&format!("{row} {cell}")))
+                        .await
+                        .map_err(|_| format!("no {cell} in {row}"))?;
+                    let value = element
+                        .attr(attribute)
+                        .await
+                        .map_err(|err| err.to_string())?
+                        .unwrap_or_default();
+                    value
+                        .parse::<u64>()
+                        .map_err(|_| format!("{cell} {attribute}={value:?}"))
+                }
+            };
+            let uptime = read(".device-uptime", "data-seconds").await?;
+            let packets = read(".device-packets", "data-count").await?;
+            if uptime >= at_least {
+                Ok(Some((uptime, packets)))
+            } else {
+                Err(format!("uptime {uptime} s"))
+            }
+        },
+    )
+    .await
+}
+
 #[tokio::test]
 async fn two_open_windows_follow_an_install_and_a_rollback() -> anyhow::Result<()> {
     let vendor = Vendor::new()?;
@@ -120,11 +161,17 @@ async fn demo_patch_5_reboots_the_server_and_every_window_comes_back_at_patch_5(
     let browser = Browser::start_with(|config| {
         config.demo = true;
         config.system.reboot_window = Duration::from_secs(2);
+        config.device_poll_interval = Duration::from_millis(500);
     })
     .await?;
     let other = browser.second_window().await?;
     action::login(&browser, "admin", ADMIN_PASSWORD).await?;
     action::login(&other, "admin", ADMIN_PASSWORD).await?;
+    // The demo's managed devices, as the devices panel shows them before the reboot.
+    action::click(&other, find::NAV_DEVICES, "Devices").await?;
+    check::text_contains(&other, find::DEVICES_NOTICE, "keep inspecting traffic").await?;
+    let (uptime_before, packets_before) = device_figures(&other, "ips-01", 1).await?;
+    action::click(&other, find::NAV_GENERAL, "General").await?;
     check::text_contains(
         &browser,
         Locator::Css(&find::patch_name("6.4.0.5")),
@@ -168,6 +215,26 @@ async fn demo_patch_5_reboots_the_server_and_every_window_comes_back_at_patch_5(
     check::text_is(&other, find::SERVER_PATCH_LEVEL, "Patch 5").await?;
     check::text_contains(&other, find::INSTALLED_PATCH, "Patch 5 installed").await?;
     check::text_contains(&other, find::SERVER_VERSION, "SMS 6.4.0").await?;
+
+    // The devices ran on through the reboot: their uptime spans the SMS's downtime and their
+    // counters never went back.
+    action::click(&other, find::NAV_DEVICES, "Devices").await?;
+    let (uptime_after, packets_after) = device_figures(&other, "ips-01", uptime_before + 3).await?;
+    assert!(
+        uptime_after >= uptime_before + 2,
+        "the uptime spans the 2 s reboot: {uptime_before} s, then {uptime_after} s"
+    );
+    assert!(
+        packets_after > packets_before,
+        "the counter went on: {packets_before}, then {packets_after}"
+    );
+    check::visible(
+        &other,
+        Locator::Css("#devices-table tr[data-device='ips-01'][data-state='reachable']"),
+        "ips-01 running",
+    )
+    .await?;
+    action::click(&other, find::NAV_GENERAL, "General").await?;
 
     // Roll back to level 0.
     action::click(&browser, find::JOB_DONE_LINK, "Back to General").await?;

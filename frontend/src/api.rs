@@ -253,6 +253,25 @@ pub async fn download_patch(id: PatchId) -> Result<JobInfo, ApiError> {
     send_json(client(Request::post(&url)).build()).await
 }
 
+/// `GET /api/v1/devices`: the managed devices with their last status.
+pub async fn get_devices() -> Result<Vec<shared::devices::DeviceInfo>, ApiError> {
+    send_json(client(Request::get("/api/v1/devices")).build()).await
+}
+
+/// `POST /api/v1/devices`: manage the device whose status endpoint is `url`.
+pub async fn add_device(url: String) -> Result<shared::devices::DeviceInfo, ApiError> {
+    let body = shared::devices::AddDevice { url };
+    send_json(client(Request::post("/api/v1/devices")).json(&body)).await
+}
+
+/// `DELETE /api/v1/devices/{id}`: stop managing a device.
+pub async fn remove_device(id: i64) -> Result<(), ApiError> {
+    let url = format!("/api/v1/devices/{id}");
+    send(client(Request::delete(&url)).build())
+        .await
+        .map(|_| ())
+}
+
 /// `GET /api/v1/health`: whether the server answers (never refused for the client's version).
 pub async fn health() -> Result<(), ApiError> {
     send(client(Request::get("/api/v1/health")).build())

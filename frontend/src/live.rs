@@ -43,6 +43,8 @@ pub struct Live {
     pub patches_changed: RwSignal<u64>,
     /// Whether the server is there, restarting, rebooting or out of reach.
     pub link: RwSignal<Link>,
+    /// Bumped whenever the managed devices' status was polled.
+    pub devices_changed: RwSignal<u64>,
 }
 
 impl Live {
@@ -53,12 +55,14 @@ impl Live {
             jobs: RwSignal::new(HashMap::new()),
             patches_changed: RwSignal::new(0),
             link: RwSignal::new(Link::Up),
+            devices_changed: RwSignal::new(0),
         }
     }
 
     /// Makes every resource that depends on the server's data fetch again.
     pub fn bump(&self) {
         self.patches_changed.update(|n| *n += 1);
+        self.devices_changed.update(|n| *n += 1);
     }
 
     fn handle(&self, name: &str, data: &str) {
@@ -87,6 +91,7 @@ impl Live {
                 }
             }
             "patch_notice" | "patches_changed" => self.bump(),
+            "devices_changed" => self.devices_changed.update(|n| *n += 1),
             "server" => {
                 #[derive(serde::Deserialize)]
                 struct Server {
@@ -144,7 +149,14 @@ fn connect(live: Live, connection: Connection, backoff_ms: u32) {
         return;
     };
     *connection.source.borrow_mut() = Some(source.clone());
-    for name in ["tmc", "job", "patch_notice", "patches_changed", "server"] {
+    for name in [
+        "tmc",
+        "job",
+        "patch_notice",
+        "patches_changed",
+        "server",
+        "devices_changed",
+    ] {
         let on_event = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
             let data = event.data().as_string().unwrap_or_default();
             live.handle(name, &data);

@@ -369,6 +369,8 @@ pub enum ServerEvent {
     PatchesChanged,
     /// The server's state changed.
     Server { state: ServerState },
+    /// The managed devices' status was polled, or a device was added or removed.
+    DevicesChanged,
 }
 
 impl ServerEvent {
@@ -380,6 +382,7 @@ impl ServerEvent {
             ServerEvent::PatchNotice(_) => "patch_notice",
             ServerEvent::PatchesChanged => "patches_changed",
             ServerEvent::Server { .. } => "server",
+            ServerEvent::DevicesChanged => "devices_changed",
         }
     }
 }

@@ -6,6 +6,7 @@ mod m20261127_000001_create_foundation_tables;
 mod m20261127_000002_create_patches;
 mod m20261127_000003_create_tmc_and_jobs;
 mod m20261127_000004_create_job_stages;
+mod m20261127_000005_create_devices;
 
 /// Every migration in order; the server runs `Migrator::up` at start.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_create_patches::Migration),
             Box::new(m20261127_000003_create_tmc_and_jobs::Migration),
             Box::new(m20261127_000004_create_job_stages::Migration),
+            Box::new(m20261127_000005_create_devices::Migration),
         ]
     }
 }

@@ -162,6 +162,9 @@ async fn the_openapi_document_lists_every_route() {
         ("/api/v1/jobs/{id}", "get"),
         ("/api/v1/jobs/{id}/cancel", "post"),
         ("/api/v1/events", "get"),
+        ("/api/v1/devices", "get"),
+        ("/api/v1/devices", "post"),
+        ("/api/v1/devices/{id}", "delete"),
     ];
     for (path, method) in expected {
         assert!(

@@ -55,6 +55,11 @@ impl Vendor {
         }
     }
 
+    /// The vendor's public key file (what a server must trust).
+    pub(crate) fn public_key(&self) -> &Path {
+        &self.public_key
+    }
+
     /// Packs SMS 6.4.0 Patch `n` and returns the file.
     pub(crate) fn package(&self, n: u32, flags: Flags) -> PathBuf {
         let work = self.dir.path().join(format!("work-{n}"));

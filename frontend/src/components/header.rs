@@ -51,6 +51,7 @@ pub fn AppHeader(
                 <span class="nav-group-label" id="nav-admin">"Admin"</span>
                 <ul class="nav-list" aria-labelledby="nav-admin">
                     <li><A href="/admin/general" attr:id="nav-general">"General"</A></li>
+                    <li><A href="/admin/devices" attr:id="nav-devices">"Devices"</A></li>
                     <li><A href="/admin/audit" attr:id="nav-audit">"Audit log"</A></li>
                 </ul>
             </nav>

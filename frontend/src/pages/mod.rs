@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod details;
+pub mod devices;
 pub mod general;
 pub mod import;
 pub mod install;
@@ -11,6 +12,7 @@ pub mod update;
 
 pub use audit::AuditPage;
 pub use details::PatchDetailsPage;
+pub use devices::DevicesPage;
 pub use general::GeneralPage;
 pub use import::ImportPatchPage;
 pub use install::{InstallPage, RollbackPage};

@@ -1,0 +1,169 @@
+//! Admin > Devices: the managed IPS devices, their state, uptime and last contact, live; and
+//! the notice that they keep operating while the SMS is patched.
+
+use leptos::prelude::*;
+use shared::devices::{DeviceInfo, DeviceState, uptime_in_words};
+
+use crate::api::{self, ApiError};
+use crate::components::error::{ErrorDisplay, ErrorList};
+use crate::components::loading::Loading;
+use crate::components::set_page_title;
+use crate::components::shell::use_shell;
+use crate::live::use_live;
+
+#[component]
+pub fn DevicesPage() -> impl IntoView {
+    set_page_title("Devices");
+    let live = use_live();
+    let shell = use_shell();
+    let devices = LocalResource::new(move || {
+        live.devices_changed.track();
+        api::get_devices()
+    });
+    view! {
+        <div id="devices-page" class="page">
+            <h1>"Devices"</h1>
+            <p id="devices-notice" class="notice" role="note">
+                "Managed devices keep inspecting traffic while the SMS server is patched, \
+                 restarted or rebooted: they do not depend on it. The SMS only watches them."
+            </p>
+            <section class="card" aria-labelledby="devices-heading">
+                <h2 id="devices-heading">"Managed devices"</h2>
+                <Transition fallback=|| view! { <Loading what="the devices"/> }>
+                    <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
+                        {move || Suspend::new(async move {
+                            devices.await.map(|list| view! { <DevicesTable devices=list/> })
+                        })}
+                    </ErrorBoundary>
+                </Transition>
+            </section>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let admin = shell.session.await.map(|s| s.role.is_admin()).unwrap_or(false);
+                    admin.then(|| view! { <AddDeviceForm/> })
+                })}
+            </Transition>
+        </div>
+    }
+}
+
+#[component]
+fn DevicesTable(devices: Vec<DeviceInfo>) -> impl IntoView {
+    if devices.is_empty() {
+        return view! {
+            <p id="no-devices" class="muted">"No devices are managed yet. Add one by its status address."</p>
+        }
+        .into_any();
+    }
+    view! {
+        <div class="table-scroll">
+            <table id="devices-table" class="table">
+                <caption class="visually-hidden">"Managed devices"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Model"</th>
+                        <th scope="col">"TOS version"</th>
+                        <th scope="col">"State"</th>
+                        <th scope="col">"Uptime"</th>
+                        <th scope="col">"Packets inspected"</th>
+                        <th scope="col">"Last contact"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {devices.into_iter().map(|d| view! { <DeviceRow device=d/> }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+fn DeviceRow(device: DeviceInfo) -> impl IntoView {
+    let (state, words) = match device.state {
+        DeviceState::Pending => ("pending", "Not polled yet".to_owned()),
+        DeviceState::Reachable => ("reachable", "Running".to_owned()),
+        DeviceState::Unreachable => (
+            "unreachable",
+            format!(
+                "Not reachable from the SMS: {}",
+                device.message.clone().unwrap_or_default()
+            ),
+        ),
+    };
+    let uptime = device.uptime_seconds;
+    let packets = device.packets_inspected;
+    let contact = device
+        .last_contact
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| "never".to_owned());
+    view! {
+        <tr data-device=device.name.clone() data-state=state>
+            <th scope="row" title=device.url.clone()>{device.name.clone()}</th>
+            <td>{device.model.clone().unwrap_or_default()}</td>
+            <td>{device.tos_version.clone().unwrap_or_default()}</td>
+            <td class="device-state">{words}</td>
+            <td class="device-uptime" data-seconds=uptime.map(|u| u.to_string())>
+                {uptime.map(uptime_in_words).unwrap_or_default()}
+            </td>
+            <td class="device-packets" data-count=packets.map(|p| p.to_string())>
+                {packets.map(group_thousands).unwrap_or_default()}
+            </td>
+            <td class="device-contact">{contact}</td>
+        </tr>
+    }
+}
+
+/// `12 345 678`.
+fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('\u{202f}');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[component]
+fn AddDeviceForm() -> impl IntoView {
+    let url = RwSignal::new(String::new());
+    let add = Action::new_unsync(move |address: &String| {
+        let address = address.clone();
+        async move {
+            api::add_device(address).await?;
+            url.set(String::new());
+            Ok::<(), ApiError>(())
+        }
+    });
+    let pending = add.pending();
+    view! {
+        <section class="card" aria-labelledby="add-device-heading">
+            <h2 id="add-device-heading">"Add a device"</h2>
+            <form
+                id="add-device"
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    add.dispatch(url.get_untracked());
+                }
+            >
+                <label for="device-url">"Status address"</label>
+                <input
+                    id="device-url"
+                    type="url"
+                    required
+                    placeholder="http://10.0.0.5:8090/v1/devices/ips-01/status"
+                    prop:value=move || url.get()
+                    on:input=move |ev| url.set(event_target_value(&ev))
+                />
+                <button id="device-add" type="submit" class="button primary" disabled=move || pending.get()>
+                    {move || if pending.get() { "Adding…" } else { "Add" }}
+                </button>
+            </form>
+            {move || add.value().get().and_then(Result::err).map(|error| view! { <ErrorDisplay error/> })}
+        </section>
+    }
+}
