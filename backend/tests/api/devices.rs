@@ -165,7 +165,7 @@ async fn devices_run_on_while_the_sms_reboots() {
     let uptime = |d: &Value| d["uptime_seconds"].as_u64().unwrap();
     let packets = |d: &Value| d["packets_inspected"].as_u64().unwrap();
     assert!(
-        uptime(&after) >= uptime(&before) + 1,
+        uptime(&after) > uptime(&before),
         "the device's uptime spans the SMS's downtime: {before} then {after}"
     );
     assert!(
