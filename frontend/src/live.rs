@@ -185,10 +185,10 @@ fn connect(live: Live, connection: Connection, backoff_ms: u32) {
             reopened.close();
             return;
         }
-        if matches!(live.link.get_untracked(), Link::Down(_)) && !connection.probed.get() {
-            // The stream may be refused while the server itself is back (e.g. this client's
-            // version no longer matches): once it answers, fetch the page's data, whose answer
-            // says why.
+        if live.link.get_untracked() != Link::Up && !connection.probed.get() {
+            // The stream may be refused while the server itself is back (this client's version
+            // no longer matches, or the session ended): once it answers, fetch the page's data,
+            // whose answer says why (the upgrade prompt, or the login page).
             let probed = connection.probed.clone();
             leptos::task::spawn_local(async move {
                 if crate::api::health().await.is_ok() && !probed.get() {
