@@ -3,9 +3,10 @@
 //!
 //! The listener is held by a [`Gate`] that forwards every request to the current application
 //! (its router and state). A restart closes the gate (API requests get `503 server_restarting`;
-//! the web client's files are still served), ends every event stream, lets in-flight requests
-//! finish (or cuts them after [`DRAIN_TIMEOUT`]), builds the application again from the
-//! database, and opens the gate at the new level. A reboot stops listening altogether.
+//! the web client's files are still served), ends every event stream, waits for in-flight
+//! requests to finish (at most [`DRAIN_TIMEOUT`]; a request still running then finishes against
+//! the old application), builds the application again from the database, and opens the gate at
+//! the new level. A reboot stops listening altogether (connections are cut after 5 s).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,7 +26,7 @@ use shared::panel::ServerEvent;
 use crate::service::events::Events;
 use crate::state::AppState;
 
-/// How long a restart waits for in-flight requests before it cuts them.
+/// How long a restart waits for in-flight requests before it goes on without them.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// What the gate does with a request.
@@ -124,14 +125,18 @@ impl Drop for InFlight {
 }
 
 async fn dispatch(State(gate): State<Gate>, request: Request) -> Response {
+    // Counted before the phase is read, so a restart that drains after closing the gate sees
+    // every request that got through it.
+    gate.inner.in_flight.fetch_add(1, Ordering::AcqRel);
+    let counted = InFlight(gate.inner.clone());
     match gate.phase() {
         Phase::Serving(router) => {
-            gate.inner.in_flight.fetch_add(1, Ordering::AcqRel);
-            let _counted = InFlight(gate.inner.clone());
             let Ok(response) = router.oneshot(request).await;
+            drop(counted);
             response
         }
         Phase::Unavailable(state, router) => {
+            drop(counted);
             if request.uri().path().starts_with("/api") {
                 unavailable(state)
             } else {

@@ -38,6 +38,9 @@ pub struct Application {
     demo_devices: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// Who the demo's devices are recorded as added by.
+const DEMO_DEVICES_ADDED_BY: &str = "demo";
+
 /// How many simulated devices demo mode manages.
 pub const DEMO_DEVICES: usize = 3;
 
@@ -409,7 +412,7 @@ async fn start_demo_tmc(
 }
 
 /// Demo mode: starts simulated devices on a loopback port (they run on their own, whatever the
-/// SMS does) and, on a server that manages none yet, adds them.
+/// SMS does) and manages them in place of the earlier demo start's.
 async fn start_demo_devices(state: &AppState) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     use crate::devices::simulator::Simulator;
     let simulator = Simulator::new("ips", DEMO_DEVICES);
@@ -423,13 +426,16 @@ async fn start_demo_devices(state: &AppState) -> anyhow::Result<tokio::task::Joi
             tracing::error!("the demo devices stopped: {err}");
         }
     });
-    // Each start of the demo has new device addresses: manage these, not the old ones.
+    // Each start of the demo has new device addresses: these replace the earlier demo devices
+    // (devices an admin added stay).
     for old in state.devices.list().await? {
-        state.devices.remove(old.id).await?;
+        if old.added_by == DEMO_DEVICES_ADDED_BY {
+            state.devices.remove(old.id).await?;
+        }
     }
     for name in names {
         let url = format!("http://{addr}{}", Simulator::status_path(&name));
-        if let Err(err) = state.devices.add(&url, "system").await {
+        if let Err(err) = state.devices.add(&url, DEMO_DEVICES_ADDED_BY).await {
             tracing::warn!("cannot add the demo device {name}: {err}");
         }
     }

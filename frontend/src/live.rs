@@ -121,6 +121,15 @@ struct Connection {
     stopped: Rc<Cell<bool>>,
     /// During this outage, whether the server was asked if it is back (see `on_error`).
     probed: Rc<Cell<bool>>,
+    /// The open stream's listeners: dropped when the stream is replaced, so reconnecting every
+    /// 100 ms through a reboot leaks nothing.
+    listeners: Rc<RefCell<Listeners>>,
+}
+
+#[derive(Default)]
+struct Listeners {
+    on_message: Vec<Closure<dyn Fn(MessageEvent)>>,
+    on_state: Vec<Closure<dyn Fn()>>,
 }
 
 /// Opens the stream, provides [`Live`] as context, and keeps the stream open for the shell's
@@ -144,6 +153,9 @@ fn connect(live: Live, connection: Connection, backoff_ms: u32) {
     if connection.stopped.get() {
         return;
     }
+    // The previous stream was closed before this reconnect was scheduled: its listeners go
+    // (this runs from a timer, never inside one of them).
+    *connection.listeners.borrow_mut() = Listeners::default();
     let Ok(source) = crate::api::open_events() else {
         retry(live, connection, backoff_ms);
         return;
@@ -162,8 +174,7 @@ fn connect(live: Live, connection: Connection, backoff_ms: u32) {
             live.handle(name, &data);
         });
         let _ = source.add_event_listener_with_callback(name, on_event.as_ref().unchecked_ref());
-        // The listener lives as long as the page: the stream is reopened, never dropped.
-        on_event.forget();
+        connection.listeners.borrow_mut().on_message.push(on_event);
     }
     let opened = connection.clone();
     let on_open = Closure::<dyn Fn()>::new(move || {
@@ -177,8 +188,9 @@ fn connect(live: Live, connection: Connection, backoff_ms: u32) {
         }
     });
     source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-    on_open.forget();
+    connection.listeners.borrow_mut().on_state.push(on_open);
     let reopened = source.clone();
+    let owner = connection.clone();
     let on_error = Closure::<dyn Fn()>::new(move || {
         if connection.stopped.get() || crate::api::client_mismatch().get_untracked().is_some() {
             // Stopped, or this client's version is refused: only a reload helps now.
@@ -215,7 +227,7 @@ fn connect(live: Live, connection: Connection, backoff_ms: u32) {
         retry(live, connection.clone(), wait);
     });
     source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    on_error.forget();
+    owner.listeners.borrow_mut().on_state.push(on_error);
 }
 
 fn retry(live: Live, connection: Connection, backoff_ms: u32) {

@@ -13,6 +13,9 @@ use crate::entity::device;
 use crate::error::ServiceError;
 use crate::service::events::Events;
 
+/// The largest status answer read from a device.
+const MAX_STATUS_BYTES: usize = 64 * 1024;
+
 /// How long one poll of one device may take.
 const POLL_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -138,7 +141,10 @@ impl Devices {
                     active.message = Set(Some(why));
                 }
             }
-            active.update(&self.db).await?;
+            // A device removed meanwhile cannot be updated: the others still are.
+            if let Err(err) = active.update(&self.db).await {
+                tracing::debug!("a device's status was not recorded: {err}");
+            }
         }
         self.events.publish(ServerEvent::DevicesChanged);
         Ok(())
@@ -167,9 +173,19 @@ impl Devices {
         if !response.status().is_success() {
             return Err(format!("it answered {}", response.status()));
         }
-        response
-            .json::<DeviceStatus>()
+        let mut body = Vec::new();
+        let mut response = response;
+        while let Some(chunk) = response
+            .chunk()
             .await
+            .map_err(|_| "its answer broke off".to_owned())?
+        {
+            if body.len() + chunk.len() > MAX_STATUS_BYTES {
+                return Err("its answer is too large for a device status".to_owned());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        serde_json::from_slice::<DeviceStatus>(&body)
             .map_err(|_| "its answer is not a device status".to_owned())
     }
 }

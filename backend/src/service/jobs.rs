@@ -408,6 +408,18 @@ impl JobHandle {
 
     /// Records the outcome: `Ok` succeeded, `Err` failed (or cancelled, when it was asked to).
     pub async fn finish(&self, outcome: Result<(), ErrorBody>) -> Result<JobInfo, ServiceError> {
+        let recorded = self.record_outcome(outcome).await;
+        // Whether or not the record worked, the job no longer runs: it must not block others.
+        self.jobs.running.write().await.remove(&self.id);
+        let info = recorded?;
+        self.jobs.events.publish(ServerEvent::Job(info.clone()));
+        Ok(info)
+    }
+
+    async fn record_outcome(
+        &self,
+        outcome: Result<(), ErrorBody>,
+    ) -> Result<JobInfo, ServiceError> {
         let done = self
             .jobs
             .running
@@ -437,8 +449,6 @@ impl JobHandle {
         row.finished_at = Set(Some(Utc::now()));
         let mut info = info_from_row(row.update(&self.jobs.db).await?)?;
         info.stages = self.jobs.stages_of(key).await?;
-        self.jobs.running.write().await.remove(&self.id);
-        self.jobs.events.publish(ServerEvent::Job(info.clone()));
         Ok(info)
     }
 }

@@ -261,6 +261,21 @@ async fn rollback_allowed(state: &AppState, from: &InstalledState) -> Result<(),
     Ok(())
 }
 
+/// The level the job was planned from must still be the installed one.
+fn level_unchanged(planned: PatchLevel, now: PatchLevel) -> Result<(), PatchJobError> {
+    if planned == now {
+        return Ok(());
+    }
+    Err(PatchJobError::conflict(
+        "level_changed",
+        format!(
+            "The installed level changed from {} to {} since the job was started. Start it again.",
+            level_in_words(planned),
+            level_in_words(now)
+        ),
+    ))
+}
+
 /// Runs one stage: the crash point, the journal's start, the work, the journal's end.
 async fn stage<T>(
     handle: &JobHandle,
@@ -270,7 +285,15 @@ async fn stage<T>(
     crash_point(name);
     handle.stage_started(name).await?;
     let outcome = work.await;
-    handle.stage_ended(name, outcome.is_ok()).await?;
+    // The work decides the outcome; a journal that cannot record the end does not undo it (on
+    // a restart the install root, not the journal, says whether the switch happened).
+    if let Err(err) = handle.stage_ended(name, outcome.is_ok()).await {
+        tracing::error!(
+            job = handle.id,
+            stage = name,
+            "cannot journal the end of the stage: {err}"
+        );
+    }
     outcome
 }
 
@@ -299,6 +322,7 @@ async fn run_install(
         let manifest_payload = stage(&handle, "verify", verify(&state, &plan)).await?;
         stage(&handle, "precheck", async {
             let current = state.installed.get().await?;
+            level_unchanged(from, current.patch_level)?;
             applicable(&plan.patch, &current)?;
             ha_precheck(&state, &plan.patch).await?;
             enough_disk(&state, manifest_payload).await
@@ -345,7 +369,12 @@ async fn run_install(
         }
         Ok(()) => {
             let build = plan.patch.build;
-            let switched = stage(&handle, "switch", switch(&state, target, &build, &actor)).await;
+            let switched = stage(
+                &handle,
+                "switch",
+                switch(&state, target, &build, &actor, from),
+            )
+            .await;
             match switched {
                 Err(err) => {
                     state.lifecycle.resume_clients();
@@ -402,6 +431,7 @@ async fn run_rollback(
     let before_switch = async {
         stage(&handle, "precheck", async {
             let current = state.installed.get().await?;
+            level_unchanged(from_level, current.patch_level)?;
             rollback_allowed(&state, &current).await
         })
         .await?;
@@ -418,7 +448,7 @@ async fn run_rollback(
         stage(
             &handle,
             "switch",
-            switch(&state, PatchLevel::NONE, &base, &actor),
+            switch(&state, PatchLevel::NONE, &base, &actor, from_level),
         )
         .await
     }
@@ -509,19 +539,25 @@ async fn switch_back(
     why: PatchJobError,
 ) -> Ending {
     tracing::error!(level = from.0, "switching back: {}", why.message);
-    let build = match build_of_level(state, from).await {
-        Ok(build) => build,
-        Err(err) => {
-            return Ending::Failed(PatchJobError::failed(
-                "revert_failed",
-                format!("{} Switching back failed too: {}", why.message, err.message),
-            ));
-        }
+    let leaving = {
+        let root = state.install_root.clone();
+        blocking(move || root.current()).await.unwrap_or(from)
     };
-    if let Err(err) = switch(state, from, &build, actor).await {
+    let reverted = match build_of_level(state, from).await {
+        Ok(build) => switch(state, from, &build, actor, leaving).await,
+        Err(err) => Err(err),
+    };
+    if let Err(err) = reverted {
+        // Whatever runs now, the clients must get an answer again.
+        state.lifecycle.resume_clients();
         return Ending::Failed(PatchJobError::failed(
             "revert_failed",
-            format!("{} Switching back failed too: {}", why.message, err.message),
+            format!(
+                "{} Switching back failed too: {} The server runs {}; check its log.",
+                why.message,
+                err.message,
+                level_in_words(leaving)
+            ),
         ));
     }
     state
@@ -728,12 +764,14 @@ async fn free_bytes(dir: PathBuf) -> std::io::Result<u64> {
     .await
 }
 
-/// The switch: the install root's pointer first (atomic), then the database's record.
+/// The switch: the install root's pointer first (atomic), then the database's record. When the
+/// record fails, the pointer goes back to `previous`.
 async fn switch(
     state: &AppState,
     level: PatchLevel,
     build: &Build,
     actor: &str,
+    previous: PatchLevel,
 ) -> Result<(), PatchJobError> {
     let root = state.install_root.clone();
     blocking(move || root.switch(level)).await.map_err(|err| {
@@ -744,15 +782,19 @@ async fn switch(
     })?;
     if let Err(err) = state.installed.set_level(level, build, actor).await {
         // The record failed: the pointer goes back to what the database still says.
-        let recorded = state.installed.get().await.map(|s| s.patch_level);
-        if let Ok(previous) = recorded {
-            let root = state.install_root.clone();
-            if let Err(undo) = blocking(move || root.switch(previous)).await {
-                tracing::error!(
-                    "cannot put the install pointer back to {}: {undo}",
-                    previous.0
-                );
-            }
+        let root = state.install_root.clone();
+        if let Err(undo) = blocking(move || root.switch(previous)).await {
+            tracing::error!(
+                "cannot put the install pointer back to {}: {undo}",
+                previous.0
+            );
+            return Err(PatchJobError::failed(
+                "switch_failed",
+                format!(
+                    "The new level could not be recorded ({err}) and the install pointer could \
+                     not be put back ({undo}). The next start settles them; check the log."
+                ),
+            ));
         }
         return Err(PatchJobError::failed(
             "switch_failed",
@@ -814,6 +856,7 @@ async fn postcheck(state: &AppState, target: PatchLevel) -> Result<(), PatchJobE
     let url = format!("{}/api/v1/health", state.lifecycle.local_url());
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
+        .no_proxy()
         .build()
         .map_err(|err| fail(err.to_string()))?;
     let response = client
@@ -839,8 +882,23 @@ async fn postcheck(state: &AppState, target: PatchLevel) -> Result<(), PatchJobE
 }
 
 /// Removes what no level needs (stagings, levels that are neither current nor the base),
-/// saying so in the log.
+/// saying so in the log; not while the install root and the database disagree (the next start
+/// settles them first).
 async fn clean_install_root(state: &AppState) {
+    let root = state.install_root.clone();
+    let current = blocking(move || root.current()).await;
+    let recorded = state.installed.get().await.map(|s| s.patch_level);
+    match (current, recorded) {
+        (Ok(current), Ok(recorded)) if current == recorded => {}
+        (current, recorded) => {
+            tracing::error!(
+                ?current,
+                ?recorded,
+                "the install root and the database disagree: nothing is removed until they agree"
+            );
+            return;
+        }
+    }
     let root = state.install_root.clone();
     match blocking(move || root.reconcile()).await {
         Ok(reconciled) if !reconciled.removed.is_empty() => tracing::info!(
@@ -971,6 +1029,8 @@ pub async fn resume_interrupted(
         clean_install_root(state).await;
         conclude(state, &handle, ending, &actor, None, job.patch, from, to).await;
     }
+    // The level may have been settled here: the client version follows it.
+    state.refresh_client().await?;
     Ok(())
 }
 
