@@ -301,7 +301,7 @@ async fn stage<T>(
 enum Ending {
     /// The new level runs.
     Done,
-    /// Failed; `switched_back` when the switch had happened and was undone.
+    /// Failed, saying why (and, when the switch had happened, that it was undone).
     Failed(PatchJobError),
     /// The server reboots; the next start finishes the job.
     Rebooting,
