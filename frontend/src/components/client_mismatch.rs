@@ -61,7 +61,7 @@ fn Prompt(mismatch: ClientMismatch) -> impl IntoView {
                 <button
                     id="client-reload"
                     type="button"
-                    class="button primary"
+                    class="button button-primary"
                     node_ref=button
                     on:click=move |_| {
                         if let Some(window) = web_sys::window() {

@@ -55,7 +55,7 @@ pub fn PatchesPanel(
             <div class="field">
                 <span class="field-label">"Update"</span>
                 <div class="field-value">
-                    <A href=UPDATE_PATCH attr:id="update-link" attr:class="button primary">"Update…"</A>
+                    <A href=UPDATE_PATCH attr:id="update-link" attr:class="button button-primary">"Update…"</A>
                     <span class="muted">" Download a patch from the TMC or import a patch file."</span>
                 </div>
             </div>
@@ -284,7 +284,7 @@ fn PatchRow(patch: AvailablePatch, is_admin: bool) -> impl IntoView {
                         PatchState::Downloaded | PatchState::Superseded { .. } if patch.in_repository => view! {
                             <A
                                 href=install_patch(id)
-                                attr:class="button primary install"
+                                attr:class="button button-primary install"
                                 attr:aria-label=format!("Install {}", facts.display_name)
                             >
                                 "Install…"

@@ -159,7 +159,7 @@ fn AddDeviceForm() -> impl IntoView {
                     prop:value=move || url.get()
                     on:input=move |ev| url.set(event_target_value(&ev))
                 />
-                <button id="device-add" type="submit" class="button primary" disabled=move || pending.get()>
+                <button id="device-add" type="submit" class="button button-primary" disabled=move || pending.get()>
                     {move || if pending.get() { "Adding…" } else { "Add" }}
                 </button>
             </form>

@@ -185,7 +185,7 @@ fn ConfirmInstall(found: AvailablePatch, job: RwSignal<Option<JobInfo>>) -> impl
                 <button
                     id="install-confirm"
                     type="button"
-                    class="button primary"
+                    class="button button-primary"
                     disabled=move || pending.get() || blocker.is_some()
                     aria-busy=move || pending.get().to_string()
                     on:click=move |_| { install.dispatch(()); }
@@ -300,7 +300,7 @@ fn ConfirmRollback(
                 <button
                     id="rollback-confirm"
                     type="button"
-                    class="button primary"
+                    class="button button-primary"
                     disabled=move || pending.get() || blocker.is_some()
                     aria-busy=move || pending.get().to_string()
                     on:click=move |_| { rollback.dispatch(()); }

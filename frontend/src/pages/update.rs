@@ -177,7 +177,7 @@ fn TmcStep(view: PatchesView, is_admin: bool) -> impl IntoView {
                         </p>
                         {(is_admin && c.can_be_chosen()).then(|| view! {
                             <A href=crate::navigation::install_patch(c.patch.id)
-                                attr:id="update-install" attr:class="button primary">
+                                attr:id="update-install" attr:class="button button-primary">
                                 "Install…"
                             </A>
                         })}
@@ -192,7 +192,7 @@ fn TmcStep(view: PatchesView, is_admin: bool) -> impl IntoView {
                         <button
                             id="update-download"
                             type="button"
-                            class="button primary"
+                            class="button button-primary"
                             disabled=move || download.pending().get()
                             on:click=move |_| { if let Some(id) = selected.get_untracked() { download.dispatch(id); } }
                         >
