@@ -44,9 +44,25 @@ async fn the_panel_lists_the_tmc_patches_and_check_now_finds_a_new_one() -> anyh
     action::click(&browser, find::TMC_CHECK, "Check now").await?;
     let p3 = find::patch_state("6.4.0.3");
     if let Err(err) = check::text_is(&browser, Locator::Css(&p3), "Available").await {
+        // Say where it got stuck: the TMC, the server's record of the catalog, or the page.
         let status = browser.state.tmc.status().await;
-        let catalog = tmc.server.published_serial().await;
-        anyhow::bail!("{err:#}\nTMC status: {status:?}\nTMC serial {catalog:?}");
+        let serial = tmc.server.published_serial().await;
+        let recorded: Vec<String> = browser
+            .state
+            .tmc
+            .catalog()
+            .await?
+            .iter()
+            .map(|row| format!("{}.{}", row.product_version, row.patch))
+            .collect();
+        let page = match browser.client.find(find::GENERAL_PAGE).await {
+            Ok(element) => element.text().await.unwrap_or_default(),
+            Err(_) => "(no General page)".to_owned(),
+        };
+        anyhow::bail!(
+            "{err:#}\nTMC status: {status:?}\nTMC serial {serial:?}\nrecorded catalog: \
+             {recorded:?}\npage:\n{page}"
+        );
     }
     check::text_is(&browser, Locator::Css(&p2), "Superseded by Patch 3").await?;
     check::text_contains(
