@@ -40,6 +40,16 @@ async fn the_panel_lists_the_tmc_patches_and_check_now_finds_a_new_one() -> anyh
     check::text_is(&browser, Locator::Css(&p1), "Superseded by Patch 2").await?;
 
     // The vendor publishes Patch 3; Check now shows it without a reload.
+    // (Errors the page logs are kept, to be shown if the check below fails.)
+    browser
+        .client
+        .execute(
+            "window.__errors = []; const log = console.error;
+             console.error = function (...args) { window.__errors.push(args.join(' ')); log.apply(console, args); };
+             window.addEventListener('error', (e) => window.__errors.push(String(e.message)));",
+            vec![],
+        )
+        .await?;
     tmc.publish(&vendor, 3, "Security fixes").await?;
     action::click(&browser, find::TMC_CHECK, "Check now").await?;
     let p3 = find::patch_state("6.4.0.3");
@@ -59,9 +69,14 @@ async fn the_panel_lists_the_tmc_patches_and_check_now_finds_a_new_one() -> anyh
             Ok(element) => element.text().await.unwrap_or_default(),
             Err(_) => "(no General page)".to_owned(),
         };
+        let errors = browser
+            .client
+            .execute("return window.__errors || [];", vec![])
+            .await
+            .unwrap_or_default();
         anyhow::bail!(
             "{err:#}\nTMC status: {status:?}\nTMC serial {serial:?}\nrecorded catalog: \
-             {recorded:?}\npage:\n{page}"
+             {recorded:?}\npage errors: {errors}\npage:\n{page}"
         );
     }
     check::text_is(&browser, Locator::Css(&p2), "Superseded by Patch 3").await?;

@@ -19,6 +19,14 @@ const MAX_BACKOFF_MS: u32 = 30_000;
 /// The wait between tries while the server said it restarts or reboots.
 const RESTART_RETRY_MS: u32 = 100;
 
+/// How long news is gathered before the page's data is fetched again.
+const BUMP_GATHER_MS: u64 = 40;
+
+thread_local! {
+    /// A fetch of the page's data is scheduled.
+    static BUMP_PENDING: Cell<bool> = const { Cell::new(false) };
+}
+
 /// Whether this page is in touch with the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Link {
@@ -59,10 +67,23 @@ impl Live {
         }
     }
 
-    /// Makes every resource that depends on the server's data fetch again.
+    /// Makes every resource that depends on the server's data fetch again. News often comes in
+    /// bursts (a check ends, the panel changed, a notice, the answer to Check now): they are
+    /// gathered into one fetch, so a page is not rebuilt several times over in a few
+    /// milliseconds.
     pub fn bump(&self) {
-        self.patches_changed.update(|n| *n += 1);
-        self.devices_changed.update(|n| *n += 1);
+        if BUMP_PENDING.with(|pending| pending.replace(true)) {
+            return;
+        }
+        let live = *self;
+        set_timeout(
+            move || {
+                BUMP_PENDING.with(|pending| pending.set(false));
+                live.patches_changed.update(|n| *n += 1);
+                live.devices_changed.update(|n| *n += 1);
+            },
+            std::time::Duration::from_millis(BUMP_GATHER_MS),
+        );
     }
 
     fn handle(&self, name: &str, data: &str) {
