@@ -115,7 +115,8 @@ pub async fn details(
     Ok(Json(found))
 }
 
-fn parse_id(id: &str) -> Result<PatchId, ApiError> {
+/// A patch id from the path, or 400 `invalid_patch_id`.
+pub(crate) fn parse_id(id: &str) -> Result<PatchId, ApiError> {
     id.parse().map_err(|err| ApiError::BadRequest {
         code: "invalid_patch_id",
         message: format!("`{id}` is not a patch id like 6.4.0.3: {err}"),

@@ -36,10 +36,7 @@ pub async fn install(
     Source(source): Source,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<JobInfo>), ApiError> {
-    let id = id.parse().map_err(|err| ApiError::BadRequest {
-        code: "invalid_patch_id",
-        message: format!("`{id}` is not a patch id like 6.4.0.3: {err}"),
-    })?;
+    let id = super::panel::parse_id(&id)?;
     let job = patching::start_install(&state, id, &admin.username, source).await?;
     Ok((StatusCode::ACCEPTED, Json(job)))
 }

@@ -963,14 +963,7 @@ pub async fn resume_interrupted(
             );
             // The record follows the install root (the pointer is written first).
             if recorded.patch_level != to {
-                match build_of_level(state, to).await {
-                    Ok(build) => {
-                        if let Err(err) = state.installed.set_level(to, &build, &actor).await {
-                            tracing::error!("cannot record the new level: {err}");
-                        }
-                    }
-                    Err(err) => tracing::error!("cannot record the new level: {}", err.message),
-                }
+                record_level(state, to, &actor).await;
             }
             // This start is the restart (or the reboot) the job was waiting for.
             for name in ["switch", "restart", "reboot"] {
@@ -994,14 +987,7 @@ pub async fn resume_interrupted(
             // Not at the target: before the switch, or switched back. The record follows the
             // install root here too (a switch back also writes the pointer first).
             if recorded.patch_level != current {
-                match build_of_level(state, current).await {
-                    Ok(build) => {
-                        if let Err(err) = state.installed.set_level(current, &build, &actor).await {
-                            tracing::error!("cannot record the level in use: {err}");
-                        }
-                    }
-                    Err(err) => tracing::error!("cannot record the level in use: {}", err.message),
-                }
+                record_level(state, current, &actor).await;
             }
             if let Some((name, true)) = &cut_at {
                 let _ = handle.stage_ended(name, false).await;
@@ -1032,6 +1018,26 @@ pub async fn resume_interrupted(
     // The level may have been settled here: the client version follows it.
     state.refresh_client().await?;
     Ok(())
+}
+
+/// Records `level` (with its build) as installed, as the install root already says; logs why
+/// when it cannot.
+async fn record_level(state: &AppState, level: PatchLevel, actor: &str) {
+    let recorded = match build_of_level(state, level).await {
+        Ok(build) => state
+            .installed
+            .set_level(level, &build, actor)
+            .await
+            .map(|_| ())
+            .map_err(|err| err.to_string()),
+        Err(err) => Err(err.message),
+    };
+    if let Err(why) = recorded {
+        tracing::error!(
+            "cannot record {} as installed: {why}",
+            level_in_words(level)
+        );
+    }
 }
 
 /// Takes the installs and rollbacks a stopped server left running back into the running set,
