@@ -693,7 +693,13 @@ async fn patch_import(
     })?;
     let db = crate::db::connect(&config.storage).await?;
     let keys = crate::startup::trusted_keys(&config)?;
-    let state = crate::AppState::new(config, db, keys, crate::lifecycle::Lifecycle::offline())?;
+    let state = crate::AppState::new(
+        config,
+        db,
+        keys,
+        crate::lifecycle::Lifecycle::offline(),
+        crate::service::cluster::Cluster::single(),
+    )?;
     let installed = state
         .installed
         .ensure_initialized(&state.config.initial)

@@ -137,7 +137,8 @@ async fn dispatch(State(gate): State<Gate>, request: Request) -> Response {
         }
         Phase::Unavailable(state, router) => {
             drop(counted);
-            if request.uri().path().starts_with("/api") {
+            let path = request.uri().path();
+            if path.starts_with("/api") || path.starts_with("/cluster/") {
                 unavailable(state)
             } else {
                 let Ok(response) = router.oneshot(request).await;
@@ -339,7 +340,9 @@ pub fn crash_point(_stage: &str) {}
 /// automatic revert.
 pub const FAIL_POSTCHECK_ENV: &str = "SMS_FAIL_POSTCHECK";
 
-/// Whether the post-check must fail on purpose (fault-injection builds only).
-pub fn postcheck_fault() -> bool {
-    cfg!(feature = "fault-injection") && std::env::var(FAIL_POSTCHECK_ENV).is_ok_and(|v| v == "1")
+/// Whether the post-check must fail on purpose (fault-injection builds only): `1` on every
+/// node, or the name of the one node that fails (an HA cluster's tests).
+pub fn postcheck_fault(node: &str) -> bool {
+    cfg!(feature = "fault-injection")
+        && std::env::var(FAIL_POSTCHECK_ENV).is_ok_and(|v| v == "1" || v == node)
 }

@@ -1,7 +1,7 @@
 //! The route table: every route of the server, in one place.
 
 use axum::Router;
-use axum::routing::{any, get};
+use axum::routing::{any, get, post, put};
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
@@ -9,8 +9,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::handlers::{
-    audit, devices, events, fallback, health, jobs, panel, patches, patching, server, session,
-    settings, tmc,
+    audit, cluster, devices, events, fallback, health, jobs, panel, patches, patching, server,
+    session, settings, tmc,
 };
 use crate::state::AppState;
 use crate::static_files;
@@ -34,6 +34,7 @@ use crate::static_files;
         (name = "jobs", description = "Downloads and other long-running work"),
         (name = "events", description = "Live events (server-sent events)"),
         (name = "devices", description = "The managed IPS devices"),
+        (name = "cluster", description = "The HA cluster: roles, peer, enable and disable"),
     )
 )]
 struct ApiDoc;
@@ -60,6 +61,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(events::stream))
         .routes(routes!(devices::list, devices::add))
         .routes(routes!(devices::remove))
+        .routes(routes!(cluster::get))
+        .routes(routes!(cluster::act))
         .split_for_parts()
 }
 
@@ -68,10 +71,27 @@ pub fn router(state: AppState) -> Router {
     let (api, openapi) = api();
     // Web clients of another version get 426 from the API (health, session and server info
     // excepted); the web client's files are always served.
-    let api = api.layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        crate::service::client::hold_web_clients,
-    ));
+    let api = api
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::service::client::hold_web_clients,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cluster::hold_on_passive,
+        ));
+    // Node-to-node calls: the cluster secret and nothing else (no session, no client header).
+    let nodes = Router::new()
+        .route("/cluster/v1/node", get(cluster::node))
+        .route("/cluster/v1/patches", put(cluster::receive_package))
+        .route("/cluster/v1/install", post(cluster::install))
+        .route("/cluster/v1/jobs/{id}", get(cluster::job))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cluster::require_secret,
+        ))
+        .route("/cluster", any(fallback::api_not_found))
+        .route("/cluster/{*rest}", any(fallback::api_not_found));
     let openapi = std::sync::Arc::new(openapi);
     api.route(
         "/api/v1/openapi.json",
@@ -80,6 +100,7 @@ pub fn router(state: AppState) -> Router {
             async move { axum::Json(doc.as_ref().clone()) }
         }),
     )
+    .merge(nodes)
     .route("/api", any(fallback::api_not_found))
     .route("/api/{*rest}", any(fallback::api_not_found))
     .method_not_allowed_fallback(fallback::method_not_allowed)

@@ -72,7 +72,18 @@ async fn prepare(
     gate.close(shared::api::ServerState::Restarting);
     let (lifecycle, control) =
         Lifecycle::new(addr, gate.clone(), config.system.reboot_command.clone());
-    let state = AppState::new(config, db, keys, lifecycle)?;
+    let cluster = match &config.cluster {
+        Some(cluster) => {
+            crate::service::cluster::Cluster::new(db.clone(), &config.node_name, cluster.clone())?
+        }
+        None => crate::service::cluster::Cluster::single(),
+    };
+    // The role is known before the first request: take the lease if it is free.
+    cluster.tick().await;
+    if cluster.is_configured() {
+        tracing::info!(node = %config.node_name, role = %cluster.role(), "HA cluster node");
+    }
+    let state = AppState::new(config, db, keys, lifecycle, cluster)?;
     state.tmc.load_recorded().await?;
     let interrupted = state.jobs.fail_interrupted().await?;
     if interrupted > 0 {
@@ -302,12 +313,28 @@ impl Running {
                 .await
         });
         let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn(state.cluster.clone().run());
+        if let Some(mut role) = state.cluster.watch_role() {
+            let events = state.events.clone();
+            tasks.spawn(async move {
+                while role.changed().await.is_ok() {
+                    events.publish(shared::panel::ServerEvent::ClusterChanged);
+                }
+            });
+        }
+        // The TMC sync and the device polls run on the node that serves (not a passive one).
         let sync_state = state.clone();
-        tasks.spawn(state.tmc.clone().run(move |outcome| {
+        tasks.spawn(while_serving(state.cluster.clone(), move || {
             let state = sync_state.clone();
-            async move { after_tmc_check(&state, outcome).await }
+            state.tmc.clone().run(move |outcome| {
+                let state = state.clone();
+                async move { after_tmc_check(&state, outcome).await }
+            })
         }));
-        tasks.spawn(state.devices.clone().run());
+        let devices = state.devices.clone();
+        tasks.spawn(while_serving(state.cluster.clone(), move || {
+            devices.clone().run()
+        }));
         tasks.spawn(async move {
             if let Err(err) =
                 crate::service::patching::resume_interrupted(&state, interrupted).await
@@ -338,6 +365,40 @@ impl Running {
             }
         }
         self.tasks.shutdown().await;
+        state.cluster.release().await;
+    }
+}
+
+/// Runs the work `start` makes while this node serves; stops it when the node turns passive
+/// and starts it again when it serves again.
+async fn while_serving<F: Future<Output = ()>>(
+    cluster: crate::service::cluster::Cluster,
+    start: impl Fn() -> F,
+) {
+    let Some(mut role) = cluster.watch_role() else {
+        start().await;
+        return;
+    };
+    loop {
+        while !role.borrow_and_update().serves() {
+            if role.changed().await.is_err() {
+                return;
+            }
+        }
+        let turned_passive = async {
+            loop {
+                if role.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+                if !role.borrow_and_update().serves() {
+                    return;
+                }
+            }
+        };
+        tokio::select! {
+            () = start() => return,
+            () = turned_passive => {}
+        }
     }
 }
 

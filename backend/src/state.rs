@@ -33,6 +33,8 @@ pub struct AppState {
     pub lifecycle: Lifecycle,
     /// The managed IPS devices.
     pub devices: crate::service::devices::Devices,
+    /// This node's part in an HA cluster (a single server: none).
+    pub cluster: crate::service::cluster::Cluster,
     keys: Arc<TrustedKeys>,
     /// The web client version this application requires and serves (worked out when it
     /// starts: [`AppState::refresh_client`]).
@@ -46,6 +48,7 @@ impl AppState {
         db: DatabaseConnection,
         keys: TrustedKeys,
         lifecycle: Lifecycle,
+        cluster: crate::service::cluster::Cluster,
     ) -> anyhow::Result<Self> {
         use anyhow::Context;
         let keys = Arc::new(keys);
@@ -66,6 +69,7 @@ impl AppState {
             config.tmc.timeout,
         )?;
         Ok(Self {
+            cluster,
             devices: crate::service::devices::Devices::new(
                 db.clone(),
                 events.clone(),
@@ -76,17 +80,18 @@ impl AppState {
                 &config.storage.data_dir,
                 keys.clone(),
                 config.package_limits,
+                config.node_key(),
             ),
             client: Arc::new(std::sync::RwLock::new(base_client(&config))),
             keys,
             install_root,
             lifecycle,
-            jobs: Jobs::new(db.clone(), events.clone()),
+            jobs: Jobs::new(db.clone(), events.clone(), config.node_key()),
             events,
             tmc,
             auth: Auth::new(db.clone(), config.auth.clone()),
             audit: Audit::new(db.clone()),
-            installed: Installed::new(db.clone()),
+            installed: Installed::new(db.clone(), config.node_key()),
             settings: SettingsService::new(db.clone()),
             config: Arc::new(config),
             db,
@@ -105,18 +110,20 @@ impl AppState {
                 &config.storage.data_dir,
                 self.keys.clone(),
                 config.package_limits,
+                config.node_key(),
             ),
             client: Arc::new(std::sync::RwLock::new(self.required_client())),
             keys: self.keys.clone(),
             install_root: self.install_root.clone(),
             lifecycle: self.lifecycle.clone(),
             devices: self.devices.clone(),
+            cluster: self.cluster.clone(),
             jobs: self.jobs.clone(),
             events: self.events.clone(),
             tmc: self.tmc.clone(),
             auth: Auth::new(db.clone(), config.auth.clone()),
             audit: Audit::new(db.clone()),
-            installed: Installed::new(db.clone()),
+            installed: Installed::new(db.clone(), config.node_key()),
             settings: SettingsService::new(db.clone()),
             config,
             db,

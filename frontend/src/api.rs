@@ -272,6 +272,19 @@ pub async fn remove_device(id: i64) -> Result<(), ApiError> {
         .map(|_| ())
 }
 
+/// `GET /api/v1/cluster`: this node, its peer, and the HA cluster's state.
+pub async fn get_cluster() -> Result<shared::cluster::ClusterInfo, ApiError> {
+    send_json(client(Request::get("/api/v1/cluster")).build()).await
+}
+
+/// `POST /api/v1/cluster/{action}`: disable clustering, re-establish it, or swap the roles.
+pub async fn cluster_action(
+    action: shared::cluster::ClusterAction,
+) -> Result<shared::cluster::ClusterInfo, ApiError> {
+    let url = format!("/api/v1/cluster/{}", action.as_str());
+    send_json(client(Request::post(&url)).build()).await
+}
+
 /// `GET /api/v1/health`: whether the server answers (never refused for the client's version).
 pub async fn health() -> Result<(), ApiError> {
     send(client(Request::get("/api/v1/health")).build())

@@ -17,8 +17,8 @@ use crate::components::client_mismatch::ClientMismatchModal;
 use crate::components::shell::AppShell;
 use crate::navigation::{HOME, replace_history};
 use crate::pages::{
-    AuditPage, DevicesPage, GeneralPage, ImportPatchPage, InstallPage, LoginPage, NotFound,
-    PatchDetailsPage, RollbackPage, UpdatePage,
+    AuditPage, ClusterPage, DevicesPage, GeneralPage, ImportPatchPage, InstallPage, LoginPage,
+    NotFound, PatchDetailsPage, RollbackPage, UpdatePage,
 };
 
 /// The whole app: the login page, the admin pages inside the app shell, and "not found".
@@ -38,6 +38,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/patches/rollback") view=RollbackPage/>
                     <Route path=path!("/audit") view=AuditPage/>
                     <Route path=path!("/devices") view=DevicesPage/>
+                    <Route path=path!("/cluster") view=ClusterPage/>
                 </ParentRoute>
                 <ParentRoute path=path!("/patches") view=AppShell>
                     <Route path=path!("/:id") view=PatchDetailsPage/>

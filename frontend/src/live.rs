@@ -53,6 +53,8 @@ pub struct Live {
     pub link: RwSignal<Link>,
     /// Bumped whenever the managed devices' status was polled.
     pub devices_changed: RwSignal<u64>,
+    /// Bumped whenever the HA cluster changed (a role, enabled or disabled, a level).
+    pub cluster_changed: RwSignal<u64>,
 }
 
 impl Live {
@@ -64,6 +66,7 @@ impl Live {
             patches_changed: RwSignal::new(0),
             link: RwSignal::new(Link::Up),
             devices_changed: RwSignal::new(0),
+            cluster_changed: RwSignal::new(0),
         }
     }
 
@@ -81,6 +84,7 @@ impl Live {
                 BUMP_PENDING.with(|pending| pending.set(false));
                 live.patches_changed.update(|n| *n += 1);
                 live.devices_changed.update(|n| *n += 1);
+                live.cluster_changed.update(|n| *n += 1);
             },
             std::time::Duration::from_millis(BUMP_GATHER_MS),
         );
@@ -113,6 +117,7 @@ impl Live {
             }
             "patch_notice" | "patches_changed" => self.bump(),
             "devices_changed" => self.devices_changed.update(|n| *n += 1),
+            "cluster_changed" => self.cluster_changed.update(|n| *n += 1),
             "server" => {
                 #[derive(serde::Deserialize)]
                 struct Server {
@@ -189,6 +194,7 @@ fn connect(live: Live, connection: Connection, backoff_ms: u32) {
         "patches_changed",
         "server",
         "devices_changed",
+        "cluster_changed",
     ] {
         let on_event = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
             let data = event.data().as_string().unwrap_or_default();

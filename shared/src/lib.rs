@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod client;
+pub mod cluster;
 pub mod devices;
 pub mod effects;
 pub mod panel;

@@ -314,6 +314,15 @@ pub fn install_stages(restart: Restart) -> [&'static str; 8] {
 }
 
 /// The stages of a rollback, in order.
+/// The stages of an install started on the active node of an enabled HA cluster: the package
+/// goes to the passive node, which installs it too, and the job ends when both have.
+pub fn clustered_install_stages(restart: Restart) -> Vec<&'static str> {
+    let mut stages = install_stages(restart).to_vec();
+    stages.insert(2, "peer_push");
+    stages.insert(stages.len() - 1, "peer_install");
+    stages
+}
+
 pub const ROLLBACK_STAGES: [&str; 6] = [
     "precheck",
     "stop_clients",
@@ -335,6 +344,8 @@ pub fn stage_in_words(stage: &str) -> &'static str {
         "reboot" => "Reboot the SMS server",
         "postcheck" => "Check the server at the new level",
         "done" => "Done",
+        "peer_push" => "Send the patch to the passive node and start its install",
+        "peer_install" => "Wait for the passive node to install it",
         "download" => "Download",
         _ => "Working",
     }
@@ -371,6 +382,8 @@ pub enum ServerEvent {
     Server { state: ServerState },
     /// The managed devices' status was polled, or a device was added or removed.
     DevicesChanged,
+    /// The HA cluster changed: a role, clustering enabled or disabled, a node's level.
+    ClusterChanged,
 }
 
 impl ServerEvent {
@@ -383,6 +396,7 @@ impl ServerEvent {
             ServerEvent::PatchesChanged => "patches_changed",
             ServerEvent::Server { .. } => "server",
             ServerEvent::DevicesChanged => "devices_changed",
+            ServerEvent::ClusterChanged => "cluster_changed",
         }
     }
 }
@@ -570,6 +584,9 @@ mod tests {
         assert_eq!(install_stages(Restart::Application)[5], "restart");
         assert_eq!(install_stages(Restart::Reboot)[5], "reboot");
         assert!(!install_stages(Restart::Reboot).contains(&"restart"));
+        let clustered = clustered_install_stages(Restart::Application);
+        assert_eq!(clustered[..3], ["verify", "precheck", "peer_push"]);
+        assert_eq!(clustered[clustered.len() - 2..], ["peer_install", "done"]);
         assert_eq!(ROLLBACK_STAGES.first(), Some(&"precheck"));
         assert_eq!(ROLLBACK_STAGES.last(), Some(&"done"));
     }

@@ -7,6 +7,7 @@ mod m20261127_000002_create_patches;
 mod m20261127_000003_create_tmc_and_jobs;
 mod m20261127_000004_create_job_stages;
 mod m20261127_000005_create_devices;
+mod m20261127_000006_create_cluster;
 
 /// Every migration in order; the server runs `Migrator::up` at start.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_create_tmc_and_jobs::Migration),
             Box::new(m20261127_000004_create_job_stages::Migration),
             Box::new(m20261127_000005_create_devices::Migration),
+            Box::new(m20261127_000006_create_cluster::Migration),
         ]
     }
 }

@@ -12,6 +12,8 @@ pub struct Model {
     pub patch_level: i32,
     pub installed_at: DateTimeUtc,
     pub installed_by: String,
+    /// The node the row belongs to ('' on a single server).
+    pub node: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -21,6 +21,8 @@ pub struct Model {
     pub finished_at: Option<DateTimeUtc>,
     pub from_level: Option<i32>,
     pub to_level: Option<i32>,
+    /// The node the row belongs to ('' on a single server).
+    pub node: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

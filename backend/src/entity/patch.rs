@@ -26,6 +26,8 @@ pub struct Model {
     pub source: String,
     pub imported_at: DateTimeUtc,
     pub imported_by: String,
+    /// The node the row belongs to ('' on a single server).
+    pub node: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,6 +1,7 @@
 //! HTTP handlers, one module per resource. They parse, call a service and map the result.
 
 pub mod audit;
+pub mod cluster;
 pub mod devices;
 pub mod events;
 pub mod fallback;

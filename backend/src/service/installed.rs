@@ -1,15 +1,15 @@
 //! The installed state: product version, build and patch level of this server.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder,
+};
 use shared::{Build, PatchLevel, ProductVersion};
 
 use crate::config::InitialInstall;
 use crate::entity::installed_state;
 use crate::error::ServiceError;
-
-/// The single row's id.
-const ROW_ID: i32 = 1;
 
 /// What runs on this server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,11 +25,23 @@ pub struct InstalledState {
 #[derive(Debug, Clone)]
 pub struct Installed {
     db: DatabaseConnection,
+    /// This node's key: each node of a cluster has its own row.
+    node: String,
 }
 
 impl Installed {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, node: &str) -> Self {
+        Self {
+            db,
+            node: node.to_owned(),
+        }
+    }
+
+    async fn row(&self) -> Result<Option<installed_state::Model>, ServiceError> {
+        Ok(installed_state::Entity::find()
+            .filter(installed_state::Column::Node.eq(self.node.as_str()))
+            .one(&self.db)
+            .await?)
     }
 
     /// On a fresh database records the base release at patch level 0; otherwise leaves it alone.
@@ -40,16 +52,36 @@ impl Installed {
         if let Some(state) = self.get_opt().await? {
             return Ok(state);
         }
-        installed_state::ActiveModel {
-            id: Set(ROW_ID),
-            product_version: Set(initial.product_version.to_string()),
-            build: Set(initial.build.to_string()),
-            patch_level: Set(0),
-            installed_at: Set(Utc::now()),
-            installed_by: Set("system".to_owned()),
+        // Two nodes may start at once on a fresh database: the one whose row id was taken first
+        // tries the next one.
+        let mut attempts = 0;
+        loop {
+            let last = installed_state::Entity::find()
+                .order_by_desc(installed_state::Column::Id)
+                .one(&self.db)
+                .await?;
+            let inserted = installed_state::ActiveModel {
+                id: Set(last.map_or(1, |row| row.id + 1)),
+                product_version: Set(initial.product_version.to_string()),
+                build: Set(initial.build.to_string()),
+                patch_level: Set(0),
+                installed_at: Set(Utc::now()),
+                installed_by: Set("system".to_owned()),
+                node: Set(self.node.clone()),
+            }
+            .insert(&self.db)
+            .await;
+            match inserted {
+                Ok(_) => break,
+                Err(_) if attempts < 5 => {
+                    attempts += 1;
+                    if let Some(state) = self.get_opt().await? {
+                        return Ok(state);
+                    }
+                }
+                Err(err) => return Err(err.into()),
+            }
         }
-        .insert(&self.db)
-        .await?;
         tracing::info!(
             product_version = %initial.product_version,
             build = %initial.build,
@@ -65,12 +97,9 @@ impl Installed {
         build: &Build,
         by: &str,
     ) -> Result<InstalledState, ServiceError> {
-        let row = installed_state::Entity::find_by_id(ROW_ID)
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| {
-                ServiceError::Corrupt("the installed state was never recorded".into())
-            })?;
+        let row = self.row().await?.ok_or_else(|| {
+            ServiceError::Corrupt("the installed state was never recorded".into())
+        })?;
         let mut row: installed_state::ActiveModel = row.into();
         row.patch_level = Set(i32::try_from(level.0).unwrap_or(i32::MAX));
         row.build = Set(build.to_string());
@@ -88,10 +117,7 @@ impl Installed {
     }
 
     async fn get_opt(&self) -> Result<Option<InstalledState>, ServiceError> {
-        let Some(row) = installed_state::Entity::find_by_id(ROW_ID)
-            .one(&self.db)
-            .await?
-        else {
+        let Some(row) = self.row().await? else {
             return Ok(None);
         };
         let corrupt = |what: &str, err: &dyn std::fmt::Display| {

@@ -39,6 +39,8 @@ pub struct Jobs {
     running: Arc<RwLock<HashMap<i64, Running>>>,
     /// Held while deciding whether a job may start, so two requests cannot both start one.
     starting: Arc<tokio::sync::Mutex<()>>,
+    /// This node's key: each node of a cluster has its own jobs.
+    node: String,
 }
 
 /// A handle the job's task uses to report.
@@ -50,8 +52,9 @@ pub struct JobHandle {
 }
 
 impl Jobs {
-    pub fn new(db: DatabaseConnection, events: Events) -> Self {
+    pub fn new(db: DatabaseConnection, events: Events, node: &str) -> Self {
         Self {
+            node: node.to_owned(),
             db,
             events,
             running: Arc::new(RwLock::new(HashMap::new())),
@@ -63,6 +66,7 @@ impl Jobs {
     /// (Installs and rollbacks are finished from their journal instead.)
     pub async fn fail_interrupted(&self) -> Result<usize, ServiceError> {
         let rows = job::Entity::find()
+            .filter(job::Column::Node.eq(self.node.as_str()))
             .filter(job::Column::State.eq(JobState::Running.as_str()))
             .filter(job::Column::Kind.eq(JobKind::Download.as_str()))
             .all(&self.db)
@@ -146,6 +150,7 @@ impl Jobs {
             finished_at: Set(None),
             from_level: Set(plan.map(|((from, _), _)| level(from))),
             to_level: Set(plan.map(|((_, to), _)| level(to))),
+            node: Set(self.node.clone()),
             ..Default::default()
         }
         .insert(&txn)
@@ -200,7 +205,11 @@ impl Jobs {
         let Ok(key) = i32::try_from(id) else {
             return Ok(None);
         };
-        let Some(row) = job::Entity::find_by_id(key).one(&self.db).await? else {
+        let Some(row) = job::Entity::find_by_id(key)
+            .filter(job::Column::Node.eq(self.node.as_str()))
+            .one(&self.db)
+            .await?
+        else {
             return Ok(None);
         };
         let mut info = info_from_row(row)?;
@@ -225,6 +234,7 @@ impl Jobs {
     pub async fn interrupted_patch_jobs(&self) -> Result<Vec<JobInfo>, ServiceError> {
         use sea_orm::QueryOrder;
         let rows = job::Entity::find()
+            .filter(job::Column::Node.eq(self.node.as_str()))
             .filter(job::Column::State.eq(JobState::Running.as_str()))
             .filter(job::Column::Kind.ne(JobKind::Download.as_str()))
             .order_by_asc(job::Column::Id)
@@ -264,6 +274,7 @@ impl Jobs {
     pub async fn history(&self, limit: u64) -> Result<Vec<JobInfo>, ServiceError> {
         use sea_orm::{QueryOrder, QuerySelect};
         let rows = job::Entity::find()
+            .filter(job::Column::Node.eq(self.node.as_str()))
             .filter(job::Column::Kind.ne(JobKind::Download.as_str()))
             .order_by_desc(job::Column::Id)
             .limit(limit)

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod client;
+pub mod cluster;
 pub mod devices;
 pub mod download;
 pub mod events;

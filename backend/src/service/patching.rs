@@ -3,7 +3,8 @@
 //! stopped server left behind (crash, reboot) from its journal.
 //!
 //! An install runs `verify`, `precheck`, `stop_clients`, `stage_payload`, `switch`, `restart`
-//! (or `reboot`), `postcheck`, `done`; a rollback `precheck`, `stop_clients`, `switch`,
+//! (or `reboot`), `postcheck`, `done` (on the active node of an HA cluster also `peer_push`
+//! after the pre-check and `peer_install` before `done`: the passive node installs it too); a rollback `precheck`, `stop_clients`, `switch`,
 //! `restart`, `postcheck`, `done`. The switch is the one step that changes what runs: before
 //! it, a failure leaves the old level; after it, the new level stands once the post-check
 //! passes, and the server switches back by itself when it does not.
@@ -13,7 +14,9 @@ use std::time::Duration;
 
 use shared::api::{ErrorBody, HealthResponse, PatchInfo, ServerState};
 use shared::effects::Restart;
-use shared::panel::{JobInfo, JobKind, ROLLBACK_STAGES, ServerEvent, install_stages};
+use shared::panel::{
+    JobInfo, JobKind, ROLLBACK_STAGES, ServerEvent, clustered_install_stages, install_stages,
+};
 use shared::{Build, PatchId, PatchLevel};
 
 use crate::error::{ApiError, ServiceError};
@@ -132,6 +135,7 @@ async fn plan_install(state: &AppState, id: PatchId) -> Result<InstallPlan, Patc
         });
     };
     applicable(&patch, &from)?;
+    ha_precheck(state, &patch).await?;
     let package = state.repository.package_path(id).await?.ok_or_else(|| {
         PatchJobError::precondition(
             "patch_not_downloaded",
@@ -184,7 +188,12 @@ pub async fn start_install(
     source: Option<String>,
 ) -> Result<JobInfo, PatchJobError> {
     let plan = plan_install(state, id).await?;
-    let stages = install_stages(plan.patch.restart);
+    // The active node of an enabled cluster installs on both nodes.
+    let stages = if state.cluster.is_active_in_cluster() {
+        clustered_install_stages(plan.patch.restart)
+    } else {
+        install_stages(plan.patch.restart).to_vec()
+    };
     let (info, handle) = state
         .jobs
         .start_exclusive(
@@ -328,6 +337,26 @@ async fn run_install(
             enough_disk(&state, manifest_payload).await
         })
         .await?;
+        if has_stage(&handle, "peer_push").await {
+            stage(&handle, "peer_push", async {
+                state
+                    .cluster
+                    .push_install(&state, handle.id, plan.patch.id, &actor)
+                    .await
+                    .map(|_| ())
+                    .map_err(|err| {
+                        PatchJobError::failed(
+                            "peer_push_failed",
+                            format!(
+                                "The passive node could not take {}: {err}. Nothing was changed \
+                                 on this node.",
+                                plan.patch.display_name
+                            ),
+                        )
+                    })
+            })
+            .await?;
+        }
         stage(&handle, "stop_clients", async {
             let server_state = match restart {
                 Restart::Application => ServerState::Restarting,
@@ -519,6 +548,33 @@ async fn finish_at_new_level(
     let checked = stage(handle, "postcheck", postcheck(state, target)).await;
     if let Err(err) = checked {
         return switch_back(state, from, actor, err).await;
+    }
+    if has_stage(handle, "peer_install").await {
+        let peer = stage(handle, "peer_install", async {
+            state
+                .cluster
+                .wait_peer_install(handle.id, target, PEER_INSTALL_LIMIT)
+                .await
+                .map_err(|err| {
+                    PatchJobError::failed(
+                        "peer_install_failed",
+                        format!(
+                            "This node now runs {}, but the passive node did not install it: \
+                             {err}. The cluster panel shows the levels differ: disable \
+                             clustering, bring the passive node to the same level, then \
+                             re-establish the cluster.",
+                            level_in_words(target)
+                        ),
+                    )
+                })
+        })
+        .await;
+        if let Err(err) = peer {
+            clean_install_root(state).await;
+            state.events.publish(ServerEvent::ClusterChanged);
+            return Ending::Failed(err);
+        }
+        state.events.publish(ServerEvent::ClusterChanged);
     }
     let done = stage(handle, "done", async {
         clean_install_root(state).await;
@@ -720,9 +776,32 @@ async fn verify(state: &AppState, plan: &InstallPlan) -> Result<u64, PatchJobErr
     Ok(verified.manifest.files.iter().map(|f| f.size).sum())
 }
 
-/// The HA rule's place: a clustered server refuses some patches (filled by the HA work).
-async fn ha_precheck(_state: &AppState, _patch: &PatchInfo) -> Result<(), PatchJobError> {
-    Ok(())
+/// How long the active node waits for the passive one to install a patch.
+const PEER_INSTALL_LIMIT: Duration = Duration::from_secs(15 * 60);
+
+/// Whether the job was planned with this stage (the clustered stages).
+async fn has_stage(handle: &JobHandle, name: &str) -> bool {
+    handle
+        .info()
+        .await
+        .is_some_and(|job| job.stages.iter().any(|stage| stage.name == name))
+}
+
+/// The HA rule: while clustering is enabled, a patch with database changes is refused with
+/// the documented procedure.
+async fn ha_precheck(state: &AppState, patch: &PatchInfo) -> Result<(), PatchJobError> {
+    if !patch.database_changes || !state.cluster.enabled().await? {
+        return Ok(());
+    }
+    Err(PatchJobError::precondition(
+        "ha_cluster_enabled",
+        format!(
+            "{} changes the database, and this server is in an HA cluster with clustering \
+             enabled, so it cannot be installed now. {}",
+            patch.display_name,
+            shared::cluster::HA_PROCEDURE
+        ),
+    ))
 }
 
 /// Free space for the payload twice (staging and the level itself) plus a margin.
@@ -837,7 +916,7 @@ async fn postcheck(state: &AppState, target: PatchLevel) -> Result<(), PatchJobE
             format!("The check after the switch failed: {why}."),
         )
     };
-    if crate::lifecycle::postcheck_fault() {
+    if crate::lifecycle::postcheck_fault(&state.config.node_name) {
         return Err(fail(
             "the post-check was made to fail (fault injection)".into(),
         ));

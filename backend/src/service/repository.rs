@@ -89,6 +89,8 @@ pub struct PatchRepository {
     dir: PathBuf,
     keys: Arc<TrustedKeys>,
     limits: Limits,
+    /// This node's key: each node of a cluster has its own repository.
+    node: String,
 }
 
 impl PatchRepository {
@@ -97,8 +99,10 @@ impl PatchRepository {
         data_dir: &Path,
         keys: Arc<TrustedKeys>,
         limits: Limits,
+        node: &str,
     ) -> Self {
         Self {
+            node: node.to_owned(),
             db,
             dir: data_dir.join(REPOSITORY_DIR),
             keys,
@@ -275,6 +279,7 @@ impl PatchRepository {
             source: Set(context.origin.as_str().to_owned()),
             imported_at: Set(Utc::now()),
             imported_by: Set(context.actor.clone()),
+            node: Set(self.node.clone()),
             ..Default::default()
         }
         .insert(&txn)
@@ -300,6 +305,7 @@ impl PatchRepository {
     /// Where the package of patch `id` is stored, if the repository has it.
     pub async fn package_path(&self, id: PatchId) -> Result<Option<PathBuf>, ServiceError> {
         let row = patch::Entity::find()
+            .filter(patch::Column::Node.eq(self.node.as_str()))
             .filter(patch::Column::ProductVersion.eq(id.product_version().to_string()))
             .filter(patch::Column::Patch.eq(i32::try_from(id.patch()).unwrap_or(i32::MAX)))
             .one(&self.db)
@@ -310,6 +316,7 @@ impl PatchRepository {
     /// The patch with this id, if the repository has it.
     pub async fn find(&self, id: PatchId) -> Result<Option<PatchInfo>, ServiceError> {
         let row = patch::Entity::find()
+            .filter(patch::Column::Node.eq(self.node.as_str()))
             .filter(patch::Column::ProductVersion.eq(id.product_version().to_string()))
             .filter(patch::Column::Patch.eq(i32::try_from(id.patch()).unwrap_or(i32::MAX)))
             .one(&self.db)
@@ -320,6 +327,7 @@ impl PatchRepository {
     /// Every package in the repository, newest first.
     pub async fn list(&self) -> Result<Vec<PatchInfo>, ServiceError> {
         let rows = patch::Entity::find()
+            .filter(patch::Column::Node.eq(self.node.as_str()))
             .order_by_desc(patch::Column::ProductVersion)
             .order_by_desc(patch::Column::Patch)
             .all(&self.db)

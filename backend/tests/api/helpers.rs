@@ -58,7 +58,7 @@ pub fn test_config(data_dir: &Path) -> Config {
     config
 }
 
-async fn start(config: Config, data_dir: TempDir, pg: Option<PgTestDb>) -> TestApp {
+pub async fn start(config: Config, data_dir: TempDir, pg: Option<PgTestDb>) -> TestApp {
     let (app, _login) = Application::build(config.clone(), Some(ADMIN_PASSWORD.into()))
         .await
         .expect("the application builds");

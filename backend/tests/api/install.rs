@@ -31,6 +31,7 @@ pub(crate) struct Flags {
     pub rollback: bool,
     /// Updates the web client too (to client level `n`).
     pub client: bool,
+    pub database_changes: bool,
 }
 
 impl Default for Flags {
@@ -39,6 +40,7 @@ impl Default for Flags {
             reboot: false,
             rollback: true,
             client: false,
+            database_changes: false,
         }
     }
 }
@@ -78,7 +80,7 @@ impl Vendor {
             "title": format!("Fixes {n}"),
             "updates": if flags.client { "both" } else { "server" },
             "restart": if flags.reboot { "reboot" } else { "application" },
-            "database_changes": false,
+            "database_changes": flags.database_changes,
             "rollback": flags.rollback,
             "release_notes": format!("## Patch {n}\n\n- Fixes."),
         });
@@ -115,7 +117,7 @@ pub(crate) async fn import(app: &TestApp, file: &Path) {
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
 }
 
-async fn post(app: &TestApp, path: &str) -> reqwest::Response {
+pub(crate) async fn post(app: &TestApp, path: &str) -> reqwest::Response {
     app.client
         .post(app.url(path))
         .header("X-SMS-Client", "api/test")
@@ -141,14 +143,14 @@ pub(crate) async fn wait_for_job(client: &reqwest::Client, base: &str, id: i64) 
     panic!("job {id} did not end within a minute");
 }
 
-async fn level(app: &TestApp) -> u64 {
+pub(crate) async fn level(app: &TestApp) -> u64 {
     let response = app.server_info().await;
     assert_eq!(response.status(), 200);
     let info: Value = response.json().await.unwrap();
     info["patch_level"].as_u64().unwrap()
 }
 
-fn stage_names(job: &Value) -> Vec<(String, Option<String>)> {
+pub(crate) fn stage_names(job: &Value) -> Vec<(String, Option<String>)> {
     job["stages"]
         .as_array()
         .unwrap()

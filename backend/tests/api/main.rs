@@ -6,6 +6,7 @@ mod api;
 mod auth;
 mod cli;
 mod client;
+mod cluster;
 mod devices;
 mod import;
 mod install;

@@ -162,7 +162,7 @@ async fn changing_a_password_ends_the_users_sessions(db: TestDb) {
 }
 
 async fn the_installed_state_is_recorded_once(db: TestDb) {
-    let installed = Installed::new(db.open().await);
+    let installed = Installed::new(db.open().await, "");
     let first = installed.ensure_initialized(&initial()).await.unwrap();
     assert_eq!(first.patch_level.0, 0);
     assert_eq!(first.build.to_string(), "6.4.0.9001");
@@ -171,7 +171,7 @@ async fn the_installed_state_is_recorded_once(db: TestDb) {
         product_version: "7.0.0".parse().unwrap(),
         build: "7.0.0.1".parse().unwrap(),
     };
-    let again = Installed::new(db.open().await)
+    let again = Installed::new(db.open().await, "")
         .ensure_initialized(&other)
         .await
         .unwrap();

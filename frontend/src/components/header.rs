@@ -52,6 +52,7 @@ pub fn AppHeader(
                 <ul class="nav-list" aria-labelledby="nav-admin">
                     <li><A href="/admin/general" attr:id="nav-general">"General"</A></li>
                     <li><A href="/admin/devices" attr:id="nav-devices">"Devices"</A></li>
+                    <li><A href="/admin/cluster" attr:id="nav-cluster">"HA cluster"</A></li>
                     <li><A href="/admin/audit" attr:id="nav-audit">"Audit log"</A></li>
                 </ul>
             </nav>

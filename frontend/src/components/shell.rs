@@ -20,6 +20,8 @@ pub struct ShellData {
     pub server: LocalResource<Result<ServerInfo, ApiError>>,
     /// The SMS Patches panel's data; fetched again whenever the server says it changed.
     pub patches: LocalResource<Result<PatchesView, ApiError>>,
+    /// The HA cluster (this node's role, its peer); fetched again when it changed.
+    pub cluster: LocalResource<Result<shared::cluster::ClusterInfo, ApiError>>,
 }
 
 /// The shell's data, for components rendered inside it.
@@ -48,10 +50,19 @@ pub fn AppShell() -> impl IntoView {
             api::get_patches().await
         }
     });
+    let cluster = LocalResource::new(move || {
+        live.cluster_changed.track();
+        live.patches_changed.track();
+        async move {
+            session.await?;
+            api::get_cluster().await
+        }
+    });
     let shell = ShellData {
         session,
         server,
         patches,
+        cluster,
     };
     provide_context(shell);
 
@@ -66,6 +77,7 @@ pub fn AppShell() -> impl IntoView {
                         shell.session.await.map(|session| view! {
                             <AppHeader session/>
                             <ServerLinkBanner/>
+                            <PassiveNodeBanner/>
                             <PatchNoticeBanner/>
                             <main id="main" class="main" tabindex="-1">
                                 <Outlet/>
@@ -114,6 +126,23 @@ fn ServerLinkBanner() -> impl IntoView {
                     <strong id="server-link-title">{title}</strong>
                     <div class="small">{text}</div>
                 </div>
+            </div>
+        })
+    }
+}
+
+/// On the passive node of an HA cluster: clients use the active node, with a link to it.
+#[component]
+fn PassiveNodeBanner() -> impl IntoView {
+    let cluster = use_shell().cluster;
+    move || {
+        let info = cluster.get().and_then(Result::ok)?;
+        let url = info.active_url.clone()?;
+        Some(view! {
+            <div id="passive-node" class="notice notice-warning passive-banner" role="alert">
+                <strong>{format!("{} is the passive node of an HA cluster.", info.node.name)}</strong>
+                " It takes over only if the active node stops. Use the active node: "
+                <a id="active-node-link" href=url.clone()>{url.clone()}</a>
             </div>
         })
     }

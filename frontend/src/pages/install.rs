@@ -106,6 +106,16 @@ fn ConfirmInstall(found: AvailablePatch, job: RwSignal<Option<JobInfo>>) -> impl
         ),
         _ => None,
     };
+    // The HA rule, shown before anyone clicks Install.
+    let cluster = use_shell().cluster;
+    let changes_database = p.database_changes;
+    let ha_blocked = move || {
+        changes_database
+            && cluster
+                .get()
+                .and_then(Result::ok)
+                .is_some_and(|info| info.configured && info.enabled)
+    };
     let navigate = use_navigate();
     let install = Action::new_unsync(move |_: &()| {
         let navigate = navigate.clone();
@@ -181,12 +191,21 @@ fn ConfirmInstall(found: AvailablePatch, job: RwSignal<Option<JobInfo>>) -> impl
                 {no_rollback}
             </ul>
             {blocker.clone().map(|why| view! { <p id="install-blocked" class="notice" role="status">{why}</p> })}
+            {move || ha_blocked().then(|| view! {
+                <div id="install-ha-blocked" class="notice notice-warning" role="alert">
+                    <p>
+                        <strong>"This patch changes the database, so it cannot be installed while HA clustering is enabled."</strong>
+                    </p>
+                    <p>{shared::cluster::HA_PROCEDURE}</p>
+                    <p><A href="/admin/cluster" attr:id="install-ha-cluster-link">"Go to the HA cluster panel"</A></p>
+                </div>
+            })}
             <div class="actions">
                 <button
                     id="install-confirm"
                     type="button"
                     class="button button-primary"
-                    disabled=move || pending.get() || blocker.is_some()
+                    disabled=move || pending.get() || blocker.is_some() || ha_blocked()
                     aria-busy=move || pending.get().to_string()
                     on:click=move |_| { install.dispatch(()); }
                 >

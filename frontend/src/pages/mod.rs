@@ -1,6 +1,7 @@
 //! One module per route of the app.
 
 pub mod audit;
+pub mod cluster;
 pub mod details;
 pub mod devices;
 pub mod general;
@@ -11,6 +12,7 @@ pub mod not_found;
 pub mod update;
 
 pub use audit::AuditPage;
+pub use cluster::ClusterPage;
 pub use details::PatchDetailsPage;
 pub use devices::DevicesPage;
 pub use general::GeneralPage;

@@ -1,0 +1,711 @@
+//! The HA cluster: the leadership lease in PostgreSQL, the peer node, and the cluster actions.
+//!
+//! Both nodes run [`Cluster::run`]: every `lease_renew` it tries to take or renew the lease
+//! (one `UPDATE ... WHERE holder = me OR expired` in the database), which decides this node's
+//! role. A node that cannot renew for `lease_ttl` steps down; a stopping node gives the lease
+//! up, so its peer takes over at its next try. Calls between the nodes carry the shared secret
+//! as a bearer token (see docs/cluster.md).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use shared::cluster::{ClusterAction, ClusterInfo, ClusterRole, NodeInfo, PeerInfo, mismatch};
+use shared::panel::{JobInfo, JobState};
+use shared::{PatchId, PatchLevel};
+use tokio::sync::watch;
+
+use crate::config::ClusterConfig;
+use crate::error::{ApiError, ServiceError};
+use crate::service::AuditEvent;
+use crate::state::AppState;
+
+/// How long a call to the peer may take (a package push has its own, longer limit).
+const PEER_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The header of node-to-node calls' secret: `Authorization: Bearer <secret>`.
+pub const AUTHORIZATION_SCHEME: &str = "Bearer ";
+
+/// This node's part in a cluster; `Cluster::single()` on a single server.
+#[derive(Clone)]
+pub struct Cluster {
+    inner: Option<Arc<Inner>>,
+}
+
+struct Inner {
+    db: DatabaseConnection,
+    name: String,
+    config: ClusterConfig,
+    http: reqwest::Client,
+    role: watch::Sender<ClusterRole>,
+    /// Whether this node holds the lease, and when it last renewed it.
+    renewed: Mutex<Option<Instant>>,
+    /// Installs this node started on the peer: local job id -> the peer's job id.
+    peer_jobs: Mutex<HashMap<i64, i64>>,
+}
+
+/// The `cluster` row: the lease and whether clustering is enabled.
+#[derive(Debug, Clone)]
+struct ClusterRow {
+    enabled: bool,
+    changed_by: Option<String>,
+    changed_at: Option<chrono::DateTime<Utc>>,
+}
+
+impl Cluster {
+    /// A single server: always serving, no peer.
+    pub fn single() -> Self {
+        Self { inner: None }
+    }
+
+    /// A node of a cluster; starts passive until its first lease attempt.
+    pub fn new(db: DatabaseConnection, name: &str, config: ClusterConfig) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .connect_timeout(PEER_TIMEOUT)
+            .build()?;
+        Ok(Self {
+            inner: Some(Arc::new(Inner {
+                db,
+                name: name.to_owned(),
+                config,
+                http,
+                role: watch::Sender::new(ClusterRole::Passive),
+                renewed: Mutex::new(None),
+                peer_jobs: Mutex::new(HashMap::new()),
+            })),
+        })
+    }
+
+    pub fn is_configured(&self) -> bool {
+        self.inner.is_some()
+    }
+
+    /// This node's role now (`standalone` on a single server).
+    pub fn role(&self) -> ClusterRole {
+        match &self.inner {
+            Some(inner) => *inner.role.borrow(),
+            None => ClusterRole::Standalone,
+        }
+    }
+
+    /// Whether this node serves clients, syncs the TMC and polls the devices.
+    pub fn serves(&self) -> bool {
+        self.role().serves()
+    }
+
+    /// Whether this node is the active node of an enabled cluster (installs go to both nodes).
+    pub fn is_active_in_cluster(&self) -> bool {
+        self.inner.is_some() && self.role() == ClusterRole::Active
+    }
+
+    /// The peer's address, when this node is passive (where clients should go).
+    pub fn active_url(&self) -> Option<String> {
+        let inner = self.inner.as_ref()?;
+        (self.role() == ClusterRole::Passive).then(|| inner.config.peer.to_string())
+    }
+
+    /// Changes of the role, to tell clients about.
+    pub fn watch_role(&self) -> Option<watch::Receiver<ClusterRole>> {
+        self.inner.as_ref().map(|inner| inner.role.subscribe())
+    }
+
+    /// Whether `token` is the cluster's secret (compared in constant time).
+    pub fn secret_matches(&self, token: &str) -> bool {
+        let Some(inner) = &self.inner else {
+            return false;
+        };
+        use sha2::{Digest, Sha256};
+        let a = Sha256::digest(token.as_bytes());
+        let b = Sha256::digest(inner.config.secret.as_bytes());
+        a.iter()
+            .zip(b.iter())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+    }
+
+    /// Whether clustering is enabled (read from the database).
+    pub async fn enabled(&self) -> Result<bool, ServiceError> {
+        match &self.inner {
+            Some(inner) => Ok(inner.row().await?.enabled),
+            None => Ok(false),
+        }
+    }
+
+    /// Keeps taking or renewing the lease (until the task is dropped; then [`Cluster::release`]).
+    pub async fn run(self) {
+        let Some(inner) = self.inner.clone() else {
+            return;
+        };
+        loop {
+            inner.tick().await;
+            // A passive node looks more often, so it takes over soon after the active node
+            // gives the lease up; renewing once per interval is enough for the holder.
+            let wait = match *inner.role.borrow() {
+                ClusterRole::Passive => inner.config.lease_renew / 4,
+                _ => inner.config.lease_renew,
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Gives the lease up (a stopping node), so the peer takes over at its next try.
+    pub async fn release(&self) {
+        if let Some(inner) = &self.inner {
+            inner.release().await;
+        }
+    }
+
+    /// One lease attempt now: at start, and after an action, so the role follows at once.
+    pub async fn tick(&self) {
+        if let Some(inner) = &self.inner {
+            inner.tick().await;
+        }
+    }
+
+    /// What this node says of itself.
+    pub async fn node_info(&self, state: &AppState) -> Result<NodeInfo, ServiceError> {
+        let installed = state.installed.get().await?;
+        let running_job = state
+            .jobs
+            .running()
+            .await
+            .into_iter()
+            .find(|job| job.kind != shared::panel::JobKind::Download)
+            .map(|job| job.id);
+        Ok(NodeInfo {
+            name: state.config.node_name.clone(),
+            role: self.role(),
+            product_version: installed.product_version,
+            build: installed.build,
+            patch_level: installed.patch_level,
+            running_job,
+        })
+    }
+
+    /// `GET /api/v1/cluster`.
+    pub async fn info(&self, state: &AppState) -> Result<ClusterInfo, ServiceError> {
+        let node = self.node_info(state).await?;
+        let Some(inner) = &self.inner else {
+            return Ok(ClusterInfo {
+                configured: false,
+                node,
+                peer: None,
+                enabled: false,
+                active_url: None,
+                mismatch: None,
+                changed_by: None,
+                changed_at: None,
+            });
+        };
+        let row = inner.row().await?;
+        let peer = inner.peer_info().await;
+        let mismatch = peer.node.as_ref().and_then(|peer| mismatch(&node, peer));
+        Ok(ClusterInfo {
+            configured: true,
+            active_url: self.active_url(),
+            node,
+            peer: Some(peer),
+            enabled: row.enabled,
+            mismatch,
+            changed_by: row.changed_by,
+            changed_at: row.changed_at,
+        })
+    }
+
+    /// Disables clustering, re-establishes it, or swaps the roles; audited either way.
+    pub async fn act(
+        &self,
+        state: &AppState,
+        action: ClusterAction,
+        actor: &str,
+        source: Option<String>,
+    ) -> Result<ClusterInfo, ApiError> {
+        let outcome = self.act_inner(state, action, actor).await;
+        let event = match &outcome {
+            Ok(details) => AuditEvent::success(action.audit_action(), actor).details(details),
+            Err(err) => AuditEvent::failure(action.audit_action(), actor).details(err.to_string()),
+        };
+        state
+            .audit
+            .record(event.target(state.config.node_name.clone()).source(source))
+            .await?;
+        outcome?;
+        self.tick().await;
+        state
+            .events
+            .publish(shared::panel::ServerEvent::ClusterChanged);
+        Ok(self.info(state).await?)
+    }
+
+    async fn act_inner(
+        &self,
+        state: &AppState,
+        action: ClusterAction,
+        actor: &str,
+    ) -> Result<String, ApiError> {
+        let Some(inner) = &self.inner else {
+            return Err(conflict(
+                "cluster_not_configured",
+                "This server is not part of an HA cluster: start it with --cluster-peer and \
+                 --cluster-secret-file to make one.",
+            ));
+        };
+        let row = inner.row().await?;
+        match action {
+            ClusterAction::Disable => {
+                if !row.enabled {
+                    return Err(conflict(
+                        "cluster_disabled",
+                        "Clustering is already disabled.",
+                    ));
+                }
+                inner.set_enabled(false, actor).await?;
+                Ok(format!(
+                    "clustering disabled on {}; both nodes now serve on their own",
+                    inner.name
+                ))
+            }
+            ClusterAction::Establish => {
+                if row.enabled {
+                    return Err(conflict(
+                        "cluster_enabled",
+                        "Clustering is already enabled.",
+                    ));
+                }
+                let (this, peer) = self.both(state).await?;
+                self.refuse_mismatch(&this, &peer)?;
+                inner.set_enabled(true, actor).await?;
+                Ok(format!(
+                    "cluster re-established: {} and {} run SMS {} {}",
+                    this.name,
+                    peer.name,
+                    this.product_version,
+                    crate::service::patching::level_in_words(this.patch_level)
+                ))
+            }
+            ClusterAction::Swap => {
+                if !row.enabled {
+                    return Err(conflict(
+                        "cluster_disabled",
+                        "Clustering is disabled, so there are no roles to swap. Re-establish \
+                         the cluster first.",
+                    ));
+                }
+                if self.role() != ClusterRole::Active {
+                    return Err(conflict(
+                        "not_active_node",
+                        "Only the active node can hand its role over. Use the active node.",
+                    ));
+                }
+                let (this, peer) = self.both(state).await?;
+                self.refuse_mismatch(&this, &peer)?;
+                if !inner.hand_over(&peer.name).await? {
+                    return Err(conflict(
+                        "not_active_node",
+                        "This node no longer holds the lease; reload the cluster panel.",
+                    ));
+                }
+                Ok(format!(
+                    "roles swapped: {} is now active, {} passive",
+                    peer.name, this.name
+                ))
+            }
+        }
+    }
+
+    /// This node and its peer, for an action that needs both; refused while a job runs.
+    async fn both(&self, state: &AppState) -> Result<(NodeInfo, NodeInfo), ApiError> {
+        let Some(inner) = &self.inner else {
+            return Err(ApiError::Internal("not in a cluster".into()));
+        };
+        let this = self.node_info(state).await?;
+        let peer = inner.peer_info().await;
+        let Some(peer_node) = peer.node else {
+            return Err(ApiError::Status {
+                status: axum::http::StatusCode::BAD_GATEWAY,
+                code: "peer_unreachable",
+                message: format!(
+                    "The peer node at {} did not answer: {}. Start it (or check its address \
+                     and the cluster secret), then try again.",
+                    peer.url,
+                    peer.error.unwrap_or_default()
+                ),
+            });
+        };
+        if this.running_job.is_some() || peer_node.running_job.is_some() {
+            return Err(conflict(
+                "job_running",
+                "An install or rollback is running on one of the nodes; wait until it ends.",
+            ));
+        }
+        Ok((this, peer_node))
+    }
+
+    fn refuse_mismatch(&self, this: &NodeInfo, peer: &NodeInfo) -> Result<(), ApiError> {
+        match mismatch(this, peer) {
+            None => Ok(()),
+            Some(why) => Err(ApiError::Status {
+                status: axum::http::StatusCode::PRECONDITION_FAILED,
+                code: "cluster_mismatch",
+                message: format!(
+                    "{why} Both nodes must run the same version and patch level: install or \
+                     roll back on one of them first."
+                ),
+            }),
+        }
+    }
+
+    /// Sends the package of patch `id` to the peer and starts its install there; returns the
+    /// peer's job id.
+    pub async fn push_install(
+        &self,
+        state: &AppState,
+        local_job: i64,
+        id: PatchId,
+        actor: &str,
+    ) -> Result<i64, String> {
+        let Some(inner) = &self.inner else {
+            return Err("this server is not part of a cluster".into());
+        };
+        let node = inner.peer_node().await.map_err(|err| {
+            format!(
+                "the passive node at {} did not answer: {err}",
+                inner.config.peer
+            )
+        })?;
+        if node.patch_level.0 < id.patch() {
+            let path = state
+                .repository
+                .package_path(id)
+                .await
+                .map_err(|err| err.to_string())?
+                .ok_or_else(|| format!("the package of Patch {id} is missing here"))?;
+            let file = tokio::fs::File::open(&path)
+                .await
+                .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+            let body = reqwest::Body::from(file);
+            let response = inner
+                .request(reqwest::Method::PUT, "cluster/v1/patches")
+                .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                .timeout(Duration::from_secs(600))
+                .body(body)
+                .send()
+                .await
+                .map_err(|err| format!("sending the package failed: {err}"))?;
+            peer_ok(response).await?;
+        }
+        let response = inner
+            .request(reqwest::Method::POST, "cluster/v1/install")
+            .timeout(PEER_TIMEOUT * 5)
+            .json(&PeerInstall {
+                patch: id.to_string(),
+                actor: actor.to_owned(),
+            })
+            .send()
+            .await
+            .map_err(|err| format!("starting the install failed: {err}"))?;
+        let job: JobInfo = peer_ok(response)
+            .await?
+            .json()
+            .await
+            .map_err(|err| format!("the passive node's answer is unreadable: {err}"))?;
+        if let Ok(mut jobs) = inner.peer_jobs.lock() {
+            jobs.insert(local_job, job.id);
+        }
+        Ok(job.id)
+    }
+
+    /// Waits for the peer to finish the install this node started there as `local_job` (or,
+    /// when this process did not start it, for the peer to reach `target`).
+    pub async fn wait_peer_install(
+        &self,
+        local_job: i64,
+        target: PatchLevel,
+        limit: Duration,
+    ) -> Result<(), String> {
+        let Some(inner) = &self.inner else {
+            return Ok(());
+        };
+        let peer_job = inner
+            .peer_jobs
+            .lock()
+            .ok()
+            .and_then(|jobs| jobs.get(&local_job).copied());
+        let deadline = Instant::now() + limit;
+        let mut last_error = String::from("no answer yet");
+        while Instant::now() < deadline {
+            match inner.peer_progress(peer_job, target).await {
+                Ok(Some(outcome)) => {
+                    if let Ok(mut jobs) = inner.peer_jobs.lock() {
+                        jobs.remove(&local_job);
+                    }
+                    return outcome;
+                }
+                Ok(None) => {}
+                Err(err) => last_error = err,
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        Err(format!(
+            "the passive node did not finish within {} s ({last_error})",
+            limit.as_secs()
+        ))
+    }
+}
+
+/// The body of `POST /cluster/v1/install`.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct PeerInstall {
+    pub patch: String,
+    /// Who started the install on the active node.
+    pub actor: String,
+}
+
+fn conflict(code: &'static str, message: &str) -> ApiError {
+    ApiError::Conflict {
+        code,
+        message: message.to_owned(),
+    }
+}
+
+/// The peer's answer when it succeeded, else its error message.
+async fn peer_ok(response: reqwest::Response) -> Result<reqwest::Response, String> {
+    if response.status().is_success() {
+        return Ok(response);
+    }
+    let status = response.status();
+    let body: Option<shared::api::ErrorResponse> = response.json().await.ok();
+    Err(match body {
+        Some(body) => format!("{} ({})", body.error.message, body.error.code),
+        None => format!("it answered {status}"),
+    })
+}
+
+impl Inner {
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let url = self
+            .config
+            .peer
+            .join(path)
+            .unwrap_or_else(|_| self.config.peer.clone());
+        self.http
+            .request(method, url)
+            .timeout(PEER_TIMEOUT)
+            .bearer_auth(&self.config.secret)
+    }
+
+    async fn peer_node(&self) -> Result<NodeInfo, String> {
+        let response = self
+            .request(reqwest::Method::GET, "cluster/v1/node")
+            .send()
+            .await
+            .map_err(|err| describe_reqwest(&err))?;
+        peer_ok(response)
+            .await?
+            .json()
+            .await
+            .map_err(|err| format!("its answer is unreadable: {err}"))
+    }
+
+    async fn peer_info(&self) -> PeerInfo {
+        let url = self.config.peer.to_string();
+        match self.peer_node().await {
+            Ok(node) => PeerInfo {
+                url,
+                node: Some(node),
+                error: None,
+            },
+            Err(err) => PeerInfo {
+                url,
+                node: None,
+                error: Some(err),
+            },
+        }
+    }
+
+    /// `Some(outcome)` once the peer's install ended; `None` while it runs; `Err` when the
+    /// peer did not answer (it may be restarting).
+    async fn peer_progress(
+        &self,
+        peer_job: Option<i64>,
+        target: PatchLevel,
+    ) -> Result<Option<Result<(), String>>, String> {
+        if let Some(job) = peer_job {
+            let response = self
+                .request(reqwest::Method::GET, &format!("cluster/v1/jobs/{job}"))
+                .send()
+                .await
+                .map_err(|err| describe_reqwest(&err))?;
+            let job: JobInfo = peer_ok(response)
+                .await?
+                .json()
+                .await
+                .map_err(|err| format!("its answer is unreadable: {err}"))?;
+            return Ok(match job.state {
+                JobState::Running => None,
+                JobState::Succeeded => Some(Ok(())),
+                _ => Some(Err(job.error.map_or_else(
+                    || format!("its install ended {}", job.state.as_str()),
+                    |err| err.message,
+                ))),
+            });
+        }
+        let node = self.peer_node().await?;
+        if node.running_job.is_some() {
+            return Ok(None);
+        }
+        Ok(Some(if node.patch_level == target {
+            Ok(())
+        } else {
+            Err(format!(
+                "it runs {}",
+                crate::service::patching::level_in_words(node.patch_level)
+            ))
+        }))
+    }
+
+    async fn row(&self) -> Result<ClusterRow, ServiceError> {
+        use sea_orm::EntityTrait;
+        let row = crate::entity::cluster::Entity::find_by_id(1)
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| ServiceError::Corrupt("the cluster row is missing".into()))?;
+        Ok(ClusterRow {
+            enabled: row.enabled,
+            changed_by: row.changed_by,
+            changed_at: row.changed_at,
+        })
+    }
+
+    /// Takes or renews the lease; sets the role from the outcome.
+    async fn tick(&self) {
+        let ttl = self.config.lease_ttl.as_secs_f64();
+        let renewed = self
+            .db
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "UPDATE cluster SET holder = $1, \
+                 expires_at = now() + make_interval(secs => $2) \
+                 WHERE id = 1 AND (holder = $1 OR holder IS NULL OR expires_at IS NULL \
+                 OR expires_at < now()) RETURNING enabled",
+                [self.name.clone().into(), ttl.into()],
+            ))
+            .await;
+        let enabled_and_held = match renewed {
+            Ok(Some(row)) => match row.try_get::<bool>("", "enabled") {
+                Ok(enabled) => Ok((enabled, true)),
+                Err(err) => Err(err),
+            },
+            Ok(None) => self
+                .row()
+                .await
+                .map(|row| (row.enabled, false))
+                .map_err(|err| sea_orm::DbErr::Custom(err.to_string())),
+            Err(err) => Err(err),
+        };
+        let role = match enabled_and_held {
+            Ok((enabled, held)) => {
+                if let Ok(mut renewed) = self.renewed.lock() {
+                    *renewed = held.then(Instant::now);
+                }
+                match (enabled, held) {
+                    (false, _) => ClusterRole::Standalone,
+                    (true, true) => ClusterRole::Active,
+                    (true, false) => ClusterRole::Passive,
+                }
+            }
+            Err(err) => {
+                // Without the database this node cannot know; once its lease has surely run
+                // out, it must not act as the active node any more.
+                let current = *self.role.borrow();
+                let lapsed = self
+                    .renewed
+                    .lock()
+                    .ok()
+                    .and_then(|renewed| *renewed)
+                    .is_none_or(|at| at.elapsed() >= self.config.lease_ttl);
+                tracing::warn!("cannot renew the cluster lease: {err}");
+                if current == ClusterRole::Active && lapsed {
+                    ClusterRole::Passive
+                } else {
+                    current
+                }
+            }
+        };
+        self.role.send_if_modified(|current| {
+            if *current == role {
+                return false;
+            }
+            tracing::warn!(node = %self.name, from = %*current, to = %role, "cluster role changed");
+            *current = role;
+            true
+        });
+    }
+
+    /// Gives the lease up (a stopping node), so the peer takes over at its next try.
+    async fn release(&self) {
+        let released = self
+            .db
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "UPDATE cluster SET holder = NULL, expires_at = NULL WHERE id = 1 AND holder = $1",
+                [self.name.clone().into()],
+            ))
+            .await;
+        match released {
+            Ok(done) if done.rows_affected() > 0 => {
+                tracing::info!(node = %self.name, "gave up the cluster lease");
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!("cannot give up the cluster lease: {err}"),
+        }
+        self.role.send_replace(ClusterRole::Passive);
+    }
+
+    /// Hands the lease to `peer` (a swap); false when this node no longer held it.
+    async fn hand_over(&self, peer: &str) -> Result<bool, ServiceError> {
+        let ttl = self.config.lease_ttl.as_secs_f64();
+        let done = self
+            .db
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "UPDATE cluster SET holder = $2, expires_at = now() + make_interval(secs => $3) \
+                 WHERE id = 1 AND holder = $1",
+                [self.name.clone().into(), peer.into(), ttl.into()],
+            ))
+            .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        self.role.send_replace(ClusterRole::Passive);
+        Ok(true)
+    }
+
+    async fn set_enabled(&self, enabled: bool, actor: &str) -> Result<(), ServiceError> {
+        use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+        let row = crate::entity::cluster::Entity::find_by_id(1)
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| ServiceError::Corrupt("the cluster row is missing".into()))?;
+        let mut row: crate::entity::cluster::ActiveModel = row.into();
+        row.enabled = Set(enabled);
+        row.changed_by = Set(Some(actor.to_owned()));
+        row.changed_at = Set(Some(Utc::now()));
+        row.update(&self.db).await?;
+        Ok(())
+    }
+}
+
+/// A failed call to the peer in words.
+fn describe_reqwest(err: &reqwest::Error) -> String {
+    if err.is_connect() {
+        "connection refused or unreachable".into()
+    } else if err.is_timeout() {
+        "no answer in time".into()
+    } else {
+        err.to_string()
+    }
+}

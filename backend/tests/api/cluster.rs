@@ -1,0 +1,564 @@
+//! HA clusters: two real nodes on one fresh PostgreSQL database, the leadership lease, the
+//! passive node's answer, the HA patch rule, the procedure, installs that reach both nodes,
+//! and node-to-node calls that need the cluster secret.
+
+use std::time::{Duration, Instant};
+
+use backend::config::ClusterConfig;
+use serde_json::Value;
+use tempfile::TempDir;
+
+use crate::helpers::{
+    ADMIN_PASSWORD, PgTestDb, TestApp, assert_error, new_client, start, test_config,
+};
+use crate::install::{Flags, Vendor, import, level, post, stage_names, wait_for_job};
+
+const SECRET: &str = "a-shared-secret-for-both-nodes-0123456789";
+
+/// Two nodes, `sms-a` (started first: active) and `sms-b` (passive), both logged in as admin.
+struct Pair {
+    a: TestApp,
+    b: TestApp,
+    _secret: TempDir,
+}
+
+/// Addresses for the two nodes (each needs the other's before it starts).
+fn free_ports() -> (u16, u16) {
+    let first = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let second = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    (
+        first.local_addr().unwrap().port(),
+        second.local_addr().unwrap().port(),
+    )
+}
+
+fn node_config(
+    name: &str,
+    port: u16,
+    peer: &str,
+    pg: &PgTestDb,
+    vendor: &Vendor,
+    lease: (Duration, Duration),
+) -> (backend::config::Config, TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(dir.path());
+    config.listen = format!("127.0.0.1:{port}").parse().unwrap();
+    config.node_name = name.to_owned();
+    config.storage.database_url = pg.url.clone();
+    config.trust_keys = vec![vendor.public_key().to_owned()];
+    config.system.reboot_window = Duration::from_millis(400);
+    config.cluster = Some(ClusterConfig {
+        peer: reqwest::Url::parse(peer).unwrap(),
+        secret: SECRET.to_owned(),
+        lease_ttl: lease.0,
+        lease_renew: lease.1,
+    });
+    (config, dir)
+}
+
+/// A fast lease for the tests that are not about the lease itself.
+const FAST: (Duration, Duration) = (Duration::from_millis(1500), Duration::from_millis(250));
+
+async fn pair(vendor: &Vendor, lease: (Duration, Duration)) -> Option<Pair> {
+    let pg = PgTestDb::create().await?;
+    let secret = tempfile::tempdir().unwrap();
+    let (port_a, port_b) = free_ports();
+    let url_a = format!("http://127.0.0.1:{port_a}/");
+    let url_b = format!("http://127.0.0.1:{port_b}/");
+    let (config_b, dir_b) = node_config("sms-b", port_b, &url_a, &pg, vendor, lease);
+    let (config_a, dir_a) = node_config("sms-a", port_a, &url_b, &pg, vendor, lease);
+    let a = start(config_a, dir_a, Some(pg)).await;
+    let b = start(config_b, dir_b, None).await;
+    a.login_admin().await;
+    b.login_admin().await;
+    Some(Pair {
+        a,
+        b,
+        _secret: secret,
+    })
+}
+
+async fn cluster(app: &TestApp) -> Value {
+    let response = app
+        .client
+        .get(app.url("/api/v1/cluster"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+/// Waits until `app` reports `role` (the lease is renewed on an interval).
+async fn wait_for_role(app: &TestApp, role: &str, within: Duration) -> Duration {
+    let started = Instant::now();
+    loop {
+        let info = cluster(app).await;
+        if info["node"]["role"] == role {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < within,
+            "{} did not become {role} within {within:?}: {info}",
+            app.config.node_name
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn act(app: &TestApp, action: &str) -> reqwest::Response {
+    post(app, &format!("/api/v1/cluster/{action}")).await
+}
+
+async fn install(app: &TestApp, patch: &str) -> Value {
+    let response = post(app, &format!("/api/v1/patches/{patch}/install")).await;
+    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+    let job: Value = response.json().await.unwrap();
+    wait_for_job(&app.client, &app.url(""), job["id"].as_i64().unwrap()).await
+}
+
+#[tokio::test]
+async fn the_first_node_is_active_and_the_passive_one_sends_clients_to_it() {
+    let vendor = Vendor::new();
+    let Some(pair) = pair(&vendor, FAST).await else {
+        return;
+    };
+    let a = cluster(&pair.a).await;
+    assert_eq!(a["configured"], true);
+    assert_eq!(a["enabled"], true);
+    assert_eq!(a["node"]["name"], "sms-a");
+    assert_eq!(a["node"]["role"], "active");
+    assert_eq!(a["peer"]["node"]["name"], "sms-b");
+    assert_eq!(a["peer"]["node"]["role"], "passive");
+    assert_eq!(a["peer"]["node"]["patch_level"], 0);
+    assert_eq!(a["peer"]["url"], pair.b.url("/"));
+    assert_eq!(a["mismatch"], Value::Null);
+    assert_eq!(a["active_url"], Value::Null);
+
+    let b = cluster(&pair.b).await;
+    assert_eq!(b["node"]["role"], "passive");
+    assert_eq!(b["active_url"], pair.a.url("/"));
+
+    // The passive node sends API clients to the active one.
+    let refused = pair
+        .b
+        .client
+        .get(pair.b.url("/api/v1/patches"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 421);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "node_passive");
+    assert_eq!(body["error"]["active_url"], pair.a.url("/"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&pair.a.url("/"))
+    );
+    let served = pair
+        .a
+        .client
+        .get(pair.a.url("/api/v1/patches"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status(), 200);
+
+    // Swap: the roles change hands at once, and it is audited.
+    let swapped = act(&pair.a, "swap").await;
+    assert_eq!(swapped.status(), 200, "{}", swapped.text().await.unwrap());
+    wait_for_role(&pair.b, "active", Duration::from_secs(5)).await;
+    wait_for_role(&pair.a, "passive", Duration::from_secs(5)).await;
+    let refused = act(&pair.a, "swap").await;
+    assert_eq!(refused.status(), 421, "the passive node holds its API");
+    let audit: Value = pair.b.audit("").await.json().await.unwrap();
+    let swap = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "cluster_swap")
+        .unwrap_or_else(|| panic!("no cluster_swap in {audit}"));
+    assert_eq!(swap["outcome"], "success", "{swap}");
+    assert_eq!(swap["actor"], "admin", "{swap}");
+}
+
+#[tokio::test]
+async fn the_passive_node_takes_over_when_the_active_one_stops() {
+    let vendor = Vendor::new();
+    // The built-in lease: 3 s, renewed every second.
+    let Some(mut pair) = pair(&vendor, (Duration::from_secs(3), Duration::from_secs(1))).await
+    else {
+        return;
+    };
+    wait_for_role(&pair.b, "passive", Duration::from_secs(5)).await;
+    let stopped = Instant::now();
+    pair.a.stop().await;
+    // Serving as active: the role, and the API answering.
+    loop {
+        let response = pair
+            .b
+            .client
+            .get(pair.b.url("/api/v1/patches"))
+            .send()
+            .await
+            .unwrap();
+        if response.status() == 200 {
+            break;
+        }
+        assert_eq!(response.status(), 421);
+        assert!(stopped.elapsed() < Duration::from_secs(10), "no takeover");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let took = stopped.elapsed();
+    eprintln!("takeover after a graceful stop: {} ms", took.as_millis());
+    let b = cluster(&pair.b).await;
+    assert_eq!(b["node"]["role"], "active");
+    assert!(b["peer"]["node"].is_null(), "{b}");
+    assert!(b["peer"]["error"].is_string(), "{b}");
+}
+
+#[tokio::test]
+async fn a_killed_active_node_loses_the_lease_when_it_runs_out() {
+    use crate::cli::serve;
+    let vendor = Vendor::new();
+    let Some(pg) = PgTestDb::create().await else {
+        return;
+    };
+    let secret_dir = tempfile::tempdir().unwrap();
+    let secret_file = secret_dir.path().join("cluster-secret");
+    std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
+    let (_, port_b) = free_ports();
+    let url_b = format!("http://127.0.0.1:{port_b}/");
+    // Node a: the real `sms serve` with the cluster flags.
+    let dir_a = tempfile::tempdir().unwrap();
+    let (mut child, url_a, _) = serve(
+        dir_a.path(),
+        &[
+            "--node-name",
+            "sms-a",
+            "--database-url",
+            &pg.url,
+            "--cluster-peer",
+            &url_b,
+            "--cluster-secret-file",
+            secret_file.to_str().unwrap(),
+            "--trust-key",
+            vendor.public_key().to_str().unwrap(),
+        ],
+        &[("SMS_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)],
+    );
+    let (config_b, dir_b) = node_config(
+        "sms-b",
+        port_b,
+        &format!("{url_a}/"),
+        &pg,
+        &vendor,
+        (Duration::from_secs(3), Duration::from_secs(1)),
+    );
+    let b = start(config_b, dir_b, Some(pg)).await;
+    b.login_admin().await;
+    assert_eq!(cluster(&b).await["node"]["role"], "passive");
+    assert_eq!(cluster(&b).await["peer"]["node"]["role"], "active");
+
+    // SIGKILL: no chance to give the lease up; it runs out (3 s) and b takes it.
+    let killed = Instant::now();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    wait_for_role(&b, "active", Duration::from_secs(10)).await;
+    let took = killed.elapsed();
+    eprintln!(
+        "takeover after the active node was killed: {} ms",
+        took.as_millis()
+    );
+    assert!(
+        took >= Duration::from_secs(1),
+        "b must not take a lease that is still valid ({took:?})"
+    );
+    let served = b.client.get(b.url("/api/v1/patches")).send().await.unwrap();
+    assert_eq!(served.status(), 200);
+}
+
+#[tokio::test]
+async fn a_patch_with_database_changes_is_refused_while_clustering_is_enabled() {
+    let vendor = Vendor::new();
+    let Some(pair) = pair(&vendor, FAST).await else {
+        return;
+    };
+    let flags = Flags {
+        database_changes: true,
+        ..Flags::default()
+    };
+    import(&pair.a, &vendor.package(3, flags)).await;
+    let refused = post(&pair.a, "/api/v1/patches/6.4.0.3/install").await;
+    let message = assert_error(refused, 412, "ha_cluster_enabled").await;
+    assert!(message.contains("Disable clustering"), "{message}");
+    assert!(message.contains("re-establish"), "{message}");
+    assert_eq!(level(&pair.a).await, 0);
+    assert_eq!(level(&pair.b).await, 0);
+}
+
+#[tokio::test]
+async fn the_procedure_disable_patch_each_node_then_re_establish() {
+    let vendor = Vendor::new();
+    let Some(pair) = pair(&vendor, FAST).await else {
+        return;
+    };
+    let flags = Flags {
+        database_changes: true,
+        ..Flags::default()
+    };
+    let package = vendor.package(3, flags);
+
+    // Disable: both nodes serve on their own.
+    let disabled = act(&pair.a, "disable").await;
+    assert_eq!(disabled.status(), 200, "{}", disabled.text().await.unwrap());
+    let info: Value = disabled.json().await.unwrap();
+    assert_eq!(info["enabled"], false);
+    assert_eq!(info["changed_by"], "admin");
+    wait_for_role(&pair.a, "standalone", Duration::from_secs(5)).await;
+    wait_for_role(&pair.b, "standalone", Duration::from_secs(5)).await;
+
+    // Patch node a.
+    import(&pair.a, &package).await;
+    let done = install(&pair.a, "6.4.0.3").await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert!(
+        !stage_names(&done)
+            .iter()
+            .any(|(name, _)| name.starts_with("peer_")),
+        "a disabled cluster installs on one node: {done}"
+    );
+    assert_eq!(level(&pair.a).await, 3);
+    assert_eq!(level(&pair.b).await, 0);
+
+    // Re-establishing is refused while the levels differ, saying which.
+    let refused = act(&pair.a, "establish").await;
+    let message = assert_error(refused, 412, "cluster_mismatch").await;
+    assert!(message.contains("patch levels differ"), "{message}");
+    assert!(message.contains("sms-a runs Patch 3"), "{message}");
+    assert!(message.contains("sms-b runs level 0"), "{message}");
+    let info = cluster(&pair.a).await;
+    assert_eq!(info["enabled"], false);
+    assert!(
+        info["mismatch"]
+            .as_str()
+            .unwrap()
+            .contains("patch levels differ")
+    );
+
+    // Patch node b, then re-establish.
+    import(&pair.b, &package).await;
+    let done = install(&pair.b, "6.4.0.3").await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let established = act(&pair.b, "establish").await;
+    assert_eq!(
+        established.status(),
+        200,
+        "{}",
+        established.text().await.unwrap()
+    );
+    let roles = [
+        wait_for_any_role(&pair.a).await,
+        wait_for_any_role(&pair.b).await,
+    ];
+    let mut sorted = roles.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["active", "passive"], "{roles:?}");
+    let info = cluster(&pair.a).await;
+    assert_eq!(info["enabled"], true);
+    assert_eq!(info["mismatch"], Value::Null);
+
+    // Every action is in the audit log, the refusal too.
+    let audit: Value = pair.a.audit("").await.json().await.unwrap();
+    let actions: Vec<(String, String)> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"].as_str().unwrap().starts_with("cluster_"))
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for expected in [
+        ("cluster_disable", "success"),
+        ("cluster_establish", "failure"),
+        ("cluster_establish", "success"),
+    ] {
+        assert!(
+            actions.contains(&(expected.0.to_owned(), expected.1.to_owned())),
+            "{expected:?} missing from {actions:?}"
+        );
+    }
+}
+
+/// The role once the lease has settled (active or passive).
+async fn wait_for_any_role(app: &TestApp) -> String {
+    let started = Instant::now();
+    loop {
+        let role = cluster(app).await["node"]["role"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if role != "standalone" {
+            return role;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "still standalone"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_patch_without_database_changes_reaches_both_nodes() {
+    let vendor = Vendor::new();
+    let Some(pair) = pair(&vendor, FAST).await else {
+        return;
+    };
+    // Only the active node has the package: it sends it to the passive one.
+    import(&pair.a, &vendor.package(3, Flags::default())).await;
+    let done = install(&pair.a, "6.4.0.3").await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let stages = stage_names(&done);
+    let names: Vec<&str> = stages.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "verify",
+            "precheck",
+            "peer_push",
+            "stop_clients",
+            "stage_payload",
+            "switch",
+            "restart",
+            "postcheck",
+            "peer_install",
+            "done"
+        ]
+    );
+    assert!(
+        stages
+            .iter()
+            .all(|(_, outcome)| outcome.as_deref() == Some("ok")),
+        "{done}"
+    );
+    assert_eq!(level(&pair.a).await, 3);
+    assert_eq!(level(&pair.b).await, 3);
+    let info = cluster(&pair.a).await;
+    assert_eq!(info["node"]["patch_level"], 3);
+    assert_eq!(info["peer"]["node"]["patch_level"], 3);
+    assert_eq!(info["mismatch"], Value::Null);
+    // Each node records its own install.
+    let b_history = pair.b.state.jobs.history(10).await.unwrap();
+    assert_eq!(b_history.len(), 1, "{b_history:?}");
+    assert!(b_history[0].started_by.contains("from the active node"));
+}
+
+#[tokio::test]
+async fn a_failed_install_on_the_passive_node_is_reported_and_shown_as_a_mismatch() {
+    let vendor = Vendor::new();
+    let Some(pair) = pair(&vendor, FAST).await else {
+        return;
+    };
+    // SAFETY: nextest runs each test in its own process; nothing else reads the environment.
+    unsafe { std::env::set_var("SMS_FAIL_POSTCHECK", "sms-b") };
+    import(&pair.a, &vendor.package(3, Flags::default())).await;
+    let done = install(&pair.a, "6.4.0.3").await;
+    assert_eq!(done["state"], "failed", "{done}");
+    assert_eq!(done["error"]["code"], "peer_install_failed", "{done}");
+    let message = done["error"]["message"].as_str().unwrap();
+    assert!(message.contains("This node now runs Patch 3"), "{message}");
+    assert_eq!(level(&pair.a).await, 3);
+    assert_eq!(level(&pair.b).await, 0);
+    let info = cluster(&pair.a).await;
+    assert!(
+        info["mismatch"]
+            .as_str()
+            .unwrap()
+            .contains("patch levels differ"),
+        "{info}"
+    );
+}
+
+#[tokio::test]
+async fn node_to_node_calls_need_the_cluster_secret() {
+    let vendor = Vendor::new();
+    let Some(pair) = pair(&vendor, FAST).await else {
+        return;
+    };
+    let anonymous = new_client();
+    let node = pair.a.url("/cluster/v1/node");
+
+    let response = anonymous.get(&node).send().await.unwrap();
+    assert_error(response, 401, "cluster_secret_required").await;
+    let response = anonymous
+        .get(&node)
+        .bearer_auth("not-the-secret-of-this-cluster")
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 403, "cluster_secret_invalid").await;
+    // An admin session is not enough either.
+    let response = pair.a.client.get(&node).send().await.unwrap();
+    assert_error(response, 401, "cluster_secret_required").await;
+    let response = pair
+        .a
+        .client
+        .post(pair.a.url("/cluster/v1/install"))
+        .json(&serde_json::json!({"patch": "6.4.0.3", "actor": "mallory"}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 401, "cluster_secret_required").await;
+    let response = anonymous
+        .put(pair.a.url("/cluster/v1/patches"))
+        .bearer_auth("not-the-secret-of-this-cluster")
+        .header("Content-Type", "application/octet-stream")
+        .body(std::fs::read(vendor.package(3, Flags::default())).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 403, "cluster_secret_invalid").await;
+    assert!(pair.a.state.repository.list().await.unwrap().is_empty());
+
+    let response = anonymous
+        .get(&node)
+        .bearer_auth(SECRET)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let info: Value = response.json().await.unwrap();
+    assert_eq!(info["name"], "sms-a");
+    assert_eq!(info["role"], "active");
+}
+
+#[tokio::test]
+async fn clustering_refuses_sqlite_and_a_missing_secret() {
+    use backend::config::{Config, ServeArgs};
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, SECRET).unwrap();
+    let mut args = ServeArgs::default();
+    args.storage.data_dir = Some(dir.path().to_owned());
+    args.cluster.cluster_peer = Some("http://127.0.0.1:9/".into());
+    args.cluster.cluster_secret_file = Some(secret.clone());
+    let err = Config::load(&args).unwrap_err().to_string();
+    assert!(err.contains("needs PostgreSQL"), "{err}");
+
+    args.storage.database_url = Some("postgres://postgres@127.0.0.1/x".into());
+    args.cluster.cluster_secret_file = None;
+    let err = Config::load(&args).unwrap_err().to_string();
+    assert!(err.contains("--cluster-secret-file"), "{err}");
+
+    std::fs::write(&secret, "short").unwrap();
+    args.cluster.cluster_secret_file = Some(secret);
+    let err = Config::load(&args).unwrap_err().to_string();
+    assert!(err.contains("too short"), "{err}");
+}
