@@ -119,3 +119,28 @@ pub const CLIENT_SWITCH_PROMPT: Locator<'static> =
 pub const CLIENT_REQUIRED: Locator<'static> = Locator::Css("#client-required");
 pub const CLIENT_CURRENT: Locator<'static> = Locator::Css("#client-current");
 pub const CLIENT_RELOAD: Locator<'static> = Locator::Css("#client-reload");
+
+/// The HA cluster panel (Admin > HA cluster).
+pub const NAV_CLUSTER: Locator<'static> = Locator::Css("#nav-cluster");
+pub const CLUSTER_ENABLED: Locator<'static> = Locator::Css("#cluster-enabled[data-enabled='true']");
+pub const CLUSTER_DISABLED: Locator<'static> =
+    Locator::Css("#cluster-enabled[data-enabled='false']");
+pub const CLUSTER_NODE: Locator<'static> = Locator::Css("#cluster-node");
+pub const CLUSTER_PEER: Locator<'static> = Locator::Css("#cluster-peer");
+pub const CLUSTER_MISMATCH: Locator<'static> = Locator::Css("#cluster-mismatch");
+pub const CLUSTER_PROCEDURE: Locator<'static> = Locator::Css("#cluster-procedure");
+pub const CLUSTER_DISABLE: Locator<'static> = Locator::Css("#cluster-disable");
+pub const CLUSTER_ESTABLISH: Locator<'static> = Locator::Css("#cluster-establish");
+pub const CLUSTER_CONFIRM: Locator<'static> = Locator::Css("#cluster-confirm");
+pub const CLUSTER_CONFIRM_YES: Locator<'static> = Locator::Css("#cluster-confirm-yes");
+pub const CLUSTER_ERROR: Locator<'static> = Locator::Css("#cluster-error");
+/// The install page's notice that the HA rule refuses the patch.
+pub const INSTALL_HA_BLOCKED: Locator<'static> = Locator::Css("#install-ha-blocked");
+/// The passive node's banner and its link to the active node.
+pub const PASSIVE_NODE: Locator<'static> = Locator::Css("#passive-node");
+pub const ACTIVE_NODE_LINK: Locator<'static> = Locator::Css("#active-node-link");
+
+/// A node card (`#cluster-node` or `#cluster-peer`) showing `role` and patch level `level`.
+pub fn cluster_card(card: &str, role: &str, level: u32) -> String {
+    format!("{card}[data-role='{role}'] .node-level[data-level='{level}']")
+}

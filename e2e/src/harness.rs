@@ -45,42 +45,39 @@ impl Browser {
     /// Like [`Browser::start`], with `configure` changing the server's configuration before it
     /// starts (e.g. trusting a test vendor's package key: `vendor.trust(config)`).
     pub async fn start_with(configure: impl FnOnce(&mut Config)) -> anyhow::Result<Browser> {
-        let dist = dist_dir();
-        if !dist.join("index.html").exists() {
-            bail!(
-                "the web client is not built ({} is missing): run `make test`, which builds it",
-                dist.join("index.html").display()
-            );
-        }
         let data_dir = tempfile::tempdir()?;
-        let mut config = Config::for_data_dir(data_dir.path());
-        config.listen = "127.0.0.1:0".parse()?;
-        config.static_dir = dist;
-        config.node_name = "sms-e2e".into();
+        let mut config = server_config(data_dir.path())?;
         configure(&mut config);
-        let (app, _) = Application::build(config, Some(ADMIN_PASSWORD.into())).await?;
-        let addr = app.local_addr()?;
-        let state = app.state().clone();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let stopped = app
-                .run_until(async {
-                    let _ = rx.await;
-                })
-                .await;
-            if let Err(err) = stopped {
-                eprintln!("the SMS server stopped with an error: {err}");
-            }
-        });
+        Self::start_in(config, data_dir).await
+    }
 
+    /// Starts a server with `config` (its data in `data_dir`, kept until the browser is
+    /// dropped) and a browser session on it.
+    pub async fn start_in(config: Config, data_dir: TempDir) -> anyhow::Result<Browser> {
+        let mut server = Server::start(config).await?;
         let (chromedriver, client, profile) = open_session().await?;
         Ok(Browser {
             client,
-            base_url: format!("http://{addr}"),
-            state,
+            base_url: server.base_url.clone(),
+            state: server.state.clone(),
             chromedriver,
-            shutdown: Some(tx),
+            shutdown: server.shutdown.take(),
             _data_dir: data_dir,
+            _profile: profile,
+        })
+    }
+
+    /// A browser window on another server (e.g. the other node of an HA cluster), with its own
+    /// Chromium session. Closing or dropping it leaves that server running.
+    pub async fn window_on(server: &Server) -> anyhow::Result<Browser> {
+        let (chromedriver, client, profile) = open_session().await?;
+        Ok(Browser {
+            client,
+            base_url: server.base_url.clone(),
+            state: server.state.clone(),
+            chromedriver,
+            shutdown: None,
+            _data_dir: tempfile::tempdir()?,
             _profile: profile,
         })
     }
@@ -133,6 +130,63 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         self.stop_processes();
+    }
+}
+
+/// The configuration of a test server with its data in `data_dir` (the built web client from
+/// the workspace, any free port); fails when the web client is not built.
+pub fn server_config(data_dir: &std::path::Path) -> anyhow::Result<Config> {
+    let dist = dist_dir();
+    if !dist.join("index.html").exists() {
+        bail!(
+            "the web client is not built ({} is missing): run `make test`, which builds it",
+            dist.join("index.html").display()
+        );
+    }
+    let mut config = Config::for_data_dir(data_dir);
+    config.listen = "127.0.0.1:0".parse()?;
+    config.static_dir = dist;
+    config.node_name = "sms-e2e".into();
+    Ok(config)
+}
+
+/// An SMS server running in this test (the user `admin` has `ADMIN_PASSWORD`); it stops when
+/// dropped, unless a [`Browser`] took over stopping it.
+pub struct Server {
+    pub base_url: String,
+    pub state: backend::AppState,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Server {
+    pub async fn start(config: Config) -> anyhow::Result<Server> {
+        let (app, _) = Application::build(config, Some(ADMIN_PASSWORD.into())).await?;
+        let addr = app.local_addr()?;
+        let state = app.state().clone();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let stopped = app
+                .run_until(async {
+                    let _ = rx.await;
+                })
+                .await;
+            if let Err(err) = stopped {
+                eprintln!("the SMS server stopped with an error: {err}");
+            }
+        });
+        Ok(Server {
+            base_url: format!("http://{addr}"),
+            state,
+            shutdown: Some(tx),
+        })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
     }
 }
 

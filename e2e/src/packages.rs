@@ -90,6 +90,31 @@ impl Vendor {
         out: &Path,
         updates_client: bool,
     ) -> anyhow::Result<()> {
+        self.pack_patch(n, title, release_notes, out, updates_client, false)
+    }
+
+    /// SMS 6.4.0 Patch `n` that changes the database schema, written to `file_name` in the
+    /// vendor's folder.
+    pub fn patch_changing_database(
+        &self,
+        n: u32,
+        title: &str,
+        file_name: &str,
+    ) -> anyhow::Result<PathBuf> {
+        let out = self.path(file_name);
+        self.pack_patch(n, title, "## Schema\n\n- New tables.", &out, false, true)?;
+        Ok(out)
+    }
+
+    fn pack_patch(
+        &self,
+        n: u32,
+        title: &str,
+        release_notes: &str,
+        out: &Path,
+        updates_client: bool,
+        database_changes: bool,
+    ) -> anyhow::Result<()> {
         let file_name = out
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
@@ -108,7 +133,7 @@ impl Vendor {
             "title": title,
             "updates": if updates_client { "both" } else { "server" },
             "restart": "application",
-            "database_changes": false,
+            "database_changes": database_changes,
             "rollback": true,
             "release_notes": release_notes,
         });

@@ -11,15 +11,15 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // Rows written before clustering belong to the single server: key ''.
         for table in [
-            Node::InstalledState.into_iden(),
-            Node::Patches.into_iden(),
-            Node::Jobs.into_iden(),
+            Owned::InstalledState.into_iden(),
+            Owned::Patches.into_iden(),
+            Owned::Jobs.into_iden(),
         ] {
             manager
                 .alter_table(
                     Table::alter()
                         .table(table)
-                        .add_column(string(Node::Node).default(""))
+                        .add_column(string(Owned::Node).default(""))
                         .to_owned(),
                 )
                 .await?;
@@ -28,7 +28,7 @@ impl MigrationTrait for Migration {
             .drop_index(
                 Index::drop()
                     .name("idx_patches_version_patch")
-                    .table(Node::Patches)
+                    .table(Owned::Patches)
                     .to_owned(),
             )
             .await?;
@@ -36,8 +36,8 @@ impl MigrationTrait for Migration {
             .create_index(
                 Index::create()
                     .name("idx_patches_node_version_patch")
-                    .table(Node::Patches)
-                    .col(Node::Node)
+                    .table(Owned::Patches)
+                    .col(Owned::Node)
                     .col(Patches::ProductVersion)
                     .col(Patches::Patch)
                     .unique()
@@ -77,7 +77,7 @@ impl MigrationTrait for Migration {
             .drop_index(
                 Index::drop()
                     .name("idx_patches_node_version_patch")
-                    .table(Node::Patches)
+                    .table(Owned::Patches)
                     .to_owned(),
             )
             .await?;
@@ -85,7 +85,7 @@ impl MigrationTrait for Migration {
             .create_index(
                 Index::create()
                     .name("idx_patches_version_patch")
-                    .table(Node::Patches)
+                    .table(Owned::Patches)
                     .col(Patches::ProductVersion)
                     .col(Patches::Patch)
                     .unique()
@@ -93,15 +93,15 @@ impl MigrationTrait for Migration {
             )
             .await?;
         for table in [
-            Node::InstalledState.into_iden(),
-            Node::Patches.into_iden(),
-            Node::Jobs.into_iden(),
+            Owned::InstalledState.into_iden(),
+            Owned::Patches.into_iden(),
+            Owned::Jobs.into_iden(),
         ] {
             manager
                 .alter_table(
                     Table::alter()
                         .table(table)
-                        .drop_column(Node::Node)
+                        .drop_column(Owned::Node)
                         .to_owned(),
                 )
                 .await?;
@@ -111,7 +111,7 @@ impl MigrationTrait for Migration {
 }
 
 #[derive(DeriveIden)]
-enum Node {
+enum Owned {
     InstalledState,
     Patches,
     Jobs,
