@@ -85,6 +85,7 @@ pub fn router(state: AppState) -> Router {
         .route("/cluster/v1/node", get(cluster::node))
         .route("/cluster/v1/patches", put(cluster::receive_package))
         .route("/cluster/v1/install", post(cluster::install))
+        .route("/cluster/v1/refresh", post(cluster::refresh))
         .route("/cluster/v1/jobs/{id}", get(cluster::job))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

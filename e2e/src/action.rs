@@ -47,13 +47,19 @@ pub async fn click(
     name: &str,
 ) -> anyhow::Result<()> {
     check::visible(browser, what, name).await?;
-    browser
-        .client
-        .find(what)
-        .await?
-        .click()
-        .await
-        .with_context(|| format!("cannot click {name}"))
+    // A live page may draw the element again between finding and clicking it: find it anew.
+    check::until(&format!("a click on {name}"), || async {
+        let element = browser
+            .client
+            .find(what)
+            .await
+            .map_err(|err| format!("{name} is gone: {err}"))?;
+        match element.click().await {
+            Ok(_) => Ok(Some(())),
+            Err(err) => Err(format!("cannot click {name}: {err}")),
+        }
+    })
+    .await
 }
 
 /// Presses the header's "Log out" button.

@@ -125,6 +125,16 @@ pub async fn node(State(state): State<AppState>) -> Result<Json<NodeInfo>, ApiEr
     Ok(Json(state.cluster.node_info(&state).await?))
 }
 
+/// `POST /cluster/v1/refresh`: the peer changed the cluster; look at the lease now and tell
+/// this node's clients.
+pub async fn refresh(State(state): State<AppState>) -> StatusCode {
+    state.cluster.tick().await;
+    state
+        .events
+        .publish(shared::panel::ServerEvent::ClusterChanged);
+    StatusCode::NO_CONTENT
+}
+
 /// `PUT /cluster/v1/patches`: a package pushed by the active node, into this node's patch
 /// repository through the verifier (already there: fine).
 pub async fn receive_package(

@@ -234,6 +234,16 @@ impl Cluster {
             .await?;
         outcome?;
         self.tick().await;
+        // The peer follows at once too (its clients see the change without waiting for its
+        // next lease attempt); a peer that does not answer follows at that attempt.
+        if let Some(inner) = &self.inner
+            && let Err(err) = inner
+                .request(reqwest::Method::POST, "cluster/v1/refresh")
+                .send()
+                .await
+        {
+            tracing::debug!("cannot ask the peer to look at the cluster again: {err}");
+        }
         state
             .events
             .publish(shared::panel::ServerEvent::ClusterChanged);

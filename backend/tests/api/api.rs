@@ -165,6 +165,8 @@ async fn the_openapi_document_lists_every_route() {
         ("/api/v1/devices", "get"),
         ("/api/v1/devices", "post"),
         ("/api/v1/devices/{id}", "delete"),
+        ("/api/v1/cluster", "get"),
+        ("/api/v1/cluster/{action}", "post"),
     ];
     for (path, method) in expected {
         assert!(

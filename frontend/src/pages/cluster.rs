@@ -12,10 +12,38 @@ use crate::components::loading::Loading;
 use crate::components::set_page_title;
 use crate::components::shell::use_shell;
 
+/// How often the cluster page asks again for the peer's state.
+const PEER_REFRESH_MS: u64 = 2000;
+
 #[component]
 pub fn ClusterPage() -> impl IntoView {
     set_page_title("HA cluster");
     let shell = use_shell();
+    // The peer changes without telling this node (its level after an install, going down):
+    // look again every few seconds while the page is open.
+    let actions = ActionState::new();
+    let refresh = set_interval_with_handle(
+        move || {
+            // Not under an open confirmation: it would be drawn again under the admin's cursor.
+            if actions.asked.get_untracked().is_some() || actions.run.pending().get_untracked() {
+                return;
+            }
+            // Drawn again only when something changed.
+            leptos::task::spawn_local(async move {
+                let fresh = api::get_cluster().await.ok();
+                let shown = shell.cluster.get_untracked().and_then(Result::ok);
+                if fresh.is_some() && fresh != shown {
+                    shell.cluster.refetch();
+                }
+            });
+        },
+        std::time::Duration::from_millis(PEER_REFRESH_MS),
+    );
+    on_cleanup(move || {
+        if let Ok(handle) = refresh {
+            handle.clear();
+        }
+    });
     view! {
         <div id="cluster-page" class="page">
             <h1>"HA cluster"</h1>
@@ -28,7 +56,7 @@ pub fn ClusterPage() -> impl IntoView {
                             .await
                             .map(|s| s.role.is_admin())
                             .unwrap_or(false);
-                        Ok::<_, ApiError>(view! { <ClusterView info admin/> })
+                        Ok::<_, ApiError>(view! { <ClusterView info admin actions/> })
                     })}
                 </ErrorBoundary>
             </Transition>
@@ -52,7 +80,7 @@ fn role_words(role: ClusterRole) -> &'static str {
 }
 
 #[component]
-fn ClusterView(info: ClusterInfo, admin: bool) -> impl IntoView {
+fn ClusterView(info: ClusterInfo, admin: bool, actions: ActionState) -> impl IntoView {
     if !info.configured {
         return view! {
             <section class="card">
@@ -120,7 +148,7 @@ fn ClusterView(info: ClusterInfo, admin: bool) -> impl IntoView {
                 <li data-step="establish">"Re-establish the cluster."</li>
             </ol>
         </section>
-        {admin.then(|| view! { <ClusterActions info/> })}
+        {admin.then(|| view! { <ClusterActions info actions/> })}
     }
     .into_any()
 }
@@ -199,17 +227,32 @@ fn action_words(action: ClusterAction, info: &ClusterInfo) -> (&'static str, Str
     }
 }
 
+/// The action asked for (awaiting confirmation) and the one running: kept by the page, so the
+/// panel can be drawn again with fresh data without losing them.
+#[derive(Clone, Copy)]
+struct ActionState {
+    asked: RwSignal<Option<ClusterAction>>,
+    run: Action<ClusterAction, Result<(), ApiError>>,
+}
+
+impl ActionState {
+    fn new() -> Self {
+        let asked = RwSignal::new(None::<ClusterAction>);
+        let run = Action::new_unsync(move |action: &ClusterAction| {
+            let action = *action;
+            async move {
+                let done = api::cluster_action(action).await;
+                asked.set(None);
+                done.map(|_| ())
+            }
+        });
+        Self { asked, run }
+    }
+}
+
 #[component]
-fn ClusterActions(info: ClusterInfo) -> impl IntoView {
-    let asked = RwSignal::new(None::<ClusterAction>);
-    let run = Action::new_unsync(move |action: &ClusterAction| {
-        let action = *action;
-        async move {
-            let done = api::cluster_action(action).await;
-            asked.set(None);
-            done.map(|_| ())
-        }
-    });
+fn ClusterActions(info: ClusterInfo, actions: ActionState) -> impl IntoView {
+    let ActionState { asked, run } = actions;
     let pending = run.pending();
     let enabled = info.enabled;
     let active = info.node.role == ClusterRole::Active;
