@@ -65,6 +65,10 @@ pub fn AppShell() -> impl IntoView {
         cluster,
     };
     provide_context(shell);
+    let cluster_at_start = LocalResource::new(move || async move {
+        session.await?;
+        api::get_cluster().await
+    });
 
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
@@ -74,13 +78,35 @@ pub fn AppShell() -> impl IntoView {
                     <div class="shell-error"><ErrorList errors/></div>
                 }>
                     {move || Suspend::new(async move {
-                        shell.session.await.map(|session| view! {
+                        let session = shell.session.await;
+                        // A passive node refuses the pages' requests: know it before they run.
+                        // (Its own resource, fetched once, so that a refetch of the cluster does
+                        // not draw the whole frame again.)
+                        let passive_at_start = cluster_at_start
+                            .await
+                            .is_ok_and(|info| info.active_url.is_some());
+                        let passive = Memo::new(move |_| {
+                            cluster
+                                .get()
+                                .and_then(Result::ok)
+                                .map_or(passive_at_start, |info| info.active_url.is_some())
+                        });
+                        session.map(|session| view! {
                             <AppHeader session/>
                             <ServerLinkBanner/>
                             <PassiveNodeBanner/>
                             <PatchNoticeBanner/>
                             <main id="main" class="main" tabindex="-1">
-                                <Outlet/>
+                                {move || if passive.get() {
+                                    view! {
+                                        <p id="passive-page" class="muted">
+                                            "The pages of this SMS open on the active node (link above)."
+                                        </p>
+                                    }
+                                    .into_any()
+                                } else {
+                                    view! { <Outlet/> }.into_any()
+                                }}
                             </main>
                         })
                     })}
