@@ -4,8 +4,8 @@
 //!
 //! An install runs `verify`, `precheck`, `stop_clients`, `stage_payload`, `switch`, `restart`
 //! (or `reboot`), `postcheck`, `done` (on the active node of an HA cluster also `peer_push`
-//! after the pre-check and `peer_install` before `done`: the passive node installs it too); a rollback `precheck`, `stop_clients`, `switch`,
-//! `restart`, `postcheck`, `done`. The switch is the one step that changes what runs: before
+//! after the pre-check and `peer_install` before `done`: the passive node installs it too); a
+//! rollback `precheck`, `stop_clients`, `switch`, `restart`, `postcheck`, `done`. The switch is the one step that changes what runs: before
 //! it, a failure leaves the old level; after it, the new level stands once the post-check
 //! passes, and the server switches back by itself when it does not.
 
