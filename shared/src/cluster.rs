@@ -18,6 +18,12 @@ use crate::{Build, PatchLevel, ProductVersion};
 pub const HA_PROCEDURE: &str = "Disable clustering, install the patch on each node separately \
      (the active node first, then the other one), then re-establish the cluster.";
 
+/// The HA rule: a patch with database changes cannot be installed while clustering is enabled
+/// (the server refuses it with [`HA_PROCEDURE`]; the web client says so before Install).
+pub fn ha_refuses(database_changes: bool, clustering_enabled: bool) -> bool {
+    database_changes && clustering_enabled
+}
+
 /// What a node does in its cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -172,6 +178,14 @@ mod tests {
             patch_level: PatchLevel(level),
             running_job: None,
         }
+    }
+
+    #[test]
+    fn only_a_database_patch_on_an_enabled_cluster_is_refused() {
+        assert!(ha_refuses(true, true));
+        assert!(!ha_refuses(true, false));
+        assert!(!ha_refuses(false, true));
+        assert!(!ha_refuses(false, false));
     }
 
     #[test]

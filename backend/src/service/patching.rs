@@ -790,7 +790,9 @@ async fn has_stage(handle: &JobHandle, name: &str) -> bool {
 /// The HA rule: while clustering is enabled, a patch with database changes is refused with
 /// the documented procedure.
 async fn ha_precheck(state: &AppState, patch: &PatchInfo) -> Result<(), PatchJobError> {
-    if !patch.database_changes || !state.cluster.enabled().await? {
+    if !patch.database_changes
+        || !shared::cluster::ha_refuses(patch.database_changes, state.cluster.enabled().await?)
+    {
         return Ok(());
     }
     Err(PatchJobError::precondition(

@@ -110,11 +110,11 @@ fn ConfirmInstall(found: AvailablePatch, job: RwSignal<Option<JobInfo>>) -> impl
     let cluster = use_shell().cluster;
     let changes_database = p.database_changes;
     let ha_blocked = move || {
-        changes_database
-            && cluster
-                .get()
-                .and_then(Result::ok)
-                .is_some_and(|info| info.configured && info.enabled)
+        let enabled = cluster
+            .get()
+            .and_then(Result::ok)
+            .is_some_and(|info| info.configured && info.enabled);
+        shared::cluster::ha_refuses(changes_database, enabled)
     };
     let navigate = use_navigate();
     let install = Action::new_unsync(move |_: &()| {
