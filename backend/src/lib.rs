@@ -1,24 +1,18 @@
 //! The SMS server: JSON API, storage, the web client's files, and the `sms` command line.
+//!
+//! The modules are layers that only point down (`backend/layers.txt`, `docs/architecture.md`):
+//! `cli` -> `app` -> `http` -> `workflow` -> `service` -> `package` / `storage` / `config`;
+//! `tools` (the TMC server and the device simulator) stand beside `http`.
 
+pub mod app;
 pub mod cli;
 pub mod config;
-pub mod db;
-pub mod devices;
-pub mod entity;
-pub mod error;
-pub mod extract;
-pub mod handlers;
-pub mod install;
-pub mod lifecycle;
+pub mod http;
 pub mod package;
-pub mod remote;
-pub mod router;
 pub mod service;
-pub mod startup;
-pub mod state;
-pub mod static_files;
-pub mod tmc;
+pub mod storage;
+pub mod tools;
+pub mod workflow;
 
-pub use router::router;
-pub use startup::Application;
-pub use state::AppState;
+pub use app::startup::Application;
+pub use http::router::router;

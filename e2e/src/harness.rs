@@ -29,7 +29,7 @@ fn dist_dir() -> PathBuf {
 pub struct Browser {
     pub client: Client,
     pub base_url: String,
-    pub state: backend::AppState,
+    pub state: backend::http::state::AppState,
     chromedriver: Child,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _data_dir: TempDir,
@@ -154,7 +154,7 @@ pub fn server_config(data_dir: &std::path::Path) -> anyhow::Result<Config> {
 /// dropped, unless a [`Browser`] took over stopping it.
 pub struct Server {
     pub base_url: String,
-    pub state: backend::AppState,
+    pub state: backend::http::state::AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 

@@ -41,7 +41,7 @@ impl Vendor {
     /// The demo vendor of a server in demo mode: its key is the one the server generated in
     /// `data_dir` on its first start.
     pub fn demo(data_dir: &Path) -> anyhow::Result<Self> {
-        let prefix = data_dir.join(backend::startup::DEMO_VENDOR_KEY);
+        let prefix = data_dir.join(backend::app::demo::DEMO_VENDOR_KEY);
         let signer = PackageSigner::load(&prefix.with_extension("key"))
             .context("cannot read the demo vendor key (is the server in demo mode?)")?;
         Ok(Self {

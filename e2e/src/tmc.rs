@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use backend::config::Config;
 use backend::package::keys::PackageSigner;
-use backend::tmc::server::TmcServer;
+use backend::tools::tmc_server::TmcServer;
 use tempfile::TempDir;
 
 use crate::packages::Vendor;

@@ -1,6 +1,8 @@
-//! Signed patch packages: the manifest, signing keys, the streaming verifier and the packer.
+//! Signed patch packages: the manifest, signing keys, the streaming verifier and the packer, and
+//! the TMC's signed catalog.
 //! The format is the contract in `docs/package-format.md`.
 
+pub mod catalog;
 pub mod error;
 pub mod keys;
 pub mod manifest;

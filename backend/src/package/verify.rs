@@ -582,36 +582,32 @@ fn take(data: &[u8], remaining: u64) -> usize {
     usize::try_from(remaining).map_or(data.len(), |r| r.min(data.len()))
 }
 
-/// Whether the package may be installed here: same product version, newer than installed.
+/// Whether the package applies to the installed level: `shared::applicability` decides, in
+/// its words; the rejection's code is the applicability's.
 pub fn check_applicable(
     manifest: &Manifest,
     installed: InstalledLevel,
 ) -> Result<(), PackageError> {
-    if manifest.product_version != installed.product_version {
-        return Err(PackageError::new(
-            RejectCode::WrongProductVersion,
-            format!(
-                "the package is Patch {} for SMS {}, but this server runs SMS {}: it does not apply here",
-                manifest.patch, manifest.product_version, installed.product_version
-            ),
-        ));
-    }
-    let level = installed.patch_level.0;
-    if manifest.patch == level {
-        return Err(PackageError::new(
-            RejectCode::AlreadyInstalled,
-            format!("Patch {} is already installed", manifest.patch),
-        ));
-    }
-    if manifest.patch < level {
-        return Err(PackageError::new(
-            RejectCode::OlderThanInstalled,
-            format!(
-                "Patch {} is older than the installed Patch {level}; patches are cumulative, so it is not needed \
-                 (to go back, roll back the installed patch)",
-                manifest.patch
-            ),
-        ));
-    }
-    Ok(())
+    let id = shared::PatchId::new(manifest.product_version, manifest.patch).map_err(|err| {
+        PackageError::new(
+            RejectCode::ManifestInvalid,
+            format!("the manifest's patch: {err}"),
+        )
+    })?;
+    let reason = shared::applicability(installed.product_version, installed.patch_level, id);
+    let code = match reason {
+        shared::Applicability::Applicable => return Ok(()),
+        shared::Applicability::WrongProductVersion { .. } => RejectCode::WrongProductVersion,
+        shared::Applicability::AlreadyInstalled => RejectCode::AlreadyInstalled,
+        shared::Applicability::OlderThanInstalled { .. } => RejectCode::OlderThanInstalled,
+    };
+    Err(PackageError::new(
+        code,
+        format!(
+            "Patch {} for SMS {}: {}",
+            manifest.patch,
+            manifest.product_version,
+            reason.message().trim_end_matches('.')
+        ),
+    ))
 }

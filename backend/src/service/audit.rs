@@ -7,8 +7,8 @@ use sea_orm::{
 };
 use shared::api::{AuditEntry, AuditOutcome, AuditPage};
 
-use crate::entity::audit_log;
-use crate::error::ServiceError;
+use crate::service::ServiceError;
+use crate::storage::entity::audit_log;
 
 /// One thing worth recording.
 #[derive(Debug, Clone)]

@@ -16,9 +16,9 @@ use shared::Role;
 use shared::api::SessionInfo;
 
 use crate::config::AuthConfig;
-use crate::entity::{session, user};
-use crate::error::ServiceError;
+use crate::service::ServiceError;
 use crate::service::audit::{self, AuditEvent};
+use crate::storage::entity::{session, user};
 
 /// Shortest password the server accepts.
 pub const MIN_PASSWORD_LEN: usize = 8;
@@ -106,7 +106,7 @@ impl Auth {
         let token = new_token();
         let session_id = token_hash(&token);
         let expires_at = now + self.config.session_ttl;
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = crate::storage::db::begin_write(&self.db).await?;
         user::Entity::update_many()
             .col_expr(user::Column::FailedLogins, Expr::value(0))
             .col_expr(
@@ -236,7 +236,7 @@ impl Auth {
         who: &AuthenticatedUser,
         source: Option<String>,
     ) -> Result<(), ServiceError> {
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = crate::storage::db::begin_write(&self.db).await?;
         session::Entity::delete_by_id(who.session_id.clone())
             .exec(&txn)
             .await?;
@@ -270,7 +270,7 @@ impl Auth {
         }
         let hash = hash_password(password.to_owned()).await?;
         let now = Utc::now();
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = crate::storage::db::begin_write(&self.db).await?;
         user::ActiveModel {
             username: Set(username.to_owned()),
             password_hash: Set(hash),
@@ -310,7 +310,7 @@ impl Auth {
             .await?
             .ok_or_else(|| ServiceError::UserNotFound(username.to_owned()))?;
         let hash = hash_password(password.to_owned()).await?;
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = crate::storage::db::begin_write(&self.db).await?;
         user::Entity::update_many()
             .col_expr(user::Column::PasswordHash, Expr::value(hash))
             .col_expr(user::Column::FailedLogins, Expr::value(0))

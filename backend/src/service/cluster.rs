@@ -1,4 +1,5 @@
-//! The HA cluster: the leadership lease in PostgreSQL, the peer node, and the cluster actions.
+//! The HA cluster: the leadership lease in PostgreSQL and the peer node's client (the actions
+//! are `workflow::cluster`).
 //!
 //! Both nodes run [`Cluster::run`]: every `lease_renew` it tries to take or renew the lease
 //! (one `UPDATE ... WHERE holder = me OR expired` in the database), which decides this node's
@@ -7,20 +8,19 @@
 //! as a bearer token (see docs/cluster.md).
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
-use shared::cluster::{ClusterAction, ClusterInfo, ClusterRole, NodeInfo, PeerInfo, mismatch};
+use shared::cluster::{ClusterRole, NodeInfo, PeerInfo};
 use shared::panel::{JobInfo, JobState};
 use shared::{PatchId, PatchLevel};
 use tokio::sync::watch;
 
 use crate::config::ClusterConfig;
-use crate::error::{ApiError, ServiceError};
-use crate::service::AuditEvent;
-use crate::state::AppState;
+use crate::service::ServiceError;
 
 /// How long a call to the peer may take (a package push has its own, longer limit).
 const PEER_TIMEOUT: Duration = Duration::from_secs(3);
@@ -46,12 +46,12 @@ struct Inner {
     peer_jobs: Mutex<HashMap<i64, i64>>,
 }
 
-/// The `cluster` row: the lease and whether clustering is enabled.
+/// Whether clustering is enabled, and who changed that when (the `cluster` row).
 #[derive(Debug, Clone)]
-struct ClusterRow {
-    enabled: bool,
-    changed_by: Option<String>,
-    changed_at: Option<chrono::DateTime<Utc>>,
+pub struct ClusterState {
+    pub enabled: bool,
+    pub changed_by: Option<String>,
+    pub changed_at: Option<chrono::DateTime<Utc>>,
 }
 
 impl Cluster {
@@ -165,77 +165,48 @@ impl Cluster {
         }
     }
 
-    /// What this node says of itself.
-    pub async fn node_info(&self, state: &AppState) -> Result<NodeInfo, ServiceError> {
-        let installed = state.installed.get().await?;
-        let running_job = state
-            .jobs
-            .running()
-            .await
-            .into_iter()
-            .find(|job| job.kind != shared::panel::JobKind::Download)
-            .map(|job| job.id);
-        Ok(NodeInfo {
-            name: state.config.node_name.clone(),
-            role: self.role(),
-            product_version: installed.product_version,
-            build: installed.build,
-            patch_level: installed.patch_level,
-            running_job,
-        })
+    /// This node's name.
+    pub fn name(&self) -> Option<&str> {
+        self.inner.as_ref().map(|inner| inner.name.as_str())
     }
 
-    /// `GET /api/v1/cluster`.
-    pub async fn info(&self, state: &AppState) -> Result<ClusterInfo, ServiceError> {
-        let node = self.node_info(state).await?;
-        let Some(inner) = &self.inner else {
-            return Ok(ClusterInfo {
-                configured: false,
-                node,
-                peer: None,
-                enabled: false,
-                active_url: None,
-                mismatch: None,
-                changed_by: None,
-                changed_at: None,
-            });
-        };
-        let row = inner.row().await?;
-        let peer = inner.peer_info().await;
-        let mismatch = peer.node.as_ref().and_then(|peer| mismatch(&node, peer));
-        Ok(ClusterInfo {
-            configured: true,
-            active_url: self.active_url(),
-            node,
-            peer: Some(peer),
-            enabled: row.enabled,
-            mismatch,
-            changed_by: row.changed_by,
-            changed_at: row.changed_at,
-        })
+    /// Whether clustering is enabled, and who changed that when; `None` on a single server.
+    pub async fn state(&self) -> Result<Option<ClusterState>, ServiceError> {
+        match &self.inner {
+            Some(inner) => Ok(Some(inner.row().await?)),
+            None => Ok(None),
+        }
     }
 
-    /// Disables clustering, re-establishes it, or swaps the roles; audited either way.
-    pub async fn act(
-        &self,
-        state: &AppState,
-        action: ClusterAction,
-        actor: &str,
-        source: Option<String>,
-    ) -> Result<ClusterInfo, ApiError> {
-        let outcome = self.act_inner(state, action, actor).await;
-        let event = match &outcome {
-            Ok(details) => AuditEvent::success(action.audit_action(), actor).details(details),
-            Err(err) => AuditEvent::failure(action.audit_action(), actor).details(err.to_string()),
-        };
-        state
-            .audit
-            .record(event.target(state.config.node_name.clone()).source(source))
-            .await?;
-        outcome?;
-        self.tick().await;
-        // The peer follows at once too (its clients see the change without waiting for its
-        // next lease attempt); a peer that does not answer follows at that attempt.
+    /// What the peer says of itself (or why it did not); `None` on a single server.
+    pub async fn peer(&self) -> Option<PeerInfo> {
+        match &self.inner {
+            Some(inner) => Some(inner.peer_info().await),
+            None => None,
+        }
+    }
+
+    /// Records clustering as enabled or disabled, by `actor`.
+    pub async fn set_enabled(&self, enabled: bool, actor: &str) -> Result<(), ServiceError> {
+        match &self.inner {
+            Some(inner) => inner.set_enabled(enabled, actor).await,
+            None => Err(ServiceError::InvalidInput(
+                "this server is not part of an HA cluster".into(),
+            )),
+        }
+    }
+
+    /// Hands the lease to the node `peer` (a swap); false when this node no longer held it.
+    pub async fn hand_over(&self, peer: &str) -> Result<bool, ServiceError> {
+        match &self.inner {
+            Some(inner) => inner.hand_over(peer).await,
+            None => Ok(false),
+        }
+    }
+
+    /// Asks the peer to look at the lease at once, so its clients see a change without
+    /// waiting for its next lease attempt; a peer that does not answer follows at that attempt.
+    pub async fn tell_peer(&self) {
         if let Some(inner) = &self.inner
             && let Err(err) = inner
                 .request(reqwest::Method::POST, "cluster/v1/refresh")
@@ -244,141 +215,19 @@ impl Cluster {
         {
             tracing::debug!("cannot ask the peer to look at the cluster again: {err}");
         }
-        state
-            .events
-            .publish(shared::panel::ServerEvent::ClusterChanged);
-        Ok(self.info(state).await?)
-    }
-
-    async fn act_inner(
-        &self,
-        state: &AppState,
-        action: ClusterAction,
-        actor: &str,
-    ) -> Result<String, ApiError> {
-        let Some(inner) = &self.inner else {
-            return Err(conflict(
-                "cluster_not_configured",
-                "This server is not part of an HA cluster: start it with --cluster-peer and \
-                 --cluster-secret-file to make one.",
-            ));
-        };
-        let row = inner.row().await?;
-        match action {
-            ClusterAction::Disable => {
-                if !row.enabled {
-                    return Err(conflict(
-                        "cluster_disabled",
-                        "Clustering is already disabled.",
-                    ));
-                }
-                inner.set_enabled(false, actor).await?;
-                Ok(format!(
-                    "clustering disabled on {}; both nodes now serve on their own",
-                    inner.name
-                ))
-            }
-            ClusterAction::Establish => {
-                if row.enabled {
-                    return Err(conflict(
-                        "cluster_enabled",
-                        "Clustering is already enabled.",
-                    ));
-                }
-                let (this, peer) = self.both(state).await?;
-                self.refuse_mismatch(&this, &peer)?;
-                inner.set_enabled(true, actor).await?;
-                Ok(format!(
-                    "cluster re-established: {} and {} run SMS {} {}",
-                    this.name,
-                    peer.name,
-                    this.product_version,
-                    crate::service::patching::level_in_words(this.patch_level)
-                ))
-            }
-            ClusterAction::Swap => {
-                if !row.enabled {
-                    return Err(conflict(
-                        "cluster_disabled",
-                        "Clustering is disabled, so there are no roles to swap. Re-establish \
-                         the cluster first.",
-                    ));
-                }
-                if self.role() != ClusterRole::Active {
-                    return Err(conflict(
-                        "not_active_node",
-                        "Only the active node can hand its role over. Use the active node.",
-                    ));
-                }
-                let (this, peer) = self.both(state).await?;
-                self.refuse_mismatch(&this, &peer)?;
-                if !inner.hand_over(&peer.name).await? {
-                    return Err(conflict(
-                        "not_active_node",
-                        "This node no longer holds the lease; reload the cluster panel.",
-                    ));
-                }
-                Ok(format!(
-                    "roles swapped: {} is now active, {} passive",
-                    peer.name, this.name
-                ))
-            }
-        }
-    }
-
-    /// This node and its peer, for an action that needs both; refused while a job runs.
-    async fn both(&self, state: &AppState) -> Result<(NodeInfo, NodeInfo), ApiError> {
-        let Some(inner) = &self.inner else {
-            return Err(ApiError::Internal("not in a cluster".into()));
-        };
-        let this = self.node_info(state).await?;
-        let peer = inner.peer_info().await;
-        let Some(peer_node) = peer.node else {
-            return Err(ApiError::Status {
-                status: axum::http::StatusCode::BAD_GATEWAY,
-                code: "peer_unreachable",
-                message: format!(
-                    "The peer node at {} did not answer: {}. Start it (or check its address \
-                     and the cluster secret), then try again.",
-                    peer.url,
-                    peer.error.unwrap_or_default()
-                ),
-            });
-        };
-        if this.running_job.is_some() || peer_node.running_job.is_some() {
-            return Err(conflict(
-                "job_running",
-                "An install or rollback is running on one of the nodes; wait until it ends.",
-            ));
-        }
-        Ok((this, peer_node))
-    }
-
-    fn refuse_mismatch(&self, this: &NodeInfo, peer: &NodeInfo) -> Result<(), ApiError> {
-        match mismatch(this, peer) {
-            None => Ok(()),
-            Some(why) => Err(ApiError::Status {
-                status: axum::http::StatusCode::PRECONDITION_FAILED,
-                code: "cluster_mismatch",
-                message: format!(
-                    "{why} Both nodes must run the same version and patch level: install or \
-                     roll back on one of them first."
-                ),
-            }),
-        }
     }
 
     /// Sends the package of patch `id` to the peer and starts its install there; returns the
     /// peer's job id.
     pub async fn push_install(
         &self,
-        state: &AppState,
         local_job: i64,
         id: PatchId,
+        package: &Path,
         actor: &str,
-    ) -> Result<i64, String> {
+    ) -> Result<i64, PeerError> {
         let Some(inner) = &self.inner else {
-            return Err("this server is not part of a cluster".into());
+            return Err(PeerError("this server is not part of a cluster".into()));
         };
         let node = inner.peer_node().await.map_err(|err| {
             format!(
@@ -387,13 +236,8 @@ impl Cluster {
             )
         })?;
         if node.patch_level.0 < id.patch() {
-            let path = state
-                .repository
-                .package_path(id)
-                .await
-                .map_err(|err| err.to_string())?
-                .ok_or_else(|| format!("the package of Patch {id} is missing here"))?;
-            let file = tokio::fs::File::open(&path)
+            let path = package;
+            let file = tokio::fs::File::open(path)
                 .await
                 .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
             let body = reqwest::Body::from(file);
@@ -435,7 +279,7 @@ impl Cluster {
         local_job: i64,
         target: PatchLevel,
         limit: Duration,
-    ) -> Result<(), String> {
+    ) -> Result<(), PeerError> {
         let Some(inner) = &self.inner else {
             return Ok(());
         };
@@ -452,17 +296,28 @@ impl Cluster {
                     if let Ok(mut jobs) = inner.peer_jobs.lock() {
                         jobs.remove(&local_job);
                     }
-                    return outcome;
+                    return outcome.map_err(PeerError);
                 }
                 Ok(None) => {}
                 Err(err) => last_error = err,
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        Err(format!(
+        Err(PeerError(format!(
             "the passive node did not finish within {} s ({last_error})",
             limit.as_secs()
-        ))
+        )))
+    }
+}
+
+/// A call to the peer node that failed, in words.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct PeerError(pub String);
+
+impl From<String> for PeerError {
+    fn from(message: String) -> Self {
+        PeerError(message)
     }
 }
 
@@ -472,13 +327,6 @@ pub struct PeerInstall {
     pub patch: String,
     /// Who started the install on the active node.
     pub actor: String,
-}
-
-fn conflict(code: &'static str, message: &str) -> ApiError {
-    ApiError::Conflict {
-        code,
-        message: message.to_owned(),
-    }
 }
 
 /// The peer's answer when it succeeded, else its error message.
@@ -572,18 +420,18 @@ impl Inner {
         } else {
             Err(format!(
                 "it runs {}",
-                crate::service::patching::level_in_words(node.patch_level)
+                shared::level_in_words(node.patch_level)
             ))
         }))
     }
 
-    async fn row(&self) -> Result<ClusterRow, ServiceError> {
+    async fn row(&self) -> Result<ClusterState, ServiceError> {
         use sea_orm::EntityTrait;
-        let row = crate::entity::cluster::Entity::find_by_id(1)
+        let row = crate::storage::entity::cluster::Entity::find_by_id(1)
             .one(&self.db)
             .await?
             .ok_or_else(|| ServiceError::Corrupt("the cluster row is missing".into()))?;
-        Ok(ClusterRow {
+        Ok(ClusterState {
             enabled: row.enabled,
             changed_by: row.changed_by,
             changed_at: row.changed_at,
@@ -696,11 +544,11 @@ impl Inner {
 
     async fn set_enabled(&self, enabled: bool, actor: &str) -> Result<(), ServiceError> {
         use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
-        let row = crate::entity::cluster::Entity::find_by_id(1)
+        let row = crate::storage::entity::cluster::Entity::find_by_id(1)
             .one(&self.db)
             .await?
             .ok_or_else(|| ServiceError::Corrupt("the cluster row is missing".into()))?;
-        let mut row: crate::entity::cluster::ActiveModel = row.into();
+        let mut row: crate::storage::entity::cluster::ActiveModel = row.into();
         row.enabled = Set(enabled);
         row.changed_by = Set(Some(actor.to_owned()));
         row.changed_at = Set(Some(Utc::now()));

@@ -9,9 +9,9 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrai
 use shared::devices::{DeviceInfo, DeviceState, DeviceStatus};
 use shared::panel::ServerEvent;
 
-use crate::entity::device;
-use crate::error::ServiceError;
+use crate::service::ServiceError;
 use crate::service::events::Events;
+use crate::storage::entity::device;
 
 /// The largest status answer read from a device.
 const MAX_STATUS_BYTES: usize = 64 * 1024;

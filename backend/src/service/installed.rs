@@ -8,8 +8,8 @@ use sea_orm::{
 use shared::{Build, PatchLevel, ProductVersion};
 
 use crate::config::InitialInstall;
-use crate::entity::installed_state;
-use crate::error::ServiceError;
+use crate::service::ServiceError;
+use crate::storage::entity::installed_state;
 
 /// What runs on this server.
 #[derive(Debug, Clone, PartialEq, Eq)]

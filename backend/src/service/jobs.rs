@@ -17,9 +17,9 @@ use shared::api::ErrorBody;
 use shared::panel::{JobInfo, JobKind, JobState, ServerEvent, StageInfo};
 use tokio::sync::RwLock;
 
-use crate::entity::{job, job_stage};
-use crate::error::ServiceError;
+use crate::service::ServiceError;
 use crate::service::events::Events;
+use crate::storage::entity::{job, job_stage};
 
 /// Progress events are sent at most this often per job.
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
@@ -135,7 +135,7 @@ impl Jobs {
     ) -> Result<(JobInfo, JobHandle), ServiceError> {
         let now = Utc::now();
         let level = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = crate::storage::db::begin_write(&self.db).await?;
         let row = job::ActiveModel {
             kind: Set(kind.as_str().to_owned()),
             patch: Set(patch.map(|p| p.to_string())),

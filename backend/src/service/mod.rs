@@ -1,22 +1,23 @@
-//! Services: the server's business logic, called by handlers and the CLI.
+//! Services: one concern each (auth, audit, settings, jobs, events, the patch repository, the
+//! TMC sync, devices, the cluster lease and peer, the installed state). A service gets the
+//! handles it uses, never the application's state, and knows nothing of HTTP.
 
 pub mod audit;
 pub mod auth;
-pub mod client;
+pub mod backoff;
 pub mod cluster;
 pub mod devices;
-pub mod download;
+pub mod error;
 pub mod events;
 pub mod installed;
 pub mod jobs;
-pub mod panel;
-pub mod patching;
 pub mod repository;
 pub mod settings;
 pub mod tmc;
 
 pub use audit::{Audit, AuditEvent};
 pub use auth::{Auth, AuthenticatedUser};
+pub use error::ServiceError;
 pub use installed::Installed;
 pub use repository::PatchRepository;
 pub use settings::SettingsService;

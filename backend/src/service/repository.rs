@@ -10,7 +10,6 @@ use std::sync::Arc;
 use bytes::Bytes;
 use chrono::Utc;
 use futures_util::{Stream, StreamExt};
-use rand_core::{OsRng, RngCore};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder,
@@ -18,11 +17,11 @@ use sea_orm::{
 use shared::api::{AuditOutcome, PatchInfo, PatchSource};
 use shared::{Build, PatchId, ProductVersion};
 
-use crate::entity::patch;
-use crate::error::ServiceError;
 use crate::package::verify::InstalledLevel;
 use crate::package::{Limits, PackageError, RejectCode, TrustedKeys, VerifiedPackage, Verifier};
+use crate::service::ServiceError;
 use crate::service::audit::{self, AuditEvent};
+use crate::storage::entity::patch;
 
 /// The folder of the repository inside the data dir.
 pub const REPOSITORY_DIR: &str = "patches";
@@ -174,8 +173,12 @@ impl PatchRepository {
         E: std::fmt::Display,
     {
         tokio::fs::create_dir_all(&self.dir).await?;
-        let temp = TempFile::new(&self.dir);
-        let file = tokio::fs::File::create(&temp.path).await?.into_std().await;
+        // Removed when dropped, so a rejected or broken-off upload leaves nothing behind.
+        let temp = tempfile::Builder::new()
+            .prefix(".incoming-")
+            .suffix(".part")
+            .tempfile_in(&self.dir)?;
+        let file = temp.as_file().try_clone()?;
         let mut writer = PackageWriter::start(file);
         let mut verifier = Verifier::new(&self.keys, self.limits, Some(installed));
         let mut checked_exists = false;
@@ -238,8 +241,7 @@ impl PatchRepository {
         }
         let file_name = format!("{id}-{}.pkg", &verified.sha256[..12]);
         let final_path = self.dir.join(&file_name);
-        tokio::fs::rename(&temp.path, &final_path).await?;
-        temp.disarm();
+        temp.persist(&final_path).map_err(|err| err.error)?;
         sync_dir(&self.dir).await?;
 
         match self.record(&verified, &file_name, context).await {
@@ -259,7 +261,7 @@ impl PatchRepository {
         context: &ImportContext,
     ) -> Result<PatchInfo, ImportError> {
         let m = &verified.manifest;
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = crate::storage::db::begin_write(&self.db).await?;
         let row = patch::ActiveModel {
             product_version: Set(m.product_version.to_string()),
             patch: Set(i32::try_from(m.patch).unwrap_or(i32::MAX)),
@@ -575,36 +577,6 @@ pub(crate) fn decode_facts(
             .parse()
             .map_err(|e: String| corrupt("restart", &e))?,
     })
-}
-
-/// A temporary file in the repository that is removed unless disarmed.
-struct TempFile {
-    path: PathBuf,
-    armed: std::sync::atomic::AtomicBool,
-}
-
-impl TempFile {
-    fn new(dir: &Path) -> Self {
-        let mut random = [0u8; 8];
-        OsRng.fill_bytes(&mut random);
-        Self {
-            path: dir.join(format!(".incoming-{}.part", hex::encode(random))),
-            armed: std::sync::atomic::AtomicBool::new(true),
-        }
-    }
-
-    fn disarm(&self) {
-        self.armed
-            .store(false, std::sync::atomic::Ordering::Relaxed);
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if self.armed.load(std::sync::atomic::Ordering::Relaxed) {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
 }
 
 /// Makes a rename in `dir` durable.

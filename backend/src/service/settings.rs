@@ -5,9 +5,9 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 use shared::api::Settings;
 
-use crate::entity::setting;
-use crate::error::ServiceError;
+use crate::service::ServiceError;
 use crate::service::audit::{self, AuditEvent};
+use crate::storage::entity::setting;
 
 /// The key of the patch-notifications switch.
 pub const NOTIFICATIONS_ENABLED: &str = "notifications_enabled";
@@ -38,7 +38,7 @@ impl SettingsService {
         source: Option<String>,
     ) -> Result<Settings, ServiceError> {
         let before = self.get_bool(NOTIFICATIONS_ENABLED, true).await?;
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = crate::storage::db::begin_write(&self.db).await?;
         setting::Entity::insert(setting::ActiveModel {
             key: Set(NOTIFICATIONS_ENABLED.to_owned()),
             value: Set(serde_json::Value::Bool(enabled).to_string()),

@@ -11,11 +11,11 @@ use shared::PatchId;
 use shared::panel::{ServerEvent, TmcConnection, TmcStatus};
 use tokio::sync::{Mutex, Notify, RwLock};
 
-use crate::entity::{tmc_patch, tmc_state};
-use crate::error::ServiceError;
 use crate::package::TrustedKeys;
+use crate::package::catalog::{CATALOG_PATH, Catalog, CatalogEntry, SIGNATURE_PATH};
+use crate::service::ServiceError;
 use crate::service::events::Events;
-use crate::tmc::catalog::{CATALOG_PATH, Catalog, CatalogEntry, SIGNATURE_PATH};
+use crate::storage::entity::{tmc_patch, tmc_state};
 
 /// The single `tmc_state` row.
 const ROW_ID: i32 = 1;
@@ -327,7 +327,7 @@ impl TmcSync {
 
     /// Replaces the recorded catalog with `catalog`, in one transaction.
     async fn record(&self, catalog: &Catalog) -> Result<CheckOutcome, CheckError> {
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = crate::storage::db::begin_write(&self.db).await?;
         let before: Vec<PatchId> = tmc_patch::Entity::find()
             .all(&txn)
             .await?
@@ -400,10 +400,11 @@ async fn save_state<C: sea_orm::ConnectionTrait>(
 /// The wait before the next check after `failures` failures in a row: 30 s, doubling, at most
 /// `interval`, plus up to 20 % jitter (from `random`) so that many servers do not retry together.
 pub fn retry_delay(failures: u32, interval: Duration, random: u32) -> Duration {
-    let doubling = FIRST_RETRY.saturating_mul(1u32 << failures.saturating_sub(1).min(16));
-    let base = doubling.min(interval.max(FIRST_RETRY));
-    let jitter = base.mul_f64(f64::from(random % 1000) / 5000.0);
-    base + jitter
+    crate::service::backoff::Backoff {
+        first: FIRST_RETRY,
+        max: interval,
+    }
+    .delay_with_jitter(failures, random)
 }
 
 pub fn row_id(row: &tmc_patch::Model) -> Option<PatchId> {

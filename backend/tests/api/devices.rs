@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use backend::devices::simulator::Simulator;
+use backend::tools::device_simulator::Simulator;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_error};

@@ -20,7 +20,7 @@ pub const OPERATOR_PASSWORD: &str = "operator-password";
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: Client,
-    pub state: backend::AppState,
+    pub state: backend::http::state::AppState,
     pub data_dir: TempDir,
     pub config: Config,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,

@@ -1,10 +1,10 @@
 //! Importing packages over HTTP: valid ones land in the repository, every malformed one is
 //! rejected with its code and leaves nothing behind.
 
-use backend::entity::{installed_state, patch};
 use backend::package::pack::pack;
 use backend::package::verify::InstalledLevel;
 use backend::package::{Limits, PackageSigner};
+use backend::storage::entity::{installed_state, patch};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, PaginatorTrait};
 use serde_json::Value;
 
@@ -122,7 +122,7 @@ async fn a_package_signed_with_the_demo_vendor_key_is_marked_as_demo() {
         .config
         .storage
         .data_dir
-        .join(backend::startup::DEMO_VENDOR_KEY);
+        .join(backend::app::demo::DEMO_VENDOR_KEY);
     let signer = PackageSigner::load(&prefix.with_extension("key")).unwrap();
     let work = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(work.path().join("payload/server")).unwrap();

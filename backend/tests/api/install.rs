@@ -7,9 +7,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use backend::config::Config;
-use backend::install::InstallRoot;
 use backend::package::PackageSigner;
 use backend::package::pack::pack;
+use backend::storage::install_root::InstallRoot;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tempfile::TempDir;

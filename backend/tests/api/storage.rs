@@ -1,8 +1,8 @@
 //! Storage on both databases: the same checks on a SQLite file and on a fresh PostgreSQL database.
 
 use backend::config::{AuthConfig, InitialInstall, StorageConfig};
-use backend::db;
 use backend::service::{Audit, Auth, Installed, SettingsService};
+use backend::storage::db;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use shared::Role;
 use tempfile::TempDir;
@@ -240,12 +240,12 @@ async fn failed_logins_lock_and_a_new_password_unlocks(db: TestDb) {
     for _ in 0..5 {
         assert!(matches!(
             auth.login("alice", "wrong", None).await,
-            Err(backend::error::ServiceError::InvalidCredentials)
+            Err(backend::service::ServiceError::InvalidCredentials)
         ));
     }
     assert!(matches!(
         auth.login("alice", "alice-password", None).await,
-        Err(backend::error::ServiceError::LoginLocked { .. })
+        Err(backend::service::ServiceError::LoginLocked { .. })
     ));
     let users = auth.list_users().await.unwrap();
     assert!(users[0].locked_until.is_some());

@@ -1,0 +1,119 @@
+//! Demo mode's wiring: the demo vendor key's file, the demo TMC (its signed packages, served
+//! slowly on a loopback port), the simulated devices, and the demo admin's password file.
+
+use std::path::Path;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::http::state::AppState;
+use crate::tools::tmc_server::TmcServer;
+
+/// In demo mode the generated admin password is kept here (mode 0600) so every start can show it.
+pub const DEMO_PASSWORD_FILE: &str = "demo-admin-password";
+
+/// Who the demo's devices are recorded as added by.
+const DEMO_DEVICES_ADDED_BY: &str = "demo";
+
+/// How many simulated devices demo mode manages.
+pub const DEMO_DEVICES: usize = 3;
+
+/// The demo TMC serves packages at this many bytes per second.
+pub const DEMO_TMC_RATE: u64 = 512 * 1024;
+
+/// The folder of the demo TMC's packages inside the data dir.
+pub const DEMO_TMC_DIR: &str = "demo-tmc";
+
+/// Writes the demo packages (first start) and starts serving them on a loopback port.
+pub async fn start_demo_tmc(
+    config: &Config,
+) -> anyhow::Result<(TcpListener, std::sync::Arc<TmcServer>)> {
+    let prefix = config.storage.data_dir.join(DEMO_VENDOR_KEY);
+    let signer = crate::package::PackageSigner::load(&prefix.with_extension("key"))
+        .context("cannot read the demo vendor key")?;
+    let dir = config.storage.data_dir.join(DEMO_TMC_DIR);
+    let folder = dir.clone();
+    let written = {
+        let signer = crate::package::PackageSigner::load(&prefix.with_extension("key"))?;
+        tokio::task::spawn_blocking(move || {
+            crate::tools::demo_packages::write_demo_packages(&folder, &signer)
+        })
+        .await??
+    };
+    if written > 0 {
+        tracing::info!(written, dir = %dir.display(), "wrote the demo TMC's packages");
+    }
+    // Slow enough that a download's progress is visible in the demo.
+    let tmc = TmcServer::with_rate(
+        dir,
+        signer,
+        crate::tools::tmc_server::DEFAULT_EXPIRY,
+        Some(DEMO_TMC_RATE),
+    );
+    tmc.refresh().await?;
+    let listener = TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .context("cannot start the demo TMC")?;
+    tracing::info!(addr = %listener.local_addr()?, "demo TMC serving SMS 6.4.0 Patches 1 to 5");
+    Ok((listener, tmc))
+}
+
+/// Demo mode: starts simulated devices on a loopback port (they run on their own, whatever the
+/// SMS does) and manages them in place of the earlier demo start's.
+pub async fn start_demo_devices(state: &AppState) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    use crate::tools::device_simulator::Simulator;
+    let simulator = Simulator::new("ips", DEMO_DEVICES);
+    let listener = TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .context("cannot start the demo devices")?;
+    let addr = listener.local_addr()?;
+    let names = simulator.names();
+    let task = tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, simulator.router()).await {
+            tracing::error!("the demo devices stopped: {err}");
+        }
+    });
+    // Each start of the demo has new device addresses: these replace the earlier demo devices
+    // (devices an admin added stay).
+    for old in state.devices.list().await? {
+        if old.added_by == DEMO_DEVICES_ADDED_BY {
+            state.devices.remove(old.id).await?;
+        }
+    }
+    for name in names {
+        let url = format!("http://{addr}{}", Simulator::status_path(&name));
+        if let Err(err) = state.devices.add(&url, DEMO_DEVICES_ADDED_BY).await {
+            tracing::warn!("cannot add the demo device {name}: {err}");
+        }
+    }
+    tracing::info!(%addr, "demo: {DEMO_DEVICES} simulated IPS devices managed");
+    Ok(task)
+}
+
+/// The demo vendor key's file prefix in the data dir (demo mode only).
+pub const DEMO_VENDOR_KEY: &str = "demo-vendor";
+
+pub fn read_demo_password(path: &Path) -> Option<String> {
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty())
+}
+
+pub fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()?;
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! The server's life: building the application from its configuration, serving it behind the
+//! gate, the in-process restart, the (simulated) reboot, and the demo's wiring.
+
+pub mod demo;
+pub mod lifecycle;
+pub mod startup;
+pub mod state;

@@ -1,0 +1,196 @@
+//! Building the application state: every service and flow from the configuration and the
+//! database, once per start, and again (the per-application part) after an in-process restart.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use sea_orm::DatabaseConnection;
+
+use crate::config::Config;
+use crate::http::state::AppState;
+use crate::package::TrustedKeys;
+use crate::service::cluster::Cluster;
+use crate::service::devices::Devices;
+use crate::service::events::Events;
+use crate::service::jobs::Jobs;
+use crate::service::tmc::TmcSync;
+use crate::service::{Audit, Auth, Installed, PatchRepository, SettingsService};
+use crate::storage::install_root::InstallRoot;
+use crate::workflow::client_version::ClientVersions;
+use crate::workflow::cluster::ClusterActions;
+use crate::workflow::download::Downloader;
+use crate::workflow::import::Importer;
+use crate::workflow::install::InstallEngine;
+use crate::workflow::life::ServerLife;
+use crate::workflow::panel::Panel;
+
+/// What lives as long as the process, whatever the application restarts: the event hub, the
+/// jobs, the TMC link, the devices, the cluster and the server's life carry over.
+struct Process {
+    config: Arc<Config>,
+    db: DatabaseConnection,
+    keys: Arc<TrustedKeys>,
+    install_root: InstallRoot,
+    life: Arc<dyn ServerLife>,
+    devices: Devices,
+    cluster: Cluster,
+    jobs: Jobs,
+    events: Events,
+    tmc: Arc<TmcSync>,
+}
+
+/// Everything a fresh start needs; opens the install root (made on the first start).
+pub fn new_state(
+    config: Config,
+    db: DatabaseConnection,
+    keys: TrustedKeys,
+    events: Events,
+    life: Arc<dyn ServerLife>,
+    cluster: Cluster,
+) -> anyhow::Result<AppState> {
+    let keys = Arc::new(keys);
+    let install_root = InstallRoot::open(&config.storage.data_dir, &config.initial.build)
+        .with_context(|| {
+            format!(
+                "cannot open the install root in {}",
+                config.storage.data_dir.display()
+            )
+        })?;
+    let tmc = TmcSync::new(
+        db.clone(),
+        keys.clone(),
+        events.clone(),
+        config.tmc.url.clone(),
+        config.tmc.interval,
+        config.tmc.timeout,
+    )?;
+    let process = Process {
+        devices: Devices::new(db.clone(), events.clone(), config.device_poll_interval)?,
+        jobs: Jobs::new(db.clone(), events.clone(), config.node_key()),
+        keys,
+        install_root,
+        life,
+        cluster,
+        events,
+        tmc,
+        config: Arc::new(config),
+        db,
+    };
+    Ok(application(&process))
+}
+
+/// The application built again after an in-process restart: every service anew from the
+/// configuration and the database; what belongs to the process carries over.
+pub fn restarted(old: &AppState) -> AppState {
+    let process = Process {
+        config: old.config.clone(),
+        db: old.db.clone(),
+        keys: old.keys.clone(),
+        install_root: old.install_root.clone(),
+        life: old.life.clone(),
+        devices: old.devices.clone(),
+        cluster: old.cluster.clone(),
+        jobs: old.jobs.clone(),
+        events: old.events.clone(),
+        tmc: old.tmc.clone(),
+    };
+    application(&process)
+}
+
+/// The per-application services and flows over the process's parts.
+fn application(process: &Process) -> AppState {
+    let Process {
+        config,
+        db,
+        keys,
+        install_root,
+        life,
+        devices,
+        cluster,
+        jobs,
+        events,
+        tmc,
+    } = process;
+    let repository = PatchRepository::new(
+        db.clone(),
+        &config.storage.data_dir,
+        keys.clone(),
+        config.package_limits,
+        config.node_key(),
+    );
+    let installed = Installed::new(db.clone(), config.node_key());
+    let audit = Audit::new(db.clone());
+    let settings = SettingsService::new(db.clone());
+    let client = ClientVersions::new(
+        installed.clone(),
+        repository.clone(),
+        tmc.clone(),
+        config.initial.product_version,
+    );
+    let panel = Panel {
+        installed: installed.clone(),
+        repository: repository.clone(),
+        tmc: tmc.clone(),
+        jobs: jobs.clone(),
+        settings: settings.clone(),
+        events: events.clone(),
+        life: life.clone(),
+        node_name: config.node_name.clone(),
+    };
+    let downloads = Downloader {
+        tmc: tmc.clone(),
+        repository: repository.clone(),
+        jobs: jobs.clone(),
+        events: events.clone(),
+    };
+    let imports = Importer {
+        installed: installed.clone(),
+        repository: repository.clone(),
+        audit: audit.clone(),
+    };
+    let cluster_actions = ClusterActions {
+        cluster: cluster.clone(),
+        installed: installed.clone(),
+        jobs: jobs.clone(),
+        audit: audit.clone(),
+        events: events.clone(),
+        node_name: config.node_name.clone(),
+    };
+    let patching = InstallEngine {
+        installed: installed.clone(),
+        repository: repository.clone(),
+        tmc: tmc.clone(),
+        jobs: jobs.clone(),
+        events: events.clone(),
+        audit: audit.clone(),
+        cluster: cluster.clone(),
+        install_root: install_root.clone(),
+        life: life.clone(),
+        client: client.clone(),
+        base_build: config.initial.build,
+        node_name: config.node_name.clone(),
+    };
+    AppState {
+        auth: Auth::new(db.clone(), config.auth.clone()),
+        config: config.clone(),
+        db: db.clone(),
+        keys: keys.clone(),
+        audit,
+        installed,
+        settings,
+        repository,
+        events: events.clone(),
+        jobs: jobs.clone(),
+        tmc: tmc.clone(),
+        install_root: install_root.clone(),
+        life: life.clone(),
+        devices: devices.clone(),
+        cluster: cluster.clone(),
+        client,
+        panel,
+        downloads,
+        imports,
+        patching,
+        cluster_actions,
+    }
+}

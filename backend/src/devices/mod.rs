@@ -1,3 +1,0 @@
-//! Managed IPS devices: the simulator (`sms device simulate`, and the demo's devices).
-
-pub mod simulator;

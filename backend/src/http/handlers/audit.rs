@@ -1,0 +1,38 @@
+//! `GET /api/v1/audit`: the audit log, newest first, paged.
+
+use axum::extract::State;
+use shared::api::{AuditPage, AuditQuery, ErrorResponse};
+
+use crate::http::error::{ApiError, Json, Query};
+use crate::http::extract::CurrentUser;
+use crate::http::state::AppState;
+use crate::service::audit::DEFAULT_PER_PAGE;
+
+/// One page of the audit log.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "audit",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "A page of entries, newest first", body = AuditPage),
+        (status = 400, description = "Bad paging parameters", body = ErrorResponse),
+        (status = 401, description = "Not logged in", body = ErrorResponse),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn list(
+    State(state): State<AppState>,
+    CurrentUser(_user): CurrentUser,
+    Query(query): Query<AuditQuery>,
+) -> Result<Json<AuditPage>, ApiError> {
+    let page = query.page.unwrap_or(1);
+    let per_page = query.per_page.unwrap_or(DEFAULT_PER_PAGE);
+    if page == 0 || per_page == 0 {
+        return Err(ApiError::BadRequest {
+            code: "invalid_query",
+            message: "`page` and `per_page` count from 1.".into(),
+        });
+    }
+    Ok(Json(state.audit.list(page, per_page).await?))
+}

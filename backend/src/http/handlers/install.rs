@@ -1,0 +1,71 @@
+//! `POST /api/v1/patches/{id}/install` and `POST /api/v1/rollback`: the install and rollback
+//! jobs (see `docs/api.md` for the stages and the codes).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use shared::api::ErrorResponse;
+use shared::panel::JobInfo;
+
+use crate::http::error::{ApiError, Json};
+use crate::http::extract::{Admin, Source};
+use crate::http::state::AppState;
+
+/// Installs a patch from the patch repository: answers at once with the job, whose stages
+/// (`verify`, `precheck`, `stop_clients`, `stage_payload`, `switch`, `restart` or `reboot`,
+/// `postcheck`, `done`) are reported on the event stream and by `GET /api/v1/jobs/{id}`. The
+/// server restarts (or reboots) during the job.
+#[utoipa::path(
+    post,
+    path = "/api/v1/patches/{id}/install",
+    tag = "patches",
+    params(("id" = String, Path, description = "The patch's short form, e.g. `6.4.0.3`")),
+    responses(
+        (status = 202, description = "The install job started", body = JobInfo),
+        (status = 400, description = "Not a patch id (`invalid_patch_id`)", body = ErrorResponse),
+        (status = 401, description = "Not logged in", body = ErrorResponse),
+        (status = 403, description = "Not an admin", body = ErrorResponse),
+        (status = 404, description = "Unknown patch (`patch_not_found`)", body = ErrorResponse),
+        (status = 409, description = "Another job runs (`job_running`), or the patch is installed (`already_installed`) or older than the installed one (`older_than_installed`)", body = ErrorResponse),
+        (status = 412, description = "Not downloaded (`patch_not_downloaded`), for another product version (`not_applicable`)", body = ErrorResponse),
+    )
+)]
+pub async fn install(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Source(source): Source,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<JobInfo>), ApiError> {
+    let id = super::patches::parse_id(&id)?;
+    let job = state
+        .patching
+        .start_install(id, &admin.username, source)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+/// Rolls the installed patch back, always to level 0 (the base release): answers at once with
+/// the job, whose stages (`precheck`, `stop_clients`, `switch`, `restart`, `postcheck`, `done`)
+/// are reported like an install's.
+#[utoipa::path(
+    post,
+    path = "/api/v1/rollback",
+    tag = "patches",
+    responses(
+        (status = 202, description = "The rollback job started", body = JobInfo),
+        (status = 401, description = "Not logged in", body = ErrorResponse),
+        (status = 403, description = "Not an admin", body = ErrorResponse),
+        (status = 409, description = "At level 0 (`no_patch_installed`), or another job runs (`job_running`)", body = ErrorResponse),
+        (status = 412, description = "The installed patch cannot be rolled back (`rollback_not_supported`)", body = ErrorResponse),
+    )
+)]
+pub async fn rollback(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Source(source): Source,
+) -> Result<(StatusCode, Json<JobInfo>), ApiError> {
+    let job = state
+        .patching
+        .start_rollback(&admin.username, source)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(job)))
+}

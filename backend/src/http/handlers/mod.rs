@@ -1,0 +1,16 @@
+//! HTTP handlers, one module per resource. They parse, call a service or a flow, and map the result.
+
+pub mod audit;
+pub mod cluster;
+pub mod devices;
+pub mod events;
+pub mod fallback;
+pub mod health;
+pub mod import;
+pub mod install;
+pub mod jobs;
+pub mod patches;
+pub mod server;
+pub mod session;
+pub mod settings;
+pub mod tmc;

@@ -1,0 +1,109 @@
+//! `/api/v1/session`: log in, say who is logged in, log out.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use cookie::{Cookie, SameSite};
+use shared::api::{ErrorResponse, LoginRequest, SessionInfo};
+
+use crate::http::error::{ApiError, Json};
+use crate::http::extract::{CurrentUser, SESSION_COOKIE, Source, require_client_header};
+use crate::http::state::AppState;
+
+/// Who is logged in.
+#[utoipa::path(
+    get,
+    path = "/api/v1/session",
+    tag = "session",
+    responses(
+        (status = 200, description = "The logged-in user", body = SessionInfo),
+        (status = 401, description = "Not logged in", body = ErrorResponse),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn get(CurrentUser(user): CurrentUser) -> Json<SessionInfo> {
+    Json(user.session_info())
+}
+
+/// Logs in and sets the session cookie (HttpOnly, SameSite=Strict, Secure under TLS).
+#[utoipa::path(
+    post,
+    path = "/api/v1/session",
+    tag = "session",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in; the session cookie is set", body = SessionInfo),
+        (status = 400, description = "Invalid body", body = ErrorResponse),
+        (status = 401, description = "Wrong username or password", body = ErrorResponse),
+        (status = 403, description = "The X-SMS-Client header is missing", body = ErrorResponse),
+        (status = 429, description = "Too many failed logins: refused for a while", body = ErrorResponse),
+    )
+)]
+#[tracing::instrument(skip_all, fields(username = %body.username))]
+pub async fn login(
+    State(state): State<AppState>,
+    Source(source): Source,
+    headers: HeaderMap,
+    Json(body): Json<LoginRequest>,
+) -> Result<Response, ApiError> {
+    require_client_header(&headers)?;
+    let (token, user) = state
+        .auth
+        .login(&body.username, &body.password, source)
+        .await?;
+    let cookie = Cookie::build((SESSION_COOKIE, token))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(is_tls(&headers))
+        .path("/")
+        .build();
+    Ok(with_cookie(
+        Json(user.session_info()).into_response(),
+        &cookie,
+    ))
+}
+
+/// Logs out: ends the session and clears the cookie.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/session",
+    tag = "session",
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 401, description = "Not logged in", body = ErrorResponse),
+        (status = 403, description = "The X-SMS-Client header is missing", body = ErrorResponse),
+    )
+)]
+#[tracing::instrument(skip_all, fields(user = %user.username))]
+pub async fn logout(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Source(source): Source,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    require_client_header(&headers)?;
+    state.auth.logout(&user, source).await?;
+    let cookie = Cookie::build((SESSION_COOKIE, ""))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(is_tls(&headers))
+        .path("/")
+        .max_age(cookie::time::Duration::ZERO)
+        .build();
+    Ok(with_cookie(StatusCode::NO_CONTENT.into_response(), &cookie))
+}
+
+/// Whether the browser reached us over HTTPS (directly or through a TLS-terminating proxy).
+fn is_tls(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
+}
+
+fn with_cookie(mut response: Response, cookie: &Cookie<'_>) -> Response {
+    if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}

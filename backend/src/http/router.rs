@@ -1,0 +1,113 @@
+//! The route table: every route of the server, in one place.
+
+use axum::Router;
+use axum::routing::{any, get, post, put};
+use tower_http::compression::CompressionLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::http::handlers::{
+    audit, cluster, devices, events, fallback, health, import, install, jobs, patches, server,
+    session, settings, tmc,
+};
+use crate::http::middleware;
+use crate::http::state::AppState;
+use crate::http::static_files;
+
+/// The OpenAPI document's header; the paths come from the routes themselves.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "SMS patch management API",
+        description = "The JSON API of the SMS server. Errors are always \
+            `{\"error\": {\"code\", \"message\"}}`. State-changing requests need an admin session \
+            and the `X-SMS-Client` header."
+    ),
+    tags(
+        (name = "server", description = "What runs on this SMS server"),
+        (name = "session", description = "Logging in and out"),
+        (name = "settings", description = "Server settings"),
+        (name = "audit", description = "The audit log"),
+        (name = "patches", description = "The SMS Patches panel and the patch repository"),
+        (name = "tmc", description = "The TMC link: status and Check now"),
+        (name = "jobs", description = "Downloads and other long-running work"),
+        (name = "events", description = "Live events (server-sent events)"),
+        (name = "devices", description = "The managed IPS devices"),
+        (name = "cluster", description = "The HA cluster: roles, peer, enable and disable"),
+    )
+)]
+struct ApiDoc;
+
+/// Every API route with its OpenAPI description: a route cannot exist without being documented.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::get))
+        .routes(routes!(session::get, session::login, session::logout))
+        .routes(routes!(server::get))
+        .routes(routes!(audit::list))
+        .routes(routes!(settings::get))
+        .routes(routes!(settings::set_notifications))
+        .routes(routes!(import::import))
+        .routes(routes!(patches::view))
+        .routes(routes!(patches::details))
+        .routes(routes!(patches::download))
+        .routes(routes!(install::install))
+        .routes(routes!(install::rollback))
+        .routes(routes!(tmc::status))
+        .routes(routes!(tmc::check))
+        .routes(routes!(jobs::get))
+        .routes(routes!(jobs::cancel))
+        .routes(routes!(events::stream))
+        .routes(routes!(devices::list, devices::add))
+        .routes(routes!(devices::remove))
+        .routes(routes!(cluster::get))
+        .routes(routes!(cluster::act))
+        .split_for_parts()
+}
+
+/// The whole application: the API, its OpenAPI document, and the web client's files.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = api();
+    // Web clients of another version get 426 from the API (health, session and server info
+    // excepted); the web client's files are always served.
+    let api = api
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::hold_web_clients,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::hold_on_passive,
+        ));
+    // Node-to-node calls: the cluster secret and nothing else (no session, no client header).
+    let nodes = Router::new()
+        .route("/cluster/v1/node", get(cluster::node))
+        .route("/cluster/v1/patches", put(cluster::receive_package))
+        .route("/cluster/v1/install", post(cluster::install))
+        .route("/cluster/v1/refresh", post(cluster::refresh))
+        .route("/cluster/v1/jobs/{id}", get(cluster::job))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::require_secret,
+        ))
+        .route("/cluster", any(fallback::api_not_found))
+        .route("/cluster/{*rest}", any(fallback::api_not_found));
+    let openapi = std::sync::Arc::new(openapi);
+    api.route(
+        "/api/v1/openapi.json",
+        get(move || {
+            let doc = openapi.clone();
+            async move { axum::Json(doc.as_ref().clone()) }
+        }),
+    )
+    .merge(nodes)
+    .route("/api", any(fallback::api_not_found))
+    .route("/api/{*rest}", any(fallback::api_not_found))
+    .method_not_allowed_fallback(fallback::method_not_allowed)
+    .fallback(static_files::serve)
+    .layer(CompressionLayer::new())
+    .layer(TraceLayer::new_for_http())
+    .with_state(state)
+}

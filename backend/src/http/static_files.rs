@@ -1,0 +1,144 @@
+//! Serving the built web client: files from the static dir, `index.html` for client routes.
+//!
+//! Hashed assets (trunk names them `name-<16 hex>.ext`) are cached for a year as immutable;
+//! `index.html` and unhashed files are revalidated on every load, so a new client is picked up.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tower::ServiceExt;
+use tower_http::services::ServeDir;
+
+use crate::http::state::AppState;
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const REVALIDATE: &str = "no-cache";
+
+/// Serves a file of the web client, or `index.html` for a client route such as `/admin/general`.
+pub async fn serve(State(state): State<AppState>, request: Request) -> Response {
+    let path = request.uri().path().to_owned();
+    let method = request.method().clone();
+    let dir = state.config.static_dir.clone();
+
+    if path != "/" && path != "/index.html" {
+        let served = ServeDir::new(&dir)
+            .append_index_html_on_directories(false)
+            .oneshot(request)
+            .await;
+        let Ok(mut response) = served;
+        if response.status() != StatusCode::NOT_FOUND {
+            let cache = if is_hashed_asset(&path) {
+                IMMUTABLE
+            } else {
+                REVALIDATE
+            };
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+            return response.map(Body::new);
+        }
+        if looks_like_file(&path) {
+            return (StatusCode::NOT_FOUND, format!("{path} does not exist.\n")).into_response();
+        }
+    }
+    if method != Method::GET && method != Method::HEAD {
+        return StatusCode::METHOD_NOT_ALLOWED.into_response();
+    }
+    index(&dir, state.required_client()).await
+}
+
+/// `index.html`, with the version of the client it loads stamped in:
+/// `<meta name="sms-client-version" content="6.4.0.3">`.
+async fn index(dir: &std::path::Path, client: shared::client::ClientVersion) -> Response {
+    match tokio::fs::read_to_string(dir.join("index.html")).await {
+        Ok(page) => (
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, REVALIDATE),
+            ],
+            stamp_client_version(&page, client),
+        )
+            .into_response(),
+        Err(err) => {
+            tracing::error!(dir = %dir.display(), error = %err, "the web client is not built");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                format!(
+                    "The SMS web client is not available: {}/index.html cannot be read ({err}).\n\
+                     Build it with `make run` (or `trunk build --release`), or point \
+                     --static-dir at the built client.\n",
+                    dir.display()
+                ),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Puts the client version's `<meta>` tag at the end of the page's `<head>`.
+fn stamp_client_version(page: &str, client: shared::client::ClientVersion) -> String {
+    let meta = format!(
+        "<meta name=\"{}\" content=\"{client}\" />",
+        shared::client::CLIENT_VERSION_META
+    );
+    match page.find("</head>") {
+        Some(at) => format!("{}{meta}\n  {}", &page[..at], &page[at..]),
+        None => format!("{meta}\n{page}"),
+    }
+}
+
+/// `frontend-4f3c2a1b9d8e7f60_bg.wasm` and the like: trunk puts a 64-bit hash in the name, in hex
+/// without leading zeros (so usually 16 digits, sometimes fewer).
+fn is_hashed_asset(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let stem = name.split('.').next().unwrap_or(name);
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    stem.rsplit_once('-').is_some_and(|(_, hash)| {
+        (12..=16).contains(&hash.len()) && hash.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
+/// A path whose last segment has an extension (with a letter: `.js`, `.wasm`, `.png`) names a
+/// file, not a client route; `/patches/6.4.0.3` is a route.
+fn looks_like_file(path: &str) -> bool {
+    path.rsplit('/')
+        .next()
+        .and_then(|name| name.rsplit_once('.'))
+        .is_some_and(|(_, extension)| extension.chars().any(|c| c.is_ascii_alphabetic()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trunk_hashed_names_are_recognised() {
+        assert!(is_hashed_asset("/frontend-4f3c2a1b9d8e7f60_bg.wasm"));
+        assert!(is_hashed_asset("/frontend-4f3c2a1b9d8e7f60.js"));
+        assert!(is_hashed_asset("/style-0123456789abcdef.css"));
+        assert!(is_hashed_asset("/frontend-41846209509559e.js"));
+        assert!(!is_hashed_asset("/index.html"));
+        assert!(!is_hashed_asset("/favicon.ico"));
+        assert!(!is_hashed_asset("/my-file.css"));
+    }
+
+    #[test]
+    fn the_client_version_is_stamped_into_the_head() {
+        let page = "<html><head><title>SMS</title></head><body></body></html>";
+        let stamped = stamp_client_version(page, "6.4.0.3".parse().unwrap());
+        assert!(
+            stamped.contains("<meta name=\"sms-client-version\" content=\"6.4.0.3\" />\n  </head>")
+        );
+        assert!(stamped.ends_with("<body></body></html>"));
+    }
+
+    #[test]
+    fn client_routes_are_not_files() {
+        assert!(looks_like_file("/missing.js"));
+        assert!(!looks_like_file("/admin/general"));
+        assert!(!looks_like_file("/patches/6.4.0.3"));
+        assert!(looks_like_file("/favicon.ico"));
+    }
+}

@@ -1,0 +1,27 @@
+//! What the services can fail with. The HTTP layer maps each variant to a status and a code.
+
+use sea_orm::DbErr;
+
+/// What the services (auth, audit, settings, installed state, jobs, ...) can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+    #[error("wrong username or password")]
+    InvalidCredentials,
+    #[error("too many failed logins; retry in {retry_after_secs} s")]
+    LoginLocked { retry_after_secs: u64 },
+    #[error("a user named `{0}` already exists")]
+    UserExists(String),
+    #[error("there is no user named `{0}`")]
+    UserNotFound(String),
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+    /// Another job is in the way: installs and rollbacks run alone.
+    #[error("{message}")]
+    JobRunning { job: i64, message: String },
+}

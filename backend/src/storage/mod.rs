@@ -1,0 +1,5 @@
+//! Where the server keeps things: the database (connection and entities) and the install root.
+
+pub mod db;
+pub mod entity;
+pub mod install_root;

@@ -1,0 +1,107 @@
+//! Why an install or rollback cannot start or failed: a kind, a stable code, words. The HTTP
+//! layer turns the kind into a status.
+
+use shared::api::ErrorBody;
+use shared::{InstallRefusal, RollbackRefusal};
+
+use crate::service::ServiceError;
+
+/// What sort of refusal or failure it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobErrorKind {
+    /// The patch is not known here.
+    NotFound,
+    /// In the way of what is installed or running (already installed, another job).
+    Conflict,
+    /// A precondition does not hold (not downloaded, not applicable, HA, disk space).
+    Precondition,
+    /// The job ran and failed.
+    Failed,
+}
+
+/// Why an install or rollback cannot start or failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct PatchJobError {
+    pub kind: JobErrorKind,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl PatchJobError {
+    pub(super) fn precondition(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            kind: JobErrorKind::Precondition,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub(super) fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            kind: JobErrorKind::Conflict,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub(super) fn failed(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            kind: JobErrorKind::Failed,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The error as a job's record keeps it.
+    pub(super) fn body(&self) -> ErrorBody {
+        ErrorBody {
+            code: self.code.to_owned(),
+            message: self.message.clone(),
+        }
+    }
+}
+
+impl From<ServiceError> for PatchJobError {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::JobRunning { message, .. } => Self::conflict("job_running", message),
+            other => Self::failed("internal_error", format!("{other}")),
+        }
+    }
+}
+
+impl From<InstallRefusal> for PatchJobError {
+    /// Not known: not found; the installed patch or a newer one: conflict; the rest:
+    /// precondition.
+    fn from(refusal: InstallRefusal) -> Self {
+        let kind = match &refusal {
+            InstallRefusal::Unknown { .. } => JobErrorKind::NotFound,
+            InstallRefusal::NotApplicable(shared::Applicability::AlreadyInstalled)
+            | InstallRefusal::NotApplicable(shared::Applicability::OlderThanInstalled { .. }) => {
+                JobErrorKind::Conflict
+            }
+            _ => JobErrorKind::Precondition,
+        };
+        Self {
+            kind,
+            code: refusal.code(),
+            message: refusal.message(),
+        }
+    }
+}
+
+impl From<RollbackRefusal> for PatchJobError {
+    /// Nothing installed: conflict; the vendor says no: precondition.
+    fn from(refusal: RollbackRefusal) -> Self {
+        let kind = match &refusal {
+            RollbackRefusal::NothingInstalled => JobErrorKind::Conflict,
+            RollbackRefusal::NotSupported { .. } => JobErrorKind::Precondition,
+        };
+        Self {
+            kind,
+            code: refusal.code(),
+            message: refusal.message(),
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! Installing and rolling back patches: the journaled jobs behind
+//! `POST /api/v1/patches/{id}/install` and `POST /api/v1/rollback`, and finishing the job a
+//! stopped server left behind (crash, reboot) from its journal.
+//!
+//! An install runs `verify`, `precheck`, `stop_clients`, `stage_payload`, `switch`, `restart`
+//! (or `reboot`), `postcheck`, `done` (on the active node of an HA cluster also `peer_push`
+//! after the pre-check and `peer_install` before `done`: the passive node installs it too); a
+//! rollback `precheck`, `stop_clients`, `switch`, `restart`, `postcheck`, `done`. The switch is
+//! the one step that changes what runs: before it, a failure leaves the old level; after it, the new level stands once the post-check
+//! passes, and the server switches back by itself when it does not.
+
+mod checks;
+pub mod error;
+mod recovery;
+mod run;
+mod steps;
+
+use std::sync::Arc;
+
+use shared::panel::{JobInfo, JobKind, ROLLBACK_STAGES, clustered_install_stages, install_stages};
+use shared::{Build, PatchId};
+
+use crate::service::cluster::Cluster;
+use crate::service::events::Events;
+use crate::service::jobs::{JobHandle, Jobs};
+use crate::service::tmc::TmcSync;
+use crate::service::{Audit, Installed, PatchRepository, ServiceError};
+use crate::storage::install_root::InstallRoot;
+use crate::workflow::client_version::ClientVersions;
+use crate::workflow::life::ServerLife;
+
+use checks::*;
+use recovery::*;
+use run::*;
+use steps::*;
+
+pub use checks::DISK_MARGIN;
+pub use error::{JobErrorKind, PatchJobError};
+
+/// What installs and rollbacks use: the services they change, the install root, and the
+/// server's life (stop clients, restart, reboot).
+#[derive(Clone)]
+pub struct InstallEngine {
+    pub installed: Installed,
+    pub repository: PatchRepository,
+    pub tmc: Arc<TmcSync>,
+    pub jobs: Jobs,
+    pub events: Events,
+    pub audit: Audit,
+    pub cluster: Cluster,
+    pub install_root: InstallRoot,
+    pub life: Arc<dyn ServerLife>,
+    pub client: ClientVersions,
+    /// The base release's build (level 0).
+    pub base_build: Build,
+    /// This node's name (fault injection may fail one node's post-check).
+    pub node_name: String,
+}
+
+impl InstallEngine {
+    /// Starts installing patch `id`: checks it can, records the job, and runs it in the
+    /// background. Refused while another job runs.
+    pub async fn start_install(
+        &self,
+        id: PatchId,
+        actor: &str,
+        source: Option<String>,
+    ) -> Result<JobInfo, PatchJobError> {
+        start_install(self, id, actor, source).await
+    }
+
+    /// Starts rolling back to level 0. Refused at level 0, when the installed patch cannot be
+    /// rolled back, and while another job runs.
+    pub async fn start_rollback(
+        &self,
+        actor: &str,
+        source: Option<String>,
+    ) -> Result<JobInfo, PatchJobError> {
+        start_rollback(self, actor, source).await
+    }
+
+    /// Takes the installs and rollbacks a stopped server left running back into the running
+    /// set, before the server serves, so no new job can start until they are finished.
+    pub async fn adopt_interrupted(&self) -> Result<Vec<(JobInfo, JobHandle)>, ServiceError> {
+        adopt_interrupted(self).await
+    }
+
+    /// On every start, before anything else changes: the install root and the database must
+    /// agree, and an install or rollback cut off by a stop is finished from its journal.
+    pub async fn resume_interrupted(
+        &self,
+        interrupted: Vec<(JobInfo, JobHandle)>,
+    ) -> Result<(), ServiceError> {
+        resume_interrupted(self, interrupted).await
+    }
+}
+
+/// Starts installing patch `id`: checks it can, records the job, and runs it in the
+/// background. Refused while another job runs.
+async fn start_install(
+    engine: &InstallEngine,
+    id: PatchId,
+    actor: &str,
+    source: Option<String>,
+) -> Result<JobInfo, PatchJobError> {
+    let plan = plan_install(engine, id).await?;
+    // The active node of an enabled cluster installs on both nodes.
+    let stages = if engine.cluster.is_active_in_cluster() {
+        clustered_install_stages(plan.patch.restart)
+    } else {
+        install_stages(plan.patch.restart).to_vec()
+    };
+    let (info, handle) = engine
+        .jobs
+        .start_exclusive(
+            JobKind::Install,
+            Some(id),
+            (plan.from.patch_level.0, plan.patch.patch),
+            &stages,
+            actor,
+        )
+        .await?;
+    tracing::info!(job = info.id, patch = %id, by = actor, "install started");
+    let engine = engine.clone();
+    let actor = actor.to_owned();
+    tokio::spawn(async move {
+        run_install(engine, handle, plan, actor, source).await;
+    });
+    Ok(info)
+}
+
+/// Starts rolling back to level 0. Refused at level 0, when the installed patch cannot be
+/// rolled back, and while another job runs.
+async fn start_rollback(
+    engine: &InstallEngine,
+    actor: &str,
+    source: Option<String>,
+) -> Result<JobInfo, PatchJobError> {
+    let from = engine.installed.get().await?;
+    rollback_allowed(engine, &from).await?;
+    let (info, handle) = engine
+        .jobs
+        .start_exclusive(
+            JobKind::Rollback,
+            None,
+            (from.patch_level.0, 0),
+            &ROLLBACK_STAGES,
+            actor,
+        )
+        .await?;
+    tracing::info!(
+        job = info.id,
+        from = from.patch_level.0,
+        by = actor,
+        "rollback started"
+    );
+    let engine = engine.clone();
+    let actor = actor.to_owned();
+    tokio::spawn(async move {
+        run_rollback(engine, handle, from, actor, source).await;
+    });
+    Ok(info)
+}
+
+pub(super) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(std::io::Error::other)?
+}

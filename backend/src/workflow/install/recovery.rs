@@ -1,0 +1,155 @@
+//! At start: the install root and the database must agree, and a job cut off by a stop is
+//! finished from its journal.
+
+use shared::panel::JobInfo;
+use shared::{PatchLevel, level_in_words};
+
+use crate::service::ServiceError;
+use crate::service::jobs::JobHandle;
+
+use super::InstallEngine;
+use super::error::PatchJobError;
+use super::*;
+
+/// On every start, before anything else changes: the install root and the database must agree,
+/// and an install or rollback cut off by a stop (crash, power cut, reboot) is finished from its
+/// journal: completed when its switch happened, failed (nothing changed) when not.
+pub async fn resume_interrupted(
+    engine: &InstallEngine,
+    interrupted: Vec<(JobInfo, JobHandle)>,
+) -> Result<(), ServiceError> {
+    let root = engine.install_root.clone();
+    let current = blocking(move || root.current())
+        .await
+        .map_err(|err| ServiceError::Corrupt(format!("the install root: {err}")))?;
+    let recorded = engine.installed.get().await?;
+    tracing::info!(
+        install_root = current.0,
+        database = recorded.patch_level.0,
+        interrupted = interrupted.len(),
+        "install root and database at start"
+    );
+    if interrupted.is_empty() {
+        if current != recorded.patch_level {
+            tracing::error!(
+                install_root = current.0,
+                database = recorded.patch_level.0,
+                "the install root and the database disagree and no install explains it; \
+                 following the database"
+            );
+            let root = engine.install_root.clone();
+            let level = recorded.patch_level;
+            if let Err(err) = blocking(move || root.switch(level)).await {
+                tracing::error!("cannot switch the install root to the recorded level: {err}");
+            }
+        }
+        clean_install_root(engine).await;
+        return Ok(());
+    }
+    for (job, handle) in interrupted {
+        let from = PatchLevel(job.from_level.unwrap_or(0));
+        let to = PatchLevel(job.to_level.unwrap_or(0));
+        // The stage the stop cut: the first one that did not end (it may not have started).
+        let cut_at = job
+            .stages
+            .iter()
+            .find(|s| s.ended_at.is_none())
+            .map(|s| (s.name.clone(), s.started_at.is_some()));
+        let actor = job.started_by.clone();
+        let ending = if current == to && from != to {
+            tracing::info!(
+                job = job.id,
+                "the switch to {} happened before the stop: finishing",
+                level_in_words(to)
+            );
+            // The record follows the install root (the pointer is written first).
+            if recorded.patch_level != to {
+                record_level(engine, to, &actor).await;
+            }
+            // This start is the restart (or the reboot) the job was waiting for.
+            for name in ["switch", "restart", "reboot"] {
+                if job
+                    .stages
+                    .iter()
+                    .any(|s| s.name == name && s.ended_at.is_none())
+                {
+                    if job
+                        .stages
+                        .iter()
+                        .any(|s| s.name == name && s.started_at.is_none())
+                    {
+                        let _ = handle.stage_started(name).await;
+                    }
+                    let _ = handle.stage_ended(name, true).await;
+                }
+            }
+            finish_at_new_level(engine, &handle, from, &actor).await
+        } else {
+            // Not at the target: before the switch, or switched back. The record follows the
+            // install root here too (a switch back also writes the pointer first).
+            if recorded.patch_level != current {
+                record_level(engine, current, &actor).await;
+            }
+            if let Some((name, true)) = &cut_at {
+                let _ = handle.stage_ended(name, false).await;
+            }
+            let switched_before = job
+                .stages
+                .iter()
+                .any(|s| s.name == "switch" && s.outcome.as_deref() == Some("ok"));
+            let stage = cut_at.map_or_else(|| "start".to_owned(), |(name, _)| name);
+            let when = if switched_before {
+                "while switching back after a failed check"
+            } else {
+                "before the switch"
+            };
+            Ending::Failed(PatchJobError::failed(
+                "server_stopped",
+                format!(
+                    "The server stopped during stage {stage}, {when}: it stays at {}. Start the \
+                     {} again.",
+                    level_in_words(current),
+                    job.kind.as_str()
+                ),
+            ))
+        };
+        clean_install_root(engine).await;
+        conclude(engine, &handle, ending, &actor, None, job.patch, from, to).await;
+    }
+    // The level may have been settled here: the client version follows it.
+    engine.client.refresh().await?;
+    Ok(())
+}
+
+/// Records `level` (with its build) as installed, as the install root already says; logs why
+/// when it cannot.
+pub(super) async fn record_level(engine: &InstallEngine, level: PatchLevel, actor: &str) {
+    let recorded = match build_of_level(engine, level).await {
+        Ok(build) => engine
+            .installed
+            .set_level(level, &build, actor)
+            .await
+            .map(|_| ())
+            .map_err(|err| err.to_string()),
+        Err(err) => Err(err.message),
+    };
+    if let Err(why) = recorded {
+        tracing::error!(
+            "cannot record {} as installed: {why}",
+            level_in_words(level)
+        );
+    }
+}
+
+/// Takes the installs and rollbacks a stopped server left running back into the running set,
+/// before the server serves, so no new job can start until they are finished.
+pub async fn adopt_interrupted(
+    engine: &InstallEngine,
+) -> Result<Vec<(JobInfo, JobHandle)>, ServiceError> {
+    let mut adopted = Vec::new();
+    for job in engine.jobs.interrupted_patch_jobs().await? {
+        let handle = engine.jobs.adopt(job.clone()).await;
+        adopted.push((job, handle));
+    }
+    Ok(adopted)
+}
