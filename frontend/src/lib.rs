@@ -8,6 +8,7 @@ pub mod components;
 pub mod live;
 pub mod navigation;
 pub mod pages;
+pub mod poll;
 
 use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};

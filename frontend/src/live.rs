@@ -5,6 +5,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::time::Duration;
 
 use leptos::prelude::*;
 use shared::api::ServerState;
@@ -12,6 +13,8 @@ use shared::panel::{JobInfo, TmcStatus};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{EventSource, MessageEvent};
+
+use crate::poll::{self, Gathered};
 
 /// The first wait before reconnecting; it doubles up to [`MAX_BACKOFF_MS`].
 const FIRST_BACKOFF_MS: u32 = 1_000;
@@ -21,11 +24,6 @@ const RESTART_RETRY_MS: u32 = 100;
 
 /// How long news is gathered before the page's data is fetched again.
 const BUMP_GATHER_MS: u64 = 40;
-
-thread_local! {
-    /// A fetch of the page's data is scheduled.
-    static BUMP_PENDING: Cell<bool> = const { Cell::new(false) };
-}
 
 /// Whether this page is in touch with the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,18 +53,29 @@ pub struct Live {
     pub devices_changed: RwSignal<u64>,
     /// Bumped whenever the HA cluster changed (a role, enabled or disabled, a level).
     pub cluster_changed: RwSignal<u64>,
+    /// Gathers the calls of [`Live::bump`] into one fetch.
+    bumps: Gathered,
 }
 
 impl Live {
     fn new() -> Self {
+        let patches_changed = RwSignal::new(0);
+        let devices_changed = RwSignal::new(0);
+        let cluster_changed = RwSignal::new(0);
+        let bumps = poll::gathered(Duration::from_millis(BUMP_GATHER_MS), move || {
+            patches_changed.update(|n| *n += 1);
+            devices_changed.update(|n| *n += 1);
+            cluster_changed.update(|n| *n += 1);
+        });
         Self {
             connected: RwSignal::new(false),
             tmc: RwSignal::new(None),
             jobs: RwSignal::new(HashMap::new()),
-            patches_changed: RwSignal::new(0),
+            patches_changed,
             link: RwSignal::new(Link::Up),
-            devices_changed: RwSignal::new(0),
-            cluster_changed: RwSignal::new(0),
+            devices_changed,
+            cluster_changed,
+            bumps,
         }
     }
 
@@ -75,19 +84,7 @@ impl Live {
     /// gathered into one fetch, so a page is not rebuilt several times over in a few
     /// milliseconds.
     pub fn bump(&self) {
-        if BUMP_PENDING.with(|pending| pending.replace(true)) {
-            return;
-        }
-        let live = *self;
-        set_timeout(
-            move || {
-                BUMP_PENDING.with(|pending| pending.set(false));
-                live.patches_changed.update(|n| *n += 1);
-                live.devices_changed.update(|n| *n += 1);
-                live.cluster_changed.update(|n| *n += 1);
-            },
-            std::time::Duration::from_millis(BUMP_GATHER_MS),
-        );
+        self.bumps.call();
     }
 
     fn handle(&self, name: &str, data: &str) {
@@ -265,6 +262,6 @@ fn retry(live: Live, connection: Connection, backoff_ms: u32) {
     };
     set_timeout(
         move || connect(live, connection, next),
-        std::time::Duration::from_millis(u64::from(backoff_ms)),
+        Duration::from_millis(u64::from(backoff_ms)),
     );
 }

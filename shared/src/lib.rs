@@ -11,10 +11,15 @@ pub mod effects;
 pub mod panel;
 pub mod patch;
 pub mod role;
+pub mod rules;
 pub mod version;
 
 pub use patch::{
     Applicability, OfferState, PatchId, PatchIdError, applicability, display_name, offers,
 };
 pub use role::Role;
+pub use rules::{
+    InstallCandidate, InstallRefusal, RollbackRefusal, install_refusal, level_in_words,
+    rollback_refusal,
+};
 pub use version::{Build, PatchLevel, ProductVersion, VersionError};

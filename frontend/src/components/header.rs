@@ -7,7 +7,7 @@ use shared::api::{ServerInfo, SessionInfo};
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
-use crate::components::shell::use_shell;
+use crate::components::shell_data::use_shell;
 use crate::navigation::{LOGIN, replace_history};
 
 /// The top bar of every admin page.

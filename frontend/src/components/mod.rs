@@ -1,13 +1,17 @@
 //! Reusable pieces of the app's pages.
 
 pub mod client_mismatch;
+pub mod cluster;
 pub mod error;
 pub mod header;
+pub mod import;
+pub mod install;
 pub mod loading;
 pub mod notifications;
 pub mod patch_details;
 pub mod patches_panel;
 pub mod shell;
+pub mod shell_data;
 
 use leptos::prelude::document;
 

@@ -93,7 +93,9 @@ pub fn state_in_words(state: &shared::panel::PatchState) -> String {
         PatchState::Available => "Available".to_owned(),
         PatchState::Downloading { percent, .. } => format!("Downloading {percent}%"),
         PatchState::Downloaded => "Downloaded".to_owned(),
-        PatchState::Superseded { by } => format!("Superseded by Patch {by}"),
+        PatchState::Superseded { by } => {
+            format!("Superseded by {}", shared::PatchLevel(*by))
+        }
         PatchState::Installed => "Installed".to_owned(),
         PatchState::NotApplicable { reason } => format!("Not applicable: {reason}"),
     }

@@ -3,31 +3,12 @@
 
 use leptos::prelude::*;
 use leptos_router::components::Outlet;
-use shared::api::{ServerInfo, SessionInfo};
-use shared::panel::PatchesView;
 
-use crate::api::{self, ApiError};
+use crate::api;
 use crate::components::error::ErrorList;
 use crate::components::header::AppHeader;
 use crate::components::loading::Loading;
-
-/// What the shell loaded once for every page inside it (provided as context).
-#[derive(Clone, Copy)]
-pub struct ShellData {
-    /// Who is logged in.
-    pub session: LocalResource<Result<SessionInfo, ApiError>>,
-    /// The installed state of the SMS server.
-    pub server: LocalResource<Result<ServerInfo, ApiError>>,
-    /// The SMS Patches panel's data; fetched again whenever the server says it changed.
-    pub patches: LocalResource<Result<PatchesView, ApiError>>,
-    /// The HA cluster (this node's role, its peer); fetched again when it changed.
-    pub cluster: LocalResource<Result<shared::cluster::ClusterInfo, ApiError>>,
-}
-
-/// The shell's data, for components rendered inside it.
-pub fn use_shell() -> ShellData {
-    expect_context::<ShellData>()
-}
+use crate::components::shell_data::{ShellData, use_shell};
 
 /// Loads the session; once it is known shows the header and the current admin page.
 #[component]

@@ -8,7 +8,7 @@ use crate::api::{self, ApiError};
 use crate::components::error::{ErrorDisplay, ErrorList};
 use crate::components::loading::Loading;
 use crate::components::set_page_title;
-use crate::components::shell::use_shell;
+use crate::components::shell_data::use_shell;
 use crate::live::use_live;
 
 #[component]

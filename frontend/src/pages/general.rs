@@ -9,9 +9,9 @@ use crate::api::ApiError;
 use crate::components::error::ErrorList;
 use crate::components::loading::Loading;
 use crate::components::notifications::NotificationsField;
-use crate::components::patches_panel::PatchesPanel;
+use crate::components::patches_panel::{PatchesPanel, installed_level_in_words};
 use crate::components::set_page_title;
-use crate::components::shell::use_shell;
+use crate::components::shell_data::use_shell;
 use crate::navigation::IMPORT_PATCH;
 
 /// The General page: the "Server" section and the "SMS Patches" section.
@@ -97,7 +97,7 @@ fn ServerFacts(
             <dt>"Build"</dt>
             <dd>{info.build.to_string()}</dd>
             <dt>"Patch level"</dt>
-            <dd>{patch_level_in_words(&info)}</dd>
+            <dd>{installed_level_in_words(info.patch_level)}</dd>
             <dt>"Node name"</dt>
             <dd>{info.node_name}</dd>
             <dt>"Installed on"</dt>
@@ -105,14 +105,5 @@ fn ServerFacts(
             <dt>"Installed by"</dt>
             <dd>{info.installed_by}</dd>
         </dl>
-    }
-}
-
-/// "No patch installed (base version)" or "Patch 3 installed".
-fn patch_level_in_words(info: &ServerInfo) -> String {
-    if info.patch_level.is_none() {
-        "No patch installed (base version)".to_owned()
-    } else {
-        format!("{} installed", info.patch_level)
     }
 }

@@ -11,7 +11,7 @@ use crate::components::error::{ErrorDisplay, ErrorList};
 use crate::components::loading::Loading;
 use crate::components::patch_details::{ReleaseNotes, size_in_mb};
 use crate::components::set_page_title;
-use crate::components::shell::use_shell;
+use crate::components::shell_data::use_shell;
 use crate::live::use_live;
 use crate::navigation::{HOME, IMPORT_PATCH};
 

@@ -1,0 +1,97 @@
+//! The rollback confirmation: what rolling back the installed patch will do, why the server
+//! would refuse it (the shared rollback rule), and the Roll back button.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_navigate;
+use shared::panel::{JobInfo, PatchState, PatchesView};
+
+use crate::api::{self, ApiError};
+use crate::components::error::ErrorDisplay;
+use crate::navigation::{HOME, ROLLBACK, replace_history};
+
+/// What rolling back the installed patch will do, and the Roll back button.
+#[component]
+pub fn ConfirmRollback(
+    /// The SMS Patches panel's data: the installed level and patch.
+    view: PatchesView,
+    /// Set once the rollback started.
+    job: RwSignal<Option<JobInfo>>,
+) -> impl IntoView {
+    let installed = view.installed.clone();
+    let level = installed.patch_level;
+    let installed_patch = view
+        .available
+        .iter()
+        .find(|a| a.state == PatchState::Installed)
+        .map(|a| a.patch.clone());
+    // The rule the server enforces, in its words.
+    let blocker = shared::rollback_refusal(
+        level,
+        installed_patch
+            .as_ref()
+            .map(|p| (p.display_name.as_str(), p.rollback)),
+    )
+    .map(|why| why.message());
+    let navigate = use_navigate();
+    let rollback = Action::new_unsync(move |_: &()| {
+        let navigate = navigate.clone();
+        async move {
+            let started = api::rollback().await?;
+            navigate(&format!("{ROLLBACK}?job={}", started.id), replace_history());
+            job.set(Some(started));
+            Ok::<(), ApiError>(())
+        }
+    });
+    let pending = rollback.pending();
+    let error = move || rollback.value().get().and_then(Result::err);
+    let client = installed_patch
+        .as_ref()
+        .filter(|p| p.updates.updates_client())
+        .map(|_| {
+            view! {
+                <li data-effect="client-switch">
+                    "The installed patch updated the SMS client: every client is asked to switch back to the base release's client when it reconnects."
+                </li>
+            }
+        });
+    view! {
+        <h1 id="rollback-title">{format!("Roll back SMS {} {}", installed.product_version, level)}</h1>
+        <section class="card" aria-labelledby="effects-heading">
+            <h2 id="effects-heading">"What will happen"</h2>
+            <ul id="rollback-effects" class="effects">
+                <li data-effect="level-0">
+                    <strong>{format!("The whole patch is removed: the server goes back to the SMS {} base release, with no patch.", installed.product_version)}</strong>
+                    " A rollback always returns to level 0, never to an earlier patch."
+                </li>
+                <li data-effect="restart">
+                    <strong>"The SMS server application restarts."</strong>
+                    " It is unavailable for a few seconds."
+                </li>
+                <li data-effect="clients">
+                    <strong>"All client connections are stopped."</strong>
+                    " Every open SMS client, this one included, is disconnected and reconnects by itself afterwards."
+                </li>
+                {client}
+                <li data-effect="devices">
+                    "Managed devices keep running and inspecting traffic the whole time."
+                </li>
+            </ul>
+            {blocker.clone().map(|why| view! { <p id="rollback-blocked" class="notice" role="status">{why}</p> })}
+            <div class="actions">
+                <button
+                    id="rollback-confirm"
+                    type="button"
+                    class="button button-primary"
+                    disabled=move || pending.get() || blocker.is_some()
+                    aria-busy=move || pending.get().to_string()
+                    on:click=move |_| { rollback.dispatch(()); }
+                >
+                    {move || if pending.get() { "Starting…" } else { "Roll back" }}
+                </button>
+                <A href=HOME attr:class="button button-secondary" attr:id="rollback-cancel">"Cancel"</A>
+            </div>
+            {move || error().map(|error| view! { <ErrorDisplay error/> })}
+        </section>
+    }
+}

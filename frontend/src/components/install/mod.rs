@@ -1,0 +1,10 @@
+//! The parts of the install and rollback confirmation pages: what an install or a rollback will
+//! do (with the rule that refuses it, if one does), and the job's stages live once it runs.
+
+pub mod confirm_install;
+pub mod confirm_rollback;
+pub mod job_progress;
+
+pub use confirm_install::ConfirmInstall;
+pub use confirm_rollback::ConfirmRollback;
+pub use job_progress::JobProgress;

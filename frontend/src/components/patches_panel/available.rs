@@ -1,0 +1,196 @@
+//! The available patches of the SMS Patches panel: one row per patch with its facts and its
+//! state (live download progress), and the Download, Install and Cancel buttons for admins.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use shared::PatchId;
+use shared::panel::{AvailablePatch, JobKind, JobState, PatchState};
+
+use crate::api::{self, ApiError};
+use crate::components::error::ErrorDisplay;
+use crate::components::patch_details::{size_in_mb, state_in_words};
+use crate::live::use_live;
+use crate::navigation::{install_patch, patch_details};
+
+/// The available patches, newest first.
+#[component]
+pub fn AvailableTable(patches: Vec<AvailablePatch>, is_admin: bool) -> impl IntoView {
+    if patches.is_empty() {
+        return view! {
+            <p id="no-patches" class="muted">
+                "No patches are known yet: the TMC has none for this server, or it was not \
+                 reached yet. Imported patch files show here too."
+            </p>
+        }
+        .into_any();
+    }
+    view! {
+        <div class="table-scroll">
+            <table id="patches-table" class="table">
+                <caption class="visually-hidden">"Available patches, newest first"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Patch"</th>
+                        <th scope="col">"Released"</th>
+                        <th scope="col">"Size"</th>
+                        <th scope="col">"Updates client"</th>
+                        <th scope="col">"Reboot required"</th>
+                        <th scope="col">"Database changes"</th>
+                        <th scope="col">"State"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {patches
+                        .into_iter()
+                        .map(|patch| view! { <PatchRow patch is_admin/> })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+fn PatchRow(patch: AvailablePatch, is_admin: bool) -> impl IntoView {
+    let live = use_live();
+    let id = patch.patch.id;
+    let facts = patch.patch.clone();
+    let state = patch.state.clone();
+    // Live download progress overrides the state the view was loaded with; when the job ends
+    // the view is fetched again.
+    let live_state = Signal::derive(move || {
+        let jobs = live.jobs.get();
+        let running = jobs
+            .values()
+            .filter(|j| {
+                j.patch == Some(id) && j.kind == JobKind::Download && j.state == JobState::Running
+            })
+            .max_by_key(|j| j.id);
+        match (running, &state) {
+            (
+                Some(job),
+                PatchState::Available
+                | PatchState::Superseded { .. }
+                | PatchState::Downloading { .. },
+            ) => PatchState::Downloading {
+                job: job.id,
+                percent: job.percent(),
+            },
+            _ => state.clone(),
+        }
+    });
+    let download = Action::new_unsync(move |id: &PatchId| {
+        let id = *id;
+        async move {
+            let job = api::download_patch(id).await?;
+            // The event stream may already have told more (even the end): keep its news.
+            live.jobs.update(|jobs| {
+                jobs.entry(job.id).or_insert(job);
+            });
+            Ok::<(), ApiError>(())
+        }
+    });
+    let cancel = Action::new_unsync(move |job: &i64| {
+        let job = *job;
+        async move { api::cancel_job(job).await.map(|_| ()) }
+    });
+    let error = move || {
+        download
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| cancel.value().get().and_then(Result::err))
+    };
+    let failed = move || {
+        live.jobs
+            .get()
+            .values()
+            .filter(|j| j.patch == Some(id) && j.state == JobState::Failed)
+            .max_by_key(|j| j.id)
+            .and_then(|j| j.error.clone())
+    };
+    let released = facts.released.format("%Y-%m-%d").to_string();
+    let name = facts.display_name.clone();
+    view! {
+        <tr data-patch=id.to_string() class:recommended=patch.recommended>
+            <th scope="row">
+                <A href=patch_details(id) attr:class="patch-name">{name.clone()}</A>
+                {patch.recommended.then(|| view! { <span class="badge badge-recommended">"Recommended"</span> })}
+                <div class="muted small">{facts.title.clone()}</div>
+            </th>
+            <td><time datetime=released.clone()>{released.clone()}</time></td>
+            <td title=format!("{} bytes", facts.size)>{size_in_mb(facts.size)}</td>
+            <td class="updates-client">{yes_no(facts.updates.updates_client())}</td>
+            <td class="reboot-required">{yes_no(facts.restart == shared::effects::Restart::Reboot)}</td>
+            <td class="database-changes">{yes_no(facts.database_changes)}</td>
+            <td class="patch-state">
+                {move || state_view(&live_state.get())}
+                {move || failed().map(|e| view! {
+                    <div class="download-error small" role="alert">{e.message}</div>
+                })}
+                {move || error().map(|error| view! { <ErrorDisplay error/> })}
+            {is_admin.then(|| view! {
+                <div class="actions">
+                    {move || match live_state.get() {
+                        PatchState::Available | PatchState::Superseded { .. } if !patch.in_repository => view! {
+                            <button
+                                type="button"
+                                class="button download"
+                                disabled=move || download.pending().get()
+                                on:click=move |_| { download.dispatch(id); }
+                                aria-label=format!("Download {}", facts.display_name)
+                            >
+                                "Download"
+                            </button>
+                        }.into_any(),
+                        PatchState::Downloaded | PatchState::Superseded { .. } if patch.in_repository => view! {
+                            <A
+                                href=install_patch(id)
+                                attr:class="button button-primary install"
+                                attr:aria-label=format!("Install {}", facts.display_name)
+                            >
+                                "Install…"
+                            </A>
+                        }.into_any(),
+                        PatchState::Downloading { job, .. } => view! {
+                            <button
+                                type="button"
+                                class="button cancel"
+                                on:click=move |_| { cancel.dispatch(job); }
+                                aria-label=format!("Cancel the download of {}", facts.display_name)
+                            >
+                                "Cancel"
+                            </button>
+                        }.into_any(),
+                        _ => ().into_any(),
+                    }}
+                </div>
+            })}
+            </td>
+        </tr>
+    }
+}
+
+fn state_view(state: &PatchState) -> AnyView {
+    let words = state_in_words(state);
+    match state {
+        PatchState::Downloading { percent, .. } => {
+            let percent = *percent;
+            view! {
+                <span class="state">{words}</span>
+                <progress class="download-progress" max="100" value=percent.to_string()
+                    aria-label="Download progress">{format!("{percent}%")}</progress>
+            }
+            .into_any()
+        }
+        PatchState::NotApplicable { .. } => {
+            view! { <span class="state muted">{words}</span> }.into_any()
+        }
+        _ => view! { <span class="state">{words}</span> }.into_any(),
+    }
+}
+
+fn yes_no(value: bool) -> &'static str {
+    if value { "Yes" } else { "No" }
+}
