@@ -133,13 +133,6 @@ impl ClusterAction {
 }
 
 /// `Patch 3`, or `level 0 (no patch)`.
-fn level_words(level: PatchLevel) -> String {
-    match level.0 {
-        0 => "level 0 (no patch)".to_owned(),
-        n => format!("Patch {n}"),
-    }
-}
-
 /// What differs between two nodes, in words (`None` when they run the same version and patch
 /// level): the rule for (re-)establishing a cluster.
 pub fn mismatch(this: &NodeInfo, peer: &NodeInfo) -> Option<String> {
@@ -153,9 +146,9 @@ pub fn mismatch(this: &NodeInfo, peer: &NodeInfo) -> Option<String> {
         return Some(format!(
             "The patch levels differ: {} runs {}, {} runs {}.",
             this.name,
-            level_words(this.patch_level),
+            crate::rules::level_in_words(this.patch_level),
             peer.name,
-            level_words(peer.patch_level)
+            crate::rules::level_in_words(peer.patch_level)
         ));
     }
     None

@@ -1,0 +1,95 @@
+//! The command-line flags of `sms serve` and the `sms user` / `sms patch import` commands, with
+//! their `SMS_*` environment variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// Where the database lives; shared by `sms serve` and the `sms user` commands.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct StorageArgs {
+    /// TOML configuration file (see docs/configuration.md).
+    #[arg(long, env = "SMS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Folder for the server's own files: the SQLite database, the patch repository. [default: ./data]
+    #[arg(long, env = "SMS_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: `sqlite://FILE` or `postgres://USER@HOST/DB`. [default: SQLite file in the data dir]
+    #[arg(long, env = "SMS_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+/// The flags of `sms serve`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// Address to listen on. [default: 127.0.0.1:8080]
+    #[arg(long, env = "SMS_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Log lines as human text or as JSON objects. [default: text]
+    #[arg(long, env = "SMS_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Demo mode: prints the admin login at every start (a generated password is kept in the data dir).
+    #[arg(long, env = "SMS_DEMO")]
+    pub demo: bool,
+    /// Folder with the built web client (trunk's output). [default: ./dist]
+    #[arg(long, env = "SMS_STATIC_DIR", value_name = "DIR")]
+    pub static_dir: Option<PathBuf>,
+    /// This node's name, shown in the UI and the API. [default: the host name]
+    #[arg(long, env = "SMS_NODE_NAME", value_name = "NAME")]
+    pub node_name: Option<String>,
+    #[command(flatten)]
+    pub packages: PackageArgs,
+    #[command(flatten)]
+    pub tmc: TmcArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// The HA cluster this node belongs to (both flags, or neither).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ClusterArgs {
+    /// The other node of the HA cluster, e.g. http://sms-b.example:8080/ (needs PostgreSQL).
+    #[arg(long, env = "SMS_CLUSTER_PEER", value_name = "URL")]
+    pub cluster_peer: Option<String>,
+    /// File holding the secret both nodes share for their calls to each other (16+ characters).
+    #[arg(long, env = "SMS_CLUSTER_SECRET_FILE", value_name = "FILE")]
+    pub cluster_secret_file: Option<PathBuf>,
+}
+
+/// Where the TMC is and how often to check it.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TmcArgs {
+    /// Base URL of the TMC (e.g. http://tmc.example:8443/). [default: none; in demo mode a
+    /// demo TMC runs inside the server]
+    #[arg(long, env = "SMS_TMC_URL", value_name = "URL")]
+    pub tmc_url: Option<String>,
+    /// Time between two checks of the TMC: `90s`, `30m`, `1h`, or seconds. [default: 1h;
+    /// demo: 30s]
+    #[arg(long, env = "SMS_TMC_INTERVAL", value_name = "DURATION")]
+    pub tmc_interval: Option<String>,
+}
+
+/// Which package signatures to trust; shared by `sms serve` and `sms patch import`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct PackageArgs {
+    /// A trusted vendor public key (PREFIX.pub); repeat for several (env: comma-separated).
+    #[arg(
+        long = "trust-key",
+        env = "SMS_TRUST_KEYS",
+        value_delimiter = ',',
+        value_name = "FILE"
+    )]
+    pub trust_keys: Vec<PathBuf>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
