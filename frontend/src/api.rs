@@ -484,6 +484,7 @@ impl Drop for Upload {
         self.xhr.set_onloadend(None);
         self.target.set_onprogress(None);
         if !self.ended.borrow().done {
+            // Aborting an upload that already ended does nothing worth reporting.
             let _ = self.xhr.abort();
         }
     }

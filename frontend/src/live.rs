@@ -197,6 +197,7 @@ fn connect(live: Live, connection: Connection, backoff_ms: u32) {
             let data = event.data().as_string().unwrap_or_default();
             live.handle(name, &data);
         });
+        // Fails only for an invalid event name, and the names are ours.
         let _ = source.add_event_listener_with_callback(name, on_event.as_ref().unchecked_ref());
         connection.listeners.borrow_mut().on_message.push(on_event);
     }

@@ -8,6 +8,7 @@ pub mod client;
 pub mod cluster;
 pub mod devices;
 pub mod effects;
+pub mod job;
 pub mod panel;
 pub mod patch;
 pub mod role;

@@ -7,9 +7,14 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
 
-use crate::api::{ErrorBody, ServerInfo, ServerState};
+use crate::api::{ServerInfo, ServerState};
 use crate::effects::{Restart, Updates};
-use crate::{Applicability, Build, PatchId, ProductVersion};
+use crate::{Applicability, Build, PatchId, PatchLevel, ProductVersion};
+
+pub use crate::job::{
+    JobInfo, JobKind, JobState, ROLLBACK_STAGES, Stage, StageInfo, StageOutcome,
+    clustered_install_stages, install_stages, stage_in_words,
+};
 
 /// How the server's link to the TMC is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,8 +156,8 @@ pub struct HistoryEntry {
     pub kind: JobKind,
     /// The patch installed (none for a rollback).
     pub patch: Option<PatchId>,
-    pub from_level: u32,
-    pub to_level: u32,
+    pub from_level: PatchLevel,
+    pub to_level: PatchLevel,
     pub by: String,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -176,193 +181,6 @@ pub struct PatchesView {
     /// The recommended patch when it is newer than the installed level (shown as a notice while
     /// notifications are enabled).
     pub newer_patch: Option<PatchNotice>,
-}
-
-/// What a job does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum JobKind {
-    Download,
-    Install,
-    Rollback,
-}
-
-impl JobKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobKind::Download => "download",
-            JobKind::Install => "install",
-            JobKind::Rollback => "rollback",
-        }
-    }
-}
-
-impl std::str::FromStr for JobKind {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "download" => Ok(JobKind::Download),
-            "install" => Ok(JobKind::Install),
-            "rollback" => Ok(JobKind::Rollback),
-            other => Err(format!("unknown job kind `{other}`")),
-        }
-    }
-}
-
-/// Where a job is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum JobState {
-    Running,
-    Succeeded,
-    Failed,
-    Cancelled,
-}
-
-impl JobState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobState::Running => "running",
-            JobState::Succeeded => "succeeded",
-            JobState::Failed => "failed",
-            JobState::Cancelled => "cancelled",
-        }
-    }
-
-    /// Whether the job has ended.
-    pub fn is_final(self) -> bool {
-        self != JobState::Running
-    }
-}
-
-impl std::str::FromStr for JobState {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "running" => Ok(JobState::Running),
-            "succeeded" => Ok(JobState::Succeeded),
-            "failed" => Ok(JobState::Failed),
-            "cancelled" => Ok(JobState::Cancelled),
-            other => Err(format!("unknown job state `{other}`")),
-        }
-    }
-}
-
-/// `GET /api/v1/jobs/{id}`, and the `job` event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(ToSchema))]
-pub struct JobInfo {
-    pub id: i64,
-    pub kind: JobKind,
-    pub patch: Option<PatchId>,
-    pub state: JobState,
-    /// The stage running now, or the last one.
-    pub stage: Option<String>,
-    /// Bytes done and expected (downloads).
-    pub done_bytes: u64,
-    pub total_bytes: u64,
-    /// Why it failed.
-    pub error: Option<ErrorBody>,
-    pub started_by: String,
-    pub started_at: DateTime<Utc>,
-    pub finished_at: Option<DateTime<Utc>>,
-    /// Installs and rollbacks: the patch level before and the one aimed at.
-    #[serde(default)]
-    pub from_level: Option<u32>,
-    #[serde(default)]
-    pub to_level: Option<u32>,
-    /// Installs and rollbacks: every stage in order, as journaled.
-    #[serde(default)]
-    pub stages: Vec<StageInfo>,
-}
-
-/// One stage of an install or rollback, as journaled when it starts and ends.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(ToSchema))]
-pub struct StageInfo {
-    /// `verify`, `precheck`, `stop_clients`, `stage_payload`, `switch`, `restart`, `reboot`,
-    /// `postcheck` or `done`.
-    pub name: String,
-    /// Not started yet: none.
-    pub started_at: Option<DateTime<Utc>>,
-    pub ended_at: Option<DateTime<Utc>>,
-    /// `ok` or `failed`, once it ended.
-    pub outcome: Option<String>,
-}
-
-/// The stages of an install, in order; `reboot` takes the place of `restart` when the patch
-/// needs a reboot.
-pub fn install_stages(restart: Restart) -> [&'static str; 8] {
-    let restart = match restart {
-        Restart::Application => "restart",
-        Restart::Reboot => "reboot",
-    };
-    [
-        "verify",
-        "precheck",
-        "stop_clients",
-        "stage_payload",
-        "switch",
-        restart,
-        "postcheck",
-        "done",
-    ]
-}
-
-/// The stages of a rollback, in order.
-/// The stages of an install started on the active node of an enabled HA cluster: the package
-/// goes to the passive node, which installs it too, and the job ends when both have.
-pub fn clustered_install_stages(restart: Restart) -> Vec<&'static str> {
-    let mut stages = install_stages(restart).to_vec();
-    stages.insert(2, "peer_push");
-    stages.insert(stages.len() - 1, "peer_install");
-    stages
-}
-
-pub const ROLLBACK_STAGES: [&str; 6] = [
-    "precheck",
-    "stop_clients",
-    "switch",
-    "restart",
-    "postcheck",
-    "done",
-];
-
-/// A stage's name in words, for people.
-pub fn stage_in_words(stage: &str) -> &'static str {
-    match stage {
-        "verify" => "Verify the package",
-        "precheck" => "Check the server can take it",
-        "stop_clients" => "Stop client connections",
-        "stage_payload" => "Stage the patch files",
-        "switch" => "Switch to the new level",
-        "restart" => "Restart the SMS server application",
-        "reboot" => "Reboot the SMS server",
-        "postcheck" => "Check the server at the new level",
-        "done" => "Done",
-        "peer_push" => "Send the patch to the passive node and start its install",
-        "peer_install" => "Wait for the passive node to install it",
-        "download" => "Download",
-        _ => "Working",
-    }
-}
-
-impl JobInfo {
-    /// Progress in whole percent (0 to 100).
-    pub fn percent(&self) -> u8 {
-        if self.state == JobState::Succeeded {
-            return 100;
-        }
-        if self.total_bytes == 0 {
-            return 0;
-        }
-        let percent = self.done_bytes.min(self.total_bytes) * 100 / self.total_bytes;
-        u8::try_from(percent).unwrap_or(100)
-    }
 }
 
 /// One message of the live event stream (`GET /api/v1/events`). On the wire each is an SSE
@@ -581,14 +399,20 @@ mod tests {
 
     #[test]
     fn a_reboot_takes_the_place_of_the_restart() {
-        assert_eq!(install_stages(Restart::Application)[5], "restart");
-        assert_eq!(install_stages(Restart::Reboot)[5], "reboot");
-        assert!(!install_stages(Restart::Reboot).contains(&"restart"));
+        assert_eq!(install_stages(Restart::Application)[5], Stage::Restart);
+        assert_eq!(install_stages(Restart::Reboot)[5], Stage::Reboot);
+        assert!(!install_stages(Restart::Reboot).contains(&Stage::Restart));
         let clustered = clustered_install_stages(Restart::Application);
-        assert_eq!(clustered[..3], ["verify", "precheck", "peer_push"]);
-        assert_eq!(clustered[clustered.len() - 2..], ["peer_install", "done"]);
-        assert_eq!(ROLLBACK_STAGES.first(), Some(&"precheck"));
-        assert_eq!(ROLLBACK_STAGES.last(), Some(&"done"));
+        assert_eq!(
+            clustered[..3],
+            [Stage::Verify, Stage::Precheck, Stage::PeerPush]
+        );
+        assert_eq!(
+            clustered[clustered.len() - 2..],
+            [Stage::PeerInstall, Stage::Done]
+        );
+        assert_eq!(ROLLBACK_STAGES.first(), Some(&Stage::Precheck));
+        assert_eq!(ROLLBACK_STAGES.last(), Some(&Stage::Done));
     }
 
     #[test]

@@ -104,6 +104,7 @@ impl Gate {
                 idle.await;
             }
         };
+        // A timeout is an answer too: the count below says how many requests are still running.
         let _ = tokio::time::timeout(timeout, wait).await;
         self.inner.in_flight.load(Ordering::Acquire)
     }

@@ -318,6 +318,7 @@ impl Running {
         let server = tokio::spawn(async move {
             axum::serve(listener, service)
                 .with_graceful_shutdown(async move {
+                    // A dropped sender means the same as a sent stop: shut down.
                     let _ = stopped.await;
                 })
                 .await
@@ -363,6 +364,7 @@ impl Running {
     /// Ends the event streams, stops listening, and lets connections finish (for a while).
     async fn stop(mut self, state: &AppState) {
         state.events.close();
+        // The server task may have ended already; then there is nothing to stop.
         let _ = self.stop.send(());
         match tokio::time::timeout(STOP_TIMEOUT, &mut self.server).await {
             Ok(Ok(Ok(()))) => {}

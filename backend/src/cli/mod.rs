@@ -81,6 +81,7 @@ enum Command {
     },
 }
 
+/// Runs the command line and returns the process exit status.
 pub async fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -152,6 +153,7 @@ pub(crate) fn init_logging(format: LogFormat, default_filter: &str) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
+    // Fails only when a logger is already installed (the first one stays).
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),

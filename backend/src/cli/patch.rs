@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Subcommand;
-use shared::panel::{JobInfo, JobState};
+use shared::panel::{JobInfo, JobState, Stage};
 use shared::{PatchId, PatchLevel, level_in_words};
 
 use crate::config::{Config, ServeArgs, StorageArgs};
@@ -63,8 +63,8 @@ pub(super) async fn patch_job(
         Some(id) => remote.install(id).await?,
         None => remote.rollback().await?,
     };
-    let from = PatchLevel(job.from_level.unwrap_or_default());
-    let to = PatchLevel(job.to_level.unwrap_or_default());
+    let from = job.from_level.unwrap_or(PatchLevel::NONE);
+    let to = job.to_level.unwrap_or(PatchLevel::NONE);
     match install {
         Some(id) => println!(
             "Installing {id} (job {}): from {} to {}.",
@@ -138,6 +138,7 @@ impl JobProgress {
                 }
             }
         }
+        // Progress output only: a terminal that cannot be flushed loses nothing else.
         let _ = std::io::Write::flush(&mut std::io::stdout());
     }
 
@@ -149,28 +150,27 @@ impl JobProgress {
             let started = ended || stage.started_at.is_some();
             let (start_printed, end_printed) = self.printed[at];
             if started && !start_printed {
-                self.begin_line(at, count, &stage.name);
+                self.begin_line(at, count, stage.name);
                 self.printed[at].0 = true;
             }
             if ended && !end_printed {
                 if self.open != Some(at) {
                     // A notice cut the line: print it again, whole.
-                    self.begin_line(at, count, &stage.name);
+                    self.begin_line(at, count, stage.name);
                 }
-                println!(" {}", stage.outcome.as_deref().unwrap_or("ended"));
+                println!(
+                    " {}",
+                    stage.outcome.map_or("ended", |outcome| outcome.as_str())
+                );
                 self.open = None;
                 self.printed[at].1 = true;
             }
         }
     }
 
-    fn begin_line(&mut self, at: usize, count: usize, name: &str) {
+    fn begin_line(&mut self, at: usize, count: usize, name: Stage) {
         self.close_line();
-        print!(
-            "[{}/{count}] {name}: {} ...",
-            at + 1,
-            shared::panel::stage_in_words(name)
-        );
+        print!("[{}/{count}] {name}: {} ...", at + 1, name.in_words());
         self.open = Some(at);
     }
 
@@ -187,7 +187,7 @@ impl JobProgress {
         let rebooting = self.last.as_ref().is_some_and(|job| {
             job.stages
                 .iter()
-                .any(|s| s.name == "reboot" && s.ended_at.is_none())
+                .any(|s| s.name == Stage::Reboot && s.ended_at.is_none())
         });
         if rebooting { "rebooting" } else { "restarting" }
     }

@@ -192,7 +192,7 @@ impl Remote {
                      Patches panel or with GET /api/v1/jobs/{}",
                     job.id,
                     timeout.as_secs(),
-                    job.stage.as_deref().unwrap_or("none"),
+                    job.stage.map_or("none", |stage| stage.as_str()),
                     job.id
                 );
             }

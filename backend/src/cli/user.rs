@@ -47,8 +47,7 @@ pub(super) fn parse_role(text: &str) -> Result<Role, String> {
         .map_err(|err: shared::role::UnknownRole| err.to_string())
 }
 
-/// Runs the command line and returns the process exit status.
-
+/// Runs one `sms user` command.
 pub(super) async fn user(command: UserCommand) -> anyhow::Result<()> {
     match command {
         UserCommand::Add {

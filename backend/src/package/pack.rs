@@ -58,6 +58,7 @@ pub fn pack(
     let tmp = temporary_path(out);
     let written = write_package(&tmp, &manifest_bytes, &signature, &manifest, &files);
     if let Err(err) = written {
+        // Best effort: the write error is returned; a left-over temporary file is harmless.
         let _ = std::fs::remove_file(&tmp);
         return Err(err);
     }
@@ -107,7 +108,7 @@ fn write_entry(
     mtime: u64,
     data: &mut impl Read,
 ) -> anyhow::Result<()> {
-    let header = ustar::file_header(name, size, mtime).map_err(anyhow::Error::msg)?;
+    let header = ustar::file_header(name, size, mtime)?;
     out.write_all(&header)?;
     let copied = std::io::copy(&mut data.take(size), out)?;
     if copied != size {

@@ -122,12 +122,19 @@ fn parse_size(field: &[u8]) -> Option<u64> {
     }
 }
 
+/// Why a file cannot be described by a ustar header.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct HeaderError(String);
+
 /// A POSIX ustar header for a regular file of `size` bytes, mode 0644, mtime `mtime`.
 /// Names longer than 100 bytes are split into prefix and name where possible.
-pub fn file_header(name: &str, size: u64, mtime: u64) -> Result<[u8; BLOCK], String> {
+pub fn file_header(name: &str, size: u64, mtime: u64) -> Result<[u8; BLOCK], HeaderError> {
     let mut block = [0u8; BLOCK];
     let (prefix, short) = split_name(name).ok_or_else(|| {
-        format!("`{name}` is too long for a ustar header (at most 255 bytes, name part 100)")
+        HeaderError(format!(
+            "`{name}` is too long for a ustar header (at most 255 bytes, name part 100)"
+        ))
     })?;
     block[..short.len()].copy_from_slice(short.as_bytes());
     block[345..345 + prefix.len()].copy_from_slice(prefix.as_bytes());
@@ -135,9 +142,9 @@ pub fn file_header(name: &str, size: u64, mtime: u64) -> Result<[u8; BLOCK], Str
     write_octal(&mut block[108..116], 0);
     write_octal(&mut block[116..124], 0);
     if size >= 0o77777777777 {
-        return Err(format!(
+        return Err(HeaderError(format!(
             "`{name}` is too large for a ustar header (8 GiB or more)"
-        ));
+        )));
     }
     write_octal(&mut block[124..136], size);
     write_octal(&mut block[136..148], mtime.min(0o77777777777));

@@ -80,6 +80,7 @@ impl Auth {
             .await?;
         let Some(account) = found else {
             // Spend the same time as a real check, so timing does not reveal which names exist.
+            // Only the time spent matters here, not the (always failing) result.
             let _ = verify_password(password.to_owned(), dummy_hash()).await;
             self.audit_login_failure(username, source, "unknown user")
                 .await?;

@@ -38,12 +38,14 @@ impl Events {
         let mut receiver = self.closed.subscribe();
         let now = *receiver.borrow_and_update();
         async move {
+            // A closed hub ends the stream just as a new generation does.
             let _ = receiver.wait_for(|generation| *generation != now).await;
         }
     }
 
     /// Sends to whoever listens now; nobody listening is fine.
     pub fn publish(&self, event: ServerEvent) {
+        // No subscriber (no open event stream) is not an error: nobody is told.
         let _ = self.sender.send(event);
     }
 

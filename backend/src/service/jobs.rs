@@ -12,9 +12,9 @@ use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
 };
-use shared::PatchId;
 use shared::api::ErrorBody;
-use shared::panel::{JobInfo, JobKind, JobState, ServerEvent, StageInfo};
+use shared::panel::{JobInfo, JobKind, JobState, ServerEvent, Stage, StageInfo, StageOutcome};
+use shared::{PatchId, PatchLevel};
 use tokio::sync::RwLock;
 
 use crate::service::ServiceError;
@@ -113,8 +113,8 @@ impl Jobs {
         &self,
         kind: JobKind,
         patch: Option<PatchId>,
-        levels: (u32, u32),
-        stages: &[&str],
+        levels: (PatchLevel, PatchLevel),
+        stages: &[Stage],
         started_by: &str,
     ) -> Result<(JobInfo, JobHandle), ServiceError> {
         let _deciding = self.starting.lock().await;
@@ -131,16 +131,16 @@ impl Jobs {
         patch: Option<PatchId>,
         total_bytes: u64,
         started_by: &str,
-        plan: Option<((u32, u32), &[&str])>,
+        plan: Option<((PatchLevel, PatchLevel), &[Stage])>,
     ) -> Result<(JobInfo, JobHandle), ServiceError> {
         let now = Utc::now();
-        let level = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+        let level = |n: PatchLevel| i32::try_from(n.0).unwrap_or(i32::MAX);
         let txn = crate::storage::db::begin_write(&self.db).await?;
         let row = job::ActiveModel {
             kind: Set(kind.as_str().to_owned()),
             patch: Set(patch.map(|p| p.to_string())),
             state: Set(JobState::Running.as_str().to_owned()),
-            stage: Set(plan.is_none().then(|| kind.as_str().to_owned())),
+            stage: Set(plan.is_none().then(|| Stage::Download.as_str().to_owned())),
             done_bytes: Set(0),
             total_bytes: Set(i64::try_from(total_bytes).unwrap_or(i64::MAX)),
             error_code: Set(None),
@@ -166,7 +166,7 @@ impl Jobs {
                 job_stage::ActiveModel {
                     job_id: Set(row.id),
                     position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
-                    name: Set((*name).to_owned()),
+                    name: Set(name.as_str().to_owned()),
                     started_at: Set(None),
                     ended_at: Set(None),
                     outcome: Set(None),
@@ -178,7 +178,10 @@ impl Jobs {
         }
         txn.commit().await?;
         let mut info = info_from_row(row)?;
-        info.stages = stage_rows.into_iter().map(stage_from_row).collect();
+        info.stages = stage_rows
+            .into_iter()
+            .map(stage_from_row)
+            .collect::<Result<_, _>>()?;
         let cancel = Arc::new(AtomicBool::new(false));
         self.running.write().await.insert(
             info.id,
@@ -220,14 +223,14 @@ impl Jobs {
     /// The journal of one job, in order.
     pub async fn stages_of(&self, job: i32) -> Result<Vec<StageInfo>, ServiceError> {
         use sea_orm::QueryOrder;
-        Ok(job_stage::Entity::find()
+        job_stage::Entity::find()
             .filter(job_stage::Column::JobId.eq(job))
             .order_by_asc(job_stage::Column::Position)
             .all(&self.db)
             .await?
             .into_iter()
             .map(stage_from_row)
-            .collect())
+            .collect()
     }
 
     /// Installs and rollbacks that a stopped server left running (oldest first).
@@ -346,40 +349,43 @@ impl JobHandle {
     }
 
     /// Journals that `stage` starts (in the database first, then on the event stream).
-    pub async fn stage_started(&self, stage: &str) -> Result<(), ServiceError> {
+    pub async fn stage_started(&self, stage: Stage) -> Result<(), ServiceError> {
         self.journal(stage, None).await
     }
 
     /// Journals that `stage` ended, well or not.
-    pub async fn stage_ended(&self, stage: &str, ok: bool) -> Result<(), ServiceError> {
+    pub async fn stage_ended(&self, stage: Stage, ok: bool) -> Result<(), ServiceError> {
         self.journal(stage, Some(ok)).await
     }
 
-    async fn journal(&self, stage: &str, ended: Option<bool>) -> Result<(), ServiceError> {
+    async fn journal(&self, stage: Stage, ended: Option<bool>) -> Result<(), ServiceError> {
         let key = i32::try_from(self.id)
             .map_err(|_| ServiceError::Corrupt(format!("job id {} out of range", self.id)))?;
         let now = Utc::now();
         let row = job_stage::Entity::find()
             .filter(job_stage::Column::JobId.eq(key))
-            .filter(job_stage::Column::Name.eq(stage))
+            .filter(job_stage::Column::Name.eq(stage.as_str()))
             .one(&self.jobs.db)
             .await?
             .ok_or_else(|| {
                 ServiceError::Corrupt(format!("job {} has no stage {stage}", self.id))
             })?;
         let mut row: job_stage::ActiveModel = row.into();
-        let outcome = ended.map(|ok| if ok { "ok" } else { "failed" }.to_owned());
+        let outcome = ended.map(StageOutcome::of);
         match ended {
             None => row.started_at = Set(Some(now)),
             Some(_) => {
                 row.ended_at = Set(Some(now));
-                row.outcome = Set(outcome.clone());
+                row.outcome = Set(outcome.map(|o| o.as_str().to_owned()));
             }
         }
         row.update(&self.jobs.db).await?;
         if ended.is_none() {
             job::Entity::update_many()
-                .col_expr(job::Column::Stage, sea_orm::sea_query::Expr::value(stage))
+                .col_expr(
+                    job::Column::Stage,
+                    sea_orm::sea_query::Expr::value(stage.as_str()),
+                )
                 .filter(job::Column::Id.eq(key))
                 .exec(&self.jobs.db)
                 .await?;
@@ -387,7 +393,7 @@ impl JobHandle {
         let mut running = self.jobs.running.write().await;
         if let Some(job) = running.get_mut(&self.id) {
             if ended.is_none() {
-                job.info.stage = Some(stage.to_owned());
+                job.info.stage = Some(stage);
             }
             if let Some(entry) = job.info.stages.iter_mut().find(|s| s.name == stage) {
                 match ended {
@@ -481,7 +487,12 @@ fn info_from_row(row: job::Model) -> Result<JobInfo, ServiceError> {
             .state
             .parse()
             .map_err(|e: String| corrupt("state", &e))?,
-        stage: row.stage.clone(),
+        stage: row
+            .stage
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e: String| corrupt("stage", &e))?,
         done_bytes: u64::try_from(row.done_bytes).unwrap_or(0),
         total_bytes: u64::try_from(row.total_bytes).unwrap_or(0),
         error: match (row.error_code.clone(), row.error_message.clone()) {
@@ -491,17 +502,34 @@ fn info_from_row(row: job::Model) -> Result<JobInfo, ServiceError> {
         started_by: row.started_by.clone(),
         started_at: row.started_at,
         finished_at: row.finished_at,
-        from_level: row.from_level.and_then(|l| u32::try_from(l).ok()),
-        to_level: row.to_level.and_then(|l| u32::try_from(l).ok()),
+        from_level: row
+            .from_level
+            .and_then(|l| u32::try_from(l).ok())
+            .map(PatchLevel),
+        to_level: row
+            .to_level
+            .and_then(|l| u32::try_from(l).ok())
+            .map(PatchLevel),
         stages: Vec::new(),
     })
 }
 
-fn stage_from_row(row: job_stage::Model) -> StageInfo {
-    StageInfo {
-        name: row.name,
+fn stage_from_row(row: job_stage::Model) -> Result<StageInfo, ServiceError> {
+    let corrupt = |what: &str, err: String| {
+        ServiceError::Corrupt(format!(
+            "job {} stage {}: {what}: {err}",
+            row.job_id, row.name
+        ))
+    };
+    Ok(StageInfo {
+        name: row.name.parse().map_err(|e| corrupt("name", e))?,
         started_at: row.started_at,
         ended_at: row.ended_at,
-        outcome: row.outcome,
-    }
+        outcome: row
+            .outcome
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e| corrupt("outcome", e))?,
+    })
 }

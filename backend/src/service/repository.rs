@@ -248,6 +248,8 @@ impl PatchRepository {
             Ok(info) => Ok(info),
             Err(err) => {
                 // The row did not commit: the file must not stay behind either.
+                // Best effort: the record's error is what the caller hears; a file without a row
+                // is never served and the next import of it replaces it.
                 let _ = tokio::fs::remove_file(&final_path).await;
                 Err(err)
             }
@@ -523,11 +525,13 @@ impl Flusher {
 
     /// Requests a flush; a request already waiting covers this one too.
     fn nudge(&self) {
+        // A full queue already holds a nudge; a gone thread is reported by `finish`.
         let _ = self.nudges.try_send(());
     }
 
     fn stop(self) {
         drop(self.nudges);
+        // The thread only syncs early; the final fsync after it is checked.
         let _ = self.thread.join();
     }
 }

@@ -41,6 +41,11 @@ impl From<sea_orm::DbErr> for CheckError {
     }
 }
 
+/// Why a catalog entry's package has no address to download it from.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct PackageUrlError(String);
+
 /// What a successful check brought.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckOutcome {
@@ -141,10 +146,16 @@ impl TmcSync {
     }
 
     /// Where a catalog entry's package is: its `url`, relative to the TMC's base URL.
-    pub fn package_url(&self, url: &str) -> Result<reqwest::Url, String> {
-        let base = self.base.as_ref().ok_or("no TMC is configured")?;
-        base.join(url)
-            .map_err(|err| format!("the catalog's download url `{url}` is invalid: {err}"))
+    pub fn package_url(&self, url: &str) -> Result<reqwest::Url, PackageUrlError> {
+        let base = self
+            .base
+            .as_ref()
+            .ok_or_else(|| PackageUrlError("no TMC is configured".into()))?;
+        base.join(url).map_err(|err| {
+            PackageUrlError(format!(
+                "the catalog's download url `{url}` is invalid: {err}"
+            ))
+        })
     }
 
     /// The accepted catalog's patches, newest first.

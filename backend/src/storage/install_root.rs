@@ -120,6 +120,8 @@ impl InstallRoot {
             Ok(size)
         });
         if written.is_err() {
+            // Best effort: the write error below is what the caller hears, and the next
+            // reconcile removes a staging left behind.
             let _ = fs::remove_dir_all(&staging);
         }
         written

@@ -122,7 +122,7 @@ impl Downloader {
         let url = self
             .tmc
             .package_url(&entry.url)
-            .map_err(ImportError::Interrupted)?;
+            .map_err(|err| ImportError::Interrupted(err.to_string()))?;
         let size = u64::try_from(entry.size).unwrap_or(0);
         let file_name = url
             .path_segments()

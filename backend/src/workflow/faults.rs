@@ -14,8 +14,8 @@ pub const FREE_BYTES_ENV: &str = "SMS_FREE_BYTES";
 
 /// Aborts the process here when `SMS_CRASH_AT` names `stage` (fault-injection builds only).
 #[cfg(feature = "fault-injection")]
-pub fn crash_point(stage: &str) {
-    if std::env::var(CRASH_AT_ENV).is_ok_and(|wanted| wanted == stage) {
+pub fn crash_point(stage: shared::panel::Stage) {
+    if std::env::var(CRASH_AT_ENV).is_ok_and(|wanted| wanted == stage.as_str()) {
         eprintln!("fault injection: aborting at the start of stage `{stage}`");
         std::process::abort();
     }
@@ -23,7 +23,7 @@ pub fn crash_point(stage: &str) {
 
 /// Aborts the process here when `SMS_CRASH_AT` names `stage` (fault-injection builds only).
 #[cfg(not(feature = "fault-injection"))]
-pub fn crash_point(_stage: &str) {}
+pub fn crash_point(_stage: shared::panel::Stage) {}
 
 /// Whether the post-check must fail on purpose (fault-injection builds only): `1` on every
 /// node, or the name of the one node that fails (an HA cluster's tests).

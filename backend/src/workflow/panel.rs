@@ -1,12 +1,12 @@
 //! The SMS Patches panel: what the TMC catalog and the patch repository hold, with each patch's
 //! state at the installed level (`GET /api/v1/patches`, `GET /api/v1/patches/{id}`, notices).
 
-use shared::PatchId;
 use shared::api::{PatchInfo, ServerInfo};
 use shared::panel::{
     AvailablePatch, CatalogPatch, HistoryEntry, JobKind, PatchNotice, PatchPresence, PatchState,
     PatchesView, panel_states,
 };
+use shared::{PatchId, PatchLevel};
 
 use std::sync::Arc;
 
@@ -138,8 +138,8 @@ async fn build_view(state: &Panel) -> Result<PatchesView, ServiceError> {
                 job: job.id,
                 kind: job.kind,
                 patch: job.patch,
-                from_level: job.from_level.unwrap_or(0),
-                to_level: job.to_level.unwrap_or(0),
+                from_level: job.from_level.unwrap_or(PatchLevel::NONE),
+                to_level: job.to_level.unwrap_or(PatchLevel::NONE),
                 by: job.started_by,
                 started_at: job.started_at,
                 finished_at: job.finished_at,

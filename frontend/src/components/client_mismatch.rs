@@ -36,6 +36,7 @@ fn Prompt(mismatch: ClientMismatch) -> impl IntoView {
     // The only way on: give the button the focus.
     Effect::new(move || {
         if let Some(button) = button.get() {
+            // Focus is a help, not a must: the dialog works without it.
             let _ = button.focus();
         }
     });
@@ -65,6 +66,7 @@ fn Prompt(mismatch: ClientMismatch) -> impl IntoView {
                     node_ref=button
                     on:click=move |_| {
                         if let Some(window) = web_sys::window() {
+                            // A reload that fails leaves the prompt up, to be pressed again.
                             let _ = window.location().reload();
                         }
                     }

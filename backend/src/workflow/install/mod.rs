@@ -18,7 +18,7 @@ mod steps;
 use std::sync::Arc;
 
 use shared::panel::{JobInfo, JobKind, ROLLBACK_STAGES, clustered_install_stages, install_stages};
-use shared::{Build, PatchId};
+use shared::{Build, PatchId, PatchLevel};
 
 use crate::service::cluster::Cluster;
 use crate::service::events::Events;
@@ -115,7 +115,7 @@ async fn start_install(
         .start_exclusive(
             JobKind::Install,
             Some(id),
-            (plan.from.patch_level.0, plan.patch.patch),
+            (plan.from.patch_level, PatchLevel(plan.patch.patch)),
             &stages,
             actor,
         )
@@ -143,7 +143,7 @@ async fn start_rollback(
         .start_exclusive(
             JobKind::Rollback,
             None,
-            (from.patch_level.0, 0),
+            (from.patch_level, PatchLevel::NONE),
             &ROLLBACK_STAGES,
             actor,
         )

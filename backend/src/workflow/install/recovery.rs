@@ -2,6 +2,7 @@
 //! finished from its journal.
 
 use shared::panel::JobInfo;
+use shared::panel::{Stage, StageOutcome};
 use shared::{PatchLevel, level_in_words};
 
 use crate::service::ServiceError;
@@ -47,14 +48,14 @@ pub async fn resume_interrupted(
         return Ok(());
     }
     for (job, handle) in interrupted {
-        let from = PatchLevel(job.from_level.unwrap_or(0));
-        let to = PatchLevel(job.to_level.unwrap_or(0));
+        let from = job.from_level.unwrap_or(PatchLevel::NONE);
+        let to = job.to_level.unwrap_or(PatchLevel::NONE);
         // The stage the stop cut: the first one that did not end (it may not have started).
         let cut_at = job
             .stages
             .iter()
             .find(|s| s.ended_at.is_none())
-            .map(|s| (s.name.clone(), s.started_at.is_some()));
+            .map(|s| (s.name, s.started_at.is_some()));
         let actor = job.started_by.clone();
         let ending = if current == to && from != to {
             tracing::info!(
@@ -67,7 +68,7 @@ pub async fn resume_interrupted(
                 record_level(engine, to, &actor).await;
             }
             // This start is the restart (or the reboot) the job was waiting for.
-            for name in ["switch", "restart", "reboot"] {
+            for name in [Stage::Switch, Stage::Restart, Stage::Reboot] {
                 if job
                     .stages
                     .iter()
@@ -78,8 +79,10 @@ pub async fn resume_interrupted(
                         .iter()
                         .any(|s| s.name == name && s.started_at.is_none())
                     {
+                        // The journal may lag; the install root decided the outcome.
                         let _ = handle.stage_started(name).await;
                     }
+                    // As above: a journal entry that cannot be written does not undo the switch.
                     let _ = handle.stage_ended(name, true).await;
                 }
             }
@@ -91,13 +94,14 @@ pub async fn resume_interrupted(
                 record_level(engine, current, &actor).await;
             }
             if let Some((name, true)) = &cut_at {
-                let _ = handle.stage_ended(name, false).await;
+                // The job is failed below either way; the journal entry is a detail.
+                let _ = handle.stage_ended(*name, false).await;
             }
             let switched_before = job
                 .stages
                 .iter()
-                .any(|s| s.name == "switch" && s.outcome.as_deref() == Some("ok"));
-            let stage = cut_at.map_or_else(|| "start".to_owned(), |(name, _)| name);
+                .any(|s| s.name == Stage::Switch && s.outcome == Some(StageOutcome::Ok));
+            let stage = cut_at.map_or("start", |(name, _)| name.as_str());
             let when = if switched_before {
                 "while switching back after a failed check"
             } else {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use shared::api::ServerState;
 use shared::effects::Restart;
-use shared::panel::ServerEvent;
+use shared::panel::{ServerEvent, Stage};
 use shared::{PatchId, PatchLevel, level_in_words};
 
 use crate::service::AuditEvent;
@@ -20,7 +20,7 @@ use super::*;
 /// Runs one stage: the crash point, the journal's start, the work, the journal's end.
 pub(super) async fn stage<T>(
     handle: &JobHandle,
-    name: &str,
+    name: Stage,
     work: impl Future<Output = Result<T, PatchJobError>>,
 ) -> Result<T, PatchJobError> {
     crash_point(name);
@@ -31,7 +31,7 @@ pub(super) async fn stage<T>(
     if let Err(err) = handle.stage_ended(name, outcome.is_ok()).await {
         tracing::error!(
             job = handle.id,
-            stage = name,
+            stage = name.as_str(),
             "cannot journal the end of the stage: {err}"
         );
     }
@@ -60,16 +60,16 @@ pub(super) async fn run_install(
     let restart = plan.patch.restart;
     let mut clients_stopped = false;
     let before_switch = async {
-        let manifest_payload = stage(&handle, "verify", verify(&engine, &plan)).await?;
-        stage(&handle, "precheck", async {
+        let manifest_payload = stage(&handle, Stage::Verify, verify(&engine, &plan)).await?;
+        stage(&handle, Stage::Precheck, async {
             let current = engine.installed.get().await?;
             level_unchanged(from, current.patch_level)?;
             still_installable(&engine, &plan.patch, &current).await?;
             enough_disk(&engine, manifest_payload).await
         })
         .await?;
-        if has_stage(&handle, "peer_push").await {
-            stage(&handle, "peer_push", async {
+        if has_stage(&handle, Stage::PeerPush).await {
+            stage(&handle, Stage::PeerPush, async {
                 engine
                     .cluster
                     .push_install(handle.id, plan.patch.id, &plan.package, &actor)
@@ -88,7 +88,7 @@ pub(super) async fn run_install(
             })
             .await?;
         }
-        stage(&handle, "stop_clients", async {
+        stage(&handle, Stage::StopClients, async {
             let server_state = match restart {
                 Restart::Application => ServerState::Restarting,
                 Restart::Reboot => ServerState::Rebooting,
@@ -98,7 +98,7 @@ pub(super) async fn run_install(
         })
         .await?;
         clients_stopped = true;
-        stage(&handle, "stage_payload", async {
+        stage(&handle, Stage::StagePayload, async {
             let root = engine.install_root.clone();
             let package = plan.package.clone();
             blocking(move || root.stage(target, &package))
@@ -128,7 +128,7 @@ pub(super) async fn run_install(
             let build = plan.patch.build;
             let switched = stage(
                 &handle,
-                "switch",
+                Stage::Switch,
                 switch(&engine, target, &build, &actor, from),
             )
             .await;
@@ -140,12 +140,14 @@ pub(super) async fn run_install(
                 }
                 Ok(()) => match restart {
                     Restart::Reboot => {
-                        crash_point("reboot");
-                        match handle.stage_started("reboot").await {
+                        crash_point(Stage::Reboot);
+                        match handle.stage_started(Stage::Reboot).await {
                             Ok(()) => match engine.life.reboot().await {
                                 Ok(()) => Ending::Rebooting,
                                 Err(err) => {
-                                    let _ = handle.stage_ended("reboot", false).await;
+                                    // The switch back below is what matters; the
+                                    // journal entry is a detail.
+                                    let _ = handle.stage_ended(Stage::Reboot, false).await;
                                     let why = PatchJobError::failed(
                                         "reboot_failed",
                                         format!("The server could not reboot: {err}."),
@@ -157,7 +159,7 @@ pub(super) async fn run_install(
                         }
                     }
                     Restart::Application => {
-                        after_switch(engine.clone(), &handle, "restart", from, &actor).await
+                        after_switch(engine.clone(), &handle, Stage::Restart, from, &actor).await
                     }
                 },
             }
@@ -186,13 +188,13 @@ pub(super) async fn run_rollback(
     let from_level = from.patch_level;
     let mut clients_stopped = false;
     let before_switch = async {
-        stage(&handle, "precheck", async {
+        stage(&handle, Stage::Precheck, async {
             let current = engine.installed.get().await?;
             level_unchanged(from_level, current.patch_level)?;
             rollback_allowed(&engine, &current).await
         })
         .await?;
-        stage(&handle, "stop_clients", async {
+        stage(&handle, Stage::StopClients, async {
             engine.life.stop_clients(ServerState::Restarting).await;
             Ok(())
         })
@@ -201,7 +203,7 @@ pub(super) async fn run_rollback(
         let base = engine.base_build;
         stage(
             &handle,
-            "switch",
+            Stage::Switch,
             switch(&engine, PatchLevel::NONE, &base, &actor, from_level),
         )
         .await
@@ -214,7 +216,7 @@ pub(super) async fn run_rollback(
             }
             Ending::Failed(err)
         }
-        Ok(()) => after_switch(engine.clone(), &handle, "restart", from_level, &actor).await,
+        Ok(()) => after_switch(engine.clone(), &handle, Stage::Restart, from_level, &actor).await,
     };
     conclude(
         &engine,
@@ -233,7 +235,7 @@ pub(super) async fn run_rollback(
 pub(super) async fn after_switch(
     engine: InstallEngine,
     handle: &JobHandle,
-    restart_stage: &str,
+    restart_stage: Stage,
     from: PatchLevel,
     actor: &str,
 ) -> Ending {
@@ -261,7 +263,7 @@ pub(super) async fn finish_at_new_level(
     actor: &str,
 ) -> Ending {
     let target = match handle.info().await.and_then(|job| job.to_level) {
-        Some(level) => PatchLevel(level),
+        Some(level) => level,
         None => {
             return Ending::Failed(PatchJobError::failed(
                 "internal_error",
@@ -269,12 +271,12 @@ pub(super) async fn finish_at_new_level(
             ));
         }
     };
-    let checked = stage(handle, "postcheck", postcheck(engine, target)).await;
+    let checked = stage(handle, Stage::Postcheck, postcheck(engine, target)).await;
     if let Err(err) = checked {
         return switch_back(engine, from, actor, err).await;
     }
-    if has_stage(handle, "peer_install").await {
-        let peer = stage(handle, "peer_install", async {
+    if has_stage(handle, Stage::PeerInstall).await {
+        let peer = stage(handle, Stage::PeerInstall, async {
             engine
                 .cluster
                 .wait_peer_install(handle.id, target, PEER_INSTALL_LIMIT)
@@ -300,7 +302,7 @@ pub(super) async fn finish_at_new_level(
         }
         engine.events.publish(ServerEvent::ClusterChanged);
     }
-    let done = stage(handle, "done", async {
+    let done = stage(handle, Stage::Done, async {
         clean_install_root(engine).await;
         Ok(())
     })
@@ -438,7 +440,7 @@ pub(super) async fn conclude(
 pub(super) const PEER_INSTALL_LIMIT: Duration = Duration::from_secs(15 * 60);
 
 /// Whether the job was planned with this stage (the clustered stages).
-pub(super) async fn has_stage(handle: &JobHandle, name: &str) -> bool {
+pub(super) async fn has_stage(handle: &JobHandle, name: Stage) -> bool {
     handle
         .info()
         .await

@@ -19,6 +19,7 @@ pub fn Imported(
     let region: NodeRef<Section> = NodeRef::new();
     // Bring the verdict into view and put keyboard users where the news is.
     region.on_load(|region| {
+        // Focus is a help for screen readers; the verdict shows without it.
         let _ = region.focus();
     });
     view! {
@@ -56,6 +57,7 @@ pub fn Rejected(
     }
     let region: NodeRef<Div> = NodeRef::new();
     region.on_load(|region| {
+        // Focus is a help for screen readers; the verdict shows without it.
         let _ = region.focus();
     });
     view! {

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use shared::panel::{JobInfo, JobKind, JobState, stage_in_words};
+use shared::panel::{JobInfo, JobKind, JobState, StageOutcome};
 
 use crate::api;
 use crate::live::use_live;
@@ -84,8 +84,8 @@ pub fn JobProgress(
             {outcome}
             <ol id="job-stages" class="job-stages">
                 {move || job.get().stages.into_iter().map(|stage| {
-                    let status = match (&stage.started_at, &stage.ended_at, stage.outcome.as_deref()) {
-                        (_, Some(_), Some("ok")) => "ok",
+                    let status = match (&stage.started_at, &stage.ended_at, stage.outcome) {
+                        (_, Some(_), Some(StageOutcome::Ok)) => "ok",
                         (_, Some(_), _) => "failed",
                         (Some(_), None, _) => "running",
                         (None, None, _) => "pending",
@@ -97,9 +97,9 @@ pub fn JobProgress(
                         _ => "·",
                     };
                     view! {
-                        <li data-stage=stage.name.clone() data-status=status>
+                        <li data-stage=stage.name.as_str() data-status=status>
                             <span class="mark" aria-hidden="true">{mark}</span>
-                            <span>{stage_in_words(&stage.name)}</span>
+                            <span>{stage.name.in_words()}</span>
                             <span class="visually-hidden">{format!(" ({status})")}</span>
                         </li>
                     }

@@ -1,7 +1,6 @@
 //! The history of the SMS Patches panel: installs and rollbacks, newest first.
 
 use leptos::prelude::*;
-use shared::PatchLevel;
 use shared::panel::{HistoryEntry, JobKind, JobState};
 
 /// Installs and rollbacks, newest first: when, what, who, from and to which level, how it
@@ -43,8 +42,6 @@ pub fn History(entries: Vec<HistoryEntry>) -> impl IntoView {
 
 #[component]
 fn HistoryRow(entry: HistoryEntry) -> impl IntoView {
-    // "no patch" or "Patch 3": the level's own words.
-    let level = |n: u32| PatchLevel(n).to_string();
     let action = match (entry.kind, entry.patch) {
         (JobKind::Rollback, _) => "Rollback".to_owned(),
         (_, Some(patch)) => format!("Install {}", patch.level()),
@@ -69,7 +66,7 @@ fn HistoryRow(entry: HistoryEntry) -> impl IntoView {
             <td><time datetime=entry.started_at.to_rfc3339()>{started}</time></td>
             <td class="history-action">{action}</td>
             <td class="history-by">{entry.by.clone()}</td>
-            <td class="history-levels">{format!("{} → {}", level(entry.from_level), level(entry.to_level))}</td>
+            <td class="history-levels">{format!("{} → {}", entry.from_level, entry.to_level)}</td>
             <td class="history-message">{outcome}</td>
             <td class="history-took">{took}</td>
         </tr>

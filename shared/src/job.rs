@@ -1,0 +1,348 @@
+//! Jobs: downloads, installs and rollbacks (`GET /api/v1/jobs/{id}`), their stages and how
+//! each ended.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+use crate::api::ErrorBody;
+use crate::effects::Restart;
+use crate::{PatchId, PatchLevel};
+
+/// What a job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    Download,
+    Install,
+    Rollback,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Download => "download",
+            JobKind::Install => "install",
+            JobKind::Rollback => "rollback",
+        }
+    }
+}
+
+impl std::str::FromStr for JobKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "download" => Ok(JobKind::Download),
+            "install" => Ok(JobKind::Install),
+            "rollback" => Ok(JobKind::Rollback),
+            other => Err(format!("unknown job kind `{other}`")),
+        }
+    }
+}
+
+/// Where a job is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Running => "running",
+            JobState::Succeeded => "succeeded",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether the job has ended.
+    pub fn is_final(self) -> bool {
+        self != JobState::Running
+    }
+}
+
+impl std::str::FromStr for JobState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "running" => Ok(JobState::Running),
+            "succeeded" => Ok(JobState::Succeeded),
+            "failed" => Ok(JobState::Failed),
+            "cancelled" => Ok(JobState::Cancelled),
+            other => Err(format!("unknown job state `{other}`")),
+        }
+    }
+}
+
+/// `GET /api/v1/jobs/{id}`, and the `job` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct JobInfo {
+    pub id: i64,
+    pub kind: JobKind,
+    pub patch: Option<PatchId>,
+    pub state: JobState,
+    /// The stage running now, or the last one.
+    pub stage: Option<Stage>,
+    /// Bytes done and expected (downloads).
+    pub done_bytes: u64,
+    pub total_bytes: u64,
+    /// Why it failed.
+    pub error: Option<ErrorBody>,
+    pub started_by: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Installs and rollbacks: the patch level before and the one aimed at.
+    #[serde(default)]
+    pub from_level: Option<PatchLevel>,
+    #[serde(default)]
+    pub to_level: Option<PatchLevel>,
+    /// Installs and rollbacks: every stage in order, as journaled.
+    #[serde(default)]
+    pub stages: Vec<StageInfo>,
+}
+
+/// One stage of an install or rollback, as journaled when it starts and ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct StageInfo {
+    /// Which stage.
+    pub name: Stage,
+    /// Not started yet: none.
+    pub started_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// How it ended, once it did.
+    pub outcome: Option<StageOutcome>,
+}
+
+/// A stage of a job, as journaled; on the wire and in the database its `snake_case` name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// A download's one stage.
+    Download,
+    Verify,
+    Precheck,
+    /// The active node of a cluster sends the patch to the passive node and starts it there.
+    PeerPush,
+    StopClients,
+    StagePayload,
+    Switch,
+    Restart,
+    Reboot,
+    Postcheck,
+    /// The active node waits for the passive node's install.
+    PeerInstall,
+    Done,
+}
+
+impl Stage {
+    /// Every stage.
+    pub const ALL: [Stage; 12] = [
+        Stage::Download,
+        Stage::Verify,
+        Stage::Precheck,
+        Stage::PeerPush,
+        Stage::StopClients,
+        Stage::StagePayload,
+        Stage::Switch,
+        Stage::Restart,
+        Stage::Reboot,
+        Stage::Postcheck,
+        Stage::PeerInstall,
+        Stage::Done,
+    ];
+
+    /// The `snake_case` name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Download => "download",
+            Stage::Verify => "verify",
+            Stage::Precheck => "precheck",
+            Stage::PeerPush => "peer_push",
+            Stage::StopClients => "stop_clients",
+            Stage::StagePayload => "stage_payload",
+            Stage::Switch => "switch",
+            Stage::Restart => "restart",
+            Stage::Reboot => "reboot",
+            Stage::Postcheck => "postcheck",
+            Stage::PeerInstall => "peer_install",
+            Stage::Done => "done",
+        }
+    }
+
+    /// The stage in words, for people.
+    pub fn in_words(self) -> &'static str {
+        match self {
+            Stage::Verify => "Verify the package",
+            Stage::Precheck => "Check the server can take it",
+            Stage::StopClients => "Stop client connections",
+            Stage::StagePayload => "Stage the patch files",
+            Stage::Switch => "Switch to the new level",
+            Stage::Restart => "Restart the SMS server application",
+            Stage::Reboot => "Reboot the SMS server",
+            Stage::Postcheck => "Check the server at the new level",
+            Stage::Done => "Done",
+            Stage::PeerPush => "Send the patch to the passive node and start its install",
+            Stage::PeerInstall => "Wait for the passive node to install it",
+            Stage::Download => "Download",
+        }
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Stage {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Stage::ALL
+            .into_iter()
+            .find(|stage| stage.as_str() == s)
+            .ok_or_else(|| format!("unknown stage `{s}`"))
+    }
+}
+
+/// How a stage ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum StageOutcome {
+    Ok,
+    Failed,
+}
+
+impl StageOutcome {
+    /// `ok` or `failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StageOutcome::Ok => "ok",
+            StageOutcome::Failed => "failed",
+        }
+    }
+
+    /// `Ok` when `ok`.
+    pub fn of(ok: bool) -> Self {
+        if ok {
+            StageOutcome::Ok
+        } else {
+            StageOutcome::Failed
+        }
+    }
+}
+
+impl FromStr for StageOutcome {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "ok" => Ok(StageOutcome::Ok),
+            "failed" => Ok(StageOutcome::Failed),
+            other => Err(format!("unknown stage outcome `{other}`")),
+        }
+    }
+}
+
+/// The stages of an install, in order; `reboot` takes the place of `restart` when the patch
+/// needs a reboot.
+pub fn install_stages(restart: Restart) -> [Stage; 8] {
+    let restart = match restart {
+        Restart::Application => Stage::Restart,
+        Restart::Reboot => Stage::Reboot,
+    };
+    [
+        Stage::Verify,
+        Stage::Precheck,
+        Stage::StopClients,
+        Stage::StagePayload,
+        Stage::Switch,
+        restart,
+        Stage::Postcheck,
+        Stage::Done,
+    ]
+}
+
+/// The stages of an install started on the active node of an enabled HA cluster: the package
+/// goes to the passive node, which installs it too, and the job ends when both have.
+pub fn clustered_install_stages(restart: Restart) -> Vec<Stage> {
+    let mut stages = install_stages(restart).to_vec();
+    stages.insert(2, Stage::PeerPush);
+    stages.insert(stages.len() - 1, Stage::PeerInstall);
+    stages
+}
+
+/// The stages of a rollback, in order.
+pub const ROLLBACK_STAGES: [Stage; 6] = [
+    Stage::Precheck,
+    Stage::StopClients,
+    Stage::Switch,
+    Stage::Restart,
+    Stage::Postcheck,
+    Stage::Done,
+];
+
+/// A stage's name in words, for people.
+pub fn stage_in_words(stage: Stage) -> &'static str {
+    stage.in_words()
+}
+
+impl JobInfo {
+    /// Progress in whole percent (0 to 100).
+    pub fn percent(&self) -> u8 {
+        if self.state == JobState::Succeeded {
+            return 100;
+        }
+        if self.total_bytes == 0 {
+            return 0;
+        }
+        let percent = self.done_bytes.min(self.total_bytes) * 100 / self.total_bytes;
+        u8::try_from(percent).unwrap_or(100)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stages_travel_as_their_snake_case_names() {
+        for stage in Stage::ALL {
+            let json = serde_json::to_string(&stage).unwrap();
+            assert_eq!(json, format!("\"{}\"", stage.as_str()));
+            assert_eq!(stage.as_str().parse::<Stage>(), Ok(stage));
+        }
+        assert!("reboot_now".parse::<Stage>().is_err());
+        assert_eq!(
+            serde_json::to_string(&StageOutcome::Failed).unwrap(),
+            "\"failed\""
+        );
+        assert_eq!("ok".parse::<StageOutcome>(), Ok(StageOutcome::Ok));
+    }
+
+    #[test]
+    fn a_clustered_install_sends_the_patch_after_the_precheck_and_waits_before_done() {
+        let stages = clustered_install_stages(Restart::Application);
+        assert_eq!(stages[2], Stage::PeerPush);
+        assert_eq!(stages[stages.len() - 2], Stage::PeerInstall);
+        assert_eq!(install_stages(Restart::Reboot)[5], Stage::Reboot);
+    }
+}
