@@ -11,9 +11,8 @@ use shared::{
 use crate::package::verify::{InstalledLevel, Verifier};
 use crate::service::installed::InstalledState;
 
-use super::InstallEngine;
+use super::engine::{InstallEngine, blocking};
 use super::error::PatchJobError;
-use super::*;
 
 /// Room kept free beyond twice the payload, so an install never fills the disk.
 pub const DISK_MARGIN: u64 = 64 << 20;

@@ -10,52 +10,25 @@
 //! passes, and the server switches back by itself when it does not.
 
 mod checks;
+mod engine;
 pub mod error;
 mod recovery;
 mod run;
 mod steps;
 
-use std::sync::Arc;
-
 use shared::panel::{JobInfo, JobKind, ROLLBACK_STAGES, clustered_install_stages, install_stages};
-use shared::{Build, PatchId, PatchLevel};
+use shared::{PatchId, PatchLevel};
 
-use crate::service::cluster::Cluster;
-use crate::service::events::Events;
-use crate::service::jobs::{JobHandle, Jobs};
-use crate::service::tmc::TmcSync;
-use crate::service::{Audit, Installed, PatchRepository, ServiceError};
-use crate::storage::install_root::InstallRoot;
-use crate::workflow::client_version::ClientVersions;
-use crate::workflow::life::ServerLife;
+use crate::service::ServiceError;
+use crate::service::jobs::JobHandle;
 
-use checks::*;
-use recovery::*;
-use run::*;
-use steps::*;
+use checks::{plan_install, rollback_allowed};
+pub use engine::InstallEngine;
+use recovery::{adopt_interrupted, resume_interrupted};
+use run::{run_install, run_rollback};
 
 pub use checks::DISK_MARGIN;
 pub use error::{JobErrorKind, PatchJobError};
-
-/// What installs and rollbacks use: the services they change, the install root, and the
-/// server's life (stop clients, restart, reboot).
-#[derive(Clone)]
-pub struct InstallEngine {
-    pub installed: Installed,
-    pub repository: PatchRepository,
-    pub tmc: Arc<TmcSync>,
-    pub jobs: Jobs,
-    pub events: Events,
-    pub audit: Audit,
-    pub cluster: Cluster,
-    pub install_root: InstallRoot,
-    pub life: Arc<dyn ServerLife>,
-    pub client: ClientVersions,
-    /// The base release's build (level 0).
-    pub base_build: Build,
-    /// This node's name (fault injection may fail one node's post-check).
-    pub node_name: String,
-}
 
 impl InstallEngine {
     /// Starts installing patch `id`: checks it can, records the job, and runs it in the
@@ -160,12 +133,4 @@ async fn start_rollback(
         run_rollback(engine, handle, from, actor, source).await;
     });
     Ok(info)
-}
-
-pub(super) async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
-) -> std::io::Result<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(std::io::Error::other)?
 }

@@ -8,9 +8,10 @@ use shared::{PatchLevel, level_in_words};
 use crate::service::ServiceError;
 use crate::service::jobs::JobHandle;
 
-use super::InstallEngine;
+use super::engine::{InstallEngine, blocking};
 use super::error::PatchJobError;
-use super::*;
+use super::run::{Ending, conclude, finish_at_new_level};
+use super::steps::{build_of_level, clean_install_root};
 
 /// On every start, before anything else changes: the install root and the database must agree,
 /// and an install or rollback cut off by a stop (crash, power cut, reboot) is finished from its

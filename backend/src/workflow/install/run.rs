@@ -13,9 +13,12 @@ use crate::service::installed::InstalledState;
 use crate::service::jobs::JobHandle;
 use crate::workflow::faults::crash_point;
 
-use super::InstallEngine;
+use super::checks::{
+    InstallPlan, enough_disk, level_unchanged, rollback_allowed, still_installable, verify,
+};
+use super::engine::{InstallEngine, blocking};
 use super::error::PatchJobError;
-use super::*;
+use super::steps::{build_of_level, clean_install_root, postcheck, switch};
 
 /// Runs one stage: the crash point, the journal's start, the work, the journal's end.
 pub(super) async fn stage<T>(

@@ -5,9 +5,8 @@ use std::time::Duration;
 use shared::api::HealthResponse;
 use shared::{Build, PatchId, PatchLevel, level_in_words};
 
-use super::InstallEngine;
+use super::engine::{InstallEngine, blocking};
 use super::error::PatchJobError;
-use super::*;
 
 /// The switch: the install root's pointer first (atomic), then the database's record. When the
 /// record fails, the pointer goes back to `previous`.
