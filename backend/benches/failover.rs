@@ -11,14 +11,13 @@
 //!
 //! It prints each takeover and the medians. It asserts nothing.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
-use sea_orm::{ConnectionTrait, Database};
+use anyhow::Context;
 use serde_json::Value;
+use testkit::process::{self, Served};
+use testkit::{ADMIN_PASSWORD, PgTestDb, eventually_every};
 
 const SECRET: &str = "failover-bench-secret-0123456789";
 const ROUNDS: usize = 5;
@@ -26,31 +25,18 @@ const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let admin_url =
-        std::env::var("SMS_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned());
-    let name = format!("sms_bench_failover_{}", std::process::id());
-    let admin = Database::connect(admin_url.as_str())
-        .await
-        .with_context(|| format!("cannot connect to PostgreSQL at {admin_url}"))?;
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await?;
-    let (base, _) = admin_url
-        .rsplit_once('/')
-        .context("the PostgreSQL URL has no database path")?;
-    let database_url = format!("{base}/{name}");
-    let outcome = run(&database_url).await;
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-        .await?;
-    outcome
+    let admin_url = std::env::var(testkit::pg::POSTGRES_URL_VAR)
+        .unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned());
+    // Dropped (after the nodes stopped) when `run` is done, whatever its outcome.
+    let database = PgTestDb::on(&admin_url).await?;
+    run(&database.url).await
 }
 
 async fn run(database_url: &str) -> anyhow::Result<()> {
     let work = tempfile::tempdir().context("cannot create the bench's working folder")?;
     let secret = work.path().join("cluster-secret");
     std::fs::write(&secret, SECRET)?;
-    let ports = [free_port()?, free_port()?];
+    let ports: [u16; 2] = testkit::free_ports();
     let spec = |i: usize| NodeSpec {
         name: format!("sms-{}", ["a", "b"][i]),
         port: ports[i],
@@ -79,19 +65,14 @@ async fn run(database_url: &str) -> anyhow::Result<()> {
             .context("the active node is not running")?;
         let started = Instant::now();
         if kill {
-            node.kill()?;
+            node.child.kill()?;
         } else {
-            let status = Command::new("kill")
-                .arg("-TERM")
-                .arg(node.id().to_string())
-                .status()?;
-            if !status.success() {
-                bail!("cannot send SIGTERM to {}", specs[active].name);
-            }
+            process::sigterm(&node.child)
+                .with_context(|| format!("cannot stop {}", specs[active].name))?;
         }
         wait_for_role(&specs[passive], "active", Duration::from_secs(15)).await?;
         let took = started.elapsed();
-        node.wait()?;
+        node.child.wait()?;
         println!(
             "{} {}: {} serves as active after {:>6.0} ms",
             if kill { "kill" } else { "stop" },
@@ -118,10 +99,8 @@ async fn run(database_url: &str) -> anyhow::Result<()> {
         ms(median(&killed)),
         ms(max(&killed))
     );
-    for node in nodes.iter_mut().flatten() {
-        let _ = node.kill();
-        let _ = node.wait();
-    }
+    // Dropping the nodes kills them.
+    drop(nodes);
     Ok(())
 }
 
@@ -136,9 +115,9 @@ struct NodeSpec {
 
 impl NodeSpec {
     /// Starts the release `sms serve` of this node and waits until it is ready.
-    fn start(&self) -> anyhow::Result<Child> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sms"))
-            .arg("serve")
+    fn start(&self) -> anyhow::Result<Served> {
+        let mut command = process::serve_command(Path::new(env!("CARGO_BIN_EXE_sms")), &self.dir);
+        command
             .args(["--node-name", &self.name])
             .args(["--listen", &format!("127.0.0.1:{}", self.port)])
             .args(["--database-url", &self.database_url])
@@ -148,25 +127,8 @@ impl NodeSpec {
             ])
             .arg("--cluster-secret-file")
             .arg(&self.secret)
-            .env("SMS_DATA_DIR", &self.dir)
-            .env("SMS_STATIC_DIR", self.dir.join("dist"))
-            .env("SMS_BOOTSTRAP_ADMIN_PASSWORD", "failover-bench-password")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("cannot start sms serve")?;
-        let stdout = child.stdout.take().context("no stdout")?;
-        let mut lines = BufReader::new(stdout).lines();
-        loop {
-            let Some(line) = lines.next() else {
-                bail!("{} stopped before it was ready", self.name);
-            };
-            if line?.starts_with("SMS server ready at ") {
-                break;
-            }
-        }
-        std::thread::spawn(move || lines.for_each(drop));
-        Ok(child)
+            .env("SMS_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD);
+        process::start(command).with_context(|| format!("{} did not start", self.name))
     }
 
     fn node_url(&self) -> String {
@@ -180,21 +142,22 @@ async fn wait_for_role(node: &NodeSpec, role: &str, limit: Duration) -> anyhow::
         .timeout(Duration::from_secs(1))
         .build()?;
     let started = Instant::now();
-    while started.elapsed() < limit {
-        if let Ok(response) = client.get(node.node_url()).bearer_auth(SECRET).send().await
-            && let Ok(info) = response.json::<Value>().await
-            && info["role"] == role
-        {
-            return Ok(started.elapsed());
+    let what = format!("{} to become {role}", node.name);
+    eventually_every(&what, limit, Duration::from_millis(5), || async {
+        let response = client
+            .get(node.node_url())
+            .bearer_auth(SECRET)
+            .send()
+            .await
+            .map_err(|err| err.to_string())?;
+        let info: Value = response.json().await.map_err(|err| err.to_string())?;
+        if info["role"] == role {
+            Ok(started.elapsed())
+        } else {
+            Err(format!("role {}", info["role"]))
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    bail!("{} did not become {role} within {limit:?}", node.name)
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?.port())
+    })
+    .await
 }
 
 fn ms(d: Duration) -> f64 {

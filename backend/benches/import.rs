@@ -10,18 +10,16 @@
 //! It prints figures and asserts nothing. Targets: import throughput at least 0.8x that of
 //! `sha256sum`; the server's resident memory grows by at most 32 MiB while it imports.
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use backend::package::PackageSigner;
-use backend::package::pack::pack;
-use serde_json::json;
+use reqwest::Method;
+use testkit::process::{self, Served};
+use testkit::{ADMIN_PASSWORD, Api, Vendor};
 
 const MIB: u64 = 1 << 20;
-const PASSWORD: &str = "bench-password-1";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -39,17 +37,18 @@ async fn main() -> anyhow::Result<()> {
     .context("cannot create the bench's working folder")?;
 
     println!("import benchmark: a {size_mib} MiB package");
-    let package = build_package(work.path(), size_mib * MIB)?;
+    let vendor = Vendor::in_dir(work.path());
+    let package = build_package(&vendor, work.path(), size_mib * MIB);
     let package_bytes = std::fs::metadata(&package)?.len();
 
     // Warm the page cache for both contenders, then time sha256sum.
     let baseline = sha256sum(&package)?;
     let baseline = baseline.min(sha256sum(&package)?);
 
-    let mut server = Server::start(work.path())?;
+    let server = Server::start(work.path(), &vendor)?;
     let result = import(&server, &package, package_bytes).await;
     let peak = server.peak_rss_bytes();
-    server.stop();
+    drop(server);
     let (elapsed, rss_before) = result?;
     let peak = peak?;
 
@@ -77,50 +76,14 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Packs one payload file of `size` pseudo-random bytes as SMS 6.4.0 Patch 1.
-fn build_package(dir: &Path, size: u64) -> anyhow::Result<PathBuf> {
-    let payload = dir.join("payload");
-    std::fs::create_dir_all(payload.join("server"))?;
-    let mut file = std::io::BufWriter::with_capacity(
-        MIB as usize,
-        std::fs::File::create(payload.join("server/image.bin"))?,
-    );
-    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
-    let mut block = vec![0u8; MIB as usize];
-    let mut left = size;
-    while left > 0 {
-        for word in block.chunks_exact_mut(8) {
-            // xorshift64: incompressible enough, and far faster than the disk.
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            word.copy_from_slice(&state.to_le_bytes());
-        }
-        let n = left.min(MIB) as usize;
-        file.write_all(&block[..n])?;
-        left -= n as u64;
-    }
-    file.flush()?;
-    drop(file);
-
-    let signer = PackageSigner::generate("bench-vendor");
-    signer.write(&dir.join("vendor"))?;
-    let template = json!({
-        "product_version": "6.4.0",
-        "patch": 1,
-        "build": "6.4.0.9101",
-        "released": "2026-11-02",
-        "title": "Import benchmark",
-        "updates": "server",
-        "restart": "application",
-        "database_changes": false,
-        "rollback": true,
-        "release_notes": "A large payload to measure the import.",
-    });
-    let out = dir.join("bench.pkg");
-    pack(&signer, &template, &payload, &out)?;
-    std::fs::remove_dir_all(&payload)?;
-    Ok(out)
+/// Packs one payload file of `size` pseudo-random bytes as SMS 6.4.0 Patch 1 of `vendor`.
+fn build_package(vendor: &Vendor, dir: &Path, size: u64) -> PathBuf {
+    vendor
+        .package(1)
+        .title("Import benchmark")
+        .release_notes("A large payload to measure the import.")
+        .random_payload_bytes(size)
+        .write_to(&dir.join("bench.pkg"))
 }
 
 fn sha256sum(file: &Path) -> anyhow::Result<Duration> {
@@ -139,13 +102,8 @@ fn sha256sum(file: &Path) -> anyhow::Result<Duration> {
 /// Logs in, uploads the package, and returns the upload's duration and the server's resident
 /// memory just before it.
 async fn import(server: &Server, package: &Path, size: u64) -> anyhow::Result<(Duration, u64)> {
-    let client = reqwest::Client::builder().cookie_store(true).build()?;
-    let login = client
-        .post(format!("{}/api/v1/session", server.url))
-        .header("X-SMS-Client", "api/bench")
-        .json(&json!({ "username": "admin", "password": PASSWORD }))
-        .send()
-        .await?;
+    let api = Api::with_client_name(&server.served.url, "api/bench");
+    let login = api.login("admin", ADMIN_PASSWORD).await;
     if !login.status().is_success() {
         bail!("login failed: {}", login.text().await?);
     }
@@ -160,9 +118,8 @@ async fn import(server: &Server, package: &Path, size: u64) -> anyhow::Result<(D
         Ok::<_, std::io::Error>((n > 0).then(|| (bytes::Bytes::from(buffer), file)))
     });
     let start = Instant::now();
-    let response = client
-        .post(format!("{}/api/v1/patches/import", server.url))
-        .header("X-SMS-Client", "api/bench")
+    let response = api
+        .request(Method::POST, "/api/v1/patches/import")
         .header("Content-Type", "application/octet-stream")
         .header("Content-Length", size)
         .body(reqwest::Body::wrap_stream(body))
@@ -179,43 +136,26 @@ async fn import(server: &Server, package: &Path, size: u64) -> anyhow::Result<(D
 
 /// A release `sms serve` in its own data dir, trusting the bench's vendor key.
 struct Server {
-    child: Child,
-    url: String,
+    served: Served,
 }
 
 impl Server {
-    fn start(dir: &Path) -> anyhow::Result<Self> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sms"))
-            .arg("serve")
-            .args(["--listen", "127.0.0.1:0"])
-            .arg("--data-dir")
-            .arg(dir.join("data"))
+    fn start(dir: &Path, vendor: &Vendor) -> anyhow::Result<Self> {
+        let mut command =
+            process::serve_command(Path::new(env!("CARGO_BIN_EXE_sms")), &dir.join("data"));
+        command
             .arg("--trust-key")
-            .arg(dir.join("vendor.pub"))
-            .env("SMS_BOOTSTRAP_ADMIN_PASSWORD", PASSWORD)
+            .arg(vendor.public_key())
+            .env("SMS_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("SMS_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .context("cannot start `sms serve`")?;
-        let stdout = child.stdout.take().context("no stdout")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let url = loop {
-            let Some(line) = lines.next() else {
-                let _ = child.kill();
-                bail!("`sms serve` exited before it was ready");
-            };
-            if let Some(rest) = line?.strip_prefix("SMS server ready at ") {
-                break rest.trim_end_matches('/').to_owned();
-            }
-        };
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        Ok(Self { child, url })
+            .stderr(Stdio::inherit());
+        Ok(Self {
+            served: process::start(command)?,
+        })
     }
 
     fn status_field(&self, field: &str) -> anyhow::Result<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.served.child.id()))
             .context("reading /proc (the memory figures need Linux)")?;
         let kib = status
             .lines()
@@ -233,17 +173,12 @@ impl Server {
 
     /// Resets the kernel's peak-RSS mark (VmHWM) and returns the current RSS.
     fn reset_peak_rss(&self) -> anyhow::Result<u64> {
-        std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5")
+        std::fs::write(format!("/proc/{}/clear_refs", self.served.child.id()), "5")
             .context("cannot reset the peak RSS mark")?;
         self.status_field("VmRSS:")
     }
 
     fn peak_rss_bytes(&self) -> anyhow::Result<u64> {
         self.status_field("VmHWM:")
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

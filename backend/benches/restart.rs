@@ -12,20 +12,17 @@
 //! reconnect (from their stream's end to a new stream, and after the server is back). It asserts
 //! nothing.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use backend::package::PackageSigner;
-use backend::package::pack::pack;
 use futures_util::StreamExt;
-use serde_json::{Value, json};
+use serde_json::Value;
+use testkit::process::{self, Served};
+use testkit::{ADMIN_PASSWORD, Api, Vendor, eventually_every};
 use tokio::sync::Mutex;
 
-const PASSWORD: &str = "bench-password-1";
 const CLIENTS: usize = 20;
 const ROUNDS: u32 = 5;
 /// The web client's retry interval while the server restarts.
@@ -34,19 +31,17 @@ const RETRY: Duration = Duration::from_millis(100);
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let work = tempfile::tempdir().context("cannot create the bench's working folder")?;
-    let signer = PackageSigner::generate("bench-vendor");
-    let (_, public) = signer.write(&work.path().join("vendor"))?;
-    let server = Server::start(work.path(), &public)?;
+    let vendor = Vendor::new();
+    let server = start_server(work.path(), &vendor)?;
     let client = logged_in(&server.url).await?;
     for n in 1..=ROUNDS {
-        let package = build_package(work.path(), &signer, n)?;
-        let response = client
-            .post(format!("{}/api/v1/patches/import", server.url))
-            .header("X-SMS-Client", "api/bench")
-            .header("Content-Type", "application/octet-stream")
-            .body(std::fs::read(&package)?)
-            .send()
-            .await?;
+        // An application restart, a small payload.
+        let package = vendor
+            .package(n)
+            .release_notes("Benchmark patch.")
+            .payload_kib(80)
+            .bytes();
+        let response = client.import(package).await;
         if !response.status().is_success() {
             bail!("import of Patch {n} failed: {}", response.text().await?);
         }
@@ -57,7 +52,7 @@ async fn main() -> anyhow::Result<()> {
     let mut reconnects = Vec::new();
     let mut after_back = Vec::new();
     for n in 1..=ROUNDS {
-        let round = install_round(&server.url, &client, n).await?;
+        let round = install_round(&client, n).await?;
         println!(
             "Patch {n}: unavailable {:>6.0} ms · clients back {:>6.0} ms median / {:>6.0} ms max after their stream ended ({:>4.0} ms max after the server was back)",
             ms(round.window),
@@ -90,7 +85,8 @@ struct Round {
 }
 
 /// Installs Patch `n` with the prober and the clients watching.
-async fn install_round(url: &str, client: &reqwest::Client, n: u32) -> anyhow::Result<Round> {
+async fn install_round(client: &Api, n: u32) -> anyhow::Result<Round> {
+    let url = client.base_url.as_str();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     // Health answers over time: (when, was it 200).
     let answers: Arc<Mutex<Vec<(Instant, bool)>>> = Arc::new(Mutex::new(Vec::new()));
@@ -114,31 +110,34 @@ async fn install_round(url: &str, client: &reqwest::Client, n: u32) -> anyhow::R
     let mut watchers = Vec::new();
     for _ in 0..CLIENTS {
         let watcher = logged_in(url).await?;
-        let response = watcher.get(format!("{url}/api/v1/events")).send().await?;
+        let response = watcher.events().await;
         if response.status() != 200 {
             bail!("the event stream did not open: {}", response.status());
         }
-        let url = url.to_owned();
         watchers.push(tokio::spawn(async move {
             let mut body = response.bytes_stream();
             while let Some(Ok(_)) = body.next().await {}
             let ended = Instant::now();
-            loop {
-                if let Ok(again) = watcher.get(format!("{url}/api/v1/events")).send().await
-                    && again.status() == 200
-                {
-                    return (ended, Instant::now());
-                }
-                tokio::time::sleep(RETRY).await;
-            }
+            let events = watcher.url("/api/v1/events");
+            // Retrying as the web client does, until a new stream opens.
+            let again = eventually_every(
+                "a watcher to open a new event stream",
+                Duration::from_secs(120),
+                RETRY,
+                || async {
+                    match watcher.client.get(&events).send().await {
+                        Ok(again) if again.status() == 200 => Ok(Instant::now()),
+                        Ok(again) => Err(format!("status {}", again.status())),
+                        Err(err) => Err(err.to_string()),
+                    }
+                },
+            )
+            .await?;
+            anyhow::Ok((ended, again))
         }));
     }
 
-    let response = client
-        .post(format!("{url}/api/v1/patches/6.4.0.{n}/install"))
-        .header("X-SMS-Client", "api/bench")
-        .send()
-        .await?;
+    let response = client.install(&format!("6.4.0.{n}")).await;
     if response.status() != 202 {
         bail!("install of Patch {n} refused: {}", response.text().await?);
     }
@@ -146,21 +145,11 @@ async fn install_round(url: &str, client: &reqwest::Client, n: u32) -> anyhow::R
     let id = job["id"].as_i64().context("the job has no id")?;
     let mut clients = Vec::new();
     for watcher in watchers {
-        clients.push(watcher.await?);
+        clients.push(watcher.await??);
     }
-    loop {
-        if let Ok(r) = client.get(format!("{url}/api/v1/jobs/{id}")).send().await
-            && r.status() == 200
-        {
-            let job: Value = r.json().await?;
-            if job["state"] != "running" {
-                if job["state"] != "succeeded" {
-                    bail!("install of Patch {n} did not succeed: {job}");
-                }
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    let job = client.wait_for_job(id).await;
+    if job["state"] != "succeeded" {
+        bail!("install of Patch {n} did not succeed: {job}");
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     prober.await?;
@@ -188,86 +177,24 @@ async fn install_round(url: &str, client: &reqwest::Client, n: u32) -> anyhow::R
     })
 }
 
-async fn logged_in(url: &str) -> anyhow::Result<reqwest::Client> {
-    let client = reqwest::Client::builder().cookie_store(true).build()?;
-    let response = client
-        .post(format!("{url}/api/v1/session"))
-        .header("X-SMS-Client", "api/bench")
-        .json(&json!({"username": "admin", "password": PASSWORD}))
-        .send()
-        .await?;
+async fn logged_in(url: &str) -> anyhow::Result<Api> {
+    let api = Api::with_client_name(url, "api/bench");
+    let response = api.login("admin", ADMIN_PASSWORD).await;
     if !response.status().is_success() {
         bail!("login failed: {}", response.status());
     }
-    Ok(client)
-}
-
-/// SMS 6.4.0 Patch `n`: an application restart, a small payload.
-fn build_package(dir: &Path, signer: &PackageSigner, n: u32) -> anyhow::Result<PathBuf> {
-    let payload = dir.join(format!("payload-{n}"));
-    std::fs::create_dir_all(payload.join("server"))?;
-    std::fs::write(
-        payload.join("server/app.bin"),
-        format!("server at patch {n}\n").repeat(4096),
-    )?;
-    let template = json!({
-        "product_version": "6.4.0",
-        "patch": n,
-        "build": format!("6.4.0.{}", 9200 + n),
-        "released": "2026-11-02",
-        "title": format!("Fixes {n}"),
-        "updates": "server",
-        "restart": "application",
-        "database_changes": false,
-        "rollback": true,
-        "release_notes": "Benchmark patch.",
-    });
-    let out = dir.join(format!("patch-{n}.pkg"));
-    pack(signer, &template, &payload, &out)?;
-    Ok(out)
+    Ok(api)
 }
 
 /// A release `sms serve` in its own data dir, trusting the bench's vendor key.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start(dir: &Path, public_key: &Path) -> anyhow::Result<Self> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sms"))
-            .arg("serve")
-            .arg("--trust-key")
-            .arg(public_key)
-            .env("SMS_DATA_DIR", dir.join("data"))
-            .env("SMS_LISTEN", "127.0.0.1:0")
-            .env("SMS_STATIC_DIR", dir.join("dist"))
-            .env("SMS_BOOTSTRAP_ADMIN_PASSWORD", PASSWORD)
-            .env_remove("SMS_DATABASE_URL")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("cannot start sms serve")?;
-        let stdout = child.stdout.take().context("no stdout")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let url = loop {
-            let Some(line) = lines.next() else {
-                bail!("sms serve stopped before it was ready");
-            };
-            if let Some(rest) = line?.strip_prefix("SMS server ready at ") {
-                break rest.trim_end_matches('/').to_owned();
-            }
-        };
-        std::thread::spawn(move || lines.for_each(drop));
-        Ok(Self { child, url })
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn start_server(dir: &Path, vendor: &Vendor) -> anyhow::Result<Served> {
+    let mut command =
+        process::serve_command(Path::new(env!("CARGO_BIN_EXE_sms")), &dir.join("data"));
+    command
+        .arg("--trust-key")
+        .arg(vendor.public_key())
+        .env("SMS_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD);
+    process::start(command)
 }
 
 fn ms(d: Duration) -> f64 {

@@ -55,7 +55,7 @@ pub async fn click(
             .await
             .map_err(|err| format!("{name} is gone: {err}"))?;
         match element.click().await {
-            Ok(_) => Ok(Some(())),
+            Ok(_) => Ok(()),
             Err(err) => Err(format!("cannot click {name}: {err}")),
         }
     })

@@ -2,32 +2,24 @@
 //! fails saying what never appeared.
 
 use std::future::Future;
-use std::time::Instant;
+use std::time::Duration;
 
 use anyhow::bail;
 use fantoccini::Locator;
 
 use crate::harness::{Browser, WAIT};
 
-/// Polls `probe` until it returns `Some`, or fails after `WAIT` with `what` and the last state.
-pub async fn until<T, F, Fut>(what: &str, mut probe: F) -> anyhow::Result<T>
+/// How often a check looks at the page again.
+const POLL: Duration = Duration::from_millis(100);
+
+/// [`testkit::eventually`] with the browser tests' wait: polls `probe` until it returns `Ok`,
+/// or fails after [`WAIT`] with `what` and the last state it saw (its `Err`).
+pub async fn until<T, F, Fut>(what: &str, probe: F) -> anyhow::Result<T>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Option<T>, String>>,
+    Fut: Future<Output = Result<T, String>>,
 {
-    let deadline = Instant::now() + WAIT;
-    let mut last = String::from("nothing checked yet");
-    loop {
-        match probe().await {
-            Ok(Some(found)) => return Ok(found),
-            Ok(None) => {}
-            Err(state) => last = state,
-        }
-        if Instant::now() >= deadline {
-            bail!("waited {WAIT:?} for {what}, but it never happened (last seen: {last})");
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    testkit::eventually_every(what, WAIT, POLL, probe).await
 }
 
 /// The element's text, once it exists.
@@ -55,7 +47,7 @@ pub async fn visible(browser: &Browser, what: Locator<'_>, name: &str) -> anyhow
     until(&format!("{name} to be visible"), || async {
         match browser.client.find(what).await {
             Ok(element) => match element.is_displayed().await {
-                Ok(true) => Ok(Some(())),
+                Ok(true) => Ok(()),
                 _ => Err(format!("{name} is hidden")),
             },
             Err(_) => Err(format!("{name} is not on {}", current_path(browser).await)),
@@ -73,7 +65,7 @@ pub async fn text_contains(
     until(&format!("{what:?} to contain {expected:?}"), || async {
         let text = text_of(browser, what).await?;
         if text.contains(expected) {
-            Ok(Some(()))
+            Ok(())
         } else {
             Err(format!("text {text:?}"))
         }
@@ -86,7 +78,7 @@ pub async fn text_is(browser: &Browser, what: Locator<'_>, expected: &str) -> an
     until(&format!("{what:?} to read {expected:?}"), || async {
         let text = text_of(browser, what).await?;
         if text.trim() == expected {
-            Ok(Some(()))
+            Ok(())
         } else {
             Err(format!("text {text:?}"))
         }
@@ -99,7 +91,7 @@ pub async fn at_path(browser: &Browser, path: &str) -> anyhow::Result<()> {
     until(&format!("the browser to be at {path}"), || async {
         let now = current_path(browser).await;
         if now == path {
-            Ok(Some(()))
+            Ok(())
         } else {
             Err(format!("at {now}"))
         }
@@ -136,7 +128,7 @@ pub async fn count_at_least(
             .map_err(|e| e.to_string())?
             .len();
         if found >= n {
-            Ok(Some(found))
+            Ok(found)
         } else {
             Err(format!("{found} found"))
         }
@@ -154,7 +146,7 @@ pub async fn gone(browser: &Browser, what: Locator<'_>, name: &str) -> anyhow::R
             .map_err(|e| e.to_string())?
             .len();
         if found == 0 {
-            Ok(Some(()))
+            Ok(())
         } else {
             Err(format!("{name} is still there"))
         }
@@ -187,7 +179,7 @@ async fn is_enabled(
             .map_err(|_| format!("{name} is not on the page"))?;
         let enabled = element.is_enabled().await.map_err(|e| e.to_string())?;
         if enabled == wanted {
-            Ok(Some(()))
+            Ok(())
         } else {
             Err(format!("{name} is not {state}"))
         }
@@ -208,7 +200,7 @@ pub async fn images_settled(browser: &Browser) -> anyhow::Result<()> {
             .await
             .map_err(|e| e.to_string())?;
         if settled == serde_json::Value::Bool(true) {
-            Ok(Some(()))
+            Ok(())
         } else {
             Err("an image is still loading".to_owned())
         }
@@ -247,7 +239,7 @@ pub async fn server_link_seen(browser: &Browser, state: &str) -> anyhow::Result<
             })
             .unwrap_or_default();
         if states.iter().any(|s| s == state) {
-            Ok(Some(()))
+            Ok(())
         } else {
             Err(format!("states seen: {states:?}"))
         }

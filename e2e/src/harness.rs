@@ -1,21 +1,19 @@
 //! Starts one test's world: an SMS server with its own data dir, a chromedriver, a headless
 //! Chromium session. Everything stops when the `Browser` is dropped.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
-use backend::Application;
 use backend::config::Config;
 use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 use shared::Role;
 use tempfile::TempDir;
-
-pub const ADMIN_PASSWORD: &str = "e2e-admin-password";
+use testkit::{TestApp, eventually};
 
 /// How long any wait in a test may take before it fails with a message.
 pub const WAIT: Duration = Duration::from_secs(20);
@@ -27,17 +25,20 @@ fn dist_dir() -> PathBuf {
 
 /// One test's server, chromedriver and browser session.
 pub struct Browser {
+    /// The browser session.
     pub client: Client,
+    /// The server's base URL, `http://127.0.0.1:PORT`.
     pub base_url: String,
+    /// The server's state: its services, for arranging and checking what the page cannot.
     pub state: backend::http::state::AppState,
     chromedriver: Child,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    _data_dir: TempDir,
+    /// The server, when this window started it (it stops with the window).
+    server: Option<TestApp>,
     _profile: TempDir,
 }
 
 impl Browser {
-    /// Starts everything; the server has the user `admin` with `ADMIN_PASSWORD`.
+    /// Starts everything; the server has the user `admin` with [`testkit::ADMIN_PASSWORD`].
     pub async fn start() -> anyhow::Result<Browser> {
         Self::start_with(|_| {}).await
     }
@@ -54,30 +55,22 @@ impl Browser {
     /// Starts a server with `config` (its data in `data_dir`, kept until the browser is
     /// dropped) and a browser session on it.
     pub async fn start_in(config: Config, data_dir: TempDir) -> anyhow::Result<Browser> {
-        let mut server = Server::start(config).await?;
-        let (chromedriver, client, profile) = open_session().await?;
-        Ok(Browser {
-            client,
-            base_url: server.base_url.clone(),
-            state: server.state.clone(),
-            chromedriver,
-            shutdown: server.shutdown.take(),
-            _data_dir: data_dir,
-            _profile: profile,
-        })
+        let server = TestApp::start(config, data_dir, None).await?;
+        let mut browser = Self::window_on(&server).await?;
+        browser.server = Some(server);
+        Ok(browser)
     }
 
     /// A browser window on another server (e.g. the other node of an HA cluster), with its own
     /// Chromium session. Closing or dropping it leaves that server running.
-    pub async fn window_on(server: &Server) -> anyhow::Result<Browser> {
+    pub async fn window_on(server: &TestApp) -> anyhow::Result<Browser> {
         let (chromedriver, client, profile) = open_session().await?;
         Ok(Browser {
             client,
             base_url: server.base_url.clone(),
             state: server.state.clone(),
             chromedriver,
-            shutdown: None,
-            _data_dir: tempfile::tempdir()?,
+            server: None,
             _profile: profile,
         })
     }
@@ -92,12 +85,12 @@ impl Browser {
             base_url: self.base_url.clone(),
             state: self.state.clone(),
             chromedriver,
-            shutdown: None,
-            _data_dir: tempfile::tempdir()?,
+            server: None,
             _profile: profile,
         })
     }
 
+    /// The absolute URL of `path` on this window's server.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
     }
@@ -121,9 +114,8 @@ impl Browser {
     fn stop_processes(&mut self) {
         let _ = self.chromedriver.kill();
         let _ = self.chromedriver.wait();
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        // Dropping the server stops it.
+        self.server = None;
     }
 }
 
@@ -143,56 +135,15 @@ pub fn server_config(data_dir: &std::path::Path) -> anyhow::Result<Config> {
             dist.join("index.html").display()
         );
     }
-    let mut config = Config::for_data_dir(data_dir);
-    config.listen = "127.0.0.1:0".parse()?;
+    let mut config = testkit::test_config(data_dir);
     config.static_dir = dist;
     config.node_name = "sms-e2e".into();
     Ok(config)
 }
 
-/// An SMS server running in this test (the user `admin` has `ADMIN_PASSWORD`); it stops when
-/// dropped, unless a [`Browser`] took over stopping it.
-pub struct Server {
-    pub base_url: String,
-    pub state: backend::http::state::AppState,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Server {
-    pub async fn start(config: Config) -> anyhow::Result<Server> {
-        let (app, _) = Application::build(config, Some(ADMIN_PASSWORD.into())).await?;
-        let addr = app.local_addr()?;
-        let state = app.state().clone();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let stopped = app
-                .run_until(async {
-                    let _ = rx.await;
-                })
-                .await;
-            if let Err(err) = stopped {
-                eprintln!("the SMS server stopped with an error: {err}");
-            }
-        });
-        Ok(Server {
-            base_url: format!("http://{addr}"),
-            state,
-            shutdown: Some(tx),
-        })
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
-}
-
 /// Starts a chromedriver and opens a headless Chromium session through it.
 async fn open_session() -> anyhow::Result<(Child, Client, TempDir)> {
-    let port = free_port()?;
+    let [port] = testkit::free_ports();
     let mut chromedriver = Command::new(chromedriver_path())
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
@@ -202,7 +153,7 @@ async fn open_session() -> anyhow::Result<(Child, Client, TempDir)> {
             "cannot start chromedriver: install it with `make test` (apt package chromium-driver)",
         )?;
     let driver_addr = SocketAddr::from(([127, 0, 0, 1], port));
-    if let Err(err) = wait_for_port(driver_addr) {
+    if let Err(err) = wait_for_port(driver_addr).await {
         let _ = chromedriver.kill();
         return Err(err.context("chromedriver did not start listening"));
     }
@@ -252,17 +203,9 @@ fn chromium_path() -> String {
     std::env::var("SMS_E2E_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-fn wait_for_port(addr: SocketAddr) -> anyhow::Result<()> {
-    let deadline = Instant::now() + WAIT;
-    while Instant::now() < deadline {
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    bail!("nothing listens on {addr} after {WAIT:?}")
+async fn wait_for_port(addr: SocketAddr) -> anyhow::Result<()> {
+    eventually(&format!("something to listen on {addr}"), WAIT, || async {
+        tokio::net::TcpStream::connect(addr).await.map(drop)
+    })
+    .await
 }

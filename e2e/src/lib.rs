@@ -2,14 +2,15 @@
 //!
 //! Fixtures come in layers: `find` (selectors, the only place they live), `action` (what a user
 //! does), `check` (what a user sees, waited for, never slept for). `harness` starts the parts;
-//! `packages` makes the files a user imports; `cluster` starts two nodes of an HA cluster.
+//! `cluster` starts two nodes of an HA cluster; `tmc` a TMC. The test vendor and its packages,
+//! the server itself, the PostgreSQL database and the waiting come from `testkit`.
 
 pub mod action;
 pub mod check;
 pub mod cluster;
 pub mod find;
 pub mod harness;
-pub mod packages;
 pub mod tmc;
 
-pub use harness::{ADMIN_PASSWORD, Browser, Server};
+pub use harness::Browser;
+pub use testkit::{ADMIN_PASSWORD, TestApp, Vendor};

@@ -1,7 +1,6 @@
 //! A real TMC for the browser tests: `TmcServer` (what `sms tmc serve` runs) on a loopback port,
 //! serving a folder the test fills with a vendor's packages.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,12 +9,14 @@ use backend::config::Config;
 use backend::package::keys::PackageSigner;
 use backend::tools::tmc_server::TmcServer;
 use tempfile::TempDir;
-
-use crate::packages::Vendor;
+use testkit::Vendor;
+use testkit::vendor::Package;
 
 /// A TMC serving its own folder, signed with the vendor's key.
 pub struct Tmc {
+    /// The TMC itself, to ask what it published.
     pub server: Arc<TmcServer>,
+    /// Its base URL, with a trailing slash (as the SMS configuration takes it).
     pub url: String,
     dir: TempDir,
 }
@@ -64,7 +65,7 @@ impl Tmc {
         crate::check::until("the first TMC check", || async {
             let status = browser.state.tmc.status().await;
             match status.last_check {
-                Some(_) => Ok(Some(())),
+                Some(_) => Ok(()),
                 None => Err(format!("{:?}", status.connection)),
             }
         })
@@ -72,22 +73,10 @@ impl Tmc {
         Ok(browser)
     }
 
-    /// Publishes SMS 6.4.0 Patch `n` from `vendor` (the catalog is rebuilt at once).
-    pub async fn publish(&self, vendor: &Vendor, n: u32, title: &str) -> anyhow::Result<()> {
-        self.publish_with(vendor, n, title, false).await
-    }
-
-    /// Like [`Tmc::publish`]; with `updates_client` the patch updates the web client too.
-    pub async fn publish_with(
-        &self,
-        vendor: &Vendor,
-        n: u32,
-        title: &str,
-        updates_client: bool,
-    ) -> anyhow::Result<()> {
-        let out: PathBuf = self.dir.path().join(format!("sms-6.4.0.{n}.pkg"));
-        let notes = format!("## Patch {n}\n\n- {title}.\n");
-        vendor.patch_with(n, title, &notes, &out, updates_client)?;
+    /// Publishes `package` (e.g. `vendor.package(2).title("Faster reports")`): packs it into the
+    /// TMC's folder and rebuilds the catalog at once.
+    pub async fn publish(&self, package: Package<'_>) -> anyhow::Result<()> {
+        package.write_in(self.dir.path());
         self.server.refresh().await?;
         Ok(())
     }

@@ -1,17 +1,17 @@
 //! The client version prompt in the browser: a patch that updates the client makes every open
 //! window upgrade before it goes on; a rollback makes it switch back.
 
-use e2e::packages::Vendor;
 use e2e::tmc::Tmc;
-use e2e::{ADMIN_PASSWORD, action, check, find};
+use e2e::{ADMIN_PASSWORD, Vendor, action, check, find};
 use fantoccini::Locator;
 
 #[tokio::test]
 async fn an_open_window_upgrades_after_a_client_patch_and_switches_back_after_a_rollback()
 -> anyhow::Result<()> {
-    let vendor = Vendor::new()?;
+    let vendor = Vendor::new();
     let tmc = Tmc::start(&vendor).await?;
-    tmc.publish_with(&vendor, 2, "New dashboards", true).await?;
+    tmc.publish(vendor.package(2).title("New dashboards").updates_client())
+        .await?;
     let browser = tmc.browser(&vendor).await?;
     let other = browser.second_window().await?;
     action::login(&browser, "admin", ADMIN_PASSWORD).await?;

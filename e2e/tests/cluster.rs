@@ -3,8 +3,7 @@
 //! disables clustering, patches each node, is refused to re-establish while the levels differ,
 //! and re-establishes once they match. The passive node sends its clients to the active one.
 
-use e2e::packages::Vendor;
-use e2e::{ADMIN_PASSWORD, Browser, action, check, cluster, find};
+use e2e::{ADMIN_PASSWORD, Browser, Vendor, action, check, cluster, find};
 use fantoccini::Locator;
 
 /// Imports `file` through the Update wizard's import step.
@@ -38,12 +37,17 @@ async fn cluster_action(browser: &Browser, button: Locator<'_>, name: &str) -> a
 #[tokio::test]
 async fn the_cluster_panel_walks_through_the_procedure_for_a_database_patch() -> anyhow::Result<()>
 {
-    let vendor = Vendor::new()?;
+    let vendor = Vendor::new();
     let Some(pair) = cluster::start(&vendor).await? else {
         return Ok(());
     };
     let a = &pair.a;
-    let package = vendor.patch_changing_database(3, "Schema update", "sms-6.4.0.3-schema.pkg")?;
+    let package = vendor
+        .package(3)
+        .title("Schema update")
+        .release_notes("## Schema\n\n- New tables.")
+        .database_changes()
+        .write_to(&vendor.path("sms-6.4.0.3-schema.pkg"));
     action::login(a, "admin", ADMIN_PASSWORD).await?;
 
     // The panel: this node active, the peer passive, clustering enabled.

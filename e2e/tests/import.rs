@@ -1,9 +1,9 @@
 //! The Update wizard's import step in headless Chromium: an admin uploads patch files from
 //! "storage media" (files on this machine) and sees what the server verified or why it refused.
 
-use e2e::packages::{VENDOR_KEY_ID, Vendor};
-use e2e::{ADMIN_PASSWORD, Browser, action, check, find};
+use e2e::{ADMIN_PASSWORD, Browser, Vendor, action, check, find};
 use shared::Role;
+use testkit::vendor::damage_payload;
 
 /// Release notes with a normal heading and two attempts to run code in the admin's browser.
 const HOSTILE_NOTES: &str = "## Fixes\n\n\
@@ -13,10 +13,19 @@ const HOSTILE_NOTES: &str = "## Fixes\n\n\
 
 const PATCH_NAME: &str = "SMS 6.4.0 Patch 3 (build 6.4.0.9203)";
 
+/// The file of SMS 6.4.0 Patch 3 from `vendor`, with `release_notes`.
+fn patch_3(vendor: &Vendor, release_notes: &str) -> std::path::PathBuf {
+    vendor
+        .package(3)
+        .title("Security fixes")
+        .release_notes(release_notes)
+        .write()
+}
+
 #[tokio::test]
 async fn the_admin_imports_a_patch_file_and_reads_its_release_notes_safely() -> anyhow::Result<()> {
-    let vendor = Vendor::new()?;
-    let package = vendor.package("sms-6.4.0.3.pkg", HOSTILE_NOTES)?;
+    let vendor = Vendor::new();
+    let package = patch_3(&vendor, HOSTILE_NOTES);
     let browser = Browser::start_with(|config| vendor.trust(config)).await?;
     action::login(&browser, "admin", ADMIN_PASSWORD).await?;
 
@@ -33,7 +42,7 @@ async fn the_admin_imports_a_patch_file_and_reads_its_release_notes_safely() -> 
 
     check::text_is(&browser, find::IMPORT_PATCH_NAME, PATCH_NAME).await?;
     check::text_contains(&browser, find::IMPORT_FACTS, "6.4.0.9203").await?;
-    check::text_contains(&browser, find::IMPORT_FACTS, VENDOR_KEY_ID).await?;
+    check::text_contains(&browser, find::IMPORT_FACTS, vendor.key_id()).await?;
     check::absent(
         &browser,
         find::PATCH_DEMO_KEY,
@@ -69,8 +78,9 @@ async fn the_admin_imports_a_patch_file_and_reads_its_release_notes_safely() -> 
 
 #[tokio::test]
 async fn a_damaged_patch_file_is_rejected_with_the_servers_reason() -> anyhow::Result<()> {
-    let vendor = Vendor::new()?;
-    let damaged = vendor.damaged_package("sms-6.4.0.3.pkg", "## Fixes\n")?;
+    let vendor = Vendor::new();
+    let damaged = patch_3(&vendor, "## Fixes\n");
+    damage_payload(&damaged);
     let browser = Browser::start_with(|config| vendor.trust(config)).await?;
     action::login(&browser, "admin", ADMIN_PASSWORD).await?;
     action::open(&browser, "/admin/patches/import").await?;
@@ -99,8 +109,8 @@ async fn a_damaged_patch_file_is_rejected_with_the_servers_reason() -> anyhow::R
 #[tokio::test]
 async fn a_patch_signed_with_the_demo_vendor_key_is_marked_as_demo() -> anyhow::Result<()> {
     let browser = Browser::start_with(|config| config.demo = true).await?;
-    let vendor = Vendor::demo(&browser.state.config.storage.data_dir)?;
-    let package = vendor.package("sms-6.4.0.3.pkg", "## Fixes\n")?;
+    let vendor = Vendor::demo(&browser.state.config.storage.data_dir);
+    let package = patch_3(&vendor, "## Fixes\n");
     action::login(&browser, "admin", ADMIN_PASSWORD).await?;
     action::open(&browser, "/admin/patches/import").await?;
 
@@ -116,9 +126,10 @@ async fn a_patch_signed_with_the_demo_vendor_key_is_marked_as_demo() -> anyhow::
 #[tokio::test]
 async fn a_file_that_is_not_a_package_is_rejected_and_choosing_another_file_starts_over()
 -> anyhow::Result<()> {
-    let vendor = Vendor::new()?;
-    let text = vendor.text_file("readme.txt", "Copy the patch file to the USB drive.\n")?;
-    let package = vendor.package("sms-6.4.0.3.pkg", "## Fixes\n")?;
+    let vendor = Vendor::new();
+    let text = vendor.path("readme.txt");
+    std::fs::write(&text, "Copy the patch file to the USB drive.\n")?;
+    let package = patch_3(&vendor, "## Fixes\n");
     let browser = Browser::start_with(|config| vendor.trust(config)).await?;
     action::login(&browser, "admin", ADMIN_PASSWORD).await?;
     action::open(&browser, "/admin/patches/import").await?;

@@ -4,9 +4,8 @@
 
 use std::time::Duration;
 
-use e2e::packages::Vendor;
 use e2e::tmc::Tmc;
-use e2e::{ADMIN_PASSWORD, Browser, action, check, find};
+use e2e::{ADMIN_PASSWORD, Browser, Vendor, action, check, find};
 use fantoccini::Locator;
 
 /// Downloads patch `id` from the panel and waits until it is in the repository.
@@ -47,7 +46,7 @@ async fn device_figures(
             let uptime = read(".device-uptime", "data-seconds").await?;
             let packets = read(".device-packets", "data-count").await?;
             if uptime >= at_least {
-                Ok(Some((uptime, packets)))
+                Ok((uptime, packets))
             } else {
                 Err(format!("uptime {uptime} s"))
             }
@@ -58,9 +57,10 @@ async fn device_figures(
 
 #[tokio::test]
 async fn two_open_windows_follow_an_install_and_a_rollback() -> anyhow::Result<()> {
-    let vendor = Vendor::new()?;
+    let vendor = Vendor::new();
     let tmc = Tmc::start(&vendor).await?;
-    tmc.publish(&vendor, 2, "Faster reports").await?;
+    tmc.publish(vendor.package(2).title("Faster reports"))
+        .await?;
     let browser = tmc.browser(&vendor).await?;
     let other = browser.second_window().await?;
     action::login(&browser, "admin", ADMIN_PASSWORD).await?;

@@ -1,9 +1,8 @@
 //! The SMS Patches panel against a real TMC on loopback: the catalog's patches and their states,
 //! Check now, a download, and the live patch notice.
 
-use e2e::packages::Vendor;
 use e2e::tmc::Tmc;
-use e2e::{ADMIN_PASSWORD, Browser, action, check, find};
+use e2e::{ADMIN_PASSWORD, Browser, Vendor, action, check, find};
 use fantoccini::Locator;
 
 async fn start(vendor: &Vendor, tmc: &Tmc) -> anyhow::Result<Browser> {
@@ -12,10 +11,12 @@ async fn start(vendor: &Vendor, tmc: &Tmc) -> anyhow::Result<Browser> {
 
 #[tokio::test]
 async fn the_panel_lists_the_tmc_patches_and_check_now_finds_a_new_one() -> anyhow::Result<()> {
-    let vendor = Vendor::new()?;
+    let vendor = Vendor::new();
     let tmc = Tmc::start(&vendor).await?;
-    tmc.publish(&vendor, 1, "Stability fixes").await?;
-    tmc.publish(&vendor, 2, "Faster reports").await?;
+    tmc.publish(vendor.package(1).title("Stability fixes"))
+        .await?;
+    tmc.publish(vendor.package(2).title("Faster reports"))
+        .await?;
     let browser = start(&vendor, &tmc).await?;
     action::login(&browser, "admin", ADMIN_PASSWORD).await?;
 
@@ -50,7 +51,8 @@ async fn the_panel_lists_the_tmc_patches_and_check_now_finds_a_new_one() -> anyh
             vec![],
         )
         .await?;
-    tmc.publish(&vendor, 3, "Security fixes").await?;
+    tmc.publish(vendor.package(3).title("Security fixes"))
+        .await?;
     action::click(&browser, find::TMC_CHECK, "Check now").await?;
     let p3 = find::patch_state("6.4.0.3");
     if let Err(err) = check::text_is(&browser, Locator::Css(&p3), "Available").await {
@@ -91,9 +93,10 @@ async fn the_panel_lists_the_tmc_patches_and_check_now_finds_a_new_one() -> anyh
 
 #[tokio::test]
 async fn the_admin_downloads_a_patch_and_sees_it_downloaded() -> anyhow::Result<()> {
-    let vendor = Vendor::new()?;
+    let vendor = Vendor::new();
     let tmc = Tmc::start(&vendor).await?;
-    tmc.publish(&vendor, 2, "Faster reports").await?;
+    tmc.publish(vendor.package(2).title("Faster reports"))
+        .await?;
     let browser = start(&vendor, &tmc).await?;
     action::login(&browser, "admin", ADMIN_PASSWORD).await?;
 
@@ -114,11 +117,13 @@ async fn the_admin_downloads_a_patch_and_sees_it_downloaded() -> anyhow::Result<
 
 #[tokio::test]
 async fn the_update_wizard_downloads_the_chosen_patch_with_a_progress_bar() -> anyhow::Result<()> {
-    let vendor = Vendor::new()?;
+    let vendor = Vendor::new();
     // Slow enough to watch: the package (about 260 KB) takes a few seconds.
     let tmc = Tmc::start_with_rate(&vendor, Some(64 * 1024)).await?;
-    tmc.publish(&vendor, 1, "Stability fixes").await?;
-    tmc.publish(&vendor, 2, "Faster reports").await?;
+    tmc.publish(vendor.package(1).title("Stability fixes"))
+        .await?;
+    tmc.publish(vendor.package(2).title("Faster reports"))
+        .await?;
     let browser = start(&vendor, &tmc).await?;
     action::login(&browser, "admin", ADMIN_PASSWORD).await?;
 
@@ -165,7 +170,7 @@ async fn the_update_wizard_downloads_the_chosen_patch_with_a_progress_bar() -> a
 
 #[tokio::test]
 async fn the_patch_notice_appears_live_while_notifications_are_enabled() -> anyhow::Result<()> {
-    let vendor = Vendor::new()?;
+    let vendor = Vendor::new();
     let tmc = Tmc::start(&vendor).await?;
     let browser = start(&vendor, &tmc).await?;
     action::login(&browser, "admin", ADMIN_PASSWORD).await?;
@@ -188,7 +193,8 @@ async fn the_patch_notice_appears_live_while_notifications_are_enabled() -> anyh
     check::visible(&browser, find::HEADER, "the header").await?;
 
     // The TMC gets a patch and the server's own sync records it: both windows are told.
-    tmc.publish(&vendor, 4, "Index rebuild").await?;
+    tmc.publish(vendor.package(4).title("Index rebuild"))
+        .await?;
     browser.state.tmc.wake();
     check::text_contains(&browser, find::PATCH_NOTICE, "SMS 6.4.0 Patch 4").await?;
     browser.client.close_window().await?;

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::helpers::{assert_error, spawn_app, spawn_app_with};
+use testkit::{assert_error, spawn_app, spawn_app_on_postgres, spawn_app_with};
 
 #[tokio::test]
 async fn health_answers_200_json_without_login() {
@@ -62,7 +62,7 @@ async fn unknown_api_paths_get_404_in_the_error_shape() {
         "/api",
         "/api/v1/health/extra",
     ] {
-        let response = app.client.get(app.url(path)).send().await.unwrap();
+        let response = app.get(path).await;
         let message = assert_error(response, 404, "not_found").await;
         assert!(message.contains("openapi.json"), "{message}");
     }
@@ -131,15 +131,7 @@ async fn bad_query_strings_get_400_in_the_error_shape() {
 async fn the_openapi_document_lists_every_route() {
     let app = spawn_app().await;
 
-    let doc: Value = app
-        .client
-        .get(app.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = app.openapi().await.json().await.unwrap();
 
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let expected = [
@@ -190,7 +182,7 @@ async fn the_openapi_document_lists_every_route() {
 
 #[tokio::test]
 async fn the_whole_api_runs_on_postgres() {
-    let Some(app) = crate::helpers::spawn_app_on_postgres().await else {
+    let Some(app) = spawn_app_on_postgres().await else {
         return;
     };
     app.login_admin().await;

@@ -1,9 +1,12 @@
 //! The `sms` binary: `serve` flags and shutdown, and the `user` commands.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
+use testkit::Api;
+use testkit::process::{Served, terminate};
 
 pub(crate) const SMS: &str = env!("CARGO_BIN_EXE_sms");
 
@@ -30,65 +33,9 @@ fn sms(data_dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> std::p
     child.wait_with_output().unwrap()
 }
 
-/// Starts `sms serve` on a free port and returns the child and its base URL.
-pub(crate) fn serve(
-    data_dir: &std::path::Path,
-    extra: &[&str],
-    envs: &[(&str, &str)],
-) -> (Child, String, Vec<String>) {
-    let mut command = Command::new(SMS);
-    command
-        .arg("serve")
-        .args(extra)
-        .env("SMS_DATA_DIR", data_dir)
-        .env("SMS_LISTEN", "127.0.0.1:0")
-        .env("SMS_STATIC_DIR", data_dir.join("dist"))
-        .env_remove("SMS_DATABASE_URL")
-        .env_remove("SMS_BOOTSTRAP_ADMIN_PASSWORD")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    for (key, value) in envs {
-        command.env(key, value);
-    }
-    let mut child = command.spawn().expect("sms serve starts");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let mut seen = Vec::new();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("sms serve printed its address")
-            .expect("stdout");
-        seen.push(line.clone());
-        if let Some(rest) = line.strip_prefix("SMS server ready at ") {
-            break rest.trim_end_matches('/').to_owned();
-        }
-    };
-    // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, url, seen)
-}
-
-/// Logs `client` in at the server `url`.
-pub(crate) async fn login(
-    client: &reqwest::Client,
-    url: &str,
-    username: &str,
-    password: &str,
-) -> reqwest::Response {
-    client
-        .post(format!("{url}/api/v1/session"))
-        .header("X-SMS-Client", "api/test")
-        .json(&serde_json::json!({"username": username, "password": password}))
-        .send()
-        .await
-        .unwrap()
-}
-
-pub(crate) fn terminate(child: &mut Child) -> std::process::ExitStatus {
-    let pid = child.id().to_string();
-    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    child.wait().unwrap()
+/// Starts this build's `sms serve` on `data_dir` with the flags `args` and the variables `envs`.
+pub(crate) fn serve(data_dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Served {
+    testkit::process::serve(Path::new(SMS), data_dir, args, envs)
 }
 
 #[test]
@@ -179,22 +126,15 @@ async fn a_user_added_by_the_cli_can_log_in_and_it_is_audited() {
     );
     assert!(added.status.success());
 
-    let (mut child, url, _) = serve(
+    let mut server = serve(
         dir.path(),
         &[],
         &[("SMS_BOOTSTRAP_ADMIN_PASSWORD", "unused-password")],
     );
-    let client = crate::helpers::new_client();
-    let response = login(&client, &url, "olga", "olga-password").await;
+    let api = Api::new(&server.url);
+    let response = api.login("olga", "olga-password").await;
     assert_eq!(response.status(), 200);
-    let page: Value = client
-        .get(format!("{url}/api/v1/audit"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = api.audit("").await.json().await.unwrap();
     let actions: Vec<&str> = page["entries"]
         .as_array()
         .unwrap()
@@ -204,14 +144,15 @@ async fn a_user_added_by_the_cli_can_log_in_and_it_is_audited() {
     assert_eq!(actions, ["login", "user_add"], "{page}");
     assert_eq!(page["entries"][1]["source"], "cli");
 
-    assert!(terminate(&mut child).success());
+    assert!(terminate(&mut server.child).success());
 }
 
 #[tokio::test]
 async fn serve_prints_a_generated_admin_password_once_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
 
-    let (mut child, url, lines) = serve(dir.path(), &["--log-format", "json"], &[]);
+    let mut server = serve(dir.path(), &["--log-format", "json"], &[]);
+    let lines = &server.lines;
     let text = lines.join("\n");
     assert!(text.contains("created the user `admin`"), "{text}");
     let password = lines
@@ -220,45 +161,45 @@ async fn serve_prints_a_generated_admin_password_once_and_stops_on_sigterm() {
         .find(|l| l.len() == 24 && !l.contains(' '))
         .expect("the generated password is printed")
         .to_owned();
-    let health: Value = reqwest::get(format!("{url}/api/v1/health"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let api = Api::new(&server.url);
+    let health: Value = api.health().await.json().await.unwrap();
     assert_eq!(health["status"], "ok");
-    let client = crate::helpers::new_client();
-    let login = login(&client, &url, "admin", &password).await;
+    let login = api.login("admin", &password).await;
     assert_eq!(login.status(), 200);
-    assert!(terminate(&mut child).success(), "graceful shutdown exits 0");
-
-    let (mut again, _, lines) = serve(dir.path(), &[], &[]);
     assert!(
-        !lines.join("\n").contains(&password),
+        terminate(&mut server.child).success(),
+        "graceful shutdown exits 0"
+    );
+
+    let mut again = serve(dir.path(), &[], &[]);
+    assert!(
+        !again.lines.join("\n").contains(&password),
         "the password is shown only once"
     );
-    assert!(terminate(&mut again).success());
+    assert!(terminate(&mut again.child).success());
 }
 
 #[tokio::test]
 async fn demo_mode_shows_the_admin_login_at_every_start() {
     let dir = tempfile::tempdir().unwrap();
 
-    let (mut first, _, lines) = serve(dir.path(), &["--demo"], &[]);
-    let login = lines
+    let mut first = serve(dir.path(), &["--demo"], &[]);
+    let login = first
+        .lines
         .iter()
         .find_map(|l| l.trim().strip_prefix("Admin login: admin / "))
         .expect("the demo login is printed")
         .to_owned();
-    assert!(terminate(&mut first).success());
+    assert!(terminate(&mut first.child).success());
 
-    let (mut second, _, lines) = serve(dir.path(), &["--demo"], &[]);
-    let again = lines
+    let mut second = serve(dir.path(), &["--demo"], &[]);
+    let again = second
+        .lines
         .iter()
         .find_map(|l| l.trim().strip_prefix("Admin login: admin / "))
         .expect("the demo login is printed again");
     assert_eq!(again, login);
-    assert!(terminate(&mut second).success());
+    assert!(terminate(&mut second.child).success());
 }
 
 #[tokio::test]
@@ -272,48 +213,30 @@ async fn serve_reads_a_config_file_and_flags_win() {
     .unwrap();
     let config_path = config.to_str().unwrap();
 
-    let (mut child, url, _) = serve(
+    let mut server = serve(
         dir.path(),
         &["--config", config_path],
         &[("SMS_BOOTSTRAP_ADMIN_PASSWORD", "config-test-password")],
     );
-    let health: Value = reqwest::get(format!("{url}/api/v1/health"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let api = Api::new(&server.url);
+    let health: Value = api.health().await.json().await.unwrap();
     assert_eq!(health["product_version"], "6.5.0");
-    let client = crate::helpers::new_client();
-    login(&client, &url, "admin", "config-test-password").await;
-    let info: Value = client
-        .get(format!("{url}/api/v1/server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    api.login("admin", "config-test-password").await;
+    let info: Value = api.server_info().await.json().await.unwrap();
     assert_eq!(info["node_name"], "from-file");
     assert_eq!(info["build"], "6.5.0.77");
-    assert!(terminate(&mut child).success());
+    assert!(terminate(&mut server.child).success());
 
-    let (mut child, url, _) = serve(
+    let mut server = serve(
         dir.path(),
         &["--config", config_path, "--node-name", "from-flag"],
         &[],
     );
-    login(&client, &url, "admin", "config-test-password").await;
-    let info: Value = client
-        .get(format!("{url}/api/v1/server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let api = Api::new(&server.url);
+    api.login("admin", "config-test-password").await;
+    let info: Value = api.server_info().await.json().await.unwrap();
     assert_eq!(info["node_name"], "from-flag");
-    assert!(terminate(&mut child).success());
+    assert!(terminate(&mut server.child).success());
 }
 
 #[test]

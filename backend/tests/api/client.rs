@@ -6,9 +6,9 @@
 use std::time::Duration;
 
 use serde_json::Value;
+use testkit::{TestApp, Vendor, assert_error};
 
-use crate::helpers::{TestApp, assert_error};
-use crate::install::{Flags, Vendor, app, import, wait_for_job};
+use crate::install::app;
 
 async fn get_as(app: &TestApp, path: &str, client: Option<&str>) -> reqwest::Response {
     let mut request = app.client.get(app.url(path));
@@ -33,15 +33,7 @@ async fn refused(response: reqwest::Response, code: &str, required: &str, curren
 
 /// The version in the served page's `<meta name="sms-client-version">`.
 async fn served_version(app: &TestApp) -> String {
-    let page = app
-        .client
-        .get(app.url("/admin/general"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.get("/admin/general").await.text().await.unwrap();
     let marker = "<meta name=\"sms-client-version\" content=\"";
     let start = page
         .find(marker)
@@ -50,17 +42,9 @@ async fn served_version(app: &TestApp) -> String {
     page[start..].split('"').next().unwrap().to_owned()
 }
 
-async fn install(app: &TestApp, path: &str) {
-    let response = app
-        .client
-        .post(app.url(path))
-        .header("X-SMS-Client", "api/test")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
-    let job: Value = response.json().await.unwrap();
-    let done = wait_for_job(&app.client, &app.url(""), job["id"].as_i64().unwrap()).await;
+/// Runs the job `started` answers for, asserting it succeeds.
+async fn succeeds(app: &TestApp, started: reqwest::Response) {
+    let done = app.follow_job(started).await;
     assert_eq!(done["state"], "succeeded", "{done}");
 }
 
@@ -106,12 +90,9 @@ async fn web_clients_are_held_to_the_servers_client_version() {
     .await;
 
     // A patch that updates the client: from then on the server requires (and serves) it.
-    let flags = Flags {
-        client: true,
-        ..Flags::default()
-    };
-    import(&app, &vendor.package(3, flags)).await;
-    install(&app, "/api/v1/patches/6.4.0.3/install").await;
+    app.import_file(&vendor.package(3).updates_client().write())
+        .await;
+    succeeds(&app, app.install("6.4.0.3").await).await;
     assert_eq!(served_version(&app).await, "6.4.0.3");
     refused(
         get_as(&app, "/api/v1/patches", Some("web/6.4.0.0")).await,
@@ -169,8 +150,8 @@ async fn web_clients_are_held_to_the_servers_client_version() {
     );
 
     // A patch that does not update the client keeps the client of Patch 3 (cumulative).
-    import(&app, &vendor.package(4, Flags::default())).await;
-    install(&app, "/api/v1/patches/6.4.0.4/install").await;
+    app.import_file(&vendor.package(4).write()).await;
+    succeeds(&app, app.install("6.4.0.4").await).await;
     assert_eq!(served_version(&app).await, "6.4.0.3");
     assert_eq!(
         get_as(&app, "/api/v1/patches", Some("web/6.4.0.3"))
@@ -180,7 +161,7 @@ async fn web_clients_are_held_to_the_servers_client_version() {
     );
 
     // After a rollback the open client is newer than the server: it must switch.
-    install(&app, "/api/v1/rollback").await;
+    succeeds(&app, app.rollback().await).await;
     assert_eq!(served_version(&app).await, "6.4.0.0");
     refused(
         get_as(&app, "/api/v1/patches", Some("web/6.4.0.3")).await,

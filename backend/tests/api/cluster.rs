@@ -8,10 +8,12 @@ use backend::config::ClusterConfig;
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::helpers::{
-    ADMIN_PASSWORD, PgTestDb, TestApp, assert_error, new_client, start, test_config,
+use testkit::{
+    ADMIN_PASSWORD, PgTestDb, TestApp, Vendor, assert_error, eventually, free_ports, new_client,
+    test_config,
 };
-use crate::install::{Flags, Vendor, import, level, post, stage_names, wait_for_job};
+
+use crate::install::stage_names;
 
 const SECRET: &str = "a-shared-secret-for-both-nodes-0123456789";
 
@@ -20,16 +22,6 @@ struct Pair {
     a: TestApp,
     b: TestApp,
     _secret: TempDir,
-}
-
-/// Addresses for the two nodes (each needs the other's before it starts).
-fn free_ports() -> (u16, u16) {
-    let first = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let second = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    (
-        first.local_addr().unwrap().port(),
-        second.local_addr().unwrap().port(),
-    )
 }
 
 fn node_config(
@@ -62,13 +54,13 @@ const FAST: (Duration, Duration) = (Duration::from_secs(3), Duration::from_milli
 async fn pair(vendor: &Vendor, lease: (Duration, Duration)) -> Option<Pair> {
     let pg = PgTestDb::create().await?;
     let secret = tempfile::tempdir().unwrap();
-    let (port_a, port_b) = free_ports();
+    let [port_a, port_b] = free_ports();
     let url_a = format!("http://127.0.0.1:{port_a}/");
     let url_b = format!("http://127.0.0.1:{port_b}/");
     let (config_b, dir_b) = node_config("sms-b", port_b, &url_a, &pg, vendor, lease);
     let (config_a, dir_a) = node_config("sms-a", port_a, &url_b, &pg, vendor, lease);
-    let a = start(config_a, dir_a, Some(pg)).await;
-    let b = start(config_b, dir_b, None).await;
+    let a = TestApp::start(config_a, dir_a, Some(pg)).await.unwrap();
+    let b = TestApp::start(config_b, dir_b, None).await.unwrap();
     a.login_admin().await;
     b.login_admin().await;
     Some(Pair {
@@ -79,42 +71,28 @@ async fn pair(vendor: &Vendor, lease: (Duration, Duration)) -> Option<Pair> {
 }
 
 async fn cluster(app: &TestApp) -> Value {
-    let response = app
-        .client
-        .get(app.url("/api/v1/cluster"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.cluster().await;
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
 }
 
 /// Waits until `app` reports `role` (the lease is renewed on an interval).
-async fn wait_for_role(app: &TestApp, role: &str, within: Duration) -> Duration {
-    let started = Instant::now();
-    loop {
+async fn wait_for_role(app: &TestApp, role: &str, within: Duration) {
+    let what = format!("{} to become {role}", app.config.node_name);
+    eventually(&what, within, || async {
         let info = cluster(app).await;
         if info["node"]["role"] == role {
-            return started.elapsed();
+            Ok(())
+        } else {
+            Err(info.to_string())
         }
-        assert!(
-            started.elapsed() < within,
-            "{} did not become {role} within {within:?}: {info}",
-            app.config.node_name
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn act(app: &TestApp, action: &str) -> reqwest::Response {
-    post(app, &format!("/api/v1/cluster/{action}")).await
+    })
+    .await
+    .unwrap();
 }
 
 async fn install(app: &TestApp, patch: &str) -> Value {
-    let response = post(app, &format!("/api/v1/patches/{patch}/install")).await;
-    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
-    let job: Value = response.json().await.unwrap();
-    wait_for_job(&app.client, &app.url(""), job["id"].as_i64().unwrap()).await
+    app.follow_job(app.install(patch).await).await
 }
 
 #[tokio::test]
@@ -140,13 +118,7 @@ async fn the_first_node_is_active_and_the_passive_one_sends_clients_to_it() {
     assert_eq!(b["active_url"], pair.a.url("/"));
 
     // The passive node sends API clients to the active one.
-    let refused = pair
-        .b
-        .client
-        .get(pair.b.url("/api/v1/patches"))
-        .send()
-        .await
-        .unwrap();
+    let refused = pair.b.patches().await;
     assert_eq!(refused.status(), 421);
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["error"]["code"], "node_passive");
@@ -157,21 +129,15 @@ async fn the_first_node_is_active_and_the_passive_one_sends_clients_to_it() {
             .unwrap()
             .contains(&pair.a.url("/"))
     );
-    let served = pair
-        .a
-        .client
-        .get(pair.a.url("/api/v1/patches"))
-        .send()
-        .await
-        .unwrap();
+    let served = pair.a.patches().await;
     assert_eq!(served.status(), 200);
 
     // Swap: the roles change hands at once, and it is audited.
-    let swapped = act(&pair.a, "swap").await;
+    let swapped = pair.a.cluster_action("swap").await;
     assert_eq!(swapped.status(), 200, "{}", swapped.text().await.unwrap());
     wait_for_role(&pair.b, "active", Duration::from_secs(5)).await;
     wait_for_role(&pair.a, "passive", Duration::from_secs(5)).await;
-    let refused = act(&pair.a, "swap").await;
+    let refused = pair.a.cluster_action("swap").await;
     assert_eq!(refused.status(), 421, "the passive node holds its API");
     let audit: Value = pair.b.audit("").await.json().await.unwrap();
     let swap = audit["entries"]
@@ -196,21 +162,20 @@ async fn the_passive_node_takes_over_when_the_active_one_stops() {
     let stopped = Instant::now();
     pair.a.stop().await;
     // Serving as active: the role, and the API answering.
-    loop {
-        let response = pair
-            .b
-            .client
-            .get(pair.b.url("/api/v1/patches"))
-            .send()
-            .await
-            .unwrap();
-        if response.status() == 200 {
-            break;
-        }
-        assert_eq!(response.status(), 421);
-        assert!(stopped.elapsed() < Duration::from_secs(10), "no takeover");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually(
+        "sms-b to take over and serve the API",
+        Duration::from_secs(10),
+        || async {
+            let response = pair.b.patches().await;
+            if response.status() == 200 {
+                return Ok(());
+            }
+            assert_eq!(response.status(), 421, "passive or active, nothing else");
+            Err("421: still passive")
+        },
+    )
+    .await
+    .unwrap();
     let took = stopped.elapsed();
     eprintln!("takeover after a graceful stop: {} ms", took.as_millis());
     let b = cluster(&pair.b).await;
@@ -229,11 +194,11 @@ async fn a_killed_active_node_loses_the_lease_when_it_runs_out() {
     let secret_dir = tempfile::tempdir().unwrap();
     let secret_file = secret_dir.path().join("cluster-secret");
     std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
-    let (_, port_b) = free_ports();
+    let [port_b] = free_ports();
     let url_b = format!("http://127.0.0.1:{port_b}/");
     // Node a: the real `sms serve` with the cluster flags.
     let dir_a = tempfile::tempdir().unwrap();
-    let (mut child, url_a, _) = serve(
+    let mut node_a = serve(
         dir_a.path(),
         &[
             "--node-name",
@@ -252,20 +217,20 @@ async fn a_killed_active_node_loses_the_lease_when_it_runs_out() {
     let (config_b, dir_b) = node_config(
         "sms-b",
         port_b,
-        &format!("{url_a}/"),
+        &format!("{}/", node_a.url),
         &pg,
         &vendor,
         (Duration::from_secs(3), Duration::from_secs(1)),
     );
-    let b = start(config_b, dir_b, Some(pg)).await;
+    let b = TestApp::start(config_b, dir_b, Some(pg)).await.unwrap();
     b.login_admin().await;
     assert_eq!(cluster(&b).await["node"]["role"], "passive");
     assert_eq!(cluster(&b).await["peer"]["node"]["role"], "active");
 
     // SIGKILL: no chance to give the lease up; it runs out (3 s) and b takes it.
     let killed = Instant::now();
-    child.kill().unwrap();
-    child.wait().unwrap();
+    node_a.child.kill().unwrap();
+    node_a.child.wait().unwrap();
     wait_for_role(&b, "active", Duration::from_secs(10)).await;
     let took = killed.elapsed();
     eprintln!(
@@ -276,7 +241,7 @@ async fn a_killed_active_node_loses_the_lease_when_it_runs_out() {
         took >= Duration::from_secs(1),
         "b must not take a lease that is still valid ({took:?})"
     );
-    let served = b.client.get(b.url("/api/v1/patches")).send().await.unwrap();
+    let served = b.patches().await;
     assert_eq!(served.status(), 200);
 }
 
@@ -286,17 +251,15 @@ async fn a_patch_with_database_changes_is_refused_while_clustering_is_enabled() 
     let Some(pair) = pair(&vendor, FAST).await else {
         return;
     };
-    let flags = Flags {
-        database_changes: true,
-        ..Flags::default()
-    };
-    import(&pair.a, &vendor.package(3, flags)).await;
-    let refused = post(&pair.a, "/api/v1/patches/6.4.0.3/install").await;
+    pair.a
+        .import_file(&vendor.package(3).database_changes().write())
+        .await;
+    let refused = pair.a.install("6.4.0.3").await;
     let message = assert_error(refused, 412, "ha_cluster_enabled").await;
     assert!(message.contains("Disable clustering"), "{message}");
     assert!(message.contains("re-establish"), "{message}");
-    assert_eq!(level(&pair.a).await, 0);
-    assert_eq!(level(&pair.b).await, 0);
+    assert_eq!(pair.a.level().await, 0);
+    assert_eq!(pair.b.level().await, 0);
 }
 
 #[tokio::test]
@@ -305,14 +268,10 @@ async fn the_procedure_disable_patch_each_node_then_re_establish() {
     let Some(pair) = pair(&vendor, FAST).await else {
         return;
     };
-    let flags = Flags {
-        database_changes: true,
-        ..Flags::default()
-    };
-    let package = vendor.package(3, flags);
+    let package = vendor.package(3).database_changes().write();
 
     // Disable: both nodes serve on their own.
-    let disabled = act(&pair.a, "disable").await;
+    let disabled = pair.a.cluster_action("disable").await;
     assert_eq!(disabled.status(), 200, "{}", disabled.text().await.unwrap());
     let info: Value = disabled.json().await.unwrap();
     assert_eq!(info["enabled"], false);
@@ -321,7 +280,7 @@ async fn the_procedure_disable_patch_each_node_then_re_establish() {
     wait_for_role(&pair.b, "standalone", Duration::from_secs(5)).await;
 
     // Patch node a.
-    import(&pair.a, &package).await;
+    pair.a.import_file(&package).await;
     let done = install(&pair.a, "6.4.0.3").await;
     assert_eq!(done["state"], "succeeded", "{done}");
     assert!(
@@ -330,11 +289,11 @@ async fn the_procedure_disable_patch_each_node_then_re_establish() {
             .any(|(name, _)| name.starts_with("peer_")),
         "a disabled cluster installs on one node: {done}"
     );
-    assert_eq!(level(&pair.a).await, 3);
-    assert_eq!(level(&pair.b).await, 0);
+    assert_eq!(pair.a.level().await, 3);
+    assert_eq!(pair.b.level().await, 0);
 
     // Re-establishing is refused while the levels differ, saying which.
-    let refused = act(&pair.a, "establish").await;
+    let refused = pair.a.cluster_action("establish").await;
     let message = assert_error(refused, 412, "cluster_mismatch").await;
     assert!(message.contains("patch levels differ"), "{message}");
     assert!(message.contains("sms-a runs Patch 3"), "{message}");
@@ -349,10 +308,10 @@ async fn the_procedure_disable_patch_each_node_then_re_establish() {
     );
 
     // Patch node b, then re-establish.
-    import(&pair.b, &package).await;
+    pair.b.import_file(&package).await;
     let done = install(&pair.b, "6.4.0.3").await;
     assert_eq!(done["state"], "succeeded", "{done}");
-    let established = act(&pair.b, "establish").await;
+    let established = pair.b.cluster_action("establish").await;
     assert_eq!(
         established.status(),
         200,
@@ -398,21 +357,20 @@ async fn the_procedure_disable_patch_each_node_then_re_establish() {
 
 /// The role once the lease has settled (active or passive).
 async fn wait_for_any_role(app: &TestApp) -> String {
-    let started = Instant::now();
-    loop {
+    let what = format!("{} to be active or passive", app.config.node_name);
+    eventually(&what, Duration::from_secs(5), || async {
         let role = cluster(app).await["node"]["role"]
             .as_str()
             .unwrap()
             .to_owned();
-        if role != "standalone" {
-            return role;
+        if role == "standalone" {
+            Err("still standalone")
+        } else {
+            Ok(role)
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "still standalone"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
@@ -422,7 +380,7 @@ async fn a_patch_without_database_changes_reaches_both_nodes() {
         return;
     };
     // Only the active node has the package: it sends it to the passive one.
-    import(&pair.a, &vendor.package(3, Flags::default())).await;
+    pair.a.import_file(&vendor.package(3).write()).await;
     let done = install(&pair.a, "6.4.0.3").await;
     assert_eq!(done["state"], "succeeded", "{done}");
     let stages = stage_names(&done);
@@ -448,8 +406,8 @@ async fn a_patch_without_database_changes_reaches_both_nodes() {
             .all(|(_, outcome)| outcome.as_deref() == Some("ok")),
         "{done}"
     );
-    assert_eq!(level(&pair.a).await, 3);
-    assert_eq!(level(&pair.b).await, 3);
+    assert_eq!(pair.a.level().await, 3);
+    assert_eq!(pair.b.level().await, 3);
     let info = cluster(&pair.a).await;
     assert_eq!(info["node"]["patch_level"], 3);
     assert_eq!(info["peer"]["node"]["patch_level"], 3);
@@ -468,14 +426,14 @@ async fn a_failed_install_on_the_passive_node_is_reported_and_shown_as_a_mismatc
     };
     // SAFETY: nextest runs each test in its own process; nothing else reads the environment.
     unsafe { std::env::set_var("SMS_FAIL_POSTCHECK", "sms-b") };
-    import(&pair.a, &vendor.package(3, Flags::default())).await;
+    pair.a.import_file(&vendor.package(3).write()).await;
     let done = install(&pair.a, "6.4.0.3").await;
     assert_eq!(done["state"], "failed", "{done}");
     assert_eq!(done["error"]["code"], "peer_install_failed", "{done}");
     let message = done["error"]["message"].as_str().unwrap();
     assert!(message.contains("This node now runs Patch 3"), "{message}");
-    assert_eq!(level(&pair.a).await, 3);
-    assert_eq!(level(&pair.b).await, 0);
+    assert_eq!(pair.a.level().await, 3);
+    assert_eq!(pair.b.level().await, 0);
     let info = cluster(&pair.a).await;
     assert!(
         info["mismatch"]
@@ -520,7 +478,7 @@ async fn node_to_node_calls_need_the_cluster_secret() {
         .put(pair.a.url("/cluster/v1/patches"))
         .bearer_auth("not-the-secret-of-this-cluster")
         .header("Content-Type", "application/octet-stream")
-        .body(std::fs::read(vendor.package(3, Flags::default())).unwrap())
+        .body(vendor.package(3).bytes())
         .send()
         .await
         .unwrap();

@@ -1,21 +1,18 @@
 //! Importing packages over HTTP: valid ones land in the repository, every malformed one is
 //! rejected with its code and leaves nothing behind.
 
-use backend::package::pack::pack;
+use backend::package::Limits;
 use backend::package::verify::InstalledLevel;
-use backend::package::{Limits, PackageSigner};
 use backend::storage::entity::{installed_state, patch};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, PaginatorTrait};
 use serde_json::Value;
+use testkit::{Api, TestApp, Vendor, assert_error, spawn_app_with};
 
-use crate::helpers::{TestApp, assert_error, spawn_app_with};
 use crate::packages::{Kit, corpus, good_package, kit, tar};
 
 async fn app_trusting(kit: &Kit, limits: Limits, installed: Option<InstalledLevel>) -> TestApp {
-    let keys = tempfile::tempdir().unwrap();
-    let (_, public) = kit.signer.write(&keys.path().join("vendor")).unwrap();
     let app = spawn_app_with(|config| {
-        config.trust_keys = vec![public.clone()];
+        kit.vendor.trust(config);
         config.package_limits = limits;
         if let Some(level) = installed {
             config.initial.product_version = level.product_version;
@@ -23,7 +20,6 @@ async fn app_trusting(kit: &Kit, limits: Limits, installed: Option<InstalledLeve
         }
     })
     .await;
-    std::mem::forget(keys); // the key file must outlive the config that names it
     if let Some(level) = installed {
         let mut row: installed_state::ActiveModel = installed_state::Entity::find_by_id(1)
             .one(&app.state.db)
@@ -39,15 +35,7 @@ async fn app_trusting(kit: &Kit, limits: Limits, installed: Option<InstalledLeve
 }
 
 async fn upload(app: &TestApp, bytes: Vec<u8>) -> reqwest::Response {
-    app.client
-        .post(app.url("/api/v1/patches/import"))
-        .header("X-SMS-Client", "api/test")
-        .header("Content-Type", "application/octet-stream")
-        .header("X-SMS-File-Name", "patch.pkg")
-        .body(bytes)
-        .send()
-        .await
-        .unwrap()
+    app.import_as("patch.pkg", bytes).await
 }
 
 async fn repository_is_empty(app: &TestApp) -> bool {
@@ -117,32 +105,10 @@ async fn a_valid_package_is_imported_with_its_facts_and_audited() {
 async fn a_package_signed_with_the_demo_vendor_key_is_marked_as_demo() {
     let app = spawn_app_with(|config| config.demo = true).await;
     app.login_admin().await;
-    let prefix = app
-        .state
-        .config
-        .storage
-        .data_dir
-        .join(backend::app::demo::DEMO_VENDOR_KEY);
-    let signer = PackageSigner::load(&prefix.with_extension("key")).unwrap();
-    let work = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(work.path().join("payload/server")).unwrap();
-    std::fs::write(work.path().join("payload/server/app.bin"), b"demo payload").unwrap();
-    let template = serde_json::json!({
-        "product_version": "6.4.0",
-        "patch": 1,
-        "build": "6.4.0.9101",
-        "released": "2026-10-01",
-        "title": "Demo fixes",
-        "updates": "server",
-        "restart": "application",
-        "database_changes": false,
-        "rollback": true,
-        "release_notes": "## Fixes",
-    });
-    let out = work.path().join("demo.pkg");
-    pack(&signer, &template, &work.path().join("payload"), &out).unwrap();
+    let demo = Vendor::demo(&app.state.config.storage.data_dir);
+    let package = demo.package(1).title("Demo fixes").bytes();
 
-    let response = upload(&app, std::fs::read(&out).unwrap()).await;
+    let response = upload(&app, package).await;
 
     assert_eq!(response.status(), 200);
     let info: Value = response.json().await.unwrap();
@@ -207,14 +173,7 @@ async fn importing_needs_an_admin_and_the_right_content_type() {
         .unwrap();
     assert_error(wrong_type, 415, "unsupported_media_type").await;
 
-    let anonymous = crate::helpers::new_client()
-        .post(app.url("/api/v1/patches/import"))
-        .header("X-SMS-Client", "api/test")
-        .header("Content-Type", "application/octet-stream")
-        .body(bytes.clone())
-        .send()
-        .await
-        .unwrap();
+    let anonymous = Api::new(&app.base_url).import(bytes.clone()).await;
     assert_error(anonymous, 401, "not_logged_in").await;
 
     app.logout().await;

@@ -2,152 +2,29 @@
 //! pre-check codes, one job at a time, and crash safety (the `sms` binary built with
 //! `fault-injection`, aborted at the start of every stage and started again).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use backend::config::Config;
-use backend::package::PackageSigner;
-use backend::package::pack::pack;
 use backend::storage::install_root::InstallRoot;
 use futures_util::StreamExt;
-use serde_json::{Value, json};
-use tempfile::TempDir;
+use serde_json::Value;
+use testkit::api::started_job;
+use testkit::process::{Served, terminate};
+use testkit::{ADMIN_PASSWORD, Api, TestApp, Vendor, assert_error, eventually, spawn_app_with};
 
-use crate::cli::{SMS, login, serve, terminate};
-use crate::helpers::{ADMIN_PASSWORD, TestApp, assert_error, new_client, spawn_app_with};
+use crate::cli::{SMS, serve};
 
-/// A vendor whose packages the server trusts.
-pub(crate) struct Vendor {
-    signer: PackageSigner,
-    public_key: PathBuf,
-    dir: TempDir,
-}
-
-/// What a test patch says about itself.
-#[derive(Clone, Copy)]
-pub(crate) struct Flags {
-    pub reboot: bool,
-    pub rollback: bool,
-    /// Updates the web client too (to client level `n`).
-    pub client: bool,
-    pub database_changes: bool,
-}
-
-impl Default for Flags {
-    fn default() -> Self {
-        Self {
-            reboot: false,
-            rollback: true,
-            client: false,
-            database_changes: false,
-        }
-    }
-}
-
-impl Vendor {
-    pub(crate) fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let signer = PackageSigner::generate("install-vendor");
-        let (_, public_key) = signer.write(&dir.path().join("vendor")).unwrap();
-        Self {
-            signer,
-            public_key,
-            dir,
-        }
-    }
-
-    /// The vendor's public key file (what a server must trust).
-    pub(crate) fn public_key(&self) -> &Path {
-        &self.public_key
-    }
-
-    /// Packs SMS 6.4.0 Patch `n` and returns the file.
-    pub(crate) fn package(&self, n: u32, flags: Flags) -> PathBuf {
-        let work = self.dir.path().join(format!("work-{n}"));
-        std::fs::create_dir_all(work.join("payload/server")).unwrap();
-        std::fs::write(
-            work.join("payload/server/app.bin"),
-            format!("server at patch {n}\n").repeat(200),
-        )
-        .unwrap();
-        std::fs::write(work.join("payload/README"), format!("Patch {n}\n")).unwrap();
-        let mut template = json!({
-            "product_version": "6.4.0",
-            "patch": n,
-            "build": format!("6.4.0.{}", 9200 + n),
-            "released": "2026-11-02",
-            "title": format!("Fixes {n}"),
-            "updates": if flags.client { "both" } else { "server" },
-            "restart": if flags.reboot { "reboot" } else { "application" },
-            "database_changes": flags.database_changes,
-            "rollback": flags.rollback,
-            "release_notes": format!("## Patch {n}\n\n- Fixes."),
-        });
-        if flags.client {
-            template["client_version"] = json!(format!("6.4.0.{n}"));
-        }
-        let out = self.dir.path().join(format!("sms-6.4.0.{n}.pkg"));
-        pack(&self.signer, &template, &work.join("payload"), &out).unwrap();
-        out
-    }
-}
-
+/// A server trusting `vendor`, rebooting for 400 ms, with the client logged in as admin.
 pub(crate) async fn app(vendor: &Vendor) -> TestApp {
-    let public = vendor.public_key.clone();
-    let app = spawn_app_with(move |config: &mut Config| {
-        config.trust_keys = vec![public];
+    let app = spawn_app_with(|config: &mut Config| {
+        vendor.trust(config);
         config.system.reboot_window = Duration::from_millis(400);
     })
     .await;
     app.login_admin().await;
     app
-}
-
-pub(crate) async fn import(app: &TestApp, file: &Path) {
-    let response = app
-        .client
-        .post(app.url("/api/v1/patches/import"))
-        .header("X-SMS-Client", "api/test")
-        .header("Content-Type", "application/octet-stream")
-        .body(std::fs::read(file).unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
-}
-
-pub(crate) async fn post(app: &TestApp, path: &str) -> reqwest::Response {
-    app.client
-        .post(app.url(path))
-        .header("X-SMS-Client", "api/test")
-        .send()
-        .await
-        .unwrap()
-}
-
-/// Waits for a job to end, riding out the restart (503) and the reboot (no answer).
-pub(crate) async fn wait_for_job(client: &reqwest::Client, base: &str, id: i64) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if let Ok(response) = client.get(format!("{base}/api/v1/jobs/{id}")).send().await
-            && response.status() == 200
-        {
-            let job: Value = response.json().await.unwrap();
-            if job["state"] != "running" {
-                return job;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("job {id} did not end within a minute");
-}
-
-pub(crate) async fn level(app: &TestApp) -> u64 {
-    let response = app.server_info().await;
-    assert_eq!(response.status(), 200);
-    let info: Value = response.json().await.unwrap();
-    info["patch_level"].as_u64().unwrap()
 }
 
 pub(crate) fn stage_names(job: &Value) -> Vec<(String, Option<String>)> {
@@ -189,15 +66,10 @@ fn current_level(data_dir: &Path) -> u32 {
 async fn an_install_restarts_the_application_and_the_new_level_runs() {
     let vendor = Vendor::new();
     let app = app(&vendor).await;
-    import(&app, &vendor.package(3, Flags::default())).await;
+    app.import_file(&vendor.package(3).write()).await;
 
     // An open event stream hears the restart coming, then ends.
-    let events = app
-        .client
-        .get(app.url("/api/v1/events"))
-        .send()
-        .await
-        .unwrap();
+    let events = app.events().await;
     assert_eq!(events.status(), 200);
     let stream = tokio::spawn(async move {
         let mut body = events.bytes_stream();
@@ -208,9 +80,7 @@ async fn an_install_restarts_the_application_and_the_new_level_runs() {
         text
     });
 
-    let started = post(&app, "/api/v1/patches/6.4.0.3/install").await;
-    assert_eq!(started.status(), 202);
-    let job: Value = started.json().await.unwrap();
+    let job = started_job(app.install("6.4.0.3").await).await;
     assert_eq!(job["kind"], "install");
     assert_eq!(job["from_level"], 0);
     assert_eq!(job["to_level"], 3);
@@ -225,7 +95,7 @@ async fn an_install_restarts_the_application_and_the_new_level_runs() {
         "the stream should announce the restart: {heard}"
     );
 
-    let done = wait_for_job(&app.client, &app.url(""), id).await;
+    let done = app.wait_for_job(id).await;
     assert_eq!(done["state"], "succeeded", "{done}");
     let expected = [
         "verify",
@@ -248,7 +118,7 @@ async fn an_install_restarts_the_application_and_the_new_level_runs() {
     );
 
     // The session survived the restart; the new level runs, on disk and in the database.
-    assert_eq!(level(&app).await, 3);
+    assert_eq!(app.level().await, 3);
     assert_eq!(current_level(app.data_dir.path()), 3);
     let (_, levels) = install_root_entries(app.data_dir.path());
     assert_eq!(levels, ["0", "3"]);
@@ -256,15 +126,7 @@ async fn an_install_restarts_the_application_and_the_new_level_runs() {
     assert!(installed.is_file(), "the payload is staged as level 3");
 
     // History and audit.
-    let view: Value = app
-        .client
-        .get(app.url("/api/v1/patches"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view: Value = app.patches().await.json().await.unwrap();
     let entry = &view["history"][0];
     assert_eq!(entry["kind"], "install");
     assert_eq!(entry["patch"], "6.4.0.3");
@@ -295,39 +157,22 @@ async fn an_install_restarts_the_application_and_the_new_level_runs() {
 async fn a_rollback_goes_back_to_level_0_and_removes_the_patch_files() {
     let vendor = Vendor::new();
     let app = app(&vendor).await;
-    import(&app, &vendor.package(2, Flags::default())).await;
-    import(&app, &vendor.package(4, Flags::default())).await;
-    assert_error(
-        post(&app, "/api/v1/rollback").await,
-        409,
-        "no_patch_installed",
-    )
-    .await;
+    app.import_file(&vendor.package(2).write()).await;
+    app.import_file(&vendor.package(4).write()).await;
+    assert_error(app.rollback().await, 409, "no_patch_installed").await;
 
-    let job: Value = post(&app, "/api/v1/patches/6.4.0.2/install")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let done = wait_for_job(&app.client, &app.url(""), job["id"].as_i64().unwrap()).await;
+    let done = app.follow_job(app.install("6.4.0.2").await).await;
     assert_eq!(done["state"], "succeeded", "{done}");
-    let job: Value = post(&app, "/api/v1/patches/6.4.0.4/install")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let done = wait_for_job(&app.client, &app.url(""), job["id"].as_i64().unwrap()).await;
+    let done = app.follow_job(app.install("6.4.0.4").await).await;
     assert_eq!(done["state"], "succeeded", "{done}");
-    assert_eq!(level(&app).await, 4);
+    assert_eq!(app.level().await, 4);
     // Cumulative: only the current level's files are kept.
     assert_eq!(install_root_entries(app.data_dir.path()).1, ["0", "4"]);
 
-    let started = post(&app, "/api/v1/rollback").await;
-    assert_eq!(started.status(), 202);
-    let job: Value = started.json().await.unwrap();
+    let job = started_job(app.rollback().await).await;
     assert_eq!(job["kind"], "rollback");
     assert_eq!(job["to_level"], 0, "a rollback always goes to level 0");
-    let done = wait_for_job(&app.client, &app.url(""), job["id"].as_i64().unwrap()).await;
+    let done = app.wait_for_job(job["id"].as_i64().unwrap()).await;
     assert_eq!(done["state"], "succeeded", "{done}");
     assert_eq!(
         stage_names(&done)
@@ -343,7 +188,7 @@ async fn a_rollback_goes_back_to_level_0_and_removes_the_patch_files() {
             "done"
         ]
     );
-    assert_eq!(level(&app).await, 0);
+    assert_eq!(app.level().await, 0);
     let info: Value = app.server_info().await.json().await.unwrap();
     assert_eq!(
         info["build"], "6.4.0.9001",
@@ -352,126 +197,59 @@ async fn a_rollback_goes_back_to_level_0_and_removes_the_patch_files() {
     assert_eq!(current_level(app.data_dir.path()), 0);
     assert_eq!(install_root_entries(app.data_dir.path()).1, ["0"]);
 
-    let view: Value = app
-        .client
-        .get(app.url("/api/v1/patches"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view: Value = app.patches().await.json().await.unwrap();
     let history = view["history"].as_array().unwrap();
     assert_eq!(history.len(), 3);
     assert_eq!(history[0]["kind"], "rollback");
     assert_eq!(history[0]["from_level"], 4);
     assert_eq!(history[0]["to_level"], 0);
-    assert_error(
-        post(&app, "/api/v1/rollback").await,
-        409,
-        "no_patch_installed",
-    )
-    .await;
+    assert_error(app.rollback().await, 409, "no_patch_installed").await;
 }
 
 #[tokio::test]
 async fn a_patch_that_says_so_cannot_be_rolled_back() {
     let vendor = Vendor::new();
     let app = app(&vendor).await;
-    let flags = Flags {
-        rollback: false,
-        ..Flags::default()
-    };
-    import(&app, &vendor.package(3, flags)).await;
-    let job: Value = post(&app, "/api/v1/patches/6.4.0.3/install")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let done = wait_for_job(&app.client, &app.url(""), job["id"].as_i64().unwrap()).await;
+    app.import_file(&vendor.package(3).without_rollback().write())
+        .await;
+    let done = app.follow_job(app.install("6.4.0.3").await).await;
     assert_eq!(done["state"], "succeeded", "{done}");
 
-    let message = assert_error(
-        post(&app, "/api/v1/rollback").await,
-        412,
-        "rollback_not_supported",
-    )
-    .await;
+    let message = assert_error(app.rollback().await, 412, "rollback_not_supported").await;
     assert!(message.contains("cannot be rolled back"), "{message}");
-    assert_eq!(level(&app).await, 3);
+    assert_eq!(app.level().await, 3);
 }
 
 #[tokio::test]
 async fn the_prechecks_refuse_with_their_own_codes() {
     let vendor = Vendor::new();
     let app = app(&vendor).await;
-    assert_error(
-        post(&app, "/api/v1/patches/6.4.0.3/install").await,
-        404,
-        "patch_not_found",
-    )
-    .await;
-    assert_error(
-        post(&app, "/api/v1/patches/six/install").await,
-        400,
-        "invalid_patch_id",
-    )
-    .await;
-    import(&app, &vendor.package(2, Flags::default())).await;
-    import(&app, &vendor.package(3, Flags::default())).await;
-    let job: Value = post(&app, "/api/v1/patches/6.4.0.3/install")
-        .await
-        .json()
-        .await
-        .unwrap();
-    wait_for_job(&app.client, &app.url(""), job["id"].as_i64().unwrap()).await;
+    assert_error(app.install("6.4.0.3").await, 404, "patch_not_found").await;
+    assert_error(app.install("six").await, 400, "invalid_patch_id").await;
+    app.import_file(&vendor.package(2).write()).await;
+    app.import_file(&vendor.package(3).write()).await;
+    app.follow_job(app.install("6.4.0.3").await).await;
 
-    assert_error(
-        post(&app, "/api/v1/patches/6.4.0.3/install").await,
-        409,
-        "already_installed",
-    )
-    .await;
-    let message = assert_error(
-        post(&app, "/api/v1/patches/6.4.0.2/install").await,
-        409,
-        "older_than_installed",
-    )
-    .await;
+    assert_error(app.install("6.4.0.3").await, 409, "already_installed").await;
+    let message = assert_error(app.install("6.4.0.2").await, 409, "older_than_installed").await;
     assert!(message.contains("roll back"), "{message}");
 
     // Operators and anonymous clients cannot install.
-    let anonymous = new_client();
-    let response = anonymous
-        .post(app.url("/api/v1/patches/6.4.0.3/install"))
-        .header("X-SMS-Client", "api/test")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 401);
+    let anonymous = Api::new(&app.base_url);
+    assert_eq!(anonymous.install("6.4.0.3").await.status(), 401);
 }
 
 #[tokio::test]
 async fn of_fifty_simultaneous_installs_exactly_one_starts() {
     let vendor = Vendor::new();
     let app = app(&vendor).await;
-    import(&app, &vendor.package(3, Flags::default())).await;
+    app.import_file(&vendor.package(3).write()).await;
 
-    let url = app.url("/api/v1/patches/6.4.0.3/install");
-    let requests = (0..50).map(|_| {
-        let client = app.client.clone();
-        let url = url.clone();
-        async move {
-            let response = client
-                .post(url)
-                .header("X-SMS-Client", "api/test")
-                .send()
-                .await
-                .unwrap();
-            let status = response.status().as_u16();
-            let body: Value = response.json().await.unwrap_or(Value::Null);
-            (status, body)
-        }
+    let requests = (0..50).map(|_| async {
+        let response = app.install("6.4.0.3").await;
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        (status, body)
     });
     let answers = futures_util::future::join_all(requests).await;
     let accepted: Vec<&Value> = answers
@@ -500,17 +278,9 @@ async fn of_fifty_simultaneous_installs_exactly_one_starts() {
         "the requests that raced the first are refused with job_running"
     );
     let id = accepted[0]["id"].as_i64().unwrap();
-    let done = wait_for_job(&app.client, &app.url(""), id).await;
+    let done = app.wait_for_job(id).await;
     assert_eq!(done["state"], "succeeded");
-    let view: Value = app
-        .client
-        .get(app.url("/api/v1/patches"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view: Value = app.patches().await.json().await.unwrap();
     assert_eq!(view["history"].as_array().unwrap().len(), 1);
 }
 
@@ -518,16 +288,8 @@ async fn of_fifty_simultaneous_installs_exactly_one_starts() {
 async fn a_reboot_patch_leaves_the_server_unreachable_then_it_comes_back_at_the_new_level() {
     let vendor = Vendor::new();
     let app = app(&vendor).await;
-    let flags = Flags {
-        reboot: true,
-        ..Flags::default()
-    };
-    import(&app, &vendor.package(5, flags)).await;
-    let job: Value = post(&app, "/api/v1/patches/6.4.0.5/install")
-        .await
-        .json()
-        .await
-        .unwrap();
+    app.import_file(&vendor.package(5).reboot().write()).await;
+    let job = started_job(app.install("6.4.0.5").await).await;
     let id = job["id"].as_i64().unwrap();
     assert!(
         stage_names(&job).iter().any(|(n, _)| n == "reboot"),
@@ -535,43 +297,38 @@ async fn a_reboot_patch_leaves_the_server_unreachable_then_it_comes_back_at_the_
     );
 
     // Nothing answers for a while: the listener is closed.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut refused = false;
-    while Instant::now() < deadline && !refused {
-        refused = app
-            .client
-            .get(app.url("/api/v1/health"))
-            .send()
-            .await
-            .is_err();
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(refused, "a reboot leaves a window in which nothing answers");
+    eventually(
+        "a window in which nothing answers (the reboot)",
+        Duration::from_secs(20),
+        || async {
+            match app.client.get(app.url("/api/v1/health")).send().await {
+                Err(_) => Ok(()),
+                Ok(response) => Err(format!("health answered {}", response.status())),
+            }
+        },
+    )
+    .await
+    .unwrap();
 
-    let done = wait_for_job(&app.client, &app.url(""), id).await;
+    let done = app.wait_for_job(id).await;
     assert_eq!(done["state"], "succeeded", "{done}");
     let stages = stage_names(&done);
     assert!(
         stages.iter().all(|(_, o)| o.as_deref() == Some("ok")),
         "{done}"
     );
-    assert_eq!(level(&app).await, 5, "the session survived the reboot too");
+    assert_eq!(app.level().await, 5, "the session survived the reboot too");
 }
 
 /// Starts `sms serve` on `dir` trusting `vendor`, with extra environment.
-fn start_server(
-    dir: &Path,
-    vendor: &Vendor,
-    envs: &[(&str, &str)],
-) -> (std::process::Child, String) {
+fn start_server(dir: &Path, vendor: &Vendor, envs: &[(&str, &str)]) -> Served {
     let config = dir.join("sms.toml");
     std::fs::write(&config, "[system]\nreboot_window = \"300ms\"\n").unwrap();
-    let key = vendor.public_key.to_str().unwrap().to_owned();
+    let key = vendor.public_key().to_str().unwrap().to_owned();
     let config_path = config.to_str().unwrap().to_owned();
     let mut all: Vec<(&str, &str)> = vec![("SMS_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)];
     all.extend_from_slice(envs);
-    let (child, url, _) = serve(dir, &["--trust-key", &key, "--config", &config_path], &all);
-    (child, url)
+    serve(dir, &["--trust-key", &key, "--config", &config_path], &all)
 }
 
 /// Imports a package offline, as `sms patch import` does.
@@ -582,7 +339,7 @@ fn import_offline(dir: &Path, vendor: &Vendor, file: &Path) {
         .arg("--data-dir")
         .arg(dir)
         .arg("--trust-key")
-        .arg(&vendor.public_key)
+        .arg(vendor.public_key())
         .env_remove("SMS_DATABASE_URL")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -595,88 +352,73 @@ fn import_offline(dir: &Path, vendor: &Vendor, file: &Path) {
     );
 }
 
-async fn logged_in(url: &str) -> reqwest::Client {
-    let client = new_client();
-    let response = login(&client, url, "admin", ADMIN_PASSWORD).await;
-    assert_eq!(response.status(), 200);
-    client
+/// A client of the server at `url`, logged in as admin.
+async fn logged_in(url: &str) -> Api {
+    let api = Api::new(url);
+    api.login_admin().await;
+    api
 }
 
-async fn start_job(client: &reqwest::Client, url: &str, path: &str) -> i64 {
-    let response = client
-        .post(format!("{url}{path}"))
-        .header("X-SMS-Client", "api/test")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
-    let job: Value = response.json().await.unwrap();
-    job["id"].as_i64().unwrap()
+/// The id of the job `response` (a 202) started.
+async fn job_id(response: reqwest::Response) -> i64 {
+    started_job(response).await["id"].as_i64().unwrap()
 }
 
-/// Waits for a crashing server to abort, at most 30 s.
-fn wait_for_abort(child: &mut std::process::Child) -> std::process::ExitStatus {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the server did not abort at the stage it was told to");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+/// Waits for a crashing server to abort, at most 30 s (it is killed when dropped).
+async fn wait_for_abort(server: &mut Served) -> std::process::ExitStatus {
+    eventually(
+        "the server to abort at the stage it was told to",
+        Duration::from_secs(30),
+        || {
+            let exited = match server.child.try_wait() {
+                Ok(Some(status)) => Ok(status),
+                Ok(None) => Err("still running".to_owned()),
+                Err(err) => Err(err.to_string()),
+            };
+            std::future::ready(exited)
+        },
+    )
+    .await
+    .unwrap()
 }
 
 /// What a crash at the start of `stage` must leave, once the server started again.
 async fn crash_during(kind: &str, stage: &str, reboot: bool) {
     let dir = tempfile::tempdir().unwrap();
     let vendor = Vendor::new();
-    let flags = Flags {
-        reboot,
-        ..Flags::default()
-    };
-    import_offline(dir.path(), &vendor, &vendor.package(3, flags));
-    import_offline(dir.path(), &vendor, &vendor.package(4, Flags::default()));
+    let patch3 = vendor.package(3);
+    let patch3 = if reboot { patch3.reboot() } else { patch3 };
+    import_offline(dir.path(), &vendor, &patch3.write());
+    import_offline(dir.path(), &vendor, &vendor.package(4).write());
 
     let from = if kind == "rollback" {
         // Install Patch 3 first, without faults.
-        let (mut child, url) = start_server(dir.path(), &vendor, &[]);
-        let client = logged_in(&url).await;
-        let id = start_job(&client, &url, "/api/v1/patches/6.4.0.3/install").await;
-        let done = wait_for_job(&client, &url, id).await;
+        let mut server = start_server(dir.path(), &vendor, &[]);
+        let api = logged_in(&server.url).await;
+        let done = api.follow_job(api.install("6.4.0.3").await).await;
         assert_eq!(done["state"], "succeeded", "{done}");
-        terminate(&mut child);
+        terminate(&mut server.child);
         3
     } else {
         0
     };
     let to = if kind == "rollback" { 0 } else { 3 };
 
-    let (mut child, url) = start_server(dir.path(), &vendor, &[("SMS_CRASH_AT", stage)]);
-    let client = logged_in(&url).await;
-    let path = if kind == "rollback" {
-        "/api/v1/rollback"
+    let mut crashing = start_server(dir.path(), &vendor, &[("SMS_CRASH_AT", stage)]);
+    let api = logged_in(&crashing.url).await;
+    let started = if kind == "rollback" {
+        api.rollback().await
     } else {
-        "/api/v1/patches/6.4.0.3/install"
+        api.install("6.4.0.3").await
     };
-    let id = start_job(&client, &url, path).await;
-    let status = wait_for_abort(&mut child);
+    let id = job_id(started).await;
+    let status = wait_for_abort(&mut crashing).await;
     assert!(!status.success(), "the server aborted at {stage}");
 
-    let (mut child, url) = start_server(dir.path(), &vendor, &[]);
-    let client = logged_in(&url).await;
-    let job = wait_for_job(&client, &url, id).await;
-    let info: Value = client
-        .get(format!("{url}/api/v1/server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let db_level = info["patch_level"].as_u64().unwrap() as u32;
+    let mut server = start_server(dir.path(), &vendor, &[]);
+    let api = logged_in(&server.url).await;
+    let job = api.wait_for_job(id).await;
+    let db_level = api.level().await as u32;
     let root_level = current_level(dir.path());
     assert_eq!(
         db_level, root_level,
@@ -724,11 +466,10 @@ async fn crash_during(kind: &str, stage: &str, reboot: bool) {
     assert_eq!(levels, expected);
 
     // A new job can run: from here, Patch 4.
-    let id = start_job(&client, &url, "/api/v1/patches/6.4.0.4/install").await;
-    let next = wait_for_job(&client, &url, id).await;
+    let next = api.follow_job(api.install("6.4.0.4").await).await;
     assert_eq!(next["state"], "succeeded", "{next}");
     assert_eq!(current_level(dir.path()), 4);
-    terminate(&mut child);
+    terminate(&mut server.child);
 }
 
 macro_rules! crash_tests {
@@ -764,11 +505,10 @@ crash_tests! {
 async fn a_failed_postcheck_switches_back_by_itself() {
     let dir = tempfile::tempdir().unwrap();
     let vendor = Vendor::new();
-    import_offline(dir.path(), &vendor, &vendor.package(3, Flags::default()));
-    let (mut child, url) = start_server(dir.path(), &vendor, &[("SMS_FAIL_POSTCHECK", "1")]);
-    let client = logged_in(&url).await;
-    let id = start_job(&client, &url, "/api/v1/patches/6.4.0.3/install").await;
-    let job = wait_for_job(&client, &url, id).await;
+    import_offline(dir.path(), &vendor, &vendor.package(3).write());
+    let mut server = start_server(dir.path(), &vendor, &[("SMS_FAIL_POSTCHECK", "1")]);
+    let api = logged_in(&server.url).await;
+    let job = api.follow_job(api.install("6.4.0.3").await).await;
     assert_eq!(job["state"], "failed", "{job}");
     assert_eq!(job["error"]["code"], "postcheck_failed", "{job}");
     assert!(
@@ -778,29 +518,20 @@ async fn a_failed_postcheck_switches_back_by_itself() {
             .contains("switched back to level 0"),
         "{job}"
     );
-    let info: Value = client
-        .get(format!("{url}/api/v1/server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(info["patch_level"], 0);
+    assert_eq!(api.level().await, 0);
     assert_eq!(current_level(dir.path()), 0);
     assert_eq!(install_root_entries(dir.path()).1, ["0"]);
-    terminate(&mut child);
+    terminate(&mut server.child);
 }
 
 #[tokio::test]
 async fn too_little_disk_space_is_refused_before_anything_changes() {
     let dir = tempfile::tempdir().unwrap();
     let vendor = Vendor::new();
-    import_offline(dir.path(), &vendor, &vendor.package(3, Flags::default()));
-    let (mut child, url) = start_server(dir.path(), &vendor, &[("SMS_FREE_BYTES", "1000")]);
-    let client = logged_in(&url).await;
-    let id = start_job(&client, &url, "/api/v1/patches/6.4.0.3/install").await;
-    let job = wait_for_job(&client, &url, id).await;
+    import_offline(dir.path(), &vendor, &vendor.package(3).write());
+    let mut server = start_server(dir.path(), &vendor, &[("SMS_FREE_BYTES", "1000")]);
+    let api = logged_in(&server.url).await;
+    let job = api.follow_job(api.install("6.4.0.3").await).await;
     assert_eq!(job["state"], "failed", "{job}");
     assert_eq!(job["error"]["code"], "insufficient_disk_space", "{job}");
     let stages = stage_names(&job);
@@ -814,13 +545,8 @@ async fn too_little_disk_space_is_refused_before_anything_changes() {
     );
     assert_eq!(current_level(dir.path()), 0);
     // The server kept serving.
-    let health = client
-        .get(format!("{url}/api/v1/health"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(health.status(), 200);
-    terminate(&mut child);
+    assert_eq!(api.health().await.status(), 200);
+    terminate(&mut server.child);
 }
 
 /// Runs `sms patch ARGS --server URL --user admin --password-stdin` with the admin's password.
@@ -852,12 +578,9 @@ async fn sms_remote(url: &str, args: &[&str]) -> std::process::Output {
 async fn the_command_line_installs_and_rolls_back_following_every_stage() {
     let dir = tempfile::tempdir().unwrap();
     let vendor = Vendor::new();
-    let reboot = Flags {
-        reboot: true,
-        ..Flags::default()
-    };
-    import_offline(dir.path(), &vendor, &vendor.package(3, reboot));
-    let (mut child, url) = start_server(dir.path(), &vendor, &[]);
+    import_offline(dir.path(), &vendor, &vendor.package(3).reboot().write());
+    let mut server = start_server(dir.path(), &vendor, &[]);
+    let url = server.url.clone();
 
     // Install: a reboot patch, so the command rides out the time nothing answers.
     let installed = sms_remote(&url, &["install", "6.4.0.3"]).await;
@@ -920,15 +643,16 @@ async fn the_command_line_installs_and_rolls_back_following_every_stage() {
     assert!(!refused.status.success());
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(err.contains("error: no_patch_installed: "), "{err}");
-    terminate(&mut child);
+    terminate(&mut server.child);
 }
 
 #[tokio::test]
 async fn the_command_line_fails_with_the_jobs_code_when_the_install_fails() {
     let dir = tempfile::tempdir().unwrap();
     let vendor = Vendor::new();
-    import_offline(dir.path(), &vendor, &vendor.package(3, Flags::default()));
-    let (mut child, url) = start_server(dir.path(), &vendor, &[("SMS_FREE_BYTES", "1000")]);
+    import_offline(dir.path(), &vendor, &vendor.package(3).write());
+    let mut server = start_server(dir.path(), &vendor, &[("SMS_FREE_BYTES", "1000")]);
+    let url = server.url.clone();
 
     let failed = sms_remote(&url, &["install", "6.4.0.3"]).await;
 
@@ -945,5 +669,5 @@ async fn the_command_line_fails_with_the_jobs_code_when_the_install_fails() {
     assert!(!unknown.status.success());
     let err = String::from_utf8_lossy(&unknown.stderr);
     assert!(err.contains("error: patch_not_found: "), "{err}");
-    terminate(&mut child);
+    terminate(&mut server.child);
 }

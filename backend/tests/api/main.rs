@@ -1,6 +1,8 @@
 //! Integration tests: the real server on 127.0.0.1:0 with a fresh database per test.
 
-mod helpers;
+// All of this crate is test code: a failed unwrap is a failed test. (clippy.toml's
+// allow-unwrap-in-tests covers `#[test]` functions only, not the helpers beside them.)
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
 mod auth;

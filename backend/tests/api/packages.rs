@@ -1,7 +1,6 @@
 //! The package verifier against a corpus of malformed packages built here, through the library
 //! and through `sms verify`; and the `keygen` / `pack` / `verify` round trip.
 
-use std::path::Path;
 use std::process::Command;
 
 use backend::package::keys::PackageSigner;
@@ -11,6 +10,7 @@ use backend::package::{
     Limits, Manifest, ManifestFile, RejectCode, Restart, TrustedKeys, Updates, Verifier,
 };
 use sha2::{Digest, Sha256};
+use testkit::Vendor;
 
 const SMS: &str = env!("CARGO_BIN_EXE_sms");
 
@@ -75,19 +75,20 @@ pub(crate) fn tar(entries: &[Entry], end_blocks: usize) -> Vec<u8> {
     out
 }
 
+/// The vendor whose packages the corpus breaks, a stranger using the vendor's key id, and the
+/// keys a verifier trusts (the vendor's).
 pub(crate) struct Kit {
-    pub(crate) signer: PackageSigner,
+    pub(crate) vendor: Vendor,
     stranger: PackageSigner,
     pub(crate) keys: TrustedKeys,
 }
 
 pub(crate) fn kit() -> Kit {
-    let signer = PackageSigner::generate("vendor-test");
+    let vendor = Vendor::named("vendor-test");
     let stranger = PackageSigner::generate("vendor-test");
-    let mut keys = TrustedKeys::new();
-    keys.add("vendor-test", signer.verifying_key()).unwrap();
+    let keys = vendor.trusted_keys();
     Kit {
-        signer,
+        vendor,
         stranger,
         keys,
     }
@@ -133,7 +134,7 @@ fn signed(signer: &PackageSigner, manifest_bytes: &[u8]) -> Vec<Entry> {
 fn good_entries(kit: &Kit) -> Vec<Entry> {
     let m = manifest(&[("server/app.bin", PAYLOAD_A), ("client/app.js", PAYLOAD_B)]);
     let bytes = serde_json::to_vec(&m).unwrap();
-    let mut entries = signed(&kit.signer, &bytes);
+    let mut entries = signed(kit.vendor.signer(), &bytes);
     entries.push(Entry::file("payload/server/app.bin", PAYLOAD_A));
     entries.push(Entry::file("payload/client/app.js", PAYLOAD_B));
     entries
@@ -144,7 +145,7 @@ pub(crate) fn good_package(kit: &Kit) -> Vec<Entry> {
 }
 
 fn signed_json(kit: &Kit, json: &str) -> Vec<Entry> {
-    let mut entries = signed(&kit.signer, json.as_bytes());
+    let mut entries = signed(kit.vendor.signer(), json.as_bytes());
     entries.push(Entry::file("payload/server/app.bin", PAYLOAD_A));
     entries
 }
@@ -192,7 +193,7 @@ pub(crate) fn corpus(kit: &Kit) -> Vec<Case> {
     let manifest_edit = |edit: &dyn Fn(&mut serde_json::Value)| {
         let mut value = serde_json::to_value(&m).unwrap();
         edit(&mut value);
-        let mut entries = signed(&kit.signer, value.to_string().as_bytes());
+        let mut entries = signed(kit.vendor.signer(), value.to_string().as_bytes());
         entries.extend_from_slice(&good[2..]);
         tar(&entries, 2)
     };
@@ -640,17 +641,11 @@ fn sms(args: &[&str]) -> std::process::Output {
     Command::new(SMS).args(args).output().expect("sms runs")
 }
 
-fn write_keys(dir: &Path, signer: &PackageSigner) -> (String, String) {
-    let prefix = dir.join("vendor");
-    let (secret, public) = signer.write(&prefix).unwrap();
-    (secret.display().to_string(), public.display().to_string())
-}
-
 #[test]
 fn sms_verify_rejects_the_corpus_with_each_code() {
     let kit = kit();
     let dir = tempfile::tempdir().unwrap();
-    let (_, public) = write_keys(dir.path(), &kit.signer);
+    let public = kit.vendor.public_key().display().to_string();
     for (i, (name, bytes, code, limits, installed)) in corpus(&kit).into_iter().enumerate() {
         if installed.is_some() || limits != Limits::default() {
             continue; // needs a server's installed state or other limits
@@ -749,14 +744,14 @@ fn a_package_built_with_gnu_tar_verifies() {
     // Another tool, same rules: the layout of docs/package-format.md built with GNU tar.
     let kit = kit();
     let dir = tempfile::tempdir().unwrap();
-    let (_, public) = write_keys(dir.path(), &kit.signer);
+    let public = kit.vendor.public_key().display().to_string();
     let root = dir.path().join("pkg");
     std::fs::create_dir_all(root.join("payload/server")).unwrap();
     std::fs::write(root.join("payload/server/app.bin"), PAYLOAD_A).unwrap();
     let m = manifest(&[("server/app.bin", PAYLOAD_A)]);
     let bytes = serde_json::to_vec_pretty(&m).unwrap();
     std::fs::write(root.join("manifest.json"), &bytes).unwrap();
-    std::fs::write(root.join("manifest.sig"), kit.signer.sign(&bytes)).unwrap();
+    std::fs::write(root.join("manifest.sig"), kit.vendor.signer().sign(&bytes)).unwrap();
     let package = dir.path().join("gnu.pkg");
     let status = Command::new("tar")
         .current_dir(&root)
@@ -778,7 +773,7 @@ fn a_package_built_with_gnu_tar_verifies() {
 fn sms_patch_import_stores_good_packages_and_leaves_nothing_of_bad_ones() {
     let kit = kit();
     let dir = tempfile::tempdir().unwrap();
-    let (_, public) = write_keys(dir.path(), &kit.signer);
+    let public = kit.vendor.public_key().display().to_string();
     let data = dir.path().join("data");
     let data_arg = data.to_str().unwrap();
     let good = dir.path().join("patch3.pkg");

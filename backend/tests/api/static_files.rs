@@ -1,6 +1,6 @@
 //! Serving the web client: client routes fall back to index.html; caching and compression.
 
-use crate::helpers::spawn_app;
+use testkit::{TestApp, spawn_app};
 
 const INDEX: &str =
     "<!doctype html><html><head><title>SMS</title></head><body>client</body></html>";
@@ -8,7 +8,7 @@ const INDEX: &str =
 /// The page as served: the client version the server requires stamped into its head.
 const SERVED: &str = "<!doctype html><html><head><title>SMS</title><meta name=\"sms-client-version\" content=\"6.4.0.0\" />\n  </head><body>client</body></html>";
 
-async fn app_with_client_files() -> crate::helpers::TestApp {
+async fn app_with_client_files() -> TestApp {
     let app = spawn_app().await;
     let dist = &app.config.static_dir;
     std::fs::create_dir_all(dist).unwrap();
@@ -32,7 +32,7 @@ async fn client_routes_get_index_html_uncached() {
         "/admin/general",
         "/admin/audit?page=2",
     ] {
-        let response = app.client.get(app.url(path)).send().await.unwrap();
+        let response = app.get(path).await;
         assert_eq!(response.status(), 200, "{path}");
         assert_eq!(response.headers()["cache-control"], "no-cache", "{path}");
         assert!(
@@ -72,28 +72,18 @@ async fn hashed_assets_are_immutable_and_compressed() {
 async fn unhashed_files_are_revalidated_and_missing_files_are_404() {
     let app = app_with_client_files().await;
 
-    let robots = app.client.get(app.url("/robots.txt")).send().await.unwrap();
+    let robots = app.get("/robots.txt").await;
     assert_eq!(robots.status(), 200);
     assert_eq!(robots.headers()["cache-control"], "no-cache");
 
-    let missing = app
-        .client
-        .get(app.url("/frontend-missing.js"))
-        .send()
-        .await
-        .unwrap();
+    let missing = app.get("/frontend-missing.js").await;
     assert_eq!(missing.status(), 404);
 }
 
 #[tokio::test]
 async fn a_server_without_a_built_client_says_how_to_build_it() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .get(app.url("/admin/general"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get("/admin/general").await;
     assert_eq!(response.status(), 503);
     assert!(response.text().await.unwrap().contains("make run"));
 }

@@ -6,8 +6,7 @@ use backend::storage::db;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use shared::Role;
 use tempfile::TempDir;
-
-use crate::helpers::PgTestDb;
+use testkit::PgTestDb;
 
 /// A fresh database of one kind, and how to reopen it.
 struct TestDb {

@@ -13,96 +13,39 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use backend::package::PackageSigner;
 use backend::package::catalog::{Catalog, CatalogEntry, FORMAT};
-use backend::package::pack::pack;
 use backend::storage::entity::patch;
 use backend::tools::tmc_server::{TmcServer, describe_package};
 use bytes::Bytes;
 use chrono::Utc;
 use futures_util::StreamExt;
 use sea_orm::{EntityTrait, PaginatorTrait};
-use serde_json::{Value, json};
-use tempfile::TempDir;
+use serde_json::Value;
+use testkit::{ADMIN_PASSWORD, TestApp, Vendor, assert_error, eventually, spawn_app_with};
 
-use crate::helpers::{TestApp, assert_error, spawn_app_with};
-
-/// A vendor key, its packages, and a folder to serve them from.
-struct Vendor {
-    signer: PackageSigner,
-    public_key: PathBuf,
-    dir: TempDir,
+/// Packs SMS 6.4.0 Patch `n` (payload of `kib` KiB) into the vendor's folder, which the TMCs
+/// here serve.
+fn add(vendor: &Vendor, n: u32, kib: u64) -> PathBuf {
+    vendor.package(n).payload_kib(kib).write()
 }
 
-impl Vendor {
-    fn new() -> Self {
-        Self::named("tmc-vendor")
-    }
-
-    fn named(key_id: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let signer = PackageSigner::generate(key_id);
-        let (_, public_key) = signer.write(&dir.path().join("vendor")).unwrap();
-        std::fs::create_dir(dir.path().join("packages")).unwrap();
-        Self {
-            signer,
-            public_key,
-            dir,
-        }
-    }
-
-    fn packages(&self) -> PathBuf {
-        self.dir.path().join("packages")
-    }
-
-    /// Packs SMS 6.4.0 Patch `n` (payload of `kib` KiB) into the packages folder.
-    fn add(&self, n: u32, kib: usize) -> PathBuf {
-        let work = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(work.path().join("payload/server")).unwrap();
-        let payload: Vec<u8> = (0..kib * 1024).map(|i| (i * 31 % 251) as u8).collect();
-        std::fs::write(work.path().join("payload/server/app.bin"), payload).unwrap();
-        let template = json!({
-            "product_version": "6.4.0",
-            "patch": n,
-            "build": format!("6.4.0.{}", 9100 + n),
-            "released": "2026-11-02",
-            "title": format!("Fixes {n}"),
-            "updates": "server",
-            "restart": "application",
-            "database_changes": false,
-            "rollback": true,
-            "release_notes": format!("## Patch {n}\n\n- Fixes."),
-        });
-        let staged = work.path().join("p.pkg");
-        pack(
-            &self.signer,
-            &template,
-            &work.path().join("payload"),
-            &staged,
-        )
-        .unwrap();
-        let out = self.packages().join(format!("sms-6.4.0.{n}.pkg"));
-        std::fs::copy(&staged, &out).unwrap();
-        out
-    }
-
-    /// A signed catalog over `entries` with `serial`, valid for a day from `generated`.
-    fn catalog(
-        &self,
-        serial: u64,
-        entries: Vec<CatalogEntry>,
-        generated: chrono::DateTime<Utc>,
-    ) -> (Bytes, Bytes) {
-        let catalog = Catalog {
-            format: FORMAT,
-            serial,
-            generated_at: generated,
-            expires_at: generated + chrono::Duration::days(1),
-            key_id: self.signer.key_id.clone(),
-            patches: entries,
-        };
-        let json = serde_json::to_vec(&catalog).unwrap();
-        let signature = self.signer.sign(&json);
-        (Bytes::from(json), Bytes::copy_from_slice(&signature))
-    }
+/// A catalog over `entries` with `serial` signed by `vendor`, valid for a day from `generated`.
+fn catalog(
+    vendor: &Vendor,
+    serial: u64,
+    entries: Vec<CatalogEntry>,
+    generated: chrono::DateTime<Utc>,
+) -> (Bytes, Bytes) {
+    let catalog = Catalog {
+        format: FORMAT,
+        serial,
+        generated_at: generated,
+        expires_at: generated + chrono::Duration::days(1),
+        key_id: vendor.key_id().to_owned(),
+        patches: entries,
+    };
+    let json = serde_json::to_vec(&catalog).unwrap();
+    let signature = vendor.signer().sign(&json);
+    (Bytes::from(json), Bytes::copy_from_slice(&signature))
 }
 
 /// `TmcServer` on a loopback port.
@@ -113,8 +56,8 @@ async fn serve_tmc(vendor: &Vendor) -> (Arc<TmcServer>, String) {
 /// `TmcServer` on a loopback port, serving packages at most `rate` bytes per second.
 async fn serve_tmc_at_rate(vendor: &Vendor, rate: Option<u64>) -> (Arc<TmcServer>, String) {
     let tmc = TmcServer::with_rate(
-        vendor.packages(),
-        PackageSigner::load(&vendor.dir.path().join("vendor.key")).unwrap(),
+        vendor.dir().to_owned(),
+        PackageSigner::load(&vendor.secret_key()).unwrap(),
         Duration::from_secs(86_400),
         rate,
     );
@@ -233,10 +176,9 @@ async fn scripted_package(
 }
 
 async fn app_with_tmc(vendor: &Vendor, url: &str) -> TestApp {
-    let public = vendor.public_key.clone();
     let url = reqwest::Url::parse(url).unwrap();
-    let app = spawn_app_with(move |config| {
-        config.trust_keys = vec![public];
+    let app = spawn_app_with(|config| {
+        vendor.trust(config);
         config.tmc.url = Some(url);
         config.tmc.interval = Duration::from_secs(3600);
         config.tmc.timeout = Duration::from_secs(1);
@@ -246,30 +188,15 @@ async fn app_with_tmc(vendor: &Vendor, url: &str) -> TestApp {
     app
 }
 
-async fn post(app: &TestApp, path: &str) -> reqwest::Response {
-    app.client
-        .post(app.url(path))
-        .header("X-SMS-Client", "api/test")
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn get_json(app: &TestApp, path: &str) -> Value {
-    let response = app.client.get(app.url(path)).send().await.unwrap();
-    assert_eq!(response.status(), 200, "GET {path}");
-    response.json().await.unwrap()
-}
-
 async fn check(app: &TestApp) -> Value {
-    let response = post(app, "/api/v1/tmc/check").await;
+    let response = app.tmc_check().await;
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
 }
 
 /// `(id, state, recommended)` of each row of the panel.
 async fn panel(app: &TestApp) -> Vec<(String, String, bool)> {
-    let view = get_json(app, "/api/v1/patches").await;
+    let view = app.get_json("/api/v1/patches").await;
     view["available"]
         .as_array()
         .unwrap()
@@ -284,17 +211,6 @@ async fn panel(app: &TestApp) -> Vec<(String, String, bool)> {
         .collect()
 }
 
-async fn wait_for_job(app: &TestApp, id: i64) -> Value {
-    for _ in 0..400 {
-        let job = get_json(app, &format!("/api/v1/jobs/{id}")).await;
-        if job["state"] != "running" {
-            return job;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("job {id} did not end");
-}
-
 async fn repository_rows(app: &TestApp) -> (usize, u64) {
     let files = std::fs::read_dir(app.state.repository.dir())
         .map(|d| d.count())
@@ -306,8 +222,8 @@ async fn repository_rows(app: &TestApp) -> (usize, u64) {
 #[tokio::test]
 async fn check_now_records_the_signed_catalog_and_the_panel_offers_the_newest() {
     let vendor = Vendor::new();
-    vendor.add(1, 8);
-    vendor.add(2, 8);
+    add(&vendor, 1, 8);
+    add(&vendor, 2, 8);
     let (tmc, url) = serve_tmc(&vendor).await;
     let app = app_with_tmc(&vendor, &url).await;
 
@@ -323,21 +239,21 @@ async fn check_now_records_the_signed_catalog_and_the_panel_offers_the_newest() 
     );
 
     // The vendor publishes Patch 3: the TMC notices the file, the next check records it.
-    vendor.add(3, 8);
+    add(&vendor, 3, 8);
     assert!(tmc.refresh().await.unwrap());
     let serial = check(&app).await["serial"].as_u64().unwrap();
     assert!(serial > status["serial"].as_u64().unwrap());
     let rows = panel(&app).await;
     assert_eq!(rows[0], ("6.4.0.3".into(), "available".into(), true));
     assert_eq!(rows.len(), 3);
-    let view = get_json(&app, "/api/v1/patches").await;
+    let view = app.get_json("/api/v1/patches").await;
     assert_eq!(view["newer_patch"]["id"], "6.4.0.3");
 
-    let audit = get_json(&app, "/api/v1/audit").await;
+    let audit = app.get_json("/api/v1/audit").await;
     assert_eq!(audit["entries"][0]["action"], "tmc_check");
 
     // The command line sees the same panel.
-    let listed = sms_patch_list(&app, crate::helpers::ADMIN_PASSWORD).await;
+    let listed = sms_patch_list(&app, ADMIN_PASSWORD).await;
     assert!(listed.status.success(), "{listed:?}");
     let text = String::from_utf8_lossy(&listed.stdout);
     assert!(
@@ -375,18 +291,13 @@ async fn sms_patch_list(app: &TestApp, password: &str) -> std::process::Output {
 async fn only_admins_check_now_and_without_a_tmc_there_is_nothing_to_check() {
     let app = spawn_app_with(|_| {}).await;
     app.login_admin().await;
-    let status = get_json(&app, "/api/v1/tmc").await;
+    let status = app.get_json("/api/v1/tmc").await;
     assert_eq!(status["connection"], "not_configured");
-    assert_error(
-        post(&app, "/api/v1/tmc/check").await,
-        412,
-        "tmc_not_configured",
-    )
-    .await;
+    assert_error(app.tmc_check().await, 412, "tmc_not_configured").await;
 
     app.login_operator().await;
-    assert_error(post(&app, "/api/v1/tmc/check").await, 403, "admin_required").await;
-    let view = get_json(&app, "/api/v1/patches").await;
+    assert_error(app.tmc_check().await, 403, "admin_required").await;
+    let view = app.get_json("/api/v1/patches").await;
     assert_eq!(view["tmc"]["connection"], "not_configured");
 }
 
@@ -417,9 +328,9 @@ async fn a_tmc_that_is_down_or_answers_garbage_gets_a_status_and_nothing_is_reco
     let status = check(&app).await;
     assert_eq!(status["connection"], "invalid", "{status}");
 
-    let good = describe_package(&vendor.add(1, 4), "v1/packages/sms-6.4.0.1.pkg".into()).unwrap();
+    let good = describe_package(&add(&vendor, 1, 4), "v1/packages/sms-6.4.0.1.pkg".into()).unwrap();
     let now = Utc::now();
-    let (json, sig) = vendor.catalog(100, vec![good.clone()], now);
+    let (json, sig) = catalog(&vendor, 100, vec![good.clone()], now);
     let mut tampered = json.to_vec();
     let at = tampered.len() - 3;
     tampered[at] ^= 0x01;
@@ -429,7 +340,7 @@ async fn a_tmc_that_is_down_or_answers_garbage_gets_a_status_and_nothing_is_reco
     assert!(panel(&app).await.is_empty());
 
     let stranger = Vendor::named("someone-else");
-    script.lock().unwrap().catalog = Some(stranger.catalog(100, vec![good.clone()], now));
+    script.lock().unwrap().catalog = Some(catalog(&stranger, 100, vec![good.clone()], now));
     let status = check(&app).await;
     assert!(
         status["message"]
@@ -439,8 +350,12 @@ async fn a_tmc_that_is_down_or_answers_garbage_gets_a_status_and_nothing_is_reco
         "{status}"
     );
 
-    script.lock().unwrap().catalog =
-        Some(vendor.catalog(100, vec![good.clone()], now - chrono::Duration::days(2)));
+    script.lock().unwrap().catalog = Some(catalog(
+        &vendor,
+        100,
+        vec![good.clone()],
+        now - chrono::Duration::days(2),
+    ));
     assert!(
         check(&app).await["message"]
             .as_str()
@@ -453,7 +368,7 @@ async fn a_tmc_that_is_down_or_answers_garbage_gets_a_status_and_nothing_is_reco
     assert_eq!(panel(&app).await.len(), 1);
 
     // An older serial is a replay: refused, and the recorded catalog stays.
-    script.lock().unwrap().catalog = Some(vendor.catalog(99, vec![], now));
+    script.lock().unwrap().catalog = Some(catalog(&vendor, 99, vec![], now));
     let status = check(&app).await;
     assert!(
         status["message"].as_str().unwrap().contains("lower"),
@@ -489,13 +404,13 @@ async fn a_tmc_that_is_down_or_answers_garbage_gets_a_status_and_nothing_is_reco
 #[tokio::test]
 async fn a_download_cut_short_for_good_fails_and_leaves_nothing() {
     let vendor = Vendor::new();
-    let file = vendor.add(1, 64);
+    let file = add(&vendor, 1, 64);
     let entry = describe_package(&file, "v1/packages/p1.pkg".into()).unwrap();
     let full = std::fs::read(&file).unwrap();
     let (script, url) = serve_scripted().await;
     {
         let mut s = script.lock().unwrap();
-        s.catalog = Some(vendor.catalog(5, vec![entry], Utc::now()));
+        s.catalog = Some(catalog(&vendor, 5, vec![entry], Utc::now()));
         // The TMC only ever has the first half of the file.
         s.packages.insert(
             "p1.pkg".into(),
@@ -505,12 +420,8 @@ async fn a_download_cut_short_for_good_fails_and_leaves_nothing() {
     let app = app_with_tmc(&vendor, &url).await;
     check(&app).await;
 
-    let job: Value = post(&app, "/api/v1/patches/6.4.0.1/download")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let done = wait_for_job(&app, job["id"].as_i64().unwrap()).await;
+    let job: Value = app.download("6.4.0.1").await.json().await.unwrap();
+    let done = app.wait_for_job(job["id"].as_i64().unwrap()).await;
 
     assert_eq!(done["state"], "failed", "{done}");
     assert_eq!(done["error"]["code"], "download_failed", "{done}");
@@ -520,29 +431,19 @@ async fn a_download_cut_short_for_good_fails_and_leaves_nothing() {
 #[tokio::test]
 async fn a_download_streams_into_the_repository_through_the_verifier() {
     let vendor = Vendor::new();
-    vendor.add(2, 600);
+    add(&vendor, 2, 600);
     let (_tmc, url) = serve_tmc(&vendor).await;
     let app = app_with_tmc(&vendor, &url).await;
     check(&app).await;
 
-    assert_error(
-        post(&app, "/api/v1/patches/6.4.0.9/download").await,
-        404,
-        "patch_not_found",
-    )
-    .await;
-    assert_error(
-        post(&app, "/api/v1/patches/six/download").await,
-        400,
-        "invalid_patch_id",
-    )
-    .await;
+    assert_error(app.download("6.4.0.9").await, 404, "patch_not_found").await;
+    assert_error(app.download("six").await, 400, "invalid_patch_id").await;
 
-    let response = post(&app, "/api/v1/patches/6.4.0.2/download").await;
+    let response = app.download("6.4.0.2").await;
     assert_eq!(response.status(), 202);
     let job: Value = response.json().await.unwrap();
     assert_eq!(job["kind"], "download");
-    let done = wait_for_job(&app, job["id"].as_i64().unwrap()).await;
+    let done = app.wait_for_job(job["id"].as_i64().unwrap()).await;
     assert_eq!(done["state"], "succeeded", "{done}");
     assert_eq!(done["done_bytes"], done["total_bytes"]);
     assert_eq!(repository_rows(&app).await, (1, 1));
@@ -550,7 +451,7 @@ async fn a_download_streams_into_the_repository_through_the_verifier() {
         panel(&app).await,
         vec![("6.4.0.2".into(), "downloaded".into(), true)]
     );
-    let audit = get_json(&app, "/api/v1/audit").await;
+    let audit = app.get_json("/api/v1/audit").await;
     assert!(
         audit["entries"]
             .as_array()
@@ -558,15 +459,10 @@ async fn a_download_streams_into_the_repository_through_the_verifier() {
             .iter()
             .any(|e| e["action"] == "patch_download" && e["outcome"] == "success")
     );
-    assert_error(
-        post(&app, "/api/v1/patches/6.4.0.2/download").await,
-        409,
-        "already_in_repository",
-    )
-    .await;
+    assert_error(app.download("6.4.0.2").await, 409, "already_in_repository").await;
 
     // The Software Details answer: facts, state and sanitized notes.
-    let details = get_json(&app, "/api/v1/patches/6.4.0.2").await;
+    let details = app.get_json("/api/v1/patches/6.4.0.2").await;
     assert_eq!(details["state"]["state"], "downloaded");
     assert!(
         details["patch"]["release_notes_html"]
@@ -574,24 +470,18 @@ async fn a_download_streams_into_the_repository_through_the_verifier() {
             .unwrap()
             .contains("<h2>Patch 2</h2>")
     );
-    let missing = app
-        .client
-        .get(app.url("/api/v1/patches/6.4.0.7"))
-        .send()
-        .await
-        .unwrap();
-    assert_error(missing, 404, "patch_not_found").await;
+    assert_error(app.patch("6.4.0.7").await, 404, "patch_not_found").await;
 }
 
 #[tokio::test]
 async fn a_broken_connection_is_resumed_with_a_range_request() {
     let vendor = Vendor::new();
-    let file = vendor.add(1, 256);
+    let file = add(&vendor, 1, 256);
     let entry = describe_package(&file, "v1/packages/p1.pkg".into()).unwrap();
     let (script, url) = serve_scripted().await;
     {
         let mut s = script.lock().unwrap();
-        s.catalog = Some(vendor.catalog(5, vec![entry], Utc::now()));
+        s.catalog = Some(catalog(&vendor, 5, vec![entry], Utc::now()));
         s.packages
             .insert("p1.pkg".into(), Bytes::from(std::fs::read(&file).unwrap()));
         s.cut_first_at = Some(100_000);
@@ -599,12 +489,8 @@ async fn a_broken_connection_is_resumed_with_a_range_request() {
     let app = app_with_tmc(&vendor, &url).await;
     check(&app).await;
 
-    let job: Value = post(&app, "/api/v1/patches/6.4.0.1/download")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let done = wait_for_job(&app, job["id"].as_i64().unwrap()).await;
+    let job: Value = app.download("6.4.0.1").await.json().await.unwrap();
+    let done = app.wait_for_job(job["id"].as_i64().unwrap()).await;
 
     assert_eq!(done["state"], "succeeded", "{done}");
     let requests = script.lock().unwrap().requests.clone();
@@ -616,25 +502,21 @@ async fn a_broken_connection_is_resumed_with_a_range_request() {
 #[tokio::test]
 async fn a_package_that_is_not_what_the_catalog_says_leaves_nothing() {
     let vendor = Vendor::new();
-    let file = vendor.add(1, 16);
+    let file = add(&vendor, 1, 16);
     let mut entry = describe_package(&file, "v1/packages/p1.pkg".into()).unwrap();
     entry.sha256 = "0".repeat(64);
     let (script, url) = serve_scripted().await;
     {
         let mut s = script.lock().unwrap();
-        s.catalog = Some(vendor.catalog(5, vec![entry], Utc::now()));
+        s.catalog = Some(catalog(&vendor, 5, vec![entry], Utc::now()));
         s.packages
             .insert("p1.pkg".into(), Bytes::from(std::fs::read(&file).unwrap()));
     }
     let app = app_with_tmc(&vendor, &url).await;
     check(&app).await;
 
-    let job: Value = post(&app, "/api/v1/patches/6.4.0.1/download")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let done = wait_for_job(&app, job["id"].as_i64().unwrap()).await;
+    let job: Value = app.download("6.4.0.1").await.json().await.unwrap();
+    let done = app.wait_for_job(job["id"].as_i64().unwrap()).await;
 
     assert_eq!(done["state"], "failed");
     assert_eq!(done["error"]["code"], "catalog_mismatch", "{done}");
@@ -648,57 +530,43 @@ async fn a_package_that_is_not_what_the_catalog_says_leaves_nothing() {
 #[tokio::test]
 async fn a_cancelled_download_keeps_nothing() {
     let vendor = Vendor::new();
-    vendor.add(1, 512);
+    add(&vendor, 1, 512);
     let (_tmc, url) = serve_tmc_at_rate(&vendor, Some(64 * 1024)).await;
     let app = app_with_tmc(&vendor, &url).await;
     check(&app).await;
 
-    let job: Value = post(&app, "/api/v1/patches/6.4.0.1/download")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let job: Value = app.download("6.4.0.1").await.json().await.unwrap();
     let id = job["id"].as_i64().unwrap();
-    assert_error(
-        post(&app, "/api/v1/patches/6.4.0.1/download").await,
-        409,
-        "download_running",
-    )
-    .await;
-    let cancel = post(&app, &format!("/api/v1/jobs/{id}/cancel")).await;
+    assert_error(app.download("6.4.0.1").await, 409, "download_running").await;
+    let cancel = app.cancel_job(id).await;
     assert_eq!(cancel.status(), 202);
-    let done = wait_for_job(&app, id).await;
+    let done = app.wait_for_job(id).await;
 
     assert_eq!(done["state"], "cancelled", "{done}");
     assert_eq!(repository_rows(&app).await, (0, 0));
-    assert_error(
-        post(&app, &format!("/api/v1/jobs/{id}/cancel")).await,
-        409,
-        "job_not_running",
-    )
-    .await;
+    assert_error(app.cancel_job(id).await, 409, "job_not_running").await;
     app.login_operator().await;
-    assert_error(
-        post(&app, "/api/v1/patches/6.4.0.1/download").await,
-        403,
-        "admin_required",
-    )
-    .await;
+    assert_error(app.download("6.4.0.1").await, 403, "admin_required").await;
 }
 
 #[tokio::test]
 async fn demo_mode_serves_its_own_tmc_with_patch_5_recommended() {
     let app = spawn_app_with(|config| config.demo = true).await;
     app.login_admin().await;
-    let mut view = get_json(&app, "/api/v1/patches").await;
-    for _ in 0..100 {
-        if view["tmc"]["connection"] == "connected" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        view = get_json(&app, "/api/v1/patches").await;
-    }
-    assert_eq!(view["tmc"]["connection"], "connected", "{}", view["tmc"]);
+    let view = eventually(
+        "the demo TMC to be connected",
+        Duration::from_secs(30),
+        || async {
+            let view = app.get_json("/api/v1/patches").await;
+            if view["tmc"]["connection"] == "connected" {
+                Ok(view)
+            } else {
+                Err(view["tmc"].to_string())
+            }
+        },
+    )
+    .await
+    .unwrap();
 
     let rows = panel(&app).await;
     let ids: Vec<&str> = rows.iter().map(|(id, _, _)| id.as_str()).collect();
@@ -749,7 +617,7 @@ async fn a_job_cut_off_by_a_stop_is_failed_at_the_next_start() {
     let app = app.restart().await;
     app.login_admin().await;
 
-    let after = get_json(&app, &format!("/api/v1/jobs/{}", job.id)).await;
+    let after = app.get_json(&format!("/api/v1/jobs/{}", job.id)).await;
     assert_eq!(after["state"], "failed", "{after}");
     assert_eq!(after["error"]["code"], "server_stopped");
     assert!(after["finished_at"].is_string());
@@ -780,17 +648,12 @@ async fn wait_for_event(
 #[tokio::test]
 async fn the_event_stream_announces_new_patches_only_while_notifications_are_enabled() {
     let vendor = Vendor::new();
-    vendor.add(1, 4);
+    add(&vendor, 1, 4);
     let (tmc, url) = serve_tmc(&vendor).await;
     let app = app_with_tmc(&vendor, &url).await;
     check(&app).await;
 
-    let response = app
-        .client
-        .get(app.url("/api/v1/events"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.events().await;
     assert_eq!(response.status(), 200);
     assert!(
         response.headers()[header::CONTENT_TYPE]
@@ -805,7 +668,7 @@ async fn the_event_stream_announces_new_patches_only_while_notifications_are_ena
 
     // Disabled: a new patch changes the panel, but no notice.
     assert_eq!(app.set_notifications(false).await.status(), 200);
-    vendor.add(2, 4);
+    add(&vendor, 2, 4);
     tmc.refresh().await.unwrap();
     check(&app).await;
     let notice = wait_for_event(
@@ -819,7 +682,7 @@ async fn the_event_stream_announces_new_patches_only_while_notifications_are_ena
 
     // Enabled: the next new patch is announced to every open client.
     assert_eq!(app.set_notifications(true).await.status(), 200);
-    vendor.add(3, 4);
+    add(&vendor, 3, 4);
     tmc.refresh().await.unwrap();
     check(&app).await;
     let notice = wait_for_event(
@@ -833,7 +696,7 @@ async fn the_event_stream_announces_new_patches_only_while_notifications_are_ena
     assert!(notice.contains("6.4.0.3"), "{notice}");
 
     // A download's progress arrives on the same stream.
-    post(&app, "/api/v1/patches/6.4.0.3/download").await;
+    app.download("6.4.0.3").await;
     let job = wait_for_event(&mut events, &mut buffer, "job", Duration::from_secs(5))
         .await
         .expect("a job event");
@@ -844,12 +707,12 @@ async fn the_event_stream_announces_new_patches_only_while_notifications_are_ena
 async fn sms_tmc_serve_serves_a_signed_catalog_and_packages_with_range() {
     use std::io::BufRead;
     let vendor = Vendor::new();
-    let file = vendor.add(4, 32);
+    let file = add(&vendor, 4, 32);
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sms"))
         .args(["tmc", "serve", "--listen", "127.0.0.1:0", "--dir"])
-        .arg(vendor.packages())
+        .arg(vendor.dir())
         .arg("--key")
-        .arg(vendor.dir.path().join("vendor.key"))
+        .arg(vendor.secret_key())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -880,7 +743,7 @@ async fn sms_tmc_serve_serves_a_signed_catalog_and_packages_with_range() {
         .await
         .unwrap();
     let mut keys = backend::package::TrustedKeys::new();
-    keys.add_file(&vendor.public_key).unwrap();
+    keys.add_file(vendor.public_key()).unwrap();
     let catalog = Catalog::verify(&json, &sig, &keys, None, Utc::now()).unwrap();
     assert_eq!(catalog.patches.len(), 1);
     let entry = &catalog.patches[0];

@@ -1,0 +1,405 @@
+//! A test vendor: a package signing key made at run time (or the demo vendor's key of a server
+//! in demo mode), and a builder of signed SMS 6.4.0 patch packages with the manifest flags the
+//! tests use (reboot, no rollback, client update, database changes) and a payload of any size.
+//!
+//! ```no_run
+//! # fn demo(config: &mut backend::config::Config) {
+//! let vendor = testkit::Vendor::new();
+//! vendor.trust(config);
+//! let file = vendor.package(3).reboot().title("Security fixes").write();
+//! # }
+//! ```
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use anyhow::Context;
+use backend::config::Config;
+use backend::package::TrustedKeys;
+use backend::package::keys::PackageSigner;
+use backend::package::pack::pack;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+/// The key id of [`Vendor::new`].
+pub const KEY_ID: &str = "test-vendor";
+
+/// The line a text payload repeats, so a test can find the payload's bytes inside a package.
+pub const PAYLOAD_LINE: &[u8] = b"SMS test payload line\n";
+
+/// The payload size of a package unless its builder says otherwise: 256 KiB.
+pub const DEFAULT_PAYLOAD_BYTES: u64 = 256 * 1024;
+
+/// A vendor with its own signing key; its key files and packages live in a temporary folder as
+/// long as it does.
+pub struct Vendor {
+    signer: PackageSigner,
+    public_key: PathBuf,
+    dir: TempDir,
+    packed: AtomicU32,
+}
+
+impl Vendor {
+    /// A new vendor key with the id [`KEY_ID`].
+    pub fn new() -> Self {
+        Self::named(KEY_ID)
+    }
+
+    /// A new vendor key with the id `key_id`.
+    pub fn named(key_id: &str) -> Self {
+        Self::create(key_id, tempfile::tempdir())
+    }
+
+    /// A new vendor key whose folder (key files, payloads being packed, packages) is inside
+    /// `parent`, e.g. on a disk with room for a large package.
+    pub fn in_dir(parent: &Path) -> Self {
+        Self::create(KEY_ID, tempfile::tempdir_in(parent))
+    }
+
+    fn create(key_id: &str, dir: std::io::Result<TempDir>) -> Self {
+        let dir = dir.expect("a folder for the test vendor");
+        let signer = PackageSigner::generate(key_id);
+        let (_, public_key) = signer
+            .write(&dir.path().join("vendor"))
+            .expect("the test vendor's key files are written");
+        Self {
+            signer,
+            public_key,
+            dir,
+            packed: AtomicU32::new(0),
+        }
+    }
+
+    /// The demo vendor of a server in demo mode: the key the server generated in `data_dir` on
+    /// its first start.
+    ///
+    /// # Panics
+    ///
+    /// When there is no demo key in `data_dir` (the server is not in demo mode).
+    pub fn demo(data_dir: &Path) -> Self {
+        let prefix = data_dir.join(backend::app::demo::DEMO_VENDOR_KEY);
+        let signer = PackageSigner::load(&prefix.with_extension("key")).unwrap_or_else(|err| {
+            panic!("cannot read the demo vendor key (is the server in demo mode?): {err}")
+        });
+        Self {
+            signer,
+            public_key: prefix.with_extension("pub"),
+            dir: tempfile::tempdir().expect("a folder for the demo vendor's packages"),
+            packed: AtomicU32::new(0),
+        }
+    }
+
+    /// The id of the vendor's key (the manifests' `key_id`).
+    pub fn key_id(&self) -> &str {
+        &self.signer.key_id
+    }
+
+    /// The vendor's signing key, for signing by hand (catalogs, broken manifests).
+    pub fn signer(&self) -> &PackageSigner {
+        &self.signer
+    }
+
+    /// The vendor's public key file (what a server must trust: `--trust-key`).
+    pub fn public_key(&self) -> &Path {
+        &self.public_key
+    }
+
+    /// The vendor's private key file (`--key` of `sms pack` and `sms tmc serve`).
+    pub fn secret_key(&self) -> PathBuf {
+        self.public_key.with_extension("key")
+    }
+
+    /// A set of trusted keys holding only this vendor's.
+    pub fn trusted_keys(&self) -> TrustedKeys {
+        let mut keys = TrustedKeys::new();
+        keys.add(self.key_id(), self.signer.verifying_key())
+            .expect("a key id the verifier accepts");
+        keys
+    }
+
+    /// Makes a server configured with `config` trust this vendor's packages.
+    pub fn trust(&self, config: &mut Config) {
+        config.trust_keys.push(self.public_key.clone());
+    }
+
+    /// The vendor's folder, where [`Package::write`] puts packages.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The path of `file_name` in the vendor's folder.
+    pub fn path(&self, file_name: &str) -> PathBuf {
+        self.dir.path().join(file_name)
+    }
+
+    /// A builder of SMS 6.4.0 Patch `n` (build 6.4.0.92nn, released 2026-11-02): by default
+    /// it updates the server only, restarts the application, changes no database, can be
+    /// rolled back, and carries [`DEFAULT_PAYLOAD_BYTES`] of text as `server/app.bin`.
+    pub fn package(&self, n: u32) -> Package<'_> {
+        Package {
+            vendor: self,
+            patch: n,
+            title: None,
+            release_notes: None,
+            reboot: false,
+            rollback: true,
+            updates_client: false,
+            database_changes: false,
+            payload: Payload::Text(DEFAULT_PAYLOAD_BYTES),
+        }
+    }
+}
+
+impl Default for Vendor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What `server/app.bin` of a package holds.
+#[derive(Debug, Clone, Copy)]
+enum Payload {
+    /// This many bytes of [`PAYLOAD_LINE`] repeated.
+    Text(u64),
+    /// This many pseudo-random (incompressible) bytes.
+    Random(u64),
+}
+
+/// A package being described; `write*` packs and signs it. See [`Vendor::package`].
+#[must_use = "a package is only made by one of the write methods"]
+pub struct Package<'v> {
+    vendor: &'v Vendor,
+    patch: u32,
+    title: Option<String>,
+    release_notes: Option<String>,
+    reboot: bool,
+    rollback: bool,
+    updates_client: bool,
+    database_changes: bool,
+    payload: Payload,
+}
+
+impl Package<'_> {
+    /// The patch's title (by default `Fixes N`).
+    pub fn title(mut self, title: &str) -> Self {
+        self.title = Some(title.to_owned());
+        self
+    }
+
+    /// The release notes, in Markdown (by default `## Patch N` and the title as a bullet).
+    pub fn release_notes(mut self, markdown: &str) -> Self {
+        self.release_notes = Some(markdown.to_owned());
+        self
+    }
+
+    /// Installing it reboots the server (instead of restarting the application).
+    pub fn reboot(mut self) -> Self {
+        self.reboot = true;
+        self
+    }
+
+    /// It cannot be rolled back.
+    pub fn without_rollback(mut self) -> Self {
+        self.rollback = false;
+        self
+    }
+
+    /// It updates the web client too, to client version 6.4.0.N.
+    pub fn updates_client(mut self) -> Self {
+        self.updates_client = true;
+        self
+    }
+
+    /// It changes the database schema.
+    pub fn database_changes(mut self) -> Self {
+        self.database_changes = true;
+        self
+    }
+
+    /// A text payload of `bytes` bytes.
+    pub fn payload_bytes(mut self, bytes: u64) -> Self {
+        self.payload = Payload::Text(bytes);
+        self
+    }
+
+    /// A text payload of `kib` KiB.
+    pub fn payload_kib(self, kib: u64) -> Self {
+        self.payload_bytes(kib * 1024)
+    }
+
+    /// A pseudo-random payload of `bytes` bytes, written piece by piece (it may be large).
+    pub fn random_payload_bytes(mut self, bytes: u64) -> Self {
+        self.payload = Payload::Random(bytes);
+        self
+    }
+
+    /// The patch id, `6.4.0.N`.
+    pub fn id(&self) -> String {
+        format!("6.4.0.{}", self.patch)
+    }
+
+    /// The manifest template [`pack`] completes (key id and file list) and signs.
+    pub fn manifest(&self) -> Value {
+        let n = self.patch;
+        let title = self.title.clone().unwrap_or_else(|| format!("Fixes {n}"));
+        let notes = self
+            .release_notes
+            .clone()
+            .unwrap_or_else(|| format!("## Patch {n}\n\n- {title}."));
+        let mut template = json!({
+            "product_version": "6.4.0",
+            "patch": n,
+            "build": format!("6.4.0.{}", 9200 + n),
+            "released": "2026-11-02",
+            "title": title,
+            "updates": if self.updates_client { "both" } else { "server" },
+            "restart": if self.reboot { "reboot" } else { "application" },
+            "database_changes": self.database_changes,
+            "rollback": self.rollback,
+            "release_notes": notes,
+        });
+        if self.updates_client {
+            template["client_version"] = json!(format!("6.4.0.{n}"));
+        }
+        template
+    }
+
+    /// Packs it into the vendor's folder as `sms-6.4.0.N.pkg` and returns the file.
+    pub fn write(self) -> PathBuf {
+        let out = self.vendor.path(&format!("sms-{}.pkg", self.id()));
+        self.write_to(&out)
+    }
+
+    /// Packs it into `dir` (e.g. a TMC's folder) as `sms-6.4.0.N.pkg` and returns the file.
+    pub fn write_in(self, dir: &Path) -> PathBuf {
+        let out = dir.join(format!("sms-{}.pkg", self.id()));
+        self.write_to(&out)
+    }
+
+    /// Packs it as `out` and returns it. The file appears whole or not at all (a TMC watching
+    /// its folder never lists a half-written package).
+    ///
+    /// # Panics
+    ///
+    /// When the package cannot be written.
+    pub fn write_to(self, out: &Path) -> PathBuf {
+        self.try_write_to(out)
+            .unwrap_or_else(|err| panic!("cannot pack {}: {err:#}", out.display()));
+        out.to_owned()
+    }
+
+    /// The package's bytes (packed in the vendor's folder first).
+    pub fn bytes(self) -> Vec<u8> {
+        let file = self.write();
+        std::fs::read(&file).expect("the package just written")
+    }
+
+    fn try_write_to(&self, out: &Path) -> anyhow::Result<()> {
+        // A dot-folder: a TMC serving the vendor's folder lists `*.pkg` files only, never these.
+        let count = self.vendor.packed.fetch_add(1, Ordering::Relaxed);
+        let staging = self.vendor.path(&format!(".payload-{count}"));
+        let payload = staging.join("payload");
+        std::fs::create_dir_all(payload.join("server"))?;
+        write_payload(&payload.join("server/app.bin"), self.payload)?;
+        let packed = pack(&self.vendor.signer, &self.manifest(), &payload, out);
+        std::fs::remove_dir_all(&staging)?;
+        packed.with_context(|| format!("cannot pack Patch {}", self.patch))?;
+        Ok(())
+    }
+}
+
+fn write_payload(path: &Path, payload: Payload) -> anyhow::Result<()> {
+    const PIECE: usize = 1 << 20;
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut out = std::io::BufWriter::with_capacity(PIECE, file);
+    match payload {
+        Payload::Text(size) => {
+            let piece = PAYLOAD_LINE.repeat(PIECE / PAYLOAD_LINE.len());
+            let mut left = size;
+            while left > 0 {
+                let n = left.min(piece.len() as u64) as usize;
+                out.write_all(&piece[..n])?;
+                left -= n as u64;
+            }
+        }
+        Payload::Random(size) => {
+            let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+            let mut block = vec![0u8; PIECE];
+            let mut left = size;
+            while left > 0 {
+                for word in block.chunks_exact_mut(8) {
+                    // xorshift64: incompressible enough, and far faster than the disk.
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    word.copy_from_slice(&state.to_le_bytes());
+                }
+                let n = left.min(PIECE as u64) as usize;
+                out.write_all(&block[..n])?;
+                left -= n as u64;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Flips one byte of the last [`PAYLOAD_LINE`] in the package `file` (a text payload): its
+/// signature still holds, its payload's checksum does not.
+///
+/// # Panics
+///
+/// When `file` cannot be read or written, or holds no text payload.
+pub fn damage_payload(file: &Path) {
+    let mut bytes = std::fs::read(file).expect("the package to damage");
+    let last_line = bytes
+        .windows(PAYLOAD_LINE.len())
+        .rposition(|window| window == PAYLOAD_LINE)
+        .expect("a text payload in the package");
+    bytes[last_line] ^= 0x20;
+    std::fs::write(file, bytes).expect("the damaged package is written");
+}
+
+#[cfg(test)]
+mod tests {
+    use backend::package::{Limits, Verifier};
+
+    use super::*;
+
+    fn verify(vendor: &Vendor, bytes: &[u8]) -> Result<(), String> {
+        let keys = vendor.trusted_keys();
+        let mut verifier = Verifier::new(&keys, Limits::default(), None);
+        verifier.update(bytes).map_err(|e| e.code.to_string())?;
+        verifier
+            .finish()
+            .map(|_| ())
+            .map_err(|e| e.code.to_string())
+    }
+
+    #[test]
+    fn a_package_verifies_with_the_vendors_key_and_says_what_the_builder_set() {
+        let vendor = Vendor::named("kit-vendor");
+        let package = vendor.package(4).reboot().updates_client().payload_kib(3);
+        let manifest = package.manifest();
+        assert_eq!(manifest["restart"], "reboot");
+        assert_eq!(manifest["updates"], "both");
+        assert_eq!(manifest["client_version"], "6.4.0.4");
+        assert_eq!(manifest["build"], "6.4.0.9204");
+        let bytes = package.bytes();
+        assert!(bytes.len() > 3 * 1024);
+        assert_eq!(verify(&vendor, &bytes), Ok(()));
+    }
+
+    #[test]
+    fn a_damaged_package_fails_its_checksum() {
+        let vendor = Vendor::new();
+        let file = vendor.package(3).write();
+        damage_payload(&file);
+        assert_eq!(
+            verify(&vendor, &std::fs::read(&file).unwrap()),
+            Err("checksum_mismatch".to_owned())
+        );
+    }
+}
