@@ -300,11 +300,6 @@ pub const ROLLBACK_STAGES: [Stage; 6] = [
     Stage::Done,
 ];
 
-/// A stage's name in words, for people.
-pub fn stage_in_words(stage: Stage) -> &'static str {
-    stage.in_words()
-}
-
 impl JobInfo {
     /// Progress in whole percent (0 to 100).
     pub fn percent(&self) -> u8 {

@@ -165,11 +165,6 @@ impl Cluster {
         }
     }
 
-    /// This node's name.
-    pub fn name(&self) -> Option<&str> {
-        self.inner.as_ref().map(|inner| inner.name.as_str())
-    }
-
     /// Whether clustering is enabled, and who changed that when; `None` on a single server.
     pub async fn state(&self) -> Result<Option<ClusterState>, ServiceError> {
         match &self.inner {
