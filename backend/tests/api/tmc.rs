@@ -220,6 +220,23 @@ async fn repository_rows(app: &TestApp) -> (usize, u64) {
 }
 
 #[tokio::test]
+async fn a_patch_the_tmc_offers_is_installed_only_once_downloaded() {
+    let vendor = Vendor::new();
+    add(&vendor, 2, 8);
+    let (_tmc, url) = serve_tmc(&vendor).await;
+    let app = app_with_tmc(&vendor, &url).await;
+    check(&app).await;
+
+    // Offered but not downloaded: the shared install rule says so, with what to do.
+    let message = assert_error(app.install("6.4.0.2").await, 412, "patch_not_downloaded").await;
+    assert!(message.contains("Download it first"), "{message}");
+    // Neither offered nor in the repository.
+    assert_error(app.install("6.4.0.7").await, 404, "patch_not_found").await;
+    // A patch of another product version that nobody offers is unknown as well.
+    assert_error(app.install("6.5.0.1").await, 404, "patch_not_found").await;
+}
+
+#[tokio::test]
 async fn check_now_records_the_signed_catalog_and_the_panel_offers_the_newest() {
     let vendor = Vendor::new();
     add(&vendor, 1, 8);
