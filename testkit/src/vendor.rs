@@ -1,12 +1,21 @@
 //! A test vendor: a package signing key made at run time (or the demo vendor's key of a server
 //! in demo mode), and a builder of signed SMS 6.4.0 patch packages with the manifest flags the
-//! tests use (reboot, no rollback, client update, database changes) and a payload of any size.
+//! tests use (reboot, no rollback, client update, database changes), a payload of any size, and
+//! the payload the flags call for (`client/index.html`, `database/NNNN-name.up.sql`, see
+//! `backend::package::payload`). A server executable, client files, migrations and manifest
+//! overrides can be added, also to build packages that break the payload rules on purpose.
 //!
 //! ```no_run
 //! # fn demo(config: &mut backend::config::Config) {
 //! let vendor = testkit::Vendor::new();
 //! vendor.trust(config);
 //! let file = vendor.package(3).reboot().title("Security fixes").write();
+//! let with_migration = vendor
+//!     .package(4)
+//!     .server_script("#!/bin/sh\nexec sleep 60\n")
+//!     .migration("0001-rules.up.sql", "CREATE TABLE rules (id INTEGER PRIMARY KEY);")
+//!     .migration("0001-rules.down.sql", "DROP TABLE rules;")
+//!     .write();
 //! # }
 //! ```
 
@@ -18,7 +27,8 @@ use anyhow::Context;
 use backend::config::Config;
 use backend::package::TrustedKeys;
 use backend::package::keys::PackageSigner;
-use backend::package::pack::pack;
+use backend::package::pack::{PayloadRules, pack_with};
+use backend::package::payload::{CLIENT_DIR, DATABASE_DIR, SERVER_EXECUTABLE};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
@@ -30,6 +40,24 @@ pub const PAYLOAD_LINE: &[u8] = b"SMS test payload line\n";
 
 /// The payload size of a package unless its builder says otherwise: 256 KiB.
 pub const DEFAULT_PAYLOAD_BYTES: u64 = 256 * 1024;
+
+/// The migration a package with [`Package::database_changes`] carries (unless
+/// [`Package::migration`] gives others), and its down migration when it can be rolled back.
+pub const DEFAULT_MIGRATION: (&str, &str) = (
+    "0001-patch-table.up.sql",
+    "CREATE TABLE patch_demo_1 (id INTEGER PRIMARY KEY, note TEXT NOT NULL);\n",
+);
+/// The down migration of [`DEFAULT_MIGRATION`].
+pub const DEFAULT_DOWN_MIGRATION: (&str, &str) =
+    ("0001-patch-table.down.sql", "DROP TABLE patch_demo_1;\n");
+
+/// The `client/index.html` of a package that updates the client to 6.4.0.`n`.
+pub fn client_page(n: u32) -> String {
+    format!(
+        "<html><head><title>SMS client 6.4.0.{n}</title></head>\
+         <body>SMS web client 6.4.0.{n}</body></html>\n"
+    )
+}
 
 /// A vendor with its own signing key; its key files and packages live in a temporary folder as
 /// long as it does.
@@ -135,7 +163,8 @@ impl Vendor {
 
     /// A builder of SMS 6.4.0 Patch `n` (build 6.4.0.92nn, released 2026-11-02): by default
     /// it updates the server only, restarts the application, changes no database, can be
-    /// rolled back, and carries [`DEFAULT_PAYLOAD_BYTES`] of text as `server/app.bin`.
+    /// rolled back, and carries [`DEFAULT_PAYLOAD_BYTES`] of text as `server/app.bin` (and no
+    /// server executable).
     pub fn package(&self, n: u32) -> Package<'_> {
         Package {
             vendor: self,
@@ -147,6 +176,10 @@ impl Vendor {
             updates_client: false,
             database_changes: false,
             payload: Payload::Text(DEFAULT_PAYLOAD_BYTES),
+            server: None,
+            client_files: Vec::new(),
+            migrations: Vec::new(),
+            overrides: Vec::new(),
         }
     }
 }
@@ -166,6 +199,15 @@ enum Payload {
     Random(u64),
 }
 
+/// What `server/bin/sms` of a package is.
+#[derive(Debug, Clone)]
+enum ServerExecutable {
+    /// A copy of this file.
+    Copy(PathBuf),
+    /// This script.
+    Script(String),
+}
+
 /// A package being described; `write*` packs and signs it. See [`Vendor::package`].
 #[must_use = "a package is only made by one of the write methods"]
 pub struct Package<'v> {
@@ -178,6 +220,13 @@ pub struct Package<'v> {
     updates_client: bool,
     database_changes: bool,
     payload: Payload,
+    server: Option<ServerExecutable>,
+    /// Extra files under `client/`: path inside it, bytes.
+    client_files: Vec<(String, Vec<u8>)>,
+    /// Files under `database/`: file name, SQL.
+    migrations: Vec<(String, String)>,
+    /// Manifest fields set last, in order.
+    overrides: Vec<(String, Value)>,
 }
 
 impl Package<'_> {
@@ -205,15 +254,62 @@ impl Package<'_> {
         self
     }
 
-    /// It updates the web client too, to client version 6.4.0.N.
+    /// It updates the web client too, to client version 6.4.0.N: it carries
+    /// `client/index.html` ([`client_page`]) and `client/app-N.js`.
     pub fn updates_client(mut self) -> Self {
         self.updates_client = true;
         self
     }
 
-    /// It changes the database schema.
+    /// It changes the database schema: it carries [`DEFAULT_MIGRATION`] (and
+    /// [`DEFAULT_DOWN_MIGRATION`] when it can be rolled back), unless [`Package::migration`]
+    /// gives its migrations.
     pub fn database_changes(mut self) -> Self {
         self.database_changes = true;
+        self
+    }
+
+    /// It carries a copy of the file `path` as its server executable, `server/bin/sms`.
+    pub fn server_executable(mut self, path: &Path) -> Self {
+        self.server = Some(ServerExecutable::Copy(path.to_owned()));
+        self
+    }
+
+    /// It carries the shell script `text` as its server executable, `server/bin/sms`
+    /// (`#!/bin/sh` is put first when `text` has no `#!` line).
+    pub fn server_script(mut self, text: &str) -> Self {
+        let script = if text.starts_with("#!") {
+            text.to_owned()
+        } else {
+            format!("#!/bin/sh\n{text}")
+        };
+        self.server = Some(ServerExecutable::Script(script));
+        self
+    }
+
+    /// It carries `bytes` as `client/<rel>` (a `rel` of `index.html` replaces the page of
+    /// [`Package::updates_client`]). It does not make the package update the client.
+    pub fn client_file(mut self, rel: &str, bytes: impl AsRef<[u8]>) -> Self {
+        self.client_files
+            .push((rel.to_owned(), bytes.as_ref().to_vec()));
+        self
+    }
+
+    /// It carries `sql` as `database/<file_name>` (e.g. `0002-rules.up.sql`), and changes the
+    /// database (`database_changes` is true). The first call replaces [`DEFAULT_MIGRATION`];
+    /// nothing checks the name here, so a test can build a package the verifier refuses.
+    pub fn migration(mut self, file_name: &str, sql: &str) -> Self {
+        self.database_changes = true;
+        self.migrations.push((file_name.to_owned(), sql.to_owned()));
+        self
+    }
+
+    /// Sets the manifest field `key` to `value` after the builder's own (`null` removes it),
+    /// e.g. `("database_changes", false.into())` on a package with migrations, to see a server
+    /// refuse it. The manifest must still follow the manifest's own rules (`sms pack` checks
+    /// those); the payload rules are not checked here.
+    pub fn manifest_override(mut self, key: &str, value: Value) -> Self {
+        self.overrides.push((key.to_owned(), value));
         self
     }
 
@@ -262,7 +358,80 @@ impl Package<'_> {
         if self.updates_client {
             template["client_version"] = json!(format!("6.4.0.{n}"));
         }
+        if let Some(fields) = template.as_object_mut() {
+            for (key, value) in &self.overrides {
+                if value.is_null() {
+                    fields.remove(key);
+                } else {
+                    fields.insert(key.clone(), value.clone());
+                }
+            }
+        }
         template
+    }
+
+    fn write_payload_dir(&self, payload: &Path) -> anyhow::Result<()> {
+        std::fs::create_dir_all(payload.join("server"))?;
+        write_payload(&payload.join("server/app.bin"), self.payload)?;
+        for (path, bytes) in self.payload_files()? {
+            let target = payload.join(&path);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&target, bytes)
+                .with_context(|| format!("cannot write payload/{path}"))?;
+        }
+        Ok(())
+    }
+
+    /// The files the payload carries besides `server/app.bin`: path under `payload/`, bytes.
+    fn payload_files(&self) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+        let n = self.patch;
+        let mut files = Vec::new();
+        match &self.server {
+            Some(ServerExecutable::Copy(path)) => {
+                let bytes = std::fs::read(path)
+                    .with_context(|| format!("cannot read the executable {}", path.display()))?;
+                files.push((SERVER_EXECUTABLE.to_owned(), bytes));
+            }
+            Some(ServerExecutable::Script(text)) => {
+                files.push((SERVER_EXECUTABLE.to_owned(), text.clone().into_bytes()));
+            }
+            None => {}
+        }
+        if self.updates_client {
+            files.push((
+                format!("{CLIENT_DIR}/index.html"),
+                client_page(n).into_bytes(),
+            ));
+            files.push((
+                format!("{CLIENT_DIR}/app-{n}.js"),
+                format!("console.log(\"SMS web client 6.4.0.{n}\");\n").into_bytes(),
+            ));
+        }
+        for (rel, bytes) in &self.client_files {
+            files.push((format!("{CLIENT_DIR}/{rel}"), bytes.clone()));
+        }
+        if !self.migrations.is_empty() {
+            for (file_name, sql) in &self.migrations {
+                files.push((
+                    format!("{DATABASE_DIR}/{file_name}"),
+                    sql.clone().into_bytes(),
+                ));
+            }
+        } else if self.database_changes {
+            let mut defaults = vec![DEFAULT_MIGRATION];
+            if self.rollback {
+                defaults.push(DEFAULT_DOWN_MIGRATION);
+            }
+            for (file_name, sql) in defaults {
+                files.push((
+                    format!("{DATABASE_DIR}/{file_name}"),
+                    sql.as_bytes().to_vec(),
+                ));
+            }
+        }
+        Ok(files)
     }
 
     /// Packs it into the vendor's folder as `sms-6.4.0.N.pkg` and returns the file.
@@ -300,9 +469,17 @@ impl Package<'_> {
         let count = self.vendor.packed.fetch_add(1, Ordering::Relaxed);
         let staging = self.vendor.path(&format!(".payload-{count}"));
         let payload = staging.join("payload");
-        std::fs::create_dir_all(payload.join("server"))?;
-        write_payload(&payload.join("server/app.bin"), self.payload)?;
-        let packed = pack(&self.vendor.signer, &self.manifest(), &payload, out);
+        let written = self.write_payload_dir(&payload);
+        let packed = written.and_then(|()| {
+            // The server is the judge of the payload rules: tests break them on purpose.
+            pack_with(
+                &self.vendor.signer,
+                &self.manifest(),
+                &payload,
+                out,
+                PayloadRules::Skip,
+            )
+        });
         std::fs::remove_dir_all(&staging)?;
         packed.with_context(|| format!("cannot pack Patch {}", self.patch))?;
         Ok(())
@@ -369,13 +546,123 @@ mod tests {
     use super::*;
 
     fn verify(vendor: &Vendor, bytes: &[u8]) -> Result<(), String> {
+        verified(vendor, bytes).map(|_| ())
+    }
+
+    fn verified(vendor: &Vendor, bytes: &[u8]) -> Result<Vec<String>, String> {
         let keys = vendor.trusted_keys();
         let mut verifier = Verifier::new(&keys, Limits::default(), None);
         verifier.update(bytes).map_err(|e| e.code.to_string())?;
         verifier
             .finish()
-            .map(|_| ())
+            .map(|p| p.manifest.files.into_iter().map(|f| f.path).collect())
             .map_err(|e| e.code.to_string())
+    }
+
+    #[test]
+    fn client_and_database_packages_carry_what_their_flags_say() {
+        let vendor = Vendor::new();
+        let files = verified(
+            &vendor,
+            &vendor
+                .package(5)
+                .updates_client()
+                .database_changes()
+                .bytes(),
+        );
+        assert_eq!(
+            files,
+            Ok(vec![
+                "client/app-5.js".to_owned(),
+                "client/index.html".to_owned(),
+                "database/0001-patch-table.down.sql".to_owned(),
+                "database/0001-patch-table.up.sql".to_owned(),
+                "server/app.bin".to_owned(),
+            ])
+        );
+        let files = verified(
+            &vendor,
+            &vendor
+                .package(6)
+                .database_changes()
+                .without_rollback()
+                .bytes(),
+        );
+        assert_eq!(
+            files,
+            Ok(vec![
+                "database/0001-patch-table.up.sql".to_owned(),
+                "server/app.bin".to_owned(),
+            ])
+        );
+    }
+
+    #[test]
+    fn an_executable_client_files_and_migrations_can_be_added() {
+        let vendor = Vendor::new();
+        let exe = vendor.path("sms-copy");
+        std::fs::write(&exe, b"\x7fELF not really").unwrap();
+        let files = verified(
+            &vendor,
+            &vendor
+                .package(3)
+                .server_executable(&exe)
+                .updates_client()
+                .client_file("img/logo.svg", "<svg/>")
+                .migration("0002-rules.up.sql", "CREATE TABLE r (id INTEGER);")
+                .migration("0002-rules.down.sql", "DROP TABLE r;")
+                .bytes(),
+        );
+        assert_eq!(
+            files,
+            Ok(vec![
+                "client/app-3.js".to_owned(),
+                "client/img/logo.svg".to_owned(),
+                "client/index.html".to_owned(),
+                "database/0002-rules.down.sql".to_owned(),
+                "database/0002-rules.up.sql".to_owned(),
+                "server/app.bin".to_owned(),
+                "server/bin/sms".to_owned(),
+            ])
+        );
+        let script = vendor.package(4).server_script("exit 0\n");
+        let bytes = script.bytes();
+        let at = bytes
+            .windows(b"#!/bin/sh\nexit 0\n".len())
+            .position(|w| w == b"#!/bin/sh\nexit 0\n");
+        assert!(at.is_some(), "the script with its #! line");
+    }
+
+    #[test]
+    fn inconsistent_packages_can_be_built_for_the_verifier_to_refuse() {
+        let vendor = Vendor::new();
+        let no_flag = vendor
+            .package(3)
+            .database_changes()
+            .manifest_override("database_changes", false.into());
+        assert_eq!(no_flag.manifest()["database_changes"], false);
+        assert_eq!(
+            verify(&vendor, &no_flag.bytes()),
+            Err("database_payload_mismatch".to_owned())
+        );
+        let bad_name = vendor.package(4).migration("1-x.up.sql", "SELECT 1;");
+        assert_eq!(
+            verify(&vendor, &bad_name.bytes()),
+            Err("migration_name_invalid".to_owned())
+        );
+        let no_down = vendor.package(5).migration("0001-x.up.sql", "SELECT 1;");
+        assert_eq!(
+            verify(&vendor, &no_down.bytes()),
+            Err("down_migration_missing".to_owned())
+        );
+        let no_index = vendor
+            .package(6)
+            .manifest_override("updates", "client".into())
+            .manifest_override("client_version", "6.4.0.6".into());
+        assert_eq!(
+            verify(&vendor, &no_index.bytes()),
+            Err("client_payload_mismatch".to_owned())
+        );
     }
 
     #[test]

@@ -21,10 +21,15 @@ pub enum RejectCode {
     WrongProductVersion,
     AlreadyInstalled,
     OlderThanInstalled,
+    ClientPayloadMismatch,
+    DatabasePayloadMismatch,
+    MigrationNameInvalid,
+    MigrationNumberDuplicate,
+    DownMigrationMissing,
 }
 
 impl RejectCode {
-    pub const ALL: [RejectCode; 16] = [
+    pub const ALL: [RejectCode; 21] = [
         RejectCode::NotAPackage,
         RejectCode::ManifestInvalid,
         RejectCode::UnknownKey,
@@ -41,6 +46,11 @@ impl RejectCode {
         RejectCode::WrongProductVersion,
         RejectCode::AlreadyInstalled,
         RejectCode::OlderThanInstalled,
+        RejectCode::ClientPayloadMismatch,
+        RejectCode::DatabasePayloadMismatch,
+        RejectCode::MigrationNameInvalid,
+        RejectCode::MigrationNumberDuplicate,
+        RejectCode::DownMigrationMissing,
     ];
 
     /// The `snake_case` code, e.g. `signature_invalid`.
@@ -62,6 +72,11 @@ impl RejectCode {
             RejectCode::WrongProductVersion => "wrong_product_version",
             RejectCode::AlreadyInstalled => "already_installed",
             RejectCode::OlderThanInstalled => "older_than_installed",
+            RejectCode::ClientPayloadMismatch => "client_payload_mismatch",
+            RejectCode::DatabasePayloadMismatch => "database_payload_mismatch",
+            RejectCode::MigrationNameInvalid => "migration_name_invalid",
+            RejectCode::MigrationNumberDuplicate => "migration_number_duplicate",
+            RejectCode::DownMigrationMissing => "down_migration_missing",
         }
     }
 }

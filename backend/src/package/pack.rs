@@ -9,16 +9,39 @@ use sha2::{Digest, Sha256};
 
 use super::keys::PackageSigner;
 use super::manifest::{Manifest, ManifestFile};
+use super::payload::check_payload;
 use super::ustar::{self, BLOCK};
 use super::verify::{MANIFEST_ENTRY, PAYLOAD_PREFIX, SIGNATURE_ENTRY};
 
+/// Whether `pack_with` holds the payload to the rules every server checks
+/// (`payload::check_payload`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayloadRules {
+    /// Refuse to build a package servers would refuse (what `sms pack` does).
+    Enforce,
+    /// Build it anyway: for test packages that break the rules on purpose.
+    Skip,
+}
+
 /// Reads the manifest template, fills in `files` (from `payload_dir`) and `key_id` (from the key),
-/// signs it, and writes the package to `out` (through a temporary file, renamed at the end).
+/// checks the manifest's and the payload's rules, signs it, and writes the package to `out`
+/// (through a temporary file, renamed at the end).
 pub fn pack(
     signer: &PackageSigner,
     template: &serde_json::Value,
     payload_dir: &Path,
     out: &Path,
+) -> anyhow::Result<Manifest> {
+    pack_with(signer, template, payload_dir, out, PayloadRules::Enforce)
+}
+
+/// `pack`, with the payload's rules enforced or not.
+pub fn pack_with(
+    signer: &PackageSigner,
+    template: &serde_json::Value,
+    payload_dir: &Path,
+    out: &Path,
+    rules: PayloadRules,
 ) -> anyhow::Result<Manifest> {
     let files = payload_files(payload_dir)?;
     let mut listed = Vec::with_capacity(files.len());
@@ -52,6 +75,10 @@ pub fn pack(
     manifest
         .validate()
         .map_err(|err| anyhow::anyhow!("{} ({})", err.message, err.code))?;
+    if rules == PayloadRules::Enforce {
+        check_payload(&manifest)
+            .map_err(|err| anyhow::anyhow!("{} ({})", err.message, err.code))?;
+    }
     let manifest_bytes = serde_json::to_vec_pretty(&manifest)?;
     let signature = signer.sign(&manifest_bytes);
 

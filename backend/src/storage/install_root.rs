@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 use shared::{Build, PatchLevel};
 
 use crate::package::manifest::check_relative_path;
+use crate::package::payload::is_executable;
 use crate::package::ustar::{self, BLOCK, Header};
 use crate::package::verify::{MANIFEST_ENTRY, PAYLOAD_PREFIX, SIGNATURE_ENTRY};
 use crate::package::{Manifest, PackageError};
@@ -209,7 +210,7 @@ fn extract_payload(package: &Path, into: &Path) -> io::Result<u64> {
                 fs::create_dir_all(parent)?;
             }
             let mut out = HashingWriter {
-                file: File::create(&target)?,
+                file: create_payload_file(&target, is_executable(path))?,
                 hasher: Sha256::new(),
             };
             let copied = io::copy(&mut (&mut reader).take(size), &mut out)?;
@@ -231,6 +232,21 @@ fn extract_payload(package: &Path, into: &Path) -> io::Result<u64> {
     }
     sync_tree(into)?;
     Ok(total)
+}
+
+/// A new payload file: mode 0755 when it is executable (under `server/bin/`), else 0644 (the
+/// package carries no modes).
+fn create_payload_file(path: &Path, executable: bool) -> io::Result<File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(if executable { 0o755 } else { 0o644 });
+    }
+    #[cfg(not(unix))]
+    let _ = executable; // no execute bit to set
+    options.open(path)
 }
 
 struct HashingWriter {
@@ -354,6 +370,33 @@ mod tests {
             "an unstaged level cannot be selected"
         );
         assert_eq!(root.current().unwrap(), PatchLevel(3));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn files_under_server_bin_are_staged_executable() {
+        use std::os::unix::fs::PermissionsExt;
+        let data = tempfile::tempdir().unwrap();
+        let root = InstallRoot::open(data.path(), &base()).unwrap();
+        let payload = data.path().join("payload");
+        fs::create_dir_all(payload.join("server/bin")).unwrap();
+        fs::write(payload.join("server/bin/sms"), "#!/bin/sh\n").unwrap();
+        fs::write(payload.join("server/rules.db"), "rules").unwrap();
+        let template = serde_json::json!({
+            "product_version": "6.4.0", "patch": 2, "build": "6.4.0.9102",
+            "released": "2026-11-02", "title": "Fixes", "updates": "server",
+            "restart": "application", "database_changes": false, "rollback": true,
+            "release_notes": "Fixes",
+        });
+        let package = data.path().join("p2.pkg");
+        pack(&PackageSigner::generate("k"), &template, &payload, &package).unwrap();
+
+        root.stage(PatchLevel(2), &package).unwrap();
+
+        let level = root.level_dir(PatchLevel(2));
+        let mode = |path: &str| fs::metadata(level.join(path)).unwrap().permissions().mode();
+        assert_ne!(mode("server/bin/sms") & 0o100, 0, "executable");
+        assert_eq!(mode("server/rules.db") & 0o111, 0, "not executable");
     }
 
     #[test]

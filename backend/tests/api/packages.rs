@@ -173,6 +173,13 @@ pub(crate) type Case = (
     Option<InstalledLevel>,
 );
 
+/// Adds `path` to a manifest's file list (the verifier refuses these cases before any payload).
+fn list(manifest: &mut serde_json::Value, path: &str) {
+    if let Some(files) = manifest["files"].as_array_mut() {
+        files.push(serde_json::json!({"path": path, "size": 1, "sha256": "0".repeat(64)}));
+    }
+}
+
 pub(crate) fn corpus(kit: &Kit) -> Vec<Case> {
     let limits = Limits::default();
     let good = good_package(kit);
@@ -291,6 +298,55 @@ pub(crate) fn corpus(kit: &Kit) -> Vec<Case> {
             "manifest with patch 0",
             manifest_edit(&|v| v["patch"] = 0.into()),
             RejectCode::ManifestInvalid,
+            limits,
+            None,
+        ),
+        (
+            "updates the client but carries no client/index.html",
+            manifest_edit(&|v| {
+                v["updates"] = "both".into();
+                v["client_version"] = "6.4.0.3".into();
+            }),
+            RejectCode::ClientPayloadMismatch,
+            limits,
+            None,
+        ),
+        (
+            "changes the database but carries no migration",
+            manifest_edit(&|v| v["database_changes"] = true.into()),
+            RejectCode::DatabasePayloadMismatch,
+            limits,
+            None,
+        ),
+        (
+            "a migration without its number",
+            manifest_edit(&|v| {
+                v["database_changes"] = true.into();
+                list(v, "database/add-rules.up.sql");
+            }),
+            RejectCode::MigrationNameInvalid,
+            limits,
+            None,
+        ),
+        (
+            "two migrations numbered 0001",
+            manifest_edit(&|v| {
+                v["database_changes"] = true.into();
+                list(v, "database/0001-a.up.sql");
+                list(v, "database/0001-a.down.sql");
+                list(v, "database/0001-b.up.sql");
+            }),
+            RejectCode::MigrationNumberDuplicate,
+            limits,
+            None,
+        ),
+        (
+            "a migration that cannot be rolled back in a patch that can",
+            manifest_edit(&|v| {
+                v["database_changes"] = true.into();
+                list(v, "database/0001-a.up.sql");
+            }),
+            RejectCode::DownMigrationMissing,
             limits,
             None,
         ),
@@ -689,8 +745,15 @@ fn keygen_pack_and_verify_work_together() {
 
     let payload = dir.path().join("payload");
     std::fs::create_dir_all(payload.join("server/lib")).unwrap();
+    std::fs::create_dir_all(payload.join("client")).unwrap();
+    std::fs::create_dir_all(payload.join("database")).unwrap();
     std::fs::write(payload.join("server/lib/app.so"), vec![42u8; 100_000]).unwrap();
-    std::fs::write(payload.join("client.js"), b"console.log('v3')").unwrap();
+    std::fs::write(payload.join("client/index.html"), b"<html>v3</html>\n").unwrap();
+    std::fs::write(
+        payload.join("database/0001-rules.up.sql"),
+        b"CREATE TABLE rules (id INTEGER PRIMARY KEY);\n",
+    )
+    .unwrap();
     let manifest = dir.path().join("manifest.json");
     std::fs::write(
         &manifest,
@@ -733,10 +796,54 @@ fn keygen_pack_and_verify_work_together() {
         stdout.contains("SMS 6.4.0 Patch 3 (build 6.4.0.9203)"),
         "{stdout}"
     );
-    assert!(stdout.contains("2 file(s), 100017 bytes"), "{stdout}");
+    assert!(stdout.contains("3 file(s), 100061 bytes"), "{stdout}");
 
     let untrusted = sms(&["verify", package.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&untrusted.stderr).starts_with("rejected: unknown_key: "));
+}
+
+#[test]
+fn sms_pack_refuses_a_payload_that_servers_would_refuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("acme");
+    let key = sms(&[
+        "keygen",
+        "--key-id",
+        "acme",
+        "--out",
+        prefix.to_str().unwrap(),
+    ]);
+    assert!(key.status.success());
+    let payload = dir.path().join("payload");
+    std::fs::create_dir_all(payload.join("server/bin")).unwrap();
+    std::fs::write(payload.join("server/bin/sms"), b"#!/bin/sh\n").unwrap();
+    let manifest = dir.path().join("manifest.json");
+    std::fs::write(
+        &manifest,
+        serde_json::json!({
+            "product_version": "6.4.0", "patch": 3, "build": "6.4.0.9203",
+            "released": "2026-11-02", "title": "Patch 3", "updates": "server",
+            "database_changes": true, "rollback": true, "release_notes": "Fixes."
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let package = dir.path().join("patch3.pkg");
+    let out = sms(&[
+        "pack",
+        "--key",
+        &format!("{}.key", prefix.display()),
+        "--manifest",
+        manifest.to_str().unwrap(),
+        "--payload",
+        payload.to_str().unwrap(),
+        "--out",
+        package.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("database_payload_mismatch"), "{stderr}");
+    assert!(!package.exists());
 }
 
 #[test]
