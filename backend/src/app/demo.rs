@@ -19,8 +19,12 @@ const DEMO_DEVICES_ADDED_BY: &str = "demo";
 /// How many simulated devices demo mode manages.
 pub const DEMO_DEVICES: usize = 3;
 
-/// The demo TMC serves packages at this many bytes per second.
+/// The demo TMC serves packages at least this many bytes per second.
 pub const DEMO_TMC_RATE: u64 = 512 * 1024;
+
+/// About how long the download of the largest demo package takes: long enough to watch its
+/// progress, short enough to wait for (the packages carry the server executable).
+pub const DEMO_DOWNLOAD_SECS: u64 = 6;
 
 /// The folder of the demo TMC's packages inside the data dir.
 pub const DEMO_TMC_DIR: &str = "demo-tmc";
@@ -34,22 +38,28 @@ pub async fn start_demo_tmc(
         .context("cannot read the demo vendor key")?;
     let dir = config.storage.data_dir.join(DEMO_TMC_DIR);
     let folder = dir.clone();
-    let written = {
+    let static_dir = config.static_dir.clone();
+    let packages = {
         let signer = crate::package::PackageSigner::load(&prefix.with_extension("key"))?;
         tokio::task::spawn_blocking(move || {
-            crate::tools::demo_packages::write_demo_packages(&folder, &signer)
+            crate::tools::demo_packages::write_demo_packages(&folder, &signer, &static_dir)
         })
         .await??
     };
-    if written > 0 {
-        tracing::info!(written, dir = %dir.display(), "wrote the demo TMC's packages");
+    if packages.written > 0 {
+        tracing::info!(
+            written = packages.written,
+            dir = %dir.display(),
+            "wrote the demo TMC's packages"
+        );
     }
-    // Slow enough that a download's progress is visible in the demo.
+    // Slow enough that a download's progress is visible in the demo, whatever the size.
+    let rate = DEMO_TMC_RATE.max(packages.largest / DEMO_DOWNLOAD_SECS);
     let tmc = TmcServer::with_rate(
         dir,
         signer,
         crate::tools::tmc_server::DEFAULT_EXPIRY,
-        Some(DEMO_TMC_RATE),
+        Some(rate),
     );
     tmc.refresh().await?;
     let listener = TcpListener::bind(("127.0.0.1", 0))
