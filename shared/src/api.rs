@@ -96,6 +96,25 @@ pub struct ServerInfo {
     pub installed_at: DateTime<Utc>,
     /// Who installed the current level (`system` for the base release).
     pub installed_by: String,
+    /// The server executable that serves this request.
+    pub executable: RunningExecutable,
+}
+
+/// The server executable that runs: the current level's `server/bin/sms`, or the base
+/// executable (level 0, or a level whose package carries none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RunningExecutable {
+    /// The level whose executable runs (0: the base executable).
+    pub level: PatchLevel,
+    /// Its path on the server.
+    pub path: String,
+    /// The serving process's id.
+    pub pid: u32,
+    /// Whether a supervisor (`sms serve`) runs this server and switches back a level that
+    /// does not come up; false when the application runs inside the process that started it
+    /// (tests, tools).
+    pub supervised: bool,
 }
 
 /// How an audited action ended.
@@ -227,6 +246,9 @@ pub struct PatchInfo {
     pub database_changes: bool,
     /// Whether it can be rolled back.
     pub rollback: bool,
+    /// What its payload changes (server executable, web client, database migrations); `None`
+    /// for a package stored before the server recorded it.
+    pub changes: Option<crate::effects::PatchChanges>,
     /// The id of the key that signed it.
     pub key_id: String,
     /// Signed with the demo vendor key, which only a server in demo mode trusts.

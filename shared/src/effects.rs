@@ -1,4 +1,5 @@
-//! What a patch does when installed: which parts it updates, and what it restarts.
+//! What a patch does when installed: which parts it updates, what it restarts, and what its
+//! payload changes (server executable, web client, database migrations).
 
 use serde::{Deserialize, Serialize};
 
@@ -50,6 +51,61 @@ impl Restart {
     }
 }
 
+/// What a patch's payload changes on the server: the facts of its package's file list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PatchChanges {
+    /// The package carries the level's server executable (`payload/server/bin/sms`).
+    pub server_executable: bool,
+    /// The package carries the level's web client (`payload/client/index.html`).
+    pub web_client: bool,
+    /// How many database migrations it carries (`payload/database/NNNN-name.up.sql`).
+    pub migrations: u32,
+}
+
+/// What a payload changes, in words for a list or a sentence:
+/// `server executable, web client, 2 database migrations`, `1 database migration`, or
+/// `nothing that runs` when it carries none of the three.
+pub fn changes_in_words(changes: &PatchChanges) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if changes.server_executable {
+        parts.push("server executable".to_owned());
+    }
+    if changes.web_client {
+        parts.push("web client".to_owned());
+    }
+    match changes.migrations {
+        0 => {}
+        1 => parts.push("1 database migration".to_owned()),
+        n => parts.push(format!("{n} database migrations")),
+    }
+    if parts.is_empty() {
+        "nothing that runs".to_owned()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// The "Changes" fact of a patch as the panel and the Software Details page show it: what its
+/// payload changes (`Server executable, web client, 2 database migrations`), or why that is not
+/// known. `None` comes from the TMC catalog alone (the package is not in the patch repository:
+/// known after download), or from a package stored before the server recorded it.
+pub fn changes_fact(changes: Option<&PatchChanges>, in_repository: bool) -> String {
+    match changes {
+        Some(changes) => capitalized(&changes_in_words(changes)),
+        None if in_repository => "Not recorded when the package was stored".to_owned(),
+        None => "Known after download".to_owned(),
+    }
+}
+
+fn capitalized(words: &str) -> String {
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 impl std::str::FromStr for Updates {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -86,5 +142,80 @@ mod tests {
             assert_eq!(r.as_str().parse::<Restart>(), Ok(r));
         }
         assert!(Updates::Both.updates_client() && !Updates::Server.updates_client());
+    }
+
+    fn changes(server_executable: bool, web_client: bool, migrations: u32) -> PatchChanges {
+        PatchChanges {
+            server_executable,
+            web_client,
+            migrations,
+        }
+    }
+
+    #[test]
+    fn changes_are_listed_server_client_then_migrations() {
+        assert_eq!(
+            changes_in_words(&changes(true, true, 2)),
+            "server executable, web client, 2 database migrations"
+        );
+        assert_eq!(
+            changes_in_words(&changes(true, false, 0)),
+            "server executable"
+        );
+        assert_eq!(changes_in_words(&changes(false, true, 0)), "web client");
+        assert_eq!(
+            changes_in_words(&changes(true, false, 1)),
+            "server executable, 1 database migration"
+        );
+    }
+
+    #[test]
+    fn one_migration_is_singular() {
+        assert_eq!(
+            changes_in_words(&changes(false, false, 1)),
+            "1 database migration"
+        );
+        assert_eq!(
+            changes_in_words(&changes(false, false, 12)),
+            "12 database migrations"
+        );
+    }
+
+    #[test]
+    fn a_payload_without_any_of_the_three_changes_nothing_that_runs() {
+        assert_eq!(
+            changes_in_words(&PatchChanges::default()),
+            "nothing that runs"
+        );
+        assert_eq!(
+            changes_fact(Some(&PatchChanges::default()), true),
+            "Nothing that runs"
+        );
+    }
+
+    #[test]
+    fn the_fact_starts_with_a_capital_or_says_why_it_is_unknown() {
+        assert_eq!(
+            changes_fact(Some(&changes(true, true, 2)), true),
+            "Server executable, web client, 2 database migrations"
+        );
+        assert_eq!(
+            changes_fact(Some(&changes(false, false, 1)), true),
+            "1 database migration"
+        );
+        assert_eq!(changes_fact(None, false), "Known after download");
+        assert_eq!(
+            changes_fact(None, true),
+            "Not recorded when the package was stored"
+        );
+    }
+
+    #[test]
+    fn changes_have_snake_case_fields_on_the_wire() {
+        let json = serde_json::to_value(changes(true, false, 3)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"server_executable": true, "web_client": false, "migrations": 3})
+        );
     }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::{ServerInfo, ServerState};
-use crate::effects::{Restart, Updates};
+use crate::effects::{PatchChanges, Restart, Updates};
 use crate::{Applicability, Build, PatchId, PatchLevel, ProductVersion};
 
 pub use crate::job::{
@@ -90,6 +90,10 @@ pub struct CatalogPatch {
     pub restart: Restart,
     pub database_changes: bool,
     pub rollback: bool,
+    /// What the package's payload changes (server executable, web client, database
+    /// migrations); `None` while the package is not in the patch repository (the TMC catalog
+    /// does not say), or for a package stored before the server recorded it.
+    pub changes: Option<PatchChanges>,
     pub key_id: String,
     /// Release notes rendered to HTML and sanitized: safe to insert into a page.
     pub release_notes_html: String,
@@ -346,6 +350,7 @@ mod tests {
                 restart: Restart::Application,
                 database_changes: false,
                 rollback: true,
+                changes: None,
                 key_id: String::new(),
                 release_notes_html: String::new(),
                 size: 0,

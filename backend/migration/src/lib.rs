@@ -8,6 +8,8 @@ mod m20261127_000003_create_tmc_and_jobs;
 mod m20261127_000004_create_job_stages;
 mod m20261127_000005_create_devices;
 mod m20261127_000006_create_cluster;
+mod m20261201_000007_create_patch_migrations;
+mod m20261201_000008_patch_changes;
 
 /// Every migration in order; the server runs `Migrator::up` at start.
 pub struct Migrator;
@@ -22,6 +24,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_create_job_stages::Migration),
             Box::new(m20261127_000005_create_devices::Migration),
             Box::new(m20261127_000006_create_cluster::Migration),
+            Box::new(m20261201_000007_create_patch_migrations::Migration),
+            Box::new(m20261201_000008_patch_changes::Migration),
         ]
     }
 }

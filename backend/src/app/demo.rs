@@ -69,36 +69,74 @@ pub async fn start_demo_tmc(
     Ok((listener, tmc))
 }
 
-/// Demo mode: starts simulated devices on a loopback port (they run on their own, whatever the
-/// SMS does) and manages them in place of the earlier demo start's.
-pub async fn start_demo_devices(state: &AppState) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+/// The address of the demo's simulated devices, when the supervisor runs them.
+pub const DEMO_DEVICES_ENV: &str = "SMS_DEMO_DEVICES";
+
+/// Demo mode: starts simulated devices on a loopback port; they run on their own, whatever
+/// the SMS does.
+pub async fn start_demo_simulator() -> anyhow::Result<(
+    std::net::SocketAddr,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+)> {
     use crate::tools::device_simulator::Simulator;
     let simulator = Simulator::new("ips", DEMO_DEVICES);
     let listener = TcpListener::bind(("127.0.0.1", 0))
         .await
         .context("cannot start the demo devices")?;
     let addr = listener.local_addr()?;
-    let names = simulator.names();
-    let task = tokio::spawn(async move {
-        if let Err(err) = axum::serve(listener, simulator.router()).await {
-            tracing::error!("the demo devices stopped: {err}");
+    let task = tokio::spawn(async move { axum::serve(listener, simulator.router()).await });
+    tracing::info!(%addr, "demo: {DEMO_DEVICES} simulated IPS devices");
+    Ok((addr, task))
+}
+
+/// Demo mode: starts simulated devices and manages them (the server runs them itself when no
+/// supervisor does).
+pub async fn start_demo_devices(state: &AppState) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let (addr, task) = start_demo_simulator().await?;
+    register_demo_devices(state, addr).await?;
+    Ok(tokio::spawn(async move {
+        match task.await {
+            Ok(Err(err)) => tracing::error!("the demo devices stopped: {err}"),
+            Err(err) => tracing::error!("the demo devices stopped: {err}"),
+            Ok(Ok(())) => {}
         }
-    });
-    // Each start of the demo has new device addresses: these replace the earlier demo devices
-    // (devices an admin added stay).
-    for old in state.devices.list().await? {
-        if old.added_by == DEMO_DEVICES_ADDED_BY {
-            state.devices.remove(old.id).await?;
-        }
+    }))
+}
+
+/// Manages the simulated devices at `addr` in place of the earlier demo start's (devices an
+/// admin added stay); devices already managed at these addresses are kept as they are.
+pub async fn register_demo_devices(
+    state: &AppState,
+    addr: std::net::SocketAddr,
+) -> anyhow::Result<()> {
+    use crate::tools::device_simulator::Simulator;
+    let urls: Vec<String> = Simulator::new("ips", DEMO_DEVICES)
+        .names()
+        .into_iter()
+        .map(|name| format!("http://{addr}{}", Simulator::status_path(&name)))
+        .collect();
+    let managed: Vec<_> = state
+        .devices
+        .list()
+        .await?
+        .into_iter()
+        .filter(|device| device.added_by == DEMO_DEVICES_ADDED_BY)
+        .collect();
+    let same =
+        managed.len() == urls.len() && managed.iter().all(|device| urls.contains(&device.url));
+    if same {
+        return Ok(());
     }
-    for name in names {
-        let url = format!("http://{addr}{}", Simulator::status_path(&name));
+    for old in managed {
+        state.devices.remove(old.id).await?;
+    }
+    for url in urls {
         if let Err(err) = state.devices.add(&url, DEMO_DEVICES_ADDED_BY).await {
-            tracing::warn!("cannot add the demo device {name}: {err}");
+            tracing::warn!("cannot add the demo device at {url}: {err}");
         }
     }
     tracing::info!(%addr, "demo: {DEMO_DEVICES} simulated IPS devices managed");
-    Ok(task)
+    Ok(())
 }
 
 /// The demo vendor key's file prefix in the data dir (demo mode only).

@@ -7,6 +7,10 @@
 //! requests to finish (at most [`DRAIN_TIMEOUT`]; a request still running then finishes against
 //! the old application), builds the application again from the database, and opens the gate at
 //! the new level. A reboot stops listening altogether (connections are cut after 5 s).
+//!
+//! Under a supervisor (`app::supervisor`) a restart is a handover instead: the gate closes
+//! the same way, then this process stops serving and ends, and the supervisor starts the
+//! current level's server executable on the same socket; that server finishes the job.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,7 +21,7 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use shared::api::{ErrorBody, ErrorResponse, ServerState};
+use shared::api::{ErrorBody, ErrorResponse, RunningExecutable, ServerState};
 use tokio::sync::{Notify, mpsc, oneshot};
 use tower::ServiceExt;
 
@@ -175,12 +179,15 @@ pub fn unavailable(state: ServerState) -> Response {
     response
 }
 
-/// What a job asks of the supervisor (the loop in `app::startup` that owns the listener and
-/// the current application).
+/// What a job asks of the serving loop (in `app::startup`, which owns the listener and the
+/// current application).
 pub enum Control {
     /// Build the application again from the database and serve it; the answer says whether it
     /// serves.
     Restart(oneshot::Sender<Result<(), LifeError>>),
+    /// Stop serving and end the process so the supervisor starts the current level's server
+    /// (which finishes the job from its journal).
+    Handover,
     /// Stop listening for the simulated reboot's window, then start afresh; the job is
     /// finished by that start, from its journal.
     Reboot,
@@ -195,6 +202,9 @@ pub struct Lifecycle {
     /// Where this server listens (for the post-check's request to itself).
     addr: SocketAddr,
     reboot_command: Option<Vec<String>>,
+    /// The executable this process runs; `supervised` says whether a supervisor started it
+    /// (then a restart is a handover to the next process).
+    executable: RunningExecutable,
 }
 
 impl Lifecycle {
@@ -203,6 +213,7 @@ impl Lifecycle {
         gate: Gate,
         events: Events,
         reboot_command: Option<Vec<String>>,
+        executable: RunningExecutable,
     ) -> (Self, mpsc::Receiver<Control>) {
         let (control, receiver) = mpsc::channel(4);
         (
@@ -212,6 +223,7 @@ impl Lifecycle {
                 events,
                 addr,
                 reboot_command,
+                executable,
             },
             receiver,
         )
@@ -224,6 +236,14 @@ impl Lifecycle {
             Gate::new(Router::new()),
             Events::new(),
             None,
+            RunningExecutable {
+                level: shared::PatchLevel::NONE,
+                path: crate::app::supervisor::own_executable()
+                    .display()
+                    .to_string(),
+                pid: std::process::id(),
+                supervised: false,
+            },
         );
         lifecycle
     }
@@ -249,6 +269,14 @@ impl Lifecycle {
     async fn restart_now(&self) -> Result<(), LifeError> {
         if matches!(self.gate.phase(), Phase::Serving(_)) {
             self.stop(ServerState::Restarting).await;
+        }
+        if self.executable.supervised {
+            self.control
+                .send(Control::Handover)
+                .await
+                .map_err(|_| LifeError::Stopping)?;
+            // This process ends; the next one finishes the job from its journal.
+            return std::future::pending().await;
         }
         let (reply, answer) = oneshot::channel();
         self.control
@@ -287,6 +315,14 @@ impl Lifecycle {
 }
 
 impl ServerLife for Lifecycle {
+    fn executable(&self) -> RunningExecutable {
+        self.executable.clone()
+    }
+
+    fn supervised(&self) -> bool {
+        self.executable.supervised
+    }
+
     fn state(&self) -> ServerState {
         match self.gate.phase() {
             Phase::Serving(_) => ServerState::Running,

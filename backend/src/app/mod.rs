@@ -5,3 +5,4 @@ pub mod demo;
 pub mod lifecycle;
 pub mod startup;
 pub mod state;
+pub mod supervisor;

@@ -11,11 +11,12 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 use crate::app::demo::{
-    DEMO_PASSWORD_FILE, DEMO_VENDOR_KEY, read_demo_password, start_demo_devices, start_demo_tmc,
-    write_private_file,
+    DEMO_DEVICES_ENV, DEMO_PASSWORD_FILE, DEMO_VENDOR_KEY, read_demo_password,
+    register_demo_devices, start_demo_devices, start_demo_tmc, write_private_file,
 };
 use crate::app::lifecycle::{Control, Gate, Lifecycle, restart_application};
 use crate::app::state::new_state;
+use crate::app::supervisor::{Handed, own_executable};
 use crate::config::Config;
 use crate::http::router::router;
 use crate::http::state::AppState;
@@ -40,6 +41,19 @@ pub struct Application {
     demo_tmc: Option<(TcpListener, std::sync::Arc<TmcServer>)>,
     /// Demo mode: simulated managed devices, serving on their own loopback port.
     demo_devices: Option<tokio::task::JoinHandle<()>>,
+    /// Whether a supervisor started this server (then a restart ends the process).
+    supervised: bool,
+}
+
+/// Why [`Application::run_until`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Asked to stop.
+    Stopped,
+    /// Supervised: the level changed; the supervisor starts the current level's server.
+    Handover,
+    /// Supervised: the simulated reboot; the supervisor stops listening for its window.
+    Reboot,
 }
 
 /// How long a stopping server waits for its connections to finish.
@@ -57,6 +71,7 @@ pub struct AdminLogin {
 async fn prepare(
     config: Config,
     addr: SocketAddr,
+    executable: shared::api::RunningExecutable,
 ) -> anyhow::Result<(AppState, Gate, mpsc::Receiver<Control>)> {
     let db = crate::storage::db::connect(&config.storage).await?;
     let keys = trusted_keys(&config)?;
@@ -68,6 +83,7 @@ async fn prepare(
         gate.clone(),
         events.clone(),
         config.system.reboot_command.clone(),
+        executable,
     );
     let cluster = match &config.cluster {
         Some(cluster) => {
@@ -125,10 +141,21 @@ impl Application {
         config: Config,
         bootstrap_password: Option<String>,
     ) -> anyhow::Result<(Self, Option<AdminLogin>)> {
+        Self::build_with(config, bootstrap_password, None).await
+    }
+
+    /// As [`Application::build`]; with `handed`, serves on the socket a supervisor handed
+    /// down (and uses the demo TMC and devices the supervisor runs).
+    pub async fn build_with(
+        config: Config,
+        bootstrap_password: Option<String>,
+        handed: Option<Handed>,
+    ) -> anyhow::Result<(Self, Option<AdminLogin>)> {
         let mut config = config;
         // Demo mode needs the demo vendor key before the TMC starts.
         trusted_keys(&config)?;
-        let demo_tmc = if config.demo && config.tmc.url.is_none() {
+        let supervised = handed.is_some();
+        let demo_tmc = if config.demo && config.tmc.url.is_none() && !supervised {
             let (listener, tmc) = start_demo_tmc(&config).await?;
             let url = format!("http://{}/", listener.local_addr()?);
             config.tmc.url = Some(reqwest::Url::parse(&url)?);
@@ -136,15 +163,37 @@ impl Application {
         } else {
             None
         };
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let executable = shared::api::RunningExecutable {
+            level: handed
+                .as_ref()
+                .map_or(shared::PatchLevel::NONE, |h| h.level),
+            path: own_executable().display().to_string(),
+            pid: std::process::id(),
+            supervised,
+        };
+        let trial = handed.as_ref().is_some_and(|h| h.trial);
+        let listener = match handed {
+            Some(handed) => TcpListener::from_std(handed.listener)
+                .context("cannot serve on the socket the supervisor handed down")?,
+            None => TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", config.listen))?,
+        };
+        if trial {
+            crate::workflow::faults::crash_point_named("server_start");
+        }
         let addr = listener.local_addr()?;
-        let (state, gate, control) = prepare(config.clone(), addr).await?;
-        let demo_devices = if config.demo {
-            Some(start_demo_devices(&state).await?)
-        } else {
-            None
+        let (state, gate, control) = prepare(config.clone(), addr, executable.clone()).await?;
+        let demo_devices = match std::env::var(DEMO_DEVICES_ENV) {
+            Ok(devices) if config.demo && supervised => {
+                let devices = devices.parse().with_context(|| {
+                    format!("{DEMO_DEVICES_ENV} holds `{devices}`, not an address")
+                })?;
+                register_demo_devices(&state, devices).await?;
+                None
+            }
+            _ if config.demo => Some(start_demo_devices(&state).await?),
+            _ => None,
         };
 
         let demo = state.config.demo;
@@ -198,6 +247,7 @@ impl Application {
                 config,
                 demo_tmc,
                 demo_devices,
+                supervised,
             },
             login,
         ))
@@ -218,7 +268,7 @@ impl Application {
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
+    ) -> std::io::Result<Exit> {
         let Application {
             listener,
             state,
@@ -227,6 +277,7 @@ impl Application {
             config,
             demo_tmc,
             demo_devices,
+            supervised,
         } = self;
         let mut demo_tasks = tokio::task::JoinSet::new();
         if let Some((listener, tmc)) = demo_tmc {
@@ -242,11 +293,12 @@ impl Application {
         let (mut listener, mut state, mut gate, mut control) = (listener, state, gate, control);
         loop {
             let running = Running::start(listener, state.clone(), gate.clone()).await;
-            let reboot = loop {
+            let exit = loop {
                 tokio::select! {
-                    () = &mut shutdown => break false,
+                    () = &mut shutdown => break Exit::Stopped,
                     request = control.recv() => match request {
-                        Some(Control::Reboot) => break true,
+                        Some(Control::Reboot) => break Exit::Reboot,
+                        Some(Control::Handover) => break Exit::Handover,
                         Some(Control::Restart(reply)) => {
                             let restarted = restart_application(&gate, &state).await;
                             let answer = restarted.map(|new| state = new);
@@ -254,17 +306,20 @@ impl Application {
                                 tracing::warn!("the job that asked for the restart is gone");
                             }
                         }
-                        None => break false,
+                        None => break Exit::Stopped,
                     },
                 }
             };
             running.stop(&state).await;
-            if !reboot {
+            if exit == Exit::Handover {
+                crate::workflow::faults::crash_point_named("handover");
+            }
+            if exit != Exit::Reboot || supervised {
                 demo_tasks.shutdown().await;
                 if let Some(devices) = &demo_devices {
                     devices.abort();
                 }
-                return Ok(());
+                return Ok(exit);
             }
             let window = config.system.reboot_window;
             tracing::warn!(
@@ -277,14 +332,15 @@ impl Application {
                     if let Some(devices) = &demo_devices {
                         devices.abort();
                     }
-                    return Ok(());
+                    return Ok(Exit::Stopped);
                 }
                 () = tokio::time::sleep(window) => {}
             }
+            let state_executable = state.life.executable();
             drop(state);
             tracing::info!("simulated reboot: starting again");
             listener = bind_again(addr).await?;
-            (state, gate, control) = prepare(config.clone(), addr)
+            (state, gate, control) = prepare(config.clone(), addr, state_executable.clone())
                 .await
                 .map_err(|err| std::io::Error::other(format!("{err:#}")))?;
         }

@@ -169,8 +169,16 @@ fn application(process: &Process) -> AppState {
         client: client.clone(),
         base_build: config.initial.build,
         node_name: config.node_name.clone(),
+        start_timeout: config.start_timeout,
     };
+    // The current level's web client when its package carries one, else the built-in one.
+    let client_dir = install_root
+        .current()
+        .ok()
+        .and_then(|level| install_root.client_dir(level))
+        .unwrap_or_else(|| config.static_dir.clone());
     AppState {
+        client_dir,
         auth: Auth::new(db.clone(), config.auth.clone()),
         config: config.clone(),
         db: db.clone(),

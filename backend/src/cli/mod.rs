@@ -85,7 +85,7 @@ enum Command {
 pub async fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => return serve(args).await,
         Command::User(command) => {
             init_logging(LogFormat::Text, "warn");
             user(command).await

@@ -34,6 +34,8 @@ pub struct FileConfig {
     #[serde(default)]
     pub system: SystemFileConfig,
     #[serde(default)]
+    pub install: InstallFileConfig,
+    #[serde(default)]
     pub devices: DevicesFileConfig,
     #[serde(default)]
     pub auth: AuthFileConfig,
@@ -320,6 +322,17 @@ impl Default for AuthConfig {
     }
 }
 
+/// `[install]`: how a new level is started.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstallFileConfig {
+    /// How long a new level's server has to come up before the previous level runs again.
+    pub start_timeout: Option<String>,
+}
+
+/// How long a new level's server has to come up unless `[install] start_timeout` says otherwise.
+pub const START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Everything `sms serve` needs, resolved.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -336,6 +349,9 @@ pub struct Config {
     pub package_limits: crate::package::Limits,
     pub tmc: TmcConfig,
     pub system: SystemConfig,
+    /// How long a new level's server has to come up (healthy at its level) before the
+    /// supervisor starts the previous level's server again.
+    pub start_timeout: std::time::Duration,
     /// Time between two polls of the managed devices.
     pub device_poll_interval: std::time::Duration,
     /// The HA cluster this node belongs to; `None` on a single server.
@@ -489,9 +505,14 @@ impl Config {
             }
             None => DEVICE_POLL_INTERVAL,
         };
+        let start_timeout = match &file.install.start_timeout {
+            Some(text) => parse_window(text).context("invalid `install.start_timeout`")?,
+            None => START_TIMEOUT,
+        };
         let cluster = ClusterConfig::resolve(&args.cluster, &file.cluster, &storage)?;
         Ok(Self {
             cluster,
+            start_timeout,
             device_poll_interval,
             system: SystemConfig {
                 reboot_command,

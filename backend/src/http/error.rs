@@ -174,9 +174,10 @@ impl From<ServiceError> for ApiError {
                 code: "invalid_input",
                 message,
             },
-            ServiceError::Db(_) | ServiceError::Corrupt(_) | ServiceError::Hashing(_) => {
-                ApiError::Internal(err.to_string())
-            }
+            ServiceError::Db(_)
+            | ServiceError::Corrupt(_)
+            | ServiceError::Hashing(_)
+            | ServiceError::Migration(_) => ApiError::Internal(err.to_string()),
         }
     }
 }

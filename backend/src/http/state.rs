@@ -46,6 +46,8 @@ pub struct AppState {
     pub cluster: Cluster,
     /// The web client version this application requires and serves.
     pub client: ClientVersions,
+    /// The folder of the web client served: the current level's, or the built-in one.
+    pub client_dir: std::path::PathBuf,
     /// The SMS Patches panel.
     pub panel: Panel,
     /// Downloads from the TMC.

@@ -1,4 +1,5 @@
-//! Serving the built web client: files from the static dir, `index.html` for client routes.
+//! Serving the web client: the current level's (`levels/N/client/`) when its patch carries
+//! one, else the built-in one (the static dir); `index.html` for client routes.
 //!
 //! Hashed assets (trunk names them `name-<16 hex>.ext`) are cached for a year as immutable;
 //! `index.html` and unhashed files are revalidated on every load, so a new client is picked up.
@@ -19,7 +20,7 @@ const REVALIDATE: &str = "no-cache";
 pub async fn serve(State(state): State<AppState>, request: Request) -> Response {
     let path = request.uri().path().to_owned();
     let method = request.method().clone();
-    let dir = state.config.static_dir.clone();
+    let dir = state.client_dir.clone();
 
     if path != "/" && path != "/index.html" {
         let served = ServeDir::new(&dir)

@@ -21,6 +21,9 @@ pub enum ServiceError {
     Corrupt(String),
     #[error("password hashing failed: {0}")]
     Hashing(String),
+    /// A patch's database migrations could not bring the schema to a level.
+    #[error("{0}")]
+    Migration(#[from] crate::service::schema::MigrationError),
     /// Another job is in the way: installs and rollbacks run alone.
     #[error("{message}")]
     JobRunning { job: i64, message: String },

@@ -2,13 +2,14 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 use shared::{Build, PatchLevel, ProductVersion};
 
 use crate::config::InitialInstall;
 use crate::service::ServiceError;
+use crate::service::schema::{LevelMigration, MigrationReport, migrate_to};
 use crate::storage::entity::installed_state;
 
 /// What runs on this server.
@@ -38,9 +39,16 @@ impl Installed {
     }
 
     async fn row(&self) -> Result<Option<installed_state::Model>, ServiceError> {
+        self.row_in(&self.db).await
+    }
+
+    async fn row_in<C: ConnectionTrait>(
+        &self,
+        db: &C,
+    ) -> Result<Option<installed_state::Model>, ServiceError> {
         Ok(installed_state::Entity::find()
             .filter(installed_state::Column::Node.eq(self.node.as_str()))
-            .one(&self.db)
+            .one(db)
             .await?)
     }
 
@@ -90,23 +98,31 @@ impl Installed {
         self.get().await
     }
 
-    /// Records `level` (with its `build`) as installed now by `by`.
-    pub async fn set_level(
+    /// Records `level` (with its `build`) as installed and brings the database schema to the
+    /// level's migrations (`migrations`, cumulative) in one transaction: either both change or
+    /// neither does. `before_commit` runs just before the commit.
+    pub async fn switch_level(
         &self,
         level: PatchLevel,
         build: &Build,
         by: &str,
-    ) -> Result<InstalledState, ServiceError> {
-        let row = self.row().await?.ok_or_else(|| {
+        migrations: &[LevelMigration],
+        before_commit: impl FnOnce(),
+    ) -> Result<MigrationReport, ServiceError> {
+        let txn = self.db.begin().await?;
+        let row = self.row_in(&txn).await?.ok_or_else(|| {
             ServiceError::Corrupt("the installed state was never recorded".into())
         })?;
+        let report = migrate_to(&txn, level, migrations).await?;
         let mut row: installed_state::ActiveModel = row.into();
         row.patch_level = Set(i32::try_from(level.0).unwrap_or(i32::MAX));
         row.build = Set(build.to_string());
         row.installed_at = Set(Utc::now());
         row.installed_by = Set(by.to_owned());
-        row.update(&self.db).await?;
-        self.get().await
+        row.update(&txn).await?;
+        before_commit();
+        txn.commit().await?;
+        Ok(report)
     }
 
     /// The installed state; an error if it was never recorded.

@@ -12,6 +12,7 @@ pub mod events;
 pub mod installed;
 pub mod jobs;
 pub mod repository;
+pub mod schema;
 pub mod settings;
 pub mod tmc;
 

@@ -15,10 +15,14 @@ use sea_orm::{
     QueryOrder,
 };
 use shared::api::{AuditOutcome, PatchInfo, PatchSource};
+use shared::effects::PatchChanges;
 use shared::{Build, PatchId, ProductVersion};
 
 use crate::package::verify::InstalledLevel;
-use crate::package::{Limits, PackageError, RejectCode, TrustedKeys, VerifiedPackage, Verifier};
+use crate::package::{
+    Limits, Manifest, PackageError, RejectCode, TrustedKeys, VerifiedPackage, Verifier,
+    check_payload,
+};
 use crate::service::ServiceError;
 use crate::service::audit::{self, AuditEvent};
 use crate::storage::entity::patch;
@@ -263,6 +267,10 @@ impl PatchRepository {
         context: &ImportContext,
     ) -> Result<PatchInfo, ImportError> {
         let m = &verified.manifest;
+        let changes = serde_json::to_string(&payload_changes(m).map_err(ImportError::Rejected)?)
+            .map_err(|err| {
+                ServiceError::Corrupt(format!("cannot encode a patch's changes: {err}"))
+            })?;
         let txn = crate::storage::db::begin_write(&self.db).await?;
         let row = patch::ActiveModel {
             product_version: Set(m.product_version.to_string()),
@@ -284,6 +292,7 @@ impl PatchRepository {
             imported_at: Set(Utc::now()),
             imported_by: Set(context.actor.clone()),
             node: Set(self.node.clone()),
+            changes: Set(Some(changes)),
             ..Default::default()
         }
         .insert(&txn)
@@ -342,6 +351,17 @@ impl PatchRepository {
     }
 }
 
+/// What a package's payload changes, from its signed file list (the payload's rules say where
+/// the server executable, the web client and the migrations sit).
+pub fn payload_changes(manifest: &Manifest) -> Result<PatchChanges, PackageError> {
+    let summary = check_payload(manifest)?;
+    Ok(PatchChanges {
+        server_executable: summary.server_executable,
+        web_client: summary.client,
+        migrations: summary.migrations,
+    })
+}
+
 fn describe(context: &ImportContext, size: Option<u64>, what: &str) -> String {
     let name = context.file_name.as_deref().unwrap_or("(unnamed upload)");
     match size {
@@ -377,6 +397,12 @@ fn info_from_row(row: patch::Model, keys: &TrustedKeys) -> Result<PatchInfo, Ser
         restart: facts.restart,
         database_changes: row.database_changes,
         rollback: row.rollback,
+        changes: row
+            .changes
+            .as_deref()
+            .map(serde_json::from_str::<PatchChanges>)
+            .transpose()
+            .map_err(|e| corrupt("changes", &e))?,
         demo_key: keys.is_demo(&row.key_id),
         key_id: row.key_id.clone(),
         release_notes_html: crate::package::notes::render(&row.release_notes),

@@ -68,6 +68,10 @@ impl InstallRoot {
         if !root.dir.join(POINTER).exists() {
             root.switch(PatchLevel::NONE)?;
         }
+        if !root.dir.join(crate::storage::levels::CONFIRMED).exists() {
+            // Whatever runs when the boot record begins has come up before.
+            root.confirm(root.current()?)?;
+        }
         Ok(root)
     }
 
@@ -128,9 +132,10 @@ impl InstallRoot {
         written
     }
 
-    /// Removes unfinished stagings, and levels that are neither current nor the base.
+    /// Removes unfinished stagings, and levels that are neither current, confirmed nor the base.
     pub fn reconcile(&self) -> io::Result<Reconciled> {
         let current = self.current()?;
+        let confirmed = self.confirmed()?;
         let mut removed = Vec::new();
         for entry in fs::read_dir(&self.dir)? {
             let entry = entry?;
@@ -138,7 +143,7 @@ impl InstallRoot {
             if name.starts_with(STAGING_PREFIX) {
                 fs::remove_dir_all(entry.path())?;
                 removed.push(name);
-            } else if name == format!("{POINTER}.tmp") {
+            } else if name.ends_with(".tmp") {
                 fs::remove_file(entry.path())?;
                 removed.push(name);
             }
@@ -146,7 +151,10 @@ impl InstallRoot {
         for entry in fs::read_dir(self.dir.join(LEVELS))? {
             let entry = entry?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            let keep = name == "0" || name == current.0.to_string();
+            // The confirmed level stays too: the supervisor switches back to it when the
+            // current one does not come up.
+            let keep =
+                name == "0" || name == current.0.to_string() || name == confirmed.0.to_string();
             if !keep {
                 fs::remove_dir_all(entry.path())?;
                 removed.push(format!("{LEVELS}/{name}"));
@@ -266,14 +274,14 @@ impl Write for HashingWriter {
     }
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut file = File::create(path)?;
     file.write_all(bytes)?;
     file.sync_all()
 }
 
 /// Makes the entries of a folder (creations, renames) durable.
-fn sync_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     #[cfg(unix)]
     File::open(dir)?.sync_all()?;
     Ok(())

@@ -3,3 +3,4 @@
 pub mod db;
 pub mod entity;
 pub mod install_root;
+pub mod levels;

@@ -12,18 +12,46 @@ pub const FAIL_POSTCHECK_ENV: &str = "SMS_FAIL_POSTCHECK";
 /// `SMS_FREE_BYTES=<n>` pretends the disk has `n` bytes free.
 pub const FREE_BYTES_ENV: &str = "SMS_FREE_BYTES";
 
-/// Aborts the process here when `SMS_CRASH_AT` names `stage` (fault-injection builds only).
-#[cfg(feature = "fault-injection")]
+/// Stops everything here when `SMS_CRASH_AT` names `stage` (fault-injection builds only).
 pub fn crash_point(stage: shared::panel::Stage) {
-    if std::env::var(CRASH_AT_ENV).is_ok_and(|wanted| wanted == stage.as_str()) {
-        eprintln!("fault injection: aborting at the start of stage `{stage}`");
+    crash_point_named(stage.as_str());
+}
+
+/// The points besides the stages' starts where `SMS_CRASH_AT` can stop everything:
+/// `migration_commit` (the switch's migrations ran, before their commit), `migration_committed`
+/// (just after it), `handover` (the old server stopped serving, before it exits),
+/// `server_start` (a level on trial starts, before it serves), `start_timeout` (the supervisor
+/// waits for a level on trial to come up).
+pub const CRASH_POINTS: [&str; 5] = [
+    "migration_commit",
+    "migration_committed",
+    "handover",
+    "server_start",
+    "start_timeout",
+];
+
+/// Stops everything here when `SMS_CRASH_AT` names `point` (fault-injection builds only), as a
+/// power cut would: the supervisor (when this is a supervised server) is killed, then this
+/// process aborts.
+#[cfg(feature = "fault-injection")]
+pub fn crash_point_named(point: &str) {
+    if std::env::var(CRASH_AT_ENV).is_ok_and(|wanted| wanted == point) {
+        eprintln!("fault injection: everything stops at `{point}`");
+        let supervisor = std::env::var("SMS_SUPERVISOR_PID")
+            .ok()
+            .and_then(|pid| pid.parse::<i32>().ok())
+            .and_then(rustix::process::Pid::from_raw);
+        if let Some(pid) = supervisor {
+            // The abort below is what matters; a supervisor already gone is fine.
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        }
         std::process::abort();
     }
 }
 
-/// Aborts the process here when `SMS_CRASH_AT` names `stage` (fault-injection builds only).
+/// Stops everything here when `SMS_CRASH_AT` names `point` (fault-injection builds only).
 #[cfg(not(feature = "fault-injection"))]
-pub fn crash_point(_stage: shared::panel::Stage) {}
+pub fn crash_point_named(_point: &str) {}
 
 /// Whether the post-check must fail on purpose (fault-injection builds only): `1` on every
 /// node, or the name of the one node that fails (an HA cluster's tests).

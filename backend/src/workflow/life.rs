@@ -28,6 +28,12 @@ pub enum LifeError {
 pub trait ServerLife: Send + Sync {
     /// Whether the API is being served.
     fn state(&self) -> ServerState;
+    /// The server executable this process runs.
+    fn executable(&self) -> shared::api::RunningExecutable;
+    /// Whether a supervisor runs this server: a restart then ends this process and the next
+    /// one (the current level's executable) finishes the job from its journal, and the
+    /// supervisor confirms a level once its server came up.
+    fn supervised(&self) -> bool;
     /// The address to reach this server from inside it (the post-check asks it).
     fn local_url(&self) -> String;
     /// Stops every client: tells the open ones why, then API requests get 503, every event
@@ -35,7 +41,8 @@ pub trait ServerLife: Send + Sync {
     fn stop_clients(&self, state: ServerState) -> LifeFuture<'_, ()>;
     /// Serves the API again without a restart (the job stopped before its switch).
     fn resume_clients(&self);
-    /// Builds the application again from the database and serves it; sessions survive.
+    /// Builds the application again from the database and serves it; sessions survive. Under
+    /// a supervisor it hands over to the next process instead and never returns.
     fn restart(&self) -> LifeFuture<'_, Result<(), LifeError>>;
     /// Runs the configured reboot command, or has the supervisor simulate a reboot; returns
     /// once the reboot has begun.

@@ -128,6 +128,7 @@ async fn build_view(state: &Panel) -> Result<PatchesView, ServiceError> {
             state: state.life.state(),
             installed_at: installed.installed_at,
             installed_by: installed.installed_by,
+            executable: state.life.executable(),
         },
         history: state
             .jobs
@@ -199,6 +200,7 @@ fn from_repository(p: &PatchInfo) -> CatalogPatch {
         restart: p.restart,
         database_changes: p.database_changes,
         rollback: p.rollback,
+        changes: p.changes,
         key_id: p.key_id.clone(),
         release_notes_html: p.release_notes_html.clone(),
         size: p.size,
@@ -233,6 +235,8 @@ fn from_catalog(row: &tmc_patch::Model) -> Result<CatalogPatch, ServiceError> {
         restart: facts.restart,
         database_changes: row.database_changes,
         rollback: row.rollback,
+        // The catalog does not list a package's files: known once it is in the repository.
+        changes: None,
         key_id: row.key_id.clone(),
         release_notes_html: crate::package::notes::render(&row.release_notes),
         size: u64::try_from(row.size).map_err(|e| corrupt("size", &e))?,

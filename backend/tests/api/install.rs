@@ -42,7 +42,7 @@ pub(crate) fn stage_names(job: &Value) -> Vec<(String, Option<String>)> {
 }
 
 /// The install root's folders: the level dirs and anything else at the top.
-fn install_root_entries(data_dir: &Path) -> (Vec<String>, Vec<String>) {
+pub(crate) fn install_root_entries(data_dir: &Path) -> (Vec<String>, Vec<String>) {
     let root = data_dir.join("install");
     let mut top: Vec<String> = std::fs::read_dir(&root)
         .unwrap()
@@ -57,7 +57,7 @@ fn install_root_entries(data_dir: &Path) -> (Vec<String>, Vec<String>) {
     (top, levels)
 }
 
-fn current_level(data_dir: &Path) -> u32 {
+pub(crate) fn current_level(data_dir: &Path) -> u32 {
     let root = InstallRoot::open(data_dir, &"6.4.0.9001".parse().unwrap()).unwrap();
     root.current().unwrap().0
 }
@@ -322,8 +322,20 @@ async fn a_reboot_patch_leaves_the_server_unreachable_then_it_comes_back_at_the_
 
 /// Starts `sms serve` on `dir` trusting `vendor`, with extra environment.
 fn start_server(dir: &Path, vendor: &Vendor, envs: &[(&str, &str)]) -> Served {
+    start_server_with(dir, vendor, "", envs)
+}
+
+/// Starts `sms serve` on `dir` trusting `vendor`, with `config` added to its configuration
+/// file and extra environment.
+pub(crate) fn start_server_with(
+    dir: &Path,
+    vendor: &Vendor,
+    config: &str,
+    envs: &[(&str, &str)],
+) -> Served {
+    let text = format!("[system]\nreboot_window = \"300ms\"\n{config}");
     let config = dir.join("sms.toml");
-    std::fs::write(&config, "[system]\nreboot_window = \"300ms\"\n").unwrap();
+    std::fs::write(&config, text).unwrap();
     let key = vendor.public_key().to_str().unwrap().to_owned();
     let config_path = config.to_str().unwrap().to_owned();
     let mut all: Vec<(&str, &str)> = vec![("SMS_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)];
@@ -332,7 +344,7 @@ fn start_server(dir: &Path, vendor: &Vendor, envs: &[(&str, &str)]) -> Served {
 }
 
 /// Imports a package offline, as `sms patch import` does.
-fn import_offline(dir: &Path, vendor: &Vendor, file: &Path) {
+pub(crate) fn import_offline(dir: &Path, vendor: &Vendor, file: &Path) {
     let output = Command::new(SMS)
         .args(["patch", "import"])
         .arg(file)
@@ -353,7 +365,7 @@ fn import_offline(dir: &Path, vendor: &Vendor, file: &Path) {
 }
 
 /// A client of the server at `url`, logged in as admin.
-async fn logged_in(url: &str) -> Api {
+pub(crate) async fn logged_in(url: &str) -> Api {
     let api = Api::new(url);
     api.login_admin().await;
     api
@@ -386,10 +398,15 @@ async fn wait_for_abort(server: &mut Served) -> std::process::ExitStatus {
 async fn crash_during(kind: &str, stage: &str, reboot: bool) {
     let dir = tempfile::tempdir().unwrap();
     let vendor = Vendor::new();
-    let patch3 = vendor.package(3);
+    // Both carry a database migration: the schema must follow the level too.
+    let patch3 = vendor.package(3).database_changes();
     let patch3 = if reboot { patch3.reboot() } else { patch3 };
     import_offline(dir.path(), &vendor, &patch3.write());
-    import_offline(dir.path(), &vendor, &vendor.package(4).write());
+    import_offline(
+        dir.path(),
+        &vendor,
+        &vendor.package(4).database_changes().write(),
+    );
 
     let from = if kind == "rollback" {
         // Install Patch 3 first, without faults.
@@ -456,9 +473,14 @@ async fn crash_during(kind: &str, stage: &str, reboot: bool) {
         "{job}"
     );
 
+    assert_eq!(
+        crate::levels::has_table(dir.path(), "patch_demo_1").await,
+        db_level != 0,
+        "the schema is at the level too: {job}"
+    );
     // No orphans: no staging, no temporary pointer, no level but the base and the current one.
     let (top, levels) = install_root_entries(dir.path());
-    assert_eq!(top, ["current", "levels"], "{top:?}");
+    assert_eq!(top, ["confirmed", "current", "levels"], "{top:?}");
     let mut expected = vec!["0".to_owned()];
     if db_level != 0 {
         expected.push(db_level.to_string());
@@ -499,6 +521,14 @@ crash_tests! {
     a_crash_at_rollback_restart: "rollback" at "restart";
     a_crash_at_rollback_postcheck: "rollback" at "postcheck";
     a_crash_at_rollback_done: "rollback" at "done";
+    a_crash_before_the_install_migration_commit: "install" at "migration_commit";
+    a_crash_after_the_install_migration_commit: "install" at "migration_committed";
+    a_crash_at_the_install_handover: "install" at "handover";
+    a_crash_as_the_installed_level_starts: "install" at "server_start";
+    a_crash_of_the_supervisor_during_the_install_start_timeout: "install" at "start_timeout";
+    a_crash_before_the_rollback_migration_commit: "rollback" at "migration_commit";
+    a_crash_at_the_rollback_handover: "rollback" at "handover";
+    a_crash_as_the_rolled_back_level_starts: "rollback" at "server_start";
 }
 
 #[tokio::test]
@@ -518,9 +548,27 @@ async fn a_failed_postcheck_switches_back_by_itself() {
             .contains("switched back to level 0"),
         "{job}"
     );
-    assert_eq!(api.level().await, 0);
+    // The job's outcome is recorded before the old level's server starts again.
     assert_eq!(current_level(dir.path()), 0);
-    assert_eq!(install_root_entries(dir.path()).1, ["0"]);
+    eventually(
+        "the old level's server to serve and the new level's files to go",
+        Duration::from_secs(30),
+        || async {
+            let info = api.server_info().await;
+            if info.status() != 200 {
+                return Err(format!("server info answered {}", info.status()));
+            }
+            let info: Value = info.json().await.map_err(|e| e.to_string())?;
+            let levels = install_root_entries(dir.path()).1;
+            if info["patch_level"] == 0 && info["executable"]["level"] == 0 && levels == ["0"] {
+                Ok(())
+            } else {
+                Err(format!("{info} with levels {levels:?}"))
+            }
+        },
+    )
+    .await
+    .unwrap();
     terminate(&mut server.child);
 }
 

@@ -12,6 +12,7 @@ mod cluster;
 mod devices;
 mod import;
 mod install;
+mod levels;
 mod packages;
 mod static_files;
 mod storage;

@@ -31,5 +31,6 @@ pub async fn get(
         state: state.life.state(),
         installed_at: installed.installed_at,
         installed_by: installed.installed_by,
+        executable: state.life.executable(),
     }))
 }

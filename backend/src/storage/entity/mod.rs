@@ -7,6 +7,7 @@ pub mod installed_state;
 pub mod job;
 pub mod job_stage;
 pub mod patch;
+pub mod patch_migration;
 pub mod session;
 pub mod setting;
 pub mod tmc_patch;

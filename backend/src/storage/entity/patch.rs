@@ -28,6 +28,10 @@ pub struct Model {
     pub imported_by: String,
     /// The node the row belongs to ('' on a single server).
     pub node: String,
+    /// What the package's payload changes, as JSON (`shared::effects::PatchChanges`); NULL for
+    /// a package recorded before the server recorded it.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub changes: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -32,6 +32,8 @@ pub struct InstallEngine {
     pub base_build: Build,
     /// This node's name (fault injection may fail one node's post-check).
     pub node_name: String,
+    /// How long a new level's server has to come up.
+    pub start_timeout: std::time::Duration,
 }
 
 /// Runs file work off the async threads.

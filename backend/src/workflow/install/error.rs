@@ -66,6 +66,7 @@ impl From<ServiceError> for PatchJobError {
     fn from(err: ServiceError) -> Self {
         match err {
             ServiceError::JobRunning { message, .. } => Self::conflict("job_running", message),
+            ServiceError::Migration(err) => Self::failed(err.code(), err.to_string()),
             other => Self::failed("internal_error", format!("{other}")),
         }
     }

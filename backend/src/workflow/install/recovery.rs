@@ -7,6 +7,7 @@ use shared::{PatchLevel, level_in_words};
 
 use crate::service::ServiceError;
 use crate::service::jobs::JobHandle;
+use crate::storage::levels::StartFailure;
 
 use super::engine::{InstallEngine, blocking};
 use super::error::PatchJobError;
@@ -25,6 +26,13 @@ pub async fn resume_interrupted(
         .await
         .map_err(|err| ServiceError::Corrupt(format!("the install root: {err}")))?;
     let recorded = engine.installed.get().await?;
+    let root = engine.install_root.clone();
+    let start_failure = blocking(move || root.start_failure())
+        .await
+        .unwrap_or_else(|err| {
+            tracing::error!("cannot read the record of a level that did not come up: {err}");
+            None
+        });
     tracing::info!(
         install_root = current.0,
         database = recorded.patch_level.0,
@@ -103,6 +111,15 @@ pub async fn resume_interrupted(
                 .iter()
                 .any(|s| s.name == Stage::Switch && s.outcome == Some(StageOutcome::Ok));
             let stage = cut_at.map_or("start", |(name, _)| name.as_str());
+            if let Some(failure) = start_failure
+                .as_ref()
+                .filter(|f| f.level == to && f.back_to == current)
+            {
+                let ending = Ending::Failed(start_failed(failure));
+                clean_install_root(engine).await;
+                conclude(engine, &handle, ending, &actor, None, job.patch, from, to).await;
+                continue;
+            }
             let when = if switched_before {
                 "while switching back after a failed check"
             } else {
@@ -121,18 +138,70 @@ pub async fn resume_interrupted(
         clean_install_root(engine).await;
         conclude(engine, &handle, ending, &actor, None, job.patch, from, to).await;
     }
+    if let Some(failure) = start_failure {
+        tracing::warn!(
+            level = failure.level.0,
+            back_to = failure.back_to.0,
+            "{} did not come up and the server switched back to {}: {}",
+            level_in_words(failure.level),
+            level_in_words(failure.back_to),
+            failure.reason
+        );
+        let root = engine.install_root.clone();
+        if let Err(err) = blocking(move || root.clear_start_failure()).await {
+            tracing::error!("cannot remove the record of the level that did not come up: {err}");
+        }
+    }
     // The level may have been settled here: the client version follows it.
     engine.client.refresh().await?;
     Ok(())
 }
 
+/// The job's failure when the supervisor left a level that did not come up.
+fn start_failed(failure: &StartFailure) -> PatchJobError {
+    let output = if failure.output.is_empty() {
+        "It wrote nothing.".to_owned()
+    } else {
+        format!(
+            "Its last lines:\n{}",
+            failure
+                .output
+                .iter()
+                .map(|line| format!("    {line}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    };
+    PatchJobError::failed(
+        "server_start_failed",
+        format!(
+            "The server of {} did not come up: {}. The server switched back to {} by itself. {}",
+            level_in_words(failure.level),
+            failure.reason,
+            level_in_words(failure.back_to),
+            output
+        ),
+    )
+}
+
 /// Records `level` (with its build) as installed, as the install root already says; logs why
 /// when it cannot.
 pub(super) async fn record_level(engine: &InstallEngine, level: PatchLevel, actor: &str) {
+    let root = engine.install_root.clone();
+    let migrations = match blocking(move || root.migrations(level)).await {
+        Ok(migrations) => migrations,
+        Err(err) => {
+            tracing::error!(
+                "cannot record {} as installed: its migrations cannot be read: {err}",
+                level_in_words(level)
+            );
+            return;
+        }
+    };
     let recorded = match build_of_level(engine, level).await {
         Ok(build) => engine
             .installed
-            .set_level(level, &build, actor)
+            .switch_level(level, &build, actor, &migrations, || {})
             .await
             .map(|_| ())
             .map_err(|err| err.to_string()),

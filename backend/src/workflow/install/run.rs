@@ -47,6 +47,9 @@ pub(super) enum Ending {
     Done,
     /// Failed, saying why (and, when the switch had happened, that it was undone).
     Failed(PatchJobError),
+    /// Switched back to the old level, whose server has yet to start (under a supervisor,
+    /// once the outcome is recorded: that restart ends this process).
+    SwitchedBack(PatchJobError),
     /// The server reboots; the next start finishes the job.
     Rebooting,
 }
@@ -345,13 +348,7 @@ pub(super) async fn switch_back(
             ),
         ));
     }
-    engine.life.stop_clients(ServerState::Restarting).await;
-    if let Err(err) = engine.life.restart().await {
-        tracing::error!("the restart after switching back failed: {err}");
-        engine.life.resume_clients();
-    }
-    clean_install_root(engine).await;
-    Ending::Failed(PatchJobError {
+    let failed = PatchJobError {
         kind: why.kind,
         code: why.code,
         message: format!(
@@ -359,7 +356,23 @@ pub(super) async fn switch_back(
             why.message.trim_end_matches('.').to_owned() + ".",
             level_in_words(from)
         ),
-    })
+    };
+    clean_install_root(engine).await;
+    if engine.life.supervised() {
+        // The restart ends this process: the job's outcome is recorded first.
+        return Ending::SwitchedBack(failed);
+    }
+    restart_after_switch_back(engine).await;
+    Ending::Failed(failed)
+}
+
+/// The old level is back in the install root and the database: its server runs again.
+async fn restart_after_switch_back(engine: &InstallEngine) {
+    engine.life.stop_clients(ServerState::Restarting).await;
+    if let Err(err) = engine.life.restart().await {
+        tracing::error!("the restart after switching back failed: {err}");
+        engine.life.resume_clients();
+    }
 }
 
 /// Records the outcome: the job, the audit log, the panel.
@@ -383,6 +396,10 @@ pub(super) async fn conclude(
         .map(|at| (chrono::Utc::now() - at).num_milliseconds() as f64 / 1000.0)
         .unwrap_or(0.0);
     let target = patch.map_or_else(|| "rollback".to_owned(), |id| id.to_string());
+    let (ending, restart) = match ending {
+        Ending::SwitchedBack(err) => (Ending::Failed(err), true),
+        other => (other, false),
+    };
     let (outcome, event) = match ending {
         Ending::Rebooting => {
             tracing::info!(
@@ -408,7 +425,7 @@ pub(super) async fn conclude(
                 )),
             )
         }
-        Ending::Failed(err) => {
+        Ending::Failed(err) | Ending::SwitchedBack(err) => {
             tracing::warn!(
                 job = handle.id,
                 code = err.code,
@@ -437,6 +454,9 @@ pub(super) async fn conclude(
         tracing::error!(job = handle.id, "cannot audit the {kind}: {err}");
     }
     engine.events.publish(ServerEvent::PatchesChanged);
+    if restart {
+        restart_after_switch_back(engine).await;
+    }
 }
 
 /// How long the active node waits for the passive one to install a patch.

@@ -5,11 +5,15 @@ use std::time::Duration;
 use shared::api::HealthResponse;
 use shared::{Build, PatchId, PatchLevel, level_in_words};
 
+use crate::service::ServiceError;
+use crate::workflow::faults::crash_point_named;
+
 use super::engine::{InstallEngine, blocking};
 use super::error::PatchJobError;
 
-/// The switch: the install root's pointer first (atomic), then the database's record. When the
-/// record fails, the pointer goes back to `previous`.
+/// The switch: the install root's pointer first (atomic), then, in one database transaction,
+/// the level's migrations and the level record. When the transaction fails (a migration's SQL,
+/// a changed migration), nothing of it stays and the pointer goes back to `previous`.
 pub(super) async fn switch(
     engine: &InstallEngine,
     level: PatchLevel,
@@ -18,34 +22,83 @@ pub(super) async fn switch(
     previous: PatchLevel,
 ) -> Result<(), PatchJobError> {
     let root = engine.install_root.clone();
+    let migrations = blocking(move || root.migrations(level))
+        .await
+        .map_err(|err| {
+            PatchJobError::failed(
+                "switch_failed",
+                format!(
+                    "The database migrations of {} cannot be read: {err}. Nothing was changed.",
+                    level_in_words(level)
+                ),
+            )
+        })?;
+    let root = engine.install_root.clone();
     blocking(move || root.switch(level)).await.map_err(|err| {
         PatchJobError::failed(
             "switch_failed",
             format!("The switch to {} failed: {err}.", level_in_words(level)),
         )
     })?;
-    if let Err(err) = engine.installed.set_level(level, build, actor).await {
-        // The record failed: the pointer goes back to what the database still says.
-        let root = engine.install_root.clone();
-        if let Err(undo) = blocking(move || root.switch(previous)).await {
-            tracing::error!(
-                "cannot put the install pointer back to {}: {undo}",
-                previous.0
-            );
+    let recorded = engine
+        .installed
+        .switch_level(level, build, actor, &migrations, || {
+            crash_point_named("migration_commit");
+        })
+        .await;
+    let report = match recorded {
+        Ok(report) => report,
+        Err(err) => {
+            // The record failed: the pointer goes back to what the database still says.
+            let (code, what) = match &err {
+                ServiceError::Migration(migration) => (migration.code(), migration.to_string()),
+                other => (
+                    "switch_failed",
+                    format!("the new level could not be recorded: {other}"),
+                ),
+            };
+            let root = engine.install_root.clone();
+            if let Err(undo) = blocking(move || root.switch(previous)).await {
+                tracing::error!(
+                    "cannot put the install pointer back to {}: {undo}",
+                    previous.0
+                );
+                return Err(PatchJobError::failed(
+                    code,
+                    format!(
+                        "{} and the install pointer could not be put back ({undo}). The next \
+                         start settles them; check the log.",
+                        capitalized(&what)
+                    ),
+                ));
+            }
             return Err(PatchJobError::failed(
-                "switch_failed",
+                code,
                 format!(
-                    "The new level could not be recorded ({err}) and the install pointer could \
-                     not be put back ({undo}). The next start settles them; check the log."
+                    "{}. The database and the server were left unchanged.",
+                    capitalized(&what)
                 ),
             ));
         }
-        return Err(PatchJobError::failed(
-            "switch_failed",
-            format!("The new level could not be recorded: {err}. Nothing was changed."),
-        ));
+    };
+    crash_point_named("migration_committed");
+    if !report.applied.is_empty() || !report.undone.is_empty() {
+        tracing::info!(
+            applied = %report.applied.join(", "),
+            undone = %report.undone.join(", "),
+            "the database schema is at {}",
+            level_in_words(level)
+        );
     }
     Ok(())
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// The build that `level` runs: the base release's, or the patch's.
@@ -128,7 +181,33 @@ pub(super) async fn postcheck(
             level_in_words(target)
         )));
     }
-    Ok(())
+    confirmed(engine, target).await.map_err(fail)
+}
+
+/// The level came up: under a supervisor, once it has confirmed the level (it does when the
+/// server answers healthy at it); otherwise this process confirms it itself.
+async fn confirmed(engine: &InstallEngine, target: PatchLevel) -> Result<(), String> {
+    let root = engine.install_root.clone();
+    if !engine.life.supervised() {
+        return blocking(move || root.confirm(target))
+            .await
+            .map_err(|err| format!("the level cannot be confirmed: {err}"));
+    }
+    let deadline = tokio::time::Instant::now() + engine.start_timeout + Duration::from_secs(5);
+    loop {
+        let root = root.clone();
+        match blocking(move || root.confirmed()).await {
+            Ok(level) if level == target => return Ok(()),
+            Ok(_) | Err(_) if tokio::time::Instant::now() >= deadline => {
+                return Err(format!(
+                    "the supervisor did not confirm {} within {} s",
+                    level_in_words(target),
+                    engine.start_timeout.as_secs()
+                ));
+            }
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
 }
 
 /// Removes what no level needs (stagings, levels that are neither current nor the base),

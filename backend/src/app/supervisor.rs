@@ -1,0 +1,550 @@
+//! `sms serve`: the supervisor, the one piece a patch never replaces (like a boot loader). It
+//! owns the listening socket and the install root's boot record, and runs the current level's
+//! server executable as its child, handing it the socket. See docs/process-model.md.
+//!
+//! - The child serves on the inherited socket; the socket is never closed, so while one server
+//!   hands over to the next, connections wait in the kernel's queue instead of being refused.
+//! - The child exits with [`EXIT_HANDOVER`] after a switch (an install or rollback's restart):
+//!   the supervisor starts the server of the level the install root now names.
+//! - A level other than the confirmed one (the last that came up) is on trial: when its server
+//!   exits, or is not healthy at its level within `[install] start_timeout`, the supervisor
+//!   records why (with the server's last lines) in the install root, switches the pointer back
+//!   to the confirmed level and starts that level's server, which fails the job from the record.
+//! - A server that exits otherwise is started again, after a growing wait.
+//! - [`EXIT_REBOOT`]: the simulated reboot; nothing listens for the configured window.
+
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use shared::PatchLevel;
+use shared::api::HealthResponse;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::app::demo::{DEMO_DEVICES_ENV, start_demo_simulator, start_demo_tmc};
+use crate::app::startup::trusted_keys;
+use crate::config::Config;
+use crate::service::backoff::Backoff;
+use crate::storage::install_root::InstallRoot;
+use crate::storage::levels::StartFailure;
+use crate::workflow::faults::crash_point_named;
+
+/// The listening socket's file descriptor, inherited from the supervisor.
+pub const LISTEN_FD_ENV: &str = "SMS_LISTEN_FD";
+/// The supervisor's process id (the child stops when it goes away).
+pub const SUPERVISOR_PID_ENV: &str = "SMS_SUPERVISOR_PID";
+/// The level whose executable the child is.
+pub const LEVEL_ENV: &str = "SMS_LEVEL";
+/// Set when the child's level is on trial (not yet confirmed).
+pub const TRIAL_ENV: &str = "SMS_LEVEL_TRIAL";
+
+/// The child's exit status asking for the current level's server to be started (a handover).
+pub const EXIT_HANDOVER: i32 = 75;
+/// The child's exit status asking for the simulated reboot.
+pub const EXIT_REBOOT: i32 = 76;
+
+/// How many of a server's last output lines a start failure quotes.
+const TAIL_LINES: usize = 20;
+/// How long a stopping server may take before it is killed.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+/// How often a level on trial is asked whether it is healthy.
+const HEALTH_POLL: Duration = Duration::from_millis(50);
+/// The wait before starting again a server that stopped on its own.
+const RESTART_BACKOFF: Backoff = Backoff {
+    first: Duration::from_millis(500),
+    max: Duration::from_secs(30),
+};
+
+/// The last lines a server wrote (stdout and stderr), for a start failure's message.
+#[derive(Clone, Default)]
+struct Tail(Arc<Mutex<VecDeque<String>>>);
+
+impl Tail {
+    fn push(&self, line: String) {
+        let mut lines = match self.0.lock() {
+            Ok(lines) => lines,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if lines.len() == TAIL_LINES {
+            lines.pop_front();
+        }
+        lines.push_back(line);
+    }
+
+    fn lines(&self) -> Vec<String> {
+        match self.0.lock() {
+            Ok(lines) => lines.iter().cloned().collect(),
+            Err(poisoned) => poisoned.into_inner().iter().cloned().collect(),
+        }
+    }
+}
+
+/// A running level server.
+struct Server {
+    child: Child,
+    level: PatchLevel,
+    tail: Tail,
+    started: Instant,
+}
+
+/// How a wait for a server ended.
+enum Ended {
+    Exited(ExitStatus),
+    Shutdown,
+}
+
+/// Runs `sms serve` as the supervisor until `shutdown` completes.
+pub async fn supervise(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let mut shutdown = std::pin::pin!(shutdown);
+    let base_executable =
+        std::env::current_exe().context("cannot find the server's own executable")?;
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let root =
+        InstallRoot::open(&config.storage.data_dir, &config.initial.build).with_context(|| {
+            format!(
+                "cannot open the install root in {}",
+                config.storage.data_dir.display()
+            )
+        })?;
+    let mut envs: Vec<(String, String)> = Vec::new();
+    // Demo mode: the demo TMC and the simulated devices live as long as the supervisor, so a
+    // patch's restart does not interrupt them.
+    let mut demo_tasks = tokio::task::JoinSet::new();
+    if config.demo {
+        trusted_keys(&config)?;
+        if config.tmc.url.is_none() {
+            let (listener, tmc) = start_demo_tmc(&config).await?;
+            envs.push((
+                "SMS_TMC_URL".to_owned(),
+                format!("http://{}/", listener.local_addr()?),
+            ));
+            demo_tasks.spawn(tmc.clone().watch());
+            demo_tasks.spawn(async move {
+                if let Err(err) = axum::serve(listener, tmc.router()).await {
+                    tracing::error!("the demo TMC stopped: {err}");
+                }
+            });
+        }
+        let (addr, devices) = start_demo_simulator().await?;
+        envs.push((DEMO_DEVICES_ENV.to_owned(), addr.to_string()));
+        demo_tasks.spawn(async move {
+            if let Err(err) = devices.await {
+                tracing::error!("the demo devices stopped: {err}");
+            }
+        });
+    }
+    let mut listener = Some(bind(config.listen)?);
+    let mut addr = listener
+        .as_ref()
+        .map(std::net::TcpListener::local_addr)
+        .transpose()?
+        .unwrap_or(config.listen);
+    let mut failures = 0u32;
+    loop {
+        let Some(socket) = &listener else {
+            // After a simulated reboot: listen again on the same address.
+            listener = Some(bind_again(addr).await?);
+            continue;
+        };
+        let level = read(&root, InstallRoot::current).await?;
+        let confirmed = read(&root, InstallRoot::confirmed).await?;
+        let trial = level != confirmed;
+        let executable = root
+            .executable(level)
+            .unwrap_or_else(|| base_executable.clone());
+        let mut server = start(&executable, &args, &envs, socket, level, trial)?;
+        tracing::info!(
+            level = level.0,
+            pid = server.child.id(),
+            executable = %executable.display(),
+            trial,
+            "started the server of {}",
+            shared::level_in_words(level)
+        );
+        if trial {
+            crash_point_named("start_timeout");
+            let came_up = tokio::select! {
+                () = &mut shutdown => {
+                    stop(&mut server).await;
+                    break;
+                }
+                came_up = come_up(&mut server, addr, config.start_timeout) => came_up,
+            };
+            match came_up {
+                Ok(()) => {
+                    tracing::info!(
+                        level = level.0,
+                        took_ms = server.started.elapsed().as_millis() as u64,
+                        "{} came up: confirmed",
+                        shared::level_in_words(level)
+                    );
+                    let confirm = root.clone();
+                    let removed = blocking(move || {
+                        confirm.confirm(level)?;
+                        confirm.remove_unused_levels()
+                    })
+                    .await?;
+                    if !removed.is_empty() {
+                        tracing::info!(
+                            removed = %removed.join(", "),
+                            "removed the levels no longer needed to switch back"
+                        );
+                    }
+                }
+                Err(reason) => {
+                    stop(&mut server).await;
+                    // The server's last words reach the pipe readers a moment after its end.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    switch_back(&root, &server, confirmed, reason).await?;
+                    continue;
+                }
+            }
+        }
+        let ended = tokio::select! {
+            () = &mut shutdown => Ended::Shutdown,
+            status = server.child.wait() => Ended::Exited(status?),
+        };
+        match ended {
+            Ended::Shutdown => {
+                stop(&mut server).await;
+                break;
+            }
+            Ended::Exited(status) => match status.code() {
+                Some(EXIT_HANDOVER) => {
+                    failures = 0;
+                    tracing::info!("the server handed over: starting the current level's server");
+                }
+                Some(EXIT_REBOOT) => {
+                    failures = 0;
+                    let window = config.system.reboot_window;
+                    tracing::warn!(
+                        window_ms = window.as_millis() as u64,
+                        "simulated reboot: nothing listens for a while"
+                    );
+                    if let Some(socket) = listener.take() {
+                        addr = socket.local_addr().unwrap_or(addr);
+                    }
+                    tokio::select! {
+                        () = &mut shutdown => break,
+                        () = tokio::time::sleep(window) => {}
+                    }
+                    tracing::info!("simulated reboot: starting again");
+                }
+                Some(0) => {
+                    tracing::info!("the server stopped");
+                    break;
+                }
+                _ => {
+                    failures += 1;
+                    if server.started.elapsed() > Duration::from_secs(60) {
+                        failures = 1;
+                    }
+                    let wait = RESTART_BACKOFF.delay(failures);
+                    tracing::error!(
+                        %status,
+                        retry_in_ms = wait.as_millis() as u64,
+                        last_lines = %server.tail.lines().join("\n"),
+                        "the server stopped unexpectedly; starting it again"
+                    );
+                    tokio::select! {
+                        () = &mut shutdown => break,
+                        () = tokio::time::sleep(wait) => {}
+                    }
+                }
+            },
+        }
+    }
+    demo_tasks.shutdown().await;
+    Ok(())
+}
+
+/// Binds the listening socket, inheritable by the servers the supervisor starts.
+fn bind(addr: SocketAddr) -> anyhow::Result<std::net::TcpListener> {
+    let listener =
+        std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+    // Only the level servers are started by the supervisor, and they take the socket over.
+    rustix::io::fcntl_setfd(&listener, rustix::io::FdFlags::empty())
+        .context("cannot hand the listening socket to the server")?;
+    Ok(listener)
+}
+
+/// Binds `addr` again after a simulated reboot (the old socket may linger for a moment).
+async fn bind_again(addr: SocketAddr) -> anyhow::Result<std::net::TcpListener> {
+    let wait = Backoff::constant(Duration::from_millis(100));
+    let mut attempt = 0;
+    loop {
+        match bind(addr) {
+            Ok(listener) => return Ok(listener),
+            Err(err) if attempt < 50 => {
+                attempt += 1;
+                tracing::debug!("cannot listen on {addr} yet: {err:#}");
+                tokio::time::sleep(wait.delay(attempt)).await;
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+/// Starts the server `executable` of `level` on the inherited socket.
+fn start(
+    executable: &std::path::Path,
+    args: &[OsString],
+    envs: &[(String, String)],
+    socket: &std::net::TcpListener,
+    level: PatchLevel,
+    trial: bool,
+) -> anyhow::Result<Server> {
+    use std::os::fd::AsRawFd;
+    let mut command = Command::new(executable);
+    command
+        .args(args)
+        .envs(envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env(LISTEN_FD_ENV, socket.as_raw_fd().to_string())
+        .env(SUPERVISOR_PID_ENV, std::process::id().to_string())
+        .env(LEVEL_ENV, level.0.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    if trial {
+        command.env(TRIAL_ENV, "1");
+    } else {
+        command.env_remove(TRIAL_ENV);
+    }
+    let mut child = command.spawn().with_context(|| {
+        format!(
+            "cannot start the server executable {}",
+            executable.display()
+        )
+    })?;
+    let tail = Tail::default();
+    if let Some(stdout) = child.stdout.take() {
+        tokio::spawn(forward(stdout, tail.clone(), false));
+    }
+    if let Some(stderr) = child.stderr.take() {
+        tokio::spawn(forward(stderr, tail.clone(), true));
+    }
+    Ok(Server {
+        child,
+        level,
+        tail,
+        started: Instant::now(),
+    })
+}
+
+/// Passes a server's output through, keeping its last lines.
+async fn forward(output: impl AsyncRead + Unpin, tail: Tail, stderr: bool) {
+    let mut lines = BufReader::new(output).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if stderr {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+        tail.push(line);
+    }
+}
+
+/// Waits until the server answers healthy at its level, at most `timeout`; says why not.
+async fn come_up(server: &mut Server, addr: SocketAddr, timeout: Duration) -> Result<(), String> {
+    let url = format!("http://{}/api/v1/health", local(addr));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .no_proxy()
+        .build()
+        .map_err(|err| format!("cannot ask its health: {err}"))?;
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut last = String::from("it never answered");
+    loop {
+        tokio::select! {
+            status = server.child.wait() => {
+                return Err(match status {
+                    Ok(status) => format!("its server exited ({status}) before it came up"),
+                    Err(err) => format!("its server could not be waited for: {err}"),
+                });
+            }
+            () = tokio::time::sleep_until(deadline) => {
+                return Err(format!(
+                    "its server was not healthy within {} s ({last})",
+                    timeout.as_secs_f64()
+                ));
+            }
+            answer = healthy(&client, &url) => match answer {
+                Ok(level) if level == server.level => return Ok(()),
+                Ok(level) => last = format!("it reported {}", shared::level_in_words(level)),
+                Err(why) => last = why,
+            },
+        }
+        tokio::time::sleep(HEALTH_POLL).await;
+    }
+}
+
+async fn healthy(client: &reqwest::Client, url: &str) -> Result<PatchLevel, String> {
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|err| format!("no answer: {err}"))?;
+    if !response.status().is_success() {
+        return Err(format!("health answered {}", response.status()));
+    }
+    let health: HealthResponse = response
+        .json()
+        .await
+        .map_err(|err| format!("health answered something else: {err}"))?;
+    Ok(health.patch_level)
+}
+
+/// The level on trial did not come up: record why, point back at the confirmed level.
+async fn switch_back(
+    root: &InstallRoot,
+    server: &Server,
+    back_to: PatchLevel,
+    reason: String,
+) -> anyhow::Result<()> {
+    let failure = StartFailure {
+        level: server.level,
+        back_to,
+        reason: reason.clone(),
+        output: server.tail.lines(),
+    };
+    tracing::error!(
+        level = server.level.0,
+        back_to = back_to.0,
+        last_lines = %failure.output.join("\n"),
+        "{} did not come up: {reason}; switching back to {}",
+        shared::level_in_words(server.level),
+        shared::level_in_words(back_to)
+    );
+    let root = root.clone();
+    blocking(move || {
+        root.record_start_failure(&failure)?;
+        root.switch(back_to)
+    })
+    .await
+    .context("cannot switch back to the confirmed level")
+}
+
+/// Asks the server to stop (SIGTERM), kills it after [`STOP_GRACE`].
+async fn stop(server: &mut Server) {
+    if let Some(pid) = server
+        .child
+        .id()
+        .and_then(|id| rustix::process::Pid::from_raw(i32::try_from(id).unwrap_or(0)))
+    {
+        // It may have ended already; the wait below says.
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+    }
+    match tokio::time::timeout(STOP_GRACE, server.child.wait()).await {
+        Ok(_) => {}
+        Err(_) => {
+            tracing::warn!("the server did not stop within {STOP_GRACE:?}: killing it");
+            let _ = server.child.kill().await;
+        }
+    }
+}
+
+fn local(addr: SocketAddr) -> SocketAddr {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    addr
+}
+
+async fn read(
+    root: &InstallRoot,
+    what: fn(&InstallRoot) -> std::io::Result<PatchLevel>,
+) -> anyhow::Result<PatchLevel> {
+    let root = root.clone();
+    blocking(move || what(&root))
+        .await
+        .context("cannot read the install root")
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(std::io::Error::other)?
+}
+
+/// What the supervisor handed to the server it started: read by `sms serve` in the child.
+pub struct Handed {
+    pub listener: std::net::TcpListener,
+    pub level: PatchLevel,
+    pub trial: bool,
+}
+
+impl Handed {
+    /// The socket and level the supervisor handed over, if this process is a supervised
+    /// server; it also makes this process stop when the supervisor goes away.
+    pub fn from_env() -> anyhow::Result<Option<Self>> {
+        let Ok(fd) = std::env::var(LISTEN_FD_ENV) else {
+            return Ok(None);
+        };
+        let fd: i32 = fd
+            .parse()
+            .with_context(|| format!("{LISTEN_FD_ENV} holds `{fd}`, not a file descriptor"))?;
+        let supervisor: i32 = std::env::var(SUPERVISOR_PID_ENV)
+            .ok()
+            .and_then(|pid| pid.parse().ok())
+            .with_context(|| format!("{SUPERVISOR_PID_ENV} is missing"))?;
+        rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+            .context("cannot tie the server to its supervisor")?;
+        // The supervisor may have gone before the line above took effect.
+        if rustix::process::getppid().map(rustix::process::Pid::as_raw_nonzero)
+            != std::num::NonZeroI32::new(supervisor)
+        {
+            anyhow::bail!("the supervisor (process {supervisor}) is gone");
+        }
+        let level = std::env::var(LEVEL_ENV)
+            .ok()
+            .and_then(|level| level.parse().ok())
+            .map(PatchLevel)
+            .with_context(|| format!("{LEVEL_ENV} is missing"))?;
+        let listener = take_socket(fd)?;
+        Ok(Some(Self {
+            listener,
+            level,
+            trial: std::env::var(TRIAL_ENV).is_ok(),
+        }))
+    }
+}
+
+/// Takes over the listening socket `fd` the supervisor handed down.
+fn take_socket(fd: i32) -> anyhow::Result<std::net::TcpListener> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    anyhow::ensure!(fd > 2, "{LISTEN_FD_ENV} names the standard stream {fd}");
+    // SAFETY: the supervisor opened this descriptor for this process and named it in
+    // `SMS_LISTEN_FD`; nothing else in this process owns it. It is checked to be a listening
+    // TCP socket below before it is used.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    let listener = std::net::TcpListener::from(owned);
+    listener
+        .local_addr()
+        .with_context(|| format!("{LISTEN_FD_ENV}={fd} is not a listening socket"))?;
+    // Whatever this server starts (a reboot command) does not get the socket.
+    rustix::io::fcntl_setfd(&listener, rustix::io::FdFlags::CLOEXEC)?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+/// Where the executable of the running process is, for `GET /api/v1/server`.
+pub fn own_executable() -> PathBuf {
+    std::env::current_exe().unwrap_or_default()
+}
