@@ -72,9 +72,15 @@ pub fn patch_name(id: &str) -> String {
     format!("#patches-table tr[data-patch='{id}'] th")
 }
 
+/// What patch `id` changes, under its name in the panel.
+pub fn patch_changes(id: &str) -> String {
+    format!("#patches-table tr[data-patch='{id}'] .patch-changes")
+}
+
 /// The Software Details page.
 pub const DETAILS_NAME: Locator<'static> = Locator::Css("#details-name");
 pub const DETAILS_STATE: Locator<'static> = Locator::Css("#details-state");
+pub const DETAILS_CHANGES: Locator<'static> = Locator::Css("#details-changes");
 
 /// The Update wizard.
 pub const UPDATE_LINK: Locator<'static> = Locator::Css("#update-link");

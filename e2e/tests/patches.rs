@@ -1,5 +1,6 @@
 //! The SMS Patches panel against a real TMC on loopback: the catalog's patches and their states,
-//! Check now, a download, and the live patch notice.
+//! Check now, a download, what a patch changes (panel and Software Details), and the live patch
+//! notice.
 
 use e2e::tmc::Tmc;
 use e2e::{ADMIN_PASSWORD, Browser, Vendor, action, check, find};
@@ -112,6 +113,55 @@ async fn the_admin_downloads_a_patch_and_sees_it_downloaded() -> anyhow::Result<
     check::gone(&browser, Locator::Css(&download), "the Download button").await?;
     let kept = browser.state.repository.list().await?;
     assert_eq!(kept.len(), 1, "the repository should hold the download");
+    browser.close().await
+}
+
+#[tokio::test]
+async fn the_details_page_and_the_panel_say_what_a_patch_changes_once_downloaded()
+-> anyhow::Result<()> {
+    let vendor = Vendor::new();
+    let tmc = Tmc::start(&vendor).await?;
+    tmc.publish(
+        vendor
+            .package(2)
+            .title("Rule tags")
+            .server_script("exec sleep 60\n")
+            .updates_client()
+            .database_changes(),
+    )
+    .await?;
+    let browser = start(&vendor, &tmc).await?;
+    action::login(&browser, "admin", ADMIN_PASSWORD).await?;
+
+    // Only the TMC catalog knows the patch: it does not list the package's files.
+    let changes = find::patch_changes("6.4.0.2");
+    check::text_is(
+        &browser,
+        Locator::Css(&changes),
+        "Changes: Known after download",
+    )
+    .await?;
+    action::open(&browser, "/patches/6.4.0.2").await?;
+    check::text_is(&browser, find::DETAILS_CHANGES, "Known after download").await?;
+
+    action::open(&browser, "/admin/general").await?;
+    let download = find::patch_download("6.4.0.2");
+    action::click(&browser, Locator::Css(&download), "Download").await?;
+    check::text_is(
+        &browser,
+        Locator::Css(&find::patch_state("6.4.0.2")),
+        "Downloaded",
+    )
+    .await?;
+    let expected = "Server executable, web client, 1 database migration";
+    check::text_is(
+        &browser,
+        Locator::Css(&changes),
+        &format!("Changes: {expected}"),
+    )
+    .await?;
+    action::open(&browser, "/patches/6.4.0.2").await?;
+    check::text_is(&browser, find::DETAILS_CHANGES, expected).await?;
     browser.close().await
 }
 

@@ -1,11 +1,11 @@
-//! Importing packages over HTTP: valid ones land in the repository, every malformed one is
-//! rejected with its code and leaves nothing behind.
+//! Importing packages over HTTP: valid ones land in the repository with what they change, every
+//! malformed one is rejected with its code and leaves nothing behind.
 
 use backend::package::Limits;
 use backend::package::verify::InstalledLevel;
 use backend::storage::entity::{installed_state, patch};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, PaginatorTrait};
-use serde_json::Value;
+use serde_json::{Value, json};
 use testkit::{Api, TestApp, Vendor, assert_error, spawn_app_with};
 
 use crate::packages::{Kit, corpus, good_package, kit, tar};
@@ -98,6 +98,82 @@ async fn a_valid_package_is_imported_with_its_facts_and_audited() {
             .unwrap()
             .count(),
         1
+    );
+}
+
+/// The `changes` of patch `id` in its panel row and in its details.
+async fn changes_shown(app: &TestApp, id: &str) -> (Value, Value) {
+    let view = app.get_json("/api/v1/patches").await;
+    let row = view["available"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["patch"]["id"] == id)
+        .unwrap_or_else(|| panic!("{id} is not in the panel: {view}"))
+        .clone();
+    let details = app.get_json(&format!("/api/v1/patches/{id}")).await;
+    (
+        row["patch"]["changes"].clone(),
+        details["patch"]["changes"].clone(),
+    )
+}
+
+#[tokio::test]
+async fn the_panel_and_the_details_say_what_an_imported_patch_changes() {
+    let vendor = Vendor::new();
+    let app = spawn_app_with(|config| vendor.trust(config)).await;
+    app.login_admin().await;
+    let full = vendor
+        .package(4)
+        .server_script("exec sleep 60\n")
+        .updates_client()
+        .migration(
+            "0001-rule-tags.up.sql",
+            "CREATE TABLE rule_tags (id INTEGER PRIMARY KEY);",
+        )
+        .migration("0001-rule-tags.down.sql", "DROP TABLE rule_tags;")
+        .migration(
+            "0002-rule-notes.up.sql",
+            "CREATE TABLE rule_notes (id INTEGER PRIMARY KEY);",
+        )
+        .migration("0002-rule-notes.down.sql", "DROP TABLE rule_notes;")
+        .write();
+    let server_only = vendor.package(3).write();
+
+    let imported = app.import_file(&full).await;
+    app.import_file(&server_only).await;
+
+    let expected = json!({"server_executable": true, "web_client": true, "migrations": 2});
+    assert_eq!(imported["changes"], expected);
+    assert_eq!(
+        changes_shown(&app, "6.4.0.4").await,
+        (expected.clone(), expected)
+    );
+    // A payload without an executable, a client or a migration changes nothing that runs.
+    let nothing = json!({"server_executable": false, "web_client": false, "migrations": 0});
+    assert_eq!(
+        changes_shown(&app, "6.4.0.3").await,
+        (nothing.clone(), nothing)
+    );
+    // A package recorded before the server recorded changes: not known.
+    let row = patch::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|row| row.patch == 3)
+        .unwrap();
+    let mut row: patch::ActiveModel = row.into();
+    row.changes = Set(None);
+    row.update(&app.state.db).await.unwrap();
+    assert_eq!(
+        changes_shown(&app, "6.4.0.3").await,
+        (Value::Null, Value::Null)
+    );
+    let doc: Value = app.openapi().await.json().await.unwrap();
+    assert!(
+        doc["components"]["schemas"]["PatchChanges"]["properties"]["migrations"].is_object(),
+        "PatchChanges is missing from the OpenAPI document"
     );
 }
 

@@ -491,6 +491,36 @@ async fn a_download_streams_into_the_repository_through_the_verifier() {
 }
 
 #[tokio::test]
+async fn what_a_patch_the_tmc_offers_changes_is_known_once_it_is_downloaded() {
+    let vendor = Vendor::new();
+    vendor
+        .package(2)
+        .updates_client()
+        .database_changes()
+        .write();
+    let (_tmc, url) = serve_tmc(&vendor).await;
+    let app = app_with_tmc(&vendor, &url).await;
+    check(&app).await;
+    let changes = |view: &Value| view["available"][0]["patch"]["changes"].clone();
+
+    // The catalog does not list the package's files.
+    assert_eq!(changes(&app.get_json("/api/v1/patches").await), Value::Null);
+    let details = app.get_json("/api/v1/patches/6.4.0.2").await;
+    assert_eq!(details["patch"]["changes"], Value::Null);
+
+    let job: Value = app.download("6.4.0.2").await.json().await.unwrap();
+    let done = app.wait_for_job(job["id"].as_i64().unwrap()).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+
+    let expected = serde_json::json!({
+        "server_executable": false, "web_client": true, "migrations": 1
+    });
+    assert_eq!(changes(&app.get_json("/api/v1/patches").await), expected);
+    let details = app.get_json("/api/v1/patches/6.4.0.2").await;
+    assert_eq!(details["patch"]["changes"], expected);
+}
+
+#[tokio::test]
 async fn a_broken_connection_is_resumed_with_a_range_request() {
     let vendor = Vendor::new();
     let file = add(&vendor, 1, 256);

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use shared::api::PatchInfo;
-use shared::effects::Restart;
+use shared::effects::{Restart, changes_fact};
 
 /// Everything the manifest says about the patch, as a list of facts.
 #[component]
@@ -40,6 +40,8 @@ pub fn PatchFacts(
             <dd id="patch-restart">{restart}</dd>
             <dt>"Database changes"</dt>
             <dd id="patch-database-changes">{yes_no(info.database_changes)}</dd>
+            <dt>"Changes"</dt>
+            <dd id="patch-changes">{changes_fact(info.changes.as_ref(), true)}</dd>
             <dt>"Can be rolled back"</dt>
             <dd id="patch-rollback">{yes_no(info.rollback)}</dd>
             <dt>"Signed by"</dt>

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use shared::PatchId;
-use shared::effects::Restart;
+use shared::effects::{Restart, changes_fact};
 use shared::panel::{AvailablePatch, CatalogPatch};
 
 use crate::api::{self, ApiError};
@@ -85,6 +85,8 @@ fn Details(found: AvailablePatch) -> impl IntoView {
                 <dd>{restart}</dd>
                 <dt>"Database changes"</dt>
                 <dd>{yes_no(p.database_changes)}</dd>
+                <dt>"Changes"</dt>
+                <dd id="details-changes">{changes_fact(p.changes.as_ref(), found.in_repository)}</dd>
                 <dt>"Can be rolled back"</dt>
                 <dd>{yes_no(p.rollback)}</dd>
                 <dt>"Signed by"</dt>

@@ -1,9 +1,11 @@
-//! The available patches of the SMS Patches panel: one row per patch with its facts and its
-//! state (live download progress), and the Download, Install and Cancel buttons for admins.
+//! The available patches of the SMS Patches panel: one row per patch with its facts (what its
+//! payload changes under its title) and its state (live download progress), and the Download,
+//! Install and Cancel buttons for admins.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::PatchId;
+use shared::effects::changes_fact;
 use shared::panel::{AvailablePatch, JobKind, JobState, PatchState};
 
 use crate::api::{self, ApiError};
@@ -118,6 +120,10 @@ fn PatchRow(patch: AvailablePatch, is_admin: bool) -> impl IntoView {
                 <A href=patch_details(id) attr:class="patch-name">{name.clone()}</A>
                 {patch.recommended.then(|| view! { <span class="badge badge-recommended">"Recommended"</span> })}
                 <div class="muted small">{facts.title.clone()}</div>
+                <div class="patch-changes small">
+                    <span class="muted">"Changes: "</span>
+                    {changes_fact(facts.changes.as_ref(), patch.in_repository)}
+                </div>
             </th>
             <td><time datetime=released.clone()>{released.clone()}</time></td>
             <td title=format!("{} bytes", facts.size)>{size_in_mb(facts.size)}</td>
