@@ -187,6 +187,40 @@ async fn is_enabled(
     .await
 }
 
+/// Waits until the page's `<meta name="{name}">` has the content `expected`, or with `None`
+/// until the page has no such tag (e.g. to tell which web client a window runs).
+pub async fn meta_content(
+    browser: &Browser,
+    name: &str,
+    expected: Option<&str>,
+) -> anyhow::Result<()> {
+    let wanted = match expected {
+        Some(content) => format!("<meta name={name:?}> to say {content:?}"),
+        None => format!("no <meta name={name:?}> on the page"),
+    };
+    until(&wanted, || async {
+        let content = browser
+            .client
+            .execute(
+                "const meta = document.querySelector(`meta[name=\"${CSS.escape(arguments[0])}\"]`);\n\
+                 return meta ? meta.content : null;",
+                vec![serde_json::Value::from(name)],
+            )
+            .await
+            .map_err(|err| err.to_string())?;
+        let content = content.as_str();
+        if content == expected {
+            Ok(())
+        } else {
+            match content {
+                Some(content) => Err(format!("it says {content:?}")),
+                None => Err("there is none".to_owned()),
+            }
+        }
+    })
+    .await
+}
+
 /// Waits until every image on the page has finished loading or failed to (so any `onerror`
 /// handler would have run by now).
 pub async fn images_settled(browser: &Browser) -> anyhow::Result<()> {

@@ -18,8 +18,8 @@ use testkit::{TestApp, eventually};
 /// How long any wait in a test may take before it fails with a message.
 pub const WAIT: Duration = Duration::from_secs(20);
 
-/// The built web client (trunk's output at the workspace root).
-fn dist_dir() -> PathBuf {
+/// The built web client (trunk's output at the workspace root), which the test servers serve.
+pub fn dist_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist")
 }
 

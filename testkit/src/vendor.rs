@@ -2,8 +2,9 @@
 //! in demo mode), and a builder of signed SMS 6.4.0 patch packages with the manifest flags the
 //! tests use (reboot, no rollback, client update, database changes), a payload of any size, and
 //! the payload the flags call for (`client/index.html`, `database/NNNN-name.up.sql`, see
-//! `backend::package::payload`). A server executable, client files, migrations and manifest
-//! overrides can be added, also to build packages that break the payload rules on purpose.
+//! `backend::package::payload`). A server executable, client files (one by one or a whole built
+//! client's folder), migrations and manifest overrides can be added, also to build packages that
+//! break the payload rules on purpose.
 //!
 //! ```no_run
 //! # fn demo(config: &mut backend::config::Config) {
@@ -177,6 +178,7 @@ impl Vendor {
             database_changes: false,
             payload: Payload::Text(DEFAULT_PAYLOAD_BYTES),
             server: None,
+            client_dir: None,
             client_files: Vec::new(),
             migrations: Vec::new(),
             overrides: Vec::new(),
@@ -221,7 +223,10 @@ pub struct Package<'v> {
     database_changes: bool,
     payload: Payload,
     server: Option<ServerExecutable>,
-    /// Extra files under `client/`: path inside it, bytes.
+    /// A folder whose files the package carries under `client/`, instead of the placeholder
+    /// client of [`Package::updates_client`].
+    client_dir: Option<PathBuf>,
+    /// Extra files under `client/` (after those of `client_dir`): path inside it, bytes.
     client_files: Vec<(String, Vec<u8>)>,
     /// Files under `database/`: file name, SQL.
     migrations: Vec<(String, String)>,
@@ -287,8 +292,19 @@ impl Package<'_> {
         self
     }
 
+    /// It carries every regular file under `dir` (e.g. a built web client), at its path
+    /// relative to `dir`, as `client/<rel>`, instead of the page and script of
+    /// [`Package::updates_client`]; [`Package::client_file`] can still replace one of them. The
+    /// folder is read when the package is written. It does not make the package update the
+    /// client.
+    pub fn client_from_dir(mut self, dir: &Path) -> Self {
+        self.client_dir = Some(dir.to_owned());
+        self
+    }
+
     /// It carries `bytes` as `client/<rel>` (a `rel` of `index.html` replaces the page of
-    /// [`Package::updates_client`]). It does not make the package update the client.
+    /// [`Package::updates_client`] or of [`Package::client_from_dir`]). It does not make the
+    /// package update the client.
     pub fn client_file(mut self, rel: &str, bytes: impl AsRef<[u8]>) -> Self {
         self.client_files
             .push((rel.to_owned(), bytes.as_ref().to_vec()));
@@ -399,7 +415,11 @@ impl Package<'_> {
             }
             None => {}
         }
-        if self.updates_client {
+        if let Some(dir) = &self.client_dir {
+            for (rel, bytes) in files_under(dir)? {
+                files.push((format!("{CLIENT_DIR}/{rel}"), bytes));
+            }
+        } else if self.updates_client {
             files.push((
                 format!("{CLIENT_DIR}/index.html"),
                 client_page(n).into_bytes(),
@@ -410,7 +430,10 @@ impl Package<'_> {
             ));
         }
         for (rel, bytes) in &self.client_files {
-            files.push((format!("{CLIENT_DIR}/{rel}"), bytes.clone()));
+            let path = format!("{CLIENT_DIR}/{rel}");
+            // Written last, it would replace the earlier file anyway; one entry is clearer.
+            files.retain(|(earlier, _)| *earlier != path);
+            files.push((path, bytes.clone()));
         }
         if !self.migrations.is_empty() {
             for (file_name, sql) in &self.migrations {
@@ -484,6 +507,35 @@ impl Package<'_> {
         packed.with_context(|| format!("cannot pack Patch {}", self.patch))?;
         Ok(())
     }
+}
+
+/// Every regular file under `dir`, recursively: its path relative to `dir` (with `/`), its
+/// bytes; sorted by path. Symbolic links and other special files are left out.
+fn files_under(dir: &Path) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let mut files = Vec::new();
+    let mut folders = vec![(dir.to_owned(), String::new())];
+    while let Some((folder, prefix)) = folders.pop() {
+        let entries = std::fs::read_dir(&folder)
+            .with_context(|| format!("cannot list {}", folder.display()))?;
+        for entry in entries {
+            let entry = entry.with_context(|| format!("cannot list {}", folder.display()))?;
+            let name = entry.file_name();
+            let name = name
+                .to_str()
+                .with_context(|| format!("{} is not UTF-8", entry.path().display()))?;
+            let rel = format!("{prefix}{name}");
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                folders.push((entry.path(), format!("{rel}/")));
+            } else if kind.is_file() {
+                let bytes = std::fs::read(entry.path())
+                    .with_context(|| format!("cannot read {}", entry.path().display()))?;
+                files.push((rel, bytes));
+            }
+        }
+    }
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(files)
 }
 
 fn write_payload(path: &Path, payload: Payload) -> anyhow::Result<()> {
@@ -631,6 +683,44 @@ mod tests {
             .windows(b"#!/bin/sh\nexit 0\n".len())
             .position(|w| w == b"#!/bin/sh\nexit 0\n");
         assert!(at.is_some(), "the script with its #! line");
+    }
+
+    #[test]
+    fn a_client_folder_replaces_the_placeholder_client_and_one_file_can_be_changed() {
+        let vendor = Vendor::new();
+        let built = vendor.path("built-client");
+        std::fs::create_dir_all(built.join("assets/img")).unwrap();
+        std::fs::write(built.join("index.html"), "<html>built</html>").unwrap();
+        std::fs::write(built.join("app-1a2b.js"), "built();").unwrap();
+        std::fs::write(built.join("assets/img/logo.svg"), "<svg/>").unwrap();
+        let package = vendor
+            .package(7)
+            .updates_client()
+            .client_from_dir(&built)
+            .client_file("index.html", "<html>changed</html>");
+        let files = package.payload_files().unwrap();
+        let client: Vec<(&str, &[u8])> = files
+            .iter()
+            .map(|(path, bytes)| (path.as_str(), bytes.as_slice()))
+            .collect();
+        assert_eq!(
+            client,
+            vec![
+                ("client/app-1a2b.js", b"built();".as_slice()),
+                ("client/assets/img/logo.svg", b"<svg/>".as_slice()),
+                ("client/index.html", b"<html>changed</html>".as_slice()),
+            ]
+        );
+        let verified = verified(&vendor, &package.bytes());
+        assert_eq!(
+            verified,
+            Ok(vec![
+                "client/app-1a2b.js".to_owned(),
+                "client/assets/img/logo.svg".to_owned(),
+                "client/index.html".to_owned(),
+                "server/app.bin".to_owned(),
+            ])
+        );
     }
 
     #[test]
