@@ -16,7 +16,7 @@ use crate::app::demo::{
 };
 use crate::app::lifecycle::{Control, Gate, Lifecycle, restart_application};
 use crate::app::state::new_state;
-use crate::app::supervisor::{Handed, own_executable};
+use crate::app::handoff::{Handed, own_executable};
 use crate::config::Config;
 use crate::http::router::router;
 use crate::http::state::AppState;

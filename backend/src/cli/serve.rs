@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use super::init_logging;
 use crate::app::startup::{Application, BOOTSTRAP_PASSWORD_ENV, Exit, shutdown_signal};
-use crate::app::supervisor::{EXIT_HANDOVER, EXIT_REBOOT, Handed, supervise};
+use crate::app::handoff::{EXIT_HANDOVER, EXIT_REBOOT, Handed};
+use crate::app::supervisor::supervise;
 use crate::config::{Config, ServeArgs};
 
 pub(super) async fn serve(args: ServeArgs) -> ExitCode {

@@ -32,6 +32,8 @@ use crate::package::{Manifest, PackageError};
 pub const INSTALL_DIR: &str = "install";
 const LEVELS: &str = "levels";
 const POINTER: &str = "current";
+/// The last level whose server came up (the supervisor switches back to it).
+const CONFIRMED: &str = "confirmed";
 const STAGING_PREFIX: &str = ".staging-";
 
 /// What `reconcile` found and did.
@@ -68,7 +70,7 @@ impl InstallRoot {
         if !root.dir.join(POINTER).exists() {
             root.switch(PatchLevel::NONE)?;
         }
-        if !root.dir.join(crate::storage::levels::CONFIRMED).exists() {
+        if !root.dir.join(CONFIRMED).exists() {
             // Whatever runs when the boot record begins has come up before.
             root.confirm(root.current()?)?;
         }
@@ -107,6 +109,47 @@ impl InstallRoot {
         write_synced(&temporary, format!("{}\n", level.0).as_bytes())?;
         fs::rename(&temporary, self.dir.join(POINTER))?;
         sync_dir(&self.dir)
+    }
+
+    /// The last level whose server came up; the current level when none was recorded yet.
+    pub fn confirmed(&self) -> io::Result<PatchLevel> {
+        match fs::read_to_string(self.dir.join(CONFIRMED)) {
+            Ok(text) => text.trim().parse::<u32>().map(PatchLevel).map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("the confirmed level file holds `{}`", text.trim()),
+                )
+            }),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => self.current(),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Records `level` as the last level whose server came up (durably).
+    pub fn confirm(&self, level: PatchLevel) -> io::Result<()> {
+        let temporary = self.dir.join(format!("{CONFIRMED}.tmp"));
+        write_synced(&temporary, format!("{}\n", level.0).as_bytes())?;
+        fs::rename(&temporary, self.dir.join(CONFIRMED))?;
+        sync_dir(&self.dir)
+    }
+
+    /// Removes the folders of levels that are neither the base, the current nor the confirmed
+    /// one (stagings are left to the server, which may be writing one). Returns their names.
+    pub fn remove_unused_levels(&self) -> io::Result<Vec<String>> {
+        let keep = [PatchLevel::NONE, self.current()?, self.confirmed()?];
+        let mut removed = Vec::new();
+        for entry in fs::read_dir(self.dir.join(LEVELS))? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let unused = name
+                .parse::<u32>()
+                .is_ok_and(|level| !keep.contains(&PatchLevel(level)));
+            if unused {
+                fs::remove_dir_all(entry.path())?;
+                removed.push(name);
+            }
+        }
+        Ok(removed)
     }
 
     /// Writes the payload of a verified package as `level`'s folder, checking every file's

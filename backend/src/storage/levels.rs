@@ -1,6 +1,6 @@
 //! What a staged level holds (its server executable, web client and database migrations) and
-//! the boot record the supervisor keeps beside the pointer: the last level that came up
-//! (`confirmed`) and why a level that did not was left (`start-failure.json`).
+//! why a level that did not come up was left (`start-failure.json`, the supervisor's record;
+//! the confirmed level is beside the pointer, in `install_root.rs`).
 //!
 //! ```text
 //! DATA_DIR/install/
@@ -26,7 +26,6 @@ use crate::package::payload::{
 };
 use crate::storage::install_root::{InstallRoot, sync_dir, write_synced};
 
-pub(crate) const CONFIRMED: &str = "confirmed";
 const START_FAILURE: &str = "start-failure.json";
 
 /// One migration of a level, as its staged files hold it.
@@ -106,51 +105,6 @@ impl InstallRoot {
                 up_sql,
             })
             .collect())
-    }
-
-    /// The last level whose server came up; the current level when none was recorded yet.
-    pub fn confirmed(&self) -> io::Result<PatchLevel> {
-        match fs::read_to_string(self.dir().join(CONFIRMED)) {
-            Ok(text) => text.trim().parse::<u32>().map(PatchLevel).map_err(|_| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("the confirmed level file holds `{}`", text.trim()),
-                )
-            }),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => self.current(),
-            Err(err) => Err(err),
-        }
-    }
-
-    /// Records `level` as the last level whose server came up (durably).
-    pub fn confirm(&self, level: PatchLevel) -> io::Result<()> {
-        let temporary = self.dir().join(format!("{CONFIRMED}.tmp"));
-        write_synced(&temporary, format!("{}\n", level.0).as_bytes())?;
-        fs::rename(&temporary, self.dir().join(CONFIRMED))?;
-        sync_dir(self.dir())
-    }
-
-    /// Removes the folders of levels that are neither the base, the current nor the confirmed
-    /// one (stagings are left to the server, which may be writing one). Returns their names.
-    pub fn remove_unused_levels(&self) -> io::Result<Vec<String>> {
-        let keep = [PatchLevel::NONE, self.current()?, self.confirmed()?];
-        let mut removed = Vec::new();
-        for entry in fs::read_dir(
-            self.level_dir(PatchLevel::NONE)
-                .parent()
-                .unwrap_or(self.dir()),
-        )? {
-            let entry = entry?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let unused = name
-                .parse::<u32>()
-                .is_ok_and(|level| !keep.contains(&PatchLevel(level)));
-            if unused {
-                fs::remove_dir_all(entry.path())?;
-                removed.push(name);
-            }
-        }
-        Ok(removed)
     }
 
     /// Records (durably) that a level did not come up, before switching back.
