@@ -58,7 +58,10 @@ async fn main() -> anyhow::Result<()> {
         .bytes();
     let response = client.import(broken).await;
     if !response.status().is_success() {
-        bail!("import of the broken patch failed: {}", response.text().await?);
+        bail!(
+            "import of the broken patch failed: {}",
+            response.text().await?
+        );
     }
 
     println!("restart benchmark: {ROUNDS} restart-type installs, {CLIENTS} open event streams");

@@ -29,9 +29,13 @@ pub const DEMO_DOWNLOAD_SECS: u64 = 6;
 /// The folder of the demo TMC's packages inside the data dir.
 pub const DEMO_TMC_DIR: &str = "demo-tmc";
 
-/// Writes the demo packages (first start) and starts serving them on a loopback port.
+/// Writes the demo packages (first start) and starts serving them on a loopback port. The
+/// 6.4.0 patches carry `executable` as their server executable (the supervisor's own, so
+/// installing them hands over to it); without one (the application inside a test process) they
+/// carry none and the base executable serves them.
 pub async fn start_demo_tmc(
     config: &Config,
+    executable: Option<std::path::PathBuf>,
 ) -> anyhow::Result<(TcpListener, std::sync::Arc<TmcServer>)> {
     let prefix = config.storage.data_dir.join(DEMO_VENDOR_KEY);
     let signer = crate::package::PackageSigner::load(&prefix.with_extension("key"))
@@ -42,7 +46,12 @@ pub async fn start_demo_tmc(
     let packages = {
         let signer = crate::package::PackageSigner::load(&prefix.with_extension("key"))?;
         tokio::task::spawn_blocking(move || {
-            crate::tools::demo_packages::write_demo_packages(&folder, &signer, &static_dir)
+            crate::tools::demo_packages::write_demo_packages(
+                &folder,
+                &signer,
+                &static_dir,
+                executable.as_deref(),
+            )
         })
         .await??
     };

@@ -238,9 +238,7 @@ impl Lifecycle {
             None,
             RunningExecutable {
                 level: shared::PatchLevel::NONE,
-                path: crate::app::handoff::own_executable()
-                    .display()
-                    .to_string(),
+                path: crate::app::handoff::own_executable().display().to_string(),
                 pid: std::process::id(),
                 supervised: false,
             },

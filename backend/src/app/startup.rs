@@ -14,9 +14,9 @@ use crate::app::demo::{
     DEMO_DEVICES_ENV, DEMO_PASSWORD_FILE, DEMO_VENDOR_KEY, read_demo_password,
     register_demo_devices, start_demo_devices, start_demo_tmc, write_private_file,
 };
+use crate::app::handoff::{Handed, own_executable};
 use crate::app::lifecycle::{Control, Gate, Lifecycle, restart_application};
 use crate::app::state::new_state;
-use crate::app::handoff::{Handed, own_executable};
 use crate::config::Config;
 use crate::http::router::router;
 use crate::http::state::AppState;
@@ -156,7 +156,7 @@ impl Application {
         trusted_keys(&config)?;
         let supervised = handed.is_some();
         let demo_tmc = if config.demo && config.tmc.url.is_none() && !supervised {
-            let (listener, tmc) = start_demo_tmc(&config).await?;
+            let (listener, tmc) = start_demo_tmc(&config, None).await?;
             let url = format!("http://{}/", listener.local_addr()?);
             config.tmc.url = Some(reqwest::Url::parse(&url)?);
             Some((listener, tmc))
@@ -310,7 +310,7 @@ impl Application {
                     },
                 }
             };
-            running.stop(&state).await;
+            running.stop(&state, exit != Exit::Handover).await;
             if exit == Exit::Handover {
                 crate::workflow::faults::crash_point_named("handover");
             }
@@ -418,7 +418,8 @@ impl Running {
     }
 
     /// Ends the event streams, stops listening, and lets connections finish (for a while).
-    async fn stop(mut self, state: &AppState) {
+    /// The HA lease is given up, except on a handover: the next level's server takes it on.
+    async fn stop(mut self, state: &AppState, release_lease: bool) {
         state.events.close();
         // The server task may have ended already; then there is nothing to stop.
         let _ = self.stop.send(());
@@ -432,7 +433,9 @@ impl Running {
             }
         }
         self.tasks.shutdown().await;
-        state.cluster.release().await;
+        if release_lease {
+            state.cluster.release().await;
+        }
     }
 }
 

@@ -28,14 +28,14 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::app::demo::{DEMO_DEVICES_ENV, start_demo_simulator, start_demo_tmc};
+use crate::app::handoff::{
+    EXIT_HANDOVER, EXIT_REBOOT, LEVEL_ENV, LISTEN_FD_ENV, SUPERVISOR_PID_ENV, TRIAL_ENV,
+};
 use crate::app::startup::trusted_keys;
 use crate::config::Config;
 use crate::service::backoff::Backoff;
 use crate::storage::install_root::InstallRoot;
 use crate::storage::levels::StartFailure;
-use crate::app::handoff::{
-    EXIT_HANDOVER, EXIT_REBOOT, LEVEL_ENV, LISTEN_FD_ENV, SUPERVISOR_PID_ENV, TRIAL_ENV,
-};
 use crate::workflow::faults::crash_point_named;
 
 /// How many of a server's last output lines a start failure quotes.
@@ -111,7 +111,7 @@ pub async fn supervise(
     if config.demo {
         trusted_keys(&config)?;
         if config.tmc.url.is_none() {
-            let (listener, tmc) = start_demo_tmc(&config).await?;
+            let (listener, tmc) = start_demo_tmc(&config, Some(base_executable.clone())).await?;
             envs.push((
                 "SMS_TMC_URL".to_owned(),
                 format!("http://{}/", listener.local_addr()?),
@@ -147,10 +147,12 @@ pub async fn supervise(
         let level = read(&root, InstallRoot::current).await?;
         let confirmed = read(&root, InstallRoot::confirmed).await?;
         let trial = level != confirmed;
-        let executable = root
-            .executable(level)
-            .unwrap_or_else(|| base_executable.clone());
-        let mut server = start(&executable, &args, &envs, socket, level, trial)?;
+        let (executable, executable_level) = match root.executable(level) {
+            Some(own) => (own, level),
+            None => (base_executable.clone(), PatchLevel::NONE),
+        };
+        let mut server = start(&executable, executable_level, &args, &envs, socket, trial)?;
+        server.level = level;
         tracing::info!(
             level = level.0,
             pid = server.child.id(),
@@ -169,7 +171,17 @@ pub async fn supervise(
                 came_up = come_up(&mut server, addr, config.start_timeout) => came_up,
             };
             match came_up {
-                Ok(()) => {
+                CameUp::HandedOver => {
+                    // It switched itself back (e.g. its post-check failed) before it was
+                    // confirmed: start what the install root names now.
+                    tracing::info!(
+                        level = level.0,
+                        "{} handed over before it was confirmed",
+                        shared::level_in_words(level)
+                    );
+                    continue;
+                }
+                CameUp::Healthy => {
                     tracing::info!(
                         level = level.0,
                         took_ms = server.started.elapsed().as_millis() as u64,
@@ -189,7 +201,7 @@ pub async fn supervise(
                         );
                     }
                 }
-                Err(reason) => {
+                CameUp::Failed(reason) => {
                     stop(&mut server).await;
                     // The server's last words reach the pipe readers a moment after its end.
                     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -284,12 +296,14 @@ async fn bind_again(addr: SocketAddr) -> anyhow::Result<std::net::TcpListener> {
 }
 
 /// Starts the server `executable` of `level` on the inherited socket.
+/// Starts the server `executable` (that of `level`; 0: the base executable) on the inherited
+/// socket.
 fn start(
     executable: &std::path::Path,
+    level: PatchLevel,
     args: &[OsString],
     envs: &[(String, String)],
     socket: &std::net::TcpListener,
-    level: PatchLevel,
     trial: bool,
 ) -> anyhow::Result<Server> {
     use std::os::fd::AsRawFd;
@@ -343,29 +357,52 @@ async fn forward(output: impl AsyncRead + Unpin, tail: Tail, stderr: bool) {
     }
 }
 
+/// How a level on trial started.
+enum CameUp {
+    /// Healthy at its level.
+    Healthy,
+    /// It exited asking for a handover (it switched the level itself).
+    HandedOver,
+    /// It exited, or was not healthy in time: why.
+    Failed(String),
+}
+
 /// Waits until the server answers healthy at its level, at most `timeout`; says why not.
-async fn come_up(server: &mut Server, addr: SocketAddr, timeout: Duration) -> Result<(), String> {
+async fn come_up(server: &mut Server, addr: SocketAddr, timeout: Duration) -> CameUp {
+    match wait_healthy(server, addr, timeout).await {
+        Ok(()) => CameUp::Healthy,
+        Err(None) => CameUp::HandedOver,
+        Err(Some(why)) => CameUp::Failed(why),
+    }
+}
+
+async fn wait_healthy(
+    server: &mut Server,
+    addr: SocketAddr,
+    timeout: Duration,
+) -> Result<(), Option<String>> {
     let url = format!("http://{}/api/v1/health", local(addr));
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
         .no_proxy()
         .build()
-        .map_err(|err| format!("cannot ask its health: {err}"))?;
+        .map_err(|err| Some(format!("cannot ask its health: {err}")))?;
     let deadline = tokio::time::Instant::now() + timeout;
     let mut last = String::from("it never answered");
     loop {
         tokio::select! {
             status = server.child.wait() => {
                 return Err(match status {
-                    Ok(status) => format!("its server exited ({status}) before it came up"),
-                    Err(err) => format!("its server could not be waited for: {err}"),
+                    Ok(status) if status.code() == Some(EXIT_HANDOVER) => None,
+                    Ok(status) => Some(format!("its server exited ({status}) before it came up")),
+                    Err(err) => Some(format!("its server could not be waited for: {err}")),
                 });
             }
             () = tokio::time::sleep_until(deadline) => {
-                return Err(format!(
+                return Err(Some(format!(
                     "its server was not healthy within {} s ({last})",
                     timeout.as_secs_f64()
-                ));
+                )));
             }
             answer = healthy(&client, &url) => match answer {
                 Ok(level) if level == server.level => return Ok(()),
@@ -470,4 +507,3 @@ async fn blocking<T: Send + 'static>(
         .await
         .map_err(std::io::Error::other)?
 }
-

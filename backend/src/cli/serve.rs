@@ -5,8 +5,8 @@
 use std::process::ExitCode;
 
 use super::init_logging;
-use crate::app::startup::{Application, BOOTSTRAP_PASSWORD_ENV, Exit, shutdown_signal};
 use crate::app::handoff::{EXIT_HANDOVER, EXIT_REBOOT, Handed};
+use crate::app::startup::{Application, BOOTSTRAP_PASSWORD_ENV, Exit, shutdown_signal};
 use crate::app::supervisor::supervise;
 use crate::config::{Config, ServeArgs};
 

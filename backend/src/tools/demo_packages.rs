@@ -1,6 +1,6 @@
 //! The demo TMC's packages: SMS 6.4.0 Patches 1 to 5 with varied effects, and one patch for
 //! another product version, signed with the demo vendor key. The 6.4.0 patches carry real
-//! payloads (`package::payload`): the running executable as `server/bin/sms`, the built web
+//! payloads (`package::payload`): the supervisor's executable as `server/bin/sms`, the built web
 //! client as `client/` in the client patches, and from Patch 4 on a real migration; patches are
 //! cumulative, so each carries every migration of the patches before it.
 //!
@@ -183,17 +183,18 @@ pub struct DemoPackages {
     pub largest: u64,
 }
 
-/// Writes the demo packages into `dir` (those not there yet, or all when the running executable
-/// or the web client in `static_dir` changed since they were written), signed by `signer`.
+/// Writes the demo packages into `dir` (those not there yet, or all when `executable` or the web
+/// client in `static_dir` changed since they were written), signed by `signer`. The 6.4.0
+/// patches carry `executable` as `server/bin/sms`; without one they carry no executable.
 pub fn write_demo_packages(
     dir: &Path,
     signer: &PackageSigner,
     static_dir: &Path,
+    executable: Option<&Path>,
 ) -> anyhow::Result<DemoPackages> {
     std::fs::create_dir_all(dir)?;
-    let executable = std::env::current_exe().context("cannot find the running executable")?;
     let client = WebClient::find(static_dir)?;
-    let stamp = stamp(&executable, &client)?;
+    let stamp = stamp(executable, &client)?;
     let stamp_file = dir.join(STAMP_FILE);
     let fresh = std::fs::read_to_string(&stamp_file).is_ok_and(|old| old == stamp);
     if !fresh {
@@ -212,7 +213,7 @@ pub fn write_demo_packages(
         }
         let work = tempfile::tempdir_in(dir)?;
         let payload = work.path().join("payload");
-        demo.write_payload(&payload, &executable, &client)?;
+        demo.write_payload(&payload, executable, &client)?;
         // Packed next to the folder and renamed, so the TMC never lists a half-written file.
         let staged = work.path().join(&name);
         pack(signer, &demo.template(), &payload, &staged)
@@ -267,7 +268,7 @@ const NOT_BUILT_PAGE: &str = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8
 
 /// What the packages are built from: the patches' revision, the executable's path, size and
 /// modification time, and the web client's files (their paths, sizes and times, hashed).
-fn stamp(executable: &Path, client: &WebClient) -> anyhow::Result<String> {
+fn stamp(executable: Option<&Path>, client: &WebClient) -> anyhow::Result<String> {
     let modified = |path: &Path| -> anyhow::Result<(u64, u128)> {
         let meta =
             std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -277,7 +278,13 @@ fn stamp(executable: &Path, client: &WebClient) -> anyhow::Result<String> {
             .map_or(0, |d| d.as_nanos());
         Ok((meta.len(), time))
     };
-    let (size, time) = modified(executable)?;
+    let executable = match executable {
+        Some(path) => {
+            let (size, time) = modified(path)?;
+            format!("{} {size} {time}", path.display())
+        }
+        None => "none".to_owned(),
+    };
     let client = match client {
         WebClient::NotBuilt => "not built".to_owned(),
         WebClient::Built(files) => {
@@ -290,8 +297,7 @@ fn stamp(executable: &Path, client: &WebClient) -> anyhow::Result<String> {
         }
     };
     Ok(format!(
-        "revision {PATCHES_REVISION}\nexecutable {} {size} {time}\nclient {client}\n",
-        executable.display()
+        "revision {PATCHES_REVISION}\nexecutable {executable}\nclient {client}\n"
     ))
 }
 
@@ -331,10 +337,10 @@ impl DemoPatch {
     fn write_payload(
         &self,
         payload: &Path,
-        executable: &Path,
+        executable: Option<&Path>,
         client: &WebClient,
     ) -> anyhow::Result<()> {
-        if self.version == DEMO_VERSION {
+        if let Some(executable) = executable.filter(|_| self.version == DEMO_VERSION) {
             let target = payload.join(SERVER_EXECUTABLE);
             create_parent(&target)?;
             // A hard link when the data dir is on the executable's file system; else a copy.
@@ -437,7 +443,8 @@ mod tests {
         let dir = data.path().join("tmc");
         let signer = PackageSigner::generate("demo");
 
-        let first = write_demo_packages(&dir, &signer, &web).unwrap();
+        let exe = std::env::current_exe().unwrap();
+        let first = write_demo_packages(&dir, &signer, &web, Some(&exe)).unwrap();
 
         assert_eq!(first.written, PATCHES.len());
         let exe_size = std::fs::metadata(std::env::current_exe().unwrap())
@@ -479,7 +486,7 @@ mod tests {
         }
 
         // A warm start with the same executable and client writes nothing.
-        let again = write_demo_packages(&dir, &signer, &web).unwrap();
+        let again = write_demo_packages(&dir, &signer, &web, Some(&exe)).unwrap();
         assert_eq!(
             again,
             DemoPackages {
@@ -496,13 +503,13 @@ mod tests {
         std::fs::write(&exe, "v1").unwrap();
         let web = data.path().join("dist");
         std::fs::create_dir_all(&web).unwrap();
-        let not_built = stamp(&exe, &WebClient::find(&web).unwrap()).unwrap();
+        let not_built = stamp(Some(&exe), &WebClient::find(&web).unwrap()).unwrap();
         assert!(not_built.contains("client not built"), "{not_built}");
         std::fs::write(web.join("index.html"), "<html></html>").unwrap();
-        let built = stamp(&exe, &WebClient::find(&web).unwrap()).unwrap();
+        let built = stamp(Some(&exe), &WebClient::find(&web).unwrap()).unwrap();
         assert_ne!(built, not_built);
         std::fs::write(&exe, "v2, longer").unwrap();
-        let rebuilt = stamp(&exe, &WebClient::find(&web).unwrap()).unwrap();
+        let rebuilt = stamp(Some(&exe), &WebClient::find(&web).unwrap()).unwrap();
         assert_ne!(rebuilt, built);
     }
 
@@ -514,7 +521,7 @@ mod tests {
         std::fs::write(&exe, "#!/bin/sh\n").unwrap();
         let patch2 = PATCHES.iter().find(|p| p.client).unwrap();
         patch2
-            .write_payload(&payload, &exe, &WebClient::NotBuilt)
+            .write_payload(&payload, Some(&exe), &WebClient::NotBuilt)
             .unwrap();
         let page = std::fs::read_to_string(payload.join(CLIENT_INDEX)).unwrap();
         assert!(page.contains("make spa"), "{page}");

@@ -382,3 +382,36 @@ async fn in_the_test_process_the_levels_web_client_is_served_after_the_restart()
         "the same executable keeps running"
     );
 }
+
+#[tokio::test]
+async fn under_the_supervisor_a_simulated_reboot_closes_the_socket_and_the_new_level_comes_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let vendor = Vendor::new();
+    import_offline(dir.path(), &vendor, &vendor.package(3).reboot().write());
+    let server = start_server_with(dir.path(), &vendor, "", &[]);
+    let api = logged_in(&server.url).await;
+    let started = testkit::api::started_job(api.install("6.4.0.3").await).await;
+    let id = started["id"].as_i64().unwrap();
+    // Nothing listens for a while: the supervisor closed the socket.
+    testkit::eventually(
+        "a window in which connections are refused (the reboot)",
+        std::time::Duration::from_secs(30),
+        || async {
+            match reqwest::get(format!("{}/api/v1/health", server.url)).await {
+                Err(err) if err.is_connect() => Ok(()),
+                Err(err) => Err(err.to_string()),
+                Ok(response) => Err(format!("health answered {}", response.status())),
+            }
+        },
+    )
+    .await
+    .unwrap();
+    let job = api.wait_for_job(id).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(api.level().await, 3);
+    // The level carries no executable: the base one serves it.
+    let (level, pid, supervised) = running(&api).await;
+    assert_eq!((level, supervised), (0, true));
+    assert_eq!(exe_of(pid), std::fs::canonicalize(SMS).unwrap());
+    stop(server);
+}
