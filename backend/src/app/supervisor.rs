@@ -151,7 +151,30 @@ pub async fn supervise(
             Some(own) => (own, level),
             None => (base_executable.clone(), PatchLevel::NONE),
         };
-        let mut server = start(&executable, executable_level, &args, &envs, socket, trial)?;
+        let mut server = match start(&executable, executable_level, &args, &envs, socket, trial) {
+            Ok(server) => server,
+            Err(err) if trial => {
+                let reason = format!("{err:#}");
+                if let Err(err) = switch_back(&root, level, Vec::new(), confirmed, reason).await {
+                    tracing::error!("{err:#}");
+                    tokio::time::sleep(RESTART_BACKOFF.max).await;
+                }
+                continue;
+            }
+            Err(err) => {
+                failures += 1;
+                let wait = RESTART_BACKOFF.delay(failures);
+                tracing::error!(
+                    retry_in_ms = wait.as_millis() as u64,
+                    "{err:#}; trying again"
+                );
+                tokio::select! {
+                    () = &mut shutdown => break,
+                    () = tokio::time::sleep(wait) => {}
+                }
+                continue;
+            }
+        };
         server.level = level;
         tracing::info!(
             level = level.0,
@@ -189,23 +212,35 @@ pub async fn supervise(
                         shared::level_in_words(level)
                     );
                     let confirm = root.clone();
-                    let removed = blocking(move || {
+                    let confirmed = blocking(move || {
                         confirm.confirm(level)?;
                         confirm.remove_unused_levels()
                     })
-                    .await?;
-                    if !removed.is_empty() {
-                        tracing::info!(
+                    .await;
+                    // The server runs either way; a level left unconfirmed is tried again
+                    // at the next start, a folder left behind is removed then.
+                    match confirmed {
+                        Ok(removed) if !removed.is_empty() => tracing::info!(
                             removed = %removed.join(", "),
                             "removed the levels no longer needed to switch back"
-                        );
+                        ),
+                        Ok(_) => {}
+                        Err(err) => tracing::error!(
+                            "cannot record that {} came up: {err}",
+                            shared::level_in_words(level)
+                        ),
                     }
                 }
                 CameUp::Failed(reason) => {
                     stop(&mut server).await;
                     // The server's last words reach the pipe readers a moment after its end.
                     tokio::time::sleep(Duration::from_millis(50)).await;
-                    switch_back(&root, &server, confirmed, reason).await?;
+                    let output = server.tail.lines();
+                    if let Err(err) = switch_back(&root, level, output, confirmed, reason).await {
+                        // Whatever the install root names is started again, after a wait.
+                        tracing::error!("{err:#}");
+                        tokio::time::sleep(RESTART_BACKOFF.max).await;
+                    }
                     continue;
                 }
             }
@@ -433,22 +468,23 @@ async fn healthy(client: &reqwest::Client, url: &str) -> Result<PatchLevel, Stri
 /// The level on trial did not come up: record why, point back at the confirmed level.
 async fn switch_back(
     root: &InstallRoot,
-    server: &Server,
+    level: PatchLevel,
+    output: Vec<String>,
     back_to: PatchLevel,
     reason: String,
 ) -> anyhow::Result<()> {
     let failure = StartFailure {
-        level: server.level,
+        level,
         back_to,
         reason: reason.clone(),
-        output: server.tail.lines(),
+        output,
     };
     tracing::error!(
-        level = server.level.0,
+        level = level.0,
         back_to = back_to.0,
         last_lines = %failure.output.join("\n"),
         "{} did not come up: {reason}; switching back to {}",
-        shared::level_in_words(server.level),
+        shared::level_in_words(level),
         shared::level_in_words(back_to)
     );
     let root = root.clone();

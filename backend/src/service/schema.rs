@@ -16,6 +16,10 @@ pub struct MigrationReport {
     pub applied: Vec<String>,
     /// `NNNN-name` of each migration undone, in order.
     pub undone: Vec<String>,
+    /// `NNNN-name` of each migration the level does not carry that stays: it has no down
+    /// migration (its patch cannot be rolled back; only a switch back after a failed start
+    /// leaves such a level).
+    pub kept: Vec<String>,
 }
 
 /// Why the schema could not be brought to a level. Nothing of the transaction stays.
@@ -35,9 +39,6 @@ pub enum MigrationError {
         applied: String,
         now: String,
     },
-    /// A migration to undo has no down migration (`migration_failed`).
-    #[error("the database migration {migration} cannot be undone: its patch has no down migration")]
-    Irreversible { migration: String },
     #[error("database error: {0}")]
     Db(#[from] DbErr),
 }
@@ -65,8 +66,9 @@ pub async fn applied<C: ConnectionTrait>(db: &C) -> Result<Vec<patch_migration::
 }
 
 /// Brings the schema to `wanted` (the migrations of `level`, cumulative): undoes, newest first,
-/// every applied migration `wanted` does not hold, then applies, in order, every one of
-/// `wanted` not applied yet, recording each. A migration applied with other SQL is refused.
+/// every applied migration `wanted` does not hold (one without a down migration stays, and the
+/// report says so), then applies, in order, every one of `wanted` not applied yet, recording
+/// each. A migration applied with other SQL is refused.
 pub async fn migrate_to<C: ConnectionTrait>(
     db: &C,
     level: PatchLevel,
@@ -93,7 +95,8 @@ pub async fn migrate_to<C: ConnectionTrait>(
         }
         let migration = label(number, &row.name);
         let Some(down) = &row.down_sql else {
-            return Err(MigrationError::Irreversible { migration });
+            report.kept.push(migration);
+            continue;
         };
         db.execute_unprepared(down)
             .await

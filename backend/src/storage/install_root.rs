@@ -144,8 +144,7 @@ impl InstallRoot {
             let unused = name
                 .parse::<u32>()
                 .is_ok_and(|level| !keep.contains(&PatchLevel(level)));
-            if unused {
-                fs::remove_dir_all(entry.path())?;
+            if unused && remove_tree(&entry.path())? {
                 removed.push(name);
             }
         }
@@ -198,8 +197,7 @@ impl InstallRoot {
             // current one does not come up.
             let keep =
                 name == "0" || name == current.0.to_string() || name == confirmed.0.to_string();
-            if !keep {
-                fs::remove_dir_all(entry.path())?;
+            if !keep && remove_tree(&entry.path())? {
                 removed.push(format!("{LEVELS}/{name}"));
             }
         }
@@ -314,6 +312,16 @@ impl Write for HashingWriter {
 
     fn flush(&mut self) -> io::Result<()> {
         self.file.flush()
+    }
+}
+
+/// Removes a folder; false when it was gone already (the supervisor and the server may both
+/// tidy up after a switch).
+fn remove_tree(path: &Path) -> io::Result<bool> {
+    match fs::remove_dir_all(path) {
+        Ok(()) => Ok(true),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(err) => Err(err),
     }
 }
 

@@ -415,3 +415,56 @@ async fn under_the_supervisor_a_simulated_reboot_closes_the_socket_and_the_new_l
     assert_eq!(exe_of(pid), std::fs::canonicalize(SMS).unwrap());
     stop(server);
 }
+
+#[tokio::test]
+async fn a_switch_back_keeps_the_migrations_a_patch_cannot_undo_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let vendor = Vendor::new();
+    let package = vendor
+        .package(3)
+        .without_rollback()
+        .migration("0001-rule-tags.up.sql", RULE_TAGS_UP)
+        .server_script("echo 'cannot start' >&2\nexit 1\n")
+        .write();
+    import_offline(dir.path(), &vendor, &package);
+    let server = start_server_with(dir.path(), &vendor, "", &[]);
+    let api = logged_in(&server.url).await;
+    let job = api.follow_job(api.install("6.4.0.3").await).await;
+    assert_eq!(job["error"]["code"], "server_start_failed", "{job}");
+    let message = job["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("keeps its migrations 0001-rule-tags"),
+        "{message}"
+    );
+    // The level record follows the install root; the schema keeps what cannot be undone.
+    assert_eq!(api.level().await, 0);
+    assert_eq!(current_level(dir.path()), 0);
+    assert!(has_table(dir.path(), "rule_tags").await);
+    stop(server);
+}
+
+#[tokio::test]
+async fn a_level_whose_executable_cannot_even_start_is_switched_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("not-a-program");
+    std::fs::write(&garbage, [0x7f, b'E', b'L', b'F', 0, 0, 0, 0]).unwrap();
+    let vendor = Vendor::new();
+    import_offline(
+        dir.path(),
+        &vendor,
+        &vendor.package(3).server_executable(&garbage).write(),
+    );
+    let server = start_server_with(dir.path(), &vendor, "", &[]);
+    let api = logged_in(&server.url).await;
+    let job = api.follow_job(api.install("6.4.0.3").await).await;
+    assert_eq!(job["error"]["code"], "server_start_failed", "{job}");
+    assert!(
+        job["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot start the server executable"),
+        "{job}"
+    );
+    assert_eq!(api.level().await, 0);
+    stop(server);
+}

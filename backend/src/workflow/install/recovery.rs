@@ -99,9 +99,11 @@ pub async fn resume_interrupted(
         } else {
             // Not at the target: before the switch, or switched back. The record follows the
             // install root here too (a switch back also writes the pointer first).
-            if recorded.patch_level != current {
-                record_level(engine, current, &actor).await;
-            }
+            let kept = if recorded.patch_level != current {
+                record_level(engine, current, &actor).await
+            } else {
+                Vec::new()
+            };
             if let Some((name, true)) = &cut_at {
                 // The job is failed below either way; the journal entry is a detail.
                 let _ = handle.stage_ended(*name, false).await;
@@ -115,7 +117,7 @@ pub async fn resume_interrupted(
                 .as_ref()
                 .filter(|f| f.level == to && f.back_to == current)
             {
-                let ending = Ending::Failed(start_failed(failure));
+                let ending = Ending::Failed(start_failed(failure, &kept));
                 clean_install_root(engine).await;
                 conclude(engine, &handle, ending, &actor, None, job.patch, from, to).await;
                 continue;
@@ -158,7 +160,7 @@ pub async fn resume_interrupted(
 }
 
 /// The job's failure when the supervisor left a level that did not come up.
-fn start_failed(failure: &StartFailure) -> PatchJobError {
+fn start_failed(failure: &StartFailure, kept: &[String]) -> PatchJobError {
     let output = if failure.output.is_empty() {
         "It wrote nothing.".to_owned()
     } else {
@@ -172,10 +174,19 @@ fn start_failed(failure: &StartFailure) -> PatchJobError {
                 .join("\n")
         )
     };
+    let schema = if kept.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " The database keeps its migrations {}: its patch cannot undo them.",
+            kept.join(", ")
+        )
+    };
     PatchJobError::failed(
         "server_start_failed",
         format!(
-            "The server of {} did not come up: {}. The server switched back to {} by itself. {}",
+            "The server of {} did not come up: {}. The server switched back to {} by \
+             itself.{schema} {}",
             level_in_words(failure.level),
             failure.reason,
             level_in_words(failure.back_to),
@@ -184,9 +195,14 @@ fn start_failed(failure: &StartFailure) -> PatchJobError {
     )
 }
 
-/// Records `level` (with its build) as installed, as the install root already says; logs why
-/// when it cannot.
-pub(super) async fn record_level(engine: &InstallEngine, level: PatchLevel, actor: &str) {
+/// Records `level` (with its build) as installed and brings the schema to it, as the install
+/// root already says; logs why when it cannot. Returns the migrations that stay because they
+/// cannot be undone.
+pub(super) async fn record_level(
+    engine: &InstallEngine,
+    level: PatchLevel,
+    actor: &str,
+) -> Vec<String> {
     let root = engine.install_root.clone();
     let migrations = match blocking(move || root.migrations(level)).await {
         Ok(migrations) => migrations,
@@ -195,7 +211,7 @@ pub(super) async fn record_level(engine: &InstallEngine, level: PatchLevel, acto
                 "cannot record {} as installed: its migrations cannot be read: {err}",
                 level_in_words(level)
             );
-            return;
+            return Vec::new();
         }
     };
     let recorded = match build_of_level(engine, level).await {
@@ -203,15 +219,27 @@ pub(super) async fn record_level(engine: &InstallEngine, level: PatchLevel, acto
             .installed
             .switch_level(level, &build, actor, &migrations, || {})
             .await
-            .map(|_| ())
             .map_err(|err| err.to_string()),
         Err(err) => Err(err.message),
     };
-    if let Err(why) = recorded {
-        tracing::error!(
-            "cannot record {} as installed: {why}",
-            level_in_words(level)
-        );
+    match recorded {
+        Ok(report) => {
+            if !report.kept.is_empty() {
+                tracing::warn!(
+                    kept = %report.kept.join(", "),
+                    "database migrations that cannot be undone stay in the schema of {}",
+                    level_in_words(level)
+                );
+            }
+            report.kept
+        }
+        Err(why) => {
+            tracing::error!(
+                "cannot record {} as installed: {why}",
+                level_in_words(level)
+            );
+            Vec::new()
+        }
     }
 }
 

@@ -82,6 +82,13 @@ pub(super) async fn switch(
         }
     };
     crash_point_named("migration_committed");
+    if !report.kept.is_empty() {
+        tracing::warn!(
+            kept = %report.kept.join(", "),
+            "database migrations that cannot be undone stay in the schema of {}",
+            level_in_words(level)
+        );
+    }
     if !report.applied.is_empty() || !report.undone.is_empty() {
         tracing::info!(
             applied = %report.applied.join(", "),
