@@ -85,6 +85,9 @@ impl ImportContext {
     }
 }
 
+/// Held while a verified package is moved into place and recorded (find, rename, insert).
+static COMMIT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Stores and lists verified packages.
 #[derive(Debug, Clone)]
 pub struct PatchRepository {
@@ -240,6 +243,9 @@ impl PatchRepository {
                 err.to_string(),
             ))
         })?;
+        // One commit at a time: of two imports of one package, the second sees the first's row
+        // and keeps its hands off the first's file.
+        let _committing = COMMIT.lock().await;
         if let Some(existing) = self.find(id).await? {
             return Err(ImportError::Exists(existing.display_name));
         }

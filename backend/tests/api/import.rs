@@ -257,3 +257,28 @@ async fn importing_needs_an_admin_and_the_right_content_type() {
     assert_error(upload(&app, bytes).await, 403, "admin_required").await;
     assert!(repository_is_empty(&app).await);
 }
+
+#[tokio::test]
+async fn of_eight_simultaneous_imports_of_one_package_one_is_kept_and_the_file_stays_installable() {
+    let vendor = Vendor::new();
+    let app = spawn_app_with(|config| vendor.trust(config)).await;
+    app.login_admin().await;
+    let bytes = vendor.package(3).payload_kib(512).bytes();
+    let uploads = (0..8).map(|_| app.import(bytes.clone()));
+    let answers = futures_util::future::join_all(uploads).await;
+    let mut statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses.iter().filter(|s| **s < 300).count(),
+        1,
+        "{statuses:?}"
+    );
+    for answer in answers {
+        if answer.status().as_u16() >= 300 {
+            assert_error(answer, 409, "already_in_repository").await;
+        }
+    }
+    // The kept file is whole: the patch installs.
+    let job = app.follow_job(app.install("6.4.0.3").await).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+}
