@@ -176,6 +176,7 @@ pub fn unavailable(state: ServerState) -> Response {
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    crate::http::middleware::harden(&mut response, true);
     response
 }
 

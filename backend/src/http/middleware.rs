@@ -1,5 +1,5 @@
 //! Middleware: web clients held to the server's client version (426), the passive node's
-//! 421, and the cluster secret on node-to-node calls.
+//! 421, the cluster secret on node-to-node calls, and the browser hardening headers.
 
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -20,6 +20,40 @@ const EXEMPT: [&str; 4] = [
     "/api/v1/server",
     "/api/v1/openapi.json",
 ];
+
+/// On every answer: `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer`; on
+/// the API's and the nodes' answers also `Cache-Control: no-store` (unless one is set).
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    let api = is_api_path(request.uri().path());
+    let mut response = next.run(request).await;
+    harden(&mut response, api);
+    response
+}
+
+/// Whether `path` is the JSON API's or the node-to-node calls' (never cached).
+pub fn is_api_path(path: &str) -> bool {
+    path == "/api"
+        || path.starts_with("/api/")
+        || path == "/cluster"
+        || path.starts_with("/cluster/")
+}
+
+/// Puts the hardening headers on `response` (`api`: it is an API answer).
+pub fn harden(response: &mut Response, api: bool) {
+    use axum::http::HeaderValue;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if api && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+}
 
 /// Middleware on the API: a web client whose version does not match gets 426.
 pub async fn hold_web_clients(

@@ -107,6 +107,7 @@ pub fn router(state: AppState) -> Router {
     .route("/api/{*rest}", any(fallback::api_not_found))
     .method_not_allowed_fallback(fallback::method_not_allowed)
     .fallback(static_files::serve)
+    .layer(axum::middleware::from_fn(middleware::security_headers))
     .layer(CompressionLayer::new())
     .layer(TraceLayer::new_for_http())
     .with_state(state)

@@ -193,3 +193,30 @@ async fn the_whole_api_runs_on_postgres() {
     let page: Value = app.audit("").await.json().await.unwrap();
     assert_eq!(page["entries"][0]["action"], "setting_change");
 }
+
+#[tokio::test]
+async fn every_answer_carries_the_hardening_headers_and_api_answers_are_not_stored() {
+    let app = spawn_app().await;
+    for path in ["/api/v1/health", "/api/v1/no-such-thing", "/api/v1/server"] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(headers["cache-control"], "no-store", "{path}");
+    }
+    // The web client's files keep their own caching, with the same hardening.
+    let page = app
+        .client
+        .get(app.url("/admin/general"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+    assert!(
+        page.headers()
+            .get("cache-control")
+            .is_none_or(|value| value != "no-store"),
+        "the web client's answers are not the API's"
+    );
+}
