@@ -2,7 +2,10 @@
 //! the environment it hands down, the exit statuses the server answers with. Every level's
 //! executable keeps it (docs/process-model.md).
 
+use std::future::Future;
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use shared::PatchLevel;
@@ -85,4 +88,38 @@ fn take_socket(fd: i32) -> anyhow::Result<std::net::TcpListener> {
 /// Where the executable of the running process is, for `GET /api/v1/server`.
 pub fn own_executable() -> PathBuf {
     std::env::current_exe().unwrap_or_default()
+}
+
+/// The address to reach a server listening on `addr` from this machine: an unspecified
+/// address (`0.0.0.0`, `::`) becomes the loopback one.
+pub fn reachable(addr: SocketAddr) -> SocketAddr {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    addr
+}
+
+/// Binds `addr` again with `bind` after a simulated reboot: the old socket may linger for a
+/// moment, so it tries every 100 ms, 50 times.
+pub async fn bind_again<T, F: Future<Output = std::io::Result<T>>>(
+    addr: SocketAddr,
+    bind: impl Fn(SocketAddr) -> F,
+) -> std::io::Result<T> {
+    let wait = crate::service::backoff::Backoff::constant(Duration::from_millis(100));
+    let mut attempt = 0;
+    loop {
+        match bind(addr).await {
+            Ok(listener) => return Ok(listener),
+            Err(err) if attempt < 50 => {
+                attempt += 1;
+                tracing::debug!("cannot listen on {addr} yet: {err}");
+                tokio::time::sleep(wait.delay(attempt)).await;
+            }
+            Err(err) => return Err(err),
+        }
+    }
 }

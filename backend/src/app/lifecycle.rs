@@ -330,14 +330,7 @@ impl ServerLife for Lifecycle {
     }
 
     fn local_url(&self) -> String {
-        let mut addr = self.addr;
-        if addr.ip().is_unspecified() {
-            addr.set_ip(match addr {
-                SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
-                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
-            });
-        }
-        format!("http://{addr}")
+        format!("http://{}", crate::app::handoff::reachable(self.addr))
     }
 
     fn stop_clients(&self, state: ServerState) -> LifeFuture<'_, ()> {

@@ -21,7 +21,6 @@ use crate::config::Config;
 use crate::http::router::router;
 use crate::http::state::AppState;
 use crate::service::auth::{BOOTSTRAP_ADMIN, BootstrapAdmin};
-use crate::service::backoff::Backoff;
 use crate::service::events::Events;
 use crate::tools::tmc_server::TmcServer;
 
@@ -339,7 +338,7 @@ impl Application {
             let state_executable = state.life.executable();
             drop(state);
             tracing::info!("simulated reboot: starting again");
-            listener = bind_again(addr).await?;
+            listener = crate::app::handoff::bind_again(addr, TcpListener::bind).await?;
             (state, gate, control) = prepare(config.clone(), addr, state_executable.clone())
                 .await
                 .map_err(|err| std::io::Error::other(format!("{err:#}")))?;
@@ -468,25 +467,6 @@ async fn while_serving<F: Future<Output = ()>>(
         tokio::select! {
             () = start() => return,
             () = turned_passive => {}
-        }
-    }
-}
-
-/// The wait between attempts to listen again after a simulated reboot.
-const REBIND: Backoff = Backoff::constant(Duration::from_millis(100));
-
-/// Binds `addr` again after a simulated reboot (the old socket may linger for a moment).
-async fn bind_again(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    let mut attempt = 0;
-    loop {
-        match TcpListener::bind(addr).await {
-            Ok(listener) => return Ok(listener),
-            Err(err) if attempt < 50 => {
-                attempt += 1;
-                tracing::debug!("cannot listen on {addr} yet: {err}");
-                tokio::time::sleep(REBIND.delay(attempt)).await;
-            }
-            Err(err) => return Err(err),
         }
     }
 }

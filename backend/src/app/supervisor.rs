@@ -30,6 +30,7 @@ use tokio::process::{Child, Command};
 use crate::app::demo::{DEMO_DEVICES_ENV, start_demo_simulator, start_demo_tmc};
 use crate::app::handoff::{
     EXIT_HANDOVER, EXIT_REBOOT, LEVEL_ENV, LISTEN_FD_ENV, SUPERVISOR_PID_ENV, TRIAL_ENV,
+    bind_again, reachable,
 };
 use crate::app::startup::trusted_keys;
 use crate::config::Config;
@@ -37,6 +38,7 @@ use crate::service::backoff::Backoff;
 use crate::storage::install_root::InstallRoot;
 use crate::storage::levels::StartFailure;
 use crate::workflow::faults::crash_point_named;
+use crate::workflow::install::blocking;
 
 /// How many of a server's last output lines a start failure quotes.
 const TAIL_LINES: usize = 20;
@@ -131,7 +133,8 @@ pub async fn supervise(
             }
         });
     }
-    let mut listener = Some(bind(config.listen)?);
+    let mut listener =
+        Some(bind(config.listen).with_context(|| format!("cannot listen on {}", config.listen))?);
     let mut addr = listener
         .as_ref()
         .map(std::net::TcpListener::local_addr)
@@ -141,7 +144,11 @@ pub async fn supervise(
     loop {
         let Some(socket) = &listener else {
             // After a simulated reboot: listen again on the same address.
-            listener = Some(bind_again(addr).await?);
+            listener = Some(
+                bind_again(addr, |addr| std::future::ready(bind(addr)))
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} again"))?,
+            );
             continue;
         };
         let level = read(&root, InstallRoot::current).await?;
@@ -304,33 +311,13 @@ pub async fn supervise(
 }
 
 /// Binds the listening socket, inheritable by the servers the supervisor starts.
-fn bind(addr: SocketAddr) -> anyhow::Result<std::net::TcpListener> {
-    let listener =
-        std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let listener = std::net::TcpListener::bind(addr)?;
     // Only the level servers are started by the supervisor, and they take the socket over.
-    rustix::io::fcntl_setfd(&listener, rustix::io::FdFlags::empty())
-        .context("cannot hand the listening socket to the server")?;
+    rustix::io::fcntl_setfd(&listener, rustix::io::FdFlags::empty())?;
     Ok(listener)
 }
 
-/// Binds `addr` again after a simulated reboot (the old socket may linger for a moment).
-async fn bind_again(addr: SocketAddr) -> anyhow::Result<std::net::TcpListener> {
-    let wait = Backoff::constant(Duration::from_millis(100));
-    let mut attempt = 0;
-    loop {
-        match bind(addr) {
-            Ok(listener) => return Ok(listener),
-            Err(err) if attempt < 50 => {
-                attempt += 1;
-                tracing::debug!("cannot listen on {addr} yet: {err:#}");
-                tokio::time::sleep(wait.delay(attempt)).await;
-            }
-            Err(err) => return Err(err),
-        }
-    }
-}
-
-/// Starts the server `executable` of `level` on the inherited socket.
 /// Starts the server `executable` (that of `level`; 0: the base executable) on the inherited
 /// socket.
 fn start(
@@ -416,7 +403,7 @@ async fn wait_healthy(
     addr: SocketAddr,
     timeout: Duration,
 ) -> Result<(), Option<String>> {
-    let url = format!("http://{}/api/v1/health", local(addr));
+    let url = format!("http://{}/api/v1/health", reachable(addr));
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
         .no_proxy()
@@ -515,17 +502,6 @@ async fn stop(server: &mut Server) {
     }
 }
 
-fn local(addr: SocketAddr) -> SocketAddr {
-    let mut addr = addr;
-    if addr.ip().is_unspecified() {
-        addr.set_ip(match addr {
-            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
-            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
-        });
-    }
-    addr
-}
-
 async fn read(
     root: &InstallRoot,
     what: fn(&InstallRoot) -> std::io::Result<PatchLevel>,
@@ -534,12 +510,4 @@ async fn read(
     blocking(move || what(&root))
         .await
         .context("cannot read the install root")
-}
-
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
-) -> std::io::Result<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(std::io::Error::other)?
 }

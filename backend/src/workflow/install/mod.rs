@@ -23,7 +23,7 @@ use crate::service::ServiceError;
 use crate::service::jobs::JobHandle;
 
 use checks::{plan_install, rollback_allowed};
-pub use engine::InstallEngine;
+pub use engine::{InstallEngine, blocking};
 use recovery::{adopt_interrupted, resume_interrupted};
 use run::{run_install, run_rollback};
 
