@@ -154,6 +154,18 @@ pub async fn supervise(
         let level = read(&root, InstallRoot::current).await?;
         let confirmed = read(&root, InstallRoot::confirmed).await?;
         let trial = level != confirmed;
+        if !trial {
+            // No server runs now, so no staging is under way: levels no switch back needs go.
+            let tidy = root.clone();
+            match blocking(move || tidy.remove_unused_levels()).await {
+                Ok(removed) if !removed.is_empty() => tracing::info!(
+                    removed = %removed.join(", "),
+                    "removed the levels no longer needed to switch back"
+                ),
+                Ok(_) => {}
+                Err(err) => tracing::error!("cannot remove unused levels: {err}"),
+            }
+        }
         let (executable, executable_level) = match root.executable(level) {
             Some(own) => (own, level),
             None => (base_executable.clone(), PatchLevel::NONE),
