@@ -65,7 +65,12 @@ pub fn new_state(
         config.tmc.timeout,
     )?;
     let process = Process {
-        devices: Devices::new(db.clone(), events.clone(), config.device_poll_interval)?,
+        devices: Devices::new(
+            db.clone(),
+            events.clone(),
+            config.device_poll_interval,
+            config.max_devices,
+        )?,
         jobs: Jobs::new(db.clone(), events.clone(), config.node_key()),
         keys,
         install_root,

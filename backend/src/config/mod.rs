@@ -172,10 +172,15 @@ pub struct InstalledFileConfig {
 pub struct DevicesFileConfig {
     /// How often the devices' status is polled, e.g. `5s`.
     pub poll_interval: Option<String>,
+    /// The most devices the server manages; adding one more is refused.
+    pub max_devices: Option<usize>,
 }
 
 /// The default time between two polls of the managed devices.
 pub const DEVICE_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The default of the most devices the server manages.
+pub const MAX_DEVICES: usize = 256;
 
 /// `[system]`: how the server reboots when a patch needs it.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -354,6 +359,8 @@ pub struct Config {
     pub start_timeout: std::time::Duration,
     /// Time between two polls of the managed devices.
     pub device_poll_interval: std::time::Duration,
+    /// The most devices the server manages.
+    pub max_devices: usize,
     /// The HA cluster this node belongs to; `None` on a single server.
     pub cluster: Option<ClusterConfig>,
 }
@@ -514,6 +521,7 @@ impl Config {
             cluster,
             start_timeout,
             device_poll_interval,
+            max_devices: file.devices.max_devices.unwrap_or(MAX_DEVICES),
             system: SystemConfig {
                 reboot_command,
                 reboot_window,

@@ -2,10 +2,16 @@
 //! with their last status. The SMS only watches them: they keep inspecting traffic whatever the
 //! SMS does, so their uptime and counters go on across an SMS restart or reboot.
 
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder,
+};
 use shared::devices::{DeviceInfo, DeviceState, DeviceStatus};
 use shared::panel::ServerEvent;
 
@@ -16,20 +22,228 @@ use crate::storage::entity::device;
 /// The largest status answer read from a device.
 const MAX_STATUS_BYTES: usize = 64 * 1024;
 
-/// How long one poll of one device may take.
+/// How long one poll of one device may take in all.
 const POLL_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long connecting to a device may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long a device may stay silent while it answers (before and between the parts of it).
+const READ_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Why a device cannot be added.
 #[derive(Debug, thiserror::Error)]
 pub enum AddError {
     #[error("`{0}` is not an http:// address of a device's status endpoint")]
     BadUrl(String),
+    #[error("the device address {url} is refused: {why}")]
+    AddressRefused { url: String, why: RefusedAddress },
     #[error("the device at {url} does not answer with its status: {why}")]
     Unreachable { url: String, why: String },
     #[error("the device at {0} is managed already")]
     Exists(String),
+    #[error("{max} devices are managed already, as many as this server manages")]
+    LimitReached { max: usize },
     #[error(transparent)]
     Service(#[from] ServiceError),
+}
+
+/// An address the server never connects to for a device: one that is no device's own (a
+/// link-local, unspecified, multicast or broadcast address), so that a device's URL cannot make
+/// the server reach other hosts' services (such as a cloud metadata service).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct RefusedAddress {
+    /// The host the URL names (an address or a host name).
+    pub host: String,
+    /// The refused address it is or resolves to.
+    pub ip: IpAddr,
+    /// What kind of address that is.
+    pub kind: RefusedKind,
+}
+
+/// The kinds of address no device has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusedKind {
+    /// 169.254.0.0/16, fe80::/10.
+    LinkLocal,
+    /// 0.0.0.0/8, ::.
+    Unspecified,
+    /// 224.0.0.0/4, ff00::/8.
+    Multicast,
+    /// 255.255.255.255.
+    Broadcast,
+}
+
+impl fmt::Display for RefusedKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RefusedKind::LinkLocal => {
+                "a link-local address (169.254.0.0/16 or fe80::/10, where cloud metadata services \
+                 answer)"
+            }
+            RefusedKind::Unspecified => "an unspecified address (0.0.0.0/8 or ::)",
+            RefusedKind::Multicast => "a multicast address (224.0.0.0/4 or ff00::/8)",
+            RefusedKind::Broadcast => "the broadcast address (255.255.255.255)",
+        })
+    }
+}
+
+impl fmt::Display for RefusedAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let host = self.host.trim_start_matches('[').trim_end_matches(']');
+        let literal = host.parse::<IpAddr>().is_ok_and(|ip| ip == self.ip);
+        if literal {
+            write!(f, "{} is ", self.ip)?;
+        } else {
+            write!(f, "{host} resolves to {}, ", self.ip)?;
+        }
+        if let IpAddr::V6(v6) = self.ip
+            && let Some(v4) = v6.to_ipv4_mapped()
+        {
+            write!(f, "the IPv4-mapped form of {v4}, ")?;
+        }
+        write!(f, "{}", self.kind)
+    }
+}
+
+/// The kind of `ip` when no device can have it; `None` for any other address (loopback and
+/// private addresses included: devices live on private networks).
+pub fn refused_kind(ip: IpAddr) -> Option<RefusedKind> {
+    match ip {
+        IpAddr::V4(v4) => refused_v4(v4),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return refused_v4(v4);
+            }
+            if v6.is_unspecified() {
+                Some(RefusedKind::Unspecified)
+            } else if v6.is_unicast_link_local() {
+                Some(RefusedKind::LinkLocal)
+            } else if v6.is_multicast() {
+                Some(RefusedKind::Multicast)
+            } else {
+                None
+            }
+        }
+    }
+}
+
+fn refused_v4(ip: Ipv4Addr) -> Option<RefusedKind> {
+    if ip.octets()[0] == 0 {
+        Some(RefusedKind::Unspecified)
+    } else if ip.is_link_local() {
+        Some(RefusedKind::LinkLocal)
+    } else if ip.is_multicast() {
+        Some(RefusedKind::Multicast)
+    } else if ip.is_broadcast() {
+        Some(RefusedKind::Broadcast)
+    } else {
+        None
+    }
+}
+
+/// `addrs`, what `host` resolved to, when none of them is refused.
+fn checked(host: &str, addrs: Vec<SocketAddr>) -> Result<Vec<SocketAddr>, RefusedAddress> {
+    match addrs
+        .iter()
+        .find_map(|addr| refused_kind(addr.ip()).map(|kind| (addr.ip(), kind)))
+    {
+        Some((ip, kind)) => Err(RefusedAddress {
+            host: host.to_owned(),
+            ip,
+            kind,
+        }),
+        None => Ok(addrs),
+    }
+}
+
+/// The devices' name resolver: the system's, refusing a name when any of its addresses is
+/// refused. It runs for every connection, so a name that resolves to another address later
+/// (DNS rebinding) is refused then.
+struct CheckedResolver;
+
+/// A name that does not resolve.
+#[derive(Debug, thiserror::Error)]
+#[error("the host name {0} does not resolve")]
+struct UnknownHost(String);
+
+impl reqwest::dns::Resolve for CheckedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await
+                .map_err(|_| UnknownHost(host.clone()))?
+                .collect();
+            if addrs.is_empty() {
+                return Err(UnknownHost(host).into());
+            }
+            let addrs = checked(&host, addrs)?;
+            let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+/// Why a device's status was not read.
+#[derive(Debug)]
+enum FetchError {
+    /// Its address is refused: the server did not connect.
+    Refused(RefusedAddress),
+    /// It did not answer with its status; the reason, in words.
+    Unreachable(String),
+}
+
+impl fmt::Display for FetchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FetchError::Refused(why) => write!(f, "its address is refused: {why}"),
+            FetchError::Unreachable(why) => f.write_str(why),
+        }
+    }
+}
+
+/// The refused address or unknown name behind a failed request, if that is why it failed.
+fn resolver_error(err: &reqwest::Error) -> Option<FetchError> {
+    let mut source = std::error::Error::source(err);
+    while let Some(inner) = source {
+        if let Some(refused) = inner.downcast_ref::<RefusedAddress>() {
+            return Some(FetchError::Refused(refused.clone()));
+        }
+        if let Some(unknown) = inner.downcast_ref::<UnknownHost>() {
+            return Some(FetchError::Unreachable(unknown.to_string()));
+        }
+        source = inner.source();
+    }
+    None
+}
+
+/// Whether a failed connection was refused by the other side.
+fn connection_refused(err: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(err);
+    while let Some(inner) = source {
+        if inner
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+        {
+            return true;
+        }
+        source = inner.source();
+    }
+    false
+}
+
+/// The client that talks to devices: no redirects (a device answers itself), no proxy from the
+/// environment, the checked resolver, and time limits on connecting, on every read and in all.
+fn device_client() -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .dns_resolver(Arc::new(CheckedResolver))
+        .connect_timeout(CONNECT_TIMEOUT)
+        .read_timeout(READ_TIMEOUT)
+        .timeout(POLL_TIMEOUT)
+        .build()
 }
 
 /// Adds, lists, removes and polls managed devices; cheap to clone.
@@ -39,15 +253,27 @@ pub struct Devices {
     events: Events,
     http: reqwest::Client,
     interval: Duration,
+    max_devices: usize,
+    /// Held while a device is checked against the others and recorded, so that two adds at
+    /// once cannot both pass the limit or both record the same URL.
+    adding: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Devices {
-    pub fn new(db: DatabaseConnection, events: Events, interval: Duration) -> anyhow::Result<Self> {
+    /// The devices, polled every `interval`; at most `max_devices` of them.
+    pub fn new(
+        db: DatabaseConnection,
+        events: Events,
+        interval: Duration,
+        max_devices: usize,
+    ) -> anyhow::Result<Self> {
         Ok(Self {
             db,
             events,
-            http: reqwest::Client::builder().timeout(POLL_TIMEOUT).build()?,
+            http: device_client()?,
             interval,
+            max_devices,
+            adding: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
 
@@ -67,19 +293,20 @@ impl Devices {
         if parsed.scheme() != "http" && parsed.scheme() != "https" {
             return Err(AddError::BadUrl(url.to_owned()));
         }
-        let status = self.fetch(url).await.map_err(|why| AddError::Unreachable {
-            url: url.to_owned(),
-            why,
+        // Full: nothing is contacted.
+        self.check_room(url).await?;
+        let status = self.fetch(url).await.map_err(|err| match err {
+            FetchError::Refused(why) => AddError::AddressRefused {
+                url: url.to_owned(),
+                why,
+            },
+            FetchError::Unreachable(why) => AddError::Unreachable {
+                url: url.to_owned(),
+                why,
+            },
         })?;
-        let exists = device::Entity::find()
-            .all(&self.db)
-            .await
-            .map_err(ServiceError::from)?
-            .into_iter()
-            .any(|row| row.url == url);
-        if exists {
-            return Err(AddError::Exists(url.to_owned()));
-        }
+        let _adding = self.adding.lock().await;
+        self.check_room(url).await?;
         let now = Utc::now();
         let row = device::ActiveModel {
             name: Set(status.name.clone()),
@@ -102,6 +329,27 @@ impl Devices {
         Ok(info_from_row(row)?)
     }
 
+    /// Refuses a device at `url` when one is managed there already or the limit is reached.
+    async fn check_room(&self, url: &str) -> Result<(), AddError> {
+        let same = device::Entity::find()
+            .filter(device::Column::Url.eq(url))
+            .count(&self.db)
+            .await
+            .map_err(ServiceError::from)?;
+        if same > 0 {
+            return Err(AddError::Exists(url.to_owned()));
+        }
+        let managed = device::Entity::find()
+            .count(&self.db)
+            .await
+            .map_err(ServiceError::from)?;
+        if usize::try_from(managed).unwrap_or(usize::MAX) >= self.max_devices {
+            return Err(AddError::LimitReached {
+                max: self.max_devices,
+            });
+        }
+        Ok(())
+    }
     /// Stops managing device `id`; false when there is none.
     pub async fn remove(&self, id: i64) -> Result<Option<DeviceInfo>, ServiceError> {
         let Ok(key) = i32::try_from(id) else {
@@ -138,7 +386,7 @@ impl Devices {
                 }
                 Err(why) => {
                     active.state = Set(state_str(DeviceState::Unreachable).to_owned());
-                    active.message = Set(Some(why));
+                    active.message = Set(Some(why.to_string()));
                 }
             }
             // A device removed meanwhile cannot be updated: the others still are.
@@ -162,31 +410,81 @@ impl Devices {
         }
     }
 
-    async fn fetch(&self, url: &str) -> Result<DeviceStatus, String> {
-        let response = self.http.get(url).send().await.map_err(|err| {
-            if err.is_timeout() {
-                format!("no answer within {} s", POLL_TIMEOUT.as_secs())
+    /// Reads the status of the device at `url`: from a literal address only when it is not
+    /// refused, from a host name only when none of its addresses is (the resolver checks them).
+    async fn fetch(&self, url: &str) -> Result<DeviceStatus, FetchError> {
+        let parsed = reqwest::Url::parse(url)
+            .map_err(|_| FetchError::Unreachable("its address is not a URL".to_owned()))?;
+        // A literal address is connected to as it is: no resolver sees it.
+        let host = parsed.host_str().unwrap_or_default();
+        let literal = host.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = literal.parse::<IpAddr>()
+            && let Some(kind) = refused_kind(ip)
+        {
+            return Err(FetchError::Refused(RefusedAddress {
+                host: host.to_owned(),
+                ip,
+                kind,
+            }));
+        }
+        let mut response = self.http.get(parsed).send().await.map_err(|err| {
+            if let Some(resolver) = resolver_error(&err) {
+                resolver
+            } else if err.is_timeout() {
+                FetchError::Unreachable(format!(
+                    "it did not answer within {} s",
+                    POLL_TIMEOUT.as_secs()
+                ))
+            } else if connection_refused(&err) {
+                FetchError::Unreachable("it refused the connection".to_owned())
+            } else if err.is_connect() {
+                FetchError::Unreachable("the server cannot connect to it".to_owned())
             } else {
-                "cannot connect".to_owned()
+                FetchError::Unreachable("its answer is not valid HTTP".to_owned())
             }
         })?;
-        if !response.status().is_success() {
-            return Err(format!("it answered {}", response.status()));
+        let status = response.status();
+        if status.is_redirection() {
+            return Err(FetchError::Unreachable(format!(
+                "it answered with a redirect ({status}), which the server does not follow: give \
+                 the status endpoint's own address"
+            )));
+        }
+        if !status.is_success() {
+            return Err(FetchError::Unreachable(format!("it answered {status}")));
+        }
+        let too_large = || {
+            FetchError::Unreachable(format!(
+                "its answer is larger than {} KiB, too large for a device status",
+                MAX_STATUS_BYTES / 1024
+            ))
+        };
+        // The declared length refuses early; the count of what arrives is what holds.
+        if response
+            .content_length()
+            .is_some_and(|declared| declared > MAX_STATUS_BYTES as u64)
+        {
+            return Err(too_large());
         }
         let mut body = Vec::new();
-        let mut response = response;
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|_| "its answer broke off".to_owned())?
-        {
+        while let Some(chunk) = response.chunk().await.map_err(|err| {
+            if err.is_timeout() {
+                FetchError::Unreachable(format!(
+                    "its answer did not come in full within {} s",
+                    POLL_TIMEOUT.as_secs()
+                ))
+            } else {
+                FetchError::Unreachable("its answer broke off".to_owned())
+            }
+        })? {
             if body.len() + chunk.len() > MAX_STATUS_BYTES {
-                return Err("its answer is too large for a device status".to_owned());
+                return Err(too_large());
             }
             body.extend_from_slice(&chunk);
         }
-        serde_json::from_slice::<DeviceStatus>(&body)
-            .map_err(|_| "its answer is not a device status".to_owned())
+        serde_json::from_slice::<DeviceStatus>(&body).map_err(|_| {
+            FetchError::Unreachable("its answer is not a device status (JSON)".to_owned())
+        })
     }
 }
 
@@ -228,4 +526,88 @@ fn info_from_row(row: device::Model) -> Result<DeviceInfo, ServiceError> {
         added_by: row.added_by,
         added_at: row.added_at,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(ip: &str) -> Option<RefusedKind> {
+        refused_kind(ip.parse().unwrap())
+    }
+
+    #[test]
+    fn addresses_no_device_has_are_refused_in_every_form() {
+        for (ip, expected) in [
+            ("169.254.169.254", RefusedKind::LinkLocal),
+            ("169.254.0.1", RefusedKind::LinkLocal),
+            ("fe80::1", RefusedKind::LinkLocal),
+            ("febf::1", RefusedKind::LinkLocal),
+            ("0.0.0.0", RefusedKind::Unspecified),
+            ("0.1.2.3", RefusedKind::Unspecified),
+            ("::", RefusedKind::Unspecified),
+            ("224.0.0.1", RefusedKind::Multicast),
+            ("239.255.255.250", RefusedKind::Multicast),
+            ("ff02::1", RefusedKind::Multicast),
+            ("255.255.255.255", RefusedKind::Broadcast),
+            ("::ffff:169.254.169.254", RefusedKind::LinkLocal),
+            ("::ffff:0.0.0.0", RefusedKind::Unspecified),
+            ("::ffff:224.0.0.1", RefusedKind::Multicast),
+            ("::ffff:255.255.255.255", RefusedKind::Broadcast),
+        ] {
+            assert_eq!(kind(ip), Some(expected), "{ip}");
+        }
+    }
+
+    #[test]
+    fn loopback_private_and_public_device_addresses_are_allowed() {
+        for ip in [
+            "127.0.0.1",
+            "::1",
+            "::ffff:127.0.0.1",
+            "10.0.0.5",
+            "172.16.3.4",
+            "192.168.1.20",
+            "100.64.0.1",
+            "fd00::5",
+            "203.0.113.7",
+            "2001:db8::7",
+            "169.253.255.255",
+            "169.255.0.1",
+            "fec0::1",
+        ] {
+            assert_eq!(kind(ip), None, "{ip}");
+        }
+    }
+
+    #[test]
+    fn devices_named_by_host_are_refused_when_any_address_of_theirs_is() {
+        let addr = |text: &str| -> SocketAddr { text.parse().unwrap() };
+        let good = vec![addr("10.0.0.5:0"), addr("[fd00::5]:0")];
+        assert_eq!(checked("ips.lan", good.clone()), Ok(good));
+
+        let mixed = vec![addr("10.0.0.5:0"), addr("169.254.169.254:0")];
+        let refused = checked("ips.lan", mixed).unwrap_err();
+        assert_eq!(refused.kind, RefusedKind::LinkLocal);
+        assert_eq!(refused.ip, addr("169.254.169.254:0").ip());
+        let words = refused.to_string();
+        assert!(
+            words.starts_with("ips.lan resolves to 169.254.169.254, a link-local address"),
+            "{words}"
+        );
+    }
+
+    #[test]
+    fn a_refused_address_says_what_it_is() {
+        let refused = RefusedAddress {
+            host: "[::ffff:a9fe:a9fe]".into(),
+            ip: "::ffff:169.254.169.254".parse().unwrap(),
+            kind: RefusedKind::LinkLocal,
+        };
+        assert_eq!(
+            refused.to_string(),
+            "::ffff:169.254.169.254 is the IPv4-mapped form of 169.254.169.254, a link-local \
+             address (169.254.0.0/16 or fe80::/10, where cloud metadata services answer)"
+        );
+    }
 }

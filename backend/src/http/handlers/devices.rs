@@ -37,11 +37,11 @@ pub async fn list(
     request_body = AddDevice,
     responses(
         (status = 201, description = "The device is managed", body = DeviceInfo),
-        (status = 400, description = "Not an http:// address (`invalid_device_url`)", body = ErrorResponse),
+        (status = 400, description = "Not an http:// address (`invalid_device_url`); or a link-local, unspecified, multicast or broadcast address, given or resolved (IPv4-mapped forms too), which the server never connects to (`device_address_refused`)", body = ErrorResponse),
         (status = 401, description = "Not logged in", body = ErrorResponse),
         (status = 403, description = "Not an admin", body = ErrorResponse),
-        (status = 409, description = "Managed already (`device_exists`)", body = ErrorResponse),
-        (status = 422, description = "It does not answer with a device status (`device_unreachable`)", body = ErrorResponse),
+        (status = 409, description = "Managed already (`device_exists`); or as many devices are managed as `[devices] max_devices` allows (`device_limit_reached`)", body = ErrorResponse),
+        (status = 422, description = "It does not answer with a device status (`device_unreachable`): the connection is refused or times out, it answers with a redirect (never followed) or a non-2xx status, or its answer is larger than 64 KiB or not a device status", body = ErrorResponse),
     )
 )]
 pub async fn add(
@@ -64,6 +64,23 @@ pub async fn add(
         AddError::BadUrl(_) => ApiError::BadRequest {
             code: "invalid_device_url",
             message: format!("{err}, e.g. http://10.0.0.5:8443/v1/devices/ips-01/status."),
+        },
+        AddError::AddressRefused { .. } => ApiError::BadRequest {
+            code: "device_address_refused",
+            message: format!(
+                "{err}. No device has such an address, and the server does not connect there so \
+                 that a device address cannot reach other services. Give the address the device \
+                 has on its management network (a private or loopback one), e.g. \
+                 http://10.0.0.5:8443/v1/devices/ips-01/status."
+            ),
+        },
+        AddError::LimitReached { .. } => ApiError::Conflict {
+            code: "device_limit_reached",
+            message: format!(
+                "{err} (`max_devices` in the `[devices]` section of its configuration file). \
+                 Remove a device that is no longer managed, or raise the limit and restart the \
+                 server."
+            ),
         },
         AddError::Unreachable { .. } => ApiError::Status {
             status: StatusCode::UNPROCESSABLE_ENTITY,
