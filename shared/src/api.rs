@@ -47,11 +47,19 @@ pub struct HealthResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct LoginRequest {
-    /// The user's name.
+    /// The user's name: 1 to 64 letters, digits, `.`, `_` or `-`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._-]{1,64}$"))]
     pub username: String,
-    /// The user's password.
+    /// The user's password: at most 1024 bytes (UTF-8), which 256 characters always fit in.
+    #[cfg_attr(feature = "openapi", schema(max_length = 256))]
     pub password: String,
 }
+
+/// `POST /api/v1/patches/import`: the package file, sent as the raw request body
+/// (`application/octet-stream`). Only its schema is used; the server streams the body.
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "openapi", schema(value_type = String, format = Binary))]
+pub struct PackageFile(pub Vec<u8>);
 
 /// Who is logged in (`GET` and `POST /api/v1/session`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,9 +183,11 @@ pub struct AuditPage {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
 pub struct AuditQuery {
-    /// Page number, from 1 (default 1).
+    /// Page number, from 1 to 1000000 (default 1).
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 1_000_000))]
     pub page: Option<u64>,
     /// Entries per page, 1 to 200 (default 50).
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200))]
     pub per_page: Option<u64>,
 }
 

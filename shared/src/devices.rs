@@ -61,6 +61,9 @@ pub struct DeviceInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct AddDevice {
+    /// The device's status endpoint, an `http://` (or `https://`) URL, e.g.
+    /// `http://10.0.0.5:8443/v1/devices/ips-01/status`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^https?://"))]
     pub url: String,
 }
 

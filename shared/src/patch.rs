@@ -272,6 +272,10 @@ mod schema {
                 .description(Some(
                     "Patch MAJOR.MINOR.MICRO.PATCH: the product version and the patch number (from 1).",
                 ))
+                // Plain decimal numbers without leading zeros, up to 9 digits (always a u32).
+                .pattern(Some(
+                    r"^(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})\.[1-9][0-9]{0,8}$",
+                ))
                 .examples(["6.4.0.3"])
                 .into()
         }

@@ -28,6 +28,16 @@ pub fn new_client() -> Client {
         .expect("http client")
 }
 
+/// A cookie-keeping client whose connections come from the loopback address `from` (e.g.
+/// `[127, 0, 0, 2]`): another source address for a server that listens on 127.0.0.1.
+pub fn client_from(from: [u8; 4]) -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .local_address(std::net::IpAddr::from(from))
+        .build()
+        .expect("http client")
+}
+
 /// Asserts the error shape and code of `response`, and returns its message.
 pub async fn assert_error(response: Response, status: u16, code: &str) -> String {
     assert_eq!(response.status(), status, "status of {}", response.url());

@@ -4,6 +4,7 @@
 pub mod demo;
 pub mod handoff;
 pub mod lifecycle;
+pub mod serve;
 pub mod startup;
 pub mod state;
 pub mod supervisor;

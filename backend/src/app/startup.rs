@@ -22,6 +22,7 @@ use crate::http::router::router;
 use crate::http::state::AppState;
 use crate::service::auth::{BOOTSTRAP_ADMIN, BootstrapAdmin};
 use crate::service::events::Events;
+use crate::storage::db::StartLock;
 use crate::tools::tmc_server::TmcServer;
 
 /// The environment variable holding the first admin's password.
@@ -71,8 +72,11 @@ async fn prepare(
     config: Config,
     addr: SocketAddr,
     executable: shared::api::RunningExecutable,
-) -> anyhow::Result<(AppState, Gate, mpsc::Receiver<Control>)> {
+) -> anyhow::Result<(AppState, Gate, mpsc::Receiver<Control>, StartLock)> {
     let db = crate::storage::db::connect(&config.storage).await?;
+    // The first start's records (installed state, first admin) are written by one node at a
+    // time; the caller gives the lock back once it wrote its own.
+    let start_lock = StartLock::take(&db).await?;
     let keys = trusted_keys(&config)?;
     let gate = Gate::new(Router::new());
     gate.close(shared::api::ServerState::Restarting);
@@ -130,7 +134,7 @@ async fn prepare(
         .await
         .context("cannot work out the client version to serve")?;
     tracing::info!(client = %client, "serving web client version {client}");
-    Ok((state, gate, control))
+    Ok((state, gate, control, start_lock))
 }
 
 impl Application {
@@ -182,7 +186,8 @@ impl Application {
             crate::workflow::faults::crash_point_named("server_start");
         }
         let addr = listener.local_addr()?;
-        let (state, gate, control) = prepare(config.clone(), addr, executable.clone()).await?;
+        let (state, gate, control, start_lock) =
+            prepare(config.clone(), addr, executable.clone()).await?;
         let demo_devices = match std::env::var(DEMO_DEVICES_ENV) {
             Ok(devices) if config.demo && supervised => {
                 let devices = devices.parse().with_context(|| {
@@ -207,6 +212,7 @@ impl Application {
             .ensure_bootstrap_admin(bootstrap_password.as_deref())
             .await
             .context("cannot create the first admin")?;
+        start_lock.release().await;
         let login = match created {
             Some(BootstrapAdmin {
                 password,
@@ -339,9 +345,12 @@ impl Application {
             drop(state);
             tracing::info!("simulated reboot: starting again");
             listener = crate::app::handoff::bind_again(addr, TcpListener::bind).await?;
-            (state, gate, control) = prepare(config.clone(), addr, state_executable.clone())
-                .await
-                .map_err(|err| std::io::Error::other(format!("{err:#}")))?;
+            let start_lock;
+            (state, gate, control, start_lock) =
+                prepare(config.clone(), addr, state_executable.clone())
+                    .await
+                    .map_err(|err| std::io::Error::other(format!("{err:#}")))?;
+            start_lock.release().await;
         }
     }
 }
@@ -367,16 +376,17 @@ impl Running {
         };
         gate.open(router(state.clone()));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let service = gate
-            .service()
-            .into_make_service_with_connect_info::<SocketAddr>();
+        let limits = crate::app::serve::ConnectionLimits {
+            max_connections: state.config.http.max_connections,
+            header_read_timeout: state.config.http.header_read_timeout,
+        };
+        let service = gate.service();
         let server = tokio::spawn(async move {
-            axum::serve(listener, service)
-                .with_graceful_shutdown(async move {
-                    // A dropped sender means the same as a sent stop: shut down.
-                    let _ = stopped.await;
-                })
-                .await
+            crate::app::serve::serve(listener, service, limits, async move {
+                // A dropped sender means the same as a sent stop: shut down.
+                let _ = stopped.await;
+            })
+            .await
         });
         let mut tasks = tokio::task::JoinSet::new();
         tasks.spawn(state.cluster.clone().run());
@@ -402,6 +412,7 @@ impl Running {
         tasks.spawn(while_serving(state.cluster.clone(), move || {
             devices.clone().run()
         }));
+        tasks.spawn(housekeeping(state.clone()));
         tasks.spawn(async move {
             if let Err(err) = state.patching.resume_interrupted(interrupted).await {
                 tracing::error!(
@@ -434,6 +445,34 @@ impl Running {
         self.tasks.shutdown().await;
         if release_lease {
             state.cluster.release().await;
+        }
+    }
+}
+
+/// How often ended sessions are removed.
+const SESSION_PURGE_EVERY: Duration = Duration::from_secs(60);
+/// How often the audit log is cut to its retention.
+const AUDIT_PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Removes ended sessions every minute and prunes the audit log every hour (and at start).
+async fn housekeeping(state: AppState) {
+    let mut sessions = tokio::time::interval(SESSION_PURGE_EVERY);
+    let mut audit = tokio::time::interval(AUDIT_PRUNE_EVERY);
+    for timer in [&mut sessions, &mut audit] {
+        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    }
+    loop {
+        tokio::select! {
+            _ = sessions.tick() => match state.auth.purge_expired_sessions().await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(sessions = n, "removed ended sessions"),
+                Err(err) => tracing::warn!("cannot remove ended sessions: {err}"),
+            },
+            _ = audit.tick() => match state.audit.prune(state.config.audit).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(entries = n, "removed audit entries past their retention"),
+                Err(err) => tracing::warn!("cannot prune the audit log: {err}"),
+            },
         }
     }
 }

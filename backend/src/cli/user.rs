@@ -25,7 +25,7 @@ pub(super) enum UserCommand {
         #[command(flatten)]
         storage: StorageArgs,
     },
-    /// Set a user's password (also lifts a login lockout and ends the user's sessions).
+    /// Set a user's password (also ends the user's sessions).
     Passwd {
         /// The user's name.
         name: String,
@@ -72,18 +72,10 @@ pub(super) async fn user(command: UserCommand) -> anyhow::Result<()> {
         UserCommand::List { storage } => {
             let auth = open_auth(&storage).await?;
             let users = auth.list_users().await?;
-            println!(
-                "{:<24} {:<9} {:<26} LOCKED UNTIL",
-                "NAME", "ROLE", "CREATED"
-            );
+            println!("{:<24} {:<9} CREATED", "NAME", "ROLE");
             for user in users {
-                let locked = user
-                    .locked_until
-                    .filter(|until| *until > chrono::Utc::now())
-                    .map(|until| until.to_rfc3339())
-                    .unwrap_or_else(|| "-".into());
                 println!(
-                    "{:<24} {:<9} {:<26} {locked}",
+                    "{:<24} {:<9} {}",
                     user.username,
                     user.role.as_str(),
                     user.created_at.format("%Y-%m-%d %H:%M:%S UTC"),

@@ -41,6 +41,111 @@ pub struct FileConfig {
     pub auth: AuthFileConfig,
     #[serde(default)]
     pub cluster: ClusterFileConfig,
+    #[serde(default)]
+    pub http: HttpFileConfig,
+    #[serde(default)]
+    pub audit: AuditFileConfig,
+}
+
+/// `[http]`: who is trusted to say where a request comes from, and what one request may cost.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpFileConfig {
+    /// Reverse proxies (addresses or networks, `10.0.0.1`, `10.0.0.0/8`) whose
+    /// `X-Forwarded-For` / `X-Forwarded-Proto` are believed; from anyone else they are ignored.
+    #[serde(default)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The largest JSON request body, in bytes.
+    pub max_body_bytes: Option<usize>,
+    /// How long a client has to send a request's headers, e.g. `10s`.
+    pub header_read_timeout: Option<String>,
+    /// How long a request (not an event stream or an upload) may take, e.g. `30s`.
+    pub request_timeout: Option<String>,
+    /// Connections served at once; further ones wait in the listen queue.
+    pub max_connections: Option<usize>,
+}
+
+/// `[http]`, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpConfig {
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub max_body_bytes: usize,
+    pub header_read_timeout: std::time::Duration,
+    pub request_timeout: std::time::Duration,
+    pub max_connections: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            trusted_proxies: Vec::new(),
+            max_body_bytes: 64 * 1024,
+            header_read_timeout: std::time::Duration::from_secs(10),
+            request_timeout: std::time::Duration::from_secs(30),
+            max_connections: 1024,
+        }
+    }
+}
+
+impl HttpConfig {
+    fn resolve(file: &HttpFileConfig) -> anyhow::Result<Self> {
+        let defaults = Self::default();
+        let header_read_timeout = match &file.header_read_timeout {
+            Some(text) => parse_window(text).context("invalid `http.header_read_timeout`")?,
+            None => defaults.header_read_timeout,
+        };
+        let request_timeout = match &file.request_timeout {
+            Some(text) => parse_window(text).context("invalid `http.request_timeout`")?,
+            None => defaults.request_timeout,
+        };
+        anyhow::ensure!(
+            !header_read_timeout.is_zero() && !request_timeout.is_zero(),
+            "`http.header_read_timeout` and `http.request_timeout` must be longer than 0s"
+        );
+        let max_body_bytes = file.max_body_bytes.unwrap_or(defaults.max_body_bytes);
+        anyhow::ensure!(
+            max_body_bytes >= 1024,
+            "`http.max_body_bytes` must be at least 1024"
+        );
+        let max_connections = file.max_connections.unwrap_or(defaults.max_connections);
+        anyhow::ensure!(
+            max_connections >= 16,
+            "`http.max_connections` must be at least 16 (a web client holds a few at once)"
+        );
+        Ok(Self {
+            trusted_proxies: file.trusted_proxies.clone(),
+            max_body_bytes,
+            header_read_timeout,
+            request_timeout,
+            max_connections,
+        })
+    }
+}
+
+/// `[audit]`: how much of the audit log is kept.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditFileConfig {
+    /// Entries older than this many days are removed.
+    pub keep_days: Option<u32>,
+    /// At most this many entries are kept (the oldest go first).
+    pub max_entries: Option<u64>,
+}
+
+/// `[audit]`, resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditConfig {
+    pub keep_days: u32,
+    pub max_entries: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            keep_days: 365,
+            max_entries: 100_000,
+        }
+    }
 }
 
 /// `[cluster]`: the HA cluster this node belongs to.
@@ -284,13 +389,48 @@ pub struct PackagesFileConfig {
     pub max_entries: Option<u64>,
 }
 
-/// `[auth]`: sessions and the login lockout.
+/// `[auth]`: sessions, login throttling and password hashing.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthFileConfig {
+    /// A session ends after this long without a request.
     pub session_ttl_minutes: Option<u32>,
+    /// A session ends this long after its login, however busy it is.
+    pub session_max_hours: Option<u32>,
+    /// Failed logins for one user name from one address before that pair is throttled.
     pub lockout_threshold: Option<u32>,
+    /// Failed logins from one address, whatever the names, before the address is throttled.
+    pub address_lockout_threshold: Option<u32>,
+    /// How long a throttle lasts.
     pub lockout_seconds: Option<u32>,
+    /// Failures older than this no longer count.
+    pub failure_window_seconds: Option<u32>,
+    /// Password hashes computed at once; further logins wait briefly, then get 503 `busy`.
+    pub parallel_hashes: Option<u32>,
+}
+
+/// The login throttle's limits, resolved from `[auth]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleLimits {
+    /// Failed logins for one name from one address before that pair is throttled.
+    pub per_user_and_address: u32,
+    /// Failed logins from one address (any names) before the address is throttled.
+    pub per_address: u32,
+    /// How long a throttle lasts.
+    pub block: std::time::Duration,
+    /// Failures older than this no longer count.
+    pub window: std::time::Duration,
+}
+
+impl Default for ThrottleLimits {
+    fn default() -> Self {
+        Self {
+            per_user_and_address: 5,
+            per_address: 20,
+            block: std::time::Duration::from_secs(300),
+            window: std::time::Duration::from_secs(900),
+        }
+    }
 }
 
 /// Where the data lives, resolved.
@@ -307,22 +447,28 @@ pub struct InitialInstall {
     pub build: Build,
 }
 
-/// Sessions and login lockout.
+/// Sessions, login throttling and password hashing, resolved.
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
     /// A session ends after this long without a request.
     pub session_ttl: chrono::Duration,
-    /// Failed logins in a row after which a user's logins are refused for `lockout`.
-    pub lockout_threshold: u32,
-    pub lockout: chrono::Duration,
+    /// A session ends this long after its login, however busy it is.
+    pub session_max_age: chrono::Duration,
+    pub throttle: ThrottleLimits,
+    /// Password hashes computed at once.
+    pub parallel_hashes: usize,
+    /// How long a login waits for a hashing slot before it is answered `busy`.
+    pub hash_wait: std::time::Duration,
 }
 
 impl Default for AuthConfig {
     fn default() -> Self {
         Self {
             session_ttl: chrono::Duration::minutes(12 * 60),
-            lockout_threshold: 5,
-            lockout: chrono::Duration::minutes(5),
+            session_max_age: chrono::Duration::hours(24),
+            throttle: ThrottleLimits::default(),
+            parallel_hashes: 2,
+            hash_wait: std::time::Duration::from_secs(2),
         }
     }
 }
@@ -363,6 +509,10 @@ pub struct Config {
     pub max_devices: usize,
     /// The HA cluster this node belongs to; `None` on a single server.
     pub cluster: Option<ClusterConfig>,
+    /// Trusted proxies and the limits of one request.
+    pub http: HttpConfig,
+    /// The audit log's retention.
+    pub audit: AuditConfig,
 }
 
 impl Config {
@@ -427,22 +577,40 @@ impl Config {
             "the configured build {build} does not belong to product version {product_version}"
         );
         let defaults = AuthConfig::default();
+        let throttle = defaults.throttle;
+        let seconds = |value: Option<u32>, default: std::time::Duration| {
+            value.map_or(default, |s| std::time::Duration::from_secs(s.into()))
+        };
         let auth = AuthConfig {
             session_ttl: file
                 .auth
                 .session_ttl_minutes
-                .map(|m| chrono::Duration::minutes(m.into()))
+                .map(|m| chrono::Duration::minutes(m.max(1).into()))
                 .unwrap_or(defaults.session_ttl),
-            lockout_threshold: file
+            session_max_age: file
                 .auth
-                .lockout_threshold
-                .unwrap_or(defaults.lockout_threshold)
-                .max(1),
-            lockout: file
+                .session_max_hours
+                .map(|h| chrono::Duration::hours(h.max(1).into()))
+                .unwrap_or(defaults.session_max_age),
+            throttle: ThrottleLimits {
+                per_user_and_address: file
+                    .auth
+                    .lockout_threshold
+                    .unwrap_or(throttle.per_user_and_address)
+                    .max(1),
+                per_address: file
+                    .auth
+                    .address_lockout_threshold
+                    .unwrap_or(throttle.per_address)
+                    .max(1),
+                block: seconds(file.auth.lockout_seconds, throttle.block),
+                window: seconds(file.auth.failure_window_seconds, throttle.window),
+            },
+            parallel_hashes: file
                 .auth
-                .lockout_seconds
-                .map(|s| chrono::Duration::seconds(s.into()))
-                .unwrap_or(defaults.lockout),
+                .parallel_hashes
+                .map_or(defaults.parallel_hashes, |n| n.clamp(1, 64) as usize),
+            hash_wait: defaults.hash_wait,
         };
         let limits = crate::package::Limits::default();
         let package_limits = crate::package::Limits {
@@ -517,7 +685,23 @@ impl Config {
             None => START_TIMEOUT,
         };
         let cluster = ClusterConfig::resolve(&args.cluster, &file.cluster, &storage)?;
+        let http = HttpConfig::resolve(&file.http)?;
+        let audit_defaults = AuditConfig::default();
+        let audit = AuditConfig {
+            keep_days: file
+                .audit
+                .keep_days
+                .unwrap_or(audit_defaults.keep_days)
+                .max(1),
+            max_entries: file
+                .audit
+                .max_entries
+                .unwrap_or(audit_defaults.max_entries)
+                .max(100),
+        };
         Ok(Self {
+            http,
+            audit,
             cluster,
             start_timeout,
             device_poll_interval,

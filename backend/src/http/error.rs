@@ -4,7 +4,7 @@
 //! Every HTTP error has the shape `{"error": {"code", "message"}}`. Internal details are logged,
 //! never sent to the client.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shared::api::{ErrorBody, ErrorResponse};
@@ -20,6 +20,8 @@ pub enum ApiError {
     InvalidCredentials,
     #[error("login locked")]
     LoginLocked { retry_after_secs: u64 },
+    #[error("busy")]
+    Busy { retry_after_secs: u64 },
     #[error("admin role required")]
     AdminRequired,
     #[error("client header missing")]
@@ -62,10 +64,16 @@ impl ApiError {
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_login_attempts",
                 format!(
-                    "Too many failed logins for this user. Logins are refused for another {}; \
-                     wait, or ask another admin to reset the password.",
+                    "Too many failed logins from your address. Logins from it are refused for \
+                     another {}; wait, and check the user name and password. Logins from other \
+                     addresses are not affected.",
                     human_duration(*retry_after_secs)
                 ),
+            ),
+            ApiError::Busy { .. } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "The server is checking too many passwords at once. Try again in a moment.".into(),
             ),
             ApiError::AdminRequired => (
                 StatusCode::FORBIDDEN,
@@ -142,7 +150,8 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, axum::Json(body)).into_response();
-        if let ApiError::LoginLocked { retry_after_secs } = self
+        if let ApiError::LoginLocked { retry_after_secs } | ApiError::Busy { retry_after_secs } =
+            self
             && let Ok(value) = HeaderValue::from_str(&retry_after_secs.max(1).to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
@@ -158,6 +167,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::LoginLocked { retry_after_secs } => {
                 ApiError::LoginLocked { retry_after_secs }
             }
+            ServiceError::Busy { retry_after_secs } => ApiError::Busy { retry_after_secs },
             ServiceError::JobRunning { message, .. } => ApiError::Conflict {
                 code: "job_running",
                 message,
@@ -184,6 +194,15 @@ impl From<ServiceError> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::Status {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                code: "body_too_large",
+                message: "The request body is larger than this server accepts for JSON \
+                          (`[http] max_body_bytes`). Send less."
+                    .into(),
+            };
+        }
         match rejection {
             JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType {
                 message: "Send the request body as JSON with `Content-Type: application/json`."
@@ -216,6 +235,20 @@ impl From<QueryRejection> for ApiError {
         }
     }
 }
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        ApiError::BadRequest {
+            code: "invalid_query",
+            message: format!("The path is not valid: {}", rejection.body_text()),
+        }
+    }
+}
+
+/// `axum::extract::Path` whose rejections answer 400 `invalid_query` in the API's error shape.
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct Path<T>(pub T);
 
 /// `axum::Json` whose rejections answer in the API's error shape.
 #[derive(Debug, Clone, Copy, Default, axum::extract::FromRequest)]

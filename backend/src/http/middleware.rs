@@ -1,5 +1,6 @@
 //! Middleware: web clients held to the server's client version (426), the passive node's
-//! 421, the cluster secret on node-to-node calls, and the browser hardening headers.
+//! 421, the cluster secret on node-to-node calls, the browser hardening headers, the time
+//! limit of a request, and the answer to a handler's panic.
 
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -21,7 +22,8 @@ const EXEMPT: [&str; 4] = [
     "/api/v1/openapi.json",
 ];
 
-/// On every answer: `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer`; on
+/// On every answer: a Content-Security-Policy, `X-Content-Type-Options: nosniff` and
+/// `Referrer-Policy: no-referrer`; on
 /// the API's and the nodes' answers also `Cache-Control: no-store` (unless one is set).
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let api = is_api_path(request.uri().path());
@@ -38,10 +40,47 @@ pub fn is_api_path(path: &str) -> bool {
         || path.starts_with("/cluster/")
 }
 
-/// Puts the hardening headers on `response` (`api`: it is an API answer).
+/// The Content-Security-Policy of every answer: everything from this server only, WebAssembly
+/// allowed to compile, no plugins, no framing, no `<base>`, images also as `data:` URLs. The
+/// web client's page adds the hashes of its inline loader scripts (see
+/// [`content_security_policy`]).
+pub const BASE_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+    style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+    frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// [`BASE_CSP`], with `script-src` also allowing the inline scripts `inline` (by their
+/// SHA-256, as CSP hashes them: the exact text between `<script>` and `</script>`).
+pub fn content_security_policy<'a>(inline: impl IntoIterator<Item = &'a str>) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let hashes: String = inline
+        .into_iter()
+        .map(|script| {
+            let digest = sha2::Sha256::digest(script.as_bytes());
+            format!(
+                " 'sha256-{}'",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            )
+        })
+        .collect();
+    BASE_CSP.replacen(
+        "script-src 'self' 'wasm-unsafe-eval'",
+        &format!("script-src 'self' 'wasm-unsafe-eval'{hashes}"),
+        1,
+    )
+}
+
+/// Puts the hardening headers on `response` (`api`: it is an API answer); a
+/// Content-Security-Policy already set (the web client's page) is kept.
 pub fn harden(response: &mut Response, api: bool) {
     use axum::http::HeaderValue;
     let headers = response.headers_mut();
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(BASE_CSP),
+        );
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -53,6 +92,61 @@ pub fn harden(response: &mut Response, api: bool) {
     if api && !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
+}
+
+/// The requests that may take long by nature: the event stream, and uploads of packages (to
+/// this node, or from the active node to the passive one). Every other request gets
+/// `[http] request_timeout`.
+const UNTIMED: [&str; 3] = [
+    "/api/v1/events",
+    "/api/v1/patches/import",
+    "/cluster/v1/patches",
+];
+
+fn is_untimed(request: &Request) -> bool {
+    UNTIMED.contains(&request.uri().path())
+}
+
+/// A request that is not a stream or an upload gets `[http] request_timeout` to be answered;
+/// past it, 503 `request_timeout`.
+pub async fn time_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if is_untimed(&request) {
+        return next.run(request).await;
+    }
+    let limit = state.config.http.request_timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(
+                limit_ms = limit.as_millis() as u64,
+                "a request took too long"
+            );
+            let mut response = ApiError::Status {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "request_timeout",
+                message: "The server took too long to answer this request. Try again; if it \
+                          keeps happening, the server is overloaded or its database is slow."
+                    .into(),
+            }
+            .into_response();
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
+            );
+            response
+        }
+    }
+}
+
+/// The answer to a handler that panicked: 500 `internal_error` in the error shape (the
+/// connection stays up), with the panic's message in the log.
+pub fn panic_answer(cause: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let why = cause
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| cause.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic without a message");
+    ApiError::Internal(format!("a handler panicked: {why}")).into_response()
 }
 
 /// Middleware on the API: a web client whose version does not match gets 426.

@@ -1,10 +1,12 @@
 //! The route table: every route of the server, in one place.
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post, put};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
-use utoipa::OpenApi;
+use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -13,6 +15,7 @@ use crate::http::handlers::{
     session, settings, tmc,
 };
 use crate::http::middleware;
+use crate::http::openapi::CommonAnswers;
 use crate::http::state::AppState;
 use crate::http::static_files;
 
@@ -42,7 +45,7 @@ struct ApiDoc;
 
 /// Every API route with its OpenAPI description: a route cannot exist without being documented.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (api, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::get))
         .routes(routes!(session::get, session::login, session::logout))
         .routes(routes!(server::get))
@@ -64,7 +67,10 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(devices::remove))
         .routes(routes!(cluster::get))
         .routes(routes!(cluster::act))
-        .split_for_parts()
+        .split_for_parts();
+    // After the routes: `modifiers(...)` on `ApiDoc` would run before they are added.
+    CommonAnswers.modify(&mut doc);
+    (api, doc)
 }
 
 /// The whole application: the API, its OpenAPI document, and the web client's files.
@@ -107,6 +113,12 @@ pub fn router(state: AppState) -> Router {
     .route("/api/{*rest}", any(fallback::api_not_found))
     .method_not_allowed_fallback(fallback::method_not_allowed)
     .fallback(static_files::serve)
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        middleware::time_limit,
+    ))
+    .layer(DefaultBodyLimit::max(state.config.http.max_body_bytes))
+    .layer(CatchPanicLayer::custom(middleware::panic_answer))
     .layer(axum::middleware::from_fn(middleware::security_headers))
     .layer(CompressionLayer::new())
     .layer(TraceLayer::new_for_http())

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use tower::ServiceExt;
 use tower_http::services::ServeDir;
 
+use crate::http::middleware::content_security_policy;
 use crate::http::state::AppState;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -49,18 +50,49 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
     index(&dir, state.required_client()).await
 }
 
+/// The contents of the page's inline `<script>` elements (trunk's loader), whose hashes the
+/// page's Content-Security-Policy allows.
+fn inline_scripts(page: &str) -> Vec<&str> {
+    let lower = page.to_ascii_lowercase();
+    let mut scripts = Vec::new();
+    let mut from = 0;
+    while let Some(open) = lower[from..].find("<script").map(|at| from + at) {
+        let Some(tag_end) = lower[open..].find('>').map(|at| open + at + 1) else {
+            break;
+        };
+        let Some(close) = lower[tag_end..].find("</script").map(|at| tag_end + at) else {
+            break;
+        };
+        let tag = &lower[open..tag_end];
+        if !tag.contains(" src=") && !lower[tag_end..close].trim().is_empty() {
+            scripts.push(&page[tag_end..close]);
+        }
+        from = close;
+    }
+    scripts
+}
+
 /// `index.html`, with the version of the client it loads stamped in:
 /// `<meta name="sms-client-version" content="6.4.0.3">`.
 async fn index(dir: &std::path::Path, client: shared::client::ClientVersion) -> Response {
     match tokio::fs::read_to_string(dir.join("index.html")).await {
-        Ok(page) => (
-            [
-                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-                (header::CACHE_CONTROL, REVALIDATE),
-            ],
-            stamp_client_version(&page, client),
-        )
-            .into_response(),
+        Ok(page) => {
+            let policy = content_security_policy(inline_scripts(&page));
+            let mut response = (
+                [
+                    (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                    (header::CACHE_CONTROL, REVALIDATE),
+                ],
+                stamp_client_version(&page, client),
+            )
+                .into_response();
+            if let Ok(value) = HeaderValue::from_str(&policy) {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_SECURITY_POLICY, value);
+            }
+            response
+        }
         Err(err) => {
             tracing::error!(dir = %dir.display(), error = %err, "the web client is not built");
             (
@@ -113,6 +145,23 @@ fn looks_like_file(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inline_scripts_are_found_and_external_ones_skipped() {
+        let page = "<head><script type=\"module\" src=\"/a.js\"></script>\
+            <SCRIPT type=\"module\">import init from '/f.js';\n await init();</SCRIPT>\
+            <script></script></head>";
+        assert_eq!(
+            inline_scripts(page),
+            vec!["import init from '/f.js';\n await init();"]
+        );
+        let policy = content_security_policy(inline_scripts(page));
+        assert!(
+            policy.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-"),
+            "{policy}"
+        );
+        assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    }
 
     #[test]
     fn trunk_hashed_names_are_recognised() {

@@ -2,11 +2,12 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use shared::api::{AuditEntry, AuditOutcome, AuditPage};
 
+use crate::config::AuditConfig;
 use crate::service::ServiceError;
 use crate::storage::entity::audit_log;
 
@@ -66,6 +67,8 @@ pub struct Audit {
 
 /// Largest page `list` hands out.
 pub const MAX_PER_PAGE: u64 = 200;
+/// Highest page number asked for (far past any kept log: see `[audit] max_entries`).
+pub const MAX_PAGE: u64 = 1_000_000;
 pub const DEFAULT_PER_PAGE: u64 = 50;
 
 impl Audit {
@@ -76,6 +79,31 @@ impl Audit {
     /// Records `event` now.
     pub async fn record(&self, event: AuditEvent) -> Result<(), ServiceError> {
         record_with(&self.db, event).await
+    }
+
+    /// Removes the entries older than `keep.keep_days`, then the oldest past
+    /// `keep.max_entries`. Returns how many went.
+    pub async fn prune(&self, keep: AuditConfig) -> Result<u64, ServiceError> {
+        let cutoff = Utc::now() - chrono::Duration::days(keep.keep_days.into());
+        let mut removed = audit_log::Entity::delete_many()
+            .filter(audit_log::Column::At.lt(cutoff))
+            .exec(&self.db)
+            .await?
+            .rows_affected;
+        let newest_dropped = audit_log::Entity::find()
+            .order_by_desc(audit_log::Column::Id)
+            .offset(keep.max_entries)
+            .limit(1)
+            .one(&self.db)
+            .await?;
+        if let Some(row) = newest_dropped {
+            removed += audit_log::Entity::delete_many()
+                .filter(audit_log::Column::Id.lte(row.id))
+                .exec(&self.db)
+                .await?
+                .rows_affected;
+        }
+        Ok(removed)
     }
 
     /// One page of the log, newest first. `page` counts from 1.
@@ -102,16 +130,34 @@ impl Audit {
     }
 }
 
+/// The longest actor and source kept, in characters (longer ones are cut, marked with `…`).
+pub const MAX_ACTOR_CHARS: usize = 64;
+/// The longest target kept, in characters.
+pub const MAX_TARGET_CHARS: usize = 256;
+/// The longest details kept, in characters.
+pub const MAX_DETAILS_CHARS: usize = 2000;
+
+/// `text` cut to at most `max` characters, the cut marked with `…`.
+fn bounded(text: Option<String>, max: usize) -> Option<String> {
+    text.map(
+        |text| match text.char_indices().nth(max.saturating_sub(1)) {
+            Some((at, _)) if text.chars().count() > max => format!("{}…", &text[..at]),
+            _ => text,
+        },
+    )
+}
+
 /// Records `event` on `db`, which may be a transaction so the entry commits with the change.
+/// Over-long fields (a user name or URL an attacker made up) are cut to sane lengths.
 pub async fn record_with(db: &impl ConnectionTrait, event: AuditEvent) -> Result<(), ServiceError> {
     audit_log::ActiveModel {
         at: Set(Utc::now()),
-        actor: Set(event.actor),
+        actor: Set(bounded(event.actor, MAX_ACTOR_CHARS)),
         action: Set(event.action.to_owned()),
-        target: Set(event.target),
+        target: Set(bounded(event.target, MAX_TARGET_CHARS)),
         outcome: Set(event.outcome.as_str().to_owned()),
-        source: Set(event.source),
-        details: Set(event.details),
+        source: Set(bounded(event.source, MAX_ACTOR_CHARS)),
+        details: Set(bounded(event.details, MAX_DETAILS_CHARS)),
         ..Default::default()
     }
     .insert(db)
@@ -140,4 +186,17 @@ fn entry_from_row(row: audit_log::Model) -> Result<AuditEntry, ServiceError> {
         source: row.source,
         details: row.details,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_fields_are_cut_on_a_character_boundary() {
+        assert_eq!(bounded(Some("short".into()), 8), Some("short".into()));
+        assert_eq!(bounded(Some("exactly8".into()), 8), Some("exactly8".into()));
+        assert_eq!(bounded(Some("ééééééééé".into()), 4), Some("ééé…".into()));
+        assert_eq!(bounded(None, 4), None);
+    }
 }

@@ -1,4 +1,4 @@
-//! Users, passwords, sessions and the login lockout.
+//! Users, passwords and sessions; logins are throttled by [`crate::service::throttle`].
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -18,10 +18,42 @@ use shared::api::SessionInfo;
 use crate::config::AuthConfig;
 use crate::service::ServiceError;
 use crate::service::audit::{self, AuditEvent};
+use crate::service::throttle::LoginThrottle;
 use crate::storage::entity::{session, user};
 
 /// Shortest password the server accepts.
 pub const MIN_PASSWORD_LEN: usize = 8;
+/// Longest password the server accepts (and hashes).
+pub const MAX_PASSWORD_LEN: usize = 1024;
+/// Longest user name.
+pub const MAX_USERNAME_LEN: usize = 64;
+
+/// At most a few password hashes at once (argon2 takes a core for tens of milliseconds): a
+/// login flood waits for a slot, briefly, or is answered `busy`, and the rest of the server
+/// keeps its cores.
+#[derive(Debug, Clone)]
+struct HashSlots {
+    slots: std::sync::Arc<tokio::sync::Semaphore>,
+    wait: std::time::Duration,
+}
+
+impl HashSlots {
+    fn new(slots: usize, wait: std::time::Duration) -> Self {
+        Self {
+            slots: std::sync::Arc::new(tokio::sync::Semaphore::new(slots.max(1))),
+            wait,
+        }
+    }
+
+    async fn acquire(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ServiceError> {
+        match tokio::time::timeout(self.wait, self.slots.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) | Err(_) => Err(ServiceError::Busy {
+                retry_after_secs: 1,
+            }),
+        }
+    }
+}
 
 /// The user behind a valid session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +81,6 @@ pub struct UserSummary {
     pub username: String,
     pub role: Role,
     pub created_at: DateTime<Utc>,
-    pub locked_until: Option<DateTime<Utc>>,
 }
 
 /// Logs users in and out and manages accounts.
@@ -57,15 +88,23 @@ pub struct UserSummary {
 pub struct Auth {
     db: DatabaseConnection,
     config: AuthConfig,
+    throttle: LoginThrottle,
+    hashing: HashSlots,
 }
 
 impl Auth {
     pub fn new(db: DatabaseConnection, config: AuthConfig) -> Self {
-        Self { db, config }
+        Self {
+            db,
+            throttle: LoginThrottle::new(config.throttle),
+            hashing: HashSlots::new(config.parallel_hashes, config.hash_wait),
+            config,
+        }
     }
 
     /// Checks the password and opens a session. Returns the cookie token and who logged in.
-    /// Every attempt, good or bad, is audited.
+    /// Every judged attempt, good or bad, is audited; a throttled one is refused before its
+    /// password is looked at (429), and so is one that finds every hashing slot taken (503).
     #[tracing::instrument(skip_all, fields(username = %username))]
     pub async fn login(
         &self,
@@ -73,6 +112,30 @@ impl Auth {
         password: &str,
         source: Option<String>,
     ) -> Result<(String, AuthenticatedUser), ServiceError> {
+        if username.is_empty() || username.len() > MAX_USERNAME_LEN {
+            return Err(ServiceError::InvalidInput(format!(
+                "the username must be 1 to {MAX_USERNAME_LEN} bytes long"
+            )));
+        }
+        if password.len() > MAX_PASSWORD_LEN {
+            return Err(ServiceError::InvalidInput(format!(
+                "the password is longer than {MAX_PASSWORD_LEN} bytes, so it cannot be right"
+            )));
+        }
+        let address = source.as_deref().and_then(|s| s.parse().ok());
+        let attempt = self.throttle.begin(username, address).map_err(|refused| {
+            tracing::debug!(source = ?source, "login refused: throttled");
+            ServiceError::LoginLocked {
+                retry_after_secs: refused.retry_after.as_secs().max(1),
+            }
+        })?;
+        let permit = match self.hashing.acquire().await {
+            Ok(permit) => permit,
+            Err(busy) => {
+                self.throttle.not_judged(attempt);
+                return Err(busy);
+            }
+        };
         let now = Utc::now();
         let found = user::Entity::find()
             .filter(user::Column::Username.eq(username))
@@ -81,42 +144,27 @@ impl Auth {
         let Some(account) = found else {
             // Spend the same time as a real check, so timing does not reveal which names exist.
             // Only the time spent matters here, not the (always failing) result.
-            let _ = verify_password(password.to_owned(), dummy_hash()).await;
+            let _ = verify_password(password.to_owned(), None).await;
+            drop(permit);
             self.audit_login_failure(username, source, "unknown user")
                 .await?;
             return Err(ServiceError::InvalidCredentials);
         };
-
-        if let Some(until) = account.locked_until
-            && until > now
-        {
-            let retry_after_secs = (until - now).num_seconds().max(1).unsigned_abs();
-            self.audit_login_failure(username, source, "refused: too many failed logins")
-                .await?;
-            return Err(ServiceError::LoginLocked { retry_after_secs });
-        }
-
-        if !verify_password(password.to_owned(), account.password_hash.clone()).await? {
-            self.note_failed_login(&account, now).await?;
+        let right =
+            verify_password(password.to_owned(), Some(account.password_hash.clone())).await?;
+        drop(permit);
+        if !right {
             self.audit_login_failure(username, source, "wrong password")
                 .await?;
             return Err(ServiceError::InvalidCredentials);
         }
+        self.throttle.succeeded(attempt);
 
         let role = parse_role(&account)?;
         let token = new_token();
         let session_id = token_hash(&token);
-        let expires_at = now + self.config.session_ttl;
+        let expires_at = (now + self.config.session_ttl).min(now + self.config.session_max_age);
         let txn = crate::storage::db::begin_write(&self.db).await?;
-        user::Entity::update_many()
-            .col_expr(user::Column::FailedLogins, Expr::value(0))
-            .col_expr(
-                user::Column::LockedUntil,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .filter(user::Column::Id.eq(account.id))
-            .exec(&txn)
-            .await?;
         session::ActiveModel {
             id: Set(session_id.clone()),
             user_id: Set(account.id),
@@ -156,34 +204,6 @@ impl Auth {
         .await
     }
 
-    /// Counts a failed login; the threshold-th failure in a row locks the account for a while.
-    async fn note_failed_login(
-        &self,
-        account: &user::Model,
-        now: DateTime<Utc>,
-    ) -> Result<(), ServiceError> {
-        let failures = account.failed_logins.saturating_add(1);
-        let threshold = i32::try_from(self.config.lockout_threshold).unwrap_or(i32::MAX);
-        let (failures, locked_until) = if failures >= threshold {
-            (0, Some(now + self.config.lockout))
-        } else {
-            (failures, None)
-        };
-        user::Entity::update_many()
-            .col_expr(user::Column::FailedLogins, Expr::value(failures))
-            .col_expr(user::Column::LockedUntil, Expr::value(locked_until))
-            .filter(user::Column::Id.eq(account.id))
-            .exec(&self.db)
-            .await?;
-        if locked_until.is_some() {
-            tracing::warn!(
-                username = %account.username,
-                "login locked after {threshold} failed attempts"
-            );
-        }
-        Ok(())
-    }
-
     /// The user behind a session token, if the session is valid. Using a session extends it.
     pub async fn authenticate(
         &self,
@@ -197,7 +217,8 @@ impl Auth {
         else {
             return Ok(None);
         };
-        if found.expires_at <= now {
+        let ends_at = found.created_at + self.config.session_max_age;
+        if found.expires_at <= now || ends_at <= now {
             session::Entity::delete_by_id(session_id)
                 .exec(&self.db)
                 .await?;
@@ -213,7 +234,7 @@ impl Auth {
 
         // Slide the expiry, but write at most about once a minute per session.
         let mut expires_at = found.expires_at;
-        let renewed = now + self.config.session_ttl;
+        let renewed = (now + self.config.session_ttl).min(ends_at);
         if renewed - expires_at > chrono::Duration::minutes(1) {
             session::Entity::update_many()
                 .col_expr(session::Column::ExpiresAt, Expr::value(renewed))
@@ -229,6 +250,26 @@ impl Auth {
             session_id,
             expires_at,
         }))
+    }
+
+    /// Whether the session `session_id` is still valid, without extending it: what an open
+    /// event stream checks, so it ends soon after its session (logout, expiry, a password
+    /// change, the user removed).
+    pub async fn session_alive(&self, session_id: &str) -> Result<bool, ServiceError> {
+        let now = Utc::now();
+        let Some(found) = session::Entity::find_by_id(session_id.to_owned())
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(false);
+        };
+        if found.expires_at <= now || found.created_at + self.config.session_max_age <= now {
+            return Ok(false);
+        }
+        Ok(user::Entity::find_by_id(found.user_id)
+            .one(&self.db)
+            .await?
+            .is_some())
     }
 
     /// Ends the session and audits the logout.
@@ -269,7 +310,9 @@ impl Auth {
         if exists {
             return Err(ServiceError::UserExists(username.to_owned()));
         }
+        let permit = self.hashing.acquire().await?;
         let hash = hash_password(password.to_owned()).await?;
+        drop(permit);
         let now = Utc::now();
         let txn = crate::storage::db::begin_write(&self.db).await?;
         user::ActiveModel {
@@ -296,7 +339,7 @@ impl Auth {
         Ok(())
     }
 
-    /// Sets a user's password, lifts any lockout and ends the user's sessions.
+    /// Sets a user's password and ends the user's sessions.
     pub async fn set_password(
         &self,
         username: &str,
@@ -310,15 +353,12 @@ impl Auth {
             .one(&self.db)
             .await?
             .ok_or_else(|| ServiceError::UserNotFound(username.to_owned()))?;
+        let permit = self.hashing.acquire().await?;
         let hash = hash_password(password.to_owned()).await?;
+        drop(permit);
         let txn = crate::storage::db::begin_write(&self.db).await?;
         user::Entity::update_many()
             .col_expr(user::Column::PasswordHash, Expr::value(hash))
-            .col_expr(user::Column::FailedLogins, Expr::value(0))
-            .col_expr(
-                user::Column::LockedUntil,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
             .col_expr(user::Column::UpdatedAt, Expr::value(Utc::now()))
             .filter(user::Column::Id.eq(account.id))
             .exec(&txn)
@@ -350,7 +390,6 @@ impl Auth {
                     role: parse_role(&row)?,
                     username: row.username,
                     created_at: row.created_at,
-                    locked_until: row.locked_until,
                 })
             })
             .collect()
@@ -391,13 +430,19 @@ impl Auth {
         else {
             return Ok(false);
         };
-        verify_password(password.to_owned(), account.password_hash).await
+        let _permit = self.hashing.acquire().await?;
+        verify_password(password.to_owned(), Some(account.password_hash)).await
     }
 
-    /// Removes expired sessions.
+    /// Removes the sessions that ended (idle too long, or older than their absolute lifetime).
     pub async fn purge_expired_sessions(&self) -> Result<u64, ServiceError> {
+        let now = Utc::now();
         let done = session::Entity::delete_many()
-            .filter(session::Column::ExpiresAt.lte(Utc::now()))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(session::Column::ExpiresAt.lte(now))
+                    .add(session::Column::CreatedAt.lte(now - self.config.session_max_age)),
+            )
             .exec(&self.db)
             .await?;
         Ok(done.rows_affected)
@@ -424,7 +469,7 @@ fn parse_role(account: &user::Model) -> Result<Role, ServiceError> {
 }
 
 fn validate_username(username: &str) -> Result<(), ServiceError> {
-    let ok = (1..=64).contains(&username.len())
+    let ok = (1..=MAX_USERNAME_LEN).contains(&username.len())
         && username
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
@@ -443,10 +488,10 @@ fn validate_password(password: &str) -> Result<(), ServiceError> {
             "the password is too short: use at least {MIN_PASSWORD_LEN} characters"
         )));
     }
-    if password.len() > 1024 {
-        return Err(ServiceError::InvalidInput(
-            "the password is too long: use at most 1024 bytes".into(),
-        ));
+    if password.len() > MAX_PASSWORD_LEN {
+        return Err(ServiceError::InvalidInput(format!(
+            "the password is too long: use at most {MAX_PASSWORD_LEN} bytes"
+        )));
     }
     Ok(())
 }
@@ -482,8 +527,11 @@ async fn hash_password(password: String) -> Result<String, ServiceError> {
     .map_err(|err| ServiceError::Hashing(err.to_string()))?
 }
 
-async fn verify_password(password: String, hash: String) -> Result<bool, ServiceError> {
+/// Whether `password` matches `hash`; with no hash, a check against a dummy one that spends the
+/// same time and always fails.
+async fn verify_password(password: String, hash: Option<String>) -> Result<bool, ServiceError> {
     tokio::task::spawn_blocking(move || {
+        let hash = hash.unwrap_or_else(dummy_hash);
         let parsed = PasswordHash::new(&hash)
             .map_err(|err| ServiceError::Corrupt(format!("stored password hash: {err}")))?;
         Ok(Argon2::default()
@@ -541,10 +589,14 @@ mod tests {
     async fn passwords_verify_against_their_hash_only() {
         let hash = hash_password("correct horse".into()).await.unwrap();
         assert!(
-            verify_password("correct horse".into(), hash.clone())
+            verify_password("correct horse".into(), Some(hash.clone()))
                 .await
                 .unwrap()
         );
-        assert!(!verify_password("wrong horse".into(), hash).await.unwrap());
+        assert!(
+            !verify_password("wrong horse".into(), Some(hash))
+                .await
+                .unwrap()
+        );
     }
 }

@@ -11,6 +11,9 @@ pub enum ServiceError {
     InvalidCredentials,
     #[error("too many failed logins; retry in {retry_after_secs} s")]
     LoginLocked { retry_after_secs: u64 },
+    /// Every slot for the work asked for is taken: try again shortly.
+    #[error("the server is busy; retry in {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
     #[error("a user named `{0}` already exists")]
     UserExists(String),
     #[error("there is no user named `{0}`")]

@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod repository;
 pub mod schema;
 pub mod settings;
+pub mod throttle;
 pub mod tmc;
 
 pub use audit::{Audit, AuditEvent};

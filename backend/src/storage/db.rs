@@ -32,10 +32,68 @@ pub async fn connect(storage: &StorageConfig) -> anyhow::Result<DatabaseConnecti
             .await
             .context("cannot switch the SQLite database to WAL mode")?;
     }
-    Migrator::up(&db, None)
+    // Nodes of a cluster may start at the same moment on one empty database: one migrates,
+    // the other waits and then finds nothing left to do.
+    let lock = StartLock::take(&db).await?;
+    let migrated = Migrator::up(&db, None)
         .await
-        .context("cannot bring the database schema up to date")?;
+        .context("cannot bring the database schema up to date");
+    lock.release().await;
+    migrated?;
     Ok(db)
+}
+
+/// The key of the PostgreSQL advisory lock that serializes the starts of the nodes sharing a
+/// database (the ASCII of `sms-start`, folded into 64 bits).
+const START_LOCK_KEY: i64 = 0x736d_732d_7374_6172;
+
+/// While held, no other node sharing this PostgreSQL database migrates it or records its
+/// first-start state (SQLite: a no-op; the file has one server). Give it back with
+/// [`StartLock::release`]; dropped without that, its connection is closed, which releases the
+/// lock too.
+pub struct StartLock(Option<sea_orm::sqlx::pool::PoolConnection<sea_orm::sqlx::Postgres>>);
+
+impl StartLock {
+    /// Waits for the lock (on PostgreSQL).
+    pub async fn take(db: &DatabaseConnection) -> anyhow::Result<Self> {
+        if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+            return Ok(Self(None));
+        }
+        let mut connection = db
+            .get_postgres_connection_pool()
+            .acquire()
+            .await
+            .context("cannot get a database connection for the start-up lock")?;
+        sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(START_LOCK_KEY)
+            .execute(&mut *connection)
+            .await
+            .context("cannot take the start-up lock of the database")?;
+        Ok(Self(Some(connection)))
+    }
+
+    /// Gives the lock back.
+    pub async fn release(mut self) {
+        if let Some(mut connection) = self.0.take() {
+            let unlocked = sea_orm::sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(START_LOCK_KEY)
+                .execute(&mut *connection)
+                .await;
+            if let Err(err) = unlocked {
+                tracing::warn!("cannot give back the start-up lock: {err}; closing its connection");
+                drop(connection.detach());
+            }
+        }
+    }
+}
+
+impl Drop for StartLock {
+    fn drop(&mut self) {
+        if let Some(connection) = self.0.take() {
+            // Closing the session is what releases a lock nobody gave back.
+            drop(connection.detach());
+        }
+    }
 }
 
 /// The URL without its password, for messages.

@@ -154,10 +154,15 @@ impl InstallRoot {
     /// Writes the payload of a verified package as `level`'s folder, checking every file's
     /// SHA-256 against the manifest again. On any error nothing of the staging remains.
     /// Returns the payload's size in bytes.
-    pub fn stage(&self, level: PatchLevel, package: &Path) -> io::Result<u64> {
+    pub fn stage(
+        &self,
+        level: PatchLevel,
+        package: &Path,
+        verified_sha256: &str,
+    ) -> io::Result<u64> {
         let staging = self.staging_dir(level);
         fs::create_dir_all(&staging)?;
-        let written = extract_payload(package, &staging).and_then(|size| {
+        let written = extract_payload(package, &staging, verified_sha256).and_then(|size| {
             let target = self.level_dir(level);
             if target.exists() {
                 fs::remove_dir_all(&target)?;
@@ -222,8 +227,12 @@ impl InstallRoot {
 }
 
 /// Copies the payload entries of `package` under `into`; returns the bytes written.
-fn extract_payload(package: &Path, into: &Path) -> io::Result<u64> {
-    let mut reader = BufReader::with_capacity(1 << 20, File::open(package)?);
+fn extract_payload(package: &Path, into: &Path, verified_sha256: &str) -> io::Result<u64> {
+    let hashing = HashingReader {
+        inner: File::open(package)?,
+        hasher: Sha256::new(),
+    };
+    let mut reader = BufReader::with_capacity(1 << 20, hashing);
     let mut offset = 0u64;
     let mut manifest: Option<Manifest> = None;
     let mut total = 0u64;
@@ -279,8 +288,32 @@ fn extract_payload(package: &Path, into: &Path) -> io::Result<u64> {
         io::copy(&mut (&mut reader).take(padding), &mut io::sink())?;
         offset += size + padding;
     }
+    // Every byte staged was hashed on its way in: unless they are the bytes the verify stage
+    // checked, the package was replaced in between, and nothing staged may be used.
+    io::copy(&mut reader, &mut io::sink())?;
+    let staged_sha256 = hex::encode(reader.into_inner().hasher.finalize());
+    if !staged_sha256.eq_ignore_ascii_case(verified_sha256) {
+        return Err(invalid(format!(
+            "the package changed after it was verified (SHA-256 {staged_sha256}, verified \
+             {verified_sha256}): download or import it again"
+        )));
+    }
     sync_tree(into)?;
     Ok(total)
+}
+
+/// Hashes every byte read through it.
+struct HashingReader {
+    inner: File,
+    hasher: Sha256,
+}
+
+impl Read for HashingReader {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buffer)?;
+        self.hasher.update(&buffer[..n]);
+        Ok(n)
+    }
 }
 
 /// A new payload file: mode 0755 when it is executable (under `server/bin/`), else 0644 (the
@@ -367,6 +400,35 @@ mod tests {
         "6.4.0.9001".parse().unwrap()
     }
 
+    /// Stages `package` as the verify stage would have seen it.
+    fn stage(root: &InstallRoot, level: PatchLevel, package: &Path) -> io::Result<u64> {
+        let sha = hex::encode(Sha256::digest(fs::read(package)?));
+        root.stage(level, package, &sha)
+    }
+
+    #[test]
+    fn a_package_replaced_after_its_verification_is_not_staged() {
+        let data = tempfile::tempdir().unwrap();
+        let root = InstallRoot::open(data.path(), &base()).unwrap();
+        let verified = package(data.path(), 2);
+        let sha = hex::encode(Sha256::digest(fs::read(&verified).unwrap()));
+        // Another validly signed package takes its place between verify and staging.
+        let other = package(data.path(), 3);
+        fs::rename(&other, &verified).unwrap();
+        let err = root.stage(PatchLevel(2), &verified, &sha).unwrap_err();
+        assert!(
+            err.to_string().contains("changed after it was verified"),
+            "{err}"
+        );
+        assert!(!root.has_level(PatchLevel(2)));
+        let left: Vec<_> = fs::read_dir(data.path().join("install"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with(STAGING_PREFIX))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+
     /// A package of Patch `n` with two payload files, in `dir`.
     fn package(dir: &Path, n: u32) -> PathBuf {
         let payload = dir.join(format!("payload-{n}"));
@@ -409,7 +471,7 @@ mod tests {
         let root = InstallRoot::open(data.path(), &base()).unwrap();
         let package = package(data.path(), 3);
 
-        let size = root.stage(PatchLevel(3), &package).unwrap();
+        let size = stage(&root, PatchLevel(3), &package).unwrap();
         assert_eq!(size, "server 3\n".len() as u64 + 70_000);
         let level = root.level_dir(PatchLevel(3));
         assert_eq!(
@@ -450,7 +512,7 @@ mod tests {
         let package = data.path().join("p2.pkg");
         pack(&PackageSigner::generate("k"), &template, &payload, &package).unwrap();
 
-        root.stage(PatchLevel(2), &package).unwrap();
+        stage(&root, PatchLevel(2), &package).unwrap();
 
         let level = root.level_dir(PatchLevel(2));
         let mode = |path: &str| fs::metadata(level.join(path)).unwrap().permissions().mode();
@@ -468,7 +530,7 @@ mod tests {
         bytes[at] ^= 0xff;
         fs::write(&package, bytes).unwrap();
 
-        let err = root.stage(PatchLevel(2), &package).unwrap_err();
+        let err = stage(&root, PatchLevel(2), &package).unwrap_err();
 
         assert!(err.to_string().contains("checksum"), "{err}");
         assert!(!root.has_level(PatchLevel(2)));
@@ -486,8 +548,8 @@ mod tests {
     fn reconcile_removes_unfinished_stagings_and_old_levels() {
         let data = tempfile::tempdir().unwrap();
         let root = InstallRoot::open(data.path(), &base()).unwrap();
-        root.stage(PatchLevel(2), &package(data.path(), 2)).unwrap();
-        root.stage(PatchLevel(3), &package(data.path(), 3)).unwrap();
+        stage(&root, PatchLevel(2), &package(data.path(), 2)).unwrap();
+        stage(&root, PatchLevel(3), &package(data.path(), 3)).unwrap();
         root.switch(PatchLevel(3)).unwrap();
         fs::create_dir_all(root.dir().join(".staging-4-abc/server")).unwrap();
         fs::write(root.dir().join("current.tmp"), "4\n").unwrap();

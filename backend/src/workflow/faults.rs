@@ -9,6 +9,19 @@ pub const CRASH_AT_ENV: &str = "SMS_CRASH_AT";
 /// switch back.
 pub const FAIL_POSTCHECK_ENV: &str = "SMS_FAIL_POSTCHECK";
 
+/// `SMS_PANIC_IN=<handler>`: that request handler panics (`server_info`: `GET /api/v1/server`),
+/// to show a panic is answered and does not drop the connection.
+pub const PANIC_IN_ENV: &str = "SMS_PANIC_IN";
+
+/// Panics here when `SMS_PANIC_IN` names `handler` (fault-injection builds only).
+pub fn panic_point(handler: &str) {
+    if cfg!(feature = "fault-injection")
+        && std::env::var(PANIC_IN_ENV).is_ok_and(|wanted| wanted == handler)
+    {
+        panic!("fault injection: a panic in `{handler}`");
+    }
+}
+
 /// `SMS_FREE_BYTES=<n>` pretends the disk has `n` bytes free.
 pub const FREE_BYTES_ENV: &str = "SMS_FREE_BYTES";
 

@@ -4,7 +4,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use shared::Role;
-use testkit::{ADMIN_PASSWORD, assert_error, eventually, new_client, spawn_app, spawn_app_with};
+use testkit::{
+    ADMIN_PASSWORD, assert_error, client_from, eventually, new_client, spawn_app, spawn_app_with,
+};
 
 #[tokio::test]
 async fn admin_logs_in_and_the_session_says_who() {
@@ -36,22 +38,32 @@ async fn admin_logs_in_and_the_session_says_who() {
 }
 
 #[tokio::test]
-async fn the_cookie_is_secure_behind_tls() {
-    let app = spawn_app().await;
-    let response = app
-        .client
-        .post(app.url("/api/v1/session"))
-        .header("X-SMS-Client", "api/test")
-        .header("X-Forwarded-Proto", "https")
-        .json(&serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    let cookie = response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+async fn the_cookie_is_secure_behind_a_trusted_tls_proxy_only() {
+    async fn cookie_via_https_proxy(app: &testkit::TestApp) -> String {
+        let response = new_client()
+            .post(app.url("/api/v1/session"))
+            .header("X-SMS-Client", "api/test")
+            .header("X-Forwarded-Proto", "https")
+            .json(&serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    }
+    let trusting = spawn_app_with(|config| {
+        config.http.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    let cookie = cookie_via_https_proxy(&trusting).await;
     assert!(cookie.contains("Secure"), "{cookie}");
+
+    // From anyone else, X-Forwarded-Proto is ignored.
+    let plain = spawn_app().await;
+    let cookie = cookie_via_https_proxy(&plain).await;
+    assert!(!cookie.contains("Secure"), "{cookie}");
 }
 
 #[tokio::test]
@@ -112,14 +124,14 @@ async fn sessions_survive_a_server_restart() {
 }
 
 #[tokio::test]
-async fn five_failed_logins_lock_the_user_for_a_while() {
+async fn five_failed_logins_throttle_that_user_from_that_address_only() {
     let app = spawn_app().await;
     for attempt in 1..=5 {
         let response = app.login("admin", "wrong-password").await;
         assert_eq!(response.status(), 401, "attempt {attempt}");
     }
 
-    // Even the right password is refused now.
+    // From this address, even the right password is refused now.
     let response = app.login("admin", ADMIN_PASSWORD).await;
     assert!(response.headers().contains_key("retry-after"));
     let message = assert_error(response, 429, "too_many_login_attempts").await;
@@ -128,14 +140,21 @@ async fn five_failed_logins_lock_the_user_for_a_while() {
         "{message}"
     );
 
-    // Other users are not affected.
+    // From another address the admin logs in, and other users from this one too.
+    let elsewhere = client_from([127, 0, 0, 2]);
+    assert_eq!(
+        app.login_with(&elsewhere, "admin", ADMIN_PASSWORD)
+            .await
+            .status(),
+        200
+    );
     app.add_user("bob", Role::Operator, "bob-password").await;
     assert_eq!(app.login("bob", "bob-password").await.status(), 200);
 }
 
 #[tokio::test]
 async fn the_lockout_ends_after_its_time() {
-    let app = spawn_app_with(|config| config.auth.lockout = chrono::Duration::seconds(1)).await;
+    let app = spawn_app_with(|config| config.auth.throttle.block = Duration::from_secs(1)).await;
     for _ in 0..4 {
         app.login("admin", "wrong-password").await;
     }

@@ -70,6 +70,30 @@ async fn pair(vendor: &Vendor, lease: (Duration, Duration)) -> Option<Pair> {
     })
 }
 
+#[tokio::test]
+async fn two_nodes_started_together_on_an_empty_database_both_come_up() {
+    let Some(pg) = PgTestDb::create().await else {
+        return;
+    };
+    let vendor = Vendor::new();
+    let [port_a, port_b] = free_ports();
+    let url_a = format!("http://127.0.0.1:{port_a}/");
+    let url_b = format!("http://127.0.0.1:{port_b}/");
+    let (config_a, dir_a) = node_config("sms-a", port_a, &url_b, &pg, &vendor, FAST);
+    let (config_b, dir_b) = node_config("sms-b", port_b, &url_a, &pg, &vendor, FAST);
+    // The same moment, the same empty database: one migrates and records the first start,
+    // the other waits for it, then finds the schema and the first admin in place.
+    let (a, b) = tokio::join!(
+        TestApp::start(config_a, dir_a, Some(pg)),
+        TestApp::start(config_b, dir_b, None)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    a.login_admin().await;
+    b.login_admin().await;
+    let roles = [wait_for_any_role(&a).await, wait_for_any_role(&b).await];
+    assert!(roles.contains(&"active".to_owned()), "{roles:?}");
+}
+
 async fn cluster(app: &TestApp) -> Value {
     let response = app.cluster().await;
     assert_eq!(response.status(), 200);

@@ -6,12 +6,13 @@ use shared::api::{AuditPage, AuditQuery, ErrorResponse};
 use crate::http::error::{ApiError, Json, Query};
 use crate::http::extract::CurrentUser;
 use crate::http::state::AppState;
-use crate::service::audit::DEFAULT_PER_PAGE;
+use crate::service::audit::{DEFAULT_PER_PAGE, MAX_PAGE, MAX_PER_PAGE};
 
 /// One page of the audit log.
 #[utoipa::path(
     get,
     path = "/api/v1/audit",
+    operation_id = "audit_log",
     tag = "audit",
     params(AuditQuery),
     responses(
@@ -28,10 +29,12 @@ pub async fn list(
 ) -> Result<Json<AuditPage>, ApiError> {
     let page = query.page.unwrap_or(1);
     let per_page = query.per_page.unwrap_or(DEFAULT_PER_PAGE);
-    if page == 0 || per_page == 0 {
+    if !(1..=MAX_PAGE).contains(&page) || !(1..=MAX_PER_PAGE).contains(&per_page) {
         return Err(ApiError::BadRequest {
             code: "invalid_query",
-            message: "`page` and `per_page` count from 1.".into(),
+            message: format!(
+                "`page` counts from 1 to {MAX_PAGE} and `per_page` from 1 to {MAX_PER_PAGE}."
+            ),
         });
     }
     Ok(Json(state.audit.list(page, per_page).await?))

@@ -2,13 +2,13 @@
 //! endpoints under `/cluster/v1` that accept only the cluster secret.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use shared::api::ErrorResponse;
 use shared::cluster::{ClusterAction, ClusterInfo, NodeInfo};
 use shared::panel::JobInfo;
 
-use crate::http::error::{ApiError, Json};
+use crate::http::error::{ApiError, Json, Path};
 use crate::http::extract::{Admin, CurrentUser, Source};
 use crate::http::state::AppState;
 use crate::service::cluster::PeerInstall;
@@ -17,6 +17,7 @@ use crate::service::cluster::PeerInstall;
 #[utoipa::path(
     get,
     path = "/api/v1/cluster",
+    operation_id = "cluster",
     tag = "cluster",
     responses(
         (status = 200, description = "This node, its peer (what it answered, or why not), clustering enabled or disabled, and what differs between the nodes", body = ClusterInfo),
@@ -37,12 +38,13 @@ pub async fn get(
 #[utoipa::path(
     post,
     path = "/api/v1/cluster/{action}",
+    operation_id = "cluster_action",
     tag = "cluster",
-    params(("action" = String, Path, description = "`disable`, `establish` or `swap`")),
+    params(("action" = inline(ClusterAction), Path, description = "`disable`, `establish` or `swap`")),
     responses(
         (status = 200, description = "Done: the cluster as it is now", body = ClusterInfo),
         (status = 401, description = "Not logged in", body = ErrorResponse),
-        (status = 403, description = "Not an admin", body = ErrorResponse),
+        (status = 403, description = "Not an admin (`admin_required`), or X-SMS-Client missing (`client_header_missing`)", body = ErrorResponse),
         (status = 404, description = "Not an action (`unknown_cluster_action`)", body = ErrorResponse),
         (status = 409, description = "Not in a cluster (`cluster_not_configured`), already so (`cluster_disabled`, `cluster_enabled`), swap asked of the passive node (`not_active_node`), a job runs (`job_running`)", body = ErrorResponse),
         (status = 412, description = "The nodes run different versions or patch levels (`cluster_mismatch`)", body = ErrorResponse),

@@ -1,12 +1,12 @@
 //! `GET /api/v1/devices`, `POST /api/v1/devices`, `DELETE /api/v1/devices/{id}`: the managed
 //! IPS devices.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use shared::api::ErrorResponse;
 use shared::devices::{AddDevice, DeviceInfo};
 
-use crate::http::error::{ApiError, Json};
+use crate::http::error::{ApiError, Json, Path};
 use crate::http::extract::{Admin, CurrentUser, Source};
 use crate::http::state::AppState;
 use crate::service::AuditEvent;
@@ -16,6 +16,7 @@ use crate::service::devices::AddError;
 #[utoipa::path(
     get,
     path = "/api/v1/devices",
+    operation_id = "devices",
     tag = "devices",
     responses(
         (status = 200, description = "The managed devices, by name", body = Vec<DeviceInfo>),
@@ -33,13 +34,14 @@ pub async fn list(
 #[utoipa::path(
     post,
     path = "/api/v1/devices",
+    operation_id = "add_device",
     tag = "devices",
     request_body = AddDevice,
     responses(
         (status = 201, description = "The device is managed", body = DeviceInfo),
         (status = 400, description = "Not an http:// address (`invalid_device_url`); or a link-local, unspecified, multicast or broadcast address, given or resolved (IPv4-mapped forms too), which the server never connects to (`device_address_refused`)", body = ErrorResponse),
         (status = 401, description = "Not logged in", body = ErrorResponse),
-        (status = 403, description = "Not an admin", body = ErrorResponse),
+        (status = 403, description = "Not an admin (`admin_required`), or X-SMS-Client missing (`client_header_missing`)", body = ErrorResponse),
         (status = 409, description = "Managed already (`device_exists`); or as many devices are managed as `[devices] max_devices` allows (`device_limit_reached`)", body = ErrorResponse),
         (status = 422, description = "It does not answer with a device status (`device_unreachable`): the connection is refused or times out, it answers with a redirect (never followed) or a non-2xx status, or its answer is larger than 64 KiB or not a device status", body = ErrorResponse),
     )
@@ -100,12 +102,13 @@ pub async fn add(
 #[utoipa::path(
     delete,
     path = "/api/v1/devices/{id}",
+    operation_id = "remove_device",
     tag = "devices",
     params(("id" = i64, Path, description = "The device's id")),
     responses(
         (status = 204, description = "No longer managed"),
         (status = 401, description = "Not logged in", body = ErrorResponse),
-        (status = 403, description = "Not an admin", body = ErrorResponse),
+        (status = 403, description = "Not an admin (`admin_required`), or X-SMS-Client missing (`client_header_missing`)", body = ErrorResponse),
         (status = 404, description = "No such device (`device_not_found`)", body = ErrorResponse),
     )
 )]

@@ -16,10 +16,12 @@ use crate::http::state::AppState;
 
 /// Job progress, TMC status, new-patch notices and server state, as they happen. Each message's
 /// `event` names its kind (`job`, `tmc`, `patch_notice`, `patches_changed`, `server`) and its
-/// `data` is JSON. A client that falls behind gets `patches_changed` and should reload.
+/// `data` is JSON. A client that falls behind gets `patches_changed` and should reload. The
+/// stream ends within seconds when its session ends.
 #[utoipa::path(
     get,
     path = "/api/v1/events",
+    operation_id = "events",
     tag = "events",
     responses(
         (status = 200, description = "An endless `text/event-stream`", content_type = "text/event-stream"),
@@ -28,7 +30,7 @@ use crate::http::state::AppState;
 )]
 pub async fn stream(
     State(state): State<AppState>,
-    CurrentUser(_user): CurrentUser,
+    CurrentUser(user): CurrentUser,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let receiver = state.events.subscribe();
     let hello = state.tmc.status().await;
@@ -42,9 +44,33 @@ pub async fn stream(
         Some((Ok(to_sse(&event)), receiver))
     });
     use futures_util::StreamExt;
-    let until_stopped = first.chain(rest).take_until(state.events.closed());
+    let auth = state.auth.clone();
+    let session_ended = async move {
+        let mut every = tokio::time::interval(SESSION_CHECK);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            match auth.session_alive(&user.session_id).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::debug!(user = %user.username, "event stream ended with its session");
+                    return;
+                }
+                // A database hiccup does not end the stream; the next check decides.
+                Err(err) => tracing::warn!("cannot check an event stream's session: {err}"),
+            }
+        }
+    };
+    let until_stopped = first
+        .chain(rest)
+        .take_until(state.events.closed())
+        .take_until(Box::pin(session_ended));
     Ok(Sse::new(until_stopped).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
+
+/// How often an open stream checks that its session is still valid: it ends within this long
+/// after a logout, an expiry, a password change or the user's removal.
+const SESSION_CHECK: Duration = Duration::from_secs(2);
 
 fn to_sse(event: &ServerEvent) -> Event {
     let data = serde_json::to_value(event)

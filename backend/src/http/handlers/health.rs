@@ -10,6 +10,7 @@ use crate::http::state::AppState;
 #[utoipa::path(
     get,
     path = "/api/v1/health",
+    operation_id = "health",
     tag = "server",
     responses((status = 200, description = "The server is up", body = HealthResponse))
 )]

@@ -3,7 +3,7 @@
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
-use shared::api::{ErrorResponse, PatchInfo};
+use shared::api::{ErrorResponse, PackageFile, PatchInfo};
 
 use crate::http::error::{ApiError, Json};
 use crate::http::extract::{Admin, Source};
@@ -17,13 +17,14 @@ pub const FILE_NAME_HEADER: &str = "X-SMS-File-Name";
 #[utoipa::path(
     post,
     path = "/api/v1/patches/import",
+    operation_id = "import_patch",
     tag = "patches",
-    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The package file"),
+    request_body(content = inline(PackageFile), content_type = "application/octet-stream", description = "The package file"),
     params(("X-SMS-File-Name" = Option<String>, Header, description = "The file's name, for the audit log")),
     responses(
         (status = 200, description = "Imported: the patch's facts", body = PatchInfo),
         (status = 401, description = "Not logged in", body = ErrorResponse),
-        (status = 403, description = "Not an admin, or X-SMS-Client missing", body = ErrorResponse),
+        (status = 403, description = "Not an admin (`admin_required`), or X-SMS-Client missing (`client_header_missing`)", body = ErrorResponse),
         (status = 409, description = "Already installed (`already_installed`) or already imported (`already_in_repository`)", body = ErrorResponse),
         (status = 412, description = "Not for this server: `wrong_product_version`, `older_than_installed`", body = ErrorResponse),
         (status = 413, description = "Over a limit: `too_large`", body = ErrorResponse),

@@ -1,12 +1,12 @@
 //! `POST /api/v1/patches/{id}/install` and `POST /api/v1/rollback`: the install and rollback
 //! jobs (see `docs/api.md` for the stages and the codes).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use shared::api::ErrorResponse;
 use shared::panel::JobInfo;
 
-use crate::http::error::{ApiError, Json};
+use crate::http::error::{ApiError, Json, Path};
 use crate::http::extract::{Admin, Source};
 use crate::http::state::AppState;
 
@@ -17,13 +17,14 @@ use crate::http::state::AppState;
 #[utoipa::path(
     post,
     path = "/api/v1/patches/{id}/install",
+    operation_id = "install_patch",
     tag = "patches",
-    params(("id" = String, Path, description = "The patch's short form, e.g. `6.4.0.3`")),
+    params(("id" = shared::PatchId, Path, description = "The patch's short form, e.g. `6.4.0.3`")),
     responses(
         (status = 202, description = "The install job started", body = JobInfo),
         (status = 400, description = "Not a patch id (`invalid_patch_id`)", body = ErrorResponse),
         (status = 401, description = "Not logged in", body = ErrorResponse),
-        (status = 403, description = "Not an admin", body = ErrorResponse),
+        (status = 403, description = "Not an admin (`admin_required`), or X-SMS-Client missing (`client_header_missing`)", body = ErrorResponse),
         (status = 404, description = "Unknown patch (`patch_not_found`)", body = ErrorResponse),
         (status = 409, description = "Another job runs (`job_running`), or the patch is installed (`already_installed`) or older than the installed one (`older_than_installed`)", body = ErrorResponse),
         (status = 412, description = "Not downloaded (`patch_not_downloaded`), for another product version (`not_applicable`)", body = ErrorResponse),
@@ -49,11 +50,12 @@ pub async fn install(
 #[utoipa::path(
     post,
     path = "/api/v1/rollback",
+    operation_id = "rollback",
     tag = "patches",
     responses(
         (status = 202, description = "The rollback job started", body = JobInfo),
         (status = 401, description = "Not logged in", body = ErrorResponse),
-        (status = 403, description = "Not an admin", body = ErrorResponse),
+        (status = 403, description = "Not an admin (`admin_required`), or X-SMS-Client missing (`client_header_missing`)", body = ErrorResponse),
         (status = 409, description = "At level 0 (`no_patch_installed`), or another job runs (`job_running`)", body = ErrorResponse),
         (status = 412, description = "The installed patch cannot be rolled back (`rollback_not_supported`)", body = ErrorResponse),
     )

@@ -1,10 +1,10 @@
 //! `/api/v1/jobs/{id}`: a job's state and progress; cancelling a running job.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use shared::api::ErrorResponse;
 use shared::panel::JobInfo;
 
-use crate::http::error::{ApiError, Json};
+use crate::http::error::{ApiError, Json, Path};
 use crate::http::extract::{Admin, CurrentUser, Source};
 use crate::http::state::AppState;
 use crate::service::AuditEvent;
@@ -20,6 +20,7 @@ fn not_found(id: i64) -> ApiError {
 #[utoipa::path(
     get,
     path = "/api/v1/jobs/{id}",
+    operation_id = "job",
     tag = "jobs",
     params(("id" = i64, Path, description = "The job's id")),
     responses(
@@ -41,12 +42,13 @@ pub async fn get(
 #[utoipa::path(
     post,
     path = "/api/v1/jobs/{id}/cancel",
+    operation_id = "cancel_job",
     tag = "jobs",
     params(("id" = i64, Path, description = "The job's id")),
     responses(
         (status = 202, description = "The job is stopping; its events tell when it has", body = JobInfo),
         (status = 401, description = "Not logged in", body = ErrorResponse),
-        (status = 403, description = "Not an admin, or X-SMS-Client missing", body = ErrorResponse),
+        (status = 403, description = "Not an admin (`admin_required`), or X-SMS-Client missing (`client_header_missing`)", body = ErrorResponse),
         (status = 404, description = "No such job (`job_not_found`)", body = ErrorResponse),
         (status = 409, description = "The job has ended (`job_not_running`)", body = ErrorResponse),
     )

@@ -1,13 +1,13 @@
 //! `GET /api/v1/patches` (the SMS Patches panel in one answer) and
 //! `POST /api/v1/patches/{id}/download`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use shared::PatchId;
 use shared::api::ErrorResponse;
 use shared::panel::{AvailablePatch, JobInfo, PatchesView};
 
-use crate::http::error::{ApiError, Json};
+use crate::http::error::{ApiError, Json, Path};
 use crate::http::extract::{Admin, CurrentUser, Source};
 use crate::http::state::AppState;
 use crate::workflow::download::installed_level;
@@ -16,6 +16,7 @@ use crate::workflow::download::installed_level;
 #[utoipa::path(
     get,
     path = "/api/v1/patches",
+    operation_id = "patches",
     tag = "patches",
     responses(
         (status = 200, description = "The SMS Patches panel", body = PatchesView),
@@ -33,13 +34,14 @@ pub async fn view(
 #[utoipa::path(
     post,
     path = "/api/v1/patches/{id}/download",
+    operation_id = "download_patch",
     tag = "patches",
-    params(("id" = String, Path, description = "The patch's short form, e.g. `6.4.0.3`")),
+    params(("id" = PatchId, Path, description = "The patch's short form, e.g. `6.4.0.3`")),
     responses(
         (status = 202, description = "The download job started", body = JobInfo),
         (status = 400, description = "Not a patch id (`invalid_patch_id`)", body = ErrorResponse),
         (status = 401, description = "Not logged in", body = ErrorResponse),
-        (status = 403, description = "Not an admin, or X-SMS-Client missing", body = ErrorResponse),
+        (status = 403, description = "Not an admin (`admin_required`), or X-SMS-Client missing (`client_header_missing`)", body = ErrorResponse),
         (status = 404, description = "Not in the TMC catalog (`patch_not_found`)", body = ErrorResponse),
         (status = 409, description = "Already downloaded (`already_in_repository`) or downloading (`download_running`)", body = ErrorResponse),
         (status = 412, description = "No TMC configured (`tmc_not_configured`)", body = ErrorResponse),
@@ -69,8 +71,9 @@ pub async fn download(
 #[utoipa::path(
     get,
     path = "/api/v1/patches/{id}",
+    operation_id = "patch",
     tag = "patches",
-    params(("id" = String, Path, description = "The patch's short form, e.g. `6.4.0.3`")),
+    params(("id" = PatchId, Path, description = "The patch's short form, e.g. `6.4.0.3`")),
     responses(
         (status = 200, description = "The patch", body = AvailablePatch),
         (status = 400, description = "Not a patch id (`invalid_patch_id`)", body = ErrorResponse),

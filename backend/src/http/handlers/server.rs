@@ -11,6 +11,7 @@ use crate::http::state::AppState;
 #[utoipa::path(
     get,
     path = "/api/v1/server",
+    operation_id = "server",
     tag = "server",
     responses(
         (status = 200, description = "The installed state", body = ServerInfo),
@@ -22,6 +23,7 @@ pub async fn get(
     State(state): State<AppState>,
     CurrentUser(_user): CurrentUser,
 ) -> Result<Json<ServerInfo>, ApiError> {
+    crate::workflow::faults::panic_point("server_info");
     let installed = state.installed.get().await?;
     Ok(Json(ServerInfo {
         product_version: installed.product_version,

@@ -7,13 +7,14 @@ use cookie::{Cookie, SameSite};
 use shared::api::{ErrorResponse, LoginRequest, SessionInfo};
 
 use crate::http::error::{ApiError, Json};
-use crate::http::extract::{CurrentUser, SESSION_COOKIE, Source, require_client_header};
+use crate::http::extract::{CurrentUser, Https, SESSION_COOKIE, Source, require_client_header};
 use crate::http::state::AppState;
 
 /// Who is logged in.
 #[utoipa::path(
     get,
     path = "/api/v1/session",
+    operation_id = "session",
     tag = "session",
     responses(
         (status = 200, description = "The logged-in user", body = SessionInfo),
@@ -29,20 +30,25 @@ pub async fn get(CurrentUser(user): CurrentUser) -> Json<SessionInfo> {
 #[utoipa::path(
     post,
     path = "/api/v1/session",
+    operation_id = "login",
     tag = "session",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in; the session cookie is set", body = SessionInfo),
         (status = 400, description = "Invalid body", body = ErrorResponse),
         (status = 401, description = "Wrong username or password", body = ErrorResponse),
-        (status = 403, description = "The X-SMS-Client header is missing", body = ErrorResponse),
-        (status = 429, description = "Too many failed logins: refused for a while", body = ErrorResponse),
+        (status = 403, description = "The X-SMS-Client header is missing (`client_header_missing`)", body = ErrorResponse),
+        (status = 413, description = "The body is larger than `[http] max_body_bytes` (`body_too_large`)", body = ErrorResponse),
+        (status = 415, description = "The body is not JSON (`unsupported_media_type`)", body = ErrorResponse),
+        (status = 429, description = "Too many failed logins from this address, or for this user from it (`too_many_login_attempts`, with `Retry-After`)", body = ErrorResponse),
+        (status = 503, description = "Every password-hashing slot is taken (`busy`, with `Retry-After`)", body = ErrorResponse),
     )
 )]
 #[tracing::instrument(skip_all, fields(username = %body.username))]
 pub async fn login(
     State(state): State<AppState>,
     Source(source): Source,
+    Https(https): Https,
     headers: HeaderMap,
     Json(body): Json<LoginRequest>,
 ) -> Result<Response, ApiError> {
@@ -54,7 +60,7 @@ pub async fn login(
     let cookie = Cookie::build((SESSION_COOKIE, token))
         .http_only(true)
         .same_site(SameSite::Strict)
-        .secure(is_tls(&headers))
+        .secure(https)
         .path("/")
         .build();
     Ok(with_cookie(
@@ -67,11 +73,12 @@ pub async fn login(
 #[utoipa::path(
     delete,
     path = "/api/v1/session",
+    operation_id = "logout",
     tag = "session",
     responses(
         (status = 204, description = "Logged out"),
         (status = 401, description = "Not logged in", body = ErrorResponse),
-        (status = 403, description = "The X-SMS-Client header is missing", body = ErrorResponse),
+        (status = 403, description = "The X-SMS-Client header is missing (`client_header_missing`)", body = ErrorResponse),
     )
 )]
 #[tracing::instrument(skip_all, fields(user = %user.username))]
@@ -79,6 +86,7 @@ pub async fn logout(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Source(source): Source,
+    Https(https): Https,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     require_client_header(&headers)?;
@@ -86,19 +94,11 @@ pub async fn logout(
     let cookie = Cookie::build((SESSION_COOKIE, ""))
         .http_only(true)
         .same_site(SameSite::Strict)
-        .secure(is_tls(&headers))
+        .secure(https)
         .path("/")
         .max_age(cookie::time::Duration::ZERO)
         .build();
     Ok(with_cookie(StatusCode::NO_CONTENT.into_response(), &cookie))
-}
-
-/// Whether the browser reached us over HTTPS (directly or through a TLS-terminating proxy).
-fn is_tls(headers: &HeaderMap) -> bool {
-    headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
 }
 
 fn with_cookie(mut response: Response, cookie: &Cookie<'_>) -> Response {

@@ -11,6 +11,7 @@ use crate::http::state::AppState;
 #[utoipa::path(
     get,
     path = "/api/v1/settings",
+    operation_id = "settings",
     tag = "settings",
     responses(
         (status = 200, description = "Current settings", body = Settings),
@@ -29,13 +30,14 @@ pub async fn get(
 #[utoipa::path(
     put,
     path = "/api/v1/settings/notifications",
+    operation_id = "set_notifications",
     tag = "settings",
     request_body = NotificationsSetting,
     responses(
         (status = 200, description = "The settings after the change", body = Settings),
         (status = 400, description = "Invalid body", body = ErrorResponse),
         (status = 401, description = "Not logged in", body = ErrorResponse),
-        (status = 403, description = "Not an admin, or the X-SMS-Client header is missing", body = ErrorResponse),
+        (status = 403, description = "Not an admin (`admin_required`), or X-SMS-Client missing (`client_header_missing`)", body = ErrorResponse),
     )
 )]
 #[tracing::instrument(skip_all, fields(user = %admin.username))]

@@ -13,6 +13,7 @@ use crate::service::AuditEvent;
 #[utoipa::path(
     get,
     path = "/api/v1/tmc",
+    operation_id = "tmc_status",
     tag = "tmc",
     responses(
         (status = 200, description = "The TMC status", body = TmcStatus),
@@ -30,11 +31,12 @@ pub async fn status(
 #[utoipa::path(
     post,
     path = "/api/v1/tmc/check",
+    operation_id = "tmc_check",
     tag = "tmc",
     responses(
         (status = 200, description = "The check ran; the status says how it went", body = TmcStatus),
         (status = 401, description = "Not logged in", body = ErrorResponse),
-        (status = 403, description = "Not an admin, or X-SMS-Client missing", body = ErrorResponse),
+        (status = 403, description = "Not an admin (`admin_required`), or X-SMS-Client missing (`client_header_missing`)", body = ErrorResponse),
         (status = 412, description = "No TMC is configured (`tmc_not_configured`)", body = ErrorResponse),
     )
 )]

@@ -107,7 +107,8 @@ pub(super) async fn run_install(
         stage(&handle, Stage::StagePayload, async {
             let root = engine.install_root.clone();
             let package = plan.package.clone();
-            blocking(move || root.stage(target, &package))
+            let verified = plan.patch.sha256.clone();
+            blocking(move || root.stage(target, &package, &verified))
                 .await
                 .map_err(|err| {
                     PatchJobError::failed(

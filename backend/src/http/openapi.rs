@@ -1,0 +1,332 @@
+//! What the OpenAPI document says of every operation alike, added in one place once the routes
+//! have described themselves (`router::api`): the answers any API route can give (a restart's
+//! 503, the 426 to a web client of another version, the passive node's 421, 500, bad parameters
+//! and bodies), the session cookie as the security scheme, and the `X-SMS-Client` header that
+//! every state-changing request carries.
+
+use shared::api::CLIENT_HEADER;
+use shared::client::ClientMismatch;
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn, PathItem};
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{OpenApi, Ref, RefOr, Required};
+use utoipa::{Modify, PartialSchema, ToSchema};
+
+use crate::http::extract::SESSION_COOKIE;
+
+/// The security scheme's name in the document: the session cookie set by `POST /api/v1/session`.
+pub const SESSION_SCHEME: &str = "session";
+
+/// The operations anyone may call without a session.
+const PUBLIC: [(&str, &str); 2] = [("get", "/api/v1/health"), ("post", "/api/v1/session")];
+
+/// The paths any client version may call: `middleware::hold_web_clients` lets them through.
+const ANY_CLIENT: [&str; 3] = ["/api/v1/health", "/api/v1/session", "/api/v1/server"];
+
+/// The paths a passive node still answers: `middleware::hold_on_passive` lets them through.
+const ON_PASSIVE: [&str; 5] = [
+    "/api/v1/health",
+    "/api/v1/session",
+    "/api/v1/server",
+    "/api/v1/cluster",
+    "/api/v1/events",
+];
+
+/// The requests not bound by `[http] request_timeout` (`middleware::time_limit`).
+const UNTIMED: [&str; 2] = ["/api/v1/events", "/api/v1/patches/import"];
+
+/// Adds what every operation shares; see the module's documentation.
+pub struct CommonAnswers;
+
+impl Modify for CommonAnswers {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let components = openapi.components.get_or_insert_default();
+        components.add_security_scheme(
+            SESSION_SCHEME,
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                SESSION_COOKIE,
+                "The session cookie that `POST /api/v1/session` sets (HttpOnly, SameSite=Strict).",
+            ))),
+        );
+        let mut schemas = vec![(
+            ClientMismatch::name().into_owned(),
+            ClientMismatch::schema(),
+        )];
+        ClientMismatch::schemas(&mut schemas);
+        components.schemas.extend(schemas);
+
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            for (method, operation) in operations(item) {
+                describe(path, method, operation);
+            }
+        }
+    }
+}
+
+/// The operations of a path, with their lowercase methods.
+fn operations(item: &mut PathItem) -> impl Iterator<Item = (&'static str, &mut Operation)> {
+    [
+        ("get", item.get.as_mut()),
+        ("put", item.put.as_mut()),
+        ("post", item.post.as_mut()),
+        ("delete", item.delete.as_mut()),
+        ("patch", item.patch.as_mut()),
+    ]
+    .into_iter()
+    .filter_map(|(method, operation)| operation.map(|operation| (method, operation)))
+}
+
+fn describe(path: &str, method: &str, operation: &mut Operation) {
+    if !PUBLIC.contains(&(method, path)) {
+        operation.security = Some(vec![SecurityRequirement::new(
+            SESSION_SCHEME,
+            Vec::<String>::new(),
+        )]);
+    }
+    if method != "get" {
+        operation
+            .parameters
+            .get_or_insert_default()
+            .push(client_header());
+    }
+
+    let has_parameters = operation.parameters.iter().flatten().any(|parameter| {
+        matches!(
+            parameter.parameter_in,
+            ParameterIn::Path | ParameterIn::Query
+        )
+    });
+    if has_parameters {
+        answer(
+            operation,
+            400,
+            "A path or query parameter is not valid (`invalid_query`)",
+            ERROR,
+        );
+    }
+    let takes_json = operation
+        .request_body
+        .as_ref()
+        .is_some_and(|body| body.content.contains_key("application/json"));
+    if takes_json {
+        answer(
+            operation,
+            400,
+            "The body is not JSON (`invalid_json`) or not the expected fields (`invalid_body`)",
+            ERROR,
+        );
+        answer(
+            operation,
+            413,
+            "The body is larger than `[http] max_body_bytes` (`body_too_large`)",
+            ERROR,
+        );
+        answer(
+            operation,
+            415,
+            "The body is not sent as `application/json` (`unsupported_media_type`)",
+            ERROR,
+        );
+    }
+    if !ANY_CLIENT.contains(&path) {
+        answer(
+            operation,
+            426,
+            "A web client (`X-SMS-Client: web/<version>`) of another version than the server \
+             serves: `client_upgrade_required` or `client_switch_required`, with both versions",
+            &ClientMismatch::name(),
+        );
+    }
+    if !ON_PASSIVE.contains(&path) {
+        answer(
+            operation,
+            421,
+            "This is the passive node of an HA cluster (`node_passive`); `error.active_url` is \
+             the active node's address",
+            ERROR,
+        );
+    }
+    answer(
+        operation,
+        500,
+        "The server hit an unexpected error (`internal_error`); it is logged",
+        ERROR,
+    );
+    let unavailable = if UNTIMED.contains(&path) {
+        "The application restarts or the server is about to reboot to finish an install or \
+         rollback (`server_restarting`); `Retry-After` says when to try again"
+    } else {
+        "The application restarts or the server is about to reboot to finish an install or \
+         rollback (`server_restarting`), or the request took longer than \
+         `[http] request_timeout` (`request_timeout`); `Retry-After` says when to try again"
+    };
+    answer(operation, 503, unavailable, ERROR);
+    retry_after(operation, 503);
+    if operation.responses.responses.contains_key("429") {
+        retry_after(operation, 429);
+    }
+}
+
+/// The schema of the API's error answers.
+const ERROR: &str = "ErrorResponse";
+
+/// Documents `status` on `operation`; when the operation documents it already (with its own
+/// causes), `description` is added to the causes.
+fn answer(operation: &mut Operation, status: u16, description: &str, schema: &str) {
+    let responses = &mut operation.responses.responses;
+    let key = status.to_string();
+    match responses.get_mut(&key) {
+        Some(RefOr::T(response)) => {
+            if !response.description.contains(description) {
+                response.description = format!("{}; {description}", response.description);
+            }
+        }
+        Some(RefOr::Ref(_)) => {}
+        None => {
+            let content = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name(schema)))
+                .build();
+            let response = ResponseBuilder::new()
+                .description(description)
+                .content("application/json", content)
+                .build();
+            responses.insert(key, RefOr::T(response));
+        }
+    }
+}
+
+/// Documents the `Retry-After` header (whole seconds) of the `status` answer.
+fn retry_after(operation: &mut Operation, status: u16) {
+    if let Some(RefOr::T(response)) = operation.responses.responses.get_mut(&status.to_string()) {
+        let header = HeaderBuilder::new()
+            .schema(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(1)),
+            )
+            .description(Some("Seconds to wait before trying again"))
+            .build();
+        response.headers.insert("Retry-After".into(), header);
+    }
+}
+
+/// `X-SMS-Client`: every state-changing request names its client (a cross-site form cannot set
+/// it, so it stops CSRF; a web client's version is held to the server's, see 426).
+fn client_header() -> utoipa::openapi::path::Parameter {
+    ParameterBuilder::new()
+        .name(CLIENT_HEADER)
+        .parameter_in(ParameterIn::Header)
+        .required(Required::True)
+        .description(Some(
+            "The client: `api/<version>` for scripts, `cli/<version>` for the `sms` command \
+             line, `web/<version>` for the web client. Without it: 403 `client_header_missing`.",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .examples(["api/1"]),
+        ))
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    fn document() -> Value {
+        let (_, doc) = crate::http::router::api();
+        serde_json::to_value(doc).unwrap()
+    }
+
+    fn each_operation(doc: &Value) -> Vec<(String, String, Value)> {
+        let mut all = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                all.push((method.clone(), path.clone(), operation.clone()));
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_operation_documents_the_answers_any_route_can_give() {
+        let doc = document();
+        for (method, path, operation) in each_operation(&doc) {
+            for status in ["500", "503"] {
+                assert!(
+                    operation["responses"][status].is_object(),
+                    "{method} {path} does not document {status}"
+                );
+            }
+            assert!(
+                operation["responses"]["503"]["headers"]["Retry-After"].is_object(),
+                "{method} {path}: 503 without Retry-After"
+            );
+        }
+        let job = &doc["paths"]["/api/v1/jobs/{id}"]["get"]["responses"];
+        assert!(job["400"].is_object() && job["421"].is_object() && job["426"].is_object());
+        let health = &doc["paths"]["/api/v1/health"]["get"]["responses"];
+        assert!(health["426"].is_null() && health["421"].is_null());
+        assert_eq!(
+            doc["paths"]["/api/v1/jobs/{id}"]["get"]["responses"]["426"]["content"]["application/json"]
+                ["schema"]["$ref"],
+            "#/components/schemas/ClientMismatch"
+        );
+        assert!(doc["components"]["schemas"]["ClientMismatch"].is_object());
+    }
+
+    #[test]
+    fn operation_ids_are_unique() {
+        let doc = document();
+        let mut seen = std::collections::BTreeSet::new();
+        for (method, path, operation) in each_operation(&doc) {
+            let id = operation["operationId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            assert!(
+                !id.is_empty() && seen.insert(id.clone()),
+                "{method} {path}: operationId `{id}` is missing or used twice"
+            );
+        }
+    }
+
+    #[test]
+    fn only_health_and_login_need_no_session_and_state_changes_need_the_client_header() {
+        let doc = document();
+        for (method, path, operation) in each_operation(&doc) {
+            let public = super::PUBLIC.contains(&(method.as_str(), path.as_str()));
+            assert_eq!(
+                operation["security"].is_null(),
+                public,
+                "{method} {path}: security"
+            );
+            if !public {
+                assert!(
+                    operation["responses"]["401"].is_object(),
+                    "{method} {path} needs a session but does not document 401"
+                );
+            }
+            let header = operation["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|p| p["in"] == "header" && p["name"] == "X-SMS-Client");
+            assert_eq!(header, method != "get", "{method} {path}: X-SMS-Client");
+            if method != "get" {
+                assert!(
+                    operation["responses"]["403"].is_object(),
+                    "{method} {path} needs X-SMS-Client but does not document 403"
+                );
+            }
+        }
+        assert_eq!(
+            doc["components"]["securitySchemes"]["session"]["name"],
+            "sms_session"
+        );
+    }
+}
