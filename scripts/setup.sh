@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs what building and testing the SMS needs, skipping what is already there.
 #   scripts/setup.sh          toolchain for building the SPA and the server
-#   scripts/setup.sh --test   also Chromium and ChromeDriver for the browser tests
+#   scripts/setup.sh --test   also Chromium and ChromeDriver for the browser tests, and
+#                             schemathesis (PyPI) in a virtualenv under target/ for the API fuzzing
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
 TRUNK_VERSION=0.21.14
 WASM_BINDGEN_VERSION=0.2.130
+SCHEMATHESIS_VERSION=4.32.5
+SCHEMATHESIS_VENV=target/schemathesis-venv
 CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
 export PATH="$CARGO_BIN:$PATH"
 
@@ -42,6 +45,17 @@ if [ "${1:-}" = "--test" ]; then
     $SUDO apt-get update -qq
     # One command, so both come at the same version.
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver
+  fi
+
+  # scripts/schemathesis.sh runs it against a real server; its own virtualenv, so it touches no
+  # system Python.
+  if ! "$SCHEMATHESIS_VENV/bin/st" --version 2>/dev/null | grep -q "version $SCHEMATHESIS_VERSION\$"; then
+    say "installing schemathesis $SCHEMATHESIS_VERSION into $SCHEMATHESIS_VENV"
+    if [ ! -x "$SCHEMATHESIS_VENV/bin/pip" ]; then
+      python3 -m venv "$SCHEMATHESIS_VENV"
+    fi
+    "$SCHEMATHESIS_VENV/bin/pip" install --quiet --disable-pip-version-check \
+      "schemathesis==$SCHEMATHESIS_VERSION"
   fi
 fi
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace (unit, API, storage on SQLite and PostgreSQL, browser).
-# Exits non-zero when any test fails.
+# Runs every test of the workspace (unit, API, storage on SQLite and PostgreSQL, browser), then
+# fuzzes the API with schemathesis (scripts/schemathesis.sh). Exits non-zero when any test fails
+# or schemathesis finds anything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,3 +21,7 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast --features backend/fault-injection
 fi
+
+# The tests built target/debug/sms (with fault injection, which stays off without its variables):
+# the fuzzing uses it as it is rather than building it again without the feature.
+SMS_BIN=target/debug/sms scripts/schemathesis.sh

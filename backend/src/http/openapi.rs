@@ -173,15 +173,22 @@ fn describe(path: &str, method: &str, operation: &mut Operation) {
 /// The schema of the API's error answers.
 const ERROR: &str = "ErrorResponse";
 
-/// Documents `status` on `operation`; when the operation documents it already (with its own
-/// causes), `description` is added to the causes.
+/// Documents `status` on `operation`; when the operation documents it already with its own
+/// causes, `description` is added to them, unless they name every code it names already.
 fn answer(operation: &mut Operation, status: u16, description: &str, schema: &str) {
     let responses = &mut operation.responses.responses;
     let key = status.to_string();
     match responses.get_mut(&key) {
         Some(RefOr::T(response)) => {
-            if !response.description.contains(description) {
-                response.description = format!("{}; {description}", response.description);
+            let named =
+                codes(description).all(|code| response.description.contains(&format!("`{code}`")));
+            if !named {
+                let mut rest = description.chars();
+                let rest = rest
+                    .next()
+                    .map(|first| first.to_lowercase().chain(rest).collect::<String>())
+                    .unwrap_or_default();
+                response.description = format!("{}; or {rest}", response.description);
             }
         }
         Some(RefOr::Ref(_)) => {}
@@ -196,6 +203,15 @@ fn answer(operation: &mut Operation, status: u16, description: &str, schema: &st
             responses.insert(key, RefOr::T(response));
         }
     }
+}
+
+/// The error codes a description names: its backquoted `snake_case` words.
+fn codes(description: &str) -> impl Iterator<Item = &str> {
+    description
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|word| !word.is_empty() && word.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
 }
 
 /// Documents the `Retry-After` header (whole seconds) of the `status` answer.
@@ -277,6 +293,27 @@ mod tests {
             "#/components/schemas/ClientMismatch"
         );
         assert!(doc["components"]["schemas"]["ClientMismatch"].is_object());
+    }
+
+    #[test]
+    fn an_answer_documented_by_the_route_keeps_its_causes_and_gains_the_common_ones() {
+        let doc = document();
+        let login = &doc["paths"]["/api/v1/session"]["post"]["responses"];
+        let busy = login["503"]["description"].as_str().unwrap();
+        assert!(
+            busy.contains("`busy`") && busy.contains("`server_restarting`"),
+            "{busy}"
+        );
+        let media = login["415"]["description"].as_str().unwrap();
+        assert_eq!(
+            media.matches("`unsupported_media_type`").count(),
+            1,
+            "{media}"
+        );
+        assert_eq!(
+            super::codes("x (`a_b`), `[http] c`, `d`").collect::<Vec<_>>(),
+            ["a_b", "d"]
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::service::audit::{DEFAULT_PER_PAGE, MAX_PAGE, MAX_PER_PAGE};
     params(AuditQuery),
     responses(
         (status = 200, description = "A page of entries, newest first", body = AuditPage),
-        (status = 400, description = "Bad paging parameters", body = ErrorResponse),
+        (status = 400, description = "`page` or `per_page` is not a number or out of range (`invalid_query`)", body = ErrorResponse),
         (status = 401, description = "Not logged in", body = ErrorResponse),
     )
 )]
