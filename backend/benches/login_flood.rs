@@ -1,8 +1,10 @@
 //! The health check under a login flood: a release `sms serve` gets 200 parallel logins with
-//! wrong passwords, from one address and for several names, again and again for a few seconds,
-//! while a prober asks `GET /api/v1/health` on a fresh connection every 50 ms. Then one correct
-//! login from another address (the flood's `X-Forwarded-For` is not trusted, so every flood
-//! request counts against 127.0.0.1; the correct login comes from 127.0.0.2).
+//! wrong passwords for several names, again and again for a few seconds, while a prober asks
+//! `GET /api/v1/health` on a fresh connection every 50 ms. Two floods: one from a single
+//! address (its `X-Forwarded-For` is not trusted, so every request counts against 127.0.0.1),
+//! then one from 200 addresses (127.0.1.1 to 127.0.1.200, one per worker), which the
+//! per-address throttle holds back less. After each, one correct login from another address
+//! (127.0.0.2).
 //!
 //! ```text
 //! cargo bench -p backend --bench login_flood
@@ -34,34 +36,40 @@ async fn main() -> anyhow::Result<()> {
     let quiet = probe(&base, Duration::from_secs(2)).await?;
     println!("health without a flood:        {}", summary(&quiet));
 
-    let flood = {
-        let base = base.clone();
-        tokio::spawn(async move { flood(&base).await })
-    };
-    let during = probe(&base, FLOOD).await?;
-    let statuses = flood.await.context("the flood task failed")??;
-    println!(
-        "health during {PARALLEL} parallel logins: {}",
-        summary(&during)
-    );
-    let answered: Vec<String> = statuses
-        .iter()
-        .map(|(status, count)| format!("{count} × {status}"))
-        .collect();
-    println!("flood answers: {}", answered.join(", "));
+    for spread in [false, true] {
+        let flood = {
+            let base = base.clone();
+            tokio::spawn(async move { flood(&base, spread).await })
+        };
+        let during = probe(&base, FLOOD).await?;
+        let statuses = flood.await.context("the flood task failed")??;
+        let from = if spread {
+            "200 addresses"
+        } else {
+            "one address"
+        };
+        println!(
+            "health during {PARALLEL} parallel logins from {from}: {}",
+            summary(&during)
+        );
+        let answered: Vec<String> = statuses
+            .iter()
+            .map(|(status, count)| format!("{count} × {status}"))
+            .collect();
+        println!("  flood answers: {}", answered.join(", "));
 
-    // The admin, from another address, while the flood's address is throttled.
-    let other = reqwest::Client::builder()
-        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
-        .build()?;
-    let started = Instant::now();
-    let response = login(&other, &base, "admin", ADMIN_PASSWORD).await;
-    match response {
-        Ok(status) => println!(
-            "the admin's own login from another address: {status} in {:.0} ms",
-            started.elapsed().as_secs_f64() * 1000.0
-        ),
-        Err(err) => println!("the admin's own login from another address failed: {err:#}"),
+        // The admin, from another address, right after the flood.
+        let other = reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+            .build()?;
+        let started = Instant::now();
+        match login(&other, &base, "admin", ADMIN_PASSWORD).await {
+            Ok(status) => println!(
+                "  the admin's own login from another address: {status} in {:.0} ms",
+                started.elapsed().as_secs_f64() * 1000.0
+            ),
+            Err(err) => println!("  the admin's own login from another address failed: {err:#}"),
+        }
     }
     Ok(())
 }
@@ -91,14 +99,20 @@ async fn probe(base: &str, how_long: Duration) -> anyhow::Result<Vec<Duration>> 
     Ok(latencies)
 }
 
-/// `PARALLEL` workers log in with wrong passwords, for `FLOOD`; the answers by status.
-async fn flood(base: &str) -> anyhow::Result<BTreeMap<u16, usize>> {
+/// `PARALLEL` workers log in with wrong passwords, for `FLOOD`, all from 127.0.0.1 or (`spread`)
+/// each from its own address; the answers by status.
+async fn flood(base: &str, spread: bool) -> anyhow::Result<BTreeMap<u16, usize>> {
     let until = Instant::now() + FLOOD;
     let mut workers = tokio::task::JoinSet::new();
     for n in 0..PARALLEL {
         let base = base.to_owned();
+        let mut client = reqwest::Client::builder();
+        if spread {
+            let host = u8::try_from(n % 250 + 1).unwrap_or(1);
+            client = client.local_address(std::net::IpAddr::from([127, 0, 1, host]));
+        }
+        let client = client.build()?;
         workers.spawn(async move {
-            let client = reqwest::Client::new();
             let mut statuses = Vec::new();
             let name = ["admin", "operator", "root", "nobody"][n % 4];
             while Instant::now() < until {

@@ -255,6 +255,66 @@ pub async fn no_injected_script_ran(browser: &Browser) -> anyhow::Result<()> {
     }
 }
 
+/// chromedriver's `POST /session/{id}/se/log` for the `browser` log: the console's messages
+/// since the last read.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base_url: &reqwest::Url,
+        session_id: Option<&str>,
+    ) -> Result<reqwest::Url, <reqwest::Url as std::str::FromStr>::Err> {
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &reqwest::Url) -> (axum::http::Method, Option<String>) {
+        (
+            axum::http::Method::POST,
+            Some(r#"{"type":"browser"}"#.to_owned()),
+        )
+    }
+}
+
+/// The browser console's messages since the last call (each read empties the log).
+pub async fn console_messages(browser: &Browser) -> anyhow::Result<Vec<String>> {
+    let entries = browser.client.issue_cmd(BrowserLog).await?;
+    let Some(entries) = entries.as_array() else {
+        bail!("chromedriver's browser log is not a list: {entries}");
+    };
+    Ok(entries
+        .iter()
+        .map(|entry| {
+            format!(
+                "{}: {}",
+                entry["level"].as_str().unwrap_or("?"),
+                entry["message"].as_str().unwrap_or_default()
+            )
+        })
+        .collect())
+}
+
+/// Fails when the console reported a Content-Security-Policy violation since the last read.
+pub async fn no_csp_violation(browser: &Browser) -> anyhow::Result<()> {
+    let violations: Vec<String> = console_messages(browser)
+        .await?
+        .into_iter()
+        .filter(|message| message.contains("Content Security Policy"))
+        .collect();
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        bail!(
+            "the page broke its Content-Security-Policy:\n{}",
+            violations.join("\n")
+        )
+    }
+}
+
 /// Waits until the "server restarting / rebooting" bar has shown `state` (`restarting`,
 /// `rebooting`) since [`crate::action::watch_server_link`].
 pub async fn server_link_seen(browser: &Browser, state: &str) -> anyhow::Result<()> {

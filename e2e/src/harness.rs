@@ -160,6 +160,8 @@ async fn open_session() -> anyhow::Result<(Child, Client, TempDir)> {
 
     let profile = tempfile::tempdir()?;
     let capabilities = json!({
+        // The console's messages (CSP violations among them), for check::no_csp_violation.
+        "goog:loggingPrefs": { "browser": "ALL" },
         "goog:chromeOptions": {
             "binary": chromium_path(),
             "args": [

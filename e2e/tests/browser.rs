@@ -119,3 +119,34 @@ async fn a_deep_link_while_logged_out_comes_back_after_login() -> anyhow::Result
     check::visible(&browser, find::AUDIT_PAGE, "the audit page").await?;
     browser.close().await
 }
+
+#[tokio::test]
+async fn the_web_client_runs_under_its_content_security_policy() -> anyhow::Result<()> {
+    let browser = Browser::start().await?;
+
+    action::login(&browser, "admin", ADMIN_PASSWORD).await?;
+    check::text_contains(&browser, find::SERVER_VERSION, "6.4.0").await?;
+    check::text_is(&browser, find::NOTIFICATIONS_STATUS, "Enabled").await?;
+    action::reload(&browser).await?;
+    check::text_contains(&browser, find::SERVER_VERSION, "6.4.0").await?;
+    check::no_csp_violation(&browser).await?;
+
+    // The check sees a violation when there is one: an inline script the policy does not allow.
+    browser
+        .client
+        .execute(
+            "const s = document.createElement('script'); s.textContent = 'window.__csp = 1'; \
+             document.head.appendChild(s); return window.__csp === undefined",
+            vec![],
+        )
+        .await?;
+    check::until("the console to report the blocked script", || async {
+        match check::no_csp_violation(&browser).await {
+            Err(err) if err.to_string().contains("Content Security Policy") => Ok(()),
+            Err(err) => Err(err.to_string()),
+            Ok(()) => Err("no violation reported yet".to_owned()),
+        }
+    })
+    .await?;
+    browser.close().await
+}
