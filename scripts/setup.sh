@@ -47,6 +47,15 @@ if [ "${1:-}" = "--test" ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver
   fi
 
+  # scripts/schemathesis.sh brings up the loopback of its network namespace with `ip`.
+  if ! command -v ip >/dev/null; then
+    say "installing iproute2 (Debian package) for the fuzzing's network namespace"
+    SUDO=""
+    if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq iproute2
+  fi
+
   # scripts/schemathesis.sh runs it against a real server; its own virtualenv, so it touches no
   # system Python.
   if ! "$SCHEMATHESIS_VENV/bin/st" --version 2>/dev/null | grep -q "version $SCHEMATHESIS_VERSION\$"; then

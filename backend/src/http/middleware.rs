@@ -15,7 +15,7 @@ use crate::service::cluster::AUTHORIZATION_SCHEME;
 
 /// The API paths any client may call, whatever its version: it must be able to tell who it is
 /// talking to, log in and out, and see what the server runs.
-const EXEMPT: [&str; 4] = [
+pub(crate) const EXEMPT: [&str; 4] = [
     "/api/v1/health",
     "/api/v1/session",
     "/api/v1/server",
@@ -97,7 +97,7 @@ pub fn harden(response: &mut Response, api: bool) {
 /// The requests that may take long by nature: the event stream, and uploads of packages (to
 /// this node, or from the active node to the passive one). Every other request gets
 /// `[http] request_timeout`.
-const UNTIMED: [&str; 3] = [
+pub(crate) const UNTIMED: [&str; 3] = [
     "/api/v1/events",
     "/api/v1/patches/import",
     "/cluster/v1/patches",
@@ -260,7 +260,7 @@ pub async fn require_secret(
 
 /// What a passive node still answers: enough for the web client to log in, learn that this
 /// node is passive, and follow the link to the active one.
-const PASSIVE_EXEMPT: [&str; 6] = [
+pub(crate) const PASSIVE_EXEMPT: [&str; 6] = [
     "/api/v1/health",
     "/api/v1/session",
     "/api/v1/server",

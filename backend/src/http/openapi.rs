@@ -23,20 +23,10 @@ pub const SESSION_SCHEME: &str = "session";
 /// The operations anyone may call without a session.
 const PUBLIC: [(&str, &str); 2] = [("get", "/api/v1/health"), ("post", "/api/v1/session")];
 
-/// The paths any client version may call: `middleware::hold_web_clients` lets them through.
-const ANY_CLIENT: [&str; 3] = ["/api/v1/health", "/api/v1/session", "/api/v1/server"];
-
-/// The paths a passive node still answers: `middleware::hold_on_passive` lets them through.
-const ON_PASSIVE: [&str; 5] = [
-    "/api/v1/health",
-    "/api/v1/session",
-    "/api/v1/server",
-    "/api/v1/cluster",
-    "/api/v1/events",
-];
-
-/// The requests not bound by `[http] request_timeout` (`middleware::time_limit`).
-const UNTIMED: [&str; 2] = ["/api/v1/events", "/api/v1/patches/import"];
+// What the middleware lets through, as it decides it: the paths any client version may call
+// (`hold_web_clients`), those a passive node still answers (`hold_on_passive`), and the
+// requests not bound by `[http] request_timeout` (`time_limit`).
+use crate::http::middleware::{EXEMPT as ANY_CLIENT, PASSIVE_EXEMPT as ON_PASSIVE, UNTIMED};
 
 /// Adds what every operation shares; see the module's documentation.
 pub struct CommonAnswers;
