@@ -8,3 +8,4 @@ pub mod serve;
 pub mod startup;
 pub mod state;
 pub mod supervisor;
+pub mod tls;

@@ -43,6 +43,8 @@ pub struct Application {
     demo_devices: Option<tokio::task::JoinHandle<()>>,
     /// Whether a supervisor started this server (then a restart ends the process).
     supervised: bool,
+    /// The certificate served, when the server speaks HTTPS.
+    tls: Option<crate::app::tls::ServerTls>,
 }
 
 /// Why [`Application::run_until`] returned.
@@ -155,6 +157,8 @@ impl Application {
         handed: Option<Handed>,
     ) -> anyhow::Result<(Self, Option<AdminLogin>)> {
         let mut config = config;
+        crate::config::install_tls_provider();
+        let tls = crate::app::tls::server_tls(&config)?;
         // Demo mode needs the demo vendor key before the TMC starts.
         trusted_keys(&config)?;
         let supervised = handed.is_some();
@@ -253,6 +257,7 @@ impl Application {
                 demo_tmc,
                 demo_devices,
                 supervised,
+                tls,
             },
             login,
         ))
@@ -265,6 +270,11 @@ impl Application {
 
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// The served certificate's SHA-256 fingerprint, when the server speaks HTTPS.
+    pub fn tls_fingerprint(&self) -> Option<&str> {
+        self.tls.as_ref().map(|tls| tls.fingerprint.as_str())
     }
 
     /// Serves until `shutdown` completes, then ends the event streams, finishes in-flight
@@ -283,6 +293,7 @@ impl Application {
             demo_tmc,
             demo_devices,
             supervised,
+            tls,
         } = self;
         let mut demo_tasks = tokio::task::JoinSet::new();
         if let Some((listener, tmc)) = demo_tmc {
@@ -297,7 +308,8 @@ impl Application {
         let mut shutdown = std::pin::pin!(shutdown);
         let (mut listener, mut state, mut gate, mut control) = (listener, state, gate, control);
         loop {
-            let running = Running::start(listener, state.clone(), gate.clone()).await;
+            let acceptor = tls.as_ref().map(|tls| tls.acceptor.clone());
+            let running = Running::start(listener, state.clone(), gate.clone(), acceptor).await;
             let exit = loop {
                 tokio::select! {
                     () = &mut shutdown => break Exit::Stopped,
@@ -364,7 +376,12 @@ struct Running {
 }
 
 impl Running {
-    async fn start(listener: TcpListener, state: AppState, gate: Gate) -> Self {
+    async fn start(
+        listener: TcpListener,
+        state: AppState,
+        gate: Gate,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+    ) -> Self {
         let interrupted = match state.patching.adopt_interrupted().await {
             Ok(jobs) => jobs,
             Err(err) => {
@@ -382,7 +399,7 @@ impl Running {
         };
         let service = gate.service();
         let server = tokio::spawn(async move {
-            crate::app::serve::serve(listener, service, limits, async move {
+            crate::app::serve::serve(listener, service, limits, tls, async move {
                 // A dropped sender means the same as a sent stop: shut down.
                 let _ = stopped.await;
             })

@@ -99,6 +99,9 @@ pub async fn supervise(
     let base_executable =
         std::env::current_exe().context("cannot find the server's own executable")?;
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    // A certificate that cannot be served stops the start here, with its reason, instead of a
+    // server that fails again and again; the self-signed one is made here, once.
+    crate::app::tls::server_tls(&config)?;
     let root =
         InstallRoot::open(&config.storage.data_dir, &config.initial.build).with_context(|| {
             format!(
@@ -210,7 +213,7 @@ pub async fn supervise(
                     stop(&mut server).await;
                     break;
                 }
-                came_up = come_up(&mut server, addr, config.start_timeout) => came_up,
+                came_up = come_up(&mut server, addr, config.transport.is_tls(), config.start_timeout) => came_up,
             };
             match came_up {
                 CameUp::HandedOver => {
@@ -402,8 +405,8 @@ enum CameUp {
 }
 
 /// Waits until the server answers healthy at its level, at most `timeout`; says why not.
-async fn come_up(server: &mut Server, addr: SocketAddr, timeout: Duration) -> CameUp {
-    match wait_healthy(server, addr, timeout).await {
+async fn come_up(server: &mut Server, addr: SocketAddr, tls: bool, timeout: Duration) -> CameUp {
+    match wait_healthy(server, addr, tls, timeout).await {
         Ok(()) => CameUp::Healthy,
         Err(None) => CameUp::HandedOver,
         Err(Some(why)) => CameUp::Failed(why),
@@ -413,12 +416,18 @@ async fn come_up(server: &mut Server, addr: SocketAddr, timeout: Duration) -> Ca
 async fn wait_healthy(
     server: &mut Server,
     addr: SocketAddr,
+    tls: bool,
     timeout: Duration,
 ) -> Result<(), Option<String>> {
-    let url = format!("http://{}/api/v1/health", reachable(addr));
+    let scheme = if tls { "https" } else { "http" };
+    let url = format!("{scheme}://{}/api/v1/health", reachable(addr));
+    crate::config::install_tls_provider();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
         .no_proxy()
+        // Its own child on a loopback address, asked for its health only: the certificate,
+        // made for the names browsers use, need not name 127.0.0.1.
+        .tls_danger_accept_invalid_certs(tls)
         .build()
         .map_err(|err| Some(format!("cannot ask its health: {err}")))?;
     let deadline = tokio::time::Instant::now() + timeout;

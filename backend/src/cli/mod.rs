@@ -34,7 +34,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the SMS server: the JSON API and the web client.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage users directly in the database (works while the server is stopped, too).
     #[command(subcommand)]
     User(UserCommand),
@@ -85,7 +85,7 @@ enum Command {
 pub async fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => return serve(args).await,
+        Command::Serve(args) => return serve(*args).await,
         Command::User(command) => {
             init_logging(LogFormat::Text, "warn");
             user(command).await

@@ -84,6 +84,7 @@ impl Remote {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
+        crate::config::install_tls_provider();
         let http = reqwest::Client::builder()
             .cookie_store(true)
             .build()

@@ -41,6 +41,8 @@ async fn run(args: ServeArgs) -> anyhow::Result<Exit> {
         .filter(|p| !p.is_empty());
     let demo = config.demo;
     let level = handed.level;
+    let scheme = config.transport.scheme();
+    let insecure_http = config.insecure_http;
     let (app, login) = Application::build_with(config, bootstrap.clone(), Some(handed)).await?;
     let addr = app.local_addr()?;
     tracing::info!(%addr, demo, level = level.0, "SMS server listening");
@@ -63,8 +65,17 @@ async fn run(args: ServeArgs) -> anyhow::Result<Exit> {
         }
         None => {}
     }
+    if let Some(fingerprint) = app.tls_fingerprint() {
+        println!("  Certificate SHA-256 fingerprint: {fingerprint}");
+    } else if insecure_http && !addr.ip().is_loopback() {
+        tracing::warn!(
+            %addr,
+            "serving plain HTTP on a non-loopback address (--insecure-http): passwords and \
+             sessions cross the network readable"
+        );
+    }
     // The last line of the start-up text: scripts wait for it.
-    println!("SMS server ready at http://{addr}/");
+    println!("SMS server ready at {scheme}://{addr}/");
     let exit = app.run_until(shutdown).await?;
     match exit {
         Exit::Stopped => tracing::info!("SMS server stopped"),

@@ -46,6 +46,24 @@ pub struct ServeArgs {
     pub tmc: TmcArgs,
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+}
+
+/// Serving HTTPS: the certificate, or plain HTTP on purpose.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TlsArgs {
+    /// PEM file with the server's certificate chain (leaf first). Without it, a server that
+    /// listens on a non-loopback address makes a self-signed certificate on its first start.
+    #[arg(long, env = "SMS_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM file with the certificate's private key.
+    #[arg(long, env = "SMS_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on a non-loopback address (passwords and sessions then cross the
+    /// network readable: only behind a TLS-terminating proxy).
+    #[arg(long, env = "SMS_INSECURE_HTTP")]
+    pub insecure_http: bool,
 }
 
 /// The HA cluster this node belongs to (both flags, or neither).

@@ -10,7 +10,7 @@ use shared::{Build, ProductVersion};
 
 mod args;
 
-pub use args::{ClusterArgs, LogFormat, PackageArgs, ServeArgs, StorageArgs, TmcArgs};
+pub use args::{ClusterArgs, LogFormat, PackageArgs, ServeArgs, StorageArgs, TlsArgs, TmcArgs};
 
 /// The TOML configuration file. Every key is optional.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -45,6 +45,70 @@ pub struct FileConfig {
     pub http: HttpFileConfig,
     #[serde(default)]
     pub audit: AuditFileConfig,
+    #[serde(default)]
+    pub tls: TlsFileConfig,
+}
+
+/// `[tls]`: the certificate the server serves HTTPS with.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFileConfig {
+    /// PEM certificate chain, leaf first.
+    pub cert: Option<PathBuf>,
+    /// PEM private key of the certificate.
+    pub key: Option<PathBuf>,
+    /// Plain HTTP on a non-loopback address, on purpose.
+    pub insecure_http: Option<bool>,
+}
+
+/// How the server serves, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transport {
+    /// Plain HTTP: a loopback address, or `--insecure-http`.
+    Http,
+    /// HTTPS with the certificate and key in these files.
+    Https { cert: PathBuf, key: PathBuf },
+    /// HTTPS with the self-signed certificate kept in the data dir (made on the first start).
+    HttpsSelfSigned,
+}
+
+impl Transport {
+    fn resolve(
+        args: &TlsArgs,
+        file: &TlsFileConfig,
+        listen: SocketAddr,
+    ) -> anyhow::Result<(Self, bool)> {
+        let cert = args.tls_cert.clone().or(file.cert.clone());
+        let key = args.tls_key.clone().or(file.key.clone());
+        let insecure = args.insecure_http || file.insecure_http.unwrap_or(false);
+        let transport = match (cert, key) {
+            (Some(cert), Some(key)) => Transport::Https { cert, key },
+            (Some(_), None) => {
+                anyhow::bail!("--tls-cert needs --tls-key: the certificate's private key")
+            }
+            (None, Some(_)) => anyhow::bail!("--tls-key needs --tls-cert: the certificate chain"),
+            (None, None) if listen.ip().is_loopback() || insecure => Transport::Http,
+            (None, None) => Transport::HttpsSelfSigned,
+        };
+        Ok((transport, insecure))
+    }
+
+    /// Whether the server itself speaks TLS.
+    pub fn is_tls(&self) -> bool {
+        !matches!(self, Transport::Http)
+    }
+
+    /// `https` or `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.is_tls() { "https" } else { "http" }
+    }
+}
+
+/// Installs ring as the process's TLS crypto provider (the only one built in). Every process
+/// calls it before it makes its first HTTP client or TLS configuration; later calls do nothing.
+pub fn install_tls_provider() {
+    // An error only says a provider is installed already: the same one, as it is the only one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// `[http]`: who is trusted to say where a request comes from, and what one request may cost.
@@ -513,6 +577,10 @@ pub struct Config {
     pub http: HttpConfig,
     /// The audit log's retention.
     pub audit: AuditConfig,
+    /// Plain HTTP or HTTPS, and with which certificate.
+    pub transport: Transport,
+    /// `--insecure-http`: plain HTTP on a non-loopback address was asked for.
+    pub insecure_http: bool,
 }
 
 impl Config {
@@ -686,6 +754,11 @@ impl Config {
         };
         let cluster = ClusterConfig::resolve(&args.cluster, &file.cluster, &storage)?;
         let http = HttpConfig::resolve(&file.http)?;
+        let listen = args
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let (transport, insecure_http) = Transport::resolve(&args.tls, &file.tls, listen)?;
         let audit_defaults = AuditConfig::default();
         let audit = AuditConfig {
             keep_days: file
@@ -700,6 +773,8 @@ impl Config {
                 .max(100),
         };
         Ok(Self {
+            transport,
+            insecure_http,
             http,
             audit,
             cluster,
@@ -717,10 +792,7 @@ impl Config {
             },
             trust_keys,
             package_limits,
-            listen: args
-                .listen
-                .or(file.listen)
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            listen,
             storage,
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
             demo,

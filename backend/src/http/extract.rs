@@ -126,7 +126,8 @@ pub fn forwarded_https(parts_peer: Option<IpAddr>, headers: &HeaderMap, trusted:
             .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
 }
 
-/// Whether the request came over HTTPS, as far as this server can trust it.
+/// Whether the request came over HTTPS: the server itself speaks TLS, or a trusted proxy
+/// says the browser reached it over HTTPS.
 #[derive(Debug, Clone, Copy)]
 pub struct Https(pub bool);
 
@@ -137,11 +138,14 @@ impl FromRequestParts<AppState> for Https {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Https(forwarded_https(
-            peer_address(parts),
-            &parts.headers,
-            &state.config.http.trusted_proxies,
-        )))
+        Ok(Https(
+            state.config.transport.is_tls()
+                || forwarded_https(
+                    peer_address(parts),
+                    &parts.headers,
+                    &state.config.http.trusted_proxies,
+                ),
+        ))
     }
 }
 

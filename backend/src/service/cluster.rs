@@ -62,6 +62,7 @@ impl Cluster {
 
     /// A node of a cluster; starts passive until its first lease attempt.
     pub fn new(db: DatabaseConnection, name: &str, config: ClusterConfig) -> anyhow::Result<Self> {
+        crate::config::install_tls_provider();
         let http = reqwest::Client::builder()
             .no_proxy()
             .connect_timeout(PEER_TIMEOUT)

@@ -80,6 +80,7 @@ impl TmcSync {
         interval: Duration,
         timeout: Duration,
     ) -> Result<Arc<Self>, ServiceError> {
+        crate::config::install_tls_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("sms/", env!("CARGO_PKG_VERSION")))

@@ -17,4 +17,5 @@ mod levels;
 mod packages;
 mod static_files;
 mod storage;
+mod tls;
 mod tmc;

@@ -772,6 +772,7 @@ async fn sms_tmc_serve_serves_a_signed_catalog_and_packages_with_range() {
             break rest.to_owned();
         }
     };
+    backend::config::install_tls_provider();
     let http = reqwest::Client::new();
     let json = http
         .get(format!("{url}v1/catalog.json"))

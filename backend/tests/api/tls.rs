@@ -1,0 +1,186 @@
+//! Serving HTTPS: a server on a non-loopback address makes its own certificate and speaks
+//! only HTTPS; a given certificate is served as it is; plain HTTP only on purpose.
+
+use std::path::Path;
+use std::process::Command;
+
+use backend::app::tls::fingerprint;
+use testkit::{ADMIN_PASSWORD, process};
+
+fn sms() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_sms"))
+}
+
+/// `sms serve` on every address (reached through 127.0.0.1), with `args` and `envs`.
+fn serve_everywhere(data: &Path, args: &[&str]) -> process::Served {
+    let mut command: Command = process::serve_command(sms(), data);
+    command
+        .env("SMS_LISTEN", "0.0.0.0:0")
+        .env("SMS_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .args(args);
+    process::start(command).unwrap_or_else(|err| panic!("{err:#}"))
+}
+
+fn port_of(url: &str) -> u16 {
+    url.rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .parse()
+        .unwrap()
+}
+
+/// A client that trusts only the certificate in `cert_pem`.
+fn trusting(cert_pem: &[u8]) -> reqwest::Client {
+    backend::config::install_tls_provider();
+    reqwest::Client::builder()
+        .tls_certs_only(reqwest::Certificate::from_pem_bundle(cert_pem).unwrap())
+        .cookie_store(true)
+        .build()
+        .unwrap()
+}
+
+fn leaf_der(cert_pem: &[u8]) -> Vec<u8> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    CertificateDer::pem_slice_iter(cert_pem)
+        .next()
+        .unwrap()
+        .unwrap()
+        .as_ref()
+        .to_vec()
+}
+
+#[tokio::test]
+async fn a_server_on_a_non_loopback_address_makes_its_certificate_and_speaks_only_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let served = serve_everywhere(&data, &[]);
+    assert!(served.url.starts_with("https://"), "{}", served.url);
+    let port = port_of(&served.url);
+
+    let cert = std::fs::read(data.join("tls/cert.pem")).unwrap();
+    let printed = served
+        .lines
+        .iter()
+        .find(|line| line.contains("fingerprint"))
+        .expect("the fingerprint is printed with the ready line");
+    assert!(
+        printed.contains(&fingerprint(&leaf_der(&cert))),
+        "{printed}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data.join("tls/key.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the key is readable by its owner only");
+    }
+
+    let client = trusting(&cert);
+    let base = format!("https://127.0.0.1:{port}");
+    let health = client
+        .get(format!("{base}/api/v1/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let login = client
+        .post(format!("{base}/api/v1/session"))
+        .header("X-SMS-Client", "api/test")
+        .json(&serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let cookie = login.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("Secure"), "{cookie}");
+
+    // Plain HTTP on the HTTPS port gets no page.
+    let plain = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/api/v1/health"))
+        .send()
+        .await;
+    assert!(
+        plain.as_ref().map_or(true, |r| !r.status().is_success()),
+        "{plain:?}"
+    );
+
+    // The next start serves the same certificate.
+    drop(served);
+    let again = serve_everywhere(&data, &[]);
+    assert_eq!(std::fs::read(data.join("tls/cert.pem")).unwrap(), cert);
+    assert!(again.url.starts_with("https://"));
+}
+
+#[tokio::test]
+async fn a_given_certificate_is_served_and_a_key_that_does_not_fit_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["sms.example".into(), "127.0.0.1".into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let cert_file = dir.path().join("cert.pem");
+    let key_file = dir.path().join("key.pem");
+    std::fs::write(&cert_file, cert.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    let data = dir.path().join("data");
+    let served = serve_everywhere(
+        &data,
+        &[
+            "--tls-cert",
+            cert_file.to_str().unwrap(),
+            "--tls-key",
+            key_file.to_str().unwrap(),
+        ],
+    );
+    let client = trusting(cert.pem().as_bytes());
+    let health = client
+        .get(format!(
+            "https://127.0.0.1:{}/api/v1/health",
+            port_of(&served.url)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    assert!(
+        !data.join("tls").exists(),
+        "no self-signed certificate was made"
+    );
+    drop(served);
+
+    let other_key = rcgen::KeyPair::generate().unwrap();
+    let wrong_key = dir.path().join("wrong.pem");
+    std::fs::write(&wrong_key, other_key.serialize_pem()).unwrap();
+    let output = Command::new(sms())
+        .args(["serve", "--listen", "0.0.0.0:0", "--tls-cert"])
+        .arg(&cert_file)
+        .arg("--tls-key")
+        .arg(&wrong_key)
+        .env("SMS_DATA_DIR", &data)
+        .env_remove("SMS_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("does not fit"), "{said}");
+}
+
+#[tokio::test]
+async fn plain_http_on_a_non_loopback_address_only_on_purpose() {
+    backend::config::install_tls_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve_everywhere(&dir.path().join("data"), &["--insecure-http"]);
+    assert!(served.url.starts_with("http://"), "{}", served.url);
+    let health = reqwest::get(format!(
+        "http://127.0.0.1:{}/api/v1/health",
+        port_of(&served.url)
+    ))
+    .await
+    .unwrap();
+    assert_eq!(health.status(), 200);
+}
