@@ -170,6 +170,8 @@ async fn open_session() -> anyhow::Result<(Child, Client, TempDir)> {
                 "--disable-gpu",
                 "--disable-dev-shm-usage",
                 "--disable-quic",
+                // The HTTPS tests' servers have self-signed certificates.
+                "--ignore-certificate-errors",
                 "--no-first-run",
                 "--disable-background-networking",
                 "--disable-component-update",

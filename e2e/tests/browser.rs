@@ -150,3 +150,24 @@ async fn the_web_client_runs_under_its_content_security_policy() -> anyhow::Resu
     .await?;
     browser.close().await
 }
+
+#[tokio::test]
+async fn the_admin_logs_in_over_https_and_the_session_cookie_is_secure() -> anyhow::Result<()> {
+    let browser = Browser::start_with(|config| {
+        config.listen = "0.0.0.0:0".parse().expect("an address");
+        config.transport = backend::config::Transport::HttpsSelfSigned;
+    })
+    .await?;
+    assert!(browser.url("/").starts_with("https://127.0.0.1:"));
+
+    action::login(&browser, "admin", ADMIN_PASSWORD).await?;
+    check::text_contains(&browser, find::SERVER_VERSION, "6.4.0").await?;
+    let cookies = browser.client.get_all_cookies().await?;
+    let session = cookies
+        .iter()
+        .find(|cookie| cookie.name() == "sms_session")
+        .ok_or_else(|| anyhow::anyhow!("no session cookie in {cookies:?}"))?;
+    anyhow::ensure!(session.secure() == Some(true), "{session:?}");
+    anyhow::ensure!(session.http_only() == Some(true), "{session:?}");
+    browser.close().await
+}

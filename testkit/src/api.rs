@@ -78,6 +78,21 @@ impl Api {
         Self::with_client_name(base_url, CLIENT)
     }
 
+    /// A new client of the HTTPS server at `base_url` that trusts only the certificate(s) in
+    /// `cert_pem`.
+    pub fn trusting(base_url: &str, cert_pem: &[u8]) -> Self {
+        backend::config::install_tls_provider();
+        let certs = reqwest::Certificate::from_pem_bundle(cert_pem).expect("a PEM certificate");
+        Self {
+            client: Client::builder()
+                .cookie_store(true)
+                .tls_certs_only(certs)
+                .build()
+                .expect("http client"),
+            ..Self::new(base_url)
+        }
+    }
+
     /// Like [`Api::new`], sending `client_name` as `X-SMS-Client` (e.g. `api/bench`).
     pub fn with_client_name(base_url: &str, client_name: &'static str) -> Self {
         Self {

@@ -107,6 +107,7 @@ impl TestApp {
             .await
             .context("the application does not build")?;
         let addr = app.local_addr()?;
+        let cert_file = app.tls_cert_file().map(std::path::Path::to_owned);
         let state = app.state().clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
@@ -116,8 +117,21 @@ impl TestApp {
             .await
             .expect("server runs");
         });
+        // A server on every address is reached through 127.0.0.1 (its certificate names it).
+        let host = if addr.ip().is_unspecified() {
+            std::net::SocketAddr::from(([127, 0, 0, 1], addr.port()))
+        } else {
+            addr
+        };
+        let api = match cert_file {
+            Some(cert) => Api::trusting(
+                &format!("https://{host}"),
+                &std::fs::read(&cert).context("cannot read the server's certificate")?,
+            ),
+            None => Api::new(&format!("http://{host}")),
+        };
         Ok(TestApp {
-            api: Api::new(&format!("http://{addr}")),
+            api,
             addr,
             state,
             data_dir,

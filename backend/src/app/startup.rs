@@ -272,6 +272,11 @@ impl Application {
         &self.state
     }
 
+    /// The file of the served certificate chain, when the server speaks HTTPS.
+    pub fn tls_cert_file(&self) -> Option<&std::path::Path> {
+        self.tls.as_ref().map(|tls| tls.cert_file.as_path())
+    }
+
     /// The served certificate's SHA-256 fingerprint, when the server speaks HTTPS.
     pub fn tls_fingerprint(&self) -> Option<&str> {
         self.tls.as_ref().map(|tls| tls.fingerprint.as_str())
