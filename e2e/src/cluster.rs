@@ -37,6 +37,7 @@ pub async fn start(vendor: &Vendor) -> anyhow::Result<Option<Pair>> {
             secret: SECRET.to_owned(),
             lease_ttl: Duration::from_secs(3),
             lease_renew: Duration::from_millis(500),
+            peer_trust: Default::default(),
         });
         anyhow::Ok(config)
     };

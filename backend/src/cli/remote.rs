@@ -26,6 +26,13 @@ pub struct ServerArgs {
     /// Read the password from standard input (else from SMS_PASSWORD).
     #[arg(long)]
     pub password_stdin: bool,
+    /// An https:// server: PEM file of the CA that signed its certificate (besides the system's).
+    #[arg(long, env = "SMS_CA_FILE", value_name = "FILE")]
+    pub ca_file: Option<std::path::PathBuf>,
+    /// An https:// server: the SHA-256 fingerprint of its certificate (as `sms serve` prints
+    /// it), the only certificate accepted.
+    #[arg(long, env = "SMS_FINGERPRINT", value_name = "SHA256")]
+    pub fingerprint: Option<String>,
 }
 
 /// The `X-SMS-Client` value of the command line.
@@ -84,11 +91,17 @@ impl Remote {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        crate::config::install_tls_provider();
-        let http = reqwest::Client::builder()
-            .cookie_store(true)
-            .build()
-            .context("cannot build the HTTP client")?;
+        let trust = crate::config::tls::Trust {
+            ca_file: args.ca_file.clone(),
+            fingerprint: match &args.fingerprint {
+                Some(text) => Some(crate::config::tls::parse_fingerprint(text)?),
+                None => None,
+            },
+        };
+        let http =
+            crate::config::tls::trusting(reqwest::Client::builder().cookie_store(true), &trust)?
+                .build()
+                .context("cannot build the HTTP client")?;
         let remote = Self { http, base };
         let body = LoginRequest {
             username: args.user.clone(),

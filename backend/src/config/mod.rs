@@ -9,6 +9,7 @@ use serde::Deserialize;
 use shared::{Build, ProductVersion};
 
 mod args;
+pub mod tls;
 
 pub use args::{ClusterArgs, LogFormat, PackageArgs, ServeArgs, StorageArgs, TlsArgs, TmcArgs};
 
@@ -222,6 +223,10 @@ pub struct ClusterFileConfig {
     pub lease_ttl: Option<String>,
     /// How often the lease is renewed (and a passive node tries to take it), e.g. `1s`.
     pub lease_renew: Option<String>,
+    /// An `https://` peer: PEM file of the CA that signs its certificate.
+    pub ca_file: Option<PathBuf>,
+    /// An `https://` peer: the SHA-256 fingerprint of its certificate, the only one accepted.
+    pub peer_fingerprint: Option<String>,
 }
 
 /// The default lifetime of the leadership lease.
@@ -240,6 +245,8 @@ pub struct ClusterConfig {
     pub secret: String,
     pub lease_ttl: std::time::Duration,
     pub lease_renew: std::time::Duration,
+    /// How the peer's certificate is checked when its URL is `https://`.
+    pub peer_trust: tls::Trust,
 }
 
 impl std::fmt::Debug for ClusterConfig {
@@ -249,6 +256,7 @@ impl std::fmt::Debug for ClusterConfig {
             .field("secret", &"<hidden>")
             .field("lease_ttl", &self.lease_ttl)
             .field("lease_renew", &self.lease_renew)
+            .field("peer_trust", &self.peer_trust)
             .finish()
     }
 }
@@ -318,11 +326,26 @@ impl ClusterConfig {
             lease_renew >= std::time::Duration::from_millis(50) && lease_renew * 2 <= lease_ttl,
             "`cluster.lease_renew` must be at least 50ms and at most half of `cluster.lease_ttl`"
         );
+        let peer_fingerprint = match &file.peer_fingerprint {
+            Some(text) => {
+                Some(tls::parse_fingerprint(text).context("invalid `cluster.peer_fingerprint`")?)
+            }
+            None => None,
+        };
+        anyhow::ensure!(
+            peer.scheme() == "https" || (peer_fingerprint.is_none() && file.ca_file.is_none()),
+            "`cluster.ca_file` and `cluster.peer_fingerprint` check an https:// peer: give the \
+             peer URL as https://"
+        );
         Ok(Some(Self {
             peer,
             secret,
             lease_ttl,
             lease_renew,
+            peer_trust: tls::Trust {
+                ca_file: file.ca_file.clone(),
+                fingerprint: peer_fingerprint,
+            },
         }))
     }
 }

@@ -62,11 +62,13 @@ impl Cluster {
 
     /// A node of a cluster; starts passive until its first lease attempt.
     pub fn new(db: DatabaseConnection, name: &str, config: ClusterConfig) -> anyhow::Result<Self> {
-        crate::config::install_tls_provider();
-        let http = reqwest::Client::builder()
+        // An https:// peer is only ever called over HTTPS, checked as `[cluster]` says: reqwest
+        // never falls back to plain HTTP, and redirects (to http:// or elsewhere) are not followed.
+        let builder = reqwest::Client::builder()
             .no_proxy()
-            .connect_timeout(PEER_TIMEOUT)
-            .build()?;
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(PEER_TIMEOUT);
+        let http = crate::config::tls::trusting(builder, &config.peer_trust)?.build()?;
         Ok(Self {
             inner: Some(Arc::new(Inner {
                 db,

@@ -44,6 +44,7 @@ fn node_config(
         secret: SECRET.to_owned(),
         lease_ttl: lease.0,
         lease_renew: lease.1,
+        peer_trust: Default::default(),
     });
     (config, dir)
 }
@@ -92,6 +93,78 @@ async fn two_nodes_started_together_on_an_empty_database_both_come_up() {
     b.login_admin().await;
     let roles = [wait_for_any_role(&a).await, wait_for_any_role(&b).await];
     assert!(roles.contains(&"active".to_owned()), "{roles:?}");
+}
+
+/// A certificate and key for 127.0.0.1, written into `dir`; and its SHA-256.
+fn node_certificate(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, [u8; 32]) {
+    use sha2::Digest;
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let (cert_file, key_file) = (dir.join("node.pem"), dir.join("node.key"));
+    std::fs::write(&cert_file, cert.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    (cert_file, key_file, sha2::Sha256::digest(cert.der()).into())
+}
+
+#[tokio::test]
+async fn nodes_over_https_check_each_other_by_fingerprint_and_a_wrong_one_is_refused() {
+    let Some(pg) = PgTestDb::create().await else {
+        return;
+    };
+    let vendor = Vendor::new();
+    let (certs_a, certs_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (cert_a, key_a, _) = node_certificate(certs_a.path());
+    let (cert_b, key_b, pin_b) = node_certificate(certs_b.path());
+    let [port_a, port_b] = free_ports();
+    let url_a = format!("https://127.0.0.1:{port_a}/");
+    let url_b = format!("https://127.0.0.1:{port_b}/");
+    let (mut config_a, dir_a) = node_config("sms-a", port_a, &url_b, &pg, &vendor, FAST);
+    let (mut config_b, dir_b) = node_config("sms-b", port_b, &url_a, &pg, &vendor, FAST);
+    config_a.transport = backend::config::Transport::Https {
+        cert: cert_a,
+        key: key_a,
+    };
+    config_b.transport = backend::config::Transport::Https {
+        cert: cert_b,
+        key: key_b,
+    };
+    // A trusts B's certificate; B pins a certificate A does not have.
+    config_a.cluster.as_mut().unwrap().peer_trust.fingerprint = Some(pin_b);
+    config_b.cluster.as_mut().unwrap().peer_trust.fingerprint = Some([7u8; 32]);
+    let a = TestApp::start(config_a, dir_a, Some(pg)).await.unwrap();
+    let b = TestApp::start(config_b, dir_b, None).await.unwrap();
+    assert!(a.base_url.starts_with("https://"));
+    a.login_admin().await;
+    b.login_admin().await;
+
+    let seen = eventually("A to see B over HTTPS", Duration::from_secs(10), || async {
+        let view = cluster(&a).await;
+        match view["peer"]["node"]["name"].as_str() {
+            Some("sms-b") => Ok(view),
+            _ => Err(format!("{}", view["peer"])),
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(seen["peer"]["url"], url_b);
+
+    let refused = eventually(
+        "B to refuse A's certificate",
+        Duration::from_secs(10),
+        || async {
+            let view = cluster(&b).await;
+            match view["peer"]["error"].as_str() {
+                Some(error) => Ok(error.to_owned()),
+                None => Err(format!("{}", view["peer"])),
+            }
+        },
+    )
+    .await
+    .unwrap();
+    assert!(cluster(&b).await["peer"]["node"].is_null(), "{refused}");
 }
 
 async fn cluster(app: &TestApp) -> Value {

@@ -184,3 +184,61 @@ async fn plain_http_on_a_non_loopback_address_only_on_purpose() {
     .unwrap();
     assert_eq!(health.status(), 200);
 }
+
+/// `sms patch list` against `url` with `trust` (e.g. `--fingerprint X`), the admin's password
+/// on standard input.
+fn patch_list(url: &str, trust: &[&str]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(sms())
+        .args([
+            "patch",
+            "list",
+            "--server",
+            url,
+            "--user",
+            "admin",
+            "--password-stdin",
+        ])
+        .args(trust)
+        .env_remove("SMS_PASSWORD")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{ADMIN_PASSWORD}").unwrap();
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn the_command_line_checks_an_https_server_by_fingerprint_or_ca_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let served = serve_everywhere(&data, &[]);
+    let url = format!("https://127.0.0.1:{}/", port_of(&served.url));
+    let cert_file = data.join("tls/cert.pem");
+    let pin = fingerprint(&leaf_der(&std::fs::read(&cert_file).unwrap()));
+
+    let pinned = patch_list(&url, &["--fingerprint", &pin]);
+    assert!(
+        pinned.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pinned.stderr)
+    );
+    let with_ca = patch_list(&url, &["--ca-file", cert_file.to_str().unwrap()]);
+    assert!(
+        with_ca.status.success(),
+        "{}",
+        String::from_utf8_lossy(&with_ca.stderr)
+    );
+
+    let wrong = patch_list(&url, &["--fingerprint", &"00".repeat(32)]);
+    assert!(!wrong.status.success());
+    // Nor does it trust a self-signed certificate by itself.
+    let unchecked = patch_list(&url, &[]);
+    assert!(!unchecked.status.success());
+    let said = String::from_utf8_lossy(&unchecked.stderr);
+    assert!(said.contains("127.0.0.1"), "{said}");
+}
