@@ -63,6 +63,7 @@ pub fn new_state(
         config.tmc.url.clone(),
         config.tmc.interval,
         config.tmc.timeout,
+        &config.tmc.trust,
     )?;
     let process = Process {
         devices: Devices::new(

@@ -88,6 +88,10 @@ pub struct TmcArgs {
     /// demo: 30s]
     #[arg(long, env = "SMS_TMC_INTERVAL", value_name = "DURATION")]
     pub tmc_interval: Option<String>,
+    /// An https:// TMC: PEM file of a CA that also signs its certificate (besides the
+    /// system's roots).
+    #[arg(long, env = "SMS_TMC_CA_FILE", value_name = "FILE")]
+    pub tmc_ca_file: Option<PathBuf>,
 }
 
 /// Which package signatures to trust; shared by `sms serve` and `sms patch import`.

@@ -403,6 +403,8 @@ pub struct TmcFileConfig {
     pub url: Option<String>,
     pub interval: Option<String>,
     pub timeout: Option<String>,
+    /// An https:// TMC: PEM file of a CA that also signs its certificate.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// The TMC link, resolved.
@@ -414,6 +416,8 @@ pub struct TmcConfig {
     pub interval: std::time::Duration,
     /// How long one request to the TMC (or a pause in a download) may take.
     pub timeout: std::time::Duration,
+    /// How an https:// TMC's certificate is checked: the system's roots, plus this.
+    pub trust: tls::Trust,
 }
 
 /// The default time between two TMC checks, and in demo mode.
@@ -726,9 +730,9 @@ impl Config {
                 let mut url = reqwest::Url::parse(&text)
                     .with_context(|| format!("`{text}` is not a valid TMC URL"))?;
                 anyhow::ensure!(
-                    url.scheme() == "http",
-                    "the TMC URL must start with http:// (the catalog and packages are signed, \
-                     so their integrity does not depend on the transport)"
+                    matches!(url.scheme(), "http" | "https"),
+                    "the TMC URL must start with https:// (or http://: the catalog and packages \
+                     are signed, so their integrity does not depend on the transport)"
                 );
                 // The base is a folder: `v1/catalog.json` is resolved below it.
                 if !url.path().ends_with('/') {
@@ -812,6 +816,10 @@ impl Config {
                 url: tmc_url,
                 interval: tmc_interval,
                 timeout: tmc_timeout,
+                trust: tls::Trust {
+                    ca_file: args.tmc.tmc_ca_file.clone().or(file.tmc.ca_file.clone()),
+                    fingerprint: None,
+                },
             },
             trust_keys,
             package_limits,

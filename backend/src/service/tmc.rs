@@ -69,6 +69,37 @@ pub struct TmcSync {
     failures: std::sync::atomic::AtomicU32,
 }
 
+/// What is wrong with the TMC's certificate, when that is why `err` happened: the TLS layer's
+/// own words, from the innermost cause that speaks of a certificate.
+fn certificate_problem(err: &reqwest::Error) -> Option<String> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    let mut found = None;
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if text.to_lowercase().contains("certificate") {
+            found = Some(text);
+        }
+        source = cause.source();
+    }
+    found
+}
+
+/// Redirects are followed only to HTTPS on the same host (at most 5): a TMC answer cannot send
+/// the server to plain HTTP or to another host.
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let from = attempt.previous().last();
+        let same_host = from.is_some_and(|from| from.host_str() == attempt.url().host_str());
+        if attempt.previous().len() > 5 {
+            attempt.error("too many redirects")
+        } else if attempt.url().scheme() == "https" && same_host {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
+}
+
 impl TmcSync {
     /// A sync for the TMC at `base` (none: not configured). Call [`TmcSync::load_recorded`]
     /// once the database is ready.
@@ -79,13 +110,17 @@ impl TmcSync {
         base: Option<reqwest::Url>,
         interval: Duration,
         timeout: Duration,
+        trust: &crate::config::tls::Trust,
     ) -> Result<Arc<Self>, ServiceError> {
-        crate::config::install_tls_provider();
-        let http = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("sms/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|err| ServiceError::Corrupt(format!("cannot build the HTTP client: {err}")))?;
+            .redirect(redirect_policy());
+        let http = crate::config::tls::trusting(builder, trust)
+            .and_then(|builder| Ok(builder.build()?))
+            .map_err(|err| {
+                ServiceError::Corrupt(format!("cannot build the HTTP client: {err:#}"))
+            })?;
         let status = match &base {
             None => TmcStatus::not_configured(),
             Some(url) => TmcStatus {
@@ -306,6 +341,11 @@ impl TmcSync {
         let unreachable = |err: reqwest::Error| {
             CheckError::Unreachable(if err.is_timeout() {
                 format!("the TMC did not answer within {} s", self.timeout.as_secs())
+            } else if let Some(why) = certificate_problem(&err) {
+                format!(
+                    "the TMC at {base} has a certificate this server does not trust ({why}): \
+                     give its CA with --tmc-ca-file, or check the TMC address"
+                )
             } else if err.is_connect() {
                 format!("cannot connect to the TMC at {base}")
             } else {

@@ -810,3 +810,103 @@ async fn sms_tmc_serve_serves_a_signed_catalog_and_packages_with_range() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// `router` over HTTPS on a loopback port, with a new self-signed certificate for 127.0.0.1:
+/// its URL and the certificate's PEM.
+async fn serve_https(router: axum::Router) -> (String, String) {
+    backend::config::install_tls_provider();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.der().clone()], key.into())
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}/", listener.local_addr().unwrap());
+    let limits = backend::app::serve::ConnectionLimits {
+        max_connections: 64,
+        header_read_timeout: Duration::from_secs(10),
+    };
+    tokio::spawn(backend::app::serve::serve(
+        listener,
+        router,
+        limits,
+        Some(acceptor),
+        std::future::pending(),
+    ));
+    (url, cert.pem())
+}
+
+#[tokio::test]
+async fn a_tmc_over_https_is_checked_against_its_ca_and_redirects_stay_on_https() {
+    let vendor = Vendor::new();
+    add(&vendor, 1, 8);
+    let (tmc, _) = serve_tmc(&vendor).await;
+    let (url, cert_pem) = serve_https(tmc.router()).await;
+    let ca = tempfile::tempdir().unwrap();
+    let ca_file = ca.path().join("tmc-ca.pem");
+    std::fs::write(&ca_file, &cert_pem).unwrap();
+
+    // Trusted through the CA file: the sync works, a download too.
+    let trusted_url = reqwest::Url::parse(&url).unwrap();
+    let trusting = spawn_app_with(|config| {
+        vendor.trust(config);
+        config.tmc.url = Some(trusted_url);
+        config.tmc.interval = Duration::from_secs(3600);
+        config.tmc.timeout = Duration::from_secs(5);
+        config.tmc.trust.ca_file = Some(ca_file.clone());
+    })
+    .await;
+    trusting.login_admin().await;
+    let status = check(&trusting).await;
+    assert_eq!(status["connection"], "connected", "{status}");
+    assert_eq!(panel(&trusting).await[0].0, "6.4.0.1");
+    let job = trusting
+        .follow_job(trusting.download("6.4.0.1").await)
+        .await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+
+    // Without it, the self-signed certificate is refused, and the server keeps serving.
+    let untrusting = app_with_tmc(&vendor, &url).await;
+    let status = check(&untrusting).await;
+    assert_ne!(status["connection"], "connected", "{status}");
+    let message = status["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_lowercase();
+    assert!(
+        message.contains("certificate") || message.contains("tls"),
+        "{status}"
+    );
+    assert_eq!(untrusting.health().await.status(), 200);
+
+    // An HTTPS TMC that redirects to plain HTTP (where a valid TMC answers) is not followed.
+    let (_, plain_url) = serve_tmc(&vendor).await;
+    let target = plain_url.clone();
+    let redirecting = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let to = format!("{}{}", target.trim_end_matches('/'), uri.path());
+        async move { (StatusCode::FOUND, [(header::LOCATION, to)]) }
+    });
+    let (redirect_url, redirect_pem) = serve_https(redirecting).await;
+    std::fs::write(&ca_file, &redirect_pem).unwrap();
+    let redirect_url = reqwest::Url::parse(&redirect_url).unwrap();
+    let redirected = spawn_app_with(|config| {
+        vendor.trust(config);
+        config.tmc.url = Some(redirect_url);
+        config.tmc.interval = Duration::from_secs(3600);
+        config.tmc.timeout = Duration::from_secs(5);
+        config.tmc.trust.ca_file = Some(ca_file.clone());
+    })
+    .await;
+    redirected.login_admin().await;
+    let status = check(&redirected).await;
+    assert_ne!(status["connection"], "connected", "{status}");
+}
