@@ -845,6 +845,21 @@ async fn serve_https(router: axum::Router) -> (String, String) {
     (url, cert.pem())
 }
 
+/// A logged-in server whose TMC is at `url`, trusting the CA in `ca_file` for it.
+async fn app_trusting_tmc_ca(vendor: &Vendor, url: &str, ca_file: &std::path::Path) -> TestApp {
+    let url = reqwest::Url::parse(url).unwrap();
+    let app = spawn_app_with(|config| {
+        vendor.trust(config);
+        config.tmc.url = Some(url);
+        config.tmc.interval = Duration::from_secs(3600);
+        config.tmc.timeout = Duration::from_secs(5);
+        config.tmc.trust.ca_file = Some(ca_file.to_owned());
+    })
+    .await;
+    app.login_admin().await;
+    app
+}
+
 #[tokio::test]
 async fn a_tmc_over_https_is_checked_against_its_ca_and_redirects_stay_on_https() {
     let vendor = Vendor::new();
@@ -856,16 +871,7 @@ async fn a_tmc_over_https_is_checked_against_its_ca_and_redirects_stay_on_https(
     std::fs::write(&ca_file, &cert_pem).unwrap();
 
     // Trusted through the CA file: the sync works, a download too.
-    let trusted_url = reqwest::Url::parse(&url).unwrap();
-    let trusting = spawn_app_with(|config| {
-        vendor.trust(config);
-        config.tmc.url = Some(trusted_url);
-        config.tmc.interval = Duration::from_secs(3600);
-        config.tmc.timeout = Duration::from_secs(5);
-        config.tmc.trust.ca_file = Some(ca_file.clone());
-    })
-    .await;
-    trusting.login_admin().await;
+    let trusting = app_trusting_tmc_ca(&vendor, &url, &ca_file).await;
     let status = check(&trusting).await;
     assert_eq!(status["connection"], "connected", "{status}");
     assert_eq!(panel(&trusting).await[0].0, "6.4.0.1");
@@ -897,16 +903,7 @@ async fn a_tmc_over_https_is_checked_against_its_ca_and_redirects_stay_on_https(
     });
     let (redirect_url, redirect_pem) = serve_https(redirecting).await;
     std::fs::write(&ca_file, &redirect_pem).unwrap();
-    let redirect_url = reqwest::Url::parse(&redirect_url).unwrap();
-    let redirected = spawn_app_with(|config| {
-        vendor.trust(config);
-        config.tmc.url = Some(redirect_url);
-        config.tmc.interval = Duration::from_secs(3600);
-        config.tmc.timeout = Duration::from_secs(5);
-        config.tmc.trust.ca_file = Some(ca_file.clone());
-    })
-    .await;
-    redirected.login_admin().await;
+    let redirected = app_trusting_tmc_ca(&vendor, &redirect_url, &ca_file).await;
     let status = check(&redirected).await;
     assert_ne!(status["connection"], "connected", "{status}");
 }
