@@ -19,7 +19,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use testkit::process::{self, Served};
+use testkit::process;
 use testkit::{ADMIN_PASSWORD, Vendor};
 
 const PARALLEL: usize = 200;
@@ -31,7 +31,11 @@ async fn main() -> anyhow::Result<()> {
     backend::config::install_tls_provider();
     let work = tempfile::tempdir().context("cannot create the bench's working folder")?;
     let vendor = Vendor::new();
-    let server = start_server(work.path(), &vendor)?;
+    let server = process::serve_trusting(
+        Path::new(env!("CARGO_BIN_EXE_sms")),
+        &work.path().join("data"),
+        vendor.public_key(),
+    )?;
     let base = server.url.trim_end_matches('/').to_owned();
 
     let quiet = probe(&base, Duration::from_secs(2)).await?;
@@ -165,15 +169,4 @@ fn summary(latencies: &[Duration]) -> String {
         at(1.0),
         sorted.len()
     )
-}
-
-/// A release `sms serve` in its own data dir.
-fn start_server(dir: &Path, vendor: &Vendor) -> anyhow::Result<Served> {
-    let mut command =
-        process::serve_command(Path::new(env!("CARGO_BIN_EXE_sms")), &dir.join("data"));
-    command
-        .arg("--trust-key")
-        .arg(vendor.public_key())
-        .env("SMS_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD);
-    process::start(command)
 }

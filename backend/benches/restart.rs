@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use futures_util::StreamExt;
 use serde_json::Value;
-use testkit::process::{self, Served};
+use testkit::process;
 use testkit::{ADMIN_PASSWORD, Api, Vendor, eventually_every};
 use tokio::sync::Mutex;
 
@@ -37,7 +37,11 @@ async fn main() -> anyhow::Result<()> {
     backend::config::install_tls_provider();
     let work = tempfile::tempdir().context("cannot create the bench's working folder")?;
     let vendor = Vendor::new();
-    let server = start_server(work.path(), &vendor)?;
+    let server = process::serve_trusting(
+        Path::new(env!("CARGO_BIN_EXE_sms")),
+        &work.path().join("data"),
+        vendor.public_key(),
+    )?;
     let client = logged_in(&server.url).await?;
     for n in 1..=ROUNDS {
         // An application restart, a small payload.
@@ -305,17 +309,6 @@ async fn logged_in(url: &str) -> anyhow::Result<Api> {
         bail!("login failed: {}", response.status());
     }
     Ok(api)
-}
-
-/// A release `sms serve` in its own data dir, trusting the bench's vendor key.
-fn start_server(dir: &Path, vendor: &Vendor) -> anyhow::Result<Served> {
-    let mut command =
-        process::serve_command(Path::new(env!("CARGO_BIN_EXE_sms")), &dir.join("data"));
-    command
-        .arg("--trust-key")
-        .arg(vendor.public_key())
-        .env("SMS_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD);
-    process::start(command)
 }
 
 fn ms(d: Duration) -> f64 {

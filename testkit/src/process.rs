@@ -91,6 +91,17 @@ pub fn serve(sms: &Path, data_dir: &Path, args: &[&str], envs: &[(&str, &str)]) 
     start(command).unwrap_or_else(|err| panic!("{err:#}"))
 }
 
+/// Starts `sms serve` on `data_dir` trusting the vendor key `public_key`, the first admin with
+/// [`crate::ADMIN_PASSWORD`]: what the benches measure.
+pub fn serve_trusting(sms: &Path, data_dir: &Path, public_key: &Path) -> anyhow::Result<Served> {
+    let mut command = serve_command(sms, data_dir);
+    command
+        .arg("--trust-key")
+        .arg(public_key)
+        .env("SMS_BOOTSTRAP_ADMIN_PASSWORD", crate::ADMIN_PASSWORD);
+    start(command)
+}
+
 /// Sends SIGTERM to `child` (a graceful stop), without waiting for it.
 pub fn sigterm(child: &Child) -> anyhow::Result<()> {
     let status = Command::new("kill")
