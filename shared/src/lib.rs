@@ -13,6 +13,7 @@ pub mod panel;
 pub mod patch;
 pub mod role;
 pub mod rules;
+pub mod tls;
 pub mod version;
 
 pub use patch::{

@@ -158,19 +158,8 @@ pub fn read_demo_password(path: &Path) -> Option<String> {
         .filter(|text| !text.is_empty())
 }
 
+/// Writes a file only this user can read (the demo admin's password, a key).
 pub fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt;
-
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    file.write_all(contents.as_bytes())?;
-    file.sync_all()?;
-    Ok(())
+    crate::storage::files::write_private(path, contents.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
 }

@@ -21,6 +21,7 @@ use crate::config::Config;
 use crate::http::router::router;
 use crate::http::state::AppState;
 use crate::service::auth::{BOOTSTRAP_ADMIN, BootstrapAdmin};
+use crate::service::certificate::ServerCertificate;
 use crate::service::events::Events;
 use crate::storage::db::StartLock;
 use crate::tools::tmc_server::TmcServer;
@@ -74,6 +75,7 @@ async fn prepare(
     config: Config,
     addr: SocketAddr,
     executable: shared::api::RunningExecutable,
+    certificate: Option<ServerCertificate>,
 ) -> anyhow::Result<(AppState, Gate, mpsc::Receiver<Control>, StartLock)> {
     let db = crate::storage::db::connect(&config.storage).await?;
     // The first start's records (installed state, first admin) are written by one node at a
@@ -101,7 +103,15 @@ async fn prepare(
     if cluster.is_configured() {
         tracing::info!(node = %config.node_name, role = %cluster.role(), "HA cluster node");
     }
-    let state = new_state(config, db, keys, events, Arc::new(lifecycle), cluster)?;
+    let state = new_state(
+        config,
+        db,
+        keys,
+        events,
+        Arc::new(lifecycle),
+        cluster,
+        certificate,
+    )?;
     state.tmc.load_recorded().await?;
     let interrupted = state.jobs.fail_interrupted().await?;
     if interrupted > 0 {
@@ -190,8 +200,9 @@ impl Application {
             crate::workflow::faults::crash_point_named("server_start");
         }
         let addr = listener.local_addr()?;
+        let certificate = tls.as_ref().map(|tls| tls.certificate.clone());
         let (state, gate, control, start_lock) =
-            prepare(config.clone(), addr, executable.clone()).await?;
+            prepare(config.clone(), addr, executable.clone(), certificate).await?;
         let demo_devices = match std::env::var(DEMO_DEVICES_ENV) {
             Ok(devices) if config.demo && supervised => {
                 let devices = devices.parse().with_context(|| {
@@ -274,12 +285,12 @@ impl Application {
 
     /// The file of the served certificate chain, when the server speaks HTTPS.
     pub fn tls_cert_file(&self) -> Option<&std::path::Path> {
-        self.tls.as_ref().map(|tls| tls.cert_file.as_path())
+        self.tls.as_ref().map(|tls| tls.certificate.cert_file())
     }
 
     /// The served certificate's SHA-256 fingerprint, when the server speaks HTTPS.
-    pub fn tls_fingerprint(&self) -> Option<&str> {
-        self.tls.as_ref().map(|tls| tls.fingerprint.as_str())
+    pub fn tls_fingerprint(&self) -> Option<String> {
+        self.tls.as_ref().map(|tls| tls.certificate.fingerprint())
     }
 
     /// Serves until `shutdown` completes, then ends the event streams, finishes in-flight
@@ -359,14 +370,19 @@ impl Application {
                 () = tokio::time::sleep(window) => {}
             }
             let state_executable = state.life.executable();
+            let certificate = state.certificate.clone();
             drop(state);
             tracing::info!("simulated reboot: starting again");
             listener = crate::app::handoff::bind_again(addr, TcpListener::bind).await?;
             let start_lock;
-            (state, gate, control, start_lock) =
-                prepare(config.clone(), addr, state_executable.clone())
-                    .await
-                    .map_err(|err| std::io::Error::other(format!("{err:#}")))?;
+            (state, gate, control, start_lock) = prepare(
+                config.clone(),
+                addr,
+                state_executable.clone(),
+                certificate.clone(),
+            )
+            .await
+            .map_err(|err| std::io::Error::other(format!("{err:#}")))?;
             start_lock.release().await;
         }
     }

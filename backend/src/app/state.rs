@@ -9,6 +9,7 @@ use sea_orm::DatabaseConnection;
 use crate::config::Config;
 use crate::http::state::AppState;
 use crate::package::TrustedKeys;
+use crate::service::certificate::ServerCertificate;
 use crate::service::cluster::Cluster;
 use crate::service::devices::Devices;
 use crate::service::events::Events;
@@ -37,6 +38,7 @@ struct Process {
     jobs: Jobs,
     events: Events,
     tmc: Arc<TmcSync>,
+    certificate: Option<ServerCertificate>,
 }
 
 /// Everything a fresh start needs; opens the install root (made on the first start).
@@ -47,6 +49,7 @@ pub fn new_state(
     events: Events,
     life: Arc<dyn ServerLife>,
     cluster: Cluster,
+    certificate: Option<ServerCertificate>,
 ) -> anyhow::Result<AppState> {
     let keys = Arc::new(keys);
     let install_root = InstallRoot::open(&config.storage.data_dir, &config.initial.build)
@@ -79,6 +82,7 @@ pub fn new_state(
         cluster,
         events,
         tmc,
+        certificate,
         config: Arc::new(config),
         db,
     };
@@ -99,6 +103,7 @@ pub fn restarted(old: &AppState) -> AppState {
         jobs: old.jobs.clone(),
         events: old.events.clone(),
         tmc: old.tmc.clone(),
+        certificate: old.certificate.clone(),
     };
     application(&process)
 }
@@ -116,6 +121,7 @@ fn application(process: &Process) -> AppState {
         jobs,
         events,
         tmc,
+        certificate,
     } = process;
     let repository = PatchRepository::new(
         db.clone(),
@@ -200,6 +206,7 @@ fn application(process: &Process) -> AppState {
         life: life.clone(),
         devices: devices.clone(),
         cluster: cluster.clone(),
+        certificate: certificate.clone(),
         client,
         panel,
         downloads,

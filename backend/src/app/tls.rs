@@ -1,18 +1,15 @@
 //! Serving HTTPS: the server's certificate (the one given with `--tls-cert`/`--tls-key`, or a
-//! self-signed one made on the first start and kept in the data dir), the TLS acceptor, and the
-//! certificate's SHA-256 fingerprint, printed with the ready line so an admin can check what
-//! the browser shows.
+//! self-signed one made on the first start and kept in the data dir) and the TLS acceptor that
+//! serves it (and whatever an admin replaces it with).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use sha2::{Digest, Sha256};
 
 use crate::app::demo::write_private_file;
 use crate::config::{Config, Transport, install_tls_provider};
+use crate::service::certificate::ServerCertificate;
 
 /// The folder of the data dir holding the self-signed certificate.
 pub const TLS_DIR: &str = "tls";
@@ -23,10 +20,8 @@ const KEY_FILE: &str = "key.pem";
 #[derive(Clone)]
 pub struct ServerTls {
     pub acceptor: tokio_rustls::TlsAcceptor,
-    /// SHA-256 of the leaf certificate, as `AB:CD:...`.
-    pub fingerprint: String,
-    /// Where the certificate is.
-    pub cert_file: PathBuf,
+    /// The certificate served, which an admin may replace while the server runs.
+    pub certificate: ServerCertificate,
 }
 
 /// The TLS the configuration asks for: none (plain HTTP), the given certificate, or the
@@ -38,48 +33,18 @@ pub fn server_tls(config: &Config) -> anyhow::Result<Option<ServerTls>> {
         Transport::HttpsSelfSigned => self_signed(config)?,
     };
     install_tls_provider();
-    let chain = CertificateDer::pem_file_iter(&cert_file)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .with_context(|| {
-            format!(
-                "cannot read the certificate chain {} (PEM, leaf first)",
-                cert_file.display()
-            )
-        })?;
-    let Some(leaf) = chain.first() else {
-        anyhow::bail!("{} holds no certificate", cert_file.display());
-    };
-    let fingerprint = fingerprint(leaf.as_ref());
-    let key = PrivateKeyDer::from_pem_file(&key_file)
-        .with_context(|| format!("cannot read the private key {} (PEM)", key_file.display()))?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut server = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .context("cannot set up TLS")?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .with_context(|| {
-            format!(
-                "the key {} does not fit the certificate {}",
-                key_file.display(),
-                cert_file.display()
-            )
-        })?;
-    server.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let certificate = ServerCertificate::load(&cert_file, &key_file).with_context(|| {
+        format!(
+            "cannot serve HTTPS with {} and {}",
+            cert_file.display(),
+            key_file.display()
+        )
+    })?;
+    let server = certificate.server_config().context("cannot set up TLS")?;
     Ok(Some(ServerTls {
         acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(server)),
-        fingerprint,
-        cert_file,
+        certificate,
     }))
-}
-
-/// `AB:CD:...`: the SHA-256 of a certificate's DER bytes, as browsers show it.
-pub fn fingerprint(der: &[u8]) -> String {
-    Sha256::digest(der)
-        .iter()
-        .map(|byte| format!("{byte:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
 }
 
 /// The data dir's self-signed certificate and key, made for this host's names and addresses
@@ -111,20 +76,14 @@ fn self_signed(config: &Config) -> anyhow::Result<(PathBuf, PathBuf)> {
         .self_signed(&key)
         .context("cannot sign the self-signed certificate")?;
     write_private_file(&key_file, &key.serialize_pem())?;
-    write_new_file(&cert_file, &cert.pem())?;
+    crate::storage::files::write_synced(&cert_file, cert.pem().as_bytes())
+        .with_context(|| format!("cannot write {}", cert_file.display()))?;
     tracing::info!(
         names = %names.join(", "),
         file = %cert_file.display(),
         "made a self-signed certificate: replace it with one your browsers trust"
     );
     Ok((cert_file, key_file))
-}
-
-fn write_new_file(path: &Path, contents: &str) -> anyhow::Result<()> {
-    let temporary = path.with_extension("pem.tmp");
-    std::fs::write(&temporary, contents)
-        .and_then(|()| std::fs::rename(&temporary, path))
-        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// The names a browser may reach this server by: its host name, `localhost`, the listen

@@ -376,3 +376,34 @@ impl From<crate::workflow::install::PatchJobError> for ApiError {
         }
     }
 }
+
+impl From<crate::service::certificate::CertificateError> for ApiError {
+    fn from(err: crate::service::certificate::CertificateError) -> Self {
+        use crate::service::certificate::CertificateError as E;
+        let code = match &err {
+            E::CertificateUnreadable(_) => "certificate_unreadable",
+            E::KeyUnreadable(_) => "key_unreadable",
+            E::KeyMismatch => "key_mismatch",
+            E::Expired { .. } => "certificate_expired",
+            E::NotYetValid { .. } => "certificate_not_yet_valid",
+            E::NameMismatch { .. } => "certificate_name_mismatch",
+            E::NotServingHttps => {
+                return ApiError::Conflict {
+                    code: "tls_not_enabled",
+                    message: err.to_string(),
+                };
+            }
+            E::NotSaved(_) => {
+                return ApiError::Status {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    code: "certificate_not_saved",
+                    message: err.to_string(),
+                };
+            }
+        };
+        ApiError::BadRequest {
+            code,
+            message: err.to_string(),
+        }
+    }
+}

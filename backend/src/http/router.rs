@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 
 use crate::http::handlers::{
     audit, cluster, devices, events, fallback, health, import, install, jobs, patches, server,
-    session, settings, tmc,
+    session, settings, tls, tmc,
 };
 use crate::http::middleware;
 use crate::http::openapi::CommonAnswers;
@@ -52,6 +52,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(audit::list))
         .routes(routes!(settings::get))
         .routes(routes!(settings::set_notifications))
+        .routes(routes!(tls::get, tls::replace))
         .routes(routes!(import::import))
         .routes(routes!(patches::view))
         .routes(routes!(patches::details))

@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
 use crate::package::TrustedKeys;
+use crate::service::certificate::ServerCertificate;
 use crate::service::cluster::Cluster;
 use crate::service::devices::Devices;
 use crate::service::events::Events;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub devices: Devices,
     /// This node's part in an HA cluster (a single server: none).
     pub cluster: Cluster,
+    /// The certificate served over HTTPS (plain HTTP: none).
+    pub certificate: Option<ServerCertificate>,
     /// The web client version this application requires and serves.
     pub client: ClientVersions,
     /// The folder of the web client served: the current level's, or the built-in one.

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod auth;
 pub mod backoff;
+pub mod certificate;
 pub mod cluster;
 pub mod devices;
 pub mod error;

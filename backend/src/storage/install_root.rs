@@ -27,6 +27,7 @@ use crate::package::payload::is_executable;
 use crate::package::ustar::{self, BLOCK, Header};
 use crate::package::verify::{MANIFEST_ENTRY, PAYLOAD_PREFIX, SIGNATURE_ENTRY};
 use crate::package::{Manifest, PackageError};
+use crate::storage::files::{sync_dir, write_synced};
 
 /// The install root's folder inside the data dir.
 pub const INSTALL_DIR: &str = "install";
@@ -356,19 +357,6 @@ fn remove_tree(path: &Path) -> io::Result<bool> {
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(false),
         Err(err) => Err(err),
     }
-}
-
-pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = File::create(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
-/// Makes the entries of a folder (creations, renames) durable.
-pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    File::open(dir)?.sync_all()?;
-    Ok(())
 }
 
 /// Syncs every folder under `dir` (files were synced as they were written).

@@ -24,7 +24,8 @@ use shared::PatchLevel;
 use crate::package::payload::{
     CLIENT_DIR, CLIENT_INDEX, DATABASE_DIR, Direction, SERVER_EXECUTABLE, parse_migration_file,
 };
-use crate::storage::install_root::{InstallRoot, sync_dir, write_synced};
+use crate::storage::files::{sync_dir, write_synced};
+use crate::storage::install_root::InstallRoot;
 
 const START_FAILURE: &str = "start-failure.json";
 

@@ -2,5 +2,6 @@
 
 pub mod db;
 pub mod entity;
+pub mod files;
 pub mod install_root;
 pub mod levels;

@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use backend::app::tls::fingerprint;
-use testkit::{ADMIN_PASSWORD, process};
+use backend::service::certificate::fingerprint;
+use testkit::{ADMIN_PASSWORD, TestApp, assert_error, process, spawn_app, spawn_app_with};
 
 fn sms() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_sms"))
@@ -167,7 +167,7 @@ async fn a_given_certificate_is_served_and_a_key_that_does_not_fit_is_refused() 
         .unwrap();
     assert!(!output.status.success());
     let said = String::from_utf8_lossy(&output.stderr);
-    assert!(said.contains("does not fit"), "{said}");
+    assert!(said.contains("does not belong"), "{said}");
 }
 
 #[tokio::test]
@@ -241,4 +241,251 @@ async fn the_command_line_checks_an_https_server_by_fingerprint_or_ca_file() {
     assert!(!unchecked.status.success());
     let said = String::from_utf8_lossy(&unchecked.stderr);
     assert!(said.contains("127.0.0.1"), "{said}");
+}
+
+/// A test certificate authority and the certificates it signs.
+struct TestCa {
+    params: rcgen::CertificateParams,
+    key: rcgen::KeyPair,
+    pem: String,
+}
+
+impl TestCa {
+    fn new() -> Self {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "SMS test CA");
+        let pem = params.self_signed(&key).unwrap().pem();
+        Self { params, key, pem }
+    }
+
+    /// A server certificate for `names`, valid `from`..`until` days from now, with its key:
+    /// (chain PEM, key PEM).
+    fn issue(&self, names: &[&str], from: i64, until: i64) -> (String, String) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(
+            names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, names[0]);
+        let day = |days: i64| {
+            rcgen::date_time_ymd(2000, 1, 1)
+                + std::time::Duration::from_secs(
+                    ((chrono::Utc::now().timestamp() - 946_684_800) / 86_400 + days) as u64
+                        * 86_400,
+                )
+        };
+        params.not_before = day(from);
+        params.not_after = day(until);
+        let issuer = rcgen::Issuer::from_params(&self.params, &self.key);
+        let leaf = params.signed_by(&key, &issuer).unwrap();
+        (format!("{}{}", leaf.pem(), self.pem), key.serialize_pem())
+    }
+}
+
+async fn put_certificate(app: &TestApp, chain: &str, key: &str) -> reqwest::Response {
+    app.request(reqwest::Method::PUT, "/api/v1/tls")
+        .json(&serde_json::json!({"certificate": chain, "key": key}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// An in-process server on every address with its self-signed certificate.
+async fn https_app() -> TestApp {
+    spawn_app_with(|config| {
+        config.listen = "0.0.0.0:0".parse().unwrap();
+        config.transport = backend::config::Transport::HttpsSelfSigned;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn an_admin_sees_the_certificate_and_bad_replacements_are_refused_with_codes() {
+    let app = https_app().await;
+    app.login_admin().await;
+    let status = app.get_json("/api/v1/tls").await;
+    assert_eq!(status["https"], true, "{status}");
+    let served = &status["certificate"];
+    assert_eq!(served["self_signed"], true, "{status}");
+    assert!(
+        served["names"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("127.0.0.1")),
+        "{status}"
+    );
+    let cert_file = app.data_dir.path().join("tls/cert.pem");
+    let on_disk = std::fs::read(&cert_file).unwrap();
+    assert_eq!(
+        served["fingerprint_sha256"],
+        fingerprint(&leaf_der(&on_disk))
+    );
+    assert_eq!(served["expires_soon"], false);
+
+    let ca = TestCa::new();
+    let (chain, key) = ca.issue(&["127.0.0.1", "localhost"], -1, 90);
+    let (_, other_key) = ca.issue(&["127.0.0.1"], -1, 90);
+    let message = assert_error(
+        put_certificate(&app, &chain, &other_key).await,
+        400,
+        "key_mismatch",
+    )
+    .await;
+    assert!(message.contains("does not belong"), "{message}");
+
+    let (expired, expired_key) = ca.issue(&["127.0.0.1"], -60, -1);
+    assert_error(
+        put_certificate(&app, &expired, &expired_key).await,
+        400,
+        "certificate_expired",
+    )
+    .await;
+    let (later, later_key) = ca.issue(&["127.0.0.1"], 2, 90);
+    assert_error(
+        put_certificate(&app, &later, &later_key).await,
+        400,
+        "certificate_not_yet_valid",
+    )
+    .await;
+
+    let (elsewhere, elsewhere_key) = ca.issue(&["sms.other.example", "10.9.9.9"], -1, 90);
+    let message = assert_error(
+        put_certificate(&app, &elsewhere, &elsewhere_key).await,
+        400,
+        "certificate_name_mismatch",
+    )
+    .await;
+    assert!(
+        message.contains("sms.other.example") && message.contains("127.0.0.1"),
+        "{message}"
+    );
+
+    assert_error(
+        put_certificate(&app, "not a certificate", &key).await,
+        400,
+        "certificate_unreadable",
+    )
+    .await;
+    assert_error(
+        put_certificate(&app, &chain, "not a key").await,
+        400,
+        "key_unreadable",
+    )
+    .await;
+
+    // Nothing refused was saved or served.
+    assert_eq!(std::fs::read(&cert_file).unwrap(), on_disk);
+    let again = app.get_json("/api/v1/tls").await;
+    assert_eq!(
+        again["certificate"]["fingerprint_sha256"],
+        served["fingerprint_sha256"]
+    );
+
+    // An operator sees it but cannot replace it.
+    app.login_operator().await;
+    assert_eq!(app.get("/api/v1/tls").await.status(), 200);
+    assert_error(
+        put_certificate(&app, &chain, &key).await,
+        403,
+        "admin_required",
+    )
+    .await;
+
+    app.login_admin().await;
+    let audit = app.get_json("/api/v1/audit?per_page=50").await;
+    let refused = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["action"] == "tls.replace" && entry["outcome"] == "failure")
+        .count();
+    assert_eq!(refused, 6, "every refused upload is audited: {audit}");
+}
+
+#[tokio::test]
+async fn a_good_certificate_is_served_at_once_and_after_a_restart() {
+    let app = https_app().await;
+    app.login_admin().await;
+    let old_pem = std::fs::read(app.data_dir.path().join("tls/cert.pem")).unwrap();
+    let ca = TestCa::new();
+    let (chain, key) = ca.issue(&["127.0.0.1", "localhost"], -1, 20);
+    let answer = put_certificate(&app, &chain, &key).await;
+    assert_eq!(answer.status(), 200);
+    let info: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(info["self_signed"], false);
+    assert_eq!(info["chain_length"], 2);
+    assert_eq!(info["issuer"], "CN=SMS test CA");
+    assert_eq!(info["expires_soon"], true, "20 days left warns: {info}");
+    assert_eq!(
+        info["fingerprint_sha256"],
+        fingerprint(&leaf_der(chain.as_bytes()))
+    );
+
+    // A new connection trusting only the test CA gets the new certificate ...
+    let health = |port: u16, client: reqwest::Client| async move {
+        client
+            .get(format!("https://127.0.0.1:{port}/api/v1/health"))
+            .send()
+            .await
+    };
+    let port = app.addr.port();
+    assert_eq!(
+        health(port, trusting(ca.pem.as_bytes()))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // ... and one trusting only the old certificate is refused.
+    assert!(health(port, trusting(&old_pem)).await.is_err());
+
+    let audit = app.get_json("/api/v1/audit?per_page=10").await;
+    let entry = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["action"] == "tls.replace")
+        .cloned()
+        .unwrap();
+    assert_eq!(entry["outcome"], "success", "{entry}");
+    assert!(
+        entry["details"].as_str().unwrap().contains("CN=127.0.0.1"),
+        "{entry}"
+    );
+
+    // The files hold it, so the next start serves it too.
+    let app = app.restart().await;
+    assert_eq!(
+        health(app.addr.port(), trusting(ca.pem.as_bytes()))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert!(!app.data_dir.path().join("tls/cert.pem.new").exists());
+}
+
+#[tokio::test]
+async fn a_plain_http_server_has_no_certificate_to_replace() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let status = app.get_json("/api/v1/tls").await;
+    assert_eq!(
+        status,
+        serde_json::json!({"https": false, "certificate": null})
+    );
+    let ca = TestCa::new();
+    let (chain, key) = ca.issue(&["127.0.0.1"], -1, 90);
+    assert_error(
+        put_certificate(&app, &chain, &key).await,
+        409,
+        "tls_not_enabled",
+    )
+    .await;
 }

@@ -13,4 +13,5 @@ pub mod patches;
 pub mod server;
 pub mod session;
 pub mod settings;
+pub mod tls;
 pub mod tmc;
