@@ -69,14 +69,23 @@ pub async fn logout(browser: &Browser) -> anyhow::Result<()> {
 
 /// Chooses `file` in the import page's file picker, as picking it in the file dialog does.
 pub async fn choose_file(browser: &Browser, file: &Path) -> anyhow::Result<()> {
-    check::visible(browser, find::IMPORT_FILE, "the file picker").await?;
+    choose_file_in(browser, find::IMPORT_FILE, file).await
+}
+
+/// Chooses `file` in the file picker `input`, as picking it in the file dialog does.
+pub async fn choose_file_in(
+    browser: &Browser,
+    input: fantoccini::Locator<'_>,
+    file: &Path,
+) -> anyhow::Result<()> {
+    check::visible(browser, input, "the file picker").await?;
     let absolute = std::path::absolute(file)?;
     let absolute = absolute
         .to_str()
         .with_context(|| format!("{} is not UTF-8", absolute.display()))?;
     browser
         .client
-        .find(find::IMPORT_FILE)
+        .find(input)
         .await?
         .send_keys(absolute)
         .await

@@ -22,6 +22,16 @@ pub const GENERAL_PAGE: Locator<'static> = Locator::Css("#general-page");
 pub const NOTIFICATIONS_STATUS: Locator<'static> = Locator::Css("#notifications-status");
 pub const NOTIFICATIONS_TOGGLE: Locator<'static> = Locator::Css("#notifications-toggle");
 pub const IMPORT_LINK: Locator<'static> = Locator::Css("#import-link");
+pub const CERTIFICATE_FINGERPRINT: Locator<'static> = Locator::Css("#certificate-fingerprint");
+pub const CERTIFICATE_ISSUER: Locator<'static> = Locator::Css("#certificate-issuer");
+pub const CERTIFICATE_EXPIRY_WARNING: Locator<'static> =
+    Locator::Css("#certificate-expiry-warning");
+pub const CERTIFICATE_CHAIN_FILE: Locator<'static> = Locator::Css("#certificate-chain-file");
+pub const CERTIFICATE_KEY_FILE: Locator<'static> = Locator::Css("#certificate-key-file");
+pub const CERTIFICATE_SUBMIT: Locator<'static> = Locator::Css("#certificate-submit");
+pub const CERTIFICATE_REPLACED: Locator<'static> = Locator::Css("#certificate-replaced");
+pub const CERTIFICATE_FORM_ERROR: Locator<'static> =
+    Locator::Css("#certificate-form .error-message");
 
 pub const IMPORT_PAGE: Locator<'static> = Locator::Css("#import-page");
 pub const IMPORT_ADMINS_ONLY: Locator<'static> = Locator::Css("#import-admins-only");

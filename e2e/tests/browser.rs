@@ -171,3 +171,120 @@ async fn the_admin_logs_in_over_https_and_the_session_cookie_is_secure() -> anyh
     anyhow::ensure!(session.http_only() == Some(true), "{session:?}");
     browser.close().await
 }
+
+/// A certificate for `names` valid from yesterday for `days` days, signed by a throwaway CA:
+/// (chain PEM, key PEM, CA's subject).
+fn ca_signed(names: &[&str], days: i64) -> anyhow::Result<(String, String)> {
+    let ca_key = rcgen::KeyPair::generate()?;
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new())?;
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "E2E test CA");
+    let ca_pem = ca.self_signed(&ca_key)?.pem();
+    let key = rcgen::KeyPair::generate()?;
+    let mut leaf =
+        rcgen::CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())?;
+    let yesterday = chrono::Utc::now() - chrono::Duration::days(1);
+    let at = |when: chrono::DateTime<chrono::Utc>| {
+        rcgen::date_time_ymd(1970, 1, 1) + std::time::Duration::from_secs(when.timestamp() as u64)
+    };
+    leaf.not_before = at(yesterday);
+    leaf.not_after = at(yesterday + chrono::Duration::days(days));
+    let issuer = rcgen::Issuer::from_params(&ca, &ca_key);
+    let cert = leaf.signed_by(&key, &issuer)?;
+    Ok((format!("{}{ca_pem}", cert.pem()), key.serialize_pem()))
+}
+
+#[tokio::test]
+async fn an_admin_replaces_the_server_certificate_in_the_browser() -> anyhow::Result<()> {
+    let browser = Browser::start_with(|config| {
+        config.listen = "0.0.0.0:0".parse().expect("an address");
+        config.transport = backend::config::Transport::HttpsSelfSigned;
+    })
+    .await?;
+    let served = browser
+        .state
+        .certificate
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("the server serves no certificate"))?;
+    action::login(&browser, "admin", ADMIN_PASSWORD).await?;
+    check::text_is(
+        &browser,
+        find::CERTIFICATE_FINGERPRINT,
+        &served.fingerprint(),
+    )
+    .await?;
+    check::text_contains(&browser, find::CERTIFICATE_ISSUER, "self-signed").await?;
+    check::absent(
+        &browser,
+        find::CERTIFICATE_EXPIRY_WARNING,
+        find::CERTIFICATE_FINGERPRINT,
+        "the expiry warning",
+    )
+    .await?;
+
+    let files = tempfile::tempdir()?;
+    let write = |name: &str, text: &str| -> anyhow::Result<std::path::PathBuf> {
+        let path = files.path().join(name);
+        std::fs::write(&path, text)?;
+        Ok(path)
+    };
+    // A certificate for other names is refused, and says why.
+    let (elsewhere, elsewhere_key) = ca_signed(&["sms.elsewhere.example"], 90)?;
+    action::choose_file_in(
+        &browser,
+        find::CERTIFICATE_CHAIN_FILE,
+        &write("other.pem", &elsewhere)?,
+    )
+    .await?;
+    action::choose_file_in(
+        &browser,
+        find::CERTIFICATE_KEY_FILE,
+        &write("other.key", &elsewhere_key)?,
+    )
+    .await?;
+    action::click(&browser, find::CERTIFICATE_SUBMIT, "Replace certificate").await?;
+    check::text_contains(
+        &browser,
+        find::CERTIFICATE_FORM_ERROR,
+        "sms.elsewhere.example",
+    )
+    .await?;
+    check::text_is(
+        &browser,
+        find::CERTIFICATE_FINGERPRINT,
+        &served.fingerprint(),
+    )
+    .await?;
+
+    // One for this address, expiring in 20 days: served at once, with the warning.
+    let (chain, key) = ca_signed(&["127.0.0.1", "localhost"], 20)?;
+    action::choose_file_in(
+        &browser,
+        find::CERTIFICATE_CHAIN_FILE,
+        &write("good.pem", &chain)?,
+    )
+    .await?;
+    action::choose_file_in(
+        &browser,
+        find::CERTIFICATE_KEY_FILE,
+        &write("good.key", &key)?,
+    )
+    .await?;
+    action::click(&browser, find::CERTIFICATE_SUBMIT, "Replace certificate").await?;
+    check::visible(&browser, find::CERTIFICATE_REPLACED, "the replaced notice").await?;
+    let now_served = served.fingerprint();
+    check::text_is(&browser, find::CERTIFICATE_FINGERPRINT, &now_served).await?;
+    check::text_contains(&browser, find::CERTIFICATE_ISSUER, "E2E test CA").await?;
+    check::text_contains(
+        &browser,
+        find::CERTIFICATE_EXPIRY_WARNING,
+        "expires in 18 days",
+    )
+    .await?;
+
+    // A new page load is served the new certificate and shows the same.
+    action::reload(&browser).await?;
+    check::text_is(&browser, find::CERTIFICATE_FINGERPRINT, &now_served).await?;
+    browser.close().await
+}

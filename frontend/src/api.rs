@@ -225,6 +225,20 @@ pub async fn set_notifications(enabled: bool) -> Result<Settings, ApiError> {
     send_json(client(Request::put("/api/v1/settings/notifications")).json(&body)).await
 }
 
+/// `GET /api/v1/tls`: whether the server serves HTTPS, and its certificate.
+pub async fn get_tls() -> Result<shared::tls::TlsStatus, ApiError> {
+    send_json(client(Request::get("/api/v1/tls")).build()).await
+}
+
+/// `PUT /api/v1/tls`: replace the server's certificate (admins only); the one now served.
+pub async fn replace_certificate(
+    certificate: String,
+    key: String,
+) -> Result<shared::tls::CertificateInfo, ApiError> {
+    let body = shared::tls::CertificateUpload { certificate, key };
+    send_json(client(Request::put("/api/v1/tls")).json(&body)).await
+}
+
 /// `GET /api/v1/audit?page=&per_page=`: one page of the audit log, newest first.
 pub async fn get_audit(page: u64, per_page: u64) -> Result<AuditPage, ApiError> {
     let url = format!("/api/v1/audit?page={page}&per_page={per_page}");

@@ -1,5 +1,6 @@
 //! Reusable pieces of the app's pages.
 
+pub mod certificate;
 pub mod client_mismatch;
 pub mod cluster;
 pub mod error;

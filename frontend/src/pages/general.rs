@@ -1,11 +1,12 @@
 //! Admin > General: what is installed on this SMS server, the SMS Patch Notifications field,
-//! and (for admins) the way into importing a patch file.
+//! (for admins) the way into importing a patch file, and the server's HTTPS certificate.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::api::ServerInfo;
 
 use crate::api::ApiError;
+use crate::components::certificate::ServerCertificate;
 use crate::components::error::ErrorList;
 use crate::components::loading::Loading;
 use crate::components::notifications::NotificationsField;
@@ -50,6 +51,20 @@ pub fn GeneralPage() -> impl IntoView {
                                     can_change=is_admin
                                 />
                                 {is_admin.then(|| view! { <ImportField/> })}
+                            })
+                        })}
+                    </ErrorBoundary>
+                </Transition>
+            </section>
+
+            <section class="card" aria-labelledby="certificate-heading">
+                <h2 id="certificate-heading">"Server certificate"</h2>
+                <Transition fallback=|| view! { <Loading what="the certificate"/> }>
+                    <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
+                        {move || Suspend::new(async move {
+                            let session = shell.session.await?;
+                            Ok::<_, ApiError>(view! {
+                                <ServerCertificate is_admin=session.role.is_admin()/>
                             })
                         })}
                     </ErrorBoundary>
