@@ -58,6 +58,8 @@ pub const AUDIT_TOTAL: Locator<'static> = Locator::Css("#audit-total");
 
 /// The SMS Patches panel (Admin > General).
 pub const TMC_STATUS: Locator<'static> = Locator::Css("#tmc-status");
+/// The note that the TMC is reached over plain HTTP.
+pub const TMC_UNENCRYPTED: Locator<'static> = Locator::Css("#tmc-unencrypted");
 pub const TMC_CONNECTED: Locator<'static> =
     Locator::Css("#tmc-status[data-connection='connected']");
 pub const TMC_CHECK: Locator<'static> = Locator::Css("#tmc-check");

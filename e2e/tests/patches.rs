@@ -23,6 +23,8 @@ async fn the_panel_lists_the_tmc_patches_and_check_now_finds_a_new_one() -> anyh
 
     check::visible(&browser, find::TMC_CONNECTED, "the TMC status Connected").await?;
     check::text_contains(&browser, find::TMC_STATUS, "Connected").await?;
+    // This TMC is reached over plain HTTP, and the panel says so.
+    check::text_contains(&browser, find::TMC_UNENCRYPTED, "Not encrypted").await?;
     check::text_contains(&browser, find::INSTALLED_PATCH, "No patch installed").await?;
     check::text_contains(
         &browser,

@@ -29,6 +29,9 @@ pub enum TmcConnection {
     Connected,
     /// The last check could not reach the TMC (refused, timeout, HTTP error).
     Unreachable,
+    /// The TMC's HTTPS certificate did not pass (untrusted issuer, expired, other names):
+    /// `message` says why. Give its CA with `--tmc-ca-file`, or check the address.
+    CertificateInvalid,
     /// The TMC answered, but not with a catalog this server accepts (bad signature, expired,
     /// older serial, malformed).
     Invalid,
@@ -56,6 +59,15 @@ pub struct TmcStatus {
 }
 
 impl TmcStatus {
+    /// Whether the TMC is reached over plain HTTP: what it sends can be read and changed on
+    /// the way (the catalog's and packages' signatures still hold).
+    pub fn unencrypted(&self) -> bool {
+        self.url.as_deref().is_some_and(|url| {
+            url.get(..7)
+                .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"))
+        })
+    }
+
     /// The status of a server without a TMC.
     pub fn not_configured() -> Self {
         Self {

@@ -124,10 +124,17 @@ pub async fn run() -> ExitCode {
             listen,
             expires_in,
             rate_kib,
+            tls_cert,
+            tls_key,
         }) => {
             init_logging(LogFormat::Text, "info");
-            let rate = rate_kib.map(|kib| kib.saturating_mul(1024).max(1024));
-            tmc_serve(dir, &key, listen, &expires_in, rate).await
+            let options = tmc::TmcServeOptions {
+                listen,
+                expires_in,
+                rate: rate_kib.map(|kib| kib.saturating_mul(1024).max(1024)),
+                tls: tls_cert.zip(tls_key),
+            };
+            tmc_serve(dir, &key, options).await
         }
         Command::Keygen { key_id, out } => keygen(&key_id, &out),
         Command::Pack {

@@ -264,15 +264,17 @@ pub fn render_patches(view: &PatchesView) -> String {
                 .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
                 .unwrap_or_default()
         ),
-        TmcConnection::Unreachable | TmcConnection::Invalid => format!(
-            "{}: {}",
-            if tmc.connection == TmcConnection::Unreachable {
-                "unreachable"
-            } else {
-                "refused"
-            },
-            tmc.message.clone().unwrap_or_default()
-        ),
+        TmcConnection::Unreachable | TmcConnection::CertificateInvalid | TmcConnection::Invalid => {
+            format!(
+                "{}: {}",
+                match tmc.connection {
+                    TmcConnection::Unreachable => "unreachable",
+                    TmcConnection::CertificateInvalid => "certificate not trusted",
+                    _ => "refused",
+                },
+                tmc.message.clone().unwrap_or_default()
+            )
+        }
     };
     out.push_str(&format!("TMC: {tmc_line}\n"));
     if view.available.is_empty() {

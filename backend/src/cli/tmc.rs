@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Subcommand;
 
+use crate::app::serve::{ConnectionLimits, serve};
 use crate::app::startup::shutdown_signal;
+use crate::service::certificate::ServerCertificate;
 
 use crate::package::PackageSigner;
 
@@ -28,17 +30,55 @@ pub(super) enum TmcCommand {
         /// Serve packages at most this many KiB per second (to watch download progress).
         #[arg(long, value_name = "KIB")]
         rate_kib: Option<u64>,
+        /// Serve HTTPS with this certificate chain (PEM, leaf first); needs --tls-key.
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM); needs --tls-cert.
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
+}
+
+/// How `sms tmc serve` serves: where, how fast, and over HTTPS with which certificate.
+pub(super) struct TmcServeOptions {
+    pub listen: std::net::SocketAddr,
+    pub expires_in: String,
+    pub rate: Option<u64>,
+    /// Certificate chain and key files: serve HTTPS.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 pub(super) async fn tmc_serve(
     dir: PathBuf,
     key: &std::path::Path,
-    listen: std::net::SocketAddr,
-    expires_in: &str,
-    rate: Option<u64>,
+    options: TmcServeOptions,
 ) -> anyhow::Result<()> {
     use crate::tools::tmc_server::TmcServer;
+    let TmcServeOptions {
+        listen,
+        expires_in,
+        rate,
+        tls,
+    } = options;
+    let expires_in = expires_in.as_str();
+    let tls = match tls {
+        Some((cert, key)) => {
+            crate::config::install_tls_provider();
+            let certificate = ServerCertificate::load(&cert, &key).with_context(|| {
+                format!(
+                    "cannot serve HTTPS with {} and {}",
+                    cert.display(),
+                    key.display()
+                )
+            })?;
+            let config = certificate.server_config().context("cannot set up TLS")?;
+            Some((
+                certificate,
+                tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)),
+            ))
+        }
+        None => None,
+    };
     let signer = PackageSigner::load(key)
         .with_context(|| format!("cannot read the signing key {}", key.display()))?;
     let expires_in = crate::config::parse_interval(expires_in).context("invalid --expires-in")?;
@@ -62,11 +102,21 @@ pub(super) async fn tmc_serve(
         "TMC serving {count} package(s) from {}",
         tmc.dir().display()
     );
-    println!("TMC ready at http://{addr}/");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    if let Some((certificate, _)) = &tls {
+        println!(
+            "  Certificate SHA-256 fingerprint: {}",
+            certificate.fingerprint()
+        );
+    }
+    println!("TMC ready at {scheme}://{addr}/");
     let watcher = tokio::spawn(tmc.clone().watch());
-    let served = axum::serve(listener, tmc.router())
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let limits = ConnectionLimits {
+        max_connections: 256,
+        header_read_timeout: std::time::Duration::from_secs(10),
+    };
+    let acceptor = tls.map(|(_, acceptor)| acceptor);
+    let served = serve(listener, tmc.router(), limits, acceptor, shutdown_signal()).await;
     watcher.abort();
     served?;
     Ok(())

@@ -30,6 +30,8 @@ enum CheckError {
     #[error("{0}")]
     Unreachable(String),
     #[error("{0}")]
+    CertificateInvalid(String),
+    #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
     Storage(#[from] ServiceError),
@@ -246,6 +248,9 @@ impl TmcSync {
                 let next = now + delay;
                 let (connection, message) = match &err {
                     CheckError::Unreachable(m) => (TmcConnection::Unreachable, m.clone()),
+                    CheckError::CertificateInvalid(m) => {
+                        (TmcConnection::CertificateInvalid, m.clone())
+                    }
                     CheckError::Invalid(m) => (TmcConnection::Invalid, m.clone()),
                     CheckError::Storage(e) => (
                         TmcConnection::Invalid,
@@ -339,13 +344,14 @@ impl TmcSync {
             .join(path)
             .map_err(|err| CheckError::Invalid(format!("bad TMC address: {err}")))?;
         let unreachable = |err: reqwest::Error| {
-            CheckError::Unreachable(if err.is_timeout() {
-                format!("the TMC did not answer within {} s", self.timeout.as_secs())
-            } else if let Some(why) = certificate_problem(&err) {
-                format!(
+            if let Some(why) = certificate_problem(&err) {
+                return CheckError::CertificateInvalid(format!(
                     "the TMC at {base} has a certificate this server does not trust ({why}): \
                      give its CA with --tmc-ca-file, or check the TMC address"
-                )
+                ));
+            }
+            CheckError::Unreachable(if err.is_timeout() {
+                format!("the TMC did not answer within {} s", self.timeout.as_secs())
             } else if err.is_connect() {
                 format!("cannot connect to the TMC at {base}")
             } else {
@@ -423,6 +429,7 @@ impl TmcSync {
             serial: Set(row.as_ref().and_then(|r| r.serial)),
             connection: Set(match connection {
                 TmcConnection::Unreachable => "unreachable".into(),
+                TmcConnection::CertificateInvalid => "certificate_invalid".into(),
                 _ => "invalid".into(),
             }),
             message: Set(Some(message.to_owned())),

@@ -286,6 +286,16 @@ async fn request(st: &Resume) -> Result<reqwest::Response, Failure> {
         .map_err(|err| Failure::Retry(format!("cannot reach the TMC: {err}")))?;
     let status = response.status();
     if st.offset > 0 && status == reqwest::StatusCode::PARTIAL_CONTENT {
+        let range = response
+            .headers()
+            .get(reqwest::header::CONTENT_RANGE)
+            .and_then(|value| value.to_str().ok());
+        if let Some(problem) = content_range_problem(range, st.offset, st.size) {
+            // Bytes from elsewhere in the file cannot be fed on: start again.
+            return Err(Failure::Final(format!(
+                "the TMC resumed the download wrongly: {problem}; start the download again"
+            )));
+        }
         return Ok(response);
     }
     if st.offset > 0 && status.is_success() {
@@ -304,6 +314,36 @@ async fn request(st: &Resume) -> Result<reqwest::Response, Failure> {
     )))
 }
 
+/// What is wrong with the `Content-Range` of a resumed answer, which must be
+/// `bytes <offset>-<size - 1>/<size>` (or `/*`): the rest of the package, from where the
+/// download stopped.
+fn content_range_problem(value: Option<&str>, offset: u64, size: u64) -> Option<String> {
+    let Some(value) = value else {
+        return Some("its answer has no Content-Range".into());
+    };
+    let wanted = format!("bytes {offset}-{}/{size}", size.saturating_sub(1));
+    let parsed = value
+        .trim()
+        .strip_prefix("bytes ")
+        .and_then(|range| range.split_once('/'))
+        .and_then(|(span, total)| {
+            let (first, last) = span.split_once('-')?;
+            let total = match total {
+                "*" => None,
+                total => Some(total.parse::<u64>().ok()?),
+            };
+            Some((first.parse::<u64>().ok()?, last.parse::<u64>().ok()?, total))
+        });
+    match parsed {
+        Some((first, last, total))
+            if first == offset && last + 1 == size && total.is_none_or(|total| total == size) =>
+        {
+            None
+        }
+        _ => Some(format!("it sent `Content-Range: {value}`, not `{wanted}`")),
+    }
+}
+
 /// Waits before the next attempt, or gives up after [`ATTEMPTS`].
 async fn retry(st: &mut Resume, err: String) -> Result<(), String> {
     st.attempts += 1;
@@ -319,4 +359,35 @@ async fn retry(st: &mut Resume, err: String) -> Result<(), String> {
     let wait = RESUME_BACKOFF.delay(st.attempts);
     tokio::time::sleep(wait).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_range_problem;
+
+    #[test]
+    fn a_resumed_answer_must_hold_the_rest_of_the_package() {
+        assert_eq!(
+            content_range_problem(Some("bytes 100-999/1000"), 100, 1000),
+            None
+        );
+        assert_eq!(
+            content_range_problem(Some("bytes 100-999/*"), 100, 1000),
+            None
+        );
+        for wrong in [
+            "bytes 0-999/1000",
+            "bytes 101-999/1000",
+            "bytes 100-998/1000",
+            "bytes 100-999/2000",
+            "bytes 100-999",
+            "items 100-999/1000",
+            "bytes x-999/1000",
+        ] {
+            let problem = content_range_problem(Some(wrong), 100, 1000)
+                .unwrap_or_else(|| panic!("{wrong} accepted"));
+            assert!(problem.contains("bytes 100-999/1000"), "{problem}");
+        }
+        assert!(content_range_problem(None, 100, 1000).is_some());
+    }
 }

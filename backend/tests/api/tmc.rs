@@ -80,6 +80,8 @@ struct Script {
     packages: HashMap<String, Bytes>,
     /// Bytes sent on the first package request before the connection is cut.
     cut_first_at: Option<usize>,
+    /// Answer a resume with a `Content-Range` that starts this many bytes later than asked.
+    shift_resume_by: usize,
     requests: Vec<Option<String>>,
 }
 
@@ -87,7 +89,15 @@ type Scripted = Arc<Mutex<Script>>;
 
 async fn serve_scripted() -> (Scripted, String) {
     let script: Scripted = Arc::default();
-    let router = axum::Router::new()
+    let router = scripted_router(script.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (script, url)
+}
+
+fn scripted_router(script: Scripted) -> axum::Router {
+    axum::Router::new()
         .route(
             "/v1/catalog.json",
             get(|State(s): State<Scripted>| async move {
@@ -115,11 +125,7 @@ async fn serve_scripted() -> (Scripted, String) {
             }),
         )
         .route("/v1/packages/{name}", get(scripted_package))
-        .with_state(script.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    (script, url)
+        .with_state(script)
 }
 
 async fn scripted_package(
@@ -131,20 +137,20 @@ async fn scripted_package(
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let (bytes, cut) = {
+    let (bytes, cut, shift) = {
         let mut s = script.lock().unwrap();
         s.requests.push(range.clone());
         let Some(bytes) = s.packages.get(&name).cloned() else {
             return StatusCode::NOT_FOUND.into_response();
         };
-        (bytes, s.cut_first_at.take())
+        (bytes, s.cut_first_at.take(), s.shift_resume_by)
     };
     let start: usize = range
         .as_deref()
         .and_then(|r| r.strip_prefix("bytes="))
         .and_then(|r| r.strip_suffix('-'))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
+        .and_then(|n| n.parse::<usize>().ok())
+        .map_or(0, |start| start + shift);
     if let Some(cut) = cut {
         // Announce the whole file, send part of it, then break the connection (after a pause,
         // so that the part reaches the client first).
@@ -523,16 +529,8 @@ async fn what_a_patch_the_tmc_offers_changes_is_known_once_it_is_downloaded() {
 #[tokio::test]
 async fn a_broken_connection_is_resumed_with_a_range_request() {
     let vendor = Vendor::new();
-    let file = add(&vendor, 1, 256);
-    let entry = describe_package(&file, "v1/packages/p1.pkg".into()).unwrap();
     let (script, url) = serve_scripted().await;
-    {
-        let mut s = script.lock().unwrap();
-        s.catalog = Some(catalog(&vendor, 5, vec![entry], Utc::now()));
-        s.packages
-            .insert("p1.pkg".into(), Bytes::from(std::fs::read(&file).unwrap()));
-        s.cut_first_at = Some(100_000);
-    }
+    breaking_script(&script, &vendor);
     let app = app_with_tmc(&vendor, &url).await;
     check(&app).await;
 
@@ -750,16 +748,16 @@ async fn the_event_stream_announces_new_patches_only_while_notifications_are_ena
     assert!(job.contains("\"download\""), "{job}");
 }
 
-#[tokio::test]
-async fn sms_tmc_serve_serves_a_signed_catalog_and_packages_with_range() {
+/// `sms tmc serve` of `vendor`'s folder on a loopback port, with `args`: the child and the
+/// URL of its ready line.
+fn sms_tmc_serve(vendor: &Vendor, args: &[&str]) -> (std::process::Child, String) {
     use std::io::BufRead;
-    let vendor = Vendor::new();
-    let file = add(&vendor, 4, 32);
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sms"))
         .args(["tmc", "serve", "--listen", "127.0.0.1:0", "--dir"])
         .arg(vendor.dir())
         .arg("--key")
         .arg(vendor.secret_key())
+        .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -772,6 +770,47 @@ async fn sms_tmc_serve_serves_a_signed_catalog_and_packages_with_range() {
             break rest.to_owned();
         }
     };
+    (child, url)
+}
+
+#[tokio::test]
+async fn sms_tmc_serve_over_https_is_synced_from_by_a_server_trusting_its_ca() {
+    let vendor = Vendor::new();
+    add(&vendor, 3, 16);
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let (cert_file, key_file) = (dir.path().join("tmc.pem"), dir.path().join("tmc.key"));
+    std::fs::write(&cert_file, cert.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    let (mut child, url) = sms_tmc_serve(
+        &vendor,
+        &[
+            "--tls-cert",
+            cert_file.to_str().unwrap(),
+            "--tls-key",
+            key_file.to_str().unwrap(),
+        ],
+    );
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+
+    let app = app_trusting_tmc_ca(&vendor, &url, &cert_file).await;
+    assert_eq!(check(&app).await["connection"], "connected");
+    assert_eq!(panel(&app).await[0].0, "6.4.0.3");
+    let done = app.follow_job(app.download("6.4.0.3").await).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[tokio::test]
+async fn sms_tmc_serve_serves_a_signed_catalog_and_packages_with_range() {
+    let vendor = Vendor::new();
+    let file = add(&vendor, 4, 32);
+    let (mut child, url) = sms_tmc_serve(&vendor, &[]);
     backend::config::install_tls_provider();
     let http = reqwest::Client::new();
     let json = http
@@ -883,7 +922,9 @@ async fn a_tmc_over_https_is_checked_against_its_ca_and_redirects_stay_on_https(
     // Without it, the self-signed certificate is refused, and the server keeps serving.
     let untrusting = app_with_tmc(&vendor, &url).await;
     let status = check(&untrusting).await;
-    assert_ne!(status["connection"], "connected", "{status}");
+    assert_eq!(status["connection"], "certificate_invalid", "{status}");
+    let shown = untrusting.get_json("/api/v1/patches").await;
+    assert_eq!(shown["tmc"]["connection"], "certificate_invalid", "{shown}");
     let message = status["message"]
         .as_str()
         .unwrap_or_default()
@@ -906,4 +947,50 @@ async fn a_tmc_over_https_is_checked_against_its_ca_and_redirects_stay_on_https(
     let redirected = app_trusting_tmc_ca(&vendor, &redirect_url, &ca_file).await;
     let status = check(&redirected).await;
     assert_ne!(status["connection"], "connected", "{status}");
+}
+
+/// A package from a scripted TMC whose first package answer breaks after 100,000 bytes.
+fn breaking_script(script: &Scripted, vendor: &Vendor) {
+    let file = add(vendor, 1, 256);
+    let entry = describe_package(&file, "v1/packages/p1.pkg".into()).unwrap();
+    let mut s = script.lock().unwrap();
+    s.catalog = Some(catalog(vendor, 5, vec![entry], Utc::now()));
+    s.packages
+        .insert("p1.pkg".into(), Bytes::from(std::fs::read(&file).unwrap()));
+    s.cut_first_at = Some(100_000);
+}
+
+#[tokio::test]
+async fn a_download_over_https_is_resumed_and_a_resume_from_the_wrong_byte_is_refused() {
+    let vendor = Vendor::new();
+    let script: Scripted = Arc::default();
+    breaking_script(&script, &vendor);
+    let (url, cert_pem) = serve_https(scripted_router(script.clone())).await;
+    let ca = tempfile::tempdir().unwrap();
+    let ca_file = ca.path().join("tmc-ca.pem");
+    std::fs::write(&ca_file, &cert_pem).unwrap();
+    let app = app_trusting_tmc_ca(&vendor, &url, &ca_file).await;
+    assert_eq!(check(&app).await["connection"], "connected");
+
+    let done = app.follow_job(app.download("6.4.0.1").await).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let requests = script.lock().unwrap().requests.clone();
+    assert_eq!(requests, vec![None, Some("bytes=100000-".to_owned())]);
+    assert_eq!(repository_rows(&app).await, (1, 1));
+
+    // A TMC that answers the resume with bytes from elsewhere in the file is not believed.
+    let vendor = Vendor::new();
+    let (script, url) = serve_scripted().await;
+    breaking_script(&script, &vendor);
+    script.lock().unwrap().shift_resume_by = 4096;
+    let app = app_with_tmc(&vendor, &url).await;
+    check(&app).await;
+    let done = app.follow_job(app.download("6.4.0.1").await).await;
+    assert_eq!(done["state"], "failed", "{done}");
+    let message = done["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("Content-Range") && message.contains("bytes 100000-"),
+        "{done}"
+    );
+    assert_eq!(repository_rows(&app).await, (0, 0));
 }

@@ -47,6 +47,13 @@ pub fn TmcField(status: TmcStatus, is_admin: bool) -> impl IntoView {
                     </button>
                 })}
             </div>
+            {move || status.get().unencrypted().then(|| view! {
+                <p id="tmc-unencrypted" class="field-help">
+                    "Not encrypted: this server reaches the TMC over plain HTTP, so anyone on the \
+                     way can see what it fetches. Patches are still checked against their \
+                     signatures. Use an https:// TMC address where the TMC offers one."
+                </p>
+            })}
             {move || error().map(|error| view! { <ErrorDisplay error/> })}
         </div>
     }
@@ -58,6 +65,7 @@ fn connection_class(connection: TmcConnection) -> &'static str {
         TmcConnection::Pending => "pending",
         TmcConnection::Connected => "connected",
         TmcConnection::Unreachable => "unreachable",
+        TmcConnection::CertificateInvalid => "certificate_invalid",
         TmcConnection::Invalid => "invalid",
     }
 }
@@ -82,6 +90,10 @@ fn tmc_in_words(status: &TmcStatus) -> String {
         TmcConnection::Connected => format!("Connected{last}"),
         TmcConnection::Unreachable => format!(
             "Unreachable: {}{last}{next}",
+            status.message.clone().unwrap_or_default()
+        ),
+        TmcConnection::CertificateInvalid => format!(
+            "Certificate not trusted: {}{last}{next}",
             status.message.clone().unwrap_or_default()
         ),
         TmcConnection::Invalid => format!(
