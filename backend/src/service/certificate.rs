@@ -188,14 +188,14 @@ impl ServerCertificate {
         let now = Utc::now();
         let replaced = self.check_and_save(upload, reached_as, now).await;
         let event = match &replaced {
-            Ok(details) => AuditEvent::success("tls.replace", actor).details(format!(
+            Ok(details) => AuditEvent::success("certificate_replace", actor).details(format!(
                 "now serving {} ({}), valid until {}, SHA-256 {}",
                 details.subject,
                 details.names.join(", "),
                 details.not_after.format("%Y-%m-%d"),
                 details.fingerprint_sha256
             )),
-            Err(err) => AuditEvent::failure("tls.replace", actor).details(err.to_string()),
+            Err(err) => AuditEvent::failure("certificate_replace", actor).details(err.to_string()),
         };
         let event = event.target("server certificate").source(source);
         if let Err(err) = audit.record(event).await {

@@ -403,7 +403,7 @@ async fn an_admin_sees_the_certificate_and_bad_replacements_are_refused_with_cod
         .as_array()
         .unwrap()
         .iter()
-        .filter(|entry| entry["action"] == "tls.replace" && entry["outcome"] == "failure")
+        .filter(|entry| entry["action"] == "certificate_replace" && entry["outcome"] == "failure")
         .count();
     assert_eq!(refused, 6, "every refused upload is audited: {audit}");
 }
@@ -450,7 +450,7 @@ async fn a_good_certificate_is_served_at_once_and_after_a_restart() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|entry| entry["action"] == "tls.replace")
+        .find(|entry| entry["action"] == "certificate_replace")
         .cloned()
         .unwrap();
     assert_eq!(entry["outcome"], "success", "{entry}");
