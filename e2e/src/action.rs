@@ -92,6 +92,19 @@ pub async fn choose_file_in(
         .with_context(|| format!("cannot choose {absolute} in the file picker"))
 }
 
+/// Chooses a certificate chain and key file in Admin > General > Server certificate and
+/// presses "Replace certificate".
+pub async fn replace_certificate(
+    browser: &Browser,
+    chain_file: &Path,
+    key_file: &Path,
+) -> anyhow::Result<()> {
+    choose_file_in(browser, find::CERTIFICATE_CHAIN_FILE, chain_file).await?;
+    choose_file_in(browser, find::CERTIFICATE_KEY_FILE, key_file).await?;
+    check::enabled(browser, find::CERTIFICATE_SUBMIT, "Replace certificate").await?;
+    click(browser, find::CERTIFICATE_SUBMIT, "Replace certificate").await
+}
+
 /// Presses "Upload and verify" once it can be pressed.
 pub async fn upload_and_verify(browser: &Browser) -> anyhow::Result<()> {
     check::enabled(browser, find::IMPORT_SUBMIT, "the Upload and verify button").await?;

@@ -224,56 +224,36 @@ async fn an_admin_replaces_the_server_certificate_in_the_browser() -> anyhow::Re
     .await?;
 
     let files = tempfile::tempdir()?;
-    let write = |name: &str, text: &str| -> anyhow::Result<std::path::PathBuf> {
-        let path = files.path().join(name);
-        std::fs::write(&path, text)?;
-        Ok(path)
+    let upload = |name: &str, (chain, key): (String, String)| {
+        let chain_file = files.path().join(format!("{name}.pem"));
+        let key_file = files.path().join(format!("{name}.key"));
+        let written =
+            std::fs::write(&chain_file, chain).and_then(|()| std::fs::write(&key_file, key));
+        let browser = &browser;
+        async move {
+            written?;
+            action::replace_certificate(browser, &chain_file, &key_file).await
+        }
     };
+    let first = served.fingerprint();
     // A certificate for other names is refused, and says why.
-    let (elsewhere, elsewhere_key) = ca_signed(&["sms.elsewhere.example"], 90)?;
-    action::choose_file_in(
-        &browser,
-        find::CERTIFICATE_CHAIN_FILE,
-        &write("other.pem", &elsewhere)?,
-    )
-    .await?;
-    action::choose_file_in(
-        &browser,
-        find::CERTIFICATE_KEY_FILE,
-        &write("other.key", &elsewhere_key)?,
-    )
-    .await?;
-    action::click(&browser, find::CERTIFICATE_SUBMIT, "Replace certificate").await?;
+    upload("other", ca_signed(&["sms.elsewhere.example"], 90)?).await?;
     check::text_contains(
         &browser,
         find::CERTIFICATE_FORM_ERROR,
         "sms.elsewhere.example",
     )
     .await?;
-    check::text_is(
-        &browser,
-        find::CERTIFICATE_FINGERPRINT,
-        &served.fingerprint(),
-    )
-    .await?;
+    check::text_is(&browser, find::CERTIFICATE_FINGERPRINT, &first).await?;
 
     // One for this address, expiring in 20 days: served at once, with the warning.
-    let (chain, key) = ca_signed(&["127.0.0.1", "localhost"], 20)?;
-    action::choose_file_in(
-        &browser,
-        find::CERTIFICATE_CHAIN_FILE,
-        &write("good.pem", &chain)?,
-    )
-    .await?;
-    action::choose_file_in(
-        &browser,
-        find::CERTIFICATE_KEY_FILE,
-        &write("good.key", &key)?,
-    )
-    .await?;
-    action::click(&browser, find::CERTIFICATE_SUBMIT, "Replace certificate").await?;
+    upload("good", ca_signed(&["127.0.0.1", "localhost"], 20)?).await?;
     check::visible(&browser, find::CERTIFICATE_REPLACED, "the replaced notice").await?;
     let now_served = served.fingerprint();
+    anyhow::ensure!(
+        now_served != first,
+        "the server still serves the first certificate"
+    );
     check::text_is(&browser, find::CERTIFICATE_FINGERPRINT, &now_served).await?;
     check::text_contains(&browser, find::CERTIFICATE_ISSUER, "E2E test CA").await?;
     check::text_contains(
