@@ -143,6 +143,8 @@ async fn the_openapi_document_lists_every_route() {
         ("/api/v1/audit", "get"),
         ("/api/v1/settings", "get"),
         ("/api/v1/settings/notifications", "put"),
+        ("/api/v1/tls", "get"),
+        ("/api/v1/tls", "put"),
         ("/api/v1/patches/import", "post"),
         ("/api/v1/patches", "get"),
         ("/api/v1/patches/{id}/download", "post"),
