@@ -358,8 +358,8 @@ fn served(
     }
     let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|err| {
         CertificateError::KeyUnreadable(format!(
-            "The private key is not PEM ({err}): give it as a -----BEGIN PRIVATE KEY----- \
-             (or RSA / EC PRIVATE KEY) block, unencrypted."
+            "The private key is not PEM ({err}): give it unencrypted, as the PEM block a \
+             certificate tool writes for a PKCS#8, RSA or EC key."
         ))
     })?;
     let key = CertifiedKey::from_der(chain, key, provider).map_err(|err| match err {
