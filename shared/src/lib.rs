@@ -15,6 +15,7 @@ pub mod role;
 pub mod rules;
 pub mod tls;
 pub mod version;
+pub mod window;
 
 pub use patch::{
     Applicability, OfferState, PatchId, PatchIdError, applicability, display_name, offers,
