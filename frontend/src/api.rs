@@ -18,6 +18,8 @@ use shared::api::{
     ServerInfo, SessionInfo, Settings,
 };
 use shared::client::ClientMismatch;
+use shared::maintenance::{MaintenanceSettings, MaintenanceView, ScheduleRequest, When};
+use shared::notify::{CreatedTarget, Delivery, DeliveryLog, NewTarget, TargetList};
 use shared::panel::{AvailablePatch, JobInfo, PatchesView, TmcStatus};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -317,13 +319,75 @@ pub async fn rollback() -> Result<JobInfo, ApiError> {
     send_json(client(Request::post("/api/v1/rollback")).build()).await
 }
 
+/// `POST /api/v1/patches/{id}/install` with `{"when", "replace"}`: installs a downloaded patch
+/// `when` says (e.g. in the next maintenance window); the answer is the job, in state
+/// `scheduled` unless it starts now. `replace` replaces the job already scheduled (without it
+/// the server refuses a second one with `job_already_scheduled`).
+pub async fn schedule_install(id: PatchId, when: When, replace: bool) -> Result<JobInfo, ApiError> {
+    let url = format!("/api/v1/patches/{id}/install");
+    let body = ScheduleRequest { when, replace };
+    send_json(client(Request::post(&url)).json(&body)).await
+}
+
+/// `POST /api/v1/rollback` with `{"when", "replace"}`: rolls back to level 0 when `when` says,
+/// as [`schedule_install`] does for an install.
+pub async fn schedule_rollback(when: When, replace: bool) -> Result<JobInfo, ApiError> {
+    let body = ScheduleRequest { when, replace };
+    send_json(client(Request::post("/api/v1/rollback")).json(&body)).await
+}
+
+/// `GET /api/v1/maintenance`: the maintenance windows and the automatic install policy, the
+/// next openings, and the install or rollback scheduled, if one is.
+pub async fn get_maintenance() -> Result<MaintenanceView, ApiError> {
+    send_json(client(Request::get("/api/v1/maintenance")).build()).await
+}
+
+/// `PUT /api/v1/maintenance`: replaces the windows and the policy (admins only); the new view.
+pub async fn put_maintenance(settings: MaintenanceSettings) -> Result<MaintenanceView, ApiError> {
+    send_json(client(Request::put("/api/v1/maintenance")).json(&settings)).await
+}
+
+/// `GET /api/v1/notifications/targets`: the webhooks and mailboxes notified, and whether email
+/// can be sent at all.
+pub async fn list_targets() -> Result<TargetList, ApiError> {
+    send_json(client(Request::get("/api/v1/notifications/targets")).build()).await
+}
+
+/// `POST /api/v1/notifications/targets`: adds a webhook or an email target (admins only). The
+/// answer holds the secret the server made for a webhook given none, this once.
+pub async fn add_target(target: NewTarget) -> Result<CreatedTarget, ApiError> {
+    send_json(client(Request::post("/api/v1/notifications/targets")).json(&target)).await
+}
+
+/// `DELETE /api/v1/notifications/targets/{id}`: removes a target and drops what still waits
+/// for it (admins only).
+pub async fn remove_target(id: i64) -> Result<(), ApiError> {
+    let url = format!("/api/v1/notifications/targets/{id}");
+    send(client(Request::delete(&url)).build())
+        .await
+        .map(|_| ())
+}
+
+/// `POST /api/v1/notifications/targets/{id}/test`: queues a `test` event for one target
+/// (admins only); the queued delivery.
+pub async fn test_target(id: i64) -> Result<Delivery, ApiError> {
+    let url = format!("/api/v1/notifications/targets/{id}/test");
+    send_json(client(Request::post(&url)).build()).await
+}
+
+/// `GET /api/v1/notifications/deliveries`: the delivery log, newest first.
+pub async fn deliveries() -> Result<DeliveryLog, ApiError> {
+    send_json(client(Request::get("/api/v1/notifications/deliveries")).build()).await
+}
+
 /// `GET /api/v1/jobs/{id}`: a job's state and stages.
 pub async fn get_job(id: i64) -> Result<JobInfo, ApiError> {
     let url = format!("/api/v1/jobs/{id}");
     send_json(client(Request::get(&url)).build()).await
 }
 
-/// `POST /api/v1/jobs/{id}/cancel`: stops a running job.
+/// `POST /api/v1/jobs/{id}/cancel`: stops a running download, or cancels a scheduled install
+/// or rollback until it starts.
 pub async fn cancel_job(id: i64) -> Result<JobInfo, ApiError> {
     let url = format!("/api/v1/jobs/{id}/cancel");
     send_json(client(Request::post(&url)).build()).await

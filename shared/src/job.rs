@@ -52,6 +52,8 @@ impl std::str::FromStr for JobKind {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
+    /// Waiting for its time (`scheduled_for`): an install or rollback scheduled for a window.
+    Scheduled,
     Running,
     Succeeded,
     Failed,
@@ -61,6 +63,7 @@ pub enum JobState {
 impl JobState {
     pub fn as_str(self) -> &'static str {
         match self {
+            JobState::Scheduled => "scheduled",
             JobState::Running => "running",
             JobState::Succeeded => "succeeded",
             JobState::Failed => "failed",
@@ -70,7 +73,7 @@ impl JobState {
 
     /// Whether the job has ended.
     pub fn is_final(self) -> bool {
-        self != JobState::Running
+        !matches!(self, JobState::Running | JobState::Scheduled)
     }
 }
 
@@ -79,6 +82,7 @@ impl std::str::FromStr for JobState {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
+            "scheduled" => Ok(JobState::Scheduled),
             "running" => Ok(JobState::Running),
             "succeeded" => Ok(JobState::Succeeded),
             "failed" => Ok(JobState::Failed),
@@ -114,6 +118,15 @@ pub struct JobInfo {
     /// Installs and rollbacks: every stage in order, as journaled.
     #[serde(default)]
     pub stages: Vec<StageInfo>,
+    /// A scheduled job: when it starts (the opening of its window, or the time asked for).
+    #[serde(default)]
+    pub scheduled_for: Option<DateTime<Utc>>,
+    /// A scheduled job: the end of the window it must start in.
+    #[serde(default)]
+    pub window_end: Option<DateTime<Utc>>,
+    /// A scheduled job: what it waits for, in words (e.g. that it missed a window).
+    #[serde(default)]
+    pub schedule_note: Option<String>,
 }
 
 /// One stage of an install or rollback, as journaled when it starts and ends.

@@ -9,6 +9,8 @@ pub mod cluster;
 pub mod devices;
 pub mod effects;
 pub mod job;
+pub mod maintenance;
+pub mod notify;
 pub mod panel;
 pub mod patch;
 pub mod role;

@@ -180,6 +180,9 @@ pub struct HistoryEntry {
     pub state: JobState,
     /// Why it failed.
     pub message: Option<String>,
+    /// A scheduled job: when it starts.
+    #[serde(default)]
+    pub scheduled_for: Option<DateTime<Utc>>,
 }
 
 /// `GET /api/v1/patches`: the whole SMS Patches panel in one answer.
@@ -218,6 +221,10 @@ pub enum ServerEvent {
     DevicesChanged,
     /// The HA cluster changed: a role, clustering enabled or disabled, a node's level.
     ClusterChanged,
+    /// The notification delivery log changed: fetch it again.
+    DeliveriesChanged,
+    /// The maintenance settings changed: fetch them again.
+    MaintenanceChanged,
 }
 
 impl ServerEvent {
@@ -231,6 +238,8 @@ impl ServerEvent {
             ServerEvent::Server { .. } => "server",
             ServerEvent::DevicesChanged => "devices_changed",
             ServerEvent::ClusterChanged => "cluster_changed",
+            ServerEvent::DeliveriesChanged => "deliveries_changed",
+            ServerEvent::MaintenanceChanged => "maintenance_changed",
         }
     }
 }
@@ -411,6 +420,9 @@ mod tests {
             from_level: None,
             to_level: None,
             stages: Vec::new(),
+            scheduled_for: None,
+            window_end: None,
+            schedule_note: None,
         }
     }
 

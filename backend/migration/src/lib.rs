@@ -10,6 +10,7 @@ mod m20261127_000005_create_devices;
 mod m20261127_000006_create_cluster;
 mod m20261201_000007_create_patch_migrations;
 mod m20261201_000008_patch_changes;
+mod m20261202_000009_schedules_and_notifications;
 
 /// Every migration in order; the server runs `Migrator::up` at start.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000006_create_cluster::Migration),
             Box::new(m20261201_000007_create_patch_migrations::Migration),
             Box::new(m20261201_000008_patch_changes::Migration),
+            Box::new(m20261202_000009_schedules_and_notifications::Migration),
         ]
     }
 }

@@ -451,6 +451,15 @@ impl Running {
             devices.clone().run()
         }));
         tasks.spawn(housekeeping(state.clone()));
+        // Scheduled jobs, the policy and the notifications run on the node that serves.
+        let maintenance = state.maintenance.clone();
+        tasks.spawn(while_serving(state.cluster.clone(), move || {
+            maintenance.clone().run()
+        }));
+        let notifier = state.notifier.clone();
+        tasks.spawn(while_serving(state.cluster.clone(), move || {
+            notifier.clone().deliver()
+        }));
         tasks.spawn(async move {
             if let Err(err) = state.patching.resume_interrupted(interrupted).await {
                 tracing::error!(

@@ -14,6 +14,7 @@ use crate::service::cluster::Cluster;
 use crate::service::devices::Devices;
 use crate::service::events::Events;
 use crate::service::jobs::Jobs;
+use crate::service::notify::Notifier;
 use crate::service::tmc::TmcSync;
 use crate::service::{Audit, Auth, Installed, PatchRepository, SettingsService};
 use crate::storage::install_root::InstallRoot;
@@ -23,6 +24,7 @@ use crate::workflow::download::Downloader;
 use crate::workflow::import::Importer;
 use crate::workflow::install::InstallEngine;
 use crate::workflow::life::ServerLife;
+use crate::workflow::maintenance::Maintenance;
 use crate::workflow::panel::Panel;
 
 /// What lives as long as the process, whatever the application restarts: the event hub, the
@@ -39,6 +41,9 @@ struct Process {
     events: Events,
     tmc: Arc<TmcSync>,
     certificate: Option<ServerCertificate>,
+    notifier: Notifier,
+    /// Wakes the maintenance loop (a job scheduled, the settings changed).
+    schedule_wake: Arc<tokio::sync::Notify>,
 }
 
 /// Everything a fresh start needs; opens the install root (made on the first start).
@@ -68,6 +73,14 @@ pub fn new_state(
         config.tmc.timeout,
         &config.tmc.trust,
     )?;
+    let notifier = Notifier::new(
+        db.clone(),
+        events.clone(),
+        config.clock.clone(),
+        config.notify.clone(),
+        config.smtp.as_ref(),
+        &config.node_name,
+    )?;
     let process = Process {
         devices: Devices::new(
             db.clone(),
@@ -75,7 +88,10 @@ pub fn new_state(
             config.device_poll_interval,
             config.max_devices,
         )?,
-        jobs: Jobs::new(db.clone(), events.clone(), config.node_key()),
+        jobs: Jobs::new(db.clone(), events.clone(), config.node_key())
+            .with_notifier(notifier.clone()),
+        notifier,
+        schedule_wake: Arc::new(tokio::sync::Notify::new()),
         keys,
         install_root,
         life,
@@ -104,6 +120,8 @@ pub fn restarted(old: &AppState) -> AppState {
         events: old.events.clone(),
         tmc: old.tmc.clone(),
         certificate: old.certificate.clone(),
+        notifier: old.notifier.clone(),
+        schedule_wake: old.maintenance.wake.clone(),
     };
     application(&process)
 }
@@ -122,6 +140,8 @@ fn application(process: &Process) -> AppState {
         events,
         tmc,
         certificate,
+        notifier,
+        schedule_wake,
     } = process;
     let repository = PatchRepository::new(
         db.clone(),
@@ -148,6 +168,7 @@ fn application(process: &Process) -> AppState {
         events: events.clone(),
         life: life.clone(),
         node_name: config.node_name.clone(),
+        notifier: notifier.clone(),
     };
     let downloads = Downloader {
         tmc: tmc.clone(),
@@ -183,6 +204,19 @@ fn application(process: &Process) -> AppState {
         node_name: config.node_name.clone(),
         start_timeout: config.start_timeout,
     };
+    let maintenance = Maintenance {
+        settings: settings.clone(),
+        jobs: jobs.clone(),
+        patching: patching.clone(),
+        downloads: downloads.clone(),
+        panel: panel.clone(),
+        tmc: tmc.clone(),
+        audit: audit.clone(),
+        notifier: notifier.clone(),
+        clock: config.clock.clone(),
+        node_name: config.node_name.clone(),
+        wake: schedule_wake.clone(),
+    };
     // The current level's web client when its package carries one, else the built-in one.
     let client_dir = install_root
         .current()
@@ -213,5 +247,7 @@ fn application(process: &Process) -> AppState {
         imports,
         patching,
         cluster_actions,
+        maintenance,
+        notifier: notifier.clone(),
     }
 }

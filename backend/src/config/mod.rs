@@ -9,6 +9,7 @@ use serde::Deserialize;
 use shared::{Build, ProductVersion};
 
 mod args;
+pub mod operations;
 pub mod tls;
 
 pub use args::{ClusterArgs, LogFormat, PackageArgs, ServeArgs, StorageArgs, TlsArgs, TmcArgs};
@@ -48,6 +49,12 @@ pub struct FileConfig {
     pub audit: AuditFileConfig,
     #[serde(default)]
     pub tls: TlsFileConfig,
+    #[serde(default)]
+    pub smtp: operations::SmtpFileConfig,
+    #[serde(default)]
+    pub notify: operations::NotifyFileConfig,
+    #[serde(default)]
+    pub metrics: operations::MetricsFileConfig,
 }
 
 /// `[tls]`: the certificate the server serves HTTPS with.
@@ -608,6 +615,14 @@ pub struct Config {
     pub transport: Transport,
     /// `--insecure-http`: plain HTTP on a non-loopback address was asked for.
     pub insecure_http: bool,
+    /// The mail server of email notifications; `None`: email targets cannot be added.
+    pub smtp: Option<operations::SmtpConfig>,
+    /// When notifications are sent.
+    pub notify: operations::NotifyConfig,
+    /// Who may read `/metrics`.
+    pub metrics: operations::MetricsConfig,
+    /// The time maintenance windows and scheduled jobs run on.
+    pub clock: operations::Clock,
 }
 
 impl Config {
@@ -799,7 +814,18 @@ impl Config {
                 .unwrap_or(audit_defaults.max_entries)
                 .max(100),
         };
+        let smtp = operations::SmtpConfig::resolve(&file.smtp)?;
+        let notify = operations::NotifyConfig::resolve(&file.notify)?;
+        let metrics = operations::MetricsConfig::resolve(&file.metrics)?;
+        #[cfg(feature = "fault-injection")]
+        let clock = operations::Clock::from_env()?;
+        #[cfg(not(feature = "fault-injection"))]
+        let clock = operations::Clock::system();
         Ok(Self {
+            smtp,
+            notify,
+            metrics,
+            clock,
             transport,
             insecure_http,
             http,

@@ -172,6 +172,9 @@ impl From<ServiceError> for ApiError {
                 code: "job_running",
                 message,
             },
+            ServiceError::Invalid { code, message } => ApiError::BadRequest { code, message },
+            ServiceError::NotFound { code, message } => ApiError::NotFound { code, message },
+            ServiceError::Conflict { code, message } => ApiError::Conflict { code, message },
             ServiceError::UserExists(_) => ApiError::Conflict {
                 code: "user_exists",
                 message: err.to_string(),
@@ -406,4 +409,36 @@ impl From<crate::service::certificate::CertificateError> for ApiError {
             message: err.to_string(),
         }
     }
+}
+
+impl From<crate::workflow::maintenance::ScheduleError> for ApiError {
+    fn from(err: crate::workflow::maintenance::ScheduleError) -> Self {
+        use crate::workflow::maintenance::ScheduleError;
+        match err {
+            ScheduleError::Service(err) => err.into(),
+            ScheduleError::Refused(err) => err.into(),
+        }
+    }
+}
+
+/// An optional JSON body: none (or only whitespace) is `T::default()`.
+pub fn optional_json<T: serde::de::DeserializeOwned + Default>(
+    body: &[u8],
+) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|err| {
+        if err.is_syntax() || err.is_eof() {
+            ApiError::BadRequest {
+                code: "invalid_json",
+                message: format!("The request body is not valid JSON: {err}"),
+            }
+        } else {
+            ApiError::BadRequest {
+                code: "invalid_body",
+                message: format!("The request body does not have the expected fields: {err}"),
+            }
+        }
+    })
 }

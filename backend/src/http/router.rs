@@ -11,8 +11,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::http::handlers::{
-    audit, cluster, devices, events, fallback, health, import, install, jobs, patches, server,
-    session, settings, tls, tmc,
+    audit, cluster, devices, events, fallback, health, import, install, jobs, maintenance,
+    notifications, patches, server, session, settings, tls, tmc,
 };
 use crate::http::middleware;
 use crate::http::openapi::CommonAnswers;
@@ -39,6 +39,8 @@ use crate::http::static_files;
         (name = "events", description = "Live events (server-sent events)"),
         (name = "devices", description = "The managed IPS devices"),
         (name = "cluster", description = "The HA cluster: roles, peer, enable and disable"),
+        (name = "maintenance", description = "Maintenance windows, scheduled installs, the automatic policy"),
+        (name = "notifications", description = "Email and webhook notifications and their delivery log"),
     )
 )]
 struct ApiDoc;
@@ -68,6 +70,11 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(devices::remove))
         .routes(routes!(cluster::get))
         .routes(routes!(cluster::act))
+        .routes(routes!(maintenance::get, maintenance::set))
+        .routes(routes!(notifications::list, notifications::add))
+        .routes(routes!(notifications::remove))
+        .routes(routes!(notifications::test))
+        .routes(routes!(notifications::deliveries))
         .split_for_parts();
     // After the routes: `modifiers(...)` on `ApiDoc` would run before they are added.
     CommonAnswers.modify(&mut doc);

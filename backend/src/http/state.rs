@@ -12,6 +12,7 @@ use crate::service::cluster::Cluster;
 use crate::service::devices::Devices;
 use crate::service::events::Events;
 use crate::service::jobs::Jobs;
+use crate::service::notify::Notifier;
 use crate::service::tmc::TmcSync;
 use crate::service::{Audit, Auth, Installed, PatchRepository, SettingsService};
 use crate::storage::install_root::InstallRoot;
@@ -21,6 +22,7 @@ use crate::workflow::download::Downloader;
 use crate::workflow::import::Importer;
 use crate::workflow::install::InstallEngine;
 use crate::workflow::life::ServerLife;
+use crate::workflow::maintenance::Maintenance;
 use crate::workflow::panel::Panel;
 
 /// Shared by every request; cheap to clone.
@@ -61,6 +63,10 @@ pub struct AppState {
     pub patching: InstallEngine,
     /// The HA cluster's view and actions.
     pub cluster_actions: ClusterActions,
+    /// Maintenance windows, scheduled jobs, the automatic install policy.
+    pub maintenance: Maintenance,
+    /// Notification targets, the outbox and the delivery log.
+    pub notifier: Notifier,
 }
 
 impl AppState {

@@ -30,4 +30,13 @@ pub enum ServiceError {
     /// Another job is in the way: installs and rollbacks run alone.
     #[error("{message}")]
     JobRunning { job: i64, message: String },
+    /// What was asked for is not valid, with the code that says why (400).
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String },
+    /// What was asked for does not exist (404).
+    #[error("{message}")]
+    NotFound { code: &'static str, message: String },
+    /// What was asked for conflicts with the state (409).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
 }

@@ -68,6 +68,65 @@ impl SettingsService {
         self.get().await
     }
 
+    /// A setting kept as JSON, or `None` when it was never set.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, ServiceError> {
+        let Some(row) = setting::Entity::find_by_id(key.to_owned())
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        serde_json::from_str(&row.value)
+            .map(Some)
+            .map_err(|err| ServiceError::Corrupt(format!("setting `{key}`: {err}")))
+    }
+
+    /// Keeps `value` as JSON under `key`; with `audit`, records `setting_change` with those
+    /// details in the same transaction.
+    pub async fn set_json<T: serde::Serialize>(
+        &self,
+        key: &str,
+        value: &T,
+        actor: &str,
+        audit: Option<(&'static str, String, Option<String>)>,
+    ) -> Result<(), ServiceError> {
+        let text = serde_json::to_string(value)
+            .map_err(|err| ServiceError::Corrupt(format!("setting `{key}`: {err}")))?;
+        let txn = crate::storage::db::begin_write(&self.db).await?;
+        setting::Entity::insert(setting::ActiveModel {
+            key: Set(key.to_owned()),
+            value: Set(text),
+            updated_at: Set(Utc::now()),
+            updated_by: Set(Some(actor.to_owned())),
+        })
+        .on_conflict(
+            OnConflict::column(setting::Column::Key)
+                .update_columns([
+                    setting::Column::Value,
+                    setting::Column::UpdatedAt,
+                    setting::Column::UpdatedBy,
+                ])
+                .to_owned(),
+        )
+        .exec(&txn)
+        .await?;
+        if let Some((action, details, source)) = audit {
+            audit::record_with(
+                &txn,
+                AuditEvent::success(action, actor)
+                    .target(key)
+                    .source(source)
+                    .details(details),
+            )
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
     async fn get_bool(&self, key: &str, default: bool) -> Result<bool, ServiceError> {
         let Some(row) = setting::Entity::find_by_id(key.to_owned())
             .one(&self.db)

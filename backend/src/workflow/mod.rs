@@ -10,4 +10,5 @@ pub mod faults;
 pub mod import;
 pub mod install;
 pub mod life;
+pub mod maintenance;
 pub mod panel;

@@ -32,7 +32,12 @@ pub struct Panel {
     pub events: Events,
     pub life: Arc<dyn ServerLife>,
     pub node_name: String,
+    /// Told of a newer patch (`patch.available`).
+    pub notifier: crate::service::notify::Notifier,
 }
+
+use crate::service::notify::Notice;
+use shared::notify::EventType;
 
 impl Panel {
     /// The whole panel (`GET /api/v1/patches`).
@@ -55,12 +60,29 @@ impl Panel {
         }
         match self.view().await {
             Ok(view) => {
-                if view.notifications_enabled
-                    && let Some(notice) = view.newer_patch
+                if let Some(notice) = view.newer_patch
                     && outcome.new_patches.contains(&notice.id)
                 {
-                    tracing::info!(patch = %notice.id, "announcing a newer patch to open clients");
-                    self.events.publish(ServerEvent::PatchNotice(notice));
+                    self.notifier
+                        .emit(
+                            Notice::new(
+                                EventType::PatchAvailable,
+                                format!(
+                                    "{} is available for SMS server {} (installed: level {}).",
+                                    notice.display_name,
+                                    self.node_name,
+                                    view.installed.patch_level.0
+                                ),
+                            )
+                            .with("patch", notice.id.to_string())
+                            .with("display_name", notice.display_name.clone())
+                            .with("installed_level", view.installed.patch_level.0),
+                        )
+                        .await;
+                    if view.notifications_enabled {
+                        tracing::info!(patch = %notice.id, "announcing a newer patch to open clients");
+                        self.events.publish(ServerEvent::PatchNotice(notice));
+                    }
                 }
             }
             Err(err) => tracing::error!("cannot work out the patch notice: {err}"),
@@ -145,7 +167,8 @@ async fn build_view(state: &Panel) -> Result<PatchesView, ServiceError> {
                 started_at: job.started_at,
                 finished_at: job.finished_at,
                 state: job.state,
-                message: job.error.map(|e| e.message),
+                message: job.error.map(|e| e.message).or(job.schedule_note),
+                scheduled_for: job.scheduled_for,
             })
             .collect(),
         available,

@@ -1,32 +1,36 @@
 //! `POST /api/v1/patches/{id}/install` and `POST /api/v1/rollback`: the install and rollback
 //! jobs (see `docs/api.md` for the stages and the codes).
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use shared::api::ErrorResponse;
+use shared::maintenance::ScheduleRequest;
 use shared::panel::JobInfo;
 
-use crate::http::error::{ApiError, Json, Path};
+use crate::http::error::{ApiError, Json, Path, optional_json};
 use crate::http::extract::{Admin, Source};
 use crate::http::state::AppState;
 
 /// Installs a patch from the patch repository: answers at once with the job, whose stages
 /// (`verify`, `precheck`, `stop_clients`, `stage_payload`, `switch`, `restart` or `reboot`,
 /// `postcheck`, `done`) are reported on the event stream and by `GET /api/v1/jobs/{id}`. The
-/// server restarts (or reboots) during the job.
+/// server restarts (or reboots) during the job. With `{"when": "next_window"}` or a time, the
+/// job is `scheduled` instead (docs/maintenance.md).
 #[utoipa::path(
     post,
     path = "/api/v1/patches/{id}/install",
     operation_id = "install_patch",
     tag = "patches",
     params(("id" = shared::PatchId, Path, description = "The patch's short form, e.g. `6.4.0.3`")),
+    request_body(content = Option<ScheduleRequest>, description = "When: `now` (no body), `next_window` or an RFC 3339 time"),
     responses(
-        (status = 202, description = "The install job started", body = JobInfo),
-        (status = 400, description = "Not a patch id (`invalid_patch_id`)", body = ErrorResponse),
+        (status = 202, description = "The install job started, or is scheduled", body = JobInfo),
+        (status = 400, description = "Not a patch id (`invalid_patch_id`), a time in the past (`invalid_when`), a bad body (`invalid_json`, `invalid_body`)", body = ErrorResponse),
         (status = 401, description = "Not logged in", body = ErrorResponse),
         (status = 403, description = "Not an admin (`admin_required`), or X-SMS-Client missing (`client_header_missing`)", body = ErrorResponse),
         (status = 404, description = "Unknown patch (`patch_not_found`)", body = ErrorResponse),
-        (status = 409, description = "Another job runs (`job_running`), or the patch is installed (`already_installed`) or older than the installed one (`older_than_installed`)", body = ErrorResponse),
+        (status = 409, description = "Another job runs (`job_running`), another is scheduled (`job_already_scheduled`), no window is set (`no_maintenance_window`), or the patch is installed (`already_installed`) or older than the installed one (`older_than_installed`)", body = ErrorResponse),
         (status = 412, description = "Not downloaded (`patch_not_downloaded`), for another product version (`not_applicable`)", body = ErrorResponse),
     )
 )]
@@ -35,28 +39,32 @@ pub async fn install(
     Admin(admin): Admin,
     Source(source): Source,
     Path(id): Path<String>,
+    body: Bytes,
 ) -> Result<(StatusCode, Json<JobInfo>), ApiError> {
     let id = super::patches::parse_id(&id)?;
+    let request: ScheduleRequest = optional_json(&body)?;
     let job = state
-        .patching
-        .start_install(id, &admin.username, source)
+        .maintenance
+        .schedule_install(id, request.when, request.replace, &admin.username, source)
         .await?;
     Ok((StatusCode::ACCEPTED, Json(job)))
 }
 
 /// Rolls the installed patch back, always to level 0 (the base release): answers at once with
 /// the job, whose stages (`precheck`, `stop_clients`, `switch`, `restart`, `postcheck`, `done`)
-/// are reported like an install's.
+/// are reported like an install's. It can be scheduled like an install.
 #[utoipa::path(
     post,
     path = "/api/v1/rollback",
     operation_id = "rollback",
     tag = "patches",
+    request_body(content = Option<ScheduleRequest>, description = "When: `now` (no body), `next_window` or an RFC 3339 time"),
     responses(
-        (status = 202, description = "The rollback job started", body = JobInfo),
+        (status = 202, description = "The rollback job started, or is scheduled", body = JobInfo),
+        (status = 400, description = "A time in the past (`invalid_when`), a bad body (`invalid_json`, `invalid_body`)", body = ErrorResponse),
         (status = 401, description = "Not logged in", body = ErrorResponse),
         (status = 403, description = "Not an admin (`admin_required`), or X-SMS-Client missing (`client_header_missing`)", body = ErrorResponse),
-        (status = 409, description = "At level 0 (`no_patch_installed`), or another job runs (`job_running`)", body = ErrorResponse),
+        (status = 409, description = "At level 0 (`no_patch_installed`), another job runs (`job_running`), another is scheduled (`job_already_scheduled`), or no window is set (`no_maintenance_window`)", body = ErrorResponse),
         (status = 412, description = "The installed patch cannot be rolled back (`rollback_not_supported`)", body = ErrorResponse),
     )
 )]
@@ -64,10 +72,12 @@ pub async fn rollback(
     State(state): State<AppState>,
     Admin(admin): Admin,
     Source(source): Source,
+    body: Bytes,
 ) -> Result<(StatusCode, Json<JobInfo>), ApiError> {
+    let request: ScheduleRequest = optional_json(&body)?;
     let job = state
-        .patching
-        .start_rollback(&admin.username, source)
+        .maintenance
+        .schedule_rollback(request.when, request.replace, &admin.username, source)
         .await?;
     Ok((StatusCode::ACCEPTED, Json(job)))
 }

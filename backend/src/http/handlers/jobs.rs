@@ -38,7 +38,8 @@ pub async fn get(
     Ok(Json(job))
 }
 
-/// Asks a running job to stop. A cancelled download leaves nothing behind.
+/// Asks a running download to stop (it leaves nothing behind), or cancels a scheduled install
+/// or rollback before it starts.
 #[utoipa::path(
     post,
     path = "/api/v1/jobs/{id}/cancel",
@@ -61,6 +62,24 @@ pub async fn cancel(
     Path(id): Path<i64>,
 ) -> Result<(axum::http::StatusCode, Json<JobInfo>), ApiError> {
     let job = state.jobs.get(id).await?.ok_or_else(|| not_found(id))?;
+    if job.state == shared::panel::JobState::Scheduled {
+        let Some(cancelled) = state.maintenance.cancel(id, &admin.username).await? else {
+            return Err(ApiError::Conflict {
+                code: "job_not_running",
+                message: format!("Job {id} has started or ended; it can no longer be cancelled."),
+            });
+        };
+        state
+            .audit
+            .record(
+                AuditEvent::success("job_cancel", &admin.username)
+                    .target(id.to_string())
+                    .details(format!("scheduled {} job", job.kind.as_str()))
+                    .source(source),
+            )
+            .await?;
+        return Ok((axum::http::StatusCode::ACCEPTED, Json(cancelled)));
+    }
     if job.kind != shared::panel::JobKind::Download && !job.state.is_final() {
         return Err(ApiError::Conflict {
             code: "job_not_cancellable",

@@ -9,6 +9,8 @@ pub mod health;
 pub mod import;
 pub mod install;
 pub mod jobs;
+pub mod maintenance;
+pub mod notifications;
 pub mod patches;
 pub mod server;
 pub mod session;

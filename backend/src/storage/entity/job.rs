@@ -23,6 +23,13 @@ pub struct Model {
     pub to_level: Option<i32>,
     /// The node the row belongs to ('' on a single server).
     pub node: String,
+    /// A scheduled job: when it starts, and the end of the window it must start in.
+    pub scheduled_for: Option<DateTimeUtc>,
+    pub window_end: Option<DateTimeUtc>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub schedule_note: Option<String>,
+    /// Whether `job.upcoming` was sent for it.
+    pub upcoming_sent: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -6,6 +6,8 @@ pub mod device;
 pub mod installed_state;
 pub mod job;
 pub mod job_stage;
+pub mod notification_outbox;
+pub mod notification_target;
 pub mod patch;
 pub mod patch_migration;
 pub mod session;

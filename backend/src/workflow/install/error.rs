@@ -54,7 +54,7 @@ impl PatchJobError {
     }
 
     /// The error as a job's record keeps it.
-    pub(super) fn body(&self) -> ErrorBody {
+    pub fn body(&self) -> ErrorBody {
         ErrorBody {
             code: self.code.to_owned(),
             message: self.message.clone(),
@@ -66,6 +66,7 @@ impl From<ServiceError> for PatchJobError {
     fn from(err: ServiceError) -> Self {
         match err {
             ServiceError::JobRunning { message, .. } => Self::conflict("job_running", message),
+            ServiceError::Conflict { code, message } => Self::conflict(code, message),
             ServiceError::Migration(err) => Self::failed(err.code(), err.to_string()),
             other => Self::failed("internal_error", format!("{other}")),
         }

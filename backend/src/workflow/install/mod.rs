@@ -134,3 +134,90 @@ async fn start_rollback(
     });
     Ok(info)
 }
+
+/// What the checks of a scheduled install found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstallCheck {
+    pub from: PatchLevel,
+    pub to: PatchLevel,
+    /// The TMC offers it but it is not in the patch repository yet.
+    pub needs_download: bool,
+}
+
+impl InstallEngine {
+    /// The checks of an install that is scheduled: the same refusals as an install now,
+    /// except that a patch the TMC offers may still have to be downloaded.
+    pub async fn check_install(&self, id: PatchId) -> Result<InstallCheck, PatchJobError> {
+        match plan_install(self, id).await {
+            Ok(plan) => Ok(InstallCheck {
+                from: plan.from.patch_level,
+                to: PatchLevel(plan.patch.patch),
+                needs_download: false,
+            }),
+            Err(err) if err.code == "patch_not_downloaded" => {
+                let from = self.installed.get().await?.patch_level;
+                Ok(InstallCheck {
+                    from,
+                    to: PatchLevel(id.patch()),
+                    needs_download: true,
+                })
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// The checks of a rollback that is scheduled; answers the level it rolls back from.
+    pub async fn check_rollback(&self) -> Result<PatchLevel, PatchJobError> {
+        let from = self.installed.get().await?;
+        rollback_allowed(self, &from).await?;
+        Ok(from.patch_level)
+    }
+
+    /// Starts the scheduled install `job` of patch `id`: the checks again, then the same run as
+    /// an install now, under the job's own id.
+    pub async fn start_scheduled_install(
+        &self,
+        job: i64,
+        id: PatchId,
+    ) -> Result<JobInfo, PatchJobError> {
+        let plan = plan_install(self, id).await?;
+        let stages = if self.cluster.is_active_in_cluster() {
+            clustered_install_stages(plan.patch.restart)
+        } else {
+            install_stages(plan.patch.restart).to_vec()
+        };
+        let (info, handle) = self
+            .jobs
+            .start_scheduled(
+                job,
+                (plan.from.patch_level, PatchLevel(plan.patch.patch)),
+                &stages,
+            )
+            .await?;
+        let actor = info.started_by.clone();
+        tracing::info!(job, patch = %id, by = actor, "scheduled install started");
+        let engine = self.clone();
+        tokio::spawn(async move {
+            run_install(engine, handle, plan, actor, None).await;
+        });
+        Ok(info)
+    }
+
+    /// Starts the scheduled rollback `job`: the checks again, then the same run as a rollback
+    /// now.
+    pub async fn start_scheduled_rollback(&self, job: i64) -> Result<JobInfo, PatchJobError> {
+        let from = self.installed.get().await?;
+        rollback_allowed(self, &from).await?;
+        let (info, handle) = self
+            .jobs
+            .start_scheduled(job, (from.patch_level, PatchLevel::NONE), &ROLLBACK_STAGES)
+            .await?;
+        let actor = info.started_by.clone();
+        tracing::info!(job, from = from.patch_level.0, by = actor, "scheduled rollback started");
+        let engine = self.clone();
+        tokio::spawn(async move {
+            run_rollback(engine, handle, from, actor, None).await;
+        });
+        Ok(info)
+    }
+}

@@ -19,7 +19,12 @@ use tokio::sync::RwLock;
 
 use crate::service::ServiceError;
 use crate::service::events::Events;
+use crate::service::notify::Notifier;
 use crate::storage::entity::{job, job_stage};
+
+mod scheduled;
+
+pub use scheduled::{Scheduled, describe};
 
 /// Progress events are sent at most this often per job.
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
@@ -41,6 +46,8 @@ pub struct Jobs {
     starting: Arc<tokio::sync::Mutex<()>>,
     /// This node's key: each node of a cluster has its own jobs.
     node: String,
+    /// Told when an install or rollback starts and when a job ends.
+    notifier: Option<Notifier>,
 }
 
 /// A handle the job's task uses to report.
@@ -59,7 +66,14 @@ impl Jobs {
             events,
             running: Arc::new(RwLock::new(HashMap::new())),
             starting: Arc::new(tokio::sync::Mutex::new(())),
+            notifier: None,
         }
+    }
+
+    /// Tells `notifier` of installs and rollbacks starting and of every job's end.
+    pub fn with_notifier(mut self, notifier: Notifier) -> Self {
+        self.notifier = Some(notifier);
+        self
     }
 
     /// Marks downloads left running by a server that stopped as failed; returns how many.
@@ -151,6 +165,10 @@ impl Jobs {
             from_level: Set(plan.map(|((from, _), _)| level(from))),
             to_level: Set(plan.map(|((_, to), _)| level(to))),
             node: Set(self.node.clone()),
+            scheduled_for: Set(None),
+            window_end: Set(None),
+            schedule_note: Set(None),
+            upcoming_sent: Set(false),
             ..Default::default()
         }
         .insert(&txn)
@@ -192,6 +210,9 @@ impl Jobs {
             },
         );
         self.events.publish(ServerEvent::Job(info.clone()));
+        if let Some(notifier) = &self.notifier {
+            notifier.job_changed(&info).await;
+        }
         let handle = JobHandle {
             jobs: self.clone(),
             id: info.id,
@@ -430,6 +451,9 @@ impl JobHandle {
         self.jobs.running.write().await.remove(&self.id);
         let info = recorded?;
         self.jobs.events.publish(ServerEvent::Job(info.clone()));
+        if let Some(notifier) = &self.jobs.notifier {
+            notifier.job_changed(&info).await;
+        }
         Ok(info)
     }
 
@@ -511,6 +535,9 @@ fn info_from_row(row: job::Model) -> Result<JobInfo, ServiceError> {
             .and_then(|l| u32::try_from(l).ok())
             .map(PatchLevel),
         stages: Vec::new(),
+        scheduled_for: row.scheduled_for,
+        window_end: row.window_end,
+        schedule_note: row.schedule_note.clone(),
     })
 }
 

@@ -1,0 +1,307 @@
+//! The operations settings: `[smtp]` (email notifications), `[notify]` (when events are sent),
+//! `[metrics]` (who may read `/metrics`), and the clock the schedules run on.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+/// `[smtp]`: the mail server email notifications go through.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpFileConfig {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    /// `none`, `starttls` (the default) or `tls`.
+    pub tls: Option<SmtpTls>,
+    pub username: Option<String>,
+    /// A file holding the password (its first line).
+    pub password_file: Option<PathBuf>,
+    /// The sender, e.g. `SMS <sms@example.com>`.
+    pub from: Option<String>,
+    /// More CA certificates (PEM) to trust for the mail server.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// How the connection to the mail server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpTls {
+    /// Plain SMTP: only for a relay on the same host or network.
+    None,
+    /// SMTP, then STARTTLS (required, never skipped).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
+}
+
+/// `[smtp]`, resolved.
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    /// User name and password.
+    pub login: Option<(String, String)>,
+    pub from: String,
+    pub ca_file: Option<PathBuf>,
+}
+
+impl SmtpConfig {
+    /// `None` when no host is set: email targets cannot be added then.
+    pub fn resolve(file: &SmtpFileConfig) -> anyhow::Result<Option<Self>> {
+        let Some(host) = file.host.clone().filter(|h| !h.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let tls = file.tls.unwrap_or_default();
+        let port = file.port.unwrap_or(match tls {
+            SmtpTls::None => 25,
+            SmtpTls::Starttls => 587,
+            SmtpTls::Tls => 465,
+        });
+        let login = match (&file.username, &file.password_file) {
+            (Some(user), Some(path)) => {
+                let text = std::fs::read_to_string(path).with_context(|| {
+                    format!(
+                        "cannot read `smtp.password_file` {}: give a file holding the mail \
+                         server's password",
+                        path.display()
+                    )
+                })?;
+                let password = text.lines().next().unwrap_or_default().to_owned();
+                anyhow::ensure!(
+                    !password.is_empty(),
+                    "`smtp.password_file` {} is empty",
+                    path.display()
+                );
+                Some((user.clone(), password))
+            }
+            (None, None) => None,
+            _ => anyhow::bail!(
+                "`smtp.username` and `smtp.password_file` go together: give both, or neither"
+            ),
+        };
+        let from = file
+            .from
+            .clone()
+            .context("`smtp.from` is missing: give the sender, e.g. \"SMS <sms@example.com>\"")?;
+        Ok(Some(Self {
+            host,
+            port,
+            tls,
+            login,
+            from,
+            ca_file: file.ca_file.clone(),
+        }))
+    }
+}
+
+/// `[notify]`: when events are sent.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyFileConfig {
+    /// `tmc.stale` after this long without reaching the TMC (default `24h`).
+    pub tmc_stale_after: Option<String>,
+    /// `job.upcoming` this long before a scheduled job starts (default `1h`).
+    pub upcoming_before: Option<String>,
+    /// The console's address, linked from emails.
+    pub console_url: Option<String>,
+}
+
+/// `[notify]`, resolved.
+#[derive(Debug, Clone)]
+pub struct NotifyConfig {
+    pub tmc_stale_after: Duration,
+    pub upcoming_before: Duration,
+    pub console_url: Option<String>,
+    /// The first wait between two tries of a delivery (doubling up to an hour).
+    pub retry_first: Duration,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            tmc_stale_after: Duration::from_secs(24 * 3600),
+            upcoming_before: Duration::from_secs(3600),
+            console_url: None,
+            retry_first: Duration::from_secs(10),
+        }
+    }
+}
+
+impl NotifyConfig {
+    pub fn resolve(file: &NotifyFileConfig) -> anyhow::Result<Self> {
+        let defaults = Self::default();
+        let duration = |text: &Option<String>, key: &str, default: Duration| match text {
+            Some(text) => super::parse_interval(text).with_context(|| format!("invalid `{key}`")),
+            None => Ok(default),
+        };
+        Ok(Self {
+            tmc_stale_after: duration(
+                &file.tmc_stale_after,
+                "notify.tmc_stale_after",
+                defaults.tmc_stale_after,
+            )?,
+            upcoming_before: duration(
+                &file.upcoming_before,
+                "notify.upcoming_before",
+                defaults.upcoming_before,
+            )?,
+            console_url: file.console_url.clone(),
+            retry_first: defaults.retry_first,
+        })
+    }
+}
+
+/// `[metrics]`: who may read `GET /metrics`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsFileConfig {
+    /// A bearer token; without one only loopback clients may read the metrics.
+    pub token_file: Option<PathBuf>,
+    /// The token itself (prefer `token_file`).
+    pub token: Option<String>,
+}
+
+/// `[metrics]`, resolved: `None` means loopback clients only.
+#[derive(Debug, Clone, Default)]
+pub struct MetricsConfig {
+    pub token: Option<String>,
+}
+
+impl MetricsConfig {
+    pub fn resolve(file: &MetricsFileConfig) -> anyhow::Result<Self> {
+        let token = match (&file.token, &file.token_file) {
+            (Some(token), None) => Some(token.clone()),
+            (None, Some(path)) => Some(
+                std::fs::read_to_string(path)
+                    .with_context(|| {
+                        format!("cannot read `metrics.token_file` {}", path.display())
+                    })?
+                    .trim()
+                    .to_owned(),
+            ),
+            (None, None) => None,
+            (Some(_), Some(_)) => {
+                anyhow::bail!("give `metrics.token` or `metrics.token_file`, not both")
+            }
+        };
+        if let Some(token) = &token {
+            anyhow::ensure!(
+                token.len() >= 16,
+                "the metrics token is shorter than 16 characters: make a longer one"
+            );
+        }
+        Ok(Self { token })
+    }
+}
+
+/// The time the schedules (maintenance windows, scheduled jobs, retries) run on: the system
+/// clock, or, for tests, a clock that starts at a given time and may run faster.
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    test: Option<Arc<TestClock>>,
+}
+
+#[derive(Debug)]
+struct TestClock {
+    start: DateTime<Utc>,
+    began: Instant,
+    rate: u32,
+}
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Self {
+        Self::default()
+    }
+
+    /// A clock that reads `start` now and runs `rate` times as fast as real time.
+    pub fn starting_at(start: DateTime<Utc>, rate: u32) -> Self {
+        Self {
+            test: Some(Arc::new(TestClock {
+                start,
+                began: Instant::now(),
+                rate: rate.max(1),
+            })),
+        }
+    }
+
+    /// `SMS_TEST_CLOCK=<RFC 3339 time>[@rate]` (fault-injection builds only).
+    pub fn from_env() -> anyhow::Result<Self> {
+        let Ok(text) = std::env::var("SMS_TEST_CLOCK") else {
+            return Ok(Self::system());
+        };
+        let (start, rate) = text.split_once('@').unwrap_or((&text, "1"));
+        let start = DateTime::parse_from_rfc3339(start)
+            .with_context(|| format!("SMS_TEST_CLOCK `{text}`: not an RFC 3339 time"))?;
+        let rate = rate
+            .parse()
+            .with_context(|| format!("SMS_TEST_CLOCK `{text}`: the rate is not a number"))?;
+        Ok(Self::starting_at(start.with_timezone(&Utc), rate))
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        match &self.test {
+            None => Utc::now(),
+            Some(clock) => {
+                let elapsed = clock.began.elapsed().saturating_mul(clock.rate);
+                clock.start
+                    + chrono::TimeDelta::from_std(elapsed).unwrap_or(chrono::TimeDelta::MAX)
+            }
+        }
+    }
+
+    /// The real time to wait until the clock reads `at` (zero when it has passed).
+    pub fn until(&self, at: DateTime<Utc>) -> Duration {
+        let left = (at - self.now()).to_std().unwrap_or(Duration::ZERO);
+        match &self.test {
+            None => left,
+            Some(clock) => left / clock.rate,
+        }
+    }
+
+    /// The real time `duration` of this clock's time takes.
+    pub fn real(&self, duration: Duration) -> Duration {
+        match &self.test {
+            None => duration,
+            Some(clock) => duration / clock.rate,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_test_clock_starts_where_it_is_told_and_runs_fast() {
+        let start = DateTime::parse_from_rfc3339("2027-03-28T00:59:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let clock = Clock::starting_at(start, 60);
+        let now = clock.now();
+        assert!(now >= start && now - start < chrono::TimeDelta::seconds(30));
+        let later = start + chrono::TimeDelta::minutes(2);
+        assert!(clock.until(later) <= Duration::from_secs(2));
+        assert_eq!(clock.real(Duration::from_secs(60)), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn smtp_needs_a_sender_and_a_whole_login() {
+        let file: SmtpFileConfig = toml::from_str("host = \"mail\"").unwrap();
+        assert!(SmtpConfig::resolve(&file).is_err());
+        let file: SmtpFileConfig =
+            toml::from_str("host = \"mail\"\nfrom = \"a@b\"\nusername = \"u\"").unwrap();
+        assert!(SmtpConfig::resolve(&file).is_err());
+        let file: SmtpFileConfig =
+            toml::from_str("host = \"mail\"\nfrom = \"a@b\"\ntls = \"tls\"").unwrap();
+        let smtp = SmtpConfig::resolve(&file).unwrap().unwrap();
+        assert_eq!((smtp.port, smtp.tls), (465, SmtpTls::Tls));
+        assert!(SmtpConfig::resolve(&SmtpFileConfig::default()).unwrap().is_none());
+    }
+}
