@@ -2,7 +2,9 @@
 # Installs what building and testing the SMS needs, skipping what is already there.
 #   scripts/setup.sh          toolchain for building the SPA and the server
 #   scripts/setup.sh --test   also Chromium and ChromeDriver for the browser tests, and
-#                             schemathesis (PyPI) in a virtualenv under target/ for the API fuzzing
+#                             schemathesis (PyPI) in a virtualenv under target/ for the API fuzzing,
+#                             and aiosmtpd + prometheus-client (PyPI) in target/test-venv: the
+#                             real SMTP server and Prometheus text parser the tests use
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -11,6 +13,9 @@ TRUNK_VERSION=0.21.14
 WASM_BINDGEN_VERSION=0.2.130
 SCHEMATHESIS_VERSION=4.32.5
 SCHEMATHESIS_VENV=target/schemathesis-venv
+AIOSMTPD_VERSION=1.4.6
+PROMETHEUS_CLIENT_VERSION=0.21.1
+TEST_VENV=target/test-venv
 CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
 export PATH="$CARGO_BIN:$PATH"
 
@@ -65,6 +70,16 @@ if [ "${1:-}" = "--test" ]; then
     fi
     "$SCHEMATHESIS_VENV/bin/pip" install --quiet --disable-pip-version-check \
       "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
+
+  # The SMTP server of the email tests and the Prometheus text parser of the metrics tests.
+  if ! "$TEST_VENV/bin/python" -c "import aiosmtpd, prometheus_client" 2>/dev/null; then
+    say "installing aiosmtpd $AIOSMTPD_VERSION and prometheus-client $PROMETHEUS_CLIENT_VERSION into $TEST_VENV"
+    if [ ! -x "$TEST_VENV/bin/pip" ]; then
+      python3 -m venv "$TEST_VENV"
+    fi
+    "$TEST_VENV/bin/pip" install --quiet --disable-pip-version-check \
+      "aiosmtpd==$AIOSMTPD_VERSION" "prometheus-client==$PROMETHEUS_CLIENT_VERSION"
   fi
 fi
 

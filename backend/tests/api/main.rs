@@ -14,6 +14,8 @@ mod hostile;
 mod import;
 mod install;
 mod levels;
+mod maintenance;
+mod notifications;
 mod packages;
 mod static_files;
 mod storage;
