@@ -131,3 +131,91 @@ pub async fn watch_server_link(browser: &Browser) -> anyhow::Result<()> {
         .context("cannot watch the server bar")?;
     Ok(())
 }
+
+/// Types `text` into the field `what` (named `name` in failures), replacing what it held.
+pub async fn fill(
+    browser: &Browser,
+    what: fantoccini::Locator<'_>,
+    text: &str,
+    name: &str,
+) -> anyhow::Result<()> {
+    check::visible(browser, what, name).await?;
+    let field = browser.client.find(what).await?;
+    field
+        .clear()
+        .await
+        .with_context(|| format!("cannot clear {name}"))?;
+    field
+        .send_keys(text)
+        .await
+        .with_context(|| format!("cannot type into {name}"))
+}
+
+/// Chooses the option whose value is `value` in the drop-down `what`.
+pub async fn choose(
+    browser: &Browser,
+    what: fantoccini::Locator<'_>,
+    value: &str,
+    name: &str,
+) -> anyhow::Result<()> {
+    check::visible(browser, what, name).await?;
+    browser
+        .client
+        .find(what)
+        .await?
+        .select_by_value(value)
+        .await
+        .with_context(|| format!("cannot choose {value:?} in {name}"))
+}
+
+/// On Admin > Maintenance: types a window into "Add a window", adds it, and saves the
+/// settings; waits until the page says they are saved.
+pub async fn add_maintenance_window(
+    browser: &Browser,
+    schedule: &str,
+    minutes: u32,
+    time_zone: &str,
+) -> anyhow::Result<()> {
+    fill(
+        browser,
+        find::WINDOW_SCHEDULE,
+        schedule,
+        "the window's schedule",
+    )
+    .await?;
+    fill(
+        browser,
+        find::WINDOW_DURATION,
+        &minutes.to_string(),
+        "the window's duration",
+    )
+    .await?;
+    fill(
+        browser,
+        find::WINDOW_TIME_ZONE,
+        time_zone,
+        "the window's time zone",
+    )
+    .await?;
+    click(browser, find::WINDOW_ADD, "Add window").await?;
+    check::text_contains(browser, find::MAINTENANCE_WINDOWS, schedule).await?;
+    click(browser, find::MAINTENANCE_SAVE, "Save").await?;
+    check::visible(browser, find::MAINTENANCE_SAVED, "Saved").await
+}
+
+/// On Admin > Notifications: adds a webhook to `url` without a secret and returns the secret
+/// the server made (shown this once).
+pub async fn add_webhook(browser: &Browser, url: &str) -> anyhow::Result<String> {
+    choose(browser, find::TARGET_KIND, "webhook", "the target kind").await?;
+    fill(browser, find::TARGET_URL, url, "the webhook URL").await?;
+    click(browser, find::TARGET_ADD, "Add target").await?;
+    check::text_contains(browser, find::NOTIFICATION_TARGETS, url).await?;
+    check::visible(browser, find::TARGET_SECRET_VALUE, "the webhook's secret").await?;
+    let secret = browser
+        .client
+        .find(find::TARGET_SECRET_VALUE)
+        .await?
+        .text()
+        .await?;
+    Ok(secret.trim().to_owned())
+}

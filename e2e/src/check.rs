@@ -340,3 +340,37 @@ pub async fn server_link_seen(browser: &Browser, state: &str) -> anyhow::Result<
     })
     .await
 }
+
+/// Waits until the element's attribute `attribute` contains `expected`.
+pub async fn attribute_contains(
+    browser: &Browser,
+    what: Locator<'_>,
+    attribute: &str,
+    expected: &str,
+) -> anyhow::Result<()> {
+    until(
+        &format!("{what:?} to have {attribute} containing {expected:?}"),
+        || async {
+            let element = match browser.client.find(what).await {
+                Ok(element) => element,
+                Err(_) => {
+                    return Err(format!(
+                        "no element {what:?} on {}",
+                        current_path(browser).await
+                    ));
+                }
+            };
+            let value = element
+                .attr(attribute)
+                .await
+                .map_err(|err| err.to_string())?
+                .unwrap_or_default();
+            if value.contains(expected) {
+                Ok(())
+            } else {
+                Err(format!("{attribute}={value:?}"))
+            }
+        },
+    )
+    .await
+}

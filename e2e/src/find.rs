@@ -162,3 +162,59 @@ pub const ACTIVE_NODE_LINK: Locator<'static> = Locator::Css("#active-node-link")
 pub fn cluster_card(card: &str, role: &str, level: u32) -> String {
     format!("{card}[data-role='{role}'] .node-level[data-level='{level}']")
 }
+
+/// Admin > Maintenance: the windows, the form that adds one, Save, the next openings and the
+/// job scheduled for a window.
+pub const NAV_MAINTENANCE: Locator<'static> = Locator::Css("#nav-maintenance");
+pub const MAINTENANCE_PAGE: Locator<'static> = Locator::Css("#maintenance-page");
+pub const NO_WINDOWS: Locator<'static> = Locator::Css("#no-windows");
+pub const MAINTENANCE_WINDOWS: Locator<'static> = Locator::Css("#maintenance-windows");
+pub const WINDOW_SCHEDULE: Locator<'static> = Locator::Css("#window-schedule");
+pub const WINDOW_DURATION: Locator<'static> = Locator::Css("#window-duration");
+pub const WINDOW_TIME_ZONE: Locator<'static> = Locator::Css("#window-time-zone");
+pub const WINDOW_ADD: Locator<'static> = Locator::Css("#window-add");
+pub const MAINTENANCE_SAVE: Locator<'static> = Locator::Css("#maintenance-save");
+pub const MAINTENANCE_SAVED: Locator<'static> = Locator::Css("#maintenance-saved");
+pub const MAINTENANCE_ERROR: Locator<'static> = Locator::Css("#maintenance-error");
+/// Each of the next openings, soonest first (`data-start` and `data-end` in RFC 3339).
+pub const MAINTENANCE_OPENINGS: Locator<'static> = Locator::Css("#maintenance-openings li");
+pub const FIRST_OPENING: Locator<'static> = Locator::Css("#maintenance-openings li:first-child");
+pub const MAINTENANCE_SCHEDULED: Locator<'static> = Locator::Css("#maintenance-scheduled");
+pub const SCHEDULED_FOR: Locator<'static> = Locator::Css("#scheduled-for");
+pub const SCHEDULED_CANCEL: Locator<'static> = Locator::Css("#scheduled-cancel");
+pub const SCHEDULED_NONE: Locator<'static> = Locator::Css("#scheduled-none");
+
+/// The install page's "In the next window (opens …)", what it says once the install is
+/// scheduled, and the question whether to replace the job already scheduled.
+pub const INSTALL_NEXT_WINDOW: Locator<'static> = Locator::Css("#install-next-window");
+pub const INSTALL_SCHEDULED: Locator<'static> = Locator::Css("#install-scheduled");
+pub const REPLACE_SCHEDULED_CONFIRM: Locator<'static> = Locator::Css("#replace-scheduled-confirm");
+
+/// The Cancel button of the scheduled `kind` (install or rollback) in the panel's history.
+pub fn history_cancel(kind: &str) -> String {
+    format!("#patch-history tr[data-kind='{kind}'][data-state='scheduled'] button.history-cancel")
+}
+
+/// Admin > Notifications: the targets, the form that adds one, the secret shown once, and the
+/// delivery log.
+pub const NAV_NOTIFICATIONS: Locator<'static> = Locator::Css("#nav-notifications");
+pub const NOTIFICATIONS_PAGE: Locator<'static> = Locator::Css("#notifications-page");
+pub const NOTIFICATION_TARGETS: Locator<'static> = Locator::Css("#notification-targets");
+pub const TARGET_KIND: Locator<'static> = Locator::Css("#target-kind");
+pub const TARGET_URL: Locator<'static> = Locator::Css("#target-url");
+pub const TARGET_SECRET: Locator<'static> = Locator::Css("#target-secret");
+pub const TARGET_ADDRESS: Locator<'static> = Locator::Css("#target-address");
+pub const TARGET_ADD: Locator<'static> = Locator::Css("#target-add");
+pub const TARGET_SECRET_ONCE: Locator<'static> = Locator::Css("#target-secret-once");
+pub const TARGET_SECRET_VALUE: Locator<'static> = Locator::Css("#target-secret-value");
+pub const NOTIFICATION_DELIVERIES: Locator<'static> = Locator::Css("#notification-deliveries");
+
+/// The "Send a test" button of the target whose destination is `destination`.
+pub fn target_test(destination: &str) -> String {
+    format!("#notification-targets button.target-test[aria-label='Send a test to {destination}']")
+}
+
+/// A row of the delivery log: `event` e.g. `test`, `state` e.g. `delivered`.
+pub fn delivery_row(event: &str, state: &str) -> String {
+    format!("#notification-deliveries tr[data-event='{event}'][data-state='{state}']")
+}

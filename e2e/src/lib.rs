@@ -2,8 +2,9 @@
 //!
 //! Fixtures come in layers: `find` (selectors, the only place they live), `action` (what a user
 //! does), `check` (what a user sees, waited for, never slept for). `harness` starts the parts;
-//! `cluster` starts two nodes of an HA cluster; `tmc` a TMC. The test vendor and its packages,
-//! the server itself, the PostgreSQL database and the waiting come from `testkit`.
+//! `cluster` starts two nodes of an HA cluster; `tmc` a TMC; `webhook` a receiver of the
+//! server's notifications. The test vendor and its packages, the server itself, the PostgreSQL
+//! database and the waiting come from `testkit`.
 
 pub mod action;
 pub mod check;
@@ -11,6 +12,7 @@ pub mod cluster;
 pub mod find;
 pub mod harness;
 pub mod tmc;
+pub mod webhook;
 
 pub use harness::Browser;
 pub use testkit::{ADMIN_PASSWORD, TestApp, Vendor};

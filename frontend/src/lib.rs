@@ -19,7 +19,7 @@ use crate::components::shell::AppShell;
 use crate::navigation::{HOME, replace_history};
 use crate::pages::{
     AuditPage, ClusterPage, DevicesPage, GeneralPage, ImportPatchPage, InstallPage, LoginPage,
-    NotFound, PatchDetailsPage, RollbackPage, UpdatePage,
+    MaintenancePage, NotFound, NotificationsPage, PatchDetailsPage, RollbackPage, UpdatePage,
 };
 
 /// The whole app: the login page, the admin pages inside the app shell, and "not found".
@@ -40,6 +40,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/audit") view=AuditPage/>
                     <Route path=path!("/devices") view=DevicesPage/>
                     <Route path=path!("/cluster") view=ClusterPage/>
+                    <Route path=path!("/maintenance") view=MaintenancePage/>
+                    <Route path=path!("/notifications") view=NotificationsPage/>
                 </ParentRoute>
                 <ParentRoute path=path!("/patches") view=AppShell>
                     <Route path=path!("/:id") view=PatchDetailsPage/>

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use shared::api::ServerState;
-use shared::panel::{JobInfo, TmcStatus};
+use shared::panel::{JobInfo, JobState, TmcStatus};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{EventSource, MessageEvent};
@@ -53,6 +53,10 @@ pub struct Live {
     pub devices_changed: RwSignal<u64>,
     /// Bumped whenever the HA cluster changed (a role, enabled or disabled, a level).
     pub cluster_changed: RwSignal<u64>,
+    /// Bumped whenever the maintenance windows or the automatic install policy changed.
+    pub maintenance_changed: RwSignal<u64>,
+    /// Bumped whenever the notification delivery log changed.
+    pub deliveries_changed: RwSignal<u64>,
     /// Gathers the calls of [`Live::bump`] into one fetch.
     bumps: Gathered,
 }
@@ -62,10 +66,14 @@ impl Live {
         let patches_changed = RwSignal::new(0);
         let devices_changed = RwSignal::new(0);
         let cluster_changed = RwSignal::new(0);
+        let maintenance_changed = RwSignal::new(0);
+        let deliveries_changed = RwSignal::new(0);
         let bumps = poll::gathered(Duration::from_millis(BUMP_GATHER_MS), move || {
             patches_changed.update(|n| *n += 1);
             devices_changed.update(|n| *n += 1);
             cluster_changed.update(|n| *n += 1);
+            maintenance_changed.update(|n| *n += 1);
+            deliveries_changed.update(|n| *n += 1);
         });
         Self {
             connected: RwSignal::new(false),
@@ -75,6 +83,8 @@ impl Live {
             link: RwSignal::new(Link::Up),
             devices_changed,
             cluster_changed,
+            maintenance_changed,
+            deliveries_changed,
             bumps,
         }
     }
@@ -104,10 +114,17 @@ impl Live {
             "job" => {
                 if let Ok(job) = serde_json::from_str::<JobInfo>(data) {
                     let ended = job.state.is_final();
+                    // A job scheduled for a window, or one leaving its wait, changes the
+                    // panel's history and the maintenance page as much as an ended one.
+                    let was_scheduled = self.jobs.with_untracked(|jobs| {
+                        jobs.get(&job.id)
+                            .is_some_and(|seen| seen.state == JobState::Scheduled)
+                    });
+                    let scheduled = job.state == JobState::Scheduled;
                     self.jobs.update(|jobs| {
                         jobs.insert(job.id, job);
                     });
-                    if ended {
+                    if ended || scheduled || was_scheduled {
                         self.bump();
                     }
                 }
@@ -115,6 +132,8 @@ impl Live {
             "patch_notice" | "patches_changed" => self.bump(),
             "devices_changed" => self.devices_changed.update(|n| *n += 1),
             "cluster_changed" => self.cluster_changed.update(|n| *n += 1),
+            "maintenance_changed" => self.maintenance_changed.update(|n| *n += 1),
+            "deliveries_changed" => self.deliveries_changed.update(|n| *n += 1),
             "server" => {
                 #[derive(serde::Deserialize)]
                 struct Server {
@@ -192,6 +211,8 @@ fn connect(live: Live, connection: Connection, backoff_ms: u32) {
         "server",
         "devices_changed",
         "cluster_changed",
+        "maintenance_changed",
+        "deliveries_changed",
     ] {
         let on_event = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
             let data = event.data().as_string().unwrap_or_default();

@@ -25,6 +25,13 @@ pub fn install_patch(id: shared::PatchId) -> String {
 /// The confirmation step of a rollback.
 pub const ROLLBACK: &str = "/admin/patches/rollback";
 
+/// Admin > Maintenance: the maintenance windows, the automatic install policy and the job
+/// scheduled for a window.
+pub const MAINTENANCE: &str = "/admin/maintenance";
+
+/// Admin > Notifications: the webhook and email targets and the delivery log.
+pub const NOTIFICATIONS: &str = "/admin/notifications";
+
 /// The Software Details page of a patch.
 pub fn patch_details(id: shared::PatchId) -> String {
     format!("/patches/{id}")

@@ -139,7 +139,7 @@ impl<Tz: TimeZone> Window<Tz> {
             zone,
         };
         let opens = window.next_start_after(now);
-        if !opens.is_some_and(|start| start - now <= TimeDelta::days(MUST_OPEN_WITHIN_DAYS)) {
+        if opens.is_none_or(|start| start - now > TimeDelta::days(MUST_OPEN_WITHIN_DAYS)) {
             return Err(WindowError::NeverOpens {
                 pattern: schedule.to_owned(),
             });
@@ -326,7 +326,9 @@ mod tests {
             utc("2027-05-05T02:00:00Z")
         );
         assert_eq!(
-            w.current_or_next(utc("2027-05-04T02:30:00Z")).unwrap().start,
+            w.current_or_next(utc("2027-05-04T02:30:00Z"))
+                .unwrap()
+                .start,
             utc("2027-05-04T02:00:00Z")
         );
     }
@@ -379,7 +381,10 @@ mod tests {
         let second = w.next_after(first.start).unwrap();
         assert_eq!(second.start, utc("2027-11-01T01:30:00Z"), "02:30 CET");
         assert!(w.open_at(utc("2027-10-31T01:35:00Z")).is_none());
-        assert_eq!(w.openings(utc("2027-10-30T12:00:00Z"), 2), vec![first, second]);
+        assert_eq!(
+            w.openings(utc("2027-10-30T12:00:00Z"), 2),
+            vec![first, second]
+        );
     }
 
     #[test]
@@ -436,7 +441,10 @@ mod tests {
         assert_eq!(code("61 2 * * *", 60), "invalid_schedule");
         assert_eq!(code("0 2 * * FUNDAY", 60), "invalid_schedule");
         assert_eq!(code("0 2 * * *", 0), "invalid_duration");
-        assert_eq!(code("0 2 * * *", MAX_DURATION_MINUTES + 1), "invalid_duration");
+        assert_eq!(
+            code("0 2 * * *", MAX_DURATION_MINUTES + 1),
+            "invalid_duration"
+        );
         let zone = MaintenanceWindow {
             schedule: "0 2 * * *".into(),
             duration_minutes: 60,

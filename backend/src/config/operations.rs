@@ -250,8 +250,7 @@ impl Clock {
             None => Utc::now(),
             Some(clock) => {
                 let elapsed = clock.began.elapsed().saturating_mul(clock.rate);
-                clock.start
-                    + chrono::TimeDelta::from_std(elapsed).unwrap_or(chrono::TimeDelta::MAX)
+                clock.start + chrono::TimeDelta::from_std(elapsed).unwrap_or(chrono::TimeDelta::MAX)
             }
         }
     }
@@ -302,6 +301,10 @@ mod tests {
             toml::from_str("host = \"mail\"\nfrom = \"a@b\"\ntls = \"tls\"").unwrap();
         let smtp = SmtpConfig::resolve(&file).unwrap().unwrap();
         assert_eq!((smtp.port, smtp.tls), (465, SmtpTls::Tls));
-        assert!(SmtpConfig::resolve(&SmtpFileConfig::default()).unwrap().is_none());
+        assert!(
+            SmtpConfig::resolve(&SmtpFileConfig::default())
+                .unwrap()
+                .is_none()
+        );
     }
 }

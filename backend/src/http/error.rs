@@ -422,9 +422,7 @@ impl From<crate::workflow::maintenance::ScheduleError> for ApiError {
 }
 
 /// An optional JSON body: none (or only whitespace) is `T::default()`.
-pub fn optional_json<T: serde::de::DeserializeOwned + Default>(
-    body: &[u8],
-) -> Result<T, ApiError> {
+pub fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }

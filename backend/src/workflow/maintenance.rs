@@ -411,7 +411,10 @@ impl Maintenance {
         if let Some(other) = self.jobs.running().await.into_iter().next() {
             let waiting = if other.kind == JobKind::Download && Some(other.patch) == Some(job.patch)
             {
-                format!("Waiting for the download of its package (job {}).", other.id)
+                format!(
+                    "Waiting for the download of its package (job {}).",
+                    other.id
+                )
             } else {
                 format!(
                     "Waiting: job {} ({}) is running; it starts when that ends, while its window \
@@ -468,7 +471,11 @@ impl Maintenance {
             // Another job got in first: look again at the next tick.
             Err(err) if err.code == "job_running" || err.code == "job_not_scheduled" => Ok(()),
             Err(err) => {
-                tracing::warn!(job = job.id, code = err.code, "a scheduled job cannot start: {err}");
+                tracing::warn!(
+                    job = job.id,
+                    code = err.code,
+                    "a scheduled job cannot start: {err}"
+                );
                 self.jobs
                     .end_scheduled(job.id, JobState::Failed, err.body())
                     .await?;
@@ -542,8 +549,8 @@ impl Maintenance {
             return Ok(());
         }
         let since = status.last_success.unwrap_or(started);
-        let after = TimeDelta::from_std(self.notifier.config().tmc_stale_after)
-            .unwrap_or(TimeDelta::MAX);
+        let after =
+            TimeDelta::from_std(self.notifier.config().tmc_stale_after).unwrap_or(TimeDelta::MAX);
         if now - since < after || *stale_for == Some(since) {
             return Ok(());
         }
@@ -621,7 +628,11 @@ impl Maintenance {
                 .decide(
                     patch.id,
                     skip.code(),
-                    format!("Patch {} is not installed automatically: {}.", patch.id, skip.reason()),
+                    format!(
+                        "Patch {} is not installed automatically: {}.",
+                        patch.id,
+                        skip.reason()
+                    ),
                     false,
                 )
                 .await;
@@ -638,8 +649,9 @@ impl Maintenance {
                         "Patch {} (the recommended patch) is scheduled for the next window, {} \
                          (job {}).",
                         patch.id,
-                        job.scheduled_for
-                            .map_or_else(String::new, |at| at.format("%Y-%m-%d %H:%M UTC").to_string()),
+                        job.scheduled_for.map_or_else(String::new, |at| at
+                            .format("%Y-%m-%d %H:%M UTC")
+                            .to_string()),
                         job.id
                     ),
                     true,
@@ -647,8 +659,13 @@ impl Maintenance {
                 .await
             }
             Err(ScheduleError::Refused(err)) => {
-                self.decide(patch.id, err.code, format!("Patch {}: {err}", patch.id), false)
-                    .await
+                self.decide(
+                    patch.id,
+                    err.code,
+                    format!("Patch {}: {err}", patch.id),
+                    false,
+                )
+                .await
             }
             Err(ScheduleError::Service(ServiceError::Conflict { code, message })) => {
                 self.decide(patch.id, code, message, false).await
@@ -666,7 +683,10 @@ impl Maintenance {
         scheduled: bool,
     ) -> Result<(), ServiceError> {
         let key = format!("{patch}:{code}");
-        let last = self.settings.get_json::<Option<String>>(DECISION_KEY).await?;
+        let last = self
+            .settings
+            .get_json::<Option<String>>(DECISION_KEY)
+            .await?;
         if last.flatten().as_deref() == Some(key.as_str()) {
             return Ok(());
         }

@@ -83,10 +83,22 @@ async fn windows_are_checked_and_their_openings_listed() {
     let vendor = Vendor::new();
     let app = app_with_clock(&vendor, START).await;
     for (window, code) in [
-        (json!({"schedule": "0 2 * *", "duration_minutes": 60, "time_zone": "UTC"}), "invalid_schedule"),
-        (json!({"schedule": "0 2 * * *", "duration_minutes": 0, "time_zone": "UTC"}), "invalid_duration"),
-        (json!({"schedule": "0 2 * * *", "duration_minutes": 60, "time_zone": "Mars/Base"}), "invalid_time_zone"),
-        (json!({"schedule": "0 0 30 2 *", "duration_minutes": 60, "time_zone": "UTC"}), "window_never_opens"),
+        (
+            json!({"schedule": "0 2 * *", "duration_minutes": 60, "time_zone": "UTC"}),
+            "invalid_schedule",
+        ),
+        (
+            json!({"schedule": "0 2 * * *", "duration_minutes": 0, "time_zone": "UTC"}),
+            "invalid_duration",
+        ),
+        (
+            json!({"schedule": "0 2 * * *", "duration_minutes": 60, "time_zone": "Mars/Base"}),
+            "invalid_time_zone",
+        ),
+        (
+            json!({"schedule": "0 0 30 2 *", "duration_minutes": 60, "time_zone": "UTC"}),
+            "window_never_opens",
+        ),
     ] {
         let answer = set_windows(&app, json!({"windows": [window]})).await;
         let message = assert_error(answer, 400, code).await;
@@ -148,13 +160,17 @@ async fn a_scheduled_install_waits_for_its_window_then_runs_in_it() {
         .unwrap();
     assert_error(answer, 409, "no_patch_installed").await;
 
-    let done = eventually("the scheduled install ran", Duration::from_secs(60), || async {
-        let job = job_state(&app, id).await;
-        match job["state"].as_str() {
-            Some("succeeded") => Ok(job),
-            other => Err(format!("{other:?}: {job}")),
-        }
-    })
+    let done = eventually(
+        "the scheduled install ran",
+        Duration::from_secs(60),
+        || async {
+            let job = job_state(&app, id).await;
+            match job["state"].as_str() {
+                Some("succeeded") => Ok(job),
+                other => Err(format!("{other:?}: {job}")),
+            }
+        },
+    )
     .await
     .unwrap();
     assert_eq!(done["from_level"], 0);
@@ -179,7 +195,12 @@ async fn a_scheduled_install_is_cancelled_before_it_starts_and_a_second_replaces
     let answer = schedule(&app, "6.4.0.4", json!({"when": "next_window"})).await;
     let message = assert_error(answer, 409, "job_already_scheduled").await;
     assert!(message.contains("Patch 6.4.0.3"), "{message}");
-    let answer = schedule(&app, "6.4.0.4", json!({"when": "next_window", "replace": true})).await;
+    let answer = schedule(
+        &app,
+        "6.4.0.4",
+        json!({"when": "next_window", "replace": true}),
+    )
+    .await;
     assert_eq!(answer.status(), 202);
     let second: Value = answer.json().await.unwrap();
     let first = job_state(&app, first["id"].as_i64().unwrap()).await;
@@ -217,13 +238,17 @@ async fn a_scheduled_install_survives_a_restart() {
     let app = app.restart().await;
     app.login_admin().await;
     assert_eq!(job_state(&app, id).await["state"], "scheduled");
-    let done = eventually("the install ran after the restart", Duration::from_secs(60), || async {
-        let job = job_state(&app, id).await;
-        match job["state"].as_str() {
-            Some("succeeded") => Ok(job),
-            other => Err(format!("{other:?}")),
-        }
-    })
+    let done = eventually(
+        "the install ran after the restart",
+        Duration::from_secs(60),
+        || async {
+            let job = job_state(&app, id).await;
+            match job["state"].as_str() {
+                Some("succeeded") => Ok(job),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
     .await
     .unwrap();
     assert_eq!(done["to_level"], 3);
@@ -257,13 +282,17 @@ async fn a_job_that_misses_its_window_waits_for_the_next_and_says_so() {
     tokio::time::sleep(Duration::from_secs(9)).await;
     let app = app.restart().await;
     app.login_admin().await;
-    let moved = eventually("the job moved to the next window", Duration::from_secs(20), || async {
-        let job = job_state(&app, id).await;
-        match job["scheduled_for"].as_str() {
-            Some("2027-05-05T02:00:00Z") => Ok(job),
-            other => Err(format!("{other:?}: {job}")),
-        }
-    })
+    let moved = eventually(
+        "the job moved to the next window",
+        Duration::from_secs(20),
+        || async {
+            let job = job_state(&app, id).await;
+            match job["scheduled_for"].as_str() {
+                Some("2027-05-05T02:00:00Z") => Ok(job),
+                other => Err(format!("{other:?}: {job}")),
+            }
+        },
+    )
     .await
     .unwrap();
     assert_eq!(moved["state"], "scheduled");
@@ -304,7 +333,10 @@ async fn the_policy_schedules_the_recommended_patch_and_skips_what_it_does_not_a
     assert_eq!(entry["outcome"], "failure", "{entry}");
     assert_eq!(entry["target"], "6.4.0.4");
     assert!(
-        entry["details"].as_str().unwrap().starts_with("reboot_not_allowed: "),
+        entry["details"]
+            .as_str()
+            .unwrap()
+            .starts_with("reboot_not_allowed: "),
         "{entry}"
     );
     let view: Value = app.get_json("/api/v1/maintenance").await;
@@ -312,13 +344,17 @@ async fn the_policy_schedules_the_recommended_patch_and_skips_what_it_does_not_a
 
     // Reboots allowed: it is scheduled for the next window by the policy, and installed there.
     assert_eq!(set_windows(&app, policy(true)).await.status(), 200);
-    let job = eventually("the policy scheduled patch 4", Duration::from_secs(20), || async {
-        let view: Value = app.get_json("/api/v1/maintenance").await;
-        match view["scheduled"]["patch"].as_str() {
-            Some("6.4.0.4") => Ok(view["scheduled"].clone()),
-            other => Err(format!("{other:?}")),
-        }
-    })
+    let job = eventually(
+        "the policy scheduled patch 4",
+        Duration::from_secs(20),
+        || async {
+            let view: Value = app.get_json("/api/v1/maintenance").await;
+            match view["scheduled"]["patch"].as_str() {
+                Some("6.4.0.4") => Ok(view["scheduled"].clone()),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
     .await
     .unwrap();
     assert_eq!(job["started_by"], "policy");

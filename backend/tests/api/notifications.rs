@@ -120,12 +120,25 @@ async fn a_webhook_gets_a_signed_test_and_its_secret_is_shown_once() {
     let receiver = Receiver::start(StatusCode::NO_CONTENT).await;
 
     for (body, code) in [
-        (json!({"kind": "webhook", "url": "ftp://x/"}), "invalid_target_url"),
-        (json!({"kind": "webhook", "url": receiver.url, "secret": "s3cret"}), "invalid_secret"),
-        (json!({"kind": "email", "address": "ops@example.com"}), "email_not_configured"),
+        (
+            json!({"kind": "webhook", "url": "ftp://x/"}),
+            "invalid_target_url",
+        ),
+        (
+            json!({"kind": "webhook", "url": receiver.url, "secret": "s3cret"}),
+            "invalid_secret",
+        ),
+        (
+            json!({"kind": "email", "address": "ops@example.com"}),
+            "email_not_configured",
+        ),
     ] {
         let answer = add_target(&app, body).await;
-        let status = if code == "email_not_configured" { 409 } else { 400 };
+        let status = if code == "email_not_configured" {
+            409
+        } else {
+            400
+        };
         assert_error(answer, status, code).await;
     }
 
@@ -149,30 +162,46 @@ async fn a_webhook_gets_a_signed_test_and_its_secret_is_shown_once() {
     assert_eq!(answer.status(), 202);
     let queued: Value = answer.json().await.unwrap();
     assert_eq!(queued["event"], "test");
-    let got = eventually("the receiver got the test", Duration::from_secs(20), || async {
-        match receiver.got().first() {
-            Some(got) => Ok(got.clone()),
-            None => Err("nothing yet"),
-        }
-    })
+    let got = eventually(
+        "the receiver got the test",
+        Duration::from_secs(20),
+        || async {
+            match receiver.got().first() {
+                Some(got) => Ok(got.clone()),
+                None => Err("nothing yet"),
+            }
+        },
+    )
     .await
     .unwrap();
     assert_eq!(got.id, queued["message_id"].as_str().unwrap());
     assert!(verifies(&secret, &got), "the signature verifies: {got:?}");
     let mut forged = got.clone();
     forged.body = forged.body.replace("test", "tost");
-    assert!(!verifies(&secret, &forged), "a changed body does not verify");
+    assert!(
+        !verifies(&secret, &forged),
+        "a changed body does not verify"
+    );
     let body: Value = serde_json::from_str(&got.body).unwrap();
     assert_eq!(body["type"], "test");
-    assert!(body["data"]["summary"].as_str().unwrap().contains("sent by admin"));
+    assert!(
+        body["data"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("sent by admin")
+    );
 
-    let log = eventually("the log shows it delivered", Duration::from_secs(10), || async {
-        let log = deliveries(&app).await;
-        match log.first().map(|d| d["state"].clone()) {
-            Some(state) if state == "delivered" => Ok(log),
-            other => Err(format!("{other:?}")),
-        }
-    })
+    let log = eventually(
+        "the log shows it delivered",
+        Duration::from_secs(10),
+        || async {
+            let log = deliveries(&app).await;
+            match log.first().map(|d| d["state"].clone()) {
+                Some(state) if state == "delivered" => Ok(log),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
     .await
     .unwrap();
     assert_eq!(log[0]["last_outcome"], "HTTP 204");
@@ -227,14 +256,22 @@ async fn a_receiver_that_is_down_gets_every_event_once_when_it_is_back_also_acro
     let job = testkit::api::started_job(app.install("6.4.0.3").await).await;
     let done = app.wait_for_job(job["id"].as_i64().unwrap()).await;
     assert_eq!(done["state"], "succeeded");
-    let pending = eventually("both events were tried", Duration::from_secs(20), || async {
-        let log = deliveries(&app).await;
-        let tried = log
-            .iter()
-            .filter(|d| d["state"] == "pending" && d["attempts"].as_u64() >= Some(1))
-            .count();
-        if tried == 2 { Ok(log) } else { Err(format!("{log:?}")) }
-    })
+    let pending = eventually(
+        "both events were tried",
+        Duration::from_secs(20),
+        || async {
+            let log = deliveries(&app).await;
+            let tried = log
+                .iter()
+                .filter(|d| d["state"] == "pending" && d["attempts"].as_u64() >= Some(1))
+                .count();
+            if tried == 2 {
+                Ok(log)
+            } else {
+                Err(format!("{log:?}"))
+            }
+        },
+    )
     .await
     .unwrap();
     assert_eq!(pending[0]["last_outcome"], "HTTP 503");
@@ -275,7 +312,10 @@ async fn a_receiver_that_is_down_gets_every_event_once_when_it_is_back_also_acro
     assert_eq!(types, ["install.started", "install.succeeded"]);
     let log = deliveries(&app).await;
     assert_eq!(log.len(), 2, "nothing was queued twice: {log:?}");
-    let succeeded = log.iter().find(|d| d["event"] == "install.succeeded").unwrap();
+    let succeeded = log
+        .iter()
+        .find(|d| d["event"] == "install.succeeded")
+        .unwrap();
     assert!(
         succeeded["summary"]
             .as_str()
@@ -298,15 +338,26 @@ async fn a_410_disables_the_target_and_drops_what_waits_for_it() {
     let id = created["target"]["id"].as_i64().unwrap();
     app.post(&format!("/api/v1/notifications/targets/{id}/test"))
         .await;
-    let target = eventually("the target is disabled", Duration::from_secs(20), || async {
-        let list: Value = app.get_json("/api/v1/notifications/targets").await;
-        let target = list["targets"][0].clone();
-        if target["enabled"] == false { Ok(target) } else { Err(format!("{target}")) }
-    })
+    let target = eventually(
+        "the target is disabled",
+        Duration::from_secs(20),
+        || async {
+            let list: Value = app.get_json("/api/v1/notifications/targets").await;
+            let target = list["targets"][0].clone();
+            if target["enabled"] == false {
+                Ok(target)
+            } else {
+                Err(format!("{target}"))
+            }
+        },
+    )
     .await
     .unwrap();
     assert!(
-        target["disabled_reason"].as_str().unwrap().contains("410 Gone"),
+        target["disabled_reason"]
+            .as_str()
+            .unwrap()
+            .contains("410 Gone"),
         "{target}"
     );
     let log = deliveries(&app).await;
@@ -343,9 +394,11 @@ async fn an_email_target_gets_the_test_through_a_real_smtp_server() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    eventually("the SMTP server listens", Duration::from_secs(20), || async {
-        tokio::net::TcpStream::connect(("127.0.0.1", port)).await
-    })
+    eventually(
+        "the SMTP server listens",
+        Duration::from_secs(20),
+        || async { tokio::net::TcpStream::connect(("127.0.0.1", port)).await },
+    )
     .await
     .unwrap();
 
@@ -387,13 +440,26 @@ async fn an_email_target_gets_the_test_through_a_real_smtp_server() {
     assert!(mail.contains("From: SMS <sms@example.com>"), "{mail}");
     assert!(mail.contains("Subject: [SMS "), "{mail}");
     assert!(mail.contains("sent by admin"), "{mail}");
-    assert!(mail.contains("Open the console: https://sms.example.com/"), "{mail}");
+    assert!(
+        mail.contains("Open the console: https://sms.example.com/"),
+        "{mail}"
+    );
     let log = eventually("delivered", Duration::from_secs(10), || async {
         let log = deliveries(&app).await;
-        if log[0]["state"] == "delivered" { Ok(log) } else { Err(format!("{log:?}")) }
+        if log[0]["state"] == "delivered" {
+            Ok(log)
+        } else {
+            Err(format!("{log:?}"))
+        }
     })
     .await
     .unwrap();
-    assert!(log[0]["last_outcome"].as_str().unwrap().starts_with("SMTP 250"), "{log:?}");
+    assert!(
+        log[0]["last_outcome"]
+            .as_str()
+            .unwrap()
+            .starts_with("SMTP 250"),
+        "{log:?}"
+    );
     let _ = smtp.kill().await;
 }

@@ -8,7 +8,7 @@ use shared::api::{ServerInfo, SessionInfo};
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
 use crate::components::shell_data::use_shell;
-use crate::navigation::{LOGIN, replace_history};
+use crate::navigation::{LOGIN, MAINTENANCE, NOTIFICATIONS, replace_history};
 
 /// The top bar of every admin page.
 #[component]
@@ -53,6 +53,8 @@ pub fn AppHeader(
                     <li><A href="/admin/general" attr:id="nav-general">"General"</A></li>
                     <li><A href="/admin/devices" attr:id="nav-devices">"Devices"</A></li>
                     <li><A href="/admin/cluster" attr:id="nav-cluster">"HA cluster"</A></li>
+                    <li><A href=MAINTENANCE attr:id="nav-maintenance">"Maintenance"</A></li>
+                    <li><A href=NOTIFICATIONS attr:id="nav-notifications">"Notifications"</A></li>
                     <li><A href="/admin/audit" attr:id="nav-audit">"Audit log"</A></li>
                 </ul>
             </nav>

@@ -8,6 +8,7 @@ pub mod header;
 pub mod import;
 pub mod install;
 pub mod loading;
+pub mod local_time;
 pub mod notifications;
 pub mod patch_details;
 pub mod patches_panel;

@@ -1,12 +1,13 @@
 //! The Update wizard's last steps: confirm an install (`/admin/patches/install/{id}`) or a
-//! rollback (`/admin/patches/rollback`), saying what will happen, then follow the job's stages
-//! live, through the server's restart or reboot.
+//! rollback (`/admin/patches/rollback`), saying what will happen, now or in the next
+//! maintenance window, then follow the job (its time while it waits, then its stages live,
+//! through the server's restart or reboot).
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use shared::PatchId;
-use shared::panel::JobInfo;
+use shared::panel::{JobInfo, JobState};
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorList;
@@ -71,7 +72,11 @@ pub fn InstallPage() -> impl IntoView {
                             }
                             .into_any(),
                             Some(started) => view! {
-                                <h1>{format!("Installing {}", found.patch.display_name)}</h1>
+                                <h1>{if started.state == JobState::Scheduled {
+                                    format!("Install {}", found.patch.display_name)
+                                } else {
+                                    format!("Installing {}", found.patch.display_name)
+                                }}</h1>
                                 <JobProgress started what=found.patch.display_name.clone()/>
                             }
                             .into_any(),
@@ -112,7 +117,11 @@ pub fn RollbackPage() -> impl IntoView {
                         Ok::<_, ApiError>(move || match job.get().or_else(|| resumed.clone()) {
                             None => view! { <ConfirmRollback view=view.clone() job/> }.into_any(),
                             Some(started) => view! {
-                                <h1>"Rolling back"</h1>
+                                <h1>{if started.state == JobState::Scheduled {
+                                    "Roll back"
+                                } else {
+                                    "Rolling back"
+                                }}</h1>
                                 <JobProgress started what=String::new()/>
                             }
                             .into_any(),

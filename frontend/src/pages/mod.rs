@@ -8,7 +8,9 @@ pub mod general;
 pub mod import;
 pub mod install;
 pub mod login;
+pub mod maintenance;
 pub mod not_found;
+pub mod notifications;
 pub mod update;
 
 pub use audit::AuditPage;
@@ -19,5 +21,7 @@ pub use general::GeneralPage;
 pub use import::ImportPatchPage;
 pub use install::{InstallPage, RollbackPage};
 pub use login::LoginPage;
+pub use maintenance::MaintenancePage;
 pub use not_found::NotFound;
+pub use notifications::NotificationsPage;
 pub use update::UpdatePage;

@@ -226,7 +226,10 @@ impl Jobs {
             .col_expr(job::Column::StartedAt, Expr::value(Utc::now()))
             .col_expr(job::Column::FromLevel, Expr::value(level(levels.0)))
             .col_expr(job::Column::ToLevel, Expr::value(level(levels.1)))
-            .col_expr(job::Column::ScheduleNote, Expr::value(Option::<String>::None))
+            .col_expr(
+                job::Column::ScheduleNote,
+                Expr::value(Option::<String>::None),
+            )
             .filter(job::Column::Id.eq(job_key))
             .filter(job::Column::State.eq(JobState::Scheduled.as_str()))
             .exec(&txn)
@@ -297,7 +300,10 @@ async fn end_waiting(
     let ended = job::Entity::update_many()
         .col_expr(job::Column::State, Expr::value(state.as_str()))
         .col_expr(job::Column::ErrorCode, Expr::value(error.code.clone()))
-        .col_expr(job::Column::ErrorMessage, Expr::value(error.message.clone()))
+        .col_expr(
+            job::Column::ErrorMessage,
+            Expr::value(error.message.clone()),
+        )
         .col_expr(job::Column::FinishedAt, Expr::value(Utc::now()))
         .filter(job::Column::Id.eq(key(id)?))
         .filter(job::Column::State.eq(JobState::Scheduled.as_str()))

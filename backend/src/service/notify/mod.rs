@@ -16,8 +16,7 @@ use sea_orm::{
 };
 use serde_json::{Map, Value, json};
 use shared::notify::{
-    CreatedTarget, Delivery, DeliveryState, EventType, NewTarget, SECRET_PREFIX, Target,
-    TargetKind,
+    CreatedTarget, Delivery, DeliveryState, EventType, NewTarget, SECRET_PREFIX, Target, TargetKind,
 };
 use shared::panel::{JobInfo, JobKind, JobState, ServerEvent};
 
@@ -227,7 +226,7 @@ impl Notifier {
         )
         .with("by", actor);
         let txn = crate::storage::db::begin_write(&self.inner.db).await?;
-        let queued = outbox::enqueue(&txn, self, &notice, &[row.clone()]).await?;
+        let queued = outbox::enqueue(&txn, self, &notice, std::slice::from_ref(&row)).await?;
         audit::record_with(
             &txn,
             AuditEvent::success("notification_test", actor)
@@ -264,7 +263,11 @@ impl Notifier {
         match self.emit_with(&self.inner.db, &notice).await {
             Ok(0) => {}
             Ok(count) => {
-                tracing::info!(event = notice.event.as_str(), targets = count, "notification queued");
+                tracing::info!(
+                    event = notice.event.as_str(),
+                    targets = count,
+                    "notification queued"
+                );
                 self.inner.wake.notify_one();
                 self.inner.events.publish(ServerEvent::DeliveriesChanged);
             }

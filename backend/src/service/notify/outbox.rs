@@ -198,7 +198,10 @@ async fn claim(
 ) -> Result<bool, ServiceError> {
     let until = now + chrono::TimeDelta::from_std(CLAIM).unwrap_or(chrono::TimeDelta::MAX);
     let claimed = notification_outbox::Entity::update_many()
-        .col_expr(notification_outbox::Column::NextAttemptAt, Expr::value(until))
+        .col_expr(
+            notification_outbox::Column::NextAttemptAt,
+            Expr::value(until),
+        )
         .filter(notification_outbox::Column::Id.eq(row.id))
         .filter(notification_outbox::Column::State.eq(DeliveryState::Pending.as_str()))
         .filter(notification_outbox::Column::NextAttemptAt.eq(row.next_attempt_at))
@@ -311,7 +314,10 @@ async fn deliver(notifier: &Notifier, row: notification_outbox::Model) -> Result
             active.update(db).await?;
         }
     }
-    notifier.inner.events.publish(ServerEvent::DeliveriesChanged);
+    notifier
+        .inner
+        .events
+        .publish(ServerEvent::DeliveriesChanged);
     Ok(())
 }
 
@@ -332,10 +338,7 @@ fn email_text(notifier: &Notifier, row: &notification_outbox::Model) -> String {
             text.push_str(&format!("{key}: {value}\n"));
         }
     }
-    text.push_str(&format!(
-        "event: {}\nid: {}\n",
-        row.event, row.message_id
-    ));
+    text.push_str(&format!("event: {}\nid: {}\n", row.event, row.message_id));
     if let Some(url) = &notifier.inner.config.console_url {
         text.push_str(&format!("\nOpen the console: {url}\n"));
     }

@@ -49,7 +49,9 @@ impl Sender {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("SMS-notifications/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        let mail = smtp.map(|smtp| mail_transport(smtp, node_name)).transpose()?;
+        let mail = smtp
+            .map(|smtp| mail_transport(smtp, node_name))
+            .transpose()?;
         Ok(Self { http, mail })
     }
 
@@ -116,10 +118,7 @@ impl Sender {
             Err(err) => return Outcome::Retry(format!("cannot build the email: {err}")),
         };
         match mail.transport.send(message).await {
-            Ok(answer) => Outcome::Delivered(format!(
-                "SMTP {}",
-                answer.code().to_string().trim()
-            )),
+            Ok(answer) => Outcome::Delivered(format!("SMTP {}", answer.code().to_string().trim())),
             Err(err) => Outcome::Retry(format!("the mail server refused or failed: {err}")),
         }
     }

@@ -213,7 +213,12 @@ impl InstallEngine {
             .start_scheduled(job, (from.patch_level, PatchLevel::NONE), &ROLLBACK_STAGES)
             .await?;
         let actor = info.started_by.clone();
-        tracing::info!(job, from = from.patch_level.0, by = actor, "scheduled rollback started");
+        tracing::info!(
+            job,
+            from = from.patch_level.0,
+            by = actor,
+            "scheduled rollback started"
+        );
         let engine = self.clone();
         tokio::spawn(async move {
             run_rollback(engine, handle, from, actor, None).await;

@@ -1,16 +1,18 @@
 //! The install confirmation: what installing a patch will do, why the server would refuse it
-//! (the shared install rule), and the Install button.
+//! (the shared install rule), and the choice: Install now, or in the next maintenance window.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 use shared::api::ServerInfo;
 use shared::effects::Restart;
+use shared::maintenance::When;
 use shared::panel::{AvailablePatch, JobInfo};
 use shared::{InstallCandidate, InstallRefusal};
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
+use crate::components::install::schedule::{NextWindowButton, ScheduleAction, ScheduleRefusal};
 use crate::components::shell_data::use_shell;
 use crate::navigation::{HOME, install_patch, replace_history};
 
@@ -38,14 +40,14 @@ fn refusal(
     )
 }
 
-/// What installing `found` will do, and the Install button.
+/// What installing `found` will do, and the buttons: Install now, or in the next window.
 #[component]
 pub fn ConfirmInstall(
     /// The patch to install.
     found: AvailablePatch,
     /// What the server runs now.
     installed: ServerInfo,
-    /// Set once the install started.
+    /// Set once the install started or was scheduled.
     job: RwSignal<Option<JobInfo>>,
 ) -> impl IntoView {
     let p = found.patch.clone();
@@ -65,6 +67,7 @@ pub fn ConfirmInstall(
         )
     });
     let navigate = use_navigate();
+    let navigate_later = navigate.clone();
     let install = Action::new_unsync(move |_: &()| {
         let navigate = navigate.clone();
         async move {
@@ -77,8 +80,27 @@ pub fn ConfirmInstall(
             Ok::<(), ApiError>(())
         }
     });
+    let schedule: ScheduleAction = Action::new_unsync(move |replace: &bool| {
+        let replace = *replace;
+        let navigate = navigate_later.clone();
+        // The last answer of Install now no longer applies.
+        install.clear();
+        async move {
+            let scheduled = api::schedule_install(id, When::NextWindow, replace).await?;
+            // Followed like a started install: its time, then its stages once the window opens.
+            navigate(
+                &format!("{}?job={}", install_patch(id), scheduled.id),
+                replace_history(),
+            );
+            job.set(Some(scheduled));
+            Ok::<(), ApiError>(())
+        }
+    });
     let pending = install.pending();
+    let busy = Signal::derive(move || pending.get() || schedule.pending().get());
     let error = move || install.value().get().and_then(Result::err);
+    let refused = blocker.is_some();
+    let cannot = Signal::derive(move || busy.get() || refused || ha_blocked.get());
     let restart = match p.restart {
         Restart::Application => view! {
             <li data-effect="restart">
@@ -153,14 +175,19 @@ pub fn ConfirmInstall(
                     id="install-confirm"
                     type="button"
                     class="button button-primary"
-                    disabled=move || pending.get() || blocker.is_some() || ha_blocked.get()
+                    disabled=move || cannot.get()
                     aria-busy=move || pending.get().to_string()
-                    on:click=move |_| { install.dispatch(()); }
+                    on:click=move |_| {
+                        schedule.clear();
+                        install.dispatch(());
+                    }
                 >
-                    {move || if pending.get() { "Starting…" } else { "Install" }}
+                    {move || if pending.get() { "Starting…" } else { "Install now" }}
                 </button>
+                <NextWindowButton what="install" disabled=cannot schedule/>
                 <A href=HOME attr:class="button button-secondary" attr:id="install-cancel">"Cancel"</A>
             </div>
+            <ScheduleRefusal what="install" schedule/>
             {move || error().map(|error| view! { <ErrorDisplay error/> })}
         </section>
     }

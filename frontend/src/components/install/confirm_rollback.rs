@@ -1,21 +1,25 @@
 //! The rollback confirmation: what rolling back the installed patch will do, why the server
-//! would refuse it (the shared rollback rule), and the Roll back button.
+//! would refuse it (the shared rollback rule), and the choice: Roll back now, or in the next
+//! maintenance window.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
+use shared::maintenance::When;
 use shared::panel::{JobInfo, PatchState, PatchesView};
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
+use crate::components::install::schedule::{NextWindowButton, ScheduleAction, ScheduleRefusal};
 use crate::navigation::{HOME, ROLLBACK, replace_history};
 
-/// What rolling back the installed patch will do, and the Roll back button.
+/// What rolling back the installed patch will do, and the buttons: Roll back now, or in the
+/// next window.
 #[component]
 pub fn ConfirmRollback(
     /// The SMS Patches panel's data: the installed level and patch.
     view: PatchesView,
-    /// Set once the rollback started.
+    /// Set once the rollback started or was scheduled.
     job: RwSignal<Option<JobInfo>>,
 ) -> impl IntoView {
     let installed = view.installed.clone();
@@ -34,6 +38,7 @@ pub fn ConfirmRollback(
     )
     .map(|why| why.message());
     let navigate = use_navigate();
+    let navigate_later = navigate.clone();
     let rollback = Action::new_unsync(move |_: &()| {
         let navigate = navigate.clone();
         async move {
@@ -43,8 +48,27 @@ pub fn ConfirmRollback(
             Ok::<(), ApiError>(())
         }
     });
+    let schedule: ScheduleAction = Action::new_unsync(move |replace: &bool| {
+        let replace = *replace;
+        let navigate = navigate_later.clone();
+        // The last answer of Roll back now no longer applies.
+        rollback.clear();
+        async move {
+            let scheduled = api::schedule_rollback(When::NextWindow, replace).await?;
+            // Followed like a started rollback: its time, then its stages once the window opens.
+            navigate(
+                &format!("{ROLLBACK}?job={}", scheduled.id),
+                replace_history(),
+            );
+            job.set(Some(scheduled));
+            Ok::<(), ApiError>(())
+        }
+    });
     let pending = rollback.pending();
+    let busy = Signal::derive(move || pending.get() || schedule.pending().get());
     let error = move || rollback.value().get().and_then(Result::err);
+    let refused = blocker.is_some();
+    let cannot = Signal::derive(move || busy.get() || refused);
     let client = installed_patch
         .as_ref()
         .filter(|p| p.updates.updates_client())
@@ -83,14 +107,19 @@ pub fn ConfirmRollback(
                     id="rollback-confirm"
                     type="button"
                     class="button button-primary"
-                    disabled=move || pending.get() || blocker.is_some()
+                    disabled=move || cannot.get()
                     aria-busy=move || pending.get().to_string()
-                    on:click=move |_| { rollback.dispatch(()); }
+                    on:click=move |_| {
+                        schedule.clear();
+                        rollback.dispatch(());
+                    }
                 >
-                    {move || if pending.get() { "Starting…" } else { "Roll back" }}
+                    {move || if pending.get() { "Starting…" } else { "Roll back now" }}
                 </button>
+                <NextWindowButton what="rollback" disabled=cannot schedule/>
                 <A href=HOME attr:class="button button-secondary" attr:id="rollback-cancel">"Cancel"</A>
             </div>
+            <ScheduleRefusal what="rollback" schedule/>
             {move || error().map(|error| view! { <ErrorDisplay error/> })}
         </section>
     }

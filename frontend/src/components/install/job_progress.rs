@@ -1,17 +1,22 @@
-//! The stages of a running install or rollback, live, with its outcome once it ends.
+//! The stages of a running install or rollback, live, with its outcome once it ends; while it
+//! waits for its maintenance window, when it starts and its Cancel button.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::panel::{JobInfo, JobKind, JobState, StageOutcome};
 
-use crate::api;
+use crate::api::{self, ApiError};
+use crate::components::error::ErrorDisplay;
+use crate::components::local_time::{LocalTime, local_time};
 use crate::live::use_live;
-use crate::navigation::HOME;
+use crate::navigation::{HOME, MAINTENANCE};
 
-/// How far a job got: ended jobs first, then by stages ended and started.
-fn progress(job: &JobInfo) -> (bool, usize, usize) {
+/// How far a job got: ended jobs first, then started ones (a scheduled job waits), then by
+/// stages ended and started.
+fn progress(job: &JobInfo) -> (bool, bool, usize, usize) {
     (
         job.state.is_final(),
+        job.state != JobState::Scheduled,
         job.stages.iter().filter(|s| s.ended_at.is_some()).count(),
         job.stages.iter().filter(|s| s.started_at.is_some()).count(),
     )
@@ -48,6 +53,15 @@ pub fn JobProgress(
     let outcome = move || {
         let job = job.get();
         let (class, words) = match (job.kind, job.state) {
+            (kind, JobState::Scheduled) => (
+                "job-outcome-scheduled",
+                match job.scheduled_for {
+                    Some(at) => {
+                        format!("The {} is scheduled for {}.", kind.as_str(), local_time(at))
+                    }
+                    None => format!("The {} is scheduled.", kind.as_str()),
+                },
+            ),
             (_, JobState::Running) => (
                 "job-outcome-running",
                 match job.kind {
@@ -63,7 +77,11 @@ pub fn JobProgress(
                 "job-outcome-ok",
                 format!("Installed: {what} runs on this server."),
             ),
-            (kind, _) => (
+            (kind, JobState::Cancelled) => (
+                "job-outcome-cancelled",
+                format!("The {} was cancelled: nothing was changed.", kind.as_str()),
+            ),
+            (kind, JobState::Failed) => (
                 "job-outcome-failed",
                 format!(
                     "The {} failed: {}",
@@ -78,10 +96,15 @@ pub fn JobProgress(
             </p>
         }
     };
+    let waiting = move || {
+        let job = job.get();
+        (job.state == JobState::Scheduled).then(|| view! { <ScheduledJob job/> })
+    };
     view! {
         <section class="card" aria-labelledby="stages-heading">
             <h2 id="stages-heading">"Progress"</h2>
             {outcome}
+            {waiting}
             <ol id="job-stages" class="job-stages">
                 {move || job.get().stages.into_iter().map(|stage| {
                     let status = match (&stage.started_at, &stage.ended_at, stage.outcome) {
@@ -105,9 +128,71 @@ pub fn JobProgress(
                     }
                 }).collect_view()}
             </ol>
-            {move || job.get().state.is_final().then(|| view! {
-                <A href=HOME attr:id="job-done-link" attr:class="button">"Back to General"</A>
-            })}
+            {move || {
+                let state = job.get().state;
+                // A scheduled job runs by itself: the admin may leave.
+                let can_leave = state.is_final() || state == JobState::Scheduled;
+                can_leave.then(|| view! {
+                    <A href=HOME attr:id="job-done-link" attr:class="button">"Back to General"</A>
+                })
+            }}
         </section>
+    }
+}
+
+/// A job waiting for its window: when it starts, until when it may, what it waits for, and
+/// Cancel (`#install-scheduled` or `#rollback-scheduled`).
+#[component]
+fn ScheduledJob(
+    /// The job, in state `scheduled`.
+    job: JobInfo,
+) -> impl IntoView {
+    let live = use_live();
+    let id = job.id;
+    let kind = job.kind.as_str();
+    let cancel = Action::new_unsync(move |_: &()| async move {
+        let cancelled = api::cancel_job(id).await?;
+        live.jobs.update(|jobs| {
+            jobs.insert(cancelled.id, cancelled);
+        });
+        live.bump();
+        Ok::<(), ApiError>(())
+    });
+    let pending = cancel.pending();
+    view! {
+        <div id=format!("{kind}-scheduled") class="notice scheduled-job" role="status">
+            <p>
+                <strong>
+                    {match job.scheduled_for {
+                        Some(at) => view! { "Scheduled for " <LocalTime at/> }.into_any(),
+                        None => "Scheduled".into_any(),
+                    }}
+                </strong>
+                {job.window_end.map(|end| view! { " (the window closes " <LocalTime at=end/> ")" })}
+                "."
+            </p>
+            {job.schedule_note.map(|note| view! { <p class="schedule-note">{note}</p> })}
+            <p>
+                {format!(
+                    "The {kind} starts by itself when its window opens, and this page follows it. \
+                     Until then you can cancel it here, in the SMS Patches panel's history or on "
+                )}
+                <A href=MAINTENANCE>"Admin > Maintenance"</A>
+                "."
+            </p>
+            <div class="actions">
+                <button
+                    id="job-cancel"
+                    type="button"
+                    class="button"
+                    disabled=move || pending.get()
+                    aria-busy=move || pending.get().to_string()
+                    on:click=move |_| { cancel.dispatch(()); }
+                >
+                    {move || if pending.get() { "Cancelling…".to_owned() } else { format!("Cancel the scheduled {kind}") }}
+                </button>
+            </div>
+            {move || cancel.value().get().and_then(Result::err).map(|error| view! { <ErrorDisplay error/> })}
+        </div>
     }
 }

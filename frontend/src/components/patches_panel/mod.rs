@@ -1,5 +1,6 @@
 //! The SMS Patches panel: what is installed, the TMC status with Check now, the available
-//! patches with their states (live), and the history of installs and rollbacks.
+//! patches with their states (live), and the history of installs and rollbacks (with the one
+//! scheduled for a maintenance window).
 
 mod available;
 mod history;
@@ -57,7 +58,7 @@ pub fn PatchesPanel(
             </div>
         })}
         <AvailableTable patches=view.available.clone() is_admin/>
-        <History entries=view.history.clone()/>
+        <History entries=view.history.clone() is_admin/>
     }
 }
 
