@@ -14,6 +14,7 @@ use crate::service::cluster::Cluster;
 use crate::service::devices::Devices;
 use crate::service::events::Events;
 use crate::service::jobs::Jobs;
+use crate::service::metrics::Metrics;
 use crate::service::notify::Notifier;
 use crate::service::tmc::TmcSync;
 use crate::service::{Audit, Auth, Installed, PatchRepository, SettingsService};
@@ -42,6 +43,7 @@ struct Process {
     tmc: Arc<TmcSync>,
     certificate: Option<ServerCertificate>,
     notifier: Notifier,
+    metrics: Metrics,
     /// Wakes the maintenance loop (a job scheduled, the settings changed).
     schedule_wake: Arc<tokio::sync::Notify>,
 }
@@ -73,6 +75,8 @@ pub fn new_state(
         config.tmc.timeout,
         &config.tmc.trust,
     )?;
+    let metrics = Metrics::new();
+    tmc.count_in(metrics.clone());
     let notifier = Notifier::new(
         db.clone(),
         events.clone(),
@@ -89,8 +93,10 @@ pub fn new_state(
             config.max_devices,
         )?,
         jobs: Jobs::new(db.clone(), events.clone(), config.node_key())
-            .with_notifier(notifier.clone()),
+            .with_notifier(notifier.clone())
+            .with_metrics(metrics.clone()),
         notifier,
+        metrics,
         schedule_wake: Arc::new(tokio::sync::Notify::new()),
         keys,
         install_root,
@@ -121,6 +127,7 @@ pub fn restarted(old: &AppState) -> AppState {
         tmc: old.tmc.clone(),
         certificate: old.certificate.clone(),
         notifier: old.notifier.clone(),
+        metrics: old.metrics.clone(),
         schedule_wake: old.maintenance.wake.clone(),
     };
     application(&process)
@@ -141,6 +148,7 @@ fn application(process: &Process) -> AppState {
         tmc,
         certificate,
         notifier,
+        metrics,
         schedule_wake,
     } = process;
     let repository = PatchRepository::new(
@@ -249,5 +257,6 @@ fn application(process: &Process) -> AppState {
         cluster_actions,
         maintenance,
         notifier: notifier.clone(),
+        metrics: metrics.clone(),
     }
 }

@@ -296,3 +296,27 @@ pub async fn hold_on_passive(
     });
     (StatusCode::MISDIRECTED_REQUEST, axum::Json(body)).into_response()
 }
+
+/// Counts every answer in the metrics, by matched route (not path), method and status, with
+/// the time to the response head.
+pub async fn record_metrics(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let route = match request.extensions().get::<axum::extract::MatchedPath>() {
+        Some(path) => path.as_str().to_owned(),
+        None if is_api_path(request.uri().path()) => "unmatched".to_owned(),
+        None => "static".to_owned(),
+    };
+    let method = request.method().as_str().to_owned();
+    let response = next.run(request).await;
+    state.metrics.request(
+        &route,
+        &method,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}

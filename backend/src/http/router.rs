@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 
 use crate::http::handlers::{
     audit, cluster, devices, events, fallback, health, import, install, jobs, maintenance,
-    notifications, patches, server, session, settings, tls, tmc,
+    metrics, notifications, patches, server, session, settings, tls, tmc,
 };
 use crate::http::middleware;
 use crate::http::openapi::CommonAnswers;
@@ -117,10 +117,15 @@ pub fn router(state: AppState) -> Router {
         }),
     )
     .merge(nodes)
+    .route("/metrics", get(metrics::get))
     .route("/api", any(fallback::api_not_found))
     .route("/api/{*rest}", any(fallback::api_not_found))
     .method_not_allowed_fallback(fallback::method_not_allowed)
     .fallback(static_files::serve)
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        middleware::record_metrics,
+    ))
     .layer(axum::middleware::from_fn_with_state(
         state.clone(),
         middleware::time_limit,

@@ -67,6 +67,8 @@ pub struct AppState {
     pub maintenance: Maintenance,
     /// Notification targets, the outbox and the delivery log.
     pub notifier: Notifier,
+    /// What `/metrics` shows.
+    pub metrics: crate::service::metrics::Metrics,
 }
 
 impl AppState {

@@ -120,13 +120,7 @@ impl Cluster {
         let Some(inner) = &self.inner else {
             return false;
         };
-        use sha2::{Digest, Sha256};
-        let a = Sha256::digest(token.as_bytes());
-        let b = Sha256::digest(inner.config.secret.as_bytes());
-        a.iter()
-            .zip(b.iter())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+        crate::service::auth::secrets_match(token, &inner.config.secret)
     }
 
     /// Whether clustering is enabled (read from the database).

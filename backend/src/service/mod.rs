@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod installed;
 pub mod jobs;
+pub mod metrics;
 pub mod notify;
 pub mod repository;
 pub mod schema;

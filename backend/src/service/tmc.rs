@@ -69,6 +69,8 @@ pub struct TmcSync {
     running: Mutex<()>,
     wake: Notify,
     failures: std::sync::atomic::AtomicU32,
+    /// Counts the checks, once set.
+    metrics: std::sync::OnceLock<crate::service::metrics::Metrics>,
 }
 
 /// What is wrong with the TMC's certificate, when that is why `err` happened: the TLS layer's
@@ -148,6 +150,7 @@ impl TmcSync {
             running: Mutex::new(()),
             wake: Notify::new(),
             failures: std::sync::atomic::AtomicU32::new(0),
+            metrics: std::sync::OnceLock::new(),
         }))
     }
 
@@ -205,6 +208,11 @@ impl TmcSync {
             .await?)
     }
 
+    /// Counts every check from now on in `metrics`.
+    pub fn count_in(&self, metrics: crate::service::metrics::Metrics) {
+        let _ = self.metrics.set(metrics);
+    }
+
     /// Checks the TMC now (waiting for a check already running instead of starting a second
     /// one), and returns the status after it.
     pub async fn check(&self) -> (TmcStatus, Option<CheckOutcome>) {
@@ -218,6 +226,9 @@ impl TmcSync {
         let outcome = match result {
             Ok((serial, outcome)) => {
                 self.failures.store(0, std::sync::atomic::Ordering::Relaxed);
+                if let Some(metrics) = self.metrics.get() {
+                    metrics.tmc_checked(Some(now));
+                }
                 let next = now + self.interval;
                 self.update_status(|s| {
                     s.connection = TmcConnection::Connected;
@@ -240,6 +251,9 @@ impl TmcSync {
                 Some(outcome)
             }
             Err(err) => {
+                if let Some(metrics) = self.metrics.get() {
+                    metrics.tmc_checked(None);
+                }
                 let failures = self
                     .failures
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed)

@@ -15,6 +15,7 @@ mod import;
 mod install;
 mod levels;
 mod maintenance;
+mod metrics;
 mod notifications;
 mod packages;
 mod static_files;

@@ -33,15 +33,17 @@ pub async fn stream(
     CurrentUser(user): CurrentUser,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let receiver = state.events.subscribe();
+    // Counted as open while the stream lives.
+    let open = state.metrics.stream_opened();
     let hello = state.tmc.status().await;
     let first = futures_util::stream::iter([Ok(to_sse(&ServerEvent::Tmc(hello)))]);
-    let rest = futures_util::stream::unfold(receiver, |mut receiver| async move {
+    let rest = futures_util::stream::unfold((receiver, open), |(mut receiver, open)| async move {
         let event = match receiver.recv().await {
             Ok(event) => event,
             Err(RecvError::Lagged(_)) => ServerEvent::PatchesChanged,
             Err(RecvError::Closed) => return None,
         };
-        Some((Ok(to_sse(&event)), receiver))
+        Some((Ok(to_sse(&event)), (receiver, open)))
     });
     use futures_util::StreamExt;
     let auth = state.auth.clone();

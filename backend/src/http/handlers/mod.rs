@@ -10,6 +10,7 @@ pub mod import;
 pub mod install;
 pub mod jobs;
 pub mod maintenance;
+pub mod metrics;
 pub mod notifications;
 pub mod patches;
 pub mod server;

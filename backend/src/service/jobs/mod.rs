@@ -48,6 +48,8 @@ pub struct Jobs {
     node: String,
     /// Told when an install or rollback starts and when a job ends.
     notifier: Option<Notifier>,
+    /// Counts the jobs that end.
+    metrics: Option<crate::service::metrics::Metrics>,
 }
 
 /// A handle the job's task uses to report.
@@ -67,7 +69,14 @@ impl Jobs {
             running: Arc::new(RwLock::new(HashMap::new())),
             starting: Arc::new(tokio::sync::Mutex::new(())),
             notifier: None,
+            metrics: None,
         }
+    }
+
+    /// Counts every job that ends in `metrics`.
+    pub fn with_metrics(mut self, metrics: crate::service::metrics::Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Tells `notifier` of installs and rollbacks starting and of every job's end.
@@ -451,6 +460,9 @@ impl JobHandle {
         self.jobs.running.write().await.remove(&self.id);
         let info = recorded?;
         self.jobs.events.publish(ServerEvent::Job(info.clone()));
+        if let Some(metrics) = &self.jobs.metrics {
+            metrics.job_ended(&info);
+        }
         if let Some(notifier) = &self.jobs.notifier {
             notifier.job_changed(&info).await;
         }
