@@ -11,8 +11,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::http::handlers::{
-    audit, cluster, devices, events, fallback, health, import, install, jobs, maintenance,
-    metrics, notifications, patches, server, session, settings, tls, tmc,
+    audit, cluster, devices, events, fallback, health, import, install, jobs, maintenance, metrics,
+    notifications, patches, server, session, settings, tls, tmc,
 };
 use crate::http::middleware;
 use crate::http::openapi::CommonAnswers;

@@ -107,7 +107,11 @@ impl Metrics {
             job_duration.clone(),
         );
         let tmc_syncs = Counter::default();
-        registry.register("tmc_syncs", "TMC checks ended, well or not", tmc_syncs.clone());
+        registry.register(
+            "tmc_syncs",
+            "TMC checks ended, well or not",
+            tmc_syncs.clone(),
+        );
         let tmc_failures = Counter::default();
         registry.register(
             "tmc_sync_failures",

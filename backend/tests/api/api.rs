@@ -161,6 +161,13 @@ async fn the_openapi_document_lists_every_route() {
         ("/api/v1/devices/{id}", "delete"),
         ("/api/v1/cluster", "get"),
         ("/api/v1/cluster/{action}", "post"),
+        ("/api/v1/maintenance", "get"),
+        ("/api/v1/maintenance", "put"),
+        ("/api/v1/notifications/targets", "get"),
+        ("/api/v1/notifications/targets", "post"),
+        ("/api/v1/notifications/targets/{id}", "delete"),
+        ("/api/v1/notifications/targets/{id}/test", "post"),
+        ("/api/v1/notifications/deliveries", "get"),
     ];
     for (path, method) in expected {
         assert!(

@@ -99,7 +99,10 @@ async fn the_metrics_parse_and_move_as_an_install_runs() {
     app.import_file(&vendor.package(3).write()).await;
     let (_, streaming) = scrape(&app).await;
     assert_eq!(value(&streaming, "sms_event_streams_open", &[]), Some(1.0));
-    assert_eq!(value(&streaming, "sms_newer_patch_available", &[]), Some(1.0));
+    assert_eq!(
+        value(&streaming, "sms_newer_patch_available", &[]),
+        Some(1.0)
+    );
     drop(events);
 
     let job = testkit::api::started_job(app.install("6.4.0.3").await).await;
@@ -116,7 +119,11 @@ async fn the_metrics_parse_and_move_as_an_install_runs() {
         "{text}"
     );
     assert_eq!(
-        value(&after, "sms_job_duration_seconds_count", &[("kind", "install")]),
+        value(
+            &after,
+            "sms_job_duration_seconds_count",
+            &[("kind", "install")]
+        ),
         Some(1.0)
     );
     assert_eq!(value(&after, "sms_installed_patch_level", &[]), Some(3.0));
@@ -139,7 +146,11 @@ async fn the_metrics_parse_and_move_as_an_install_runs() {
     let polled = value(
         &after,
         "sms_http_requests_total",
-        &[("route", "/api/v1/jobs/{id}"), ("method", "GET"), ("status", "200")],
+        &[
+            ("route", "/api/v1/jobs/{id}"),
+            ("method", "GET"),
+            ("status", "200"),
+        ],
     )
     .unwrap_or(0.0);
     assert!(polled >= 1.0, "{text}");

@@ -463,3 +463,51 @@ async fn an_email_target_gets_the_test_through_a_real_smtp_server() {
     );
     let _ = smtp.kill().await;
 }
+
+#[tokio::test]
+async fn a_tmc_out_of_reach_for_too_long_is_told_once() {
+    let vendor = Vendor::new();
+    let [closed] = testkit::free_ports::<1>();
+    let receiver = Receiver::start(StatusCode::OK).await;
+    let start = chrono::Utc::now();
+    let app = app(&vendor, move |config| {
+        config.tmc.url = Some(reqwest::Url::parse(&format!("http://127.0.0.1:{closed}/")).unwrap());
+        config.tmc.timeout = Duration::from_secs(1);
+        config.notify.tmc_stale_after = Duration::from_secs(60);
+        // The schedule clock runs 60 times as fast: a minute out of reach takes a second.
+        config.clock = backend::config::operations::Clock::starting_at(start, 60);
+    })
+    .await;
+    let answer = add_target(&app, json!({"kind": "webhook", "url": receiver.url})).await;
+    assert_eq!(answer.status(), 201);
+    let got = eventually("tmc.stale arrived", Duration::from_secs(20), || async {
+        let stale: Vec<Received> = receiver
+            .got()
+            .into_iter()
+            .filter(|r| r.body.contains("\"tmc.stale\""))
+            .collect();
+        if stale.is_empty() {
+            Err("not yet")
+        } else {
+            Ok(stale)
+        }
+    })
+    .await
+    .unwrap();
+    let body: Value = serde_json::from_str(&got[0].body).unwrap();
+    assert!(
+        body["data"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("has not reached the TMC"),
+        "{body}"
+    );
+    // Once, not again at every look.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let stale = receiver
+        .got()
+        .into_iter()
+        .filter(|r| r.body.contains("\"tmc.stale\""))
+        .count();
+    assert_eq!(stale, 1);
+}

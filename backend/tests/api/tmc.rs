@@ -994,3 +994,81 @@ async fn a_download_over_https_is_resumed_and_a_resume_from_the_wrong_byte_is_re
     );
     assert_eq!(repository_rows(&app).await, (0, 0));
 }
+
+#[tokio::test]
+async fn a_scheduled_install_downloads_its_package_at_once_and_installs_it_in_its_window() {
+    let vendor = Vendor::new();
+    add(&vendor, 2, 8);
+    let (_tmc, url) = serve_tmc(&vendor).await;
+    let url = reqwest::Url::parse(&url).unwrap();
+    // The schedule clock reads 01:59 and runs 20 times as fast: the window opens in 3 s.
+    let start = chrono::DateTime::parse_from_rfc3339("2027-05-04T01:59:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let app = spawn_app_with(|config| {
+        vendor.trust(config);
+        config.tmc.url = Some(url);
+        config.tmc.interval = Duration::from_secs(3600);
+        config.tmc.timeout = Duration::from_secs(1);
+        config.system.reboot_window = Duration::from_millis(400);
+        config.clock = backend::config::operations::Clock::starting_at(start, 20);
+    })
+    .await;
+    app.login_admin().await;
+    check(&app).await;
+    let answer = app
+        .request(reqwest::Method::PUT, "/api/v1/maintenance")
+        .json(&serde_json::json!({"windows": [
+            {"schedule": "0 2 * * *", "duration_minutes": 60, "time_zone": "UTC"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+
+    // Offered, not downloaded: scheduling it starts the download now.
+    let answer = app
+        .request(reqwest::Method::POST, "/api/v1/patches/6.4.0.2/install")
+        .json(&serde_json::json!({"when": "next_window"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 202);
+    let job: Value = answer.json().await.unwrap();
+    assert_eq!(job["state"], "scheduled");
+    assert!(
+        job["schedule_note"]
+            .as_str()
+            .unwrap()
+            .contains("being downloaded now"),
+        "{job}"
+    );
+    eventually(
+        "the package is downloaded",
+        Duration::from_secs(20),
+        || async {
+            let rows = panel(&app).await;
+            match rows.iter().find(|(id, ..)| id == "6.4.0.2") {
+                Some((_, state, _)) if state == "downloaded" => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await
+    .unwrap();
+    let id = job["id"].as_i64().unwrap();
+    let done = eventually(
+        "installed in its window",
+        Duration::from_secs(60),
+        || async {
+            let job: Value = app.job(id).await.json().await.unwrap();
+            match job["state"].as_str() {
+                Some("succeeded") => Ok(job),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(done["to_level"], 2);
+    assert_eq!(app.level().await, 2);
+}
