@@ -334,18 +334,19 @@ impl Maintenance {
             .await
             .ok()
             .flatten();
-        let started = self.clock.now();
+        // The TMC's times are the system clock's, and so is staleness.
+        let started = Utc::now();
         let mut last_policy = None;
         loop {
             if let Err(err) = self.tick_scheduled().await {
                 tracing::error!("cannot look at the scheduled job: {err}");
             }
-            let now = self.clock.now();
-            if let Err(err) = self.check_stale(now, started, &mut stale_for).await {
+            if let Err(err) = self.check_stale(Utc::now(), started, &mut stale_for).await {
                 tracing::error!("cannot check whether the TMC is stale: {err}");
             }
             // The policy looks again after every TMC sync (the serial changes), every change
             // of the settings (they wake the loop), and once a minute.
+            let now = self.clock.now();
             let serial = self.tmc.status().await.serial;
             let key = (serial, now.timestamp() / 60);
             if last_policy != Some(key) {
