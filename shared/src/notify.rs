@@ -18,8 +18,14 @@ pub enum NewTarget {
     /// An HTTPS (or HTTP) endpoint that receives signed JSON posts. Without a secret the server
     /// makes one and shows it once.
     Webhook {
+        #[cfg_attr(feature = "openapi", schema(pattern = "^https?://"))]
         url: String,
+        /// `whsec_` and the base64 of 24 to 64 random bytes.
         #[serde(default)]
+        #[cfg_attr(
+            feature = "openapi",
+            schema(pattern = "^whsec_([A-Za-z0-9+/]{4}){8,21}$")
+        )]
         secret: Option<String>,
     },
     /// A mailbox, reached through the `[smtp]` server.

@@ -421,12 +421,13 @@ impl From<crate::workflow::maintenance::ScheduleError> for ApiError {
     }
 }
 
-/// An optional JSON body: none (or only whitespace) is `T::default()`.
+/// An optional JSON body: none, only whitespace, or `null` is `T::default()`.
 pub fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(|err| {
+    let parsed = serde_json::from_slice::<Option<T>>(body);
+    parsed.map(Option::unwrap_or_default).map_err(|err| {
         if err.is_syntax() || err.is_eof() {
             ApiError::BadRequest {
                 code: "invalid_json",

@@ -14,6 +14,7 @@ pub mod installed;
 pub mod jobs;
 pub mod metrics;
 pub mod notify;
+pub mod outbound;
 pub mod repository;
 pub mod schema;
 pub mod settings;

@@ -428,8 +428,21 @@ fn check_url(text: &str) -> Result<String, ServiceError> {
     if !matches!(url.scheme(), "http" | "https") {
         return Err(invalid("it must start with https:// (or http://)"));
     }
-    if url.host_str().is_none_or(str::is_empty) {
+    let Some(host) = url.host_str().filter(|h| !h.is_empty()) else {
         return Err(invalid("it names no host"));
+    };
+    let literal = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = literal.parse::<std::net::IpAddr>()
+        && let Some(kind) = crate::service::outbound::refused_kind(ip)
+    {
+        let refused = crate::service::outbound::RefusedAddress {
+            host: host.to_owned(),
+            ip,
+            kind,
+        };
+        return Err(invalid(&format!(
+            "{refused}, which the server never sends to"
+        )));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(invalid(
@@ -509,7 +522,14 @@ mod tests {
     #[test]
     fn webhook_urls_are_checked() {
         assert!(check_url("https://hooks.example.com/sms").is_ok());
-        for bad in ["ftp://x/y", "not a url", "https://user:pw@x/"] {
+        for bad in [
+            "ftp://x/y",
+            "not a url",
+            "https://user:pw@x/",
+            "http://169.254.169.254/latest",
+            "http://[::ffff:169.254.169.254]/",
+            "http://0.0.0.0:8080/",
+        ] {
             let err = check_url(bad).unwrap_err();
             assert!(matches!(
                 err,

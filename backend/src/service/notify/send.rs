@@ -48,6 +48,11 @@ impl Sender {
             // signature to a place the admin did not name).
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("SMS-notifications/", env!("CARGO_PKG_VERSION")))
+            // Never a link-local (metadata), multicast or unspecified address, at any
+            // connection (docs/notifications.md).
+            .dns_resolver(std::sync::Arc::new(
+                crate::service::outbound::CheckedResolver,
+            ))
             .build()?;
         let mail = smtp
             .map(|smtp| mail_transport(smtp, node_name))
