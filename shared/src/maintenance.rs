@@ -57,7 +57,14 @@ impl<'de> Deserialize<'de> for When {
 pub struct ScheduleRequest {
     /// `"now"` (the default), `"next_window"` or an RFC 3339 time.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "next_window"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            example = "next_window",
+            pattern = r"^(now|next_window|[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))$"
+        )
+    )]
     pub when: When,
     /// Replace the job already scheduled (only one waits at a time); without it, scheduling a
     /// second one is refused with `job_already_scheduled`.
