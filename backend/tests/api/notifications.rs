@@ -382,36 +382,62 @@ pub(crate) fn test_python() -> std::path::PathBuf {
     python
 }
 
-#[tokio::test]
-async fn an_email_target_gets_the_test_through_a_real_smtp_server() {
-    let [port] = testkit::free_ports::<1>();
-    let maildir = tempfile::tempdir().unwrap();
-    let mut smtp = tokio::process::Command::new(test_python())
-        .args(["-m", "aiosmtpd", "-n", "-l"])
-        .arg(format!("127.0.0.1:{port}"))
-        .args(["-c", "aiosmtpd.handlers.Mailbox"])
-        .arg(maildir.path().join("mail"))
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    eventually(
-        "the SMTP server listens",
-        Duration::from_secs(20),
-        || async { tokio::net::TcpStream::connect(("127.0.0.1", port)).await },
-    )
-    .await
-    .unwrap();
+/// A real SMTP server (aiosmtpd) on a free loopback port, keeping mail in a maildir; `args`
+/// add TLS. Killed when dropped.
+struct SmtpServer {
+    port: u16,
+    maildir: tempfile::TempDir,
+    _process: tokio::process::Child,
+}
 
-    let vendor = Vendor::new();
-    let app = app(&vendor, move |config| {
-        config.smtp = Some(SmtpConfig {
-            host: "127.0.0.1".into(),
+impl SmtpServer {
+    async fn start(args: &[&std::ffi::OsStr]) -> Self {
+        let [port] = testkit::free_ports::<1>();
+        let maildir = tempfile::tempdir().unwrap();
+        let process = tokio::process::Command::new(test_python())
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(args)
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir.path().join("mail"))
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        eventually(
+            "the SMTP server listens",
+            Duration::from_secs(20),
+            || async { tokio::net::TcpStream::connect(("127.0.0.1", port)).await },
+        )
+        .await
+        .unwrap();
+        Self {
             port,
-            tls: SmtpTls::None,
-            login: None,
-            from: "SMS <sms@example.com>".into(),
-            ca_file: None,
-        });
+            maildir,
+            _process: process,
+        }
+    }
+
+    /// The first mail that arrived.
+    async fn first_mail(&self) -> String {
+        eventually("the mail arrived", Duration::from_secs(20), || async {
+            let new = self.maildir.path().join("mail/new");
+            let file = std::fs::read_dir(&new)
+                .map_err(|e| e.to_string())?
+                .filter_map(Result::ok)
+                .next()
+                .ok_or("no mail yet")?;
+            std::fs::read_to_string(file.path()).map_err(|e| e.to_string())
+        })
+        .await
+        .unwrap()
+    }
+}
+
+/// A server sending through `smtp`, with an email target for ops@example.com that was sent a
+/// test.
+async fn email_test(vendor: &Vendor, smtp: SmtpConfig) -> TestApp {
+    let app = app(vendor, move |config| {
+        config.smtp = Some(smtp);
         config.notify.console_url = Some("https://sms.example.com/".into());
     })
     .await;
@@ -425,27 +451,12 @@ async fn an_email_target_gets_the_test_through_a_real_smtp_server() {
     let id = created["target"]["id"].as_i64().unwrap();
     app.post(&format!("/api/v1/notifications/targets/{id}/test"))
         .await;
-    let mail = eventually("the mail arrived", Duration::from_secs(20), || async {
-        let new = maildir.path().join("mail/new");
-        let file = std::fs::read_dir(&new)
-            .map_err(|e| e.to_string())?
-            .filter_map(Result::ok)
-            .next()
-            .ok_or("no mail yet")?;
-        std::fs::read_to_string(file.path()).map_err(|e| e.to_string())
-    })
-    .await
-    .unwrap();
-    assert!(mail.contains("To: ops@example.com"), "{mail}");
-    assert!(mail.contains("From: SMS <sms@example.com>"), "{mail}");
-    assert!(mail.contains("Subject: [SMS "), "{mail}");
-    assert!(mail.contains("sent by admin"), "{mail}");
-    assert!(
-        mail.contains("Open the console: https://sms.example.com/"),
-        "{mail}"
-    );
-    let log = eventually("delivered", Duration::from_secs(10), || async {
-        let log = deliveries(&app).await;
+    app
+}
+
+async fn delivered_by_smtp(app: &TestApp) {
+    let log = eventually("delivered", Duration::from_secs(20), || async {
+        let log = deliveries(app).await;
         if log[0]["state"] == "delivered" {
             Ok(log)
         } else {
@@ -461,7 +472,126 @@ async fn an_email_target_gets_the_test_through_a_real_smtp_server() {
             .starts_with("SMTP 250"),
         "{log:?}"
     );
-    let _ = smtp.kill().await;
+}
+
+#[tokio::test]
+async fn an_email_target_gets_the_test_through_a_real_smtp_server() {
+    let smtp = SmtpServer::start(&[]).await;
+    let vendor = Vendor::new();
+    let app = email_test(
+        &vendor,
+        SmtpConfig {
+            host: "127.0.0.1".into(),
+            port: smtp.port,
+            tls: SmtpTls::None,
+            login: None,
+            from: "SMS <sms@example.com>".into(),
+            ca_file: None,
+        },
+    )
+    .await;
+    let mail = smtp.first_mail().await;
+    assert!(mail.contains("To: ops@example.com"), "{mail}");
+    assert!(mail.contains("From: SMS <sms@example.com>"), "{mail}");
+    assert!(mail.contains("Subject: [SMS "), "{mail}");
+    assert!(mail.contains("sent by admin"), "{mail}");
+    assert!(
+        mail.contains("Open the console: https://sms.example.com/"),
+        "{mail}"
+    );
+    delivered_by_smtp(&app).await;
+}
+
+#[tokio::test]
+async fn email_goes_over_starttls_and_over_tls_checked_against_the_given_ca() {
+    let ca = crate::tls::TestCa::new();
+    let (chain, key) = ca.issue(&["localhost"], -1, 30);
+    let files = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = files.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let (cert, key, ca_file) = (
+        write("cert.pem", &chain),
+        write("key.pem", &key),
+        write("ca.pem", ca.pem()),
+    );
+    let vendor = Vendor::new();
+    for (flags, tls) in [
+        (["--tlscert", "--tlskey"], SmtpTls::Starttls),
+        (["--smtpscert", "--smtpskey"], SmtpTls::Tls),
+    ] {
+        // With --tlscert aiosmtpd takes no mail before STARTTLS; with --smtpscert it speaks
+        // TLS from the first byte.
+        let smtp = SmtpServer::start(&[
+            flags[0].as_ref(),
+            cert.as_os_str(),
+            flags[1].as_ref(),
+            key.as_os_str(),
+        ])
+        .await;
+        let app = email_test(
+            &vendor,
+            SmtpConfig {
+                host: "localhost".into(),
+                port: smtp.port,
+                tls,
+                login: None,
+                from: "SMS <sms@example.com>".into(),
+                ca_file: Some(ca_file.clone()),
+            },
+        )
+        .await;
+        let mail = smtp.first_mail().await;
+        assert!(mail.contains("sent by admin"), "{tls:?}: {mail}");
+        delivered_by_smtp(&app).await;
+    }
+
+    // Without the CA the mail server's certificate does not pass: nothing is sent, and the
+    // log says why.
+    let smtp = SmtpServer::start(&[
+        "--tlscert".as_ref(),
+        cert.as_os_str(),
+        "--tlskey".as_ref(),
+        key.as_os_str(),
+    ])
+    .await;
+    let app = email_test(
+        &vendor,
+        SmtpConfig {
+            host: "localhost".into(),
+            port: smtp.port,
+            tls: SmtpTls::Starttls,
+            login: None,
+            from: "SMS <sms@example.com>".into(),
+            ca_file: None,
+        },
+    )
+    .await;
+    let log = eventually("the try failed", Duration::from_secs(20), || async {
+        let log = deliveries(&app).await;
+        if log[0]["attempts"].as_u64() >= Some(1) {
+            Ok(log)
+        } else {
+            Err(format!("{log:?}"))
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(log[0]["state"], "pending", "{log:?}");
+    let outcome = log[0]["last_outcome"].as_str().unwrap().to_lowercase();
+    assert!(
+        outcome.contains("certificate") || outcome.contains("issuer"),
+        "{outcome}"
+    );
+    assert!(
+        !smtp.maildir.path().join("mail/new").is_dir()
+            || std::fs::read_dir(smtp.maildir.path().join("mail/new"))
+                .unwrap()
+                .next()
+                .is_none()
+    );
 }
 
 #[tokio::test]

@@ -244,14 +244,14 @@ async fn the_command_line_checks_an_https_server_by_fingerprint_or_ca_file() {
 }
 
 /// A test certificate authority and the certificates it signs.
-struct TestCa {
+pub(crate) struct TestCa {
     params: rcgen::CertificateParams,
     key: rcgen::KeyPair,
     pem: String,
 }
 
 impl TestCa {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let key = rcgen::KeyPair::generate().unwrap();
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
@@ -262,9 +262,14 @@ impl TestCa {
         Self { params, key, pem }
     }
 
+    /// The CA's certificate (PEM).
+    pub(crate) fn pem(&self) -> &str {
+        &self.pem
+    }
+
     /// A server certificate for `names`, valid `from`..`until` days from now, with its key:
     /// (chain PEM, key PEM).
-    fn issue(&self, names: &[&str], from: i64, until: i64) -> (String, String) {
+    pub(crate) fn issue(&self, names: &[&str], from: i64, until: i64) -> (String, String) {
         let key = rcgen::KeyPair::generate().unwrap();
         let mut params = rcgen::CertificateParams::new(
             names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>(),
