@@ -32,6 +32,7 @@ spa: dist/index.html
 dist/index.html: $(SPA_SOURCES)
 	cargo fetch --locked
 	trunk build --release
+	node scripts/precompress.mjs dist
 	@touch dist/index.html
 
 server:

@@ -3,6 +3,9 @@
 //!
 //! Hashed assets (trunk names them `name-<16 hex>.ext`) are cached for a year as immutable;
 //! `index.html` and unhashed files are revalidated on every load, so a new client is picked up.
+//! The build writes `.br` (quality 11) and `.gz` files beside the assets
+//! (`scripts/precompress.mjs`); they are sent as they are to a client that accepts them, and
+//! only what has none (`index.html`, a patch's client without them) is compressed on the fly.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -26,6 +29,8 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
     if path != "/" && path != "/index.html" {
         let served = ServeDir::new(&dir)
             .append_index_html_on_directories(false)
+            .precompressed_br()
+            .precompressed_gzip()
             .oneshot(request)
             .await;
         let Ok(mut response) = served;

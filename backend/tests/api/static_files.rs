@@ -69,6 +69,49 @@ async fn hashed_assets_are_immutable_and_compressed() {
 }
 
 #[tokio::test]
+async fn precompressed_assets_are_sent_as_they_are_to_clients_that_accept_them() {
+    let app = app_with_client_files().await;
+    let dist = &app.config.static_dir;
+    let js = "frontend-4f3c2a1b9d8e7f60.js";
+    std::fs::write(dist.join(js), "export default 1;\n".repeat(100)).unwrap();
+    // Marked contents: the answer must be these files' bytes, not a compression made now.
+    std::fs::write(dist.join(format!("{js}.br")), b"brotli file as built").unwrap();
+    std::fs::write(dist.join(format!("{js}.gz")), b"gzip file as built").unwrap();
+    let get = |encoding: &'static str| {
+        app.client
+            .get(app.url(&format!("/{js}")))
+            .header("Accept-Encoding", encoding)
+            .send()
+    };
+
+    let br = get("gzip, br").await.unwrap();
+    assert_eq!(br.status(), 200);
+    assert_eq!(br.headers()["content-encoding"], "br");
+    assert_eq!(
+        br.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert!(
+        br.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("javascript")
+    );
+    assert_eq!(br.bytes().await.unwrap().as_ref(), b"brotli file as built");
+
+    let gz = get("gzip").await.unwrap();
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    assert_eq!(gz.bytes().await.unwrap().as_ref(), b"gzip file as built");
+
+    let plain = get("identity").await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(
+        plain.text().await.unwrap(),
+        "export default 1;\n".repeat(100)
+    );
+}
+
+#[tokio::test]
 async fn unhashed_files_are_revalidated_and_missing_files_are_404() {
     let app = app_with_client_files().await;
 
