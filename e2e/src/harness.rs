@@ -2,6 +2,7 @@
 //! Chromium session. Everything stops when the `Browser` is dropped.
 
 use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -112,8 +113,7 @@ impl Browser {
     }
 
     fn stop_processes(&mut self) {
-        let _ = self.chromedriver.kill();
-        let _ = self.chromedriver.wait();
+        stop_group(&mut self.chromedriver);
         // Dropping the server stops it.
         self.server = None;
     }
@@ -141,10 +141,26 @@ pub fn server_config(data_dir: &std::path::Path) -> anyhow::Result<Config> {
     Ok(config)
 }
 
-/// Starts a chromedriver and opens a headless Chromium session through it.
+/// Kills chromedriver and everything it started (Chromium and its helpers), which share its
+/// process group: a Chromium whose driver is gone must not outlive the test, whether the test
+/// closed its session or failed before.
+fn stop_group(chromedriver: &mut Child) {
+    if let Some(group) = i32::try_from(chromedriver.id())
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+    }
+    let _ = chromedriver.kill();
+    let _ = chromedriver.wait();
+}
+
+/// Starts a chromedriver (in a process group of its own, with the Chromium it starts) and opens
+/// a headless Chromium session through it.
 async fn open_session() -> anyhow::Result<(Child, Client, TempDir)> {
     let [port] = testkit::free_ports();
     let mut chromedriver = Command::new(chromedriver_path())
+        .process_group(0)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -154,7 +170,7 @@ async fn open_session() -> anyhow::Result<(Child, Client, TempDir)> {
         )?;
     let driver_addr = SocketAddr::from(([127, 0, 0, 1], port));
     if let Err(err) = wait_for_port(driver_addr).await {
-        let _ = chromedriver.kill();
+        stop_group(&mut chromedriver);
         return Err(err.context("chromedriver did not start listening"));
     }
 
@@ -191,7 +207,7 @@ async fn open_session() -> anyhow::Result<(Child, Client, TempDir)> {
     {
         Ok(client) => client,
         Err(err) => {
-            let _ = chromedriver.kill();
+            stop_group(&mut chromedriver);
             return Err(anyhow::Error::new(err)
                 .context("cannot open a Chromium session through chromedriver"));
         }
