@@ -182,27 +182,12 @@ impl Jobs {
         }
         .insert(&txn)
         .await?;
-        let mut stage_rows = Vec::new();
-        for (position, name) in plan
-            .map(|(_, stages)| stages)
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
-            stage_rows.push(
-                job_stage::ActiveModel {
-                    job_id: Set(row.id),
-                    position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
-                    name: Set(name.as_str().to_owned()),
-                    started_at: Set(None),
-                    ended_at: Set(None),
-                    outcome: Set(None),
-                    ..Default::default()
-                }
-                .insert(&txn)
-                .await?,
-            );
-        }
+        let stage_rows = insert_stages(
+            &txn,
+            row.id,
+            plan.map(|(_, stages)| stages).unwrap_or_default(),
+        )
+        .await?;
         txn.commit().await?;
         let mut info = info_from_row(row)?;
         info.stages = stage_rows
@@ -336,6 +321,31 @@ impl Jobs {
             None => false,
         }
     }
+}
+
+/// Journals an install's or rollback's stages, none started yet.
+async fn insert_stages(
+    txn: &impl sea_orm::ConnectionTrait,
+    job: i32,
+    stages: &[Stage],
+) -> Result<Vec<job_stage::Model>, ServiceError> {
+    let mut rows = Vec::with_capacity(stages.len());
+    for (position, name) in stages.iter().enumerate() {
+        rows.push(
+            job_stage::ActiveModel {
+                job_id: Set(job),
+                position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
+                name: Set(name.as_str().to_owned()),
+                started_at: Set(None),
+                ended_at: Set(None),
+                outcome: Set(None),
+                ..Default::default()
+            }
+            .insert(txn)
+            .await?,
+        );
+    }
+    Ok(rows)
 }
 
 fn busy(other: &JobInfo) -> ServiceError {

@@ -17,7 +17,7 @@ use shared::{PatchId, PatchLevel};
 
 use super::{JobHandle, Jobs, Running, info_from_row, stage_from_row};
 use crate::service::ServiceError;
-use crate::storage::entity::{job, job_stage};
+use crate::storage::entity::job;
 
 /// A job to schedule.
 #[derive(Debug, Clone)]
@@ -240,22 +240,7 @@ impl Jobs {
                 message: format!("Job {id} is no longer scheduled."),
             });
         }
-        let mut stage_rows = Vec::new();
-        for (position, name) in stages.iter().enumerate() {
-            stage_rows.push(
-                job_stage::ActiveModel {
-                    job_id: Set(job_key),
-                    position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
-                    name: Set(name.as_str().to_owned()),
-                    started_at: Set(None),
-                    ended_at: Set(None),
-                    outcome: Set(None),
-                    ..Default::default()
-                }
-                .insert(&txn)
-                .await?,
-            );
-        }
+        let stage_rows = super::insert_stages(&txn, job_key, stages).await?;
         txn.commit().await?;
         let row = job::Entity::find_by_id(job_key)
             .one(&self.db)
