@@ -1,7 +1,10 @@
 # The two commands of this project:
 #   make run    build everything and start the demo server on http://127.0.0.1:8080
 #   make test   build everything and run every test, browser tests included
-# Both install what is missing first (scripts/setup.sh), and skip what is already there.
+#   make size   what the web client's wasm weighs (raw, brotli) and its largest parts
+#   make screenshots   a PNG of every page at 1280x800 and 390x844 in target/screenshots/
+#   make bench-panel   how fast the SMS Patches panel answers (API and browser)
+# Each installs what is missing first (scripts/setup.sh), and skip what is already there.
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -11,9 +14,9 @@ LISTEN ?= 127.0.0.1:8080
 DATA_DIR ?= ./data
 
 # Everything the SPA is built from: rebuild dist/ only when one of these changed.
-SPA_SOURCES := $(shell find frontend shared -type f -not -path '*/target/*') Cargo.toml Cargo.lock Trunk.toml
+SPA_SOURCES := $(shell find frontend shared -type f -not -path '*/target/*') Cargo.toml Cargo.lock Trunk.toml .cargo/config.toml
 
-.PHONY: run test setup setup-test spa server check-wasm fmt lint
+.PHONY: run test size screenshots bench-panel setup setup-test setup-size spa server check-wasm fmt lint
 
 run: setup spa server
 	./target/release/sms serve --demo --listen $(LISTEN) --data-dir $(DATA_DIR)
@@ -26,6 +29,18 @@ setup:
 
 setup-test:
 	./scripts/setup.sh --test
+
+setup-size:
+	./scripts/setup.sh --size
+
+size: setup-size spa
+	./scripts/size.sh
+
+screenshots: setup-test spa
+	cargo run --locked -p e2e --bin screenshots
+
+bench-panel: setup-test spa
+	cargo bench --locked -p e2e --bench panel
 
 spa: dist/index.html
 

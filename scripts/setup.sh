@@ -5,12 +5,14 @@
 #                             schemathesis (PyPI) in a virtualenv under target/ for the API fuzzing,
 #                             and aiosmtpd + prometheus-client (PyPI) in target/test-venv: the
 #                             real SMTP server and Prometheus text parser the tests use
+#   scripts/setup.sh --size   also twiggy, which `make size` reads the web client's wasm with
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
 TRUNK_VERSION=0.21.14
 WASM_BINDGEN_VERSION=0.2.130
+TWIGGY_VERSION=0.8.0
 SCHEMATHESIS_VERSION=4.32.5
 SCHEMATHESIS_VENV=target/schemathesis-venv
 AIOSMTPD_VERSION=1.4.6
@@ -37,8 +39,9 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "wasm-bindgen $WASM_BINDGEN_VE
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
-if [ ! -x node_modules/.bin/wasm-opt ] || ! node_modules/.bin/wasm-opt --version | grep -q "version 132"; then
-  say "installing wasm-opt (npm package binaryen)"
+if [ ! -x node_modules/.bin/wasm-opt ] || ! node_modules/.bin/wasm-opt --version | grep -q "version 132" \
+  || [ ! -f node_modules/axe-core/axe.min.js ]; then
+  say "installing wasm-opt (npm package binaryen) and axe-core (the browser tests' accessibility checks)"
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
@@ -80,6 +83,13 @@ if [ "${1:-}" = "--test" ]; then
     fi
     "$TEST_VENV/bin/pip" install --quiet --disable-pip-version-check \
       "aiosmtpd==$AIOSMTPD_VERSION" "prometheus-client==$PROMETHEUS_CLIENT_VERSION"
+  fi
+fi
+
+if [ "${1:-}" = "--size" ]; then
+  if ! twiggy --version 2>/dev/null | grep -q "twiggy $TWIGGY_VERSION"; then
+    say "installing twiggy $TWIGGY_VERSION (a minute, once)"
+    cargo install twiggy --version "$TWIGGY_VERSION" --locked
   fi
 fi
 

@@ -374,3 +374,23 @@ pub async fn attribute_contains(
     )
     .await
 }
+
+/// Waits until the element has the attribute `attribute` (whatever its value, e.g. `inert`).
+pub async fn has_attribute(
+    browser: &Browser,
+    what: Locator<'_>,
+    attribute: &str,
+) -> anyhow::Result<()> {
+    until(&format!("{what:?} to have {attribute}"), || async {
+        let element = browser
+            .client
+            .find(what)
+            .await
+            .map_err(|_| format!("no element {what:?}"))?;
+        match element.attr(attribute).await.map_err(|err| err.to_string())? {
+            Some(_) => Ok(()),
+            None => Err(format!("no {attribute} attribute")),
+        }
+    })
+    .await
+}

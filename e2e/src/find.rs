@@ -65,6 +65,12 @@ pub const TMC_CONNECTED: Locator<'static> =
 pub const TMC_CHECK: Locator<'static> = Locator::Css("#tmc-check");
 pub const PATCHES_TABLE: Locator<'static> = Locator::Css("#patches-table");
 pub const PATCH_HISTORY: Locator<'static> = Locator::Css("#patch-history");
+/// The rows of the panel's history (CSS, for counting).
+pub const HISTORY_ROWS: &str = "#patch-history tbody tr";
+/// "20 of 30 shown" under the history.
+pub const HISTORY_COUNT: Locator<'static> = Locator::Css("#history-count");
+/// "Show older (N more)".
+pub const HISTORY_OLDER: Locator<'static> = Locator::Css("#history-older");
 pub const INSTALLED_PATCH: Locator<'static> = Locator::Css("#installed-patch");
 /// The "A newer patch is available" notice under the header.
 pub const PATCH_NOTICE: Locator<'static> = Locator::Css("#patch-notice");
@@ -100,6 +106,8 @@ pub const UPDATE_PATCH_FILE: Locator<'static> = Locator::Css("#patch-file");
 pub const UPDATE_DOWNLOAD: Locator<'static> = Locator::Css("#update-download");
 pub const UPDATE_DOWNLOAD_STATUS: Locator<'static> = Locator::Css("#update-download-status");
 pub const UPDATE_DOWNLOAD_PROGRESS: Locator<'static> = Locator::Css("#update-download-progress");
+pub const UPDATE_PATCH_FACTS: Locator<'static> = Locator::Css("#update-patch-facts");
+pub const UPDATE_INSTALL: Locator<'static> = Locator::Css("#update-install");
 
 /// The Install… link of patch `id` in the panel (downloaded patches).
 pub fn patch_install(id: &str) -> String {
@@ -218,3 +226,6 @@ pub fn target_test(destination: &str) -> String {
 pub fn delivery_row(event: &str, state: &str) -> String {
     format!("#notification-deliveries tr[data-event='{event}'][data-state='{state}']")
 }
+
+/// Everything of the page but the client-version prompt (made inert while the prompt shows).
+pub const APP_FRAME: Locator<'static> = Locator::Css("body > .app");

@@ -5,8 +5,9 @@
 use anyhow::Context;
 use e2e::harness::dist_dir;
 use e2e::tmc::Tmc;
-use e2e::{ADMIN_PASSWORD, Vendor, action, check, find};
+use e2e::{ADMIN_PASSWORD, Vendor, a11y, action, check, find, keys};
 use fantoccini::Locator;
+use fantoccini::key::Key;
 
 /// The `<meta>` tag the patch's copy of the web client carries in its `<head>`, and what it says:
 /// a window that has it runs the patch's client, not the built-in one.
@@ -76,6 +77,17 @@ async fn an_open_window_upgrades_after_a_client_patch_and_switches_back_after_a_
     check::text_contains(&other, find::CLIENT_REQUIRED, "6.4.0.2").await?;
     check::text_contains(&other, find::CLIENT_CURRENT, "6.4.0.0").await?;
     check::text_is(&other, find::CLIENT_RELOAD, "Upgrade").await?;
+    // A real modal dialog: the focus is on its button and stays there, whichever way one
+    // tabs, nothing behind it can be reached, and axe finds nothing serious.
+    keys::focus_is_on(&other, find::CLIENT_RELOAD, "the Upgrade button").await?;
+    for _ in 0..3 {
+        keys::press(&other, Key::Tab).await?;
+        keys::focus_is_on(&other, find::CLIENT_RELOAD, "the Upgrade button").await?;
+        keys::shift_tab(&other).await?;
+        keys::focus_is_on(&other, find::CLIENT_RELOAD, "the Upgrade button").await?;
+    }
+    check::has_attribute(&other, find::APP_FRAME, "inert").await?;
+    a11y::audit(&other, "the upgrade prompt").await?;
     action::click(&other, find::CLIENT_RELOAD, "Upgrade").await?;
     // The patch's client is loaded: no prompt, and it works at the new level.
     check::text_contains(&other, find::INSTALLED_PATCH, "Patch 2 installed").await?;

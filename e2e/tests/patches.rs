@@ -264,3 +264,22 @@ async fn the_patch_notice_appears_live_while_notifications_are_enabled() -> anyh
     check::text_contains(&browser, find::PATCH_NOTICE, "Patch 4").await?;
     browser.close().await
 }
+
+#[tokio::test]
+async fn the_history_shows_its_newest_page_and_older_ones_a_page_at_a_time() -> anyhow::Result<()>
+{
+    let browser = Browser::start().await?;
+    testkit::seed::history(&browser.state.db, 30).await?;
+    action::login(&browser, "admin", ADMIN_PASSWORD).await?;
+
+    let rows = Locator::Css(find::HISTORY_ROWS);
+    check::count_at_least(&browser, rows, 20).await?;
+    check::text_is(&browser, find::HISTORY_COUNT, "20 of 30 shown").await?;
+    check::text_is(&browser, find::HISTORY_OLDER, "Show older (10 more)").await?;
+    action::click(&browser, find::HISTORY_OLDER, "Show older").await?;
+    check::text_is(&browser, find::HISTORY_COUNT, "30 of 30 shown").await?;
+    check::gone(&browser, find::HISTORY_OLDER, "Show older").await?;
+    let shown = browser.client.find_all(rows).await?.len();
+    anyhow::ensure!(shown == 30, "{shown} history rows shown, 30 expected");
+    browser.close().await
+}

@@ -20,7 +20,7 @@ use shared::api::{
 use shared::client::ClientMismatch;
 use shared::maintenance::{MaintenanceSettings, MaintenanceView, ScheduleRequest, When};
 use shared::notify::{CreatedTarget, Delivery, DeliveryLog, NewTarget, TargetList};
-use shared::panel::{AvailablePatch, JobInfo, PatchesView, TmcStatus};
+use shared::panel::{AvailablePatch, HistoryPage, JobInfo, PatchesView, TmcStatus};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{File, ProgressEvent, XmlHttpRequest, XmlHttpRequestUpload};
@@ -250,6 +250,12 @@ pub async fn get_audit(page: u64, per_page: u64) -> Result<AuditPage, ApiError> 
 /// `GET /api/v1/patches`: the whole SMS Patches panel.
 pub async fn get_patches() -> Result<PatchesView, ApiError> {
     send_json(client(Request::get("/api/v1/patches")).build()).await
+}
+
+/// `GET /api/v1/patches/history?page=&per_page=`: one page of installs and rollbacks.
+pub async fn get_history(page: u64, per_page: u64) -> Result<HistoryPage, ApiError> {
+    let url = format!("/api/v1/patches/history?page={page}&per_page={per_page}");
+    send_json(client(Request::get(&url)).build()).await
 }
 
 /// `GET /api/v1/patches/{id}`: one patch's facts, state and release notes.

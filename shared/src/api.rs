@@ -179,16 +179,36 @@ pub struct AuditPage {
     pub total: u64,
 }
 
-/// Query of `GET /api/v1/audit`.
+/// Largest page a paged list hands out.
+pub const MAX_PER_PAGE: u64 = 200;
+/// Highest page number a paged list is asked for (far past any kept list).
+pub const MAX_PAGE: u64 = 1_000_000;
+
+/// Query of a paged list (`GET /api/v1/audit`, `GET /api/v1/patches/history`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
-pub struct AuditQuery {
+pub struct PageQuery {
     /// Page number, from 1 to 1000000 (default 1).
     #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 1_000_000))]
     pub page: Option<u64>,
-    /// Entries per page, 1 to 200 (default 50).
+    /// Entries per page, 1 to 200 (the default depends on the list).
     #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200))]
     pub per_page: Option<u64>,
+}
+
+impl PageQuery {
+    /// The page and its size asked for, or why they are out of range.
+    pub fn checked(self, default_per_page: u64) -> Result<(u64, u64), String> {
+        let page = self.page.unwrap_or(1);
+        let per_page = self.per_page.unwrap_or(default_per_page);
+        if (1..=MAX_PAGE).contains(&page) && (1..=MAX_PER_PAGE).contains(&per_page) {
+            Ok((page, per_page))
+        } else {
+            Err(format!(
+                "`page` counts from 1 to {MAX_PAGE} and `per_page` from 1 to {MAX_PER_PAGE}."
+            ))
+        }
+    }
 }
 
 /// `GET /api/v1/settings`: the server's settings.

@@ -185,14 +185,35 @@ pub struct HistoryEntry {
     pub scheduled_for: Option<DateTime<Utc>>,
 }
 
+/// `GET /api/v1/patches/history?page=&per_page=`: installs and rollbacks, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct HistoryPage {
+    /// The entries of this page, newest first.
+    pub entries: Vec<HistoryEntry>,
+    /// This page's number, from 1.
+    pub page: u64,
+    /// Entries per page.
+    pub per_page: u64,
+    /// Number of installs and rollbacks in all.
+    pub total: u64,
+}
+
+/// How many installs and rollbacks the panel shows at first, and each further page holds.
+pub const HISTORY_PER_PAGE: u64 = 20;
+
 /// `GET /api/v1/patches`: the whole SMS Patches panel in one answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct PatchesView {
     /// What is installed.
     pub installed: ServerInfo,
-    /// Installs and rollbacks, newest first.
+    /// The newest installs and rollbacks, newest first: the first page of
+    /// `GET /api/v1/patches/history`.
     pub history: Vec<HistoryEntry>,
+    /// How many installs and rollbacks there are in all (older ones: the next pages).
+    #[serde(default)]
+    pub history_total: u64,
     /// The patches of the TMC catalog and of the patch repository, newest first.
     pub available: Vec<AvailablePatch>,
     pub tmc: TmcStatus,

@@ -5,12 +5,14 @@
 //! - [`app`]: the real server in-process on `127.0.0.1:0` ([`spawn_app`], [`TestApp`]);
 //! - [`api`]: an HTTP client with a method per endpoint ([`Api`]), for any running server;
 //! - [`process`]: the `sms` binary's `serve` as a child process;
+//! - [`seed`]: rows in numbers no real flow makes quickly (a long history);
 //! - [`wait`]: [`eventually`], to wait for a condition instead of for time.
 
 pub mod api;
 pub mod app;
 pub mod pg;
 pub mod process;
+pub mod seed;
 pub mod vendor;
 pub mod wait;
 

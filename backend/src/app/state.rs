@@ -177,6 +177,7 @@ fn application(process: &Process) -> AppState {
         life: life.clone(),
         node_name: config.node_name.clone(),
         notifier: notifier.clone(),
+        cache: Default::default(),
     };
     let downloads = Downloader {
         tmc: tmc.clone(),

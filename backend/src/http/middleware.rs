@@ -22,6 +22,17 @@ pub(crate) const EXEMPT: [&str; 4] = [
     "/api/v1/openapi.json",
 ];
 
+/// After every answer to a request that may change state (not GET, HEAD or OPTIONS): what the
+/// clients see may have changed, so views kept for them are built again (`Events::generation`).
+pub async fn mark_changes(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let changes = !request.method().is_safe();
+    let response = next.run(request).await;
+    if changes {
+        state.events.mark_changed();
+    }
+    response
+}
+
 /// On every answer: a Content-Security-Policy, `X-Content-Type-Options: nosniff` and
 /// `Referrer-Policy: no-referrer`; on
 /// the API's and the nodes' answers also `Cache-Control: no-store` (unless one is set).

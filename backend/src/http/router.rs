@@ -57,6 +57,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tls::get, tls::replace))
         .routes(routes!(import::import))
         .routes(routes!(patches::view))
+        .routes(routes!(patches::history))
         .routes(routes!(patches::details))
         .routes(routes!(patches::download))
         .routes(routes!(install::install))
@@ -125,6 +126,10 @@ pub fn router(state: AppState) -> Router {
     .layer(axum::middleware::from_fn_with_state(
         state.clone(),
         middleware::record_metrics,
+    ))
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        middleware::mark_changes,
     ))
     .layer(axum::middleware::from_fn_with_state(
         state.clone(),

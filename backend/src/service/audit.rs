@@ -65,10 +65,7 @@ pub struct Audit {
     db: DatabaseConnection,
 }
 
-/// Largest page `list` hands out.
-pub const MAX_PER_PAGE: u64 = 200;
-/// Highest page number asked for (far past any kept log: see `[audit] max_entries`).
-pub const MAX_PAGE: u64 = 1_000_000;
+/// Entries per page unless asked otherwise.
 pub const DEFAULT_PER_PAGE: u64 = 50;
 
 impl Audit {
@@ -109,7 +106,7 @@ impl Audit {
     /// One page of the log, newest first. `page` counts from 1.
     pub async fn list(&self, page: u64, per_page: u64) -> Result<AuditPage, ServiceError> {
         let page = page.max(1);
-        let per_page = per_page.clamp(1, MAX_PER_PAGE);
+        let per_page = per_page.clamp(1, shared::api::MAX_PER_PAGE);
         let total = audit_log::Entity::find().count(&self.db).await?;
         let rows = audit_log::Entity::find()
             .order_by_desc(audit_log::Column::Id)

@@ -1,5 +1,8 @@
 //! The live events every open client receives (`GET /api/v1/events`).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use shared::panel::ServerEvent;
 use tokio::sync::{broadcast, watch};
 
@@ -12,6 +15,9 @@ pub struct Events {
     sender: broadcast::Sender<ServerEvent>,
     /// Bumped when the server stops or restarts: every stream open at that moment ends.
     closed: watch::Sender<u64>,
+    /// Bumped by every event and every [`Events::mark_changed`]: what the clients see may have
+    /// changed since a smaller number was read.
+    generation: Arc<AtomicU64>,
 }
 
 impl Default for Events {
@@ -24,7 +30,11 @@ impl Events {
     pub fn new() -> Self {
         let (sender, _) = broadcast::channel(BACKLOG);
         let (closed, _) = watch::channel(0);
-        Self { sender, closed }
+        Self {
+            sender,
+            closed,
+            generation: Arc::new(AtomicU64::new(0)),
+        }
     }
 
     /// Ends every event stream open now (the server is stopping or restarting); streams
@@ -45,8 +55,21 @@ impl Events {
 
     /// Sends to whoever listens now; nobody listening is fine.
     pub fn publish(&self, event: ServerEvent) {
+        self.mark_changed();
         // No subscriber (no open event stream) is not an error: nobody is told.
         let _ = self.sender.send(event);
+    }
+
+    /// Says that what the clients see may have changed, without an event: a state-changing
+    /// request was answered.
+    pub fn mark_changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The number of changes so far: views built from the data of generation `g` are current
+    /// for as long as this still reads `g`.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<ServerEvent> {

@@ -3,12 +3,15 @@
 
 use shared::api::{PatchInfo, ServerInfo};
 use shared::panel::{
-    AvailablePatch, CatalogPatch, HistoryEntry, JobKind, PatchNotice, PatchPresence, PatchState,
-    PatchesView, panel_states,
+    AvailablePatch, CatalogPatch, HISTORY_PER_PAGE, HistoryEntry, HistoryPage, JobInfo, JobKind,
+    PatchNotice, PatchPresence, PatchState, PatchesView, panel_states,
 };
 use shared::{PatchId, PatchLevel};
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
 
 use crate::service::events::Events;
 use crate::service::jobs::Jobs;
@@ -18,8 +21,9 @@ use crate::service::{Installed, PatchRepository, ServiceError, SettingsService};
 use crate::storage::entity::tmc_patch;
 use crate::workflow::life::ServerLife;
 
-/// How many installs and rollbacks the panel's history shows.
-const HISTORY_LENGTH: u64 = 50;
+/// How long the panel's answer is kept at most while nothing says it changed: what another
+/// process changes in the data dir (`sms patch import`) shows within this time.
+const VIEW_MAX_AGE: Duration = Duration::from_secs(1);
 
 /// What the panel is made of.
 #[derive(Clone)]
@@ -34,15 +38,84 @@ pub struct Panel {
     pub node_name: String,
     /// Told of a newer patch (`patch.available`).
     pub notifier: crate::service::notify::Notifier,
+    /// The last answer of `GET /api/v1/patches`.
+    pub cache: Arc<ViewCache>,
+}
+
+/// The panel's JSON answer, kept until an event or a state-changing request says that what it
+/// shows may have changed (`Events::generation`), and at most [`VIEW_MAX_AGE`]: a panel asked
+/// for by many clients at once is built once.
+#[derive(Debug, Default)]
+pub struct ViewCache {
+    kept: RwLock<Option<KeptView>>,
+    /// Held while the view is built, so that the requests waiting for it do not build it too.
+    building: tokio::sync::Mutex<()>,
+}
+
+#[derive(Debug)]
+struct KeptView {
+    generation: u64,
+    built: Instant,
+    json: Bytes,
+}
+
+impl ViewCache {
+    /// The kept answer, when it was built at `generation` and is young enough.
+    fn current(&self, generation: u64) -> Option<Bytes> {
+        let kept = self.kept.read().unwrap_or_else(PoisonError::into_inner);
+        kept.as_ref()
+            .filter(|kept| kept.generation == generation && kept.built.elapsed() < VIEW_MAX_AGE)
+            .map(|kept| kept.json.clone())
+    }
+
+    fn keep(&self, generation: u64, json: Bytes) {
+        *self.kept.write().unwrap_or_else(PoisonError::into_inner) = Some(KeptView {
+            generation,
+            built: Instant::now(),
+            json,
+        });
+    }
 }
 
 use crate::service::notify::Notice;
 use shared::notify::EventType;
 
 impl Panel {
-    /// The whole panel (`GET /api/v1/patches`).
+    /// The whole panel.
     pub async fn view(&self) -> Result<PatchesView, ServiceError> {
         build_view(self).await
+    }
+
+    /// The whole panel as the JSON of `GET /api/v1/patches`, built again only when something
+    /// it shows may have changed.
+    pub async fn view_json(&self) -> Result<Bytes, ServiceError> {
+        if let Some(json) = self.cache.current(self.events.generation()) {
+            return Ok(json);
+        }
+        let _building = self.cache.building.lock().await;
+        // Read before building: a change during the build leaves a view that is already old.
+        let generation = self.events.generation();
+        if let Some(json) = self.cache.current(generation) {
+            return Ok(json);
+        }
+        let view = build_view(self).await?;
+        let json = serde_json::to_vec(&view)
+            .map_err(|err| ServiceError::Corrupt(format!("cannot write the panel as JSON: {err}")))?;
+        let json = Bytes::from(json);
+        self.cache.keep(generation, json.clone());
+        Ok(json)
+    }
+
+    /// One page (from 1) of the installs and rollbacks, newest first
+    /// (`GET /api/v1/patches/history`).
+    pub async fn history(&self, page: u64, per_page: u64) -> Result<HistoryPage, ServiceError> {
+        let (jobs, total) = self.jobs.history(page, per_page).await?;
+        Ok(HistoryPage {
+            entries: jobs.into_iter().map(history_entry).collect(),
+            page,
+            per_page,
+            total,
+        })
     }
 
     /// One patch as the panel would show it (`GET /api/v1/patches/{id}`).
@@ -141,6 +214,7 @@ async fn build_view(state: &Panel) -> Result<PatchesView, ServiceError> {
             display_name: a.patch.display_name.clone(),
         });
     let settings = state.settings.get().await?;
+    let (history, history_total) = state.jobs.history(1, HISTORY_PER_PAGE).await?;
     Ok(PatchesView {
         installed: ServerInfo {
             product_version: installed.product_version,
@@ -152,30 +226,29 @@ async fn build_view(state: &Panel) -> Result<PatchesView, ServiceError> {
             installed_by: installed.installed_by,
             executable: state.life.executable(),
         },
-        history: state
-            .jobs
-            .history(HISTORY_LENGTH)
-            .await?
-            .into_iter()
-            .map(|job| HistoryEntry {
-                job: job.id,
-                kind: job.kind,
-                patch: job.patch,
-                from_level: job.from_level.unwrap_or(PatchLevel::NONE),
-                to_level: job.to_level.unwrap_or(PatchLevel::NONE),
-                by: job.started_by,
-                started_at: job.started_at,
-                finished_at: job.finished_at,
-                state: job.state,
-                message: job.error.map(|e| e.message).or(job.schedule_note),
-                scheduled_for: job.scheduled_for,
-            })
-            .collect(),
+        history: history.into_iter().map(history_entry).collect(),
+        history_total,
         available,
         tmc: state.tmc.status().await,
         notifications_enabled: settings.notifications_enabled,
         newer_patch,
     })
+}
+
+fn history_entry(job: JobInfo) -> HistoryEntry {
+    HistoryEntry {
+        job: job.id,
+        kind: job.kind,
+        patch: job.patch,
+        from_level: job.from_level.unwrap_or(PatchLevel::NONE),
+        to_level: job.to_level.unwrap_or(PatchLevel::NONE),
+        by: job.started_by,
+        started_at: job.started_at,
+        finished_at: job.finished_at,
+        state: job.state,
+        message: job.error.map(|e| e.message).or(job.schedule_note),
+        scheduled_for: job.scheduled_for,
+    }
 }
 
 /// One patch as the panel would show it; a patch older than the installed level (not offered)

@@ -147,6 +147,7 @@ async fn the_openapi_document_lists_every_route() {
         ("/api/v1/tls", "put"),
         ("/api/v1/patches/import", "post"),
         ("/api/v1/patches", "get"),
+        ("/api/v1/patches/history", "get"),
         ("/api/v1/patches/{id}/download", "post"),
         ("/api/v1/patches/{id}/install", "post"),
         ("/api/v1/rollback", "post"),

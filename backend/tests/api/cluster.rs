@@ -510,7 +510,7 @@ async fn a_patch_without_database_changes_reaches_both_nodes() {
     assert_eq!(info["peer"]["node"]["patch_level"], 3);
     assert_eq!(info["mismatch"], Value::Null);
     // Each node records its own install.
-    let b_history = pair.b.state.jobs.history(10).await.unwrap();
+    let (b_history, _) = pair.b.state.jobs.history(1, 10).await.unwrap();
     assert_eq!(b_history.len(), 1, "{b_history:?}");
     assert!(b_history[0].started_by.contains("from the active node"));
 }

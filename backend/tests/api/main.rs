@@ -18,6 +18,7 @@ mod maintenance;
 mod metrics;
 mod notifications;
 mod packages;
+mod panel;
 mod static_files;
 mod storage;
 mod tls;

@@ -1,6 +1,10 @@
 //! The client version prompt: when the server refuses this client's version (426), a modal
 //! says which version the server requires and which this client is, and its one button loads
 //! the server's client. It cannot be dismissed into a half-working client.
+//!
+//! It is a real modal dialog: the focus moves to its button and stays there (Tab and Shift+Tab
+//! go nowhere else, as it is the only control), the rest of the page is `inert` (neither the
+//! mouse, the keyboard nor a screen reader reaches it), and it is named by its heading.
 
 use leptos::prelude::*;
 use shared::client::{ClientMismatch, compatibility};
@@ -33,15 +37,28 @@ fn Prompt(mismatch: ClientMismatch) -> impl IntoView {
          you saved is lost."
     };
     let button = NodeRef::<leptos::html::Button>::new();
-    // The only way on: give the button the focus.
+    let backdrop = NodeRef::<leptos::html::Div>::new();
+    // The only way on: give the button the focus, and make everything behind the dialog inert.
     Effect::new(move || {
         if let Some(button) = button.get() {
             // Focus is a help, not a must: the dialog works without it.
             let _ = button.focus();
         }
+        if let Some(backdrop) = backdrop.get() {
+            make_the_rest_inert(&backdrop);
+        }
     });
+    // Tab and Shift+Tab stay on the dialog's one control.
+    let keep_focus = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Tab" {
+            ev.prevent_default();
+            if let Some(button) = button.get_untracked() {
+                let _ = button.focus();
+            }
+        }
+    };
     view! {
-        <div class="modal-backdrop">
+        <div class="modal-backdrop" node_ref=backdrop on:keydown=keep_focus>
             <div
                 id="client-mismatch"
                 class="modal"
@@ -75,5 +92,21 @@ fn Prompt(mismatch: ClientMismatch) -> impl IntoView {
                 </button>
             </div>
         </div>
+    }
+}
+
+/// Marks every other child of the page's `<body>` `inert`. The prompt never closes (its button
+/// loads another page), so nothing needs to be given back.
+fn make_the_rest_inert(backdrop: &web_sys::HtmlDivElement) {
+    let Some(body) = backdrop.owner_document().and_then(|d| d.body()) else {
+        return;
+    };
+    let children = body.children();
+    for i in 0..children.length() {
+        if let Some(child) = children.item(i)
+            && !child.contains(Some(backdrop))
+        {
+            let _ = child.set_attribute("inert", "");
+        }
     }
 }

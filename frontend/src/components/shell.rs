@@ -167,10 +167,11 @@ fn PatchNoticeBanner() -> impl IntoView {
             .filter(|view| view.notifications_enabled)
             .and_then(|view| view.newer_patch)
     };
-    move || {
+    // The live region stays on the page, so a screen reader announces a notice that appears.
+    let banner = move || {
         notice().map(|notice| {
             view! {
-                <div id="patch-notice" class="patch-notice-banner" role="status">
+                <div id="patch-notice" class="patch-notice-banner">
                     <span class="notice-text">
                         <strong>{notice.display_name}</strong>
                         " is available for this SMS server."
@@ -179,5 +180,6 @@ fn PatchNoticeBanner() -> impl IntoView {
                 </div>
             }
         })
-    }
+    };
+    view! { <div id="patch-notices" role="status" aria-live="polite">{banner}</div> }
 }

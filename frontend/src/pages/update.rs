@@ -157,6 +157,8 @@ fn TmcStep(view: PatchesView, is_admin: bool) -> impl IntoView {
         </section>
         <section class="card" aria-labelledby="download-heading">
             <h2 id="download-heading">"3. Download"</h2>
+            // Announced as it changes: Downloading… 40%, Downloaded and verified, a failure.
+            <div id="update-download-announcer" aria-live="polite">
             {move || {
                 let Some(c) = current.get() else { return ().into_any() };
                 let running = job.get().filter(|j| j.state == JobState::Running);
@@ -203,6 +205,7 @@ fn TmcStep(view: PatchesView, is_admin: bool) -> impl IntoView {
                     {move || download.value().get().and_then(Result::err).map(|error| view! { <ErrorDisplay error/> })}
                 }.into_any()
             }}
+            </div>
         </section>
     }
     .into_any()

@@ -1,12 +1,12 @@
 //! `GET /api/v1/audit`: the audit log, newest first, paged.
 
 use axum::extract::State;
-use shared::api::{AuditPage, AuditQuery, ErrorResponse};
+use shared::api::{AuditPage, ErrorResponse, PageQuery};
 
 use crate::http::error::{ApiError, Json, Query};
 use crate::http::extract::CurrentUser;
 use crate::http::state::AppState;
-use crate::service::audit::{DEFAULT_PER_PAGE, MAX_PAGE, MAX_PER_PAGE};
+use crate::service::audit::DEFAULT_PER_PAGE;
 
 /// One page of the audit log.
 #[utoipa::path(
@@ -14,7 +14,7 @@ use crate::service::audit::{DEFAULT_PER_PAGE, MAX_PAGE, MAX_PER_PAGE};
     path = "/api/v1/audit",
     operation_id = "audit_log",
     tag = "audit",
-    params(AuditQuery),
+    params(PageQuery),
     responses(
         (status = 200, description = "A page of entries, newest first", body = AuditPage),
         (status = 400, description = "`page` or `per_page` is not a number or out of range (`invalid_query`)", body = ErrorResponse),
@@ -25,17 +25,13 @@ use crate::service::audit::{DEFAULT_PER_PAGE, MAX_PAGE, MAX_PER_PAGE};
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(_user): CurrentUser,
-    Query(query): Query<AuditQuery>,
+    Query(query): Query<PageQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    let page = query.page.unwrap_or(1);
-    let per_page = query.per_page.unwrap_or(DEFAULT_PER_PAGE);
-    if !(1..=MAX_PAGE).contains(&page) || !(1..=MAX_PER_PAGE).contains(&per_page) {
-        return Err(ApiError::BadRequest {
+    let (page, per_page) = query
+        .checked(DEFAULT_PER_PAGE)
+        .map_err(|message| ApiError::BadRequest {
             code: "invalid_query",
-            message: format!(
-                "`page` counts from 1 to {MAX_PAGE} and `per_page` from 1 to {MAX_PER_PAGE}."
-            ),
-        });
-    }
+            message,
+        })?;
     Ok(Json(state.audit.list(page, per_page).await?))
 }

@@ -1,13 +1,15 @@
-//! `GET /api/v1/patches` (the SMS Patches panel in one answer) and
+//! `GET /api/v1/patches` (the SMS Patches panel in one answer), `GET /api/v1/patches/history`
+//! (its older history, paged), `GET /api/v1/patches/{id}` and
 //! `POST /api/v1/patches/{id}/download`.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use shared::PatchId;
-use shared::api::ErrorResponse;
-use shared::panel::{AvailablePatch, JobInfo, PatchesView};
+use shared::api::{ErrorResponse, PageQuery};
+use shared::panel::{AvailablePatch, HISTORY_PER_PAGE, HistoryPage, JobInfo, PatchesView};
 
-use crate::http::error::{ApiError, Json, Path};
+use crate::http::error::{ApiError, Json, Path, Query};
 use crate::http::extract::{Admin, CurrentUser, Source};
 use crate::http::state::AppState;
 use crate::workflow::download::installed_level;
@@ -26,8 +28,37 @@ use crate::workflow::download::installed_level;
 pub async fn view(
     State(state): State<AppState>,
     CurrentUser(_user): CurrentUser,
-) -> Result<Json<PatchesView>, ApiError> {
-    Ok(Json(state.panel.view().await?))
+) -> Result<impl IntoResponse, ApiError> {
+    // Kept as JSON while nothing it shows changes: many clients at once cost one build.
+    let json = state.panel.view_json().await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], json))
+}
+
+/// One page of the installs and rollbacks, newest first: the first is the panel's `history`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/patches/history",
+    operation_id = "patch_history",
+    tag = "patches",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of installs and rollbacks, newest first", body = HistoryPage),
+        (status = 400, description = "`page` or `per_page` is not a number or out of range (`invalid_query`)", body = ErrorResponse),
+        (status = 401, description = "Not logged in", body = ErrorResponse),
+    )
+)]
+pub async fn history(
+    State(state): State<AppState>,
+    CurrentUser(_user): CurrentUser,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<HistoryPage>, ApiError> {
+    let (page, per_page) = query
+        .checked(HISTORY_PER_PAGE)
+        .map_err(|message| ApiError::BadRequest {
+            code: "invalid_query",
+            message,
+        })?;
+    Ok(Json(state.panel.history(page, per_page).await?))
 }
 
 /// Starts downloading a patch of the TMC catalog into the patch repository.

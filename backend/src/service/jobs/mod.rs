@@ -288,17 +288,31 @@ impl Jobs {
         }
     }
 
-    /// Finished installs and rollbacks, newest first: the panel's history.
-    pub async fn history(&self, limit: u64) -> Result<Vec<JobInfo>, ServiceError> {
-        use sea_orm::{QueryOrder, QuerySelect};
-        let rows = job::Entity::find()
-            .filter(job::Column::Node.eq(self.node.as_str()))
-            .filter(job::Column::Kind.ne(JobKind::Download.as_str()))
+    /// One page (from 1) of the installs and rollbacks, newest first, and how many there are
+    /// in all: the panel's history.
+    pub async fn history(
+        &self,
+        page: u64,
+        per_page: u64,
+    ) -> Result<(Vec<JobInfo>, u64), ServiceError> {
+        use sea_orm::{PaginatorTrait, QueryOrder, QuerySelect};
+        let installs_and_rollbacks = || {
+            job::Entity::find()
+                .filter(job::Column::Node.eq(self.node.as_str()))
+                .filter(job::Column::Kind.ne(JobKind::Download.as_str()))
+        };
+        let total = installs_and_rollbacks().count(&self.db).await?;
+        let rows = installs_and_rollbacks()
             .order_by_desc(job::Column::Id)
-            .limit(limit)
+            .offset(page.saturating_sub(1).saturating_mul(per_page))
+            .limit(per_page)
             .all(&self.db)
             .await?;
-        rows.into_iter().map(info_from_row).collect()
+        let entries = rows
+            .into_iter()
+            .map(info_from_row)
+            .collect::<Result<_, _>>()?;
+        Ok((entries, total))
     }
 
     /// The running jobs.

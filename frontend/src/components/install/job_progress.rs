@@ -91,7 +91,7 @@ pub fn JobProgress(
             ),
         };
         view! {
-            <p id="job-status" class=class data-state=job.state.as_str() role="status" aria-live="polite">
+            <p id="job-status" class=class data-state=job.state.as_str()>
                 {words}
             </p>
         }
@@ -103,7 +103,8 @@ pub fn JobProgress(
     view! {
         <section class="card" aria-labelledby="stages-heading">
             <h2 id="stages-heading">"Progress"</h2>
-            {outcome}
+            // A live region that stays while its words change: each change is announced.
+            <div id="job-announcer" role="status" aria-live="polite">{outcome}</div>
             {waiting}
             <ol id="job-stages" class="job-stages">
                 {move || job.get().stages.into_iter().map(|stage| {

@@ -131,7 +131,10 @@ fn PatchRow(patch: AvailablePatch, is_admin: bool) -> impl IntoView {
             <td class="reboot-required">{yes_no(facts.restart == shared::effects::Restart::Reboot)}</td>
             <td class="database-changes">{yes_no(facts.database_changes)}</td>
             <td class="patch-state">
-                {move || state_view(&live_state.get())}
+                // Announced as it changes: Downloading… 40%, Downloaded.
+                <span class="state-announcer" aria-live="polite">
+                    {move || state_view(&live_state.get())}
+                </span>
                 {move || failed().map(|e| view! {
                     <div class="download-error small" role="alert">{e.message}</div>
                 })}

@@ -1,8 +1,9 @@
 //! The history of the SMS Patches panel: installs and rollbacks, newest first, with the one
-//! scheduled for a maintenance window (and, for admins, its Cancel button).
+//! scheduled for a maintenance window (and, for admins, its Cancel button); older ones a page
+//! at a time ("Show older").
 
 use leptos::prelude::*;
-use shared::panel::{HistoryEntry, JobKind, JobState};
+use shared::panel::{HISTORY_PER_PAGE, HistoryEntry, JobKind, JobState};
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
@@ -13,45 +14,103 @@ use crate::live::use_live;
 /// ended and how long it took; a scheduled one says when it starts.
 #[component]
 pub fn History(
-    /// The entries, newest first.
+    /// The newest entries (the first page), newest first.
     entries: Vec<HistoryEntry>,
+    /// How many entries there are in all.
+    total: u64,
     /// Whether the user may cancel a scheduled job (admins).
     is_admin: bool,
 ) -> impl IntoView {
+    if entries.is_empty() {
+        return view! {
+            <div class="field">
+                <span class="field-label">"History"</span>
+                <div class="field-value" id="patch-history">
+                    <span class="muted">"No installs or rollbacks yet."</span>
+                </div>
+            </div>
+        }
+        .into_any();
+    }
+    let first_ids = StoredValue::new(entries.iter().map(|e| e.job).collect::<Vec<i64>>());
+    let first_count = entries.len() as u64;
+    // The older pages fetched so far, and the next one to fetch.
+    let older = RwSignal::new(Vec::<HistoryEntry>::new());
+    let next_page = RwSignal::new(2_u64);
+    let shown = move || first_count + older.with(|o| o.len() as u64);
+    let show_older = Action::new_unsync(move |_: &()| async move {
+        let page = api::get_history(next_page.get_untracked(), HISTORY_PER_PAGE).await?;
+        next_page.update(|n| *n += 1);
+        older.update(|o| {
+            // A new job pushes every entry one place down: skip what is already shown.
+            let seen = |job: i64| {
+                o.iter().any(|e| e.job == job) || first_ids.with_value(|ids| ids.contains(&job))
+            };
+            let fresh: Vec<HistoryEntry> = page
+                .entries
+                .into_iter()
+                .filter(|e| !seen(e.job))
+                .collect();
+            o.extend(fresh);
+        });
+        Ok::<(), ApiError>(())
+    });
+    let pending = show_older.pending();
+    let more = move || total.saturating_sub(shown());
     view! {
         <div class="field">
             <span class="field-label">"History"</span>
             <div class="field-value" id="patch-history">
-                {if entries.is_empty() {
-                    view! { <span class="muted">"No installs or rollbacks yet."</span> }.into_any()
-                } else {
-                    view! {
-                        <div class="table-scroll">
-                            <table class="table history-table">
-                                <caption class="visually-hidden">"Installs and rollbacks, newest first"</caption>
-                                <thead>
-                                    <tr>
-                                        <th scope="col">"Started"</th>
-                                        <th scope="col">"Action"</th>
-                                        <th scope="col">"By"</th>
-                                        <th scope="col">"Levels"</th>
-                                        <th scope="col">"Outcome"</th>
-                                        <th scope="col">"Took"</th>
-                                    </tr>
-                                </thead>
-                                <tbody>
-                                    {entries
-                                        .into_iter()
-                                        .map(|e| view! { <HistoryRow entry=e is_admin/> })
-                                        .collect_view()}
-                                </tbody>
-                            </table>
-                        </div>
-                    }.into_any()
-                }}
+                <div class="table-scroll">
+                    <table class="table history-table">
+                        <caption class="visually-hidden">"Installs and rollbacks, newest first"</caption>
+                        <thead>
+                            <tr>
+                                <th scope="col">"Started"</th>
+                                <th scope="col">"Action"</th>
+                                <th scope="col">"By"</th>
+                                <th scope="col">"Levels"</th>
+                                <th scope="col">"Outcome"</th>
+                                <th scope="col">"Took"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {entries
+                                .into_iter()
+                                .map(|e| view! { <HistoryRow entry=e is_admin/> })
+                                .collect_view()}
+                            {move || older
+                                .get()
+                                .into_iter()
+                                .map(|e| view! { <HistoryRow entry=e is_admin/> })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+                <p class="history-count muted small" id="history-count">
+                    {move || format!("{} of {total} shown", shown().min(total))}
+                </p>
+                {move || (more() > 0).then(|| view! {
+                    <button
+                        type="button"
+                        class="button"
+                        id="history-older"
+                        disabled=move || pending.get()
+                        aria-busy=move || pending.get().to_string()
+                        on:click=move |_| { show_older.dispatch(()); }
+                    >
+                        {move || if pending.get() {
+                            "Loading…".to_owned()
+                        } else {
+                            format!("Show older ({} more)", more())
+                        }}
+                    </button>
+                })}
+                {move || show_older.value().get().and_then(Result::err).map(|error| view! { <ErrorDisplay error/> })}
             </div>
         </div>
     }
+    .into_any()
 }
 
 #[component]

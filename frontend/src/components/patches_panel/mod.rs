@@ -58,7 +58,7 @@ pub fn PatchesPanel(
             </div>
         })}
         <AvailableTable patches=view.available.clone() is_admin/>
-        <History entries=view.history.clone() is_admin/>
+        <History entries=view.history.clone() total=view.history_total is_admin/>
     }
 }
 

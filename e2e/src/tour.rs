@@ -1,0 +1,186 @@
+//! Every page of the web client, as a person visits them, at the two sizes the console is made
+//! for: the accessibility and layout tests walk it, and `make screenshots` photographs it.
+
+use anyhow::{Context, bail};
+use fantoccini::Locator;
+use serde_json::Value;
+
+use crate::harness::Browser;
+use crate::tmc::Tmc;
+use crate::{ADMIN_PASSWORD, Vendor, action, check};
+
+/// One page: where it is, what shows once it has loaded, and its name (also the screenshot's).
+pub struct Page {
+    pub path: &'static str,
+    pub ready: &'static str,
+    pub name: &'static str,
+}
+
+/// The login page, seen before logging in.
+pub const LOGIN: Page = Page {
+    path: "/login",
+    ready: "#login-form",
+    name: "login",
+};
+
+/// Every page behind the login, with the tour's patches (see [`arrange`]).
+pub const ADMIN_PAGES: [Page; 12] = [
+    Page {
+        path: "/admin/general",
+        ready: "#patches-table",
+        name: "general",
+    },
+    Page {
+        path: "/patches/6.4.0.3",
+        ready: "#details-page #release-notes",
+        name: "patch-details",
+    },
+    Page {
+        path: "/admin/patches/update",
+        ready: "#update-page #patch-file",
+        name: "update",
+    },
+    Page {
+        path: "/admin/patches/import",
+        ready: "#import-page #import-file",
+        name: "import",
+    },
+    Page {
+        path: "/admin/patches/install/6.4.0.2",
+        ready: "#install-page h2",
+        name: "install",
+    },
+    Page {
+        path: "/admin/patches/rollback",
+        ready: "#rollback-page h2",
+        name: "rollback",
+    },
+    Page {
+        path: "/admin/audit",
+        ready: "#audit-table",
+        name: "audit",
+    },
+    Page {
+        path: "/admin/devices",
+        ready: "#devices-page h2",
+        name: "devices",
+    },
+    Page {
+        path: "/admin/cluster",
+        ready: "#cluster-page h2",
+        name: "cluster",
+    },
+    Page {
+        path: "/admin/maintenance",
+        ready: "#maintenance-page h2",
+        name: "maintenance",
+    },
+    Page {
+        path: "/admin/notifications",
+        ready: "#notifications-page h2",
+        name: "notifications",
+    },
+    Page {
+        path: "/admin/no-such-page",
+        ready: "#not-found",
+        name: "not-found",
+    },
+];
+
+/// A window the size of a laptop's browser.
+pub const WIDE: (u32, u32) = (1280, 800);
+/// A window the size of a phone's (390 x 844 CSS pixels).
+pub const NARROW: (u32, u32) = (390, 844);
+
+/// The tour's world: a TMC offering Patches 2 and 3 (with release notes), and a browser on a
+/// server that uses it. Not logged in yet.
+pub async fn arrange(vendor: &Vendor) -> anyhow::Result<(Tmc, Browser)> {
+    let tmc = Tmc::start(vendor).await?;
+    tmc.publish(vendor.package(2).title("Faster reports"))
+        .await?;
+    tmc.publish(vendor.package(3).title("New dashboards"))
+        .await?;
+    let browser = tmc.browser(vendor).await?;
+    Ok((tmc, browser))
+}
+
+/// Logs in as the tour's admin.
+pub async fn log_in(browser: &Browser) -> anyhow::Result<()> {
+    action::login(browser, "admin", ADMIN_PASSWORD).await
+}
+
+/// Opens `page` and waits until it has loaded (its content shows, nothing says "Loading").
+pub async fn visit(browser: &Browser, page: &Page) -> anyhow::Result<()> {
+    action::open(browser, page.path).await?;
+    check::visible(browser, Locator::Css(page.ready), page.name).await?;
+    check::gone(browser, Locator::Css(".loading"), "the loading notes")
+        .await
+        .with_context(|| format!("on {}", page.name))
+}
+
+/// Makes the page's viewport `size` CSS pixels (the window is made larger by whatever the
+/// browser's own frame takes).
+pub async fn resize(browser: &Browser, (width, height): (u32, u32)) -> anyhow::Result<()> {
+    browser.client.set_window_size(width, height).await?;
+    let inner = browser
+        .client
+        .execute(
+            "return [window.innerWidth, window.innerHeight, window.outerWidth, window.outerHeight];",
+            vec![],
+        )
+        .await?;
+    let n = |i: usize| inner.get(i).and_then(Value::as_u64).unwrap_or(0) as u32;
+    let (iw, ih, ow, oh) = (n(0), n(1), n(2), n(3));
+    if (iw, ih) != (width, height) {
+        browser
+            .client
+            .set_window_size(width + ow.saturating_sub(iw), height + oh.saturating_sub(ih))
+            .await?;
+    }
+    Ok(())
+}
+
+/// Fails when the page scrolls sideways: something is wider than the window.
+pub async fn no_sideways_scroll(browser: &Browser, page: &str) -> anyhow::Result<()> {
+    let found = browser
+        .client
+        .execute(
+            "const width = document.documentElement.clientWidth;
+             if (document.documentElement.scrollWidth <= width) return null;
+             const wide = [...document.querySelectorAll('body *')]
+               .filter((e) => e.getBoundingClientRect().right > width + 1)
+               .filter((e) => !e.parentElement || e.parentElement.getBoundingClientRect().right <= width + 1)
+               .slice(0, 5)
+               .map((e) => (e.id ? '#' + e.id : e.tagName.toLowerCase() + '.' + [...e.classList].join('.'))
+                          + ' (' + Math.round(e.getBoundingClientRect().right) + ' px)');
+             return { page: document.documentElement.scrollWidth, window: width, wide };",
+            vec![],
+        )
+        .await?;
+    if !found.is_null() {
+        bail!("{page} scrolls sideways: {found}");
+    }
+    Ok(())
+}
+
+/// Fails when the element `css` scrolls sideways inside its own box.
+pub async fn fits_its_box(browser: &Browser, css: &str, name: &str) -> anyhow::Result<()> {
+    let found = browser
+        .client
+        .execute(
+            "const e = document.querySelector(arguments[0]);
+             if (!e) return 'missing';
+             let box = e.parentElement;
+             while (box && box.scrollWidth <= box.clientWidth + 1 && box !== document.body) box = box.parentElement;
+             if (e.scrollWidth > e.clientWidth + 1) return 'its own content is ' + e.scrollWidth + ' px in ' + e.clientWidth;
+             if (box && box !== document.body && box.scrollWidth > box.clientWidth + 1)
+               return 'its box scrolls: ' + box.scrollWidth + ' px in ' + box.clientWidth;
+             return null;",
+            vec![serde_json::json!(css)],
+        )
+        .await?;
+    if !found.is_null() {
+        bail!("{name} does not fit: {found}");
+    }
+    Ok(())
+}
