@@ -86,7 +86,10 @@ async fn main() -> anyhow::Result<()> {
         panel.push(load(&client, &browser.url("/api/v1/patches")).await?);
     }
     let best = |rates: &[f64]| rates.iter().copied().fold(0.0, f64::max);
-    println!("at {CONNECTIONS} connections, {} s per round:", ROUND.as_secs());
+    println!(
+        "at {CONNECTIONS} connections, {} s per round:",
+        ROUND.as_secs()
+    );
     println!("  GET /api/v1/health:  {}", rates(&health));
     println!("  GET /api/v1/patches: {}", rates(&panel));
     println!(

@@ -70,7 +70,12 @@ pub async fn audit(browser: &Browser, page: &str) -> anyhow::Result<()> {
                 .is_some_and(|impact| REFUSED_IMPACTS.contains(&impact))
         })
         .map(|v| {
-            let field = |name: &str| v.get(name).and_then(Value::as_str).unwrap_or("?").to_owned();
+            let field = |name: &str| {
+                v.get(name)
+                    .and_then(Value::as_str)
+                    .unwrap_or("?")
+                    .to_owned()
+            };
             let nodes: Vec<String> = v
                 .get("nodes")
                 .and_then(Value::as_array)

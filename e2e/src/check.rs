@@ -387,7 +387,11 @@ pub async fn has_attribute(
             .find(what)
             .await
             .map_err(|_| format!("no element {what:?}"))?;
-        match element.attr(attribute).await.map_err(|err| err.to_string())? {
+        match element
+            .attr(attribute)
+            .await
+            .map_err(|err| err.to_string())?
+        {
             Some(_) => Ok(()),
             None => Err(format!("no {attribute} attribute")),
         }

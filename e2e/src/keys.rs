@@ -2,8 +2,8 @@
 //! in the page), never clicks. Each move to a control also checks that the focus shows.
 
 use anyhow::{Context, bail};
-use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::Locator;
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use serde_json::{Value, json};
 

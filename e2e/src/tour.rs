@@ -1,7 +1,7 @@
 //! Every page of the web client, as a person visits them, at the two sizes the console is made
 //! for: the accessibility and layout tests walk it, and `make screenshots` photographs it.
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use fantoccini::Locator;
 use serde_json::Value;
 
@@ -62,12 +62,12 @@ pub const ADMIN_PAGES: [Page; 12] = [
     },
     Page {
         path: "/admin/devices",
-        ready: "#devices-page h2",
+        ready: "#devices-page h1",
         name: "devices",
     },
     Page {
         path: "/admin/cluster",
-        ready: "#cluster-page h2",
+        ready: "#cluster-page h1",
         name: "cluster",
     },
     Page {
@@ -112,10 +112,41 @@ pub async fn log_in(browser: &Browser) -> anyhow::Result<()> {
 /// Opens `page` and waits until it has loaded (its content shows, nothing says "Loading").
 pub async fn visit(browser: &Browser, page: &Page) -> anyhow::Result<()> {
     action::open(browser, page.path).await?;
-    check::visible(browser, Locator::Css(page.ready), page.name).await?;
-    check::gone(browser, Locator::Css(".loading"), "the loading notes")
-        .await
-        .with_context(|| format!("on {}", page.name))
+    let loaded = async {
+        check::visible(browser, Locator::Css(page.ready), page.name).await?;
+        check::gone(browser, Locator::Css(".loading"), "the loading notes").await
+    };
+    match loaded.await {
+        Ok(()) => Ok(()),
+        Err(err) => {
+            let console = match check::console_messages(browser).await {
+                Ok(messages) => messages.join("\n"),
+                Err(err) => format!("(cannot read it: {err})"),
+            };
+            Err(err.context(format!(
+                "{} did not load; it shows: {}\nthe browser's console said:\n{console}",
+                page.name,
+                shown_text(browser).await
+            )))
+        }
+    }
+}
+
+/// The first few hundred characters the page shows, to say in a failure what it was.
+async fn shown_text(browser: &Browser) -> String {
+    let text = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        browser
+            .client
+            .execute("return document.body.innerText.slice(0, 600) + ' REQ ' + performance.getEntriesByType('resource').map(e => e.name.replace(location.origin, '') + ' ' + Math.round(e.startTime) + '-' + Math.round(e.responseEnd)).join(', ') + ' NOW ' + Math.round(performance.now())", vec![]),
+    )
+    .await;
+    match text {
+        Ok(Ok(Value::String(text))) => format!("{text:?}"),
+        Ok(Ok(other)) => other.to_string(),
+        Ok(Err(err)) => format!("(cannot read it: {err})"),
+        Err(_) => "(the browser did not answer within 5 s)".to_owned(),
+    }
 }
 
 /// Makes the page's viewport `size` CSS pixels (the window is made larger by whatever the
@@ -134,7 +165,10 @@ pub async fn resize(browser: &Browser, (width, height): (u32, u32)) -> anyhow::R
     if (iw, ih) != (width, height) {
         browser
             .client
-            .set_window_size(width + ow.saturating_sub(iw), height + oh.saturating_sub(ih))
+            .set_window_size(
+                width + ow.saturating_sub(iw),
+                height + oh.saturating_sub(ih),
+            )
             .await?;
     }
     Ok(())

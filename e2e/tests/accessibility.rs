@@ -15,7 +15,11 @@ async fn inspect(browser: &Browser, page: &Page, size: (u32, u32), problems: &mu
     if page.name == "general" && size == WIDE {
         checks.push(tour::fits_its_box(browser, "#patches-table", "the patches table").await);
     }
-    problems.extend(checks.into_iter().filter_map(|c| c.err().map(|e| format!("{e:#}"))));
+    problems.extend(
+        checks
+            .into_iter()
+            .filter_map(|c| c.err().map(|e| format!("{e:#}"))),
+    );
 }
 
 #[tokio::test]

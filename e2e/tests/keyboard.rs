@@ -49,7 +49,15 @@ async fn an_admin_installs_and_rolls_back_the_recommended_patch_with_keys_alone(
     // Pick the recommended patch with the arrows: down through the list, then up if need be.
     keys::tab_to(&browser, find::UPDATE_PATCH_FILE, "the patch list").await?;
     keys::press(&browser, Key::Down).await?;
-    for arrow in [Key::Down, Key::Down, Key::Down, Key::Up, Key::Up, Key::Up, Key::Up] {
+    for arrow in [
+        Key::Down,
+        Key::Down,
+        Key::Down,
+        Key::Up,
+        Key::Up,
+        Key::Up,
+        Key::Up,
+    ] {
         if chosen_patch(&browser).await?.contains("(recommended)") {
             break;
         }
@@ -73,8 +81,12 @@ async fn an_admin_installs_and_rolls_back_the_recommended_patch_with_keys_alone(
     check::at_path(&browser, "/admin/patches/install/6.4.0.3").await?;
 
     // Confirm with Enter; the server restarts and the page follows it to the new level.
-    check::text_contains(&browser, find::INSTALL_EFFECTS, "The SMS server application restarts.")
-        .await?;
+    check::text_contains(
+        &browser,
+        find::INSTALL_EFFECTS,
+        "The SMS server application restarts.",
+    )
+    .await?;
     keys::tab_to(&browser, find::INSTALL_CONFIRM, "Install now").await?;
     keys::press(&browser, Key::Enter).await?;
     check::text_contains(&browser, find::JOB_STATUS, "Installed").await?;
@@ -86,7 +98,12 @@ async fn an_admin_installs_and_rolls_back_the_recommended_patch_with_keys_alone(
     check::text_contains(&browser, find::INSTALLED_PATCH, "Patch 3 installed").await?;
     keys::tab_to(&browser, find::ROLLBACK_LINK, "Roll back…").await?;
     keys::press(&browser, Key::Enter).await?;
-    check::text_contains(&browser, find::ROLLBACK_EFFECTS, "always returns to level 0").await?;
+    check::text_contains(
+        &browser,
+        find::ROLLBACK_EFFECTS,
+        "always returns to level 0",
+    )
+    .await?;
     keys::tab_to(&browser, find::ROLLBACK_CONFIRM, "Roll back now").await?;
     keys::press(&browser, ' ').await?;
     check::text_contains(&browser, find::JOB_STATUS, "Rolled back").await?;

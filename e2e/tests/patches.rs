@@ -266,8 +266,7 @@ async fn the_patch_notice_appears_live_while_notifications_are_enabled() -> anyh
 }
 
 #[tokio::test]
-async fn the_history_shows_its_newest_page_and_older_ones_a_page_at_a_time() -> anyhow::Result<()>
-{
+async fn the_history_shows_its_newest_page_and_older_ones_a_page_at_a_time() -> anyhow::Result<()> {
     let browser = Browser::start().await?;
     testkit::seed::history(&browser.state.db, 30).await?;
     action::login(&browser, "admin", ADMIN_PASSWORD).await?;

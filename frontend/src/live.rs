@@ -12,7 +12,7 @@ use shared::api::ServerState;
 use shared::panel::{JobInfo, JobState, TmcStatus};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
-use web_sys::{EventSource, MessageEvent};
+use web_sys::{EventSource, MessageEvent, js_sys};
 
 use crate::poll::{self, Gathered};
 
@@ -181,12 +181,36 @@ pub fn provide_live() -> Live {
     provide_context(live);
     let connection = Connection::default();
     connect(live, connection.clone(), FIRST_BACKOFF_MS);
+    // A page the browser keeps in its back-forward cache would keep its stream open, and a
+    // browser opens only six connections to one server: after a few pages nothing else would
+    // load. The stream closes when the page is left and opens again if the page comes back.
+    let left = connection.clone();
+    let on_leave = window_event_listener_untyped("pagehide", move |_| {
+        if let Some(source) = left.source.borrow_mut().take() {
+            source.close();
+        }
+        live.connected.set(false);
+    });
+    let back = connection.clone();
+    let on_back = window_event_listener_untyped("pageshow", move |event| {
+        let from_cache = js_sys::Reflect::get(&event, &"persisted".into())
+            .ok()
+            .and_then(|persisted| persisted.as_bool())
+            .unwrap_or(false);
+        if from_cache && back.source.borrow().is_none() {
+            connect(live, back.clone(), FIRST_BACKOFF_MS);
+        }
+    });
     let connection = send_wrapper::SendWrapper::new(connection);
+    let listeners = send_wrapper::SendWrapper::new((on_leave, on_back));
     on_cleanup(move || {
         connection.stopped.set(true);
         if let Some(source) = connection.source.borrow_mut().take() {
             source.close();
         }
+        let (on_leave, on_back) = listeners.take();
+        on_leave.remove();
+        on_back.remove();
     });
     live
 }

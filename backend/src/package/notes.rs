@@ -4,7 +4,7 @@
 use pulldown_cmark::{Options, Parser, html};
 
 /// The only elements release notes keep: text structure, lists, tables, code, links, images.
-const TAGS: [&str; 28] = [
+const TAGS: [&str; 29] = [
     "a",
     "blockquote",
     "br",
@@ -33,6 +33,7 @@ const TAGS: [&str; 28] = [
     "th",
     "thead",
     "tr",
+    "ul",
 ];
 
 /// Renders Markdown to sanitized HTML, with a strict allowlist: the elements of [`TAGS`] with
@@ -79,6 +80,8 @@ mod tests {
         assert!(html.contains("<h2>Fixes</h2>"), "{html}");
         assert!(html.contains("<strong>CVE-2026-0001</strong>"), "{html}");
         assert!(html.contains("<table>"), "{html}");
+        // A bulleted list keeps its list: screen readers announce it as one.
+        assert!(html.contains("<ul>\n<li>"), "{html}");
     }
 
     #[test]

@@ -99,8 +99,9 @@ impl Panel {
             return Ok(json);
         }
         let view = build_view(self).await?;
-        let json = serde_json::to_vec(&view)
-            .map_err(|err| ServiceError::Corrupt(format!("cannot write the panel as JSON: {err}")))?;
+        let json = serde_json::to_vec(&view).map_err(|err| {
+            ServiceError::Corrupt(format!("cannot write the panel as JSON: {err}"))
+        })?;
         let json = Bytes::from(json);
         self.cache.keep(generation, json.clone());
         Ok(json)

@@ -44,15 +44,11 @@ async fn the_panel_holds_the_newest_page_of_the_history_and_the_rest_comes_a_pag
         assert_error(response, 400, "invalid_query").await;
     }
     let anonymous = Api::new(&app.base_url);
-    assert_eq!(
-        anonymous.get("/api/v1/patches/history").await.status(),
-        401
-    );
+    assert_eq!(anonymous.get("/api/v1/patches/history").await.status(), 401);
 }
 
 #[tokio::test]
-async fn a_change_shows_in_the_next_answer_and_one_made_behind_the_servers_back_within_a_second()
-{
+async fn a_change_shows_in_the_next_answer_and_one_made_behind_the_servers_back_within_a_second() {
     let app = spawn_app().await;
     app.login_admin().await;
     let view: Value = app.patches().await.json().await.unwrap();
@@ -67,14 +63,18 @@ async fn a_change_shows_in_the_next_answer_and_one_made_behind_the_servers_back_
     let view: Value = app.patches().await.json().await.unwrap();
     assert_eq!(view["history_total"], 0);
     testkit::seed::history(&app.state.db, 3).await.unwrap();
-    eventually("the panel shows the new history", Duration::from_secs(5), || async {
-        let view: Value = app.patches().await.json().await.unwrap();
-        if view["history_total"] == 3 {
-            Ok(())
-        } else {
-            Err(format!("history_total {}", view["history_total"]))
-        }
-    })
+    eventually(
+        "the panel shows the new history",
+        Duration::from_secs(5),
+        || async {
+            let view: Value = app.patches().await.json().await.unwrap();
+            if view["history_total"] == 3 {
+                Ok(())
+            } else {
+                Err(format!("history_total {}", view["history_total"]))
+            }
+        },
+    )
     .await
     .unwrap();
 }

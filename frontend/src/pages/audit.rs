@@ -101,7 +101,7 @@ fn AuditTable(
     };
 
     view! {
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0" role="region" aria-label="Audit log entries, newest first">
             <table id="audit-table" class="table">
                 <caption class="visually-hidden">"Audit log entries, newest first"</caption>
                 <thead>

@@ -56,7 +56,7 @@ fn DevicesTable(devices: Vec<DeviceInfo>) -> impl IntoView {
         .into_any();
     }
     view! {
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0" role="region" aria-label="Managed devices">
             <table id="devices-table" class="table">
                 <caption class="visually-hidden">"Managed devices"</caption>
                 <thead>

@@ -302,7 +302,7 @@ fn WindowList(editor: Editor, #[prop(into)] is_admin: Signal<bool>) -> impl Into
             .into_any();
         }
         view! {
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0" role="region" aria-label="Maintenance windows">
                 <table id="maintenance-windows" class="table">
                     <caption class="visually-hidden">"Maintenance windows"</caption>
                     <thead>

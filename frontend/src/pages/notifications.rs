@@ -165,7 +165,7 @@ fn TargetsTable(
         .into_any();
     }
     view! {
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0" role="region" aria-label="Notification targets">
             <table id="notification-targets" class="table">
                 <caption class="visually-hidden">"Notification targets"</caption>
                 <thead>
@@ -459,7 +459,7 @@ fn DeliveriesTable(deliveries: Vec<Delivery>) -> impl IntoView {
         .into_any();
     }
     view! {
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0" role="region" aria-label="Notification deliveries, newest first">
             <table id="notification-deliveries" class="table">
                 <caption class="visually-hidden">"Notification deliveries, newest first"</caption>
                 <thead>

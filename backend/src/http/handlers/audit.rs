@@ -27,11 +27,12 @@ pub async fn list(
     CurrentUser(_user): CurrentUser,
     Query(query): Query<PageQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    let (page, per_page) = query
-        .checked(DEFAULT_PER_PAGE)
-        .map_err(|message| ApiError::BadRequest {
-            code: "invalid_query",
-            message,
-        })?;
+    let (page, per_page) =
+        query
+            .checked(DEFAULT_PER_PAGE)
+            .map_err(|message| ApiError::BadRequest {
+                code: "invalid_query",
+                message,
+            })?;
     Ok(Json(state.audit.list(page, per_page).await?))
 }

@@ -52,12 +52,13 @@ pub async fn history(
     CurrentUser(_user): CurrentUser,
     Query(query): Query<PageQuery>,
 ) -> Result<Json<HistoryPage>, ApiError> {
-    let (page, per_page) = query
-        .checked(HISTORY_PER_PAGE)
-        .map_err(|message| ApiError::BadRequest {
-            code: "invalid_query",
-            message,
-        })?;
+    let (page, per_page) =
+        query
+            .checked(HISTORY_PER_PAGE)
+            .map_err(|message| ApiError::BadRequest {
+                code: "invalid_query",
+                message,
+            })?;
     Ok(Json(state.panel.history(page, per_page).await?))
 }
 

@@ -27,7 +27,7 @@ pub fn AvailableTable(patches: Vec<AvailablePatch>, is_admin: bool) -> impl Into
         .into_any();
     }
     view! {
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0" role="region" aria-label="Available patches, newest first">
             <table id="patches-table" class="table">
                 <caption class="visually-hidden">"Available patches, newest first"</caption>
                 <thead>

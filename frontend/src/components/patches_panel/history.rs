@@ -46,11 +46,8 @@ pub fn History(
             let seen = |job: i64| {
                 o.iter().any(|e| e.job == job) || first_ids.with_value(|ids| ids.contains(&job))
             };
-            let fresh: Vec<HistoryEntry> = page
-                .entries
-                .into_iter()
-                .filter(|e| !seen(e.job))
-                .collect();
+            let fresh: Vec<HistoryEntry> =
+                page.entries.into_iter().filter(|e| !seen(e.job)).collect();
             o.extend(fresh);
         });
         Ok::<(), ApiError>(())
@@ -61,7 +58,7 @@ pub fn History(
         <div class="field">
             <span class="field-label">"History"</span>
             <div class="field-value" id="patch-history">
-                <div class="table-scroll">
+                <div class="table-scroll" tabindex="0" role="region" aria-label="Installs and rollbacks, newest first">
                     <table class="table history-table">
                         <caption class="visually-hidden">"Installs and rollbacks, newest first"</caption>
                         <thead>
