@@ -1,7 +1,7 @@
 //! Every page of the web client, as a person visits them, at the two sizes the console is made
 //! for: the accessibility and layout tests walk it, and `make screenshots` photographs it.
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use fantoccini::Locator;
 use serde_json::Value;
 
@@ -149,29 +149,63 @@ async fn shown_text(browser: &Browser) -> String {
     }
 }
 
-/// Makes the page's viewport `size` CSS pixels (the window is made larger by whatever the
-/// browser's own frame takes).
+/// Makes the page's viewport `size` CSS pixels, for this page and the ones opened after it.
+/// A headless Chromium window is never narrower than 500 pixels, so the size is set by
+/// Chromium's device emulation (as its developer tools' device toolbar does), not by the
+/// window's.
 pub async fn resize(browser: &Browser, (width, height): (u32, u32)) -> anyhow::Result<()> {
-    browser.client.set_window_size(width, height).await?;
+    browser
+        .client
+        .issue_cmd(Cdp {
+            cmd: "Emulation.setDeviceMetricsOverride",
+            params: serde_json::json!({
+                "width": width,
+                "height": height,
+                "deviceScaleFactor": 1,
+                "mobile": false,
+            }),
+        })
+        .await
+        .context("cannot set the viewport's size")?;
     let inner = browser
         .client
-        .execute(
-            "return [window.innerWidth, window.innerHeight, window.outerWidth, window.outerHeight];",
-            vec![],
-        )
+        .execute("return [window.innerWidth, window.innerHeight];", vec![])
         .await?;
-    let n = |i: usize| inner.get(i).and_then(Value::as_u64).unwrap_or(0) as u32;
-    let (iw, ih, ow, oh) = (n(0), n(1), n(2), n(3));
-    if (iw, ih) != (width, height) {
-        browser
-            .client
-            .set_window_size(
-                width + ow.saturating_sub(iw),
-                height + oh.saturating_sub(ih),
-            )
-            .await?;
+    let n = |i: usize| inner.get(i).and_then(Value::as_u64).unwrap_or(0);
+    if (n(0), n(1)) != (u64::from(width), u64::from(height)) {
+        bail!(
+            "the viewport is {} x {}, not {width} x {height}",
+            n(0),
+            n(1)
+        );
     }
     Ok(())
+}
+
+/// A Chrome DevTools Protocol command, sent through chromedriver
+/// (`POST /session/{id}/goog/cdp/execute`).
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &reqwest::Url,
+        session_id: Option<&str>,
+    ) -> Result<reqwest::Url, <reqwest::Url as std::str::FromStr>::Err> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &reqwest::Url) -> (axum::http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.cmd, "params": self.params });
+        (axum::http::Method::POST, Some(body.to_string()))
+    }
 }
 
 /// Fails when the page scrolls sideways: something is wider than the window.
@@ -193,6 +227,33 @@ pub async fn no_sideways_scroll(browser: &Browser, page: &str) -> anyhow::Result
         .await?;
     if !found.is_null() {
         bail!("{page} scrolls sideways: {found}");
+    }
+    Ok(())
+}
+
+/// Fails when something sticks out of the card it is in (wide tables scroll inside their own
+/// box, and what they hold is left to it).
+pub async fn nothing_spills_out_of_a_card(browser: &Browser, page: &str) -> anyhow::Result<()> {
+    let found = browser
+        .client
+        .execute(
+            "const spilled = [];
+             for (const card of document.querySelectorAll('.card')) {
+               const edge = card.getBoundingClientRect().right;
+               for (const e of card.querySelectorAll('*')) {
+                 if (e.closest('.table-scroll, .visually-hidden')) continue;
+                 const right = e.getBoundingClientRect().right;
+                 if (right > edge + 1 && e.parentElement.getBoundingClientRect().right <= edge + 1)
+                   spilled.push((e.id ? '#' + e.id : e.tagName.toLowerCase() + '.' + [...e.classList].join('.'))
+                     + ' (' + Math.round(right - edge) + ' px out)');
+               }
+             }
+             return spilled.length ? spilled.slice(0, 5) : null;",
+            vec![],
+        )
+        .await?;
+    if !found.is_null() {
+        bail!("{page}: something sticks out of its card: {found}");
     }
     Ok(())
 }

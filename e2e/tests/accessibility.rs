@@ -1,6 +1,6 @@
 //! Every page, audited by axe-core and laid out at a laptop's and a phone's width: no
-//! violation of impact serious or critical, no page that scrolls sideways, and the SMS Patches
-//! panel's table whole at 1280 x 800.
+//! violation of impact serious or critical, no page that scrolls sideways, nothing that sticks
+//! out of its card, and the SMS Patches panel's table whole at 1280 x 800.
 
 use e2e::tour::{self, ADMIN_PAGES, LOGIN, NARROW, Page, WIDE};
 use e2e::{Browser, Vendor, a11y};
@@ -11,6 +11,7 @@ async fn inspect(browser: &Browser, page: &Page, size: (u32, u32), problems: &mu
     let mut checks = vec![
         a11y::audit(browser, &name).await,
         tour::no_sideways_scroll(browser, &name).await,
+        tour::nothing_spills_out_of_a_card(browser, &name).await,
     ];
     if page.name == "general" && size == WIDE {
         checks.push(tour::fits_its_box(browser, "#patches-table", "the patches table").await);

@@ -1,6 +1,7 @@
 //! Middleware: web clients held to the server's client version (426), the passive node's
 //! 421, the cluster secret on node-to-node calls, the browser hardening headers, the time
-//! limit of a request, and the answer to a handler's panic.
+//! limit of a request, the answer to a handler's panic, and marking the views kept for clients
+//! old after a request that may have changed state.
 
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};

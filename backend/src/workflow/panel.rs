@@ -6,6 +6,7 @@ use shared::panel::{
     AvailablePatch, CatalogPatch, HISTORY_PER_PAGE, HistoryEntry, HistoryPage, JobInfo, JobKind,
     PatchNotice, PatchPresence, PatchState, PatchesView, panel_states,
 };
+use shared::notify::EventType;
 use shared::{PatchId, PatchLevel};
 
 use std::sync::{Arc, PoisonError, RwLock};
@@ -15,6 +16,7 @@ use bytes::Bytes;
 
 use crate::service::events::Events;
 use crate::service::jobs::Jobs;
+use crate::service::notify::Notice;
 use crate::service::repository::decode_facts;
 use crate::service::tmc::{CheckOutcome, TmcSync, row_id};
 use crate::service::{Installed, PatchRepository, ServiceError, SettingsService};
@@ -76,9 +78,6 @@ impl ViewCache {
         });
     }
 }
-
-use crate::service::notify::Notice;
-use shared::notify::EventType;
 
 impl Panel {
     /// The whole panel.

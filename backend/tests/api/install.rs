@@ -610,6 +610,8 @@ async fn sms_remote(url: &str, args: &[&str]) -> std::process::Output {
         .args(args)
         .args(["--server", url, "--user", "admin", "--password-stdin"])
         .env_remove("SMS_PASSWORD")
+        // Ended with the test, also when it times out below.
+        .kill_on_drop(true)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

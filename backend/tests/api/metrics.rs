@@ -35,6 +35,7 @@ async fn scrape(app: &TestApp) -> (String, Samples) {
     let text = answer.text().await.unwrap();
     let mut parser = tokio::process::Command::new(test_python())
         .args(["-c", PARSE])
+        .kill_on_drop(true)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -748,11 +748,11 @@ async fn the_event_stream_announces_new_patches_only_while_notifications_are_ena
     assert!(job.contains("\"download\""), "{job}");
 }
 
-/// `sms tmc serve` of `vendor`'s folder on a loopback port, with `args`: the child and the
-/// URL of its ready line.
-fn sms_tmc_serve(vendor: &Vendor, args: &[&str]) -> (std::process::Child, String) {
+/// `sms tmc serve` of `vendor`'s folder on a loopback port, with `args`: the process (killed
+/// when dropped, also when the test fails) and the URL of its ready line.
+fn sms_tmc_serve(vendor: &Vendor, args: &[&str]) -> (testkit::process::Served, String) {
     use std::io::BufRead;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sms"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_sms"))
         .args(["tmc", "serve", "--listen", "127.0.0.1:0", "--dir"])
         .arg(vendor.dir())
         .arg("--key")
@@ -762,7 +762,13 @@ fn sms_tmc_serve(vendor: &Vendor, args: &[&str]) -> (std::process::Child, String
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
+    // Killed when dropped from here on, also if it never says it is ready.
+    let mut served = testkit::process::Served {
+        child,
+        url: String::new(),
+        lines: Vec::new(),
+    };
+    let stdout = served.child.stdout.take().unwrap();
     let mut lines = std::io::BufReader::new(stdout).lines();
     let url = loop {
         let line = lines.next().expect("a ready line").unwrap();
@@ -770,7 +776,8 @@ fn sms_tmc_serve(vendor: &Vendor, args: &[&str]) -> (std::process::Child, String
             break rest.to_owned();
         }
     };
-    (child, url)
+    served.url.clone_from(&url);
+    (served, url)
 }
 
 #[tokio::test]
@@ -786,7 +793,7 @@ async fn sms_tmc_serve_over_https_is_synced_from_by_a_server_trusting_its_ca() {
     let (cert_file, key_file) = (dir.path().join("tmc.pem"), dir.path().join("tmc.key"));
     std::fs::write(&cert_file, cert.pem()).unwrap();
     std::fs::write(&key_file, key.serialize_pem()).unwrap();
-    let (mut child, url) = sms_tmc_serve(
+    let (_tmc, url) = sms_tmc_serve(
         &vendor,
         &[
             "--tls-cert",
@@ -802,15 +809,13 @@ async fn sms_tmc_serve_over_https_is_synced_from_by_a_server_trusting_its_ca() {
     assert_eq!(panel(&app).await[0].0, "6.4.0.3");
     let done = app.follow_job(app.download("6.4.0.3").await).await;
     assert_eq!(done["state"], "succeeded", "{done}");
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[tokio::test]
 async fn sms_tmc_serve_serves_a_signed_catalog_and_packages_with_range() {
     let vendor = Vendor::new();
     let file = add(&vendor, 4, 32);
-    let (mut child, url) = sms_tmc_serve(&vendor, &[]);
+    let (_tmc, url) = sms_tmc_serve(&vendor, &[]);
     backend::config::install_tls_provider();
     let http = reqwest::Client::new();
     let json = http
@@ -846,8 +851,6 @@ async fn sms_tmc_serve_serves_a_signed_catalog_and_packages_with_range() {
     assert_eq!(partial.status(), 206);
     let tail = partial.bytes().await.unwrap();
     assert_eq!(&tail[..], &std::fs::read(&file).unwrap()[1000..]);
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 /// `router` over HTTPS on a loopback port, with a new self-signed certificate for 127.0.0.1:
