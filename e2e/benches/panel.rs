@@ -59,6 +59,8 @@ async fn main() -> anyhow::Result<()> {
         .build()?;
     let login = client
         .post(browser.url("/api/v1/session"))
+        // A state change: the server asks who the client is (docs/api.md).
+        .header(shared::api::CLIENT_HEADER, "api/bench-panel")
         .json(&serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}))
         .send()
         .await?;

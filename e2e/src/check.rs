@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::bail;
 use fantoccini::Locator;
 
-use crate::harness::{Browser, WAIT};
+use crate::harness::{Browser, DriverPost, WAIT};
 
 /// How often a check looks at the page again.
 const POLL: Duration = Duration::from_millis(100);
@@ -255,34 +255,16 @@ pub async fn no_injected_script_ran(browser: &Browser) -> anyhow::Result<()> {
     }
 }
 
-/// chromedriver's `POST /session/{id}/se/log` for the `browser` log: the console's messages
-/// since the last read.
-#[derive(Debug)]
-struct BrowserLog;
-
-impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
-    fn endpoint(
-        &self,
-        base_url: &reqwest::Url,
-        session_id: Option<&str>,
-    ) -> Result<reqwest::Url, <reqwest::Url as std::str::FromStr>::Err> {
-        base_url.join(&format!(
-            "session/{}/se/log",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _request_url: &reqwest::Url) -> (axum::http::Method, Option<String>) {
-        (
-            axum::http::Method::POST,
-            Some(r#"{"type":"browser"}"#.to_owned()),
-        )
-    }
-}
-
 /// The browser console's messages since the last call (each read empties the log).
 pub async fn console_messages(browser: &Browser) -> anyhow::Result<Vec<String>> {
-    let entries = browser.client.issue_cmd(BrowserLog).await?;
+    // chromedriver's log of the `browser` (the console).
+    let entries = browser
+        .client
+        .issue_cmd(DriverPost {
+            path: "se/log",
+            body: serde_json::json!({ "type": "browser" }),
+        })
+        .await?;
     let Some(entries) = entries.as_array() else {
         bail!("chromedriver's browser log is not a list: {entries}");
     };

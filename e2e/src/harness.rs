@@ -229,3 +229,29 @@ async fn wait_for_port(addr: SocketAddr) -> anyhow::Result<()> {
     })
     .await
 }
+
+/// A chromedriver command of its own (beyond the WebDriver standard that fantoccini speaks):
+/// `POST /session/{id}/{path}` with a JSON `body`.
+#[derive(Debug)]
+pub(crate) struct DriverPost {
+    pub path: &'static str,
+    pub body: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for DriverPost {
+    fn endpoint(
+        &self,
+        base_url: &reqwest::Url,
+        session_id: Option<&str>,
+    ) -> Result<reqwest::Url, <reqwest::Url as std::str::FromStr>::Err> {
+        base_url.join(&format!(
+            "session/{}/{}",
+            session_id.unwrap_or_default(),
+            self.path
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &reqwest::Url) -> (axum::http::Method, Option<String>) {
+        (axum::http::Method::POST, Some(self.body.to_string()))
+    }
+}

@@ -5,7 +5,7 @@ use anyhow::{Context, bail};
 use fantoccini::Locator;
 use serde_json::Value;
 
-use crate::harness::Browser;
+use crate::harness::{Browser, DriverPost};
 use crate::tmc::Tmc;
 use crate::{ADMIN_PASSWORD, Vendor, action, check};
 
@@ -156,13 +156,17 @@ async fn shown_text(browser: &Browser) -> String {
 pub async fn resize(browser: &Browser, (width, height): (u32, u32)) -> anyhow::Result<()> {
     browser
         .client
-        .issue_cmd(Cdp {
-            cmd: "Emulation.setDeviceMetricsOverride",
-            params: serde_json::json!({
-                "width": width,
-                "height": height,
-                "deviceScaleFactor": 1,
-                "mobile": false,
+        .issue_cmd(DriverPost {
+            // A Chrome DevTools Protocol command.
+            path: "goog/cdp/execute",
+            body: serde_json::json!({
+                "cmd": "Emulation.setDeviceMetricsOverride",
+                "params": {
+                    "width": width,
+                    "height": height,
+                    "deviceScaleFactor": 1,
+                    "mobile": false,
+                },
             }),
         })
         .await
@@ -180,32 +184,6 @@ pub async fn resize(browser: &Browser, (width, height): (u32, u32)) -> anyhow::R
         );
     }
     Ok(())
-}
-
-/// A Chrome DevTools Protocol command, sent through chromedriver
-/// (`POST /session/{id}/goog/cdp/execute`).
-#[derive(Debug)]
-struct Cdp {
-    cmd: &'static str,
-    params: Value,
-}
-
-impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base_url: &reqwest::Url,
-        session_id: Option<&str>,
-    ) -> Result<reqwest::Url, <reqwest::Url as std::str::FromStr>::Err> {
-        base_url.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _request_url: &reqwest::Url) -> (axum::http::Method, Option<String>) {
-        let body = serde_json::json!({ "cmd": self.cmd, "params": self.params });
-        (axum::http::Method::POST, Some(body.to_string()))
-    }
 }
 
 /// Fails when the page scrolls sideways: something is wider than the window.

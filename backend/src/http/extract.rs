@@ -6,7 +6,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use ipnet::IpNet;
-use shared::api::CLIENT_HEADER;
+use shared::api::{CLIENT_HEADER, PageQuery};
 
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
@@ -168,6 +168,17 @@ pub fn session_token(headers: &HeaderMap) -> Option<String> {
         .find(|c| c.name() == SESSION_COOKIE)
         .map(|c| c.value().to_owned())
         .filter(|value| !value.is_empty())
+}
+
+/// The page and page size a listing's query asks for (`?page=&per_page=`), `per_page`
+/// defaulting to `default_per_page`; out of range is a 400 `invalid_query` that says why.
+pub fn page_of(query: PageQuery, default_per_page: u64) -> Result<(u64, u64), ApiError> {
+    query
+        .checked(default_per_page)
+        .map_err(|message| ApiError::BadRequest {
+            code: "invalid_query",
+            message,
+        })
 }
 
 #[cfg(test)]

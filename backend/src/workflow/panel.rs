@@ -2,11 +2,11 @@
 //! state at the installed level (`GET /api/v1/patches`, `GET /api/v1/patches/{id}`, notices).
 
 use shared::api::{PatchInfo, ServerInfo};
+use shared::notify::EventType;
 use shared::panel::{
     AvailablePatch, CatalogPatch, HISTORY_PER_PAGE, HistoryEntry, HistoryPage, JobInfo, JobKind,
     PatchNotice, PatchPresence, PatchState, PatchesView, panel_states,
 };
-use shared::notify::EventType;
 use shared::{PatchId, PatchLevel};
 
 use std::sync::{Arc, PoisonError, RwLock};

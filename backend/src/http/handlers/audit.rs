@@ -4,7 +4,7 @@ use axum::extract::State;
 use shared::api::{AuditPage, ErrorResponse, PageQuery};
 
 use crate::http::error::{ApiError, Json, Query};
-use crate::http::extract::CurrentUser;
+use crate::http::extract::{CurrentUser, page_of};
 use crate::http::state::AppState;
 use crate::service::audit::DEFAULT_PER_PAGE;
 
@@ -27,12 +27,6 @@ pub async fn list(
     CurrentUser(_user): CurrentUser,
     Query(query): Query<PageQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    let (page, per_page) =
-        query
-            .checked(DEFAULT_PER_PAGE)
-            .map_err(|message| ApiError::BadRequest {
-                code: "invalid_query",
-                message,
-            })?;
+    let (page, per_page) = page_of(query, DEFAULT_PER_PAGE)?;
     Ok(Json(state.audit.list(page, per_page).await?))
 }

@@ -10,7 +10,7 @@ use shared::api::{ErrorResponse, PageQuery};
 use shared::panel::{AvailablePatch, HISTORY_PER_PAGE, HistoryPage, JobInfo, PatchesView};
 
 use crate::http::error::{ApiError, Json, Path, Query};
-use crate::http::extract::{Admin, CurrentUser, Source};
+use crate::http::extract::{Admin, CurrentUser, Source, page_of};
 use crate::http::state::AppState;
 use crate::workflow::download::installed_level;
 
@@ -52,13 +52,7 @@ pub async fn history(
     CurrentUser(_user): CurrentUser,
     Query(query): Query<PageQuery>,
 ) -> Result<Json<HistoryPage>, ApiError> {
-    let (page, per_page) =
-        query
-            .checked(HISTORY_PER_PAGE)
-            .map_err(|message| ApiError::BadRequest {
-                code: "invalid_query",
-                message,
-            })?;
+    let (page, per_page) = page_of(query, HISTORY_PER_PAGE)?;
     Ok(Json(state.panel.history(page, per_page).await?))
 }
 
