@@ -37,10 +37,15 @@ pub fn History(
     // The older pages fetched so far, and the next one to fetch.
     let older = RwSignal::new(Vec::<HistoryEntry>::new());
     let next_page = RwSignal::new(2_u64);
+    // Set once a page reaches the end: skipped duplicates must not leave the button forever.
+    let at_end = RwSignal::new(false);
     let shown = move || first_count + older.with(|o| o.len() as u64);
     let show_older = Action::new_unsync(move |_: &()| async move {
         let page = api::get_history(next_page.get_untracked(), HISTORY_PER_PAGE).await?;
         next_page.update(|n| *n += 1);
+        if page.page.saturating_mul(page.per_page) >= page.total {
+            at_end.set(true);
+        }
         older.update(|o| {
             // A new job pushes every entry one place down: skip what is already shown.
             let seen = |job: i64| {
@@ -53,7 +58,13 @@ pub fn History(
         Ok::<(), ApiError>(())
     });
     let pending = show_older.pending();
-    let more = move || total.saturating_sub(shown());
+    let more = move || {
+        if at_end.get() {
+            0
+        } else {
+            total.saturating_sub(shown())
+        }
+    };
     view! {
         <div class="field">
             <span class="field-label">"History"</span>
