@@ -118,7 +118,7 @@ pub struct CatalogPatch {
 /// Where an available patch stands on this server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[serde(tag = "state", rename_all = "snake_case", try_from = "PatchStateWire")]
 pub enum PatchState {
     /// Offered by the TMC, not downloaded.
     Available,
@@ -132,6 +132,54 @@ pub enum PatchState {
     Installed,
     /// Cannot be installed here, for this reason.
     NotApplicable { reason: Applicability },
+}
+
+/// The JSON of a [`PatchState`], read as one flat object: the same object the tagged enum
+/// writes, decoded without the buffering a tagged enum's derived decoder needs (which made the
+/// web client noticeably larger, the panel's rows being decoded there).
+#[derive(Deserialize)]
+struct PatchStateWire {
+    state: PatchStateTag,
+    job: Option<i64>,
+    percent: Option<u8>,
+    by: Option<u32>,
+    reason: Option<Applicability>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum PatchStateTag {
+    Available,
+    Downloading,
+    Downloaded,
+    Superseded,
+    Installed,
+    NotApplicable,
+}
+
+impl TryFrom<PatchStateWire> for PatchState {
+    type Error = String;
+
+    fn try_from(wire: PatchStateWire) -> Result<Self, Self::Error> {
+        fn needs<T>(value: Option<T>, field: &str, state: &str) -> Result<T, String> {
+            value.ok_or_else(|| format!("missing field `{field}` for state `{state}`"))
+        }
+        Ok(match wire.state {
+            PatchStateTag::Available => PatchState::Available,
+            PatchStateTag::Downloading => PatchState::Downloading {
+                job: needs(wire.job, "job", "downloading")?,
+                percent: needs(wire.percent, "percent", "downloading")?,
+            },
+            PatchStateTag::Downloaded => PatchState::Downloaded,
+            PatchStateTag::Superseded => PatchState::Superseded {
+                by: needs(wire.by, "by", "superseded")?,
+            },
+            PatchStateTag::Installed => PatchState::Installed,
+            PatchStateTag::NotApplicable => PatchState::NotApplicable {
+                reason: needs(wire.reason, "reason", "not_applicable")?,
+            },
+        })
+    }
 }
 
 /// One row of the panel's list of patches.
@@ -321,6 +369,59 @@ pub fn panel_states(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_patch_state_reads_back_as_written() {
+        let version = "6.4.0".parse().unwrap();
+        for state in [
+            PatchState::Available,
+            PatchState::Downloading {
+                job: 7,
+                percent: 40,
+            },
+            PatchState::Downloaded,
+            PatchState::Superseded { by: 5 },
+            PatchState::Installed,
+            PatchState::NotApplicable {
+                reason: Applicability::AlreadyInstalled,
+            },
+            PatchState::NotApplicable {
+                reason: Applicability::WrongProductVersion {
+                    patch_for: "6.5.0".parse().unwrap(),
+                    installed: version,
+                },
+            },
+            PatchState::NotApplicable {
+                reason: Applicability::OlderThanInstalled {
+                    installed: crate::PatchLevel(3),
+                },
+            },
+        ] {
+            let json = serde_json::to_string(&state).unwrap();
+            let back: PatchState = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, state, "{json}");
+        }
+    }
+
+    #[test]
+    fn a_patch_state_is_read_as_its_object_says() {
+        let read = |json: &str| serde_json::from_str::<PatchState>(json).map_err(|e| e.to_string());
+        assert_eq!(
+            read(r#"{"percent":3,"state":"downloading","job":9,"other":1}"#),
+            Ok(PatchState::Downloading { job: 9, percent: 3 })
+        );
+        assert_eq!(
+            read(r#"{"state":"not_applicable","reason":{"code":"already_installed"}}"#),
+            Ok(PatchState::NotApplicable {
+                reason: Applicability::AlreadyInstalled
+            })
+        );
+        let missing = read(r#"{"state":"superseded"}"#).unwrap_err();
+        assert!(missing.contains("missing field `by`"), "{missing}");
+        let unknown = read(r#"{"state":"lost"}"#).unwrap_err();
+        assert!(unknown.contains("unknown variant `lost`"), "{unknown}");
+        assert!(read(r#"{"job":1}"#).is_err());
+    }
 
     fn presence(patch: u32, in_repository: bool, downloading: Option<(i64, u8)>) -> PatchPresence {
         PatchPresence {

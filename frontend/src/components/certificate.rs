@@ -8,6 +8,7 @@ use shared::tls::{CertificateInfo, TlsStatus};
 use crate::api::{self, ApiError};
 use crate::components::error::{ErrorDisplay, ErrorList};
 use crate::components::loading::Loading;
+use crate::components::local_time::in_utc;
 
 /// The "Server certificate" section's content.
 #[component]
@@ -50,7 +51,7 @@ fn CertificateView(status: TlsStatus, is_admin: bool) -> impl IntoView {
 /// Subject, names, issuer, validity and fingerprint, with the expiry warning.
 #[component]
 fn CertificateFacts(certificate: CertificateInfo) -> impl IntoView {
-    let day = |at: chrono::DateTime<chrono::Utc>| at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let day = in_utc;
     let days_left = certificate.days_left;
     let warning = certificate.expires_soon.then(|| {
         let text = if days_left < 0 {

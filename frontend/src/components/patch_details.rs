@@ -1,6 +1,7 @@
 //! A patch's manifest facts and its release notes, as the import step and the Software Details
 //! page show them.
 
+use crate::components::local_time::in_utc;
 use leptos::prelude::*;
 use shared::api::PatchInfo;
 use shared::effects::{Restart, changes_fact};
@@ -23,14 +24,14 @@ pub fn PatchFacts(
         Restart::Application => "Application restart",
         Restart::Reboot => "Reboot of the server",
     };
-    let imported_at = info.imported_at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let imported_at = in_utc(info.imported_at);
     view! {
         <dl id="patch-facts" class="facts">
             <dt>"Build"</dt>
             <dd id="patch-build">{info.build.to_string()}</dd>
             <dt>"Released"</dt>
             <dd id="patch-released">
-                <time datetime=info.released.to_string()>{info.released.format("%Y-%m-%d").to_string()}</time>
+                <time datetime=info.released.to_string()>{info.released.to_string()}</time>
             </dd>
             <dt>"Size"</dt>
             <dd id="patch-size" title=format!("{} bytes", info.size)>{size_in_mb(info.size)}</dd>
@@ -109,22 +110,26 @@ fn yes_no(value: bool) -> &'static str {
 
 /// "12.3 MB" (decimal megabytes), "0.1 MB" at least for anything but an empty file.
 pub fn size_in_mb(bytes: u64) -> String {
-    // Precision is irrelevant here: sizes are shown to one decimal.
-    let mb = bytes as f64 / 1_000_000.0;
+    // In whole numbers: formatting floats would bring a float printer into the wasm.
     if bytes == 0 {
         "0 MB".to_owned()
-    } else if mb < 0.1 {
+    } else if bytes < 100_000 {
         "less than 0.1 MB".to_owned()
-    } else if mb < 100.0 {
-        format!("{mb:.1} MB")
+    } else if bytes < 100_000_000 {
+        format!("{} MB", tenths((bytes + 50_000) / 100_000))
     } else {
-        format!("{mb:.0} MB")
+        format!("{} MB", (bytes + 500_000) / 1_000_000)
     }
+}
+
+/// `123` tenths as `12.3`.
+pub fn tenths(tenths: u64) -> String {
+    format!("{}.{}", tenths / 10, tenths % 10)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::size_in_mb;
+    use super::{size_in_mb, tenths};
 
     #[test]
     fn sizes_are_shown_in_megabytes() {
@@ -133,5 +138,12 @@ mod tests {
         assert_eq!(size_in_mb(262_144), "0.3 MB");
         assert_eq!(size_in_mb(48_200_000), "48.2 MB");
         assert_eq!(size_in_mb(1_234_000_000), "1234 MB");
+        assert_eq!(size_in_mb(150_000), "0.2 MB");
+        assert_eq!(size_in_mb(149_999), "0.1 MB");
+        assert_eq!(size_in_mb(99_960_000), "100.0 MB");
+        assert_eq!(size_in_mb(100_000_000), "100 MB");
+        assert_eq!(size_in_mb(100_499_999), "100 MB");
+        assert_eq!(size_in_mb(100_500_000), "101 MB");
+        assert_eq!(tenths(5), "0.5");
     }
 }

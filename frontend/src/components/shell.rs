@@ -2,7 +2,6 @@
 //! page. Without a session it sends the user to the login page.
 
 use leptos::prelude::*;
-use leptos_router::components::Outlet;
 
 use crate::api;
 use crate::components::error::ErrorList;
@@ -12,7 +11,10 @@ use crate::components::shell_data::{ShellData, use_shell};
 
 /// Loads the session; once it is known shows the header and the current admin page.
 #[component]
-pub fn AppShell() -> impl IntoView {
+pub fn AppShell(
+    /// The current admin page.
+    children: ChildrenFn,
+) -> impl IntoView {
     let session = LocalResource::new(api::get_session);
     let live = crate::live::provide_live();
     // Ask for the server's details only with a session: without one the answer is a second 401.
@@ -58,7 +60,9 @@ pub fn AppShell() -> impl IntoView {
                 <ErrorBoundary fallback=|errors| view! {
                     <div class="shell-error"><ErrorList errors/></div>
                 }>
-                    {move || Suspend::new(async move {
+                    {move || {
+                    let children = children.clone();
+                    Suspend::new(async move {
                         let session = shell.session.await;
                         // A passive node refuses the pages' requests: know it before they run.
                         // (Its own resource, fetched once, so that a refetch of the cluster does
@@ -86,11 +90,12 @@ pub fn AppShell() -> impl IntoView {
                                     }
                                     .into_any()
                                 } else {
-                                    view! { <Outlet/> }.into_any()
+                                    children().into_any()
                                 }}
                             </main>
                         })
-                    })}
+                    })
+                    }}
                 </ErrorBoundary>
             </Transition>
         </div>

@@ -7,6 +7,7 @@ use shared::api::{AuditEntry, AuditPage as AuditPageData};
 use crate::api;
 use crate::components::error::ErrorList;
 use crate::components::loading::Loading;
+use crate::components::local_time::clock;
 use crate::components::set_page_title;
 
 /// Entries shown per page.
@@ -160,7 +161,7 @@ fn AuditRow(
         <tr class="audit-row">
             <td class="nowrap">
                 <time datetime=entry.at.to_rfc3339()>
-                    {entry.at.format("%Y-%m-%d %H:%M:%S").to_string()}
+                    {format!("{} {}", entry.at.date_naive(), clock(entry.at))}
                 </time>
             </td>
             <td>{entry.actor.unwrap_or_else(|| "system".to_owned())}</td>

@@ -2,7 +2,6 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
 use shared::PatchId;
 use shared::effects::{Restart, changes_fact};
 use shared::panel::{AvailablePatch, CatalogPatch};
@@ -15,11 +14,12 @@ use crate::components::set_page_title;
 use crate::navigation::HOME;
 
 #[component]
-pub fn PatchDetailsPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
+pub fn PatchDetailsPage(
+    /// The patch id as the address has it (checked here).
+    id: String,
+) -> impl IntoView {
     let patch = LocalResource::new(move || {
-        let id = id();
+        let id = id.clone();
         async move {
             let id: PatchId = id.parse().map_err(|err| ApiError {
                 status: None,
@@ -61,7 +61,7 @@ fn Details(found: AvailablePatch) -> impl IntoView {
         Restart::Reboot => "Reboot of the server",
     };
     let yes_no = |b: bool| if b { "Yes" } else { "No" };
-    let released = p.released.format("%Y-%m-%d").to_string();
+    let released = p.released.to_string();
     view! {
         <h1 id="details-name">{p.display_name.clone()}</h1>
         <p class="page-intro">{p.title.clone()}</p>

@@ -7,6 +7,7 @@ use shared::devices::{DeviceInfo, DeviceState, uptime_in_words};
 use crate::api::{self, ApiError};
 use crate::components::error::{ErrorDisplay, ErrorList};
 use crate::components::loading::Loading;
+use crate::components::local_time::in_utc_seconds;
 use crate::components::set_page_title;
 use crate::components::shell_data::use_shell;
 use crate::live::use_live;
@@ -96,7 +97,7 @@ fn DeviceRow(device: DeviceInfo) -> impl IntoView {
     let packets = device.packets_inspected;
     let contact = device
         .last_contact
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .map(in_utc_seconds)
         .unwrap_or_else(|| "never".to_owned());
     view! {
         <tr data-device=device.name.clone() data-state=state>

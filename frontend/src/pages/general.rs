@@ -9,6 +9,7 @@ use crate::api::ApiError;
 use crate::components::certificate::ServerCertificate;
 use crate::components::error::ErrorList;
 use crate::components::loading::Loading;
+use crate::components::local_time::in_utc;
 use crate::components::notifications::NotificationsField;
 use crate::components::patches_panel::{PatchesPanel, installed_level_in_words};
 use crate::components::set_page_title;
@@ -104,7 +105,7 @@ fn ServerFacts(
     /// The installed state of the server.
     info: ServerInfo,
 ) -> impl IntoView {
-    let installed_on = info.installed_at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let installed_on = in_utc(info.installed_at);
     view! {
         <dl class="facts">
             <dt>"Product version"</dt>

@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 use shared::PatchId;
 use shared::panel::{JobInfo, JobState};
 
@@ -37,13 +37,14 @@ fn followed_job() -> LocalResource<Option<JobInfo>> {
 
 /// Confirm and follow the install of one patch.
 #[component]
-pub fn InstallPage() -> impl IntoView {
+pub fn InstallPage(
+    /// The patch id as the address has it (checked here).
+    id: String,
+) -> impl IntoView {
     set_page_title("Install a patch");
     let shell = use_shell();
-    let params = use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
     let patch = LocalResource::new(move || {
-        let id = id();
+        let id = id.clone();
         async move {
             let id: PatchId = id.parse().map_err(|err| ApiError {
                 status: None,

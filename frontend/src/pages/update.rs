@@ -146,7 +146,7 @@ fn TmcStep(view: PatchesView, is_admin: bool) -> impl IntoView {
                 let facts = format!(
                     "{} · released {} · {}",
                     c.patch.title,
-                    c.patch.released.format("%Y-%m-%d"),
+                    c.patch.released,
                     size_in_mb(c.patch.size),
                 );
                 view! {

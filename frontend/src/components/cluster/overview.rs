@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use shared::cluster::{ClusterInfo, ClusterRole, HA_PROCEDURE, NodeInfo};
 
 use crate::components::cluster::actions::{ActionState, ClusterActions};
+use crate::components::local_time::in_utc;
 
 fn role_words(role: ClusterRole) -> &'static str {
     match role {
@@ -32,7 +33,7 @@ pub fn ClusterView(info: ClusterInfo, admin: bool, actions: ActionState) -> impl
     let enabled = info.enabled;
     let peer = info.peer.clone();
     let changed = match (&info.changed_by, info.changed_at) {
-        (Some(by), Some(at)) => format!(" (changed by {by}, {})", at.format("%Y-%m-%d %H:%M UTC")),
+        (Some(by), Some(at)) => format!(" (changed by {by}, {})", in_utc(at)),
         _ => String::new(),
     };
     view! {

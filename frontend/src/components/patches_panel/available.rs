@@ -112,7 +112,7 @@ fn PatchRow(patch: AvailablePatch, is_admin: bool) -> impl IntoView {
             .max_by_key(|j| j.id)
             .and_then(|j| j.error.clone())
     };
-    let released = facts.released.format("%Y-%m-%d").to_string();
+    let released = facts.released.to_string();
     let name = facts.display_name.clone();
     view! {
         <tr data-patch=id.to_string() class:recommended=patch.recommended>

@@ -8,6 +8,7 @@ use shared::panel::{HISTORY_PER_PAGE, HistoryEntry, JobKind, JobState};
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
 use crate::components::local_time::{LocalTime, in_utc};
+use crate::components::patch_details::tenths;
 use crate::live::use_live;
 
 /// Installs and rollbacks, newest first: when, what, who, from and to which level, how it
@@ -142,8 +143,11 @@ fn HistoryRow(entry: HistoryEntry, is_admin: bool) -> impl IntoView {
     let took = entry
         .finished_at
         .map(|end| {
-            let ms = (end - entry.started_at).num_milliseconds().max(0);
-            format!("{:.1} s", ms as f64 / 1000.0)
+            let ms = (end - entry.started_at)
+                .num_milliseconds()
+                .max(0)
+                .unsigned_abs();
+            format!("{} s", tenths((ms + 50) / 100))
         })
         .unwrap_or_default();
     let started = in_utc(entry.started_at);

@@ -11,6 +11,7 @@ use leptos_router::components::A;
 use shared::PatchLevel;
 use shared::panel::PatchesView;
 
+use crate::components::local_time::in_utc;
 use crate::navigation::{ROLLBACK, UPDATE_PATCH};
 use available::AvailableTable;
 use history::History;
@@ -25,10 +26,7 @@ pub fn PatchesPanel(
     is_admin: bool,
 ) -> impl IntoView {
     let installed = view.installed.clone();
-    let installed_on = installed
-        .installed_at
-        .format("%Y-%m-%d %H:%M UTC")
-        .to_string();
+    let installed_on = in_utc(installed.installed_at);
     let level = installed_level_in_words(installed.patch_level);
     view! {
         <div class="field">

@@ -5,6 +5,7 @@ use shared::panel::{TmcConnection, TmcStatus};
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
+use crate::components::local_time::clock;
 use crate::live::use_live;
 
 /// "Connected · last check …" or "Unreachable: … · next retry …", with Check now.
@@ -71,7 +72,7 @@ fn connection_class(connection: TmcConnection) -> &'static str {
 }
 
 fn tmc_in_words(status: &TmcStatus) -> String {
-    let time = |t: &chrono::DateTime<chrono::Utc>| t.format("%H:%M:%S UTC").to_string();
+    let time = |t: &chrono::DateTime<chrono::Utc>| format!("{} UTC", clock(*t));
     let last = status
         .last_check
         .as_ref()
