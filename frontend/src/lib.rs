@@ -37,7 +37,6 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Sends `/` and `/admin` to the home page without leaving a history step behind.
 /// The page at the current address (`routes`), in its frame: the admin frame stays on the
 /// screen, with its session and live data, while the admin pages in it change.
 #[component]
@@ -46,10 +45,11 @@ fn Pages() -> impl IntoView {
     let page = Memo::new(move |_| page_at(&location.pathname.read()));
     let frame = Memo::new(move |_| page.read().frame());
     // The router puts a followed link's address into the browser's history only once the page
-    // it leads to is drawn, when told so (a table of routes would tell it): say it here.
+    // it leads to is drawn, when told so (a table of routes would tell it): say it here, after
+    // each new path is drawn (an effect runs after the drawing).
     let browser_url = use_context::<BrowserUrl>();
     Effect::new(move |_| {
-        page.track();
+        location.pathname.track();
         if let Some(url) = &browser_url {
             url.ready_to_complete();
         }
@@ -82,6 +82,7 @@ fn admin_page(page: AdminPage) -> AnyView {
     }
 }
 
+/// Sends `/` and `/admin` to the home page without leaving a history step behind.
 #[component]
 fn GoHome() -> impl IntoView {
     view! { <Redirect path=HOME options=replace_history()/> }

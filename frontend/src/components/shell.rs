@@ -61,40 +61,40 @@ pub fn AppShell(
                     <div class="shell-error"><ErrorList errors/></div>
                 }>
                     {move || {
-                    let children = children.clone();
-                    Suspend::new(async move {
-                        let session = shell.session.await;
-                        // A passive node refuses the pages' requests: know it before they run.
-                        // (Its own resource, fetched once, so that a refetch of the cluster does
-                        // not draw the whole frame again.)
-                        let passive_at_start = cluster_at_start
-                            .await
-                            .is_ok_and(|info| info.active_url.is_some());
-                        let passive = Memo::new(move |_| {
-                            cluster
-                                .get()
-                                .and_then(Result::ok)
-                                .map_or(passive_at_start, |info| info.active_url.is_some())
-                        });
-                        session.map(|session| view! {
-                            <AppHeader session/>
-                            <ServerLinkBanner/>
-                            <PassiveNodeBanner/>
-                            <PatchNoticeBanner/>
-                            <main id="main" class="main" tabindex="-1">
-                                {move || if passive.get() {
-                                    view! {
-                                        <p id="passive-page" class="muted">
-                                            "The pages of this SMS open on the active node (link above)."
-                                        </p>
-                                    }
-                                    .into_any()
-                                } else {
-                                    children().into_any()
-                                }}
-                            </main>
+                        let children = children.clone();
+                        Suspend::new(async move {
+                            let session = shell.session.await;
+                            // A passive node refuses the pages' requests: know it before they run.
+                            // (Its own resource, fetched once, so that a refetch of the cluster does
+                            // not draw the whole frame again.)
+                            let passive_at_start = cluster_at_start
+                                .await
+                                .is_ok_and(|info| info.active_url.is_some());
+                            let passive = Memo::new(move |_| {
+                                cluster
+                                    .get()
+                                    .and_then(Result::ok)
+                                    .map_or(passive_at_start, |info| info.active_url.is_some())
+                            });
+                            session.map(|session| view! {
+                                <AppHeader session/>
+                                <ServerLinkBanner/>
+                                <PassiveNodeBanner/>
+                                <PatchNoticeBanner/>
+                                <main id="main" class="main" tabindex="-1">
+                                    {move || if passive.get() {
+                                        view! {
+                                            <p id="passive-page" class="muted">
+                                                "The pages of this SMS open on the active node (link above)."
+                                            </p>
+                                        }
+                                        .into_any()
+                                    } else {
+                                        children().into_any()
+                                    }}
+                                </main>
+                            })
                         })
-                    })
                     }}
                 </ErrorBoundary>
             </Transition>
