@@ -158,9 +158,9 @@ async fn send(request: Result<Request, gloo_net::Error>) -> Result<Response, Api
         return Ok(response);
     }
     let status = response.status();
-    // An error body that cannot be read is no body.
-    let text = response.text().await.unwrap_or_default();
+    let text = response.text().await;
     if status == 426 {
+        let text = text.map_err(|e| ApiError::unexpected(status, e))?;
         let mismatch: ClientMismatch =
             serde_json::from_str(&text).map_err(|e| ApiError::unexpected(status, e))?;
         let error = ApiError {
@@ -172,7 +172,10 @@ async fn send(request: Result<Request, gloo_net::Error>) -> Result<Response, Api
         client_mismatch().set(Some(mismatch));
         Err(error)
     } else {
-        let body = serde_json::from_str::<ErrorResponse>(&text).ok();
+        // An error body that cannot be read or decoded is no body: the status says it then.
+        let body = text
+            .ok()
+            .and_then(|text| serde_json::from_str::<ErrorResponse>(&text).ok());
         Err(ApiError::from_answer(status, &response.status_text(), body))
     }
 }

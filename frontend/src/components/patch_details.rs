@@ -1,10 +1,11 @@
 //! A patch's manifest facts and its release notes, as the import step and the Software Details
 //! page show them.
 
-use crate::components::local_time::in_utc;
 use leptos::prelude::*;
 use shared::api::PatchInfo;
 use shared::effects::{Restart, changes_fact};
+
+use crate::components::local_time::in_utc;
 
 /// Everything the manifest says about the patch, as a list of facts.
 #[component]
