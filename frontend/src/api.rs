@@ -150,8 +150,21 @@ fn client(builder: RequestBuilder) -> RequestBuilder {
     builder.header(CLIENT_HEADER, &client_name())
 }
 
+/// An API call on its way: the answer, or why there is none. Boxed, so that what awaits it
+/// (resources, actions: `crate::load`) is built once per answer type, not once per call.
+pub type Fetch<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
+
+/// Boxes an `async` block into a [`Fetch`].
+pub fn fetch<T>(future: impl Future<Output = Result<T, ApiError>> + 'static) -> Fetch<T> {
+    Box::pin(future)
+}
+
 /// Sends the request and returns the answer if its status is a success.
-async fn send(request: Result<Request, gloo_net::Error>) -> Result<Response, ApiError> {
+fn send(request: Result<Request, gloo_net::Error>) -> Fetch<Response> {
+    fetch(send_now(request))
+}
+
+async fn send_now(request: Result<Request, gloo_net::Error>) -> Result<Response, ApiError> {
     let request = request.map_err(ApiError::unprepared)?;
     let response = request.send().await.map_err(ApiError::network)?;
     if response.ok() {
@@ -181,231 +194,239 @@ async fn send(request: Result<Request, gloo_net::Error>) -> Result<Response, Api
 }
 
 /// Sends the request and returns the status and the body of a successful answer.
-async fn send_text(request: Result<Request, gloo_net::Error>) -> Result<(u16, String), ApiError> {
-    let response = send(request).await?;
-    let status = response.status();
-    let text = response
-        .text()
-        .await
-        .map_err(|e| ApiError::unexpected(status, e))?;
-    Ok((status, text))
+fn send_text(request: Result<Request, gloo_net::Error>) -> Fetch<(u16, String)> {
+    fetch(async move {
+        let response = send(request).await?;
+        let status = response.status();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| ApiError::unexpected(status, e))?;
+        Ok((status, text))
+    })
+}
+
+/// Sends the request; a successful answer's body is not needed.
+fn send_empty(request: Result<Request, gloo_net::Error>) -> Fetch<()> {
+    fetch(async move { send(request).await.map(|_| ()) })
 }
 
 /// Sends the request and decodes a successful JSON answer.
 ///
 /// Only the decoding is made once per answer type; the request and its answer's body are
 /// handled by one function for all (a smaller web client).
-async fn send_json<T: DeserializeOwned>(
-    request: Result<Request, gloo_net::Error>,
-) -> Result<T, ApiError> {
-    let (status, text) = send_text(request).await?;
-    serde_json::from_str(&text).map_err(|e| ApiError::unexpected(status, e))
+fn send_json<T: DeserializeOwned + 'static>(request: Result<Request, gloo_net::Error>) -> Fetch<T> {
+    fetch(async move {
+        let (status, text) = send_text(request).await?;
+        serde_json::from_str(&text).map_err(|e| ApiError::unexpected(status, e))
+    })
 }
 
 /// `GET /api/v1/session`: who is logged in (401 `not_logged_in` when nobody is).
-pub async fn get_session() -> Result<SessionInfo, ApiError> {
-    send_json(client(Request::get("/api/v1/session")).build()).await
+pub fn get_session() -> Fetch<SessionInfo> {
+    send_json(client(Request::get("/api/v1/session")).build())
 }
 
 /// `POST /api/v1/session`: log in; the server sets the session cookie.
-pub async fn login(username: String, password: String) -> Result<SessionInfo, ApiError> {
+pub fn login(username: String, password: String) -> Fetch<SessionInfo> {
     let body = LoginRequest { username, password };
-    send_json(client(Request::post("/api/v1/session")).json(&body)).await
+    send_json(client(Request::post("/api/v1/session")).json(&body))
 }
 
 /// `DELETE /api/v1/session`: log out.
-pub async fn logout() -> Result<(), ApiError> {
-    send(client(Request::delete("/api/v1/session")).build())
-        .await
-        .map(|_| ())
+pub fn logout() -> Fetch<()> {
+    send_empty(client(Request::delete("/api/v1/session")).build())
 }
 
 /// `GET /api/v1/server`: the installed version, build and patch level of this SMS server.
-pub async fn get_server() -> Result<ServerInfo, ApiError> {
-    send_json(client(Request::get("/api/v1/server")).build()).await
+pub fn get_server() -> Fetch<ServerInfo> {
+    send_json(client(Request::get("/api/v1/server")).build())
 }
 
 /// `GET /api/v1/settings`: the server's settings.
-pub async fn get_settings() -> Result<Settings, ApiError> {
-    send_json(client(Request::get("/api/v1/settings")).build()).await
+pub fn get_settings() -> Fetch<Settings> {
+    send_json(client(Request::get("/api/v1/settings")).build())
 }
 
 /// `PUT /api/v1/settings/notifications`: turn SMS patch notifications on or off (admins only).
-pub async fn set_notifications(enabled: bool) -> Result<Settings, ApiError> {
+pub fn set_notifications(enabled: bool) -> Fetch<Settings> {
     let body = NotificationsSetting { enabled };
-    send_json(client(Request::put("/api/v1/settings/notifications")).json(&body)).await
+    send_json(client(Request::put("/api/v1/settings/notifications")).json(&body))
 }
 
 /// `GET /api/v1/tls`: whether the server serves HTTPS, and its certificate.
-pub async fn get_tls() -> Result<shared::tls::TlsStatus, ApiError> {
-    send_json(client(Request::get("/api/v1/tls")).build()).await
+pub fn get_tls() -> Fetch<shared::tls::TlsStatus> {
+    send_json(client(Request::get("/api/v1/tls")).build())
 }
 
 /// `PUT /api/v1/tls`: replace the server's certificate (admins only); the one now served.
-pub async fn replace_certificate(
+pub fn replace_certificate(
     certificate: String,
     key: String,
-) -> Result<shared::tls::CertificateInfo, ApiError> {
+) -> Fetch<shared::tls::CertificateInfo> {
     let body = shared::tls::CertificateUpload { certificate, key };
-    send_json(client(Request::put("/api/v1/tls")).json(&body)).await
+    send_json(client(Request::put("/api/v1/tls")).json(&body))
 }
 
 /// `GET /api/v1/audit?page=&per_page=`: one page of the audit log, newest first.
-pub async fn get_audit(page: u64, per_page: u64) -> Result<AuditPage, ApiError> {
+pub fn get_audit(page: u64, per_page: u64) -> Fetch<AuditPage> {
     let url = format!("/api/v1/audit?page={page}&per_page={per_page}");
-    send_json(client(Request::get(&url)).build()).await
+    send_json(client(Request::get(&url)).build())
 }
 
 /// `GET /api/v1/patches`: the whole SMS Patches panel.
-pub async fn get_patches() -> Result<PatchesView, ApiError> {
-    send_json(client(Request::get("/api/v1/patches")).build()).await
+pub fn get_patches() -> Fetch<PatchesView> {
+    send_json(client(Request::get("/api/v1/patches")).build())
 }
 
 /// `GET /api/v1/patches/history?page=&per_page=`: one page of installs and rollbacks.
-pub async fn get_history(page: u64, per_page: u64) -> Result<HistoryPage, ApiError> {
+pub fn get_history(page: u64, per_page: u64) -> Fetch<HistoryPage> {
     let url = format!("/api/v1/patches/history?page={page}&per_page={per_page}");
-    send_json(client(Request::get(&url)).build()).await
+    send_json(client(Request::get(&url)).build())
+}
+
+/// The patch id an address holds (`6.4.0.3`), or why it is none.
+pub fn patch_id(id: &str) -> Result<PatchId, ApiError> {
+    id.parse().map_err(|err| ApiError {
+        status: None,
+        code: "invalid_patch_id".into(),
+        message: format!("`{id}` is not a patch id like 6.4.0.3 ({err})."),
+    })
 }
 
 /// `GET /api/v1/patches/{id}`: one patch's facts, state and release notes.
-pub async fn get_patch(id: PatchId) -> Result<AvailablePatch, ApiError> {
+pub fn get_patch(id: PatchId) -> Fetch<AvailablePatch> {
     let url = format!("/api/v1/patches/{id}");
-    send_json(client(Request::get(&url)).build()).await
+    send_json(client(Request::get(&url)).build())
 }
 
 /// `POST /api/v1/tmc/check`: Check now; the TMC status after the check.
-pub async fn check_tmc() -> Result<TmcStatus, ApiError> {
-    send_json(client(Request::post("/api/v1/tmc/check")).build()).await
+pub fn check_tmc() -> Fetch<TmcStatus> {
+    send_json(client(Request::post("/api/v1/tmc/check")).build())
 }
 
 /// `POST /api/v1/patches/{id}/download`: starts downloading a patch from the TMC.
-pub async fn download_patch(id: PatchId) -> Result<JobInfo, ApiError> {
+pub fn download_patch(id: PatchId) -> Fetch<JobInfo> {
     let url = format!("/api/v1/patches/{id}/download");
-    send_json(client(Request::post(&url)).build()).await
+    send_json(client(Request::post(&url)).build())
 }
 
 /// `GET /api/v1/devices`: the managed devices with their last status.
-pub async fn get_devices() -> Result<Vec<shared::devices::DeviceInfo>, ApiError> {
-    send_json(client(Request::get("/api/v1/devices")).build()).await
+pub fn get_devices() -> Fetch<Vec<shared::devices::DeviceInfo>> {
+    send_json(client(Request::get("/api/v1/devices")).build())
 }
 
 /// `POST /api/v1/devices`: manage the device whose status endpoint is `url`.
-pub async fn add_device(url: String) -> Result<shared::devices::DeviceInfo, ApiError> {
+pub fn add_device(url: String) -> Fetch<shared::devices::DeviceInfo> {
     let body = shared::devices::AddDevice { url };
-    send_json(client(Request::post("/api/v1/devices")).json(&body)).await
+    send_json(client(Request::post("/api/v1/devices")).json(&body))
 }
 
 /// `DELETE /api/v1/devices/{id}`: stop managing a device.
-pub async fn remove_device(id: i64) -> Result<(), ApiError> {
+pub fn remove_device(id: i64) -> Fetch<()> {
     let url = format!("/api/v1/devices/{id}");
-    send(client(Request::delete(&url)).build())
-        .await
-        .map(|_| ())
+    send_empty(client(Request::delete(&url)).build())
 }
 
 /// `GET /api/v1/cluster`: this node, its peer, and the HA cluster's state.
-pub async fn get_cluster() -> Result<shared::cluster::ClusterInfo, ApiError> {
-    send_json(client(Request::get("/api/v1/cluster")).build()).await
+pub fn get_cluster() -> Fetch<shared::cluster::ClusterInfo> {
+    send_json(client(Request::get("/api/v1/cluster")).build())
 }
 
 /// `POST /api/v1/cluster/{action}`: disable clustering, re-establish it, or swap the roles.
-pub async fn cluster_action(
+pub fn cluster_action(
     action: shared::cluster::ClusterAction,
-) -> Result<shared::cluster::ClusterInfo, ApiError> {
+) -> Fetch<shared::cluster::ClusterInfo> {
     let url = format!("/api/v1/cluster/{}", action.as_str());
-    send_json(client(Request::post(&url)).build()).await
+    send_json(client(Request::post(&url)).build())
 }
 
 /// `GET /api/v1/health`: whether the server answers (never refused for the client's version).
-pub async fn health() -> Result<(), ApiError> {
-    send(client(Request::get("/api/v1/health")).build())
-        .await
-        .map(|_| ())
+pub fn health() -> Fetch<()> {
+    send_empty(client(Request::get("/api/v1/health")).build())
 }
 
 /// `POST /api/v1/patches/{id}/install`: starts installing a downloaded patch.
-pub async fn install_patch(id: PatchId) -> Result<JobInfo, ApiError> {
+pub fn install_patch(id: PatchId) -> Fetch<JobInfo> {
     let url = format!("/api/v1/patches/{id}/install");
-    send_json(client(Request::post(&url)).build()).await
+    send_json(client(Request::post(&url)).build())
 }
 
 /// `POST /api/v1/rollback`: starts rolling the installed patch back to level 0.
-pub async fn rollback() -> Result<JobInfo, ApiError> {
-    send_json(client(Request::post("/api/v1/rollback")).build()).await
+pub fn rollback() -> Fetch<JobInfo> {
+    send_json(client(Request::post("/api/v1/rollback")).build())
 }
 
 /// `POST /api/v1/patches/{id}/install` with `{"when", "replace"}`: installs a downloaded patch
 /// `when` says (e.g. in the next maintenance window); the answer is the job, in state
 /// `scheduled` unless it starts now. `replace` replaces the job already scheduled (without it
 /// the server refuses a second one with `job_already_scheduled`).
-pub async fn schedule_install(id: PatchId, when: When, replace: bool) -> Result<JobInfo, ApiError> {
+pub fn schedule_install(id: PatchId, when: When, replace: bool) -> Fetch<JobInfo> {
     let url = format!("/api/v1/patches/{id}/install");
     let body = ScheduleRequest { when, replace };
-    send_json(client(Request::post(&url)).json(&body)).await
+    send_json(client(Request::post(&url)).json(&body))
 }
 
 /// `POST /api/v1/rollback` with `{"when", "replace"}`: rolls back to level 0 when `when` says,
 /// as [`schedule_install`] does for an install.
-pub async fn schedule_rollback(when: When, replace: bool) -> Result<JobInfo, ApiError> {
+pub fn schedule_rollback(when: When, replace: bool) -> Fetch<JobInfo> {
     let body = ScheduleRequest { when, replace };
-    send_json(client(Request::post("/api/v1/rollback")).json(&body)).await
+    send_json(client(Request::post("/api/v1/rollback")).json(&body))
 }
 
 /// `GET /api/v1/maintenance`: the maintenance windows and the automatic install policy, the
 /// next openings, and the install or rollback scheduled, if one is.
-pub async fn get_maintenance() -> Result<MaintenanceView, ApiError> {
-    send_json(client(Request::get("/api/v1/maintenance")).build()).await
+pub fn get_maintenance() -> Fetch<MaintenanceView> {
+    send_json(client(Request::get("/api/v1/maintenance")).build())
 }
 
 /// `PUT /api/v1/maintenance`: replaces the windows and the policy (admins only); the new view.
-pub async fn put_maintenance(settings: MaintenanceSettings) -> Result<MaintenanceView, ApiError> {
-    send_json(client(Request::put("/api/v1/maintenance")).json(&settings)).await
+pub fn put_maintenance(settings: MaintenanceSettings) -> Fetch<MaintenanceView> {
+    send_json(client(Request::put("/api/v1/maintenance")).json(&settings))
 }
 
 /// `GET /api/v1/notifications/targets`: the webhooks and mailboxes notified, and whether email
 /// can be sent at all.
-pub async fn list_targets() -> Result<TargetList, ApiError> {
-    send_json(client(Request::get("/api/v1/notifications/targets")).build()).await
+pub fn list_targets() -> Fetch<TargetList> {
+    send_json(client(Request::get("/api/v1/notifications/targets")).build())
 }
 
 /// `POST /api/v1/notifications/targets`: adds a webhook or an email target (admins only). The
 /// answer holds the secret the server made for a webhook given none, this once.
-pub async fn add_target(target: NewTarget) -> Result<CreatedTarget, ApiError> {
-    send_json(client(Request::post("/api/v1/notifications/targets")).json(&target)).await
+pub fn add_target(target: NewTarget) -> Fetch<CreatedTarget> {
+    send_json(client(Request::post("/api/v1/notifications/targets")).json(&target))
 }
 
 /// `DELETE /api/v1/notifications/targets/{id}`: removes a target and drops what still waits
 /// for it (admins only).
-pub async fn remove_target(id: i64) -> Result<(), ApiError> {
+pub fn remove_target(id: i64) -> Fetch<()> {
     let url = format!("/api/v1/notifications/targets/{id}");
-    send(client(Request::delete(&url)).build())
-        .await
-        .map(|_| ())
+    send_empty(client(Request::delete(&url)).build())
 }
 
 /// `POST /api/v1/notifications/targets/{id}/test`: queues a `test` event for one target
 /// (admins only); the queued delivery.
-pub async fn test_target(id: i64) -> Result<Delivery, ApiError> {
+pub fn test_target(id: i64) -> Fetch<Delivery> {
     let url = format!("/api/v1/notifications/targets/{id}/test");
-    send_json(client(Request::post(&url)).build()).await
+    send_json(client(Request::post(&url)).build())
 }
 
 /// `GET /api/v1/notifications/deliveries`: the delivery log, newest first.
-pub async fn deliveries() -> Result<DeliveryLog, ApiError> {
-    send_json(client(Request::get("/api/v1/notifications/deliveries")).build()).await
+pub fn deliveries() -> Fetch<DeliveryLog> {
+    send_json(client(Request::get("/api/v1/notifications/deliveries")).build())
 }
 
 /// `GET /api/v1/jobs/{id}`: a job's state and stages.
-pub async fn get_job(id: i64) -> Result<JobInfo, ApiError> {
+pub fn get_job(id: i64) -> Fetch<JobInfo> {
     let url = format!("/api/v1/jobs/{id}");
-    send_json(client(Request::get(&url)).build()).await
+    send_json(client(Request::get(&url)).build())
 }
 
 /// `POST /api/v1/jobs/{id}/cancel`: stops a running download, or cancels a scheduled install
 /// or rollback until it starts.
-pub async fn cancel_job(id: i64) -> Result<JobInfo, ApiError> {
+pub fn cancel_job(id: i64) -> Fetch<JobInfo> {
     let url = format!("/api/v1/jobs/{id}/cancel");
-    send_json(client(Request::post(&url)).build()).await
+    send_json(client(Request::post(&url)).build())
 }
 
 /// `GET /api/v1/events`: opens the live event stream (the browser sends the session cookie).
@@ -451,29 +472,31 @@ impl UploadProgress {
 ///
 /// `on_progress` is called as the upload advances. This uses `XMLHttpRequest` because `fetch`
 /// reports no upload progress. Dropping the future cancels the upload.
-pub async fn import_patch(
+pub fn import_patch(
     file: File,
     on_progress: impl Fn(UploadProgress) + 'static,
-) -> Result<PatchInfo, ApiError> {
-    let upload =
-        Upload::start(&file, on_progress).map_err(|e| ApiError::unprepared(js_text(&e)))?;
-    let xhr = upload.finished().await;
-    // Status 0: no answer at all (connection refused or reset, aborted, timed out).
-    let status = xhr.status().unwrap_or(0);
-    if status == 0 {
-        return Err(ApiError::network("the upload did not reach the server"));
-    }
-    let text = xhr.response_text().ok().flatten().unwrap_or_default();
-    if (200..300).contains(&status) {
-        serde_json::from_str(&text).map_err(|e| ApiError::unexpected(status, e))
-    } else {
-        let reason = xhr.status_text().unwrap_or_default();
-        Err(ApiError::from_answer(
-            status,
-            &reason,
-            serde_json::from_str(&text).ok(),
-        ))
-    }
+) -> Fetch<PatchInfo> {
+    fetch(async move {
+        let upload =
+            Upload::start(&file, on_progress).map_err(|e| ApiError::unprepared(js_text(&e)))?;
+        let xhr = upload.finished().await;
+        // Status 0: no answer at all (connection refused or reset, aborted, timed out).
+        let status = xhr.status().unwrap_or(0);
+        if status == 0 {
+            return Err(ApiError::network("the upload did not reach the server"));
+        }
+        let text = xhr.response_text().ok().flatten().unwrap_or_default();
+        if (200..300).contains(&status) {
+            serde_json::from_str(&text).map_err(|e| ApiError::unexpected(status, e))
+        } else {
+            let reason = xhr.status_text().unwrap_or_default();
+            Err(ApiError::from_answer(
+                status,
+                &reason,
+                serde_json::from_str(&text).ok(),
+            ))
+        }
+    })
 }
 
 /// A browser API's error as text.

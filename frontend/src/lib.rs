@@ -7,6 +7,7 @@
 pub mod api;
 pub mod components;
 pub mod live;
+pub mod load;
 pub mod navigation;
 pub mod pages;
 pub mod poll;

@@ -6,9 +6,9 @@ use leptos::prelude::*;
 use shared::tls::{CertificateInfo, TlsStatus};
 
 use crate::api::{self, ApiError};
-use crate::components::error::{ErrorDisplay, ErrorList};
-use crate::components::loading::Loading;
+use crate::components::error::ErrorDisplay;
 use crate::components::local_time::in_utc;
+use crate::load::{Place, action, loaded, resource, run};
 
 /// The "Server certificate" section's content.
 #[component]
@@ -16,16 +16,13 @@ pub fn ServerCertificate(
     /// Whether the logged-in user may replace it.
     is_admin: bool,
 ) -> impl IntoView {
-    let status = LocalResource::new(api::get_tls);
-    view! {
-        <Transition fallback=|| view! { <Loading what="the certificate"/> }>
-            <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
-                {move || Suspend::new(async move {
-                    status.await.map(|status| view! { <CertificateView status is_admin/> })
-                })}
-            </ErrorBoundary>
-        </Transition>
-    }
+    let status = resource(api::get_tls);
+    loaded(
+        move || status.get(),
+        Place::Bare,
+        "the certificate",
+        move |status| view! { <CertificateView status is_admin/> }.into_any(),
+    )
 }
 
 #[component]
@@ -108,13 +105,13 @@ fn ReplaceForm(served: RwSignal<CertificateInfo>) -> impl IntoView {
     let chain = RwSignal::new(String::new());
     let key = RwSignal::new(String::new());
     let replaced = RwSignal::new(false);
-    let replace = Action::new_local(move |(chain, key): &(String, String)| {
+    let replace = action(move |(chain, key): &(String, String)| {
         let (chain, key) = (chain.clone(), key.clone());
-        async move {
+        run(async move {
             let info = api::replace_certificate(chain, key).await?;
             served.set(info);
             Ok::<(), ApiError>(())
-        }
+        })
     });
     let pending = replace.pending();
     Effect::new(move || {
@@ -130,7 +127,7 @@ fn ReplaceForm(served: RwSignal<CertificateInfo>) -> impl IntoView {
             return;
         }
         replaced.set(false);
-        replace.dispatch_local((chain.get_untracked(), key.get_untracked()));
+        replace.dispatch((chain.get_untracked(), key.get_untracked()));
     };
     view! {
         <form id="certificate-form" class="certificate-form" on:submit=on_submit>
@@ -163,11 +160,11 @@ fn ReplaceForm(served: RwSignal<CertificateInfo>) -> impl IntoView {
             >
                 {move || if pending.get() { "Checking…" } else { "Replace certificate" }}
             </button>
-            <Show when=move || replaced.get()>
+            {move || replaced.get().then(|| view! {
                 <p id="certificate-replaced" class="notice" role="status">
                     "The new certificate is served. Reload the page to use it in this browser."
                 </p>
-            </Show>
+            })}
             {move || replace.value().get().and_then(Result::err).map(|error| view! {
                 <ErrorDisplay error/>
             })}
@@ -185,9 +182,9 @@ fn PemField(
 ) -> impl IntoView {
     let file: NodeRef<Input> = NodeRef::new();
     let unreadable = RwSignal::new(None::<String>);
-    let load = Action::new_local(move |chosen: &web_sys::File| {
+    let load = action(move |chosen: &web_sys::File| {
         let chosen = chosen.clone();
-        async move {
+        run(async move {
             match wasm_bindgen_futures::JsFuture::from(chosen.text()).await {
                 Ok(value) => {
                     unreadable.set(None);
@@ -198,11 +195,11 @@ fn PemField(
                     chosen.name()
                 ))),
             }
-        }
+        })
     });
     let on_change = move |_| {
         if let Some(chosen) = file.get().and_then(|i| i.files()).and_then(|f| f.get(0)) {
-            load.dispatch_local(chosen);
+            load.dispatch(chosen);
         }
     };
     let file_id = format!("{id}-file");

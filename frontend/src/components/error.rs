@@ -1,7 +1,6 @@
 //! How errors are shown: the server's own words in an alert, or a trip to the login page when
 //! the session has ended.
 
-use leptos::error::Errors;
 use leptos::prelude::*;
 
 use crate::api::ApiError;
@@ -31,28 +30,5 @@ pub fn ErrorDisplay(
             </p>
         }
         .into_any()
-    }
-}
-
-/// The fallback of an `<ErrorBoundary>`: every error it caught, in words.
-#[component]
-pub fn ErrorList(
-    /// The errors the boundary caught.
-    errors: ArcRwSignal<Errors>,
-) -> impl IntoView {
-    move || {
-        errors
-            .get()
-            .into_iter()
-            .map(|(_, error)| match error.downcast_ref::<ApiError>() {
-                Some(api_error) => view! { <ErrorDisplay error=api_error.clone()/> }.into_any(),
-                None => view! {
-                    <p class="error-message" role="alert">
-                        {format!("Something went wrong: {error}. Reload the page to try again.")}
-                    </p>
-                }
-                .into_any(),
-            })
-            .collect_view()
     }
 }

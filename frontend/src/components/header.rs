@@ -8,6 +8,7 @@ use shared::api::{ServerInfo, SessionInfo};
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
 use crate::components::shell_data::use_shell;
+use crate::load::{action, run};
 use crate::navigation::{LOGIN, MAINTENANCE, NOTIFICATIONS, replace_history};
 
 /// The top bar of every admin page.
@@ -27,19 +28,16 @@ pub fn AppHeader(
                     <span class="brand-full">"Security Management System"</span>
                 </a>
                 <div class="header-meta">
-                    <Suspense fallback=|| view! { <span class="server-summary muted">"SMS …"</span> }>
-                        {move || Suspend::new(async move {
-                            match server.await {
-                                Ok(info) => view! { <ServerSummary info/> }.into_any(),
-                                Err(error) => view! {
-                                    <span class="server-summary">
-                                        <ErrorDisplay error/>
-                                    </span>
-                                }
-                                .into_any(),
-                            }
-                        })}
-                    </Suspense>
+                    {move || match server.get() {
+                        None => view! { <span class="server-summary muted">"SMS …"</span> }.into_any(),
+                        Some(Ok(info)) => view! { <ServerSummary info/> }.into_any(),
+                        Some(Err(error)) => view! {
+                            <span class="server-summary">
+                                <ErrorDisplay error/>
+                            </span>
+                        }
+                        .into_any(),
+                    }}
                     <span id="current-user" class="current-user" title="Logged in as">
                         <span class="user-icon" aria-hidden="true"></span>
                         {user}
@@ -86,9 +84,9 @@ fn ServerSummary(
 #[component]
 fn LogoutButton() -> impl IntoView {
     let navigate = use_navigate();
-    let logout = Action::new_unsync(move |_: &()| {
+    let logout = action(move |_: &()| {
         let navigate = navigate.clone();
-        async move {
+        run(async move {
             match api::logout().await {
                 // A 401 means the session had already ended: the login page is right either way.
                 Err(error) if !error.is_unauthorized() => Err(error),
@@ -97,7 +95,7 @@ fn LogoutButton() -> impl IntoView {
                     Ok::<(), ApiError>(())
                 }
             }
-        }
+        })
     });
     let pending = logout.pending();
 

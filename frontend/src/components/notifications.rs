@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
+use crate::load::{action, run};
 
 /// "✓ Enabled" or "Disabled", with a button to its right that toggles it (admins only).
 #[component]
@@ -14,13 +15,13 @@ pub fn NotificationsField(
     can_change: bool,
 ) -> impl IntoView {
     let enabled = RwSignal::new(enabled);
-    let toggle = Action::new_unsync(move |wanted: &bool| {
+    let toggle = action(move |wanted: &bool| {
         let wanted = *wanted;
-        async move {
+        run(async move {
             let settings = api::set_notifications(wanted).await?;
             enabled.set(settings.notifications_enabled);
             Ok::<(), ApiError>(())
-        }
+        })
     });
     let pending = toggle.pending();
 
@@ -52,12 +53,12 @@ pub fn NotificationsField(
             <span class="field-label" id="notifications-label">"SMS Patch Notifications"</span>
             <div class="field-value">
                 <span class="status" class:status-on=move || enabled.get()>
-                    <Show when=move || enabled.get()>
+                    {move || enabled.get().then(|| view! {
                         <svg class="check" viewBox="0 0 20 20" width="18" height="18" aria-hidden="true">
                             <path d="M4 10.5l4 4 8-9" fill="none" stroke="currentColor" stroke-width="2.5"
                                 stroke-linecap="round" stroke-linejoin="round"/>
                         </svg>
-                    </Show>
+                    })}
                     <span id="notifications-status" aria-live="polite">
                         {move || if enabled.get() { "Enabled" } else { "Disabled" }}
                     </span>

@@ -3,11 +3,12 @@
 
 use leptos::prelude::*;
 
+use shared::api::SessionInfo;
+
 use crate::api;
-use crate::components::error::ErrorList;
 use crate::components::header::AppHeader;
-use crate::components::loading::Loading;
 use crate::components::shell_data::{ShellData, use_shell};
+use crate::load::{Place, both, fetch, loaded, resource, resource_after};
 
 /// Loads the session; once it is known shows the header and the current admin page.
 #[component]
@@ -15,31 +16,22 @@ pub fn AppShell(
     /// The current admin page.
     children: ChildrenFn,
 ) -> impl IntoView {
-    let session = LocalResource::new(api::get_session);
+    let session = resource(api::get_session);
     let live = crate::live::provide_live();
     // Ask for the server's details only with a session: without one the answer is a second 401.
     // Fetched again when the server's data changed (e.g. a new level after a restart).
-    let server = LocalResource::new(move || {
+    let server = resource_after(session, move || {
         live.patches_changed.track();
-        async move {
-            session.await?;
-            api::get_server().await
-        }
+        api::get_server()
     });
-    let patches = LocalResource::new(move || {
+    let patches = resource_after(session, move || {
         live.patches_changed.track();
-        async move {
-            session.await?;
-            api::get_patches().await
-        }
+        api::get_patches()
     });
-    let cluster = LocalResource::new(move || {
+    let cluster = resource_after(session, move || {
         live.cluster_changed.track();
         live.patches_changed.track();
-        async move {
-            session.await?;
-            api::get_cluster().await
-        }
+        api::get_cluster()
     });
     let shell = ShellData {
         session,
@@ -48,56 +40,47 @@ pub fn AppShell(
         cluster,
     };
     provide_context(shell);
-    let cluster_at_start = LocalResource::new(move || async move {
-        session.await?;
-        api::get_cluster().await
+    // A passive node refuses the pages' requests: know it before they run. (Its own resource,
+    // fetched once, so that a refetch of the cluster does not draw the whole frame again; a
+    // cluster that cannot be read counts as no peer to defer to.)
+    let cluster_at_start = resource_after(session, || {
+        let asked = api::get_cluster();
+        fetch(async move { Ok(asked.await.is_ok_and(|info| info.active_url.is_some())) })
     });
+    let frame = move || both(session.get(), cluster_at_start.get());
+    let page = move |(session, passive_at_start): (SessionInfo, bool)| {
+        let children = children.clone();
+        let passive = Memo::new(move |_| {
+            cluster
+                .get()
+                .and_then(Result::ok)
+                .map_or(passive_at_start, |info| info.active_url.is_some())
+        });
+        view! {
+            <AppHeader session/>
+            <ServerLinkBanner/>
+            <PassiveNodeBanner/>
+            <PatchNoticeBanner/>
+            <main id="main" class="main" tabindex="-1">
+                {move || if passive.get() {
+                    view! {
+                        <p id="passive-page" class="muted">
+                            "The pages of this SMS open on the active node (link above)."
+                        </p>
+                    }
+                    .into_any()
+                } else {
+                    children().into_any()
+                }}
+            </main>
+        }
+        .into_any()
+    };
 
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <div class="app">
-            <Transition fallback=|| view! { <div class="shell-loading"><Loading what="your session"/></div> }>
-                <ErrorBoundary fallback=|errors| view! {
-                    <div class="shell-error"><ErrorList errors/></div>
-                }>
-                    {move || {
-                        let children = children.clone();
-                        Suspend::new(async move {
-                            let session = shell.session.await;
-                            // A passive node refuses the pages' requests: know it before they run.
-                            // (Its own resource, fetched once, so that a refetch of the cluster does
-                            // not draw the whole frame again.)
-                            let passive_at_start = cluster_at_start
-                                .await
-                                .is_ok_and(|info| info.active_url.is_some());
-                            let passive = Memo::new(move |_| {
-                                cluster
-                                    .get()
-                                    .and_then(Result::ok)
-                                    .map_or(passive_at_start, |info| info.active_url.is_some())
-                            });
-                            session.map(|session| view! {
-                                <AppHeader session/>
-                                <ServerLinkBanner/>
-                                <PassiveNodeBanner/>
-                                <PatchNoticeBanner/>
-                                <main id="main" class="main" tabindex="-1">
-                                    {move || if passive.get() {
-                                        view! {
-                                            <p id="passive-page" class="muted">
-                                                "The pages of this SMS open on the active node (link above)."
-                                            </p>
-                                        }
-                                        .into_any()
-                                    } else {
-                                        children().into_any()
-                                    }}
-                                </main>
-                            })
-                        })
-                    }}
-                </ErrorBoundary>
-            </Transition>
+            {loaded(frame, Place::Shell, "your session", page)}
         </div>
     }
 }

@@ -5,10 +5,9 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use shared::api::{AuditEntry, AuditPage as AuditPageData};
 
 use crate::api;
-use crate::components::error::ErrorList;
-use crate::components::loading::Loading;
 use crate::components::local_time::clock;
 use crate::components::set_page_title;
+use crate::load::{Place, fetch, loaded, resource};
 
 /// Entries shown per page.
 const PER_PAGE: u64 = 50;
@@ -29,8 +28,17 @@ pub fn AuditPage() -> impl IntoView {
             .filter(|p| *p >= 1)
             .unwrap_or(1)
     });
-    let audit = LocalResource::new(move || api::get_audit(page.get(), PER_PAGE));
+    // Busy from a fetch's start to its answer (a new page, Refresh), so that the page says so.
     let (loading, set_loading) = signal(false);
+    let audit = resource(move || {
+        let asked = api::get_audit(page.get(), PER_PAGE);
+        fetch(async move {
+            set_loading.set(true);
+            let answer = asked.await;
+            set_loading.set(false);
+            answer
+        })
+    });
 
     view! {
         <div id="audit-page" class="page">
@@ -50,13 +58,9 @@ pub fn AuditPage() -> impl IntoView {
                  action: who did it, when, and how it ended. Newest first; times are in UTC."
             </p>
             <section class="card" aria-label="Audit entries" aria-busy=move || loading.get().to_string()>
-                <Transition fallback=|| view! { <Loading what="the audit log"/> } set_pending=set_loading>
-                    <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
-                        {move || Suspend::new(async move {
-                            audit.await.map(|data| view! { <AuditTable data/> })
-                        })}
-                    </ErrorBoundary>
-                </Transition>
+                {loaded(move || audit.get(), Place::Bare, "the audit log", |data| {
+                    view! { <AuditTable data/> }.into_any()
+                })}
             </section>
         </div>
     }

@@ -6,12 +6,11 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 
-use crate::api::{self, ApiError};
+use crate::api;
 use crate::components::cluster::{ActionState, ClusterView};
-use crate::components::error::ErrorList;
-use crate::components::loading::Loading;
 use crate::components::set_page_title;
 use crate::components::shell_data::use_shell;
+use crate::load::{Place, loaded, run};
 use crate::poll;
 
 /// How often the cluster page asks again for the peer's state.
@@ -30,31 +29,28 @@ pub fn ClusterPage() -> impl IntoView {
         if actions.asked.get_untracked().is_some() || actions.run.pending().get_untracked() {
             return None;
         }
-        Some(async move {
+        Some(run(async move {
             // Drawn again only when something changed.
             let fresh = api::get_cluster().await.ok();
             let shown = shell.cluster.get_untracked().and_then(Result::ok);
             if fresh.is_some() && fresh != shown {
                 shell.cluster.refetch();
             }
-        })
+        }))
     });
     view! {
         <div id="cluster-page" class="page">
             <h1>"HA cluster"</h1>
-            <Transition fallback=|| view! { <div class="card"><Loading what="the cluster"/></div> }>
-                <ErrorBoundary fallback=|errors| view! { <div class="card"><ErrorList errors/></div> }>
-                    {move || Suspend::new(async move {
-                        let info = shell.cluster.await?;
-                        let admin = shell
-                            .session
-                            .await
-                            .map(|s| s.role.is_admin())
-                            .unwrap_or(false);
-                        Ok::<_, ApiError>(view! { <ClusterView info admin actions/> })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+            {loaded(
+                move || {
+                    let info = shell.cluster.get()?;
+                    let admin = shell.session.get()?.is_ok_and(|s| s.role.is_admin());
+                    Some(info.map(|info| (info, admin)))
+                },
+                Place::Card,
+                "the cluster",
+                move |(info, admin)| view! { <ClusterView info admin actions/> }.into_any(),
+            )}
         </div>
     }
 }

@@ -2,15 +2,13 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use shared::PatchId;
 use shared::effects::{Restart, changes_fact};
 use shared::panel::{AvailablePatch, CatalogPatch};
 
-use crate::api::{self, ApiError};
-use crate::components::error::ErrorList;
-use crate::components::loading::Loading;
+use crate::api;
 use crate::components::patch_details::{ReleaseNotes, size_in_mb, state_in_words};
 use crate::components::set_page_title;
+use crate::load::{Place, fetch, loaded, resource};
 use crate::navigation::HOME;
 
 #[component]
@@ -18,16 +16,9 @@ pub fn PatchDetailsPage(
     /// The patch id as the address has it (checked here).
     id: String,
 ) -> impl IntoView {
-    let patch = LocalResource::new(move || {
-        let id = id.clone();
-        async move {
-            let id: PatchId = id.parse().map_err(|err| ApiError {
-                status: None,
-                code: "invalid_patch_id".into(),
-                message: format!("`{id}` is not a patch id like 6.4.0.3 ({err})."),
-            })?;
-            api::get_patch(id).await
-        }
+    let patch = resource(move || match api::patch_id(&id) {
+        Ok(id) => api::get_patch(id),
+        Err(error) => fetch(async move { Err(error) }),
     });
     view! {
         <div id="details-page" class="page">
@@ -36,13 +27,9 @@ pub fn PatchDetailsPage(
                 <span aria-hidden="true">" › "</span>
                 <span aria-current="page">"Software Details"</span>
             </nav>
-            <Transition fallback=|| view! { <div class="card"><Loading what="the patch"/></div> }>
-                <ErrorBoundary fallback=|errors| view! { <div class="card"><ErrorList errors/></div> }>
-                    {move || Suspend::new(async move {
-                        patch.await.map(|found| view! { <Details found/> })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+            {loaded(move || patch.get(), Place::Card, "the patch", |found| {
+                view! { <Details found/> }.into_any()
+            })}
         </div>
     }
 }

@@ -5,19 +5,19 @@ use leptos::prelude::*;
 use shared::devices::{DeviceInfo, DeviceState, uptime_in_words};
 
 use crate::api::{self, ApiError};
-use crate::components::error::{ErrorDisplay, ErrorList};
-use crate::components::loading::Loading;
+use crate::components::error::ErrorDisplay;
 use crate::components::local_time::in_utc_seconds;
 use crate::components::set_page_title;
 use crate::components::shell_data::use_shell;
 use crate::live::use_live;
+use crate::load::{Place, action, loaded, resource, run};
 
 #[component]
 pub fn DevicesPage() -> impl IntoView {
     set_page_title("Devices");
     let live = use_live();
     let shell = use_shell();
-    let devices = LocalResource::new(move || {
+    let devices = resource(move || {
         live.devices_changed.track();
         api::get_devices()
     });
@@ -30,20 +30,14 @@ pub fn DevicesPage() -> impl IntoView {
             </p>
             <section class="card" aria-labelledby="devices-heading">
                 <h2 id="devices-heading">"Managed devices"</h2>
-                <Transition fallback=|| view! { <Loading what="the devices"/> }>
-                    <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
-                        {move || Suspend::new(async move {
-                            devices.await.map(|list| view! { <DevicesTable devices=list/> })
-                        })}
-                    </ErrorBoundary>
-                </Transition>
-            </section>
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let admin = shell.session.await.map(|s| s.role.is_admin()).unwrap_or(false);
-                    admin.then(|| view! { <AddDeviceForm/> })
+                {loaded(move || devices.get(), Place::Bare, "the devices", |list| {
+                    view! { <DevicesTable devices=list/> }.into_any()
                 })}
-            </Transition>
+            </section>
+            {move || {
+                let admin = shell.session.get().is_some_and(|s| s.is_ok_and(|s| s.role.is_admin()));
+                admin.then(|| view! { <AddDeviceForm/> })
+            }}
         </div>
     }
 }
@@ -132,13 +126,13 @@ fn group_thousands(n: u64) -> String {
 #[component]
 fn AddDeviceForm() -> impl IntoView {
     let url = RwSignal::new(String::new());
-    let add = Action::new_unsync(move |address: &String| {
+    let add = action(move |address: &String| {
         let address = address.clone();
-        async move {
+        run(async move {
             api::add_device(address).await?;
             url.set(String::new());
             Ok::<(), ApiError>(())
-        }
+        })
     });
     let pending = add.pending();
     view! {

@@ -5,15 +5,13 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::api::ServerInfo;
 
-use crate::api::ApiError;
 use crate::components::certificate::ServerCertificate;
-use crate::components::error::ErrorList;
-use crate::components::loading::Loading;
 use crate::components::local_time::in_utc;
 use crate::components::notifications::NotificationsField;
 use crate::components::patches_panel::{PatchesPanel, installed_level_in_words};
 use crate::components::set_page_title;
 use crate::components::shell_data::use_shell;
+use crate::load::{Place, both, loaded};
 use crate::navigation::IMPORT_PATCH;
 
 /// The General page: the "Server" section and the "SMS Patches" section.
@@ -28,48 +26,37 @@ pub fn GeneralPage() -> impl IntoView {
 
             <section class="card" aria-labelledby="server-heading">
                 <h2 id="server-heading">"Server"</h2>
-                <Transition fallback=|| view! { <Loading what="server details"/> }>
-                    <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
-                        {move || Suspend::new(async move {
-                            shell.server.await.map(|info| view! { <ServerFacts info/> })
-                        })}
-                    </ErrorBoundary>
-                </Transition>
+                {loaded(move || shell.server.get(), Place::Bare, "server details", |info| {
+                    view! { <ServerFacts info/> }.into_any()
+                })}
             </section>
 
             <section class="card" aria-labelledby="patches-heading">
                 <h2 id="patches-heading">"SMS Patches"</h2>
-                <Transition fallback=|| view! { <Loading what="the patches"/> }>
-                    <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
-                        {move || Suspend::new(async move {
-                            let view = shell.patches.await?;
-                            let session = shell.session.await?;
-                            let is_admin = session.role.is_admin();
-                            Ok::<_, ApiError>(view! {
-                                <PatchesPanel view=view.clone() is_admin/>
-                                <NotificationsField
-                                    enabled=view.notifications_enabled
-                                    can_change=is_admin
-                                />
-                                {is_admin.then(|| view! { <ImportField/> })}
-                            })
-                        })}
-                    </ErrorBoundary>
-                </Transition>
+                {loaded(
+                    move || both(shell.patches.get(), shell.session.get()),
+                    Place::Bare,
+                    "the patches",
+                    |(view, session)| {
+                        let is_admin = session.role.is_admin();
+                        view! {
+                            <PatchesPanel view=view.clone() is_admin/>
+                            <NotificationsField
+                                enabled=view.notifications_enabled
+                                can_change=is_admin
+                            />
+                            {is_admin.then(|| view! { <ImportField/> })}
+                        }
+                        .into_any()
+                    },
+                )}
             </section>
 
             <section class="card" aria-labelledby="certificate-heading">
                 <h2 id="certificate-heading">"Server certificate"</h2>
-                <Transition fallback=|| view! { <Loading what="the certificate"/> }>
-                    <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
-                        {move || Suspend::new(async move {
-                            let session = shell.session.await?;
-                            Ok::<_, ApiError>(view! {
-                                <ServerCertificate is_admin=session.role.is_admin()/>
-                            })
-                        })}
-                    </ErrorBoundary>
-                </Transition>
+                {loaded(move || shell.session.get(), Place::Bare, "the certificate", |session| {
+                    view! { <ServerCertificate is_admin=session.role.is_admin()/> }.into_any()
+                })}
             </section>
         </div>
     }

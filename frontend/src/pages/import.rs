@@ -5,11 +5,10 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::components::error::ErrorList;
 use crate::components::import::ImportForm;
-use crate::components::loading::Loading;
 use crate::components::set_page_title;
 use crate::components::shell_data::use_shell;
+use crate::load::{Place, loaded};
 use crate::navigation::HOME;
 
 /// The import page: the form for admins, a note for everyone else.
@@ -30,10 +29,7 @@ pub fn ImportPatchPage() -> impl IntoView {
                 "Import a patch file from storage media (USB drive, hard drive): it is verified \
                  before it is kept."
             </p>
-            <Transition fallback=|| view! { <div class="card"><Loading what="your session"/></div> }>
-                <ErrorBoundary fallback=|errors| view! { <div class="card"><ErrorList errors/></div> }>
-                    {move || Suspend::new(async move {
-                        shell.session.await.map(|session| {
+            {loaded(move || shell.session.get(), Place::Card, "your session", |session| {
                             if session.role.is_admin() {
                                 view! { <ImportForm/> }.into_any()
                             } else {
@@ -48,10 +44,7 @@ pub fn ImportPatchPage() -> impl IntoView {
                                 }
                                 .into_any()
                             }
-                        })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+            })}
         </div>
     }
 }

@@ -6,32 +6,30 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
-use shared::PatchId;
 use shared::panel::{JobInfo, JobState};
 
-use crate::api::{self, ApiError};
-use crate::components::error::ErrorList;
+use crate::api;
 use crate::components::install::{ConfirmInstall, ConfirmRollback, JobProgress};
-use crate::components::loading::Loading;
 use crate::components::set_page_title;
 use crate::components::shell_data::use_shell;
+use crate::load::{Loaded, Place, both, fetch, first, loaded, resource};
 use crate::navigation::HOME;
 
 /// The job a confirmation page follows, from its `?job=` (kept in the address so that a reload,
 /// e.g. to load the server's new client, comes back to it).
 /// A job that cannot be fetched (e.g. the server is restarting right then) is simply not shown:
 /// the page's own job, once started, is followed live anyway.
-fn followed_job() -> LocalResource<Option<JobInfo>> {
+fn followed_job() -> Loaded<Option<JobInfo>> {
     let query = use_query_map();
     let id = move || query.read().get("job").and_then(|j| j.parse::<i64>().ok());
-    LocalResource::new(move || {
+    resource(move || {
         let id = id();
-        async move {
-            match id {
+        fetch(async move {
+            Ok(match id {
                 Some(id) => api::get_job(id).await.ok(),
                 None => None,
-            }
-        }
+            })
+        })
     })
 }
 
@@ -43,48 +41,45 @@ pub fn InstallPage(
 ) -> impl IntoView {
     set_page_title("Install a patch");
     let shell = use_shell();
-    let patch = LocalResource::new(move || {
-        let id = id.clone();
-        async move {
-            let id: PatchId = id.parse().map_err(|err| ApiError {
-                status: None,
-                code: "invalid_patch_id".into(),
-                message: format!("`{id}` is not a patch id like 6.4.0.3 ({err})."),
-            })?;
-            api::get_patch(id).await
-        }
+    let patch = resource(move || match api::patch_id(&id) {
+        Ok(id) => api::get_patch(id),
+        Err(error) => fetch(async move { Err(error) }),
     });
+    // What the server runs, for the install rule; its first answer only, so that the page is
+    // not drawn again while it follows the job.
+    let installed = first(move || shell.server.get());
     let job = RwSignal::new(None::<JobInfo>);
     let followed = followed_job();
     view! {
         <div id="install-page" class="page">
             <Breadcrumb here="Install"/>
-            <Transition fallback=|| view! { <div class="card"><Loading what="the patch"/></div> }>
-                <ErrorBoundary fallback=|errors| view! { <div class="card"><ErrorList errors/></div> }>
-                    {move || Suspend::new(async move {
-                        let found = patch.await?;
-                        let resumed = followed.await;
-                        // What the server runs, for the install rule; not followed, so that the
-                        // page is not drawn again while it follows the job.
-                        let installed = shell.server_once().await?;
-                        Ok::<_, ApiError>(move || match job.get().or_else(|| resumed.clone()) {
-                            None => view! {
-                                <ConfirmInstall found=found.clone() installed=installed.clone() job/>
-                            }
-                            .into_any(),
-                            Some(started) => view! {
-                                <h1>{if started.state == JobState::Scheduled {
-                                    format!("Install {}", found.patch.display_name)
-                                } else {
-                                    format!("Installing {}", found.patch.display_name)
-                                }}</h1>
-                                <JobProgress started what=found.patch.display_name.clone()/>
-                            }
-                            .into_any(),
-                        })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+            {loaded(
+                move || {
+                    let found = both(patch.get(), followed.get())?;
+                    let installed = installed.get()?;
+                    Some(found.and_then(|(found, resumed)| Ok((found, resumed, installed?))))
+                },
+                Place::Card,
+                "the patch",
+                move |(found, resumed, installed)| {
+                    (move || match job.get().or_else(|| resumed.clone()) {
+                        None => view! {
+                            <ConfirmInstall found=found.clone() installed=installed.clone() job/>
+                        }
+                        .into_any(),
+                        Some(started) => view! {
+                            <h1>{if started.state == JobState::Scheduled {
+                                format!("Install {}", found.patch.display_name)
+                            } else {
+                                format!("Installing {}", found.patch.display_name)
+                            }}</h1>
+                            <JobProgress started what=found.patch.display_name.clone()/>
+                        }
+                        .into_any(),
+                    })
+                    .into_any()
+                },
+            )}
         </div>
     }
 }
@@ -110,26 +105,26 @@ pub fn RollbackPage() -> impl IntoView {
     view! {
         <div id="rollback-page" class="page">
             <Breadcrumb here="Roll back"/>
-            <Transition fallback=|| view! { <div class="card"><Loading what="the installed patch"/></div> }>
-                <ErrorBoundary fallback=|errors| view! { <div class="card"><ErrorList errors/></div> }>
-                    {move || Suspend::new(async move {
-                        let resumed = followed.await;
-                        let view = patches.await?;
-                        Ok::<_, ApiError>(move || match job.get().or_else(|| resumed.clone()) {
-                            None => view! { <ConfirmRollback view=view.clone() job/> }.into_any(),
-                            Some(started) => view! {
-                                <h1>{if started.state == JobState::Scheduled {
-                                    "Roll back"
-                                } else {
-                                    "Rolling back"
-                                }}</h1>
-                                <JobProgress started what=String::new()/>
-                            }
-                            .into_any(),
-                        })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+            {loaded(
+                move || both(followed.get(), patches.get()),
+                Place::Card,
+                "the installed patch",
+                move |(resumed, view)| {
+                    (move || match job.get().or_else(|| resumed.clone()) {
+                        None => view! { <ConfirmRollback view=view.clone() job/> }.into_any(),
+                        Some(started) => view! {
+                            <h1>{if started.state == JobState::Scheduled {
+                                "Roll back"
+                            } else {
+                                "Rolling back"
+                            }}</h1>
+                            <JobProgress started what=String::new()/>
+                        }
+                        .into_any(),
+                    })
+                    .into_any()
+                },
+            )}
         </div>
     }
 }

@@ -6,6 +6,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::{self, ApiError};
 use crate::components::set_page_title;
+use crate::load::{action, run};
 use crate::navigation::{replace_history, safe_next};
 
 /// Username and password; after login the app returns to `?next=` (a path on this site) or home.
@@ -17,15 +18,15 @@ pub fn LoginPage() -> impl IntoView {
     let username: NodeRef<Input> = NodeRef::new();
     let password: NodeRef<Input> = NodeRef::new();
 
-    let login = Action::new_unsync(move |(name, secret): &(String, String)| {
+    let login = action(move |(name, secret): &(String, String)| {
         let (name, secret) = (name.clone(), secret.clone());
         let navigate = navigate.clone();
-        async move {
+        run(async move {
             let session = api::login(name, secret).await?;
             let next = query.with_untracked(|q| safe_next(q.get_str("next")).to_owned());
             navigate(&next, replace_history());
             Ok::<_, ApiError>(session)
-        }
+        })
     });
     let pending = login.pending();
     let error = move || login.value().get().and_then(Result::err);

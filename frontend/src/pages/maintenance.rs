@@ -11,12 +11,12 @@ use shared::panel::{JobInfo, JobKind};
 use shared::window::{MaintenanceWindow, Opening};
 
 use crate::api::{self, ApiError};
-use crate::components::error::{ErrorDisplay, ErrorList};
-use crate::components::loading::Loading;
+use crate::components::error::ErrorDisplay;
 use crate::components::local_time::{LocalTime, browser_time_zone, now};
 use crate::components::set_page_title;
 use crate::components::shell_data::use_shell;
 use crate::live::use_live;
+use crate::load::{Act, Loaded, Place, action, loaded, resource, run};
 
 /// The duration a new window is given until the admin says otherwise, in minutes.
 const DEFAULT_DURATION_MINUTES: u32 = 120;
@@ -25,7 +25,7 @@ const DEFAULT_DURATION_MINUTES: u32 = 120;
 #[derive(Clone, Copy)]
 struct Editor {
     /// The server's view, fetched again when a job was scheduled, started or ended.
-    view: LocalResource<Result<MaintenanceView, ApiError>>,
+    view: Loaded<MaintenanceView>,
     /// The settings as the admin changed them; `None` while they are the server's.
     draft: RwSignal<Option<MaintenanceSettings>>,
 }
@@ -138,7 +138,7 @@ pub fn MaintenancePage() -> impl IntoView {
     let live = use_live();
     // Fetched again when a job was scheduled, started, cancelled or ended, and when another
     // admin changed the settings.
-    let view = LocalResource::new(move || {
+    let view = resource(move || {
         live.patches_changed.track();
         live.maintenance_changed.track();
         api::get_maintenance()
@@ -155,26 +155,28 @@ pub fn MaintenancePage() -> impl IntoView {
             .is_some_and(|session| session.role.is_admin())
     });
     let form = NewWindow::new();
-    let cancel = Action::new_unsync(move |job: &i64| {
+    // Drawn once the settings are there, not again at each edit of them.
+    let has_policy = Memo::new(move |_| editor.current().is_some());
+    let cancel = action(move |job: &i64| {
         let job = *job;
-        async move {
+        run(async move {
             api::cancel_job(job).await?;
             view.refetch();
             // The panel's history says it too.
             live.bump();
             Ok::<(), ApiError>(())
-        }
+        })
     });
-    let save = Action::new_unsync(move |settings: &MaintenanceSettings| {
+    let save = action(move |settings: &MaintenanceSettings| {
         let settings = settings.clone();
         // The last answer of Cancel no longer applies.
         cancel.clear();
-        async move {
+        run(async move {
             let saved = api::put_maintenance(settings).await?;
             view.set(Some(Ok(saved)));
             editor.draft.set(None);
             Ok::<(), ApiError>(())
-        }
+        })
     });
 
     view! {
@@ -188,54 +190,56 @@ pub fn MaintenancePage() -> impl IntoView {
 
             <section class="card" aria-labelledby="windows-heading">
                 <h2 id="windows-heading">"Maintenance windows"</h2>
-                <Transition fallback=|| view! { <Loading what="the maintenance windows"/> }>
-                    <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
-                        {move || Suspend::new(async move {
-                            view.await.map(|_| view! { <WindowList editor is_admin/> })
-                        })}
-                    </ErrorBoundary>
-                </Transition>
-                <Show when=move || is_admin.get()>
+                {loaded(
+                    move || view.get().map(|found| found.map(|_| ())),
+                    Place::Bare,
+                    "the maintenance windows",
+                    move |()| view! { <WindowList editor is_admin/> }.into_any(),
+                )}
+                {move || is_admin.get().then(|| view! {
                     <AddWindowForm editor form/>
-                </Show>
+                })}
             </section>
 
             <section class="card" aria-labelledby="policy-heading">
                 <h2 id="policy-heading">"Automatic installs"</h2>
-                <Show when=move || editor.current().is_some()>
+                {move || has_policy.get().then(|| view! {
                     <PolicyFields editor is_admin/>
-                </Show>
+                })}
             </section>
 
             <div class="actions save-bar">
-                <Show
-                    when=move || is_admin.get()
-                    fallback=|| view! {
+                {move || if is_admin.get() {
+                    view! {
+                        <button
+                            id="maintenance-save"
+                            type="button"
+                            class="button button-primary"
+                            disabled=move || save.pending().get() || editor.loaded().is_none()
+                            aria-busy=move || save.pending().get().to_string()
+                            on:click=move |_| {
+                                // A window typed but not added yet is saved too.
+                                if !form.add_to(editor) {
+                                    return;
+                                }
+                                if let Some(settings) = editor.draft.get_untracked() {
+                                    save.dispatch(settings);
+                                } else if let Some(view) = editor.view.get_untracked().and_then(Result::ok) {
+                                    // Nothing changed: saving again just checks them again.
+                                    save.dispatch(view.settings);
+                                }
+                            }
+                        >
+                            {move || if save.pending().get() { "Saving…" } else { "Save" }}
+                        </button>
+                    }
+                    .into_any()
+                } else {
+                    view! {
                         <p class="note">"Only admins can change the maintenance settings."</p>
                     }
-                >
-                    <button
-                        id="maintenance-save"
-                        type="button"
-                        class="button button-primary"
-                        disabled=move || save.pending().get() || editor.loaded().is_none()
-                        aria-busy=move || save.pending().get().to_string()
-                        on:click=move |_| {
-                            // A window typed but not added yet is saved too.
-                            if !form.add_to(editor) {
-                                return;
-                            }
-                            if let Some(settings) = editor.draft.get_untracked() {
-                                save.dispatch(settings);
-                            } else if let Some(view) = editor.view.get_untracked().and_then(Result::ok) {
-                                // Nothing changed: saving again just checks them again.
-                                save.dispatch(view.settings);
-                            }
-                        }
-                    >
-                        {move || if save.pending().get() { "Saving…" } else { "Save" }}
-                    </button>
-                </Show>
+                    .into_any()
+                }}
                 {move || editor.unsaved().then(|| view! {
                     <span id="maintenance-unsaved" class="muted" role="status">
                         "Not saved yet: press Save to keep these changes."
@@ -325,7 +329,7 @@ fn WindowList(editor: Editor, #[prop(into)] is_admin: Signal<bool>) -> impl Into
                                         <td class="window-duration">{duration_in_words(window.duration_minutes)}</td>
                                         <td class="window-time-zone">{window.time_zone.clone()}</td>
                                         <td>
-                                            <Show when=move || is_admin.get()>
+                                            {move || is_admin.get().then(|| view! {
                                                 <button
                                                     type="button"
                                                     class="button button-secondary window-remove"
@@ -340,7 +344,7 @@ fn WindowList(editor: Editor, #[prop(into)] is_admin: Signal<bool>) -> impl Into
                                                 >
                                                     "Remove"
                                                 </button>
-                                            </Show>
+                                            })}
                                         </td>
                                     </tr>
                                 }
@@ -533,7 +537,7 @@ fn ScheduledJob(
     /// The job, in state `scheduled`.
     job: JobInfo,
     /// Cancels a job by its id.
-    cancel: Action<i64, Result<(), ApiError>>,
+    cancel: Act<i64, Result<(), ApiError>>,
     #[prop(into)] is_admin: Signal<bool>,
 ) -> impl IntoView {
     let id = job.id;
@@ -566,7 +570,7 @@ fn ScheduledJob(
                     <dd id="scheduled-note">{note}</dd>
                 })}
             </dl>
-            <Show when=move || is_admin.get()>
+            {move || is_admin.get().then(|| view! {
                 <button
                     id="scheduled-cancel"
                     type="button"
@@ -577,7 +581,7 @@ fn ScheduledJob(
                 >
                     {move || if pending.get() { "Cancelling…" } else { "Cancel it" }}
                 </button>
-            </Show>
+            })}
         </div>
     }
 }

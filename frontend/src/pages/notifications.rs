@@ -11,12 +11,12 @@ use shared::notify::{
 };
 
 use crate::api::{self, ApiError};
-use crate::components::error::{ErrorDisplay, ErrorList};
-use crate::components::loading::Loading;
+use crate::components::error::ErrorDisplay;
 use crate::components::local_time::LocalTime;
 use crate::components::set_page_title;
 use crate::components::shell_data::use_shell;
 use crate::live::{Live, use_live};
+use crate::load::{Loaded, Place, action, loaded, resource, run};
 use crate::poll;
 
 /// How often the page looks at the delivery log and the targets again, besides the server's
@@ -26,8 +26,8 @@ const REFRESH_MS: u64 = 3000;
 /// The page's two resources, for the parts that change them.
 #[derive(Clone, Copy)]
 struct Lists {
-    targets: LocalResource<Result<TargetList, ApiError>>,
-    deliveries: LocalResource<Result<DeliveryLog, ApiError>>,
+    targets: Loaded<TargetList>,
+    deliveries: Loaded<DeliveryLog>,
     /// Counts the fetches an action asked for: a look started before one is older than its
     /// answer, and is dropped.
     generation: StoredValue<u64>,
@@ -37,8 +37,8 @@ impl Lists {
     fn new(live: Live) -> Self {
         let generation = StoredValue::new(0);
         Self {
-            targets: LocalResource::new(api::list_targets),
-            deliveries: LocalResource::new(move || {
+            targets: resource(api::list_targets),
+            deliveries: resource(move || {
                 live.deliveries_changed.track();
                 generation.update_value(|n| *n += 1);
                 api::deliveries()
@@ -95,7 +95,7 @@ pub fn NotificationsPage() -> impl IntoView {
             .is_some_and(|session| session.role.is_admin())
     });
     poll::every(Duration::from_millis(REFRESH_MS), move || {
-        Some(lists.refresh())
+        Some(run(lists.refresh()))
     });
 
     view! {
@@ -111,23 +111,16 @@ pub fn NotificationsPage() -> impl IntoView {
 
             <section class="card" aria-labelledby="targets-heading">
                 <h2 id="targets-heading">"Targets"</h2>
-                <Transition fallback=|| view! { <Loading what="the notification targets"/> }>
-                    <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
-                        {move || Suspend::new(async move {
-                            lists.targets.await.map(|list| view! {
-                                <TargetsTable targets=list.targets lists is_admin/>
-                            })
-                        })}
-                    </ErrorBoundary>
-                </Transition>
+                {loaded(move || lists.targets.get(), Place::Bare, "the notification targets", move |list| {
+                    view! { <TargetsTable targets=list.targets lists is_admin/> }.into_any()
+                })}
             </section>
 
-            <Show
-                when=move || is_admin.get()
-                fallback=|| view! { <p class="note">"Only admins can add or change targets."</p> }
-            >
-                <AddTargetForm lists/>
-            </Show>
+            {move || if is_admin.get() {
+                view! { <AddTargetForm lists/> }.into_any()
+            } else {
+                view! { <p class="note">"Only admins can add or change targets."</p> }.into_any()
+            }}
 
             <section class="card" aria-labelledby="deliveries-heading">
                 <h2 id="deliveries-heading">"Delivery log"</h2>
@@ -135,15 +128,9 @@ pub fn NotificationsPage() -> impl IntoView {
                     "Newest first. A delivery that fails is tried again after 10 seconds, then \
                      ever later up to an hour apart, 12 tries in all."
                 </p>
-                <Transition fallback=|| view! { <Loading what="the delivery log"/> }>
-                    <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
-                        {move || Suspend::new(async move {
-                            lists.deliveries.await.map(|log| view! {
-                                <DeliveriesTable deliveries=log.deliveries/>
-                            })
-                        })}
-                    </ErrorBoundary>
-                </Transition>
+                {loaded(move || lists.deliveries.get(), Place::Bare, "the delivery log", |log| {
+                    view! { <DeliveriesTable deliveries=log.deliveries/> }.into_any()
+                })}
             </section>
         </div>
     }
@@ -193,16 +180,20 @@ fn TargetsTable(
 fn TargetRow(target: Target, lists: Lists, is_admin: Signal<bool>) -> impl IntoView {
     let id = target.id;
     let destination = target.destination.clone();
-    let test = Action::new_unsync(move |_: &()| async move {
-        let queued = api::test_target(id).await?;
-        // Shown at once, then followed by the page's refresh.
-        lists.reload();
-        Ok::<Delivery, ApiError>(queued)
+    let test = action(move |_: &()| {
+        run(async move {
+            let queued = api::test_target(id).await?;
+            // Shown at once, then followed by the page's refresh.
+            lists.reload();
+            Ok::<Delivery, ApiError>(queued)
+        })
     });
-    let remove = Action::new_unsync(move |_: &()| async move {
-        api::remove_target(id).await?;
-        lists.reload();
-        Ok::<(), ApiError>(())
+    let remove = action(move |_: &()| {
+        run(async move {
+            api::remove_target(id).await?;
+            lists.reload();
+            Ok::<(), ApiError>(())
+        })
     });
     let kind = match target.kind {
         TargetKind::Webhook => "Webhook",
@@ -239,7 +230,7 @@ fn TargetRow(target: Target, lists: Lists, is_admin: Signal<bool>) -> impl IntoV
                 {format!(" by {}", target.created_by)}
             </td>
             <td>
-                <Show when=move || is_admin.get()>
+                {move || is_admin.get().then(|| view! {
                     <div class="actions">
                         <button
                             type="button"
@@ -268,7 +259,7 @@ fn TargetRow(target: Target, lists: Lists, is_admin: Signal<bool>) -> impl IntoV
                             {move || if remove.pending().get() { "Removing…" } else { "Remove" }}
                         </button>
                     </div>
-                </Show>
+                })}
                 {move || matches!(test.value().get(), Some(Ok(_))).then(|| view! {
                     <p class="target-test-queued small" role="status">
                         "Test queued: see the delivery log below."
@@ -294,16 +285,16 @@ fn AddTargetForm(lists: Lists) -> impl IntoView {
             .and_then(Result::ok)
             .is_some_and(|list| list.email_configured)
     });
-    let add = Action::new_unsync(move |target: &NewTarget| {
+    let add = action(move |target: &NewTarget| {
         let target = target.clone();
-        async move {
+        run(async move {
             let created = api::add_target(target).await?;
             url.set(String::new());
             secret.set(String::new());
             address.set(String::new());
             lists.reload();
             Ok::<CreatedTarget, ApiError>(created)
-        }
+        })
     });
     let pending = add.pending();
     let on_submit = move |event: leptos::ev::SubmitEvent| {

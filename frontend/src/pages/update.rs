@@ -7,12 +7,12 @@ use shared::PatchId;
 use shared::panel::{AvailablePatch, JobKind, JobState, PatchesView};
 
 use crate::api::{self, ApiError};
-use crate::components::error::{ErrorDisplay, ErrorList};
-use crate::components::loading::Loading;
+use crate::components::error::ErrorDisplay;
 use crate::components::patch_details::{ReleaseNotes, size_in_mb};
 use crate::components::set_page_title;
 use crate::components::shell_data::use_shell;
 use crate::live::use_live;
+use crate::load::{Place, action, both, loaded, run};
 use crate::navigation::{HOME, IMPORT_PATCH};
 
 #[component]
@@ -41,15 +41,12 @@ pub fn UpdatePage() -> impl IntoView {
                     </li>
                 </ul>
             </section>
-            <Transition fallback=|| view! { <div class="card"><Loading what="the patches"/></div> }>
-                <ErrorBoundary fallback=|errors| view! { <div class="card"><ErrorList errors/></div> }>
-                    {move || Suspend::new(async move {
-                        let view = shell.patches.await?;
-                        let session = shell.session.await?;
-                        Ok::<_, ApiError>(view! { <TmcStep view is_admin=session.role.is_admin()/> })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+            {loaded(
+                move || both(shell.patches.get(), shell.session.get()),
+                Place::Card,
+                "the patches",
+                |(view, session)| view! { <TmcStep view is_admin=session.role.is_admin()/> }.into_any(),
+            )}
         </div>
     }
 }
@@ -90,16 +87,16 @@ fn TmcStep(view: PatchesView, is_admin: bool) -> impl IntoView {
         let id = selected.get()?;
         options.iter().find(|c| c.patch.id == id).cloned()
     });
-    let download = Action::new_unsync(move |id: &PatchId| {
+    let download = action(move |id: &PatchId| {
         let id = *id;
-        async move {
+        run(async move {
             let job = api::download_patch(id).await?;
             // The event stream may already have told more (even the end): keep its news.
             live.jobs.update(|jobs| {
                 jobs.entry(job.id).or_insert(job);
             });
             Ok::<(), ApiError>(())
-        }
+        })
     });
     // The newest download job of the selected patch, live.
     let job = Signal::derive(move || {

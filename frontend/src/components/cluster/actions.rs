@@ -5,6 +5,7 @@ use shared::cluster::{ClusterAction, ClusterInfo, ClusterRole};
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
+use crate::load::{Act, action, run};
 
 /// What each action does, for its confirmation.
 fn action_words(action: ClusterAction, info: &ClusterInfo) -> (&'static str, String) {
@@ -46,20 +47,20 @@ pub struct ActionState {
     /// The action awaiting confirmation.
     pub asked: RwSignal<Option<ClusterAction>>,
     /// The action running (or last run) and its outcome.
-    pub run: Action<ClusterAction, Result<(), ApiError>>,
+    pub run: Act<ClusterAction, Result<(), ApiError>>,
 }
 
 impl ActionState {
     /// Nothing asked, nothing running.
     pub(crate) fn new() -> Self {
         let asked = RwSignal::new(None::<ClusterAction>);
-        let run = Action::new_unsync(move |action: &ClusterAction| {
+        let run = action(move |action: &ClusterAction| {
             let action = *action;
-            async move {
+            run(async move {
                 let done = api::cluster_action(action).await;
                 asked.set(None);
                 done.map(|_| ())
-            }
+            })
         });
         Self { asked, run }
     }

@@ -6,6 +6,7 @@ use web_sys::File;
 
 use crate::api::{self, UploadProgress};
 use crate::components::import::verdict::{Imported, Rejected};
+use crate::load::action;
 
 /// The file picker, the upload with its progress bar, and the verdict.
 #[component]
@@ -13,7 +14,7 @@ pub fn ImportForm() -> impl IntoView {
     let input: NodeRef<Input> = NodeRef::new();
     let chosen = RwSignal::new(None::<String>);
     let progress = RwSignal::new(UploadProgress::default());
-    let import = Action::new_local(move |file: &File| {
+    let import = action(move |file: &File| {
         let file = file.clone();
         progress.set(UploadProgress {
             sent: 0,
@@ -41,7 +42,7 @@ pub fn ImportForm() -> impl IntoView {
         }
         if let Some(file) = chosen_file() {
             import.clear();
-            import.dispatch_local(file);
+            import.dispatch(file);
         }
     };
 
@@ -75,9 +76,9 @@ pub fn ImportForm() -> impl IntoView {
                     {move || if pending.get() { "Uploading…" } else { "Upload and verify" }}
                 </button>
             </form>
-            <Show when=move || pending.get()>
+            {move || pending.get().then(|| view! {
                 <UploadStatus name=chosen.get_untracked().unwrap_or_default() progress/>
-            </Show>
+            })}
         </section>
         {move || import.value().get().map(|verdict| match verdict {
             Ok(info) => view! { <Imported info/> }.into_any(),

@@ -14,6 +14,7 @@ use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
 use crate::components::install::schedule::{NextWindowButton, ScheduleAction, ScheduleRefusal};
 use crate::components::shell_data::use_shell;
+use crate::load::{action, run};
 use crate::navigation::{HOME, install_patch, replace_history};
 
 /// Why the server would refuse to install `found` on `installed`: the rule it enforces
@@ -68,9 +69,9 @@ pub fn ConfirmInstall(
     });
     let navigate = use_navigate();
     let navigate_later = navigate.clone();
-    let install = Action::new_unsync(move |_: &()| {
+    let install = action(move |_: &()| {
         let navigate = navigate.clone();
-        async move {
+        run(async move {
             let started = api::install_patch(id).await?;
             navigate(
                 &format!("{}?job={}", install_patch(id), started.id),
@@ -78,14 +79,14 @@ pub fn ConfirmInstall(
             );
             job.set(Some(started));
             Ok::<(), ApiError>(())
-        }
+        })
     });
-    let schedule: ScheduleAction = Action::new_unsync(move |replace: &bool| {
+    let schedule: ScheduleAction = action(move |replace: &bool| {
         let replace = *replace;
         let navigate = navigate_later.clone();
         // The last answer of Install now no longer applies.
         install.clear();
-        async move {
+        run(async move {
             let scheduled = api::schedule_install(id, When::NextWindow, replace).await?;
             // Followed like a started install: its time, then its stages once the window opens.
             navigate(
@@ -94,7 +95,7 @@ pub fn ConfirmInstall(
             );
             job.set(Some(scheduled));
             Ok::<(), ApiError>(())
-        }
+        })
     });
     let pending = install.pending();
     let busy = Signal::derive(move || pending.get() || schedule.pending().get());

@@ -11,6 +11,7 @@ use shared::panel::{JobInfo, PatchState, PatchesView};
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
 use crate::components::install::schedule::{NextWindowButton, ScheduleAction, ScheduleRefusal};
+use crate::load::{action, run};
 use crate::navigation::{HOME, ROLLBACK, replace_history};
 
 /// What rolling back the installed patch will do, and the buttons: Roll back now, or in the
@@ -39,21 +40,21 @@ pub fn ConfirmRollback(
     .map(|why| why.message());
     let navigate = use_navigate();
     let navigate_later = navigate.clone();
-    let rollback = Action::new_unsync(move |_: &()| {
+    let rollback = action(move |_: &()| {
         let navigate = navigate.clone();
-        async move {
+        run(async move {
             let started = api::rollback().await?;
             navigate(&format!("{ROLLBACK}?job={}", started.id), replace_history());
             job.set(Some(started));
             Ok::<(), ApiError>(())
-        }
+        })
     });
-    let schedule: ScheduleAction = Action::new_unsync(move |replace: &bool| {
+    let schedule: ScheduleAction = action(move |replace: &bool| {
         let replace = *replace;
         let navigate = navigate_later.clone();
         // The last answer of Roll back now no longer applies.
         rollback.clear();
-        async move {
+        run(async move {
             let scheduled = api::schedule_rollback(When::NextWindow, replace).await?;
             // Followed like a started rollback: its time, then its stages once the window opens.
             navigate(
@@ -62,7 +63,7 @@ pub fn ConfirmRollback(
             );
             job.set(Some(scheduled));
             Ok::<(), ApiError>(())
-        }
+        })
     });
     let pending = rollback.pending();
     let busy = Signal::derive(move || pending.get() || schedule.pending().get());

@@ -9,6 +9,7 @@ use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
 use crate::components::local_time::{LocalTime, local_time};
 use crate::live::use_live;
+use crate::load::{action, resource, run};
 use crate::navigation::{HOME, MAINTENANCE};
 
 /// How far a job got: ended jobs first, then started ones (a scheduled job waits), then by
@@ -33,15 +34,15 @@ pub fn JobProgress(
 ) -> impl IntoView {
     let live = use_live();
     let id = started.id;
-    let fetched = LocalResource::new(move || {
+    let fetched = resource(move || {
         live.patches_changed.track();
-        async move { api::get_job(id).await.ok() }
+        api::get_job(id)
     });
     let job = Memo::new(move |_| {
         let mut best = started.clone();
         let candidates = [
             live.jobs.with(|jobs| jobs.get(&id).cloned()),
-            fetched.get().flatten(),
+            fetched.get().and_then(Result::ok),
         ];
         for candidate in candidates.into_iter().flatten() {
             if progress(&candidate) > progress(&best) {
@@ -151,13 +152,15 @@ fn ScheduledJob(
     let live = use_live();
     let id = job.id;
     let kind = job.kind.as_str();
-    let cancel = Action::new_unsync(move |_: &()| async move {
-        let cancelled = api::cancel_job(id).await?;
-        live.jobs.update(|jobs| {
-            jobs.insert(cancelled.id, cancelled);
-        });
-        live.bump();
-        Ok::<(), ApiError>(())
+    let cancel = action(move |_: &()| {
+        run(async move {
+            let cancelled = api::cancel_job(id).await?;
+            live.jobs.update(|jobs| {
+                jobs.insert(cancelled.id, cancelled);
+            });
+            live.bump();
+            Ok::<(), ApiError>(())
+        })
     });
     let pending = cancel.pending();
     view! {

@@ -9,6 +9,7 @@ use shared::window::Opening;
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
 use crate::components::local_time::{local_time, now};
+use crate::load::{Act, resource};
 use crate::navigation::MAINTENANCE;
 
 /// The server's code for "another install or rollback is already scheduled".
@@ -16,7 +17,7 @@ pub const JOB_ALREADY_SCHEDULED: &str = "job_already_scheduled";
 
 /// Schedules the page's job for the next window; its input says whether to replace the job
 /// already scheduled.
-pub type ScheduleAction = Action<bool, Result<(), ApiError>>;
+pub type ScheduleAction = Act<bool, Result<(), ApiError>>;
 
 /// The next window in words, in the browser's time zone: "opens Sat, May 4, 2027, 02:00 AM
 /// GMT", or "open now, until …" when it has started by `now`.
@@ -41,69 +42,64 @@ pub fn NextWindowButton(
     /// Schedules the job.
     schedule: ScheduleAction,
 ) -> impl IntoView {
-    let maintenance = LocalResource::new(api::get_maintenance);
+    let maintenance = resource(api::get_maintenance);
     let pending = schedule.pending();
     let id = format!("{what}-next-window");
-    let waiting_id = id.clone();
-    view! {
-        <Transition fallback=move || view! {
-            <button id=waiting_id.clone() type="button" class="button" disabled=true>
-                "In the next window…"
-            </button>
-        }>
-            {move || {
-                let id = id.clone();
-                Suspend::new(async move {
-                    match maintenance.await {
-                        Ok(found) => match found.next_window {
-                            Some(opening) => {
-                                let words = next_window_in_words(&opening, now());
-                                view! {
-                                    <button
-                                        id=id
-                                        type="button"
-                                        class="button"
-                                        disabled=move || disabled.get() || pending.get()
-                                        aria-busy=move || pending.get().to_string()
-                                        on:click=move |_| { schedule.dispatch(false); }
-                                    >
-                                        {move || if pending.get() {
-                                            "Scheduling…".to_owned()
-                                        } else {
-                                            format!("In the next window ({words})")
-                                        }}
-                                    </button>
-                                }
-                                .into_any()
-                            }
-                            None => view! {
-                                <span id=format!("{what}-no-window") class="muted">
-                                    {format!(
-                                        "No maintenance window is set, so the {what} can only \
-                                         start now. "
-                                    )}
-                                    <A href=MAINTENANCE attr:id=format!("{what}-maintenance-link")>
-                                        "Set a window in Admin > Maintenance"
-                                    </A>
-                                    " to schedule it for later."
-                                </span>
-                            }
-                            .into_any(),
-                        },
-                        Err(error) => view! {
-                            <span id=format!("{what}-no-window") class="muted">
-                                {format!(
-                                    "Scheduling for a window is not offered: the maintenance \
-                                     windows cannot be read ({})",
-                                    error.message
-                                )}
-                            </span>
-                        }
-                        .into_any(),
+    move || {
+        let id = id.clone();
+        match maintenance.get() {
+            None => view! {
+                <button id=id type="button" class="button" disabled=true>
+                    "In the next window…"
+                </button>
+            }
+            .into_any(),
+            Some(Ok(found)) => match found.next_window {
+                Some(opening) => {
+                    let words = next_window_in_words(&opening, now());
+                    view! {
+                        <button
+                            id=id
+                            type="button"
+                            class="button"
+                            disabled=move || disabled.get() || pending.get()
+                            aria-busy=move || pending.get().to_string()
+                            on:click=move |_| { schedule.dispatch(false); }
+                        >
+                            {move || if pending.get() {
+                                "Scheduling…".to_owned()
+                            } else {
+                                format!("In the next window ({words})")
+                            }}
+                        </button>
                     }
-                })
-            }}
-        </Transition>
+                    .into_any()
+                }
+                None => view! {
+                    <span id=format!("{what}-no-window") class="muted">
+                        {format!(
+                            "No maintenance window is set, so the {what} can only \
+                             start now. "
+                        )}
+                        <A href=MAINTENANCE attr:id=format!("{what}-maintenance-link")>
+                            "Set a window in Admin > Maintenance"
+                        </A>
+                        " to schedule it for later."
+                    </span>
+                }
+                .into_any(),
+            },
+            Some(Err(error)) => view! {
+                <span id=format!("{what}-no-window") class="muted">
+                    {format!(
+                        "Scheduling for a window is not offered: the maintenance \
+                         windows cannot be read ({})",
+                        error.message
+                    )}
+                </span>
+            }
+            .into_any(),
+        }
     }
 }
 

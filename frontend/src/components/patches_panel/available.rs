@@ -12,6 +12,7 @@ use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
 use crate::components::patch_details::{size_in_mb, state_in_words};
 use crate::live::use_live;
+use crate::load::{action, run};
 use crate::navigation::{install_patch, patch_details};
 
 /// The available patches, newest first.
@@ -82,20 +83,20 @@ fn PatchRow(patch: AvailablePatch, is_admin: bool) -> impl IntoView {
             _ => state.clone(),
         }
     });
-    let download = Action::new_unsync(move |id: &PatchId| {
+    let download = action(move |id: &PatchId| {
         let id = *id;
-        async move {
+        run(async move {
             let job = api::download_patch(id).await?;
             // The event stream may already have told more (even the end): keep its news.
             live.jobs.update(|jobs| {
                 jobs.entry(job.id).or_insert(job);
             });
             Ok::<(), ApiError>(())
-        }
+        })
     });
-    let cancel = Action::new_unsync(move |job: &i64| {
+    let cancel = action(move |job: &i64| {
         let job = *job;
-        async move { api::cancel_job(job).await.map(|_| ()) }
+        run(async move { api::cancel_job(job).await.map(|_| ()) })
     });
     let error = move || {
         download

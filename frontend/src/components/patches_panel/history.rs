@@ -10,6 +10,7 @@ use crate::components::error::ErrorDisplay;
 use crate::components::local_time::{LocalTime, in_utc};
 use crate::components::patch_details::tenths;
 use crate::live::use_live;
+use crate::load::{action, run};
 
 /// Installs and rollbacks, newest first: when, what, who, from and to which level, how it
 /// ended and how long it took; a scheduled one says when it starts.
@@ -41,22 +42,24 @@ pub fn History(
     // Set once a page reaches the end: skipped duplicates must not leave the button forever.
     let at_end = RwSignal::new(false);
     let shown = move || first_count + older.with(|o| o.len() as u64);
-    let show_older = Action::new_unsync(move |_: &()| async move {
-        let page = api::get_history(next_page.get_untracked(), HISTORY_PER_PAGE).await?;
-        next_page.update(|n| *n += 1);
-        if page.page.saturating_mul(page.per_page) >= page.total {
-            at_end.set(true);
-        }
-        older.update(|o| {
-            // A new job pushes every entry one place down: skip what is already shown.
-            let seen = |job: i64| {
-                o.iter().any(|e| e.job == job) || first_ids.with_value(|ids| ids.contains(&job))
-            };
-            let fresh: Vec<HistoryEntry> =
-                page.entries.into_iter().filter(|e| !seen(e.job)).collect();
-            o.extend(fresh);
-        });
-        Ok::<(), ApiError>(())
+    let show_older = action(move |_: &()| {
+        run(async move {
+            let page = api::get_history(next_page.get_untracked(), HISTORY_PER_PAGE).await?;
+            next_page.update(|n| *n += 1);
+            if page.page.saturating_mul(page.per_page) >= page.total {
+                at_end.set(true);
+            }
+            older.update(|o| {
+                // A new job pushes every entry one place down: skip what is already shown.
+                let seen = |job: i64| {
+                    o.iter().any(|e| e.job == job) || first_ids.with_value(|ids| ids.contains(&job))
+                };
+                let fresh: Vec<HistoryEntry> =
+                    page.entries.into_iter().filter(|e| !seen(e.job)).collect();
+                o.extend(fresh);
+            });
+            Ok::<(), ApiError>(())
+        })
     });
     let pending = show_older.pending();
     let more = move || {
@@ -173,11 +176,13 @@ fn ScheduledOutcome(
 ) -> impl IntoView {
     let live = use_live();
     let job = entry.job;
-    let cancel = Action::new_unsync(move |_: &()| async move {
-        api::cancel_job(job).await?;
-        // The panel's data is fetched again: the row then says "Cancelled".
-        live.bump();
-        Ok::<(), ApiError>(())
+    let cancel = action(move |_: &()| {
+        run(async move {
+            api::cancel_job(job).await?;
+            // The panel's data is fetched again: the row then says "Cancelled".
+            live.bump();
+            Ok::<(), ApiError>(())
+        })
     });
     let pending = cancel.pending();
     let label = match (entry.kind, entry.patch) {

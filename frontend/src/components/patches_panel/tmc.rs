@@ -7,6 +7,7 @@ use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
 use crate::components::local_time::clock;
 use crate::live::use_live;
+use crate::load::{action, run};
 
 /// "Connected · last check …" or "Unreachable: … · next retry …", with Check now.
 #[component]
@@ -14,12 +15,14 @@ pub fn TmcField(status: TmcStatus, is_admin: bool) -> impl IntoView {
     let live = use_live();
     // The live status wins over the one the view was loaded with.
     let status = Signal::derive(move || live.tmc.get().unwrap_or_else(|| status.clone()));
-    let check = Action::new_unsync(move |_: &()| async move {
-        let status = api::check_tmc().await?;
-        live.tmc.set(Some(status));
-        // The event stream says so too, unless it is reconnecting right now: fetch anyway.
-        live.bump();
-        Ok::<(), ApiError>(())
+    let check = action(move |_: &()| {
+        run(async move {
+            let status = api::check_tmc().await?;
+            live.tmc.set(Some(status));
+            // The event stream says so too, unless it is reconnecting right now: fetch anyway.
+            live.bump();
+            Ok::<(), ApiError>(())
+        })
     });
     let pending = check.pending();
     let error = move || check.value().get().and_then(Result::err);
