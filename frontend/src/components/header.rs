@@ -1,8 +1,7 @@
 //! The header of the admin pages: product, navigation, server version, user and logout.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
-use leptos_router::hooks::use_navigate;
+use leptos_router::hooks::{use_location, use_navigate};
 use shared::api::{ServerInfo, SessionInfo};
 
 use crate::api::{self, ApiError};
@@ -48,16 +47,32 @@ pub fn AppHeader(
             <nav class="main-nav" aria-label="Main">
                 <span class="nav-group-label" id="nav-admin">"Admin"</span>
                 <ul class="nav-list" aria-labelledby="nav-admin">
-                    <li><A href="/admin/general" attr:id="nav-general">"General"</A></li>
-                    <li><A href="/admin/devices" attr:id="nav-devices">"Devices"</A></li>
-                    <li><A href="/admin/cluster" attr:id="nav-cluster">"HA cluster"</A></li>
-                    <li><A href=MAINTENANCE attr:id="nav-maintenance">"Maintenance"</A></li>
-                    <li><A href=NOTIFICATIONS attr:id="nav-notifications">"Notifications"</A></li>
-                    <li><A href="/admin/audit" attr:id="nav-audit">"Audit log"</A></li>
+                    <li><NavLink href="/admin/general" id="nav-general" label="General"/></li>
+                    <li><NavLink href="/admin/devices" id="nav-devices" label="Devices"/></li>
+                    <li><NavLink href="/admin/cluster" id="nav-cluster" label="HA cluster"/></li>
+                    <li><NavLink href=MAINTENANCE id="nav-maintenance" label="Maintenance"/></li>
+                    <li><NavLink href=NOTIFICATIONS id="nav-notifications" label="Notifications"/></li>
+                    <li><NavLink href="/admin/audit" id="nav-audit" label="Audit log"/></li>
                 </ul>
             </nav>
         </header>
     }
+}
+
+/// A link of the main navigation, marked as the page shown (`aria-current="page"`) while its
+/// page, or one below it, is on the screen.
+#[component]
+fn NavLink(href: &'static str, id: &'static str, label: &'static str) -> impl IntoView {
+    let location = use_location();
+    let current = move || {
+        location.pathname.with(|path| {
+            let below = path
+                .strip_prefix(href)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+            below.then_some("page")
+        })
+    };
+    view! { <a href=href id=id aria-current=current>{label}</a> }
 }
 
 /// "SMS 6.4.0 · Patch 3", with the build in small text and in the tooltip.

@@ -1,7 +1,6 @@
 //! Software Details: every fact of one patch and its rendered release notes (`/patches/{id}`).
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 use shared::effects::{Restart, changes_fact};
 use shared::panel::{AvailablePatch, CatalogPatch};
 
@@ -23,7 +22,7 @@ pub fn PatchDetailsPage(
     view! {
         <div id="details-page" class="page">
             <nav class="breadcrumb" aria-label="Breadcrumb">
-                <A href=HOME>"General"</A>
+                <a href=HOME>"General"</a>
                 <span aria-hidden="true">" › "</span>
                 <span aria-current="page">"Software Details"</span>
             </nav>

@@ -2,7 +2,6 @@
 //! (for admins) the way into importing a patch file, and the server's HTTPS certificate.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 use shared::api::ServerInfo;
 
 use crate::components::certificate::ServerCertificate;
@@ -69,14 +68,14 @@ fn ImportField() -> impl IntoView {
         <div class="field">
             <span class="field-label" id="patch-files-label">"Patch files"</span>
             <div class="field-value">
-                <A
+                <a
                     href=IMPORT_PATCH
-                    attr:id="import-link"
-                    attr:class="button"
-                    attr:aria-describedby="patch-files-help"
+                    id="import-link"
+                    class="button"
+                    aria-describedby="patch-files-help"
                 >
                     "Import a patch file"
-                </A>
+                </a>
             </div>
             <p class="field-help" id="patch-files-help">
                 "Import a patch file from storage media (USB drive, hard drive): it is verified \

@@ -3,7 +3,6 @@
 //! patch repository, or says why not.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use crate::components::import::ImportForm;
 use crate::components::set_page_title;
@@ -20,7 +19,7 @@ pub fn ImportPatchPage() -> impl IntoView {
     view! {
         <div id="import-page" class="page">
             <nav class="breadcrumb" aria-label="Breadcrumb">
-                <A href=HOME>"General"</A>
+                <a href=HOME>"General"</a>
                 <span aria-hidden="true">" › "</span>
                 <span aria-current="page">"Import a patch file"</span>
             </nav>

@@ -4,7 +4,6 @@
 //! through the server's restart or reboot).
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 use shared::panel::{JobInfo, JobState};
 
@@ -88,7 +87,7 @@ pub fn InstallPage(
 fn Breadcrumb(here: &'static str) -> impl IntoView {
     view! {
         <nav class="breadcrumb" aria-label="Breadcrumb">
-            <A href=HOME>"General"</A>
+            <a href=HOME>"General"</a>
             <span aria-hidden="true">" › "</span>
             <span aria-current="page">{here}</span>
         </nav>

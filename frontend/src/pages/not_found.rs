@@ -1,7 +1,6 @@
 //! The page for addresses the app does not know.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 use leptos_router::hooks::use_location;
 
 use crate::components::set_page_title;
@@ -20,7 +19,7 @@ pub fn NotFound() -> impl IntoView {
                 <p>
                     "There is no page at " <code>{move || path.get()}</code> "."
                 </p>
-                <p><A href=HOME>"Go to Admin > General"</A></p>
+                <p><a href=HOME>"Go to Admin > General"</a></p>
             </div>
         </main>
     }

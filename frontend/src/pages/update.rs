@@ -2,7 +2,6 @@
 //! pick the patch (SMS Patch File), read its release notes, and download it with a progress bar.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 use shared::PatchId;
 use shared::panel::{AvailablePatch, JobKind, JobState, PatchesView};
 
@@ -22,7 +21,7 @@ pub fn UpdatePage() -> impl IntoView {
     view! {
         <div id="update-page" class="page">
             <nav class="breadcrumb" aria-label="Breadcrumb">
-                <A href=HOME>"General"</A>
+                <a href=HOME>"General"</a>
                 <span aria-hidden="true">" › "</span>
                 <span aria-current="page">"Update"</span>
             </nav>
@@ -35,9 +34,9 @@ pub fn UpdatePage() -> impl IntoView {
                         <span class="muted">" (below)"</span>
                     </li>
                     <li>
-                        <A href=IMPORT_PATCH attr:id="update-import-link">
+                        <a href=IMPORT_PATCH id="update-import-link">
                             "Import a patch file from storage media"
-                        </A>
+                        </a>
                     </li>
                 </ul>
             </section>
@@ -175,10 +174,10 @@ fn TmcStep(view: PatchesView, is_admin: bool) -> impl IntoView {
                              to install."
                         </p>
                         {(is_admin && c.can_be_chosen()).then(|| view! {
-                            <A href=crate::navigation::install_patch(c.patch.id)
-                                attr:id="update-install" attr:class="button button-primary">
+                            <a href=crate::navigation::install_patch(c.patch.id)
+                                id="update-install" class="button button-primary">
                                 "Install…"
-                            </A>
+                            </a>
                         })}
                     }.into_any();
                 }

@@ -2,7 +2,6 @@
 //! (the shared install rule), and the choice: Install now, or in the next maintenance window.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 use shared::api::ServerInfo;
 use shared::effects::Restart;
@@ -168,7 +167,7 @@ pub fn ConfirmInstall(
                         <strong>"This patch changes the database, so it cannot be installed while HA clustering is enabled."</strong>
                     </p>
                     <p>{shared::cluster::HA_PROCEDURE}</p>
-                    <p><A href="/admin/cluster" attr:id="install-ha-cluster-link">"Go to the HA cluster panel"</A></p>
+                    <p><a href="/admin/cluster" id="install-ha-cluster-link">"Go to the HA cluster panel"</a></p>
                 </div>
             })}
             <div class="actions">
@@ -186,7 +185,7 @@ pub fn ConfirmInstall(
                     {move || if pending.get() { "Starting…" } else { "Install now" }}
                 </button>
                 <NextWindowButton what="install" disabled=cannot schedule/>
-                <A href=HOME attr:class="button button-secondary" attr:id="install-cancel">"Cancel"</A>
+                <a href=HOME class="button button-secondary" id="install-cancel">"Cancel"</a>
             </div>
             <ScheduleRefusal what="install" schedule/>
             {move || error().map(|error| view! { <ErrorDisplay error/> })}

@@ -3,7 +3,6 @@
 //! maintenance window.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 use shared::maintenance::When;
 use shared::panel::{JobInfo, PatchState, PatchesView};
@@ -118,7 +117,7 @@ pub fn ConfirmRollback(
                     {move || if pending.get() { "Starting…" } else { "Roll back now" }}
                 </button>
                 <NextWindowButton what="rollback" disabled=cannot schedule/>
-                <A href=HOME attr:class="button button-secondary" attr:id="rollback-cancel">"Cancel"</A>
+                <a href=HOME class="button button-secondary" id="rollback-cancel">"Cancel"</a>
             </div>
             <ScheduleRefusal what="rollback" schedule/>
             {move || error().map(|error| view! { <ErrorDisplay error/> })}

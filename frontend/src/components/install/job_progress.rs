@@ -2,7 +2,6 @@
 //! waits for its maintenance window, when it starts and its Cancel button.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 use shared::panel::{JobInfo, JobKind, JobState, StageOutcome};
 
 use crate::api::{self, ApiError};
@@ -135,7 +134,7 @@ pub fn JobProgress(
                 // A scheduled job runs by itself: the admin may leave.
                 let can_leave = state.is_final() || state == JobState::Scheduled;
                 can_leave.then(|| view! {
-                    <A href=HOME attr:id="job-done-link" attr:class="button">"Back to General"</A>
+                    <a href=HOME id="job-done-link" class="button">"Back to General"</a>
                 })
             }}
         </section>
@@ -181,7 +180,7 @@ fn ScheduledJob(
                     "The {kind} starts by itself when its window opens, and this page follows it. \
                      Until then you can cancel it here, in the SMS Patches panel's history or on "
                 )}
-                <A href=MAINTENANCE>"Admin > Maintenance"</A>
+                <a href=MAINTENANCE>"Admin > Maintenance"</a>
                 "."
             </p>
             <div class="actions">

@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
-use leptos_router::components::A;
 use shared::window::Opening;
 
 use crate::api::{self, ApiError};
@@ -81,9 +80,9 @@ pub fn NextWindowButton(
                             "No maintenance window is set, so the {what} can only \
                              start now. "
                         )}
-                        <A href=MAINTENANCE attr:id=format!("{what}-maintenance-link")>
+                        <a href=MAINTENANCE id=format!("{what}-maintenance-link")>
                             "Set a window in Admin > Maintenance"
-                        </A>
+                        </a>
                         " to schedule it for later."
                     </span>
                 }

@@ -3,7 +3,6 @@
 //! Install and Cancel buttons for admins.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 use shared::PatchId;
 use shared::effects::changes_fact;
 use shared::panel::{AvailablePatch, JobKind, JobState, PatchState};
@@ -118,7 +117,7 @@ fn PatchRow(patch: AvailablePatch, is_admin: bool) -> impl IntoView {
     view! {
         <tr data-patch=id.to_string() class:recommended=patch.recommended>
             <th scope="row">
-                <A href=patch_details(id) attr:class="patch-name">{name.clone()}</A>
+                <a href=patch_details(id) class="patch-name">{name.clone()}</a>
                 {patch.recommended.then(|| view! { <span class="badge badge-recommended">"Recommended"</span> })}
                 <div class="muted small">{facts.title.clone()}</div>
                 <div class="patch-changes small">
@@ -155,13 +154,13 @@ fn PatchRow(patch: AvailablePatch, is_admin: bool) -> impl IntoView {
                             </button>
                         }.into_any(),
                         PatchState::Downloaded | PatchState::Superseded { .. } if patch.in_repository => view! {
-                            <A
+                            <a
                                 href=install_patch(id)
-                                attr:class="button button-primary install"
-                                attr:aria-label=format!("Install {}", facts.display_name)
+                                class="button button-primary install"
+                                aria-label=format!("Install {}", facts.display_name)
                             >
                                 "Install…"
-                            </A>
+                            </a>
                         }.into_any(),
                         PatchState::Downloading { job, .. } => view! {
                             <button

@@ -7,7 +7,6 @@ mod history;
 mod tmc;
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 use shared::PatchLevel;
 use shared::panel::PatchesView;
 
@@ -41,7 +40,7 @@ pub fn PatchesPanel(
                 </span>
                 {(is_admin && !installed.patch_level.is_none()).then(|| view! {
                     " "
-                    <A href=ROLLBACK attr:id="rollback-link" attr:class="button">"Roll back…"</A>
+                    <a href=ROLLBACK id="rollback-link" class="button">"Roll back…"</a>
                 })}
             </div>
         </div>
@@ -50,7 +49,7 @@ pub fn PatchesPanel(
             <div class="field">
                 <span class="field-label">"Update"</span>
                 <div class="field-value">
-                    <A href=UPDATE_PATCH attr:id="update-link" attr:class="button button-primary">"Update…"</A>
+                    <a href=UPDATE_PATCH id="update-link" class="button button-primary">"Update…"</a>
                     <span class="muted">" Download a patch from the TMC or import a patch file."</span>
                 </div>
             </div>
