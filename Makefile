@@ -4,6 +4,7 @@
 #   make size   what the web client's wasm weighs (raw, brotli) and its largest parts
 #   make screenshots   a PNG of every page at 1280x800 and 390x844 in target/screenshots/
 #   make bench-panel   how fast the SMS Patches panel answers (API and browser)
+#   make deb     the Debian package, target/debian/sms_<version>_<arch>.deb (docs/debian.md)
 # Each installs what is missing first (scripts/setup.sh), and skip what is already there.
 
 SHELL := bash
@@ -16,7 +17,7 @@ DATA_DIR ?= ./data
 # Everything the SPA is built from: rebuild dist/ only when one of these changed.
 SPA_SOURCES := $(shell find frontend shared -type f -not -path '*/target/*') Cargo.toml Cargo.lock Trunk.toml .cargo/config.toml
 
-.PHONY: run test size screenshots bench-panel setup setup-test setup-size spa server check-wasm fmt lint
+.PHONY: run test size screenshots bench-panel deb setup setup-test setup-size spa server check-wasm fmt lint
 
 run: setup spa server
 	./target/release/sms serve --demo --listen $(LISTEN) --data-dir $(DATA_DIR)
@@ -41,6 +42,9 @@ screenshots: setup-test spa
 
 bench-panel: setup-test spa
 	cargo bench --locked -p e2e --bench panel
+
+deb: setup spa server
+	./scripts/deb.sh
 
 spa: dist/index.html
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing the SMS needs, skipping what is already there.
 #   scripts/setup.sh          toolchain for building the SPA and the server
-#   scripts/setup.sh --test   also Chromium and ChromeDriver for the browser tests, and
+#   scripts/setup.sh --test   also Chromium and ChromeDriver for the browser tests, lintian for
+#                             the Debian package's checks, and
 #                             schemathesis (PyPI) in a virtualenv under target/ for the API fuzzing,
 #                             and aiosmtpd + prometheus-client (PyPI) in target/test-venv: the
 #                             real SMTP server and Prometheus text parser the tests use
@@ -53,6 +54,15 @@ if [ "${1:-}" = "--test" ]; then
     $SUDO apt-get update -qq
     # One command, so both come at the same version.
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver
+  fi
+
+  # scripts/deb-test.sh checks the Debian package with lintian.
+  if ! command -v lintian >/dev/null; then
+    say "installing lintian (Debian package) for the package checks"
+    SUDO=""
+    if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq lintian
   fi
 
   # scripts/schemathesis.sh brings up the loopback of its network namespace with `ip`.

@@ -22,6 +22,9 @@ else
   cargo test --workspace --locked --no-fail-fast --features backend/fault-injection
 fi
 
+# The Debian package, built from the binary the tests built, installed and checked (as root).
+SMS_DEB_BIN=target/debug/sms scripts/deb-test.sh
+
 # The tests built target/debug/sms (with fault injection, which stays off without its variables):
 # the fuzzing uses it as it is rather than building it again without the feature.
 SMS_BIN=target/debug/sms scripts/schemathesis.sh

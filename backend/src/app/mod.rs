@@ -3,9 +3,11 @@
 
 pub mod demo;
 pub mod handoff;
+pub mod health;
 pub mod lifecycle;
 pub mod serve;
 pub mod startup;
 pub mod state;
 pub mod supervisor;
+pub mod systemd;
 pub mod tls;

@@ -23,15 +23,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use shared::PatchLevel;
-use shared::api::HealthResponse;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::app::demo::{DEMO_DEVICES_ENV, start_demo_simulator, start_demo_tmc};
 use crate::app::handoff::{
     EXIT_HANDOVER, EXIT_REBOOT, LEVEL_ENV, LISTEN_FD_ENV, SUPERVISOR_PID_ENV, TRIAL_ENV,
-    bind_again, reachable,
+    bind_again,
 };
+use crate::app::health::Probe;
+use crate::app::systemd;
 use crate::app::startup::trusted_keys;
 use crate::config::Config;
 use crate::service::backoff::Backoff;
@@ -143,6 +144,9 @@ pub async fn supervise(
         .map(std::net::TcpListener::local_addr)
         .transpose()?
         .unwrap_or(config.listen);
+    // Under systemd (a `Type=notify` unit): ready once a server answers, watchdog pings while
+    // one does.
+    let notifier = systemd::watch(addr, config.transport.is_tls());
     let mut failures = 0u32;
     loop {
         let Some(socket) = &listener else {
@@ -321,6 +325,10 @@ pub async fn supervise(
             },
         }
     }
+    if let Some(notifier) = notifier {
+        notifier.abort();
+        systemd::stopping();
+    }
     demo_tasks.shutdown().await;
     Ok(())
 }
@@ -419,17 +427,7 @@ async fn wait_healthy(
     tls: bool,
     timeout: Duration,
 ) -> Result<(), Option<String>> {
-    let scheme = if tls { "https" } else { "http" };
-    let url = format!("{scheme}://{}/api/v1/health", reachable(addr));
-    crate::config::install_tls_provider();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .no_proxy()
-        // Its own child on a loopback address, asked for its health only: the certificate,
-        // made for the names browsers use, need not name 127.0.0.1.
-        .tls_danger_accept_invalid_certs(tls)
-        .build()
-        .map_err(|err| Some(format!("cannot ask its health: {err}")))?;
+    let probe = Probe::new(addr, tls, Duration::from_secs(2)).map_err(Some)?;
     let deadline = tokio::time::Instant::now() + timeout;
     let mut last = String::from("it never answered");
     loop {
@@ -447,7 +445,7 @@ async fn wait_healthy(
                     timeout.as_secs_f64()
                 )));
             }
-            answer = healthy(&client, &url) => match answer {
+            answer = probe.level() => match answer {
                 Ok(level) if level == server.level => return Ok(()),
                 Ok(level) => last = format!("it reported {}", shared::level_in_words(level)),
                 Err(why) => last = why,
@@ -455,22 +453,6 @@ async fn wait_healthy(
         }
         tokio::time::sleep(HEALTH_POLL).await;
     }
-}
-
-async fn healthy(client: &reqwest::Client, url: &str) -> Result<PatchLevel, String> {
-    let response = client
-        .get(url)
-        .send()
-        .await
-        .map_err(|err| format!("no answer: {err}"))?;
-    if !response.status().is_success() {
-        return Err(format!("health answered {}", response.status()));
-    }
-    let health: HealthResponse = response
-        .json()
-        .await
-        .map_err(|err| format!("health answered something else: {err}"))?;
-    Ok(health.patch_level)
 }
 
 /// The level on trial did not come up: record why, point back at the confirmed level.

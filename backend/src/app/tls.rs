@@ -2,7 +2,7 @@
 //! self-signed one made on the first start and kept in the data dir) and the TLS acceptor that
 //! serves it (and whatever an admin replaces it with).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -47,11 +47,17 @@ pub fn server_tls(config: &Config) -> anyhow::Result<Option<ServerTls>> {
     }))
 }
 
+/// Where the self-signed certificate and its key are kept in `data_dir`.
+pub fn self_signed_files(data_dir: &Path) -> (PathBuf, PathBuf) {
+    let dir = data_dir.join(TLS_DIR);
+    (dir.join(CERT_FILE), dir.join(KEY_FILE))
+}
+
 /// The data dir's self-signed certificate and key, made for this host's names and addresses
 /// when they are not there yet (the key readable by this user only).
 fn self_signed(config: &Config) -> anyhow::Result<(PathBuf, PathBuf)> {
     let dir = config.storage.data_dir.join(TLS_DIR);
-    let (cert_file, key_file) = (dir.join(CERT_FILE), dir.join(KEY_FILE));
+    let (cert_file, key_file) = self_signed_files(&config.storage.data_dir);
     if cert_file.exists() && key_file.exists() {
         return Ok((cert_file, key_file));
     }

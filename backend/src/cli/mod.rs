@@ -1,8 +1,10 @@
 //! The `sms` command line, one file per command group: `serve`, `user`, `patch` (those that
 //! talk to a running server follow its jobs here; the HTTP side is in `remote`), `tmc`,
-//! `device`, and the package tools (`keygen`, `pack`, `verify`).
+//! `device`, `doctor` (checks an installation), and the package tools (`keygen`, `pack`,
+//! `verify`).
 
 mod device;
+mod doctor;
 mod package;
 mod patch;
 pub mod remote;
@@ -35,6 +37,10 @@ struct Cli {
 enum Command {
     /// Run the SMS server: the JSON API and the web client.
     Serve(Box<ServeArgs>),
+    /// Check this installation (configuration, data dir, database, install root, certificate,
+    /// TMC, clock, the running server) and say how to fix what is wrong; exit status 1 when
+    /// something is. Takes the same flags, environment and configuration file as `serve`.
+    Doctor(Box<ServeArgs>),
     /// Manage users directly in the database (works while the server is stopped, too).
     #[command(subcommand)]
     User(UserCommand),
@@ -86,6 +92,10 @@ pub async fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => return serve(*args).await,
+        Command::Doctor(args) => {
+            init_logging(LogFormat::Text, "error");
+            return doctor::doctor(*args).await;
+        }
         Command::User(command) => {
             init_logging(LogFormat::Text, "warn");
             user(command).await

@@ -53,6 +53,12 @@ pub struct InstallRoot {
 }
 
 impl InstallRoot {
+    /// The install root under `data_dir`, if a server made it there (nothing is made here).
+    pub fn existing(data_dir: &Path) -> Option<Self> {
+        let dir = data_dir.join(INSTALL_DIR);
+        dir.join(POINTER).exists().then_some(Self { dir })
+    }
+
     /// Opens the install root under `data_dir`; on the first start records the base release
     /// (`base_build`) as level 0 and points at it.
     pub fn open(data_dir: &Path, base_build: &Build) -> io::Result<Self> {
