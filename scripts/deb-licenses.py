@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 NOTICE_PREFIXES = ("license", "licence", "copying", "notice", "unlicense")
 
@@ -44,6 +45,18 @@ def libraries():
     return sorted(found, key=lambda p: (p["name"], p["version"]))
 
 
+def year():
+    """The year of the last commit (the package is the same for the same commit)."""
+    try:
+        stamp = subprocess.check_output(["git", "log", "-1", "--format=%cd", "--date=format:%Y"],
+                                        text=True).strip()
+        if stamp:
+            return stamp
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return time.strftime("%Y")
+
+
 def notice_files(package):
     folder = os.path.dirname(package["manifest_path"])
     names = sorted(n for n in os.listdir(folder) if n.lower().startswith(NOTICE_PREFIXES))
@@ -58,11 +71,14 @@ def main():
     with open(copyright_path, "w", encoding="utf-8") as out:
         out.write(
             "SMS server\n"
-            "Copyright: the SMS patch management team. All rights reserved; use as your\n"
-            "licence agreement for the product says.\n\n"
+            f"Copyright (C) {year()} the SMS patch management team. All rights reserved; use as\n"
+            "your licence agreement for the product says.\n\n"
             f"/usr/bin/sms contains these {len(libs)} libraries (Rust crates), each under its own\n"
             "licence. Their licence and notice files, as their authors ship them, are in\n"
-            "/usr/share/doc/sms/third-party-licenses.txt.gz.\n\n")
+            "/usr/share/doc/sms/third-party-licenses.txt.gz. The licences common on Debian are\n"
+            "also in /usr/share/common-licenses/ (the Apache License 2.0 in\n"
+            "/usr/share/common-licenses/Apache-2.0, the Mozilla Public License 2.0 in\n"
+            "/usr/share/common-licenses/MPL-2.0).\n\n")
         for lib in libs:
             out.write(f" {lib['name']} {lib['version']}: {lib.get('license') or 'see its files'}\n")
     with open(third_party_path, "w", encoding="utf-8") as out:

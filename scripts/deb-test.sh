@@ -52,7 +52,7 @@ SMS_DEB_VERSION=$base scripts/deb.sh
 SMS_DEB_VERSION=$base+1 scripts/deb.sh
 
 say "lintian (no error allowed)"
-lintian --fail-on error --no-tag-display-limit "$first" || fail "lintian reports errors in $first"
+lintian --fail-on error --tag-display-limit 0 "$first" || fail "lintian reports errors in $first"
 
 say "contents"
 dpkg-deb --contents "$first" > "$work/contents"

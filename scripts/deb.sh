@@ -28,8 +28,7 @@ done
 rm -rf "$stage"
 install -d -m 0755 "$stage/DEBIAN" "$stage/usr/bin" "$stage/usr/share/sms" \
   "$stage/etc/sms" "$stage/lib/systemd/system" "$stage/usr/share/doc/sms" \
-  "$stage/usr/share/polkit-1/rules.d" "$stage/usr/share/lintian/overrides"
-
+  "$stage/usr/share/polkit-1/rules.d"
 install -m 0755 "$bin" "$stage/usr/bin/sms"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$stage/usr/bin/sms"
 cp -r "$client" "$stage/usr/share/sms/client"
@@ -38,7 +37,6 @@ find "$stage/usr/share/sms/client" -type f -exec chmod 0644 {} +
 install -m 0644 packaging/sms.toml "$stage/etc/sms/sms.toml"
 install -m 0644 packaging/sms.service "$stage/lib/systemd/system/sms.service"
 install -m 0644 packaging/50-sms.rules "$stage/usr/share/polkit-1/rules.d/50-sms.rules"
-install -m 0644 packaging/lintian-overrides "$stage/usr/share/lintian/overrides/sms"
 
 # Documentation: the README for Debian, the contracts of docs/, the changelog, the licences.
 doc=$stage/usr/share/doc/sms

@@ -141,6 +141,9 @@ pub fn run<O>(future: impl Future<Output = O> + 'static) -> Run<O> {
     Box::pin(future)
 }
 
+/// What runs an action for one input.
+type Runner<I, O> = Box<dyn Fn(&I) -> Run<O>>;
+
 /// A request made on the user's demand (a click, a form): whether one is on its way, and the
 /// latest one's answer. Made by [`action`].
 pub struct Act<I: 'static, O: 'static> {
@@ -148,7 +151,7 @@ pub struct Act<I: 'static, O: 'static> {
     pending: Signal<bool>,
     dispatched: StoredValue<u64>,
     value: RwSignal<Option<O>>,
-    run: StoredValue<Box<dyn Fn(&I) -> Run<O>>, LocalStorage>,
+    run: StoredValue<Runner<I, O>, LocalStorage>,
 }
 
 impl<I, O> Clone for Act<I, O> {
@@ -163,7 +166,7 @@ impl<I, O> Copy for Act<I, O> {}
 pub fn action<I: 'static, O: Send + Sync + 'static>(
     run: impl Fn(&I) -> Run<O> + 'static,
 ) -> Act<I, O> {
-    let run: Box<dyn Fn(&I) -> Run<O>> = Box::new(run);
+    let run: Runner<I, O> = Box::new(run);
     let running = RwSignal::new(0);
     Act {
         running,
@@ -273,14 +276,15 @@ pub fn loaded<T: 'static>(
     .into_any()
 }
 
-/// Both values once both are there; the first error when one failed.
+/// Both values once both are there; an error as soon as one failed.
 pub fn both<A, B>(
     a: Option<Result<A, ApiError>>,
     b: Option<Result<B, ApiError>>,
 ) -> Option<Result<(A, B), ApiError>> {
-    match (a?, b?) {
-        (Ok(a), Ok(b)) => Some(Ok((a, b))),
-        (Err(error), _) | (_, Err(error)) => Some(Err(error)),
+    match (a, b) {
+        (Some(Err(error)), _) | (_, Some(Err(error))) => Some(Err(error)),
+        (Some(Ok(a)), Some(Ok(b))) => Some(Ok((a, b))),
+        _ => None,
     }
 }
 

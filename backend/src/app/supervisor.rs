@@ -28,12 +28,11 @@ use tokio::process::{Child, Command};
 
 use crate::app::demo::{DEMO_DEVICES_ENV, start_demo_simulator, start_demo_tmc};
 use crate::app::handoff::{
-    EXIT_HANDOVER, EXIT_REBOOT, LEVEL_ENV, LISTEN_FD_ENV, SUPERVISOR_PID_ENV, TRIAL_ENV,
-    bind_again,
+    EXIT_HANDOVER, EXIT_REBOOT, LEVEL_ENV, LISTEN_FD_ENV, SUPERVISOR_PID_ENV, TRIAL_ENV, bind_again,
 };
 use crate::app::health::Probe;
-use crate::app::systemd;
 use crate::app::startup::trusted_keys;
+use crate::app::systemd;
 use crate::config::Config;
 use crate::service::backoff::Backoff;
 use crate::storage::install_root::InstallRoot;

@@ -41,10 +41,7 @@ pub fn watch(addr: SocketAddr, tls: bool) -> Option<JoinHandle<()>> {
         loop {
             match probe.level().await {
                 Ok(level) => {
-                    let status = format!(
-                        "serving {} on {addr}",
-                        shared::level_in_words(level)
-                    );
+                    let status = format!("serving {} on {addr}", shared::level_in_words(level));
                     if !ready {
                         tracing::info!("telling systemd the service is ready");
                         notify(&[NotifyState::Ready, NotifyState::Status(&status)]);

@@ -91,13 +91,10 @@ pub(super) async fn doctor(args: ServeArgs) -> ExitCode {
     let mut checks = Vec::new();
     let config = match Config::load(&args) {
         Ok(config) => {
-            let from = args
-                .storage
-                .config
-                .as_ref()
-                .map_or("flags and defaults (no configuration file)".to_owned(), |p| {
-                    p.display().to_string()
-                });
+            let from = args.storage.config.as_ref().map_or(
+                "flags and defaults (no configuration file)".to_owned(),
+                |p| p.display().to_string(),
+            );
             checks.push(Check::ok("config", format!("parses: {from}")));
             Some(config)
         }
@@ -155,8 +152,7 @@ fn data_dir(dir: &Path) -> Check {
         }
     }
     let probe = dir.join(format!(".sms-doctor-{}", std::process::id()));
-    if let Err(err) = std::fs::write(&probe, b"probe").and_then(|()| std::fs::remove_file(&probe))
-    {
+    if let Err(err) = std::fs::write(&probe, b"probe").and_then(|()| std::fs::remove_file(&probe)) {
         return Check::fail(
             NAME,
             format!("{shown} is not writable: {err}"),
@@ -231,10 +227,7 @@ async fn database(config: &Config) -> Check {
         }
         Ok(pending) => Check::fail(
             NAME,
-            format!(
-                "{shown}: {} migration(s) not applied yet",
-                pending.len()
-            ),
+            format!("{shown}: {} migration(s) not applied yet", pending.len()),
             "start the server (sms serve): it brings the schema up to date when it starts",
         ),
         Err(err) => Check::fail(
@@ -251,14 +244,13 @@ fn install_root(config: &Config) -> Check {
     let Some(root) = InstallRoot::existing(&config.storage.data_dir) else {
         return Check::fail(
             NAME,
-            format!(
-                "none in {} yet",
-                config.storage.data_dir.display()
-            ),
+            format!("none in {} yet", config.storage.data_dir.display()),
             "start the server once (sms serve): it makes the install root on its first start",
         );
     };
-    let levels = root.current().and_then(|current| Ok((current, root.confirmed()?)));
+    let levels = root
+        .current()
+        .and_then(|current| Ok((current, root.confirmed()?)));
     match levels {
         Ok((current, _)) if !root.has_level(current) => Check::fail(
             NAME,
@@ -417,7 +409,10 @@ async fn tmc(config: &Config) -> (Check, Option<DateTime<Utc>>) {
                     "use an https:// TMC address where the TMC offers one",
                 )
             } else {
-                Check::ok(NAME, format!("{catalog} answers; its certificate is trusted"))
+                Check::ok(
+                    NAME,
+                    format!("{catalog} answers; its certificate is trusted"),
+                )
             };
             (check, date)
         }
@@ -496,9 +491,7 @@ async fn server(config: &Config) -> Check {
         }
     };
     match answer {
-        Ok(response) if response.status().is_success() => {
-            Check::ok(NAME, format!("{url} answers"))
-        }
+        Ok(response) if response.status().is_success() => Check::ok(NAME, format!("{url} answers")),
         Ok(response) => Check::warn(
             NAME,
             format!("{url} answered {}", response.status()),
@@ -532,17 +525,22 @@ mod tests {
             .unwrap();
         assert!(clock(old, None).failed());
         let far = now + chrono::TimeDelta::hours(1);
-        assert!(matches!(clock(far, Some(now)).outcome, Outcome::Warn { .. }));
+        assert!(matches!(
+            clock(far, Some(now)).outcome,
+            Outcome::Warn { .. }
+        ));
         assert!(clock(now, Some(now)).outcome_is_ok());
     }
 
     #[test]
-    fn a_missing_data_dir_fails_with_its_fix() {
+    fn a_writable_data_dir_passes_and_a_missing_one_fails_with_its_fix() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(data_dir(dir.path()).outcome_is_ok() || !data_dir(dir.path()).failed());
-        let missing = dir.path().join("missing");
-        let check = data_dir(&missing);
-        assert!(check.failed());
+        assert!(!data_dir(dir.path()).failed(), "a writable folder passes");
+        let check = data_dir(&dir.path().join("missing"));
+        assert!(
+            matches!(&check.outcome, Outcome::Fail { fix, .. } if fix.contains("install -d")),
+            "a missing folder fails, saying how to make it"
+        );
     }
 
     impl Check {

@@ -21,5 +21,6 @@ mod packages;
 mod panel;
 mod static_files;
 mod storage;
+mod systemd;
 mod tls;
 mod tmc;
