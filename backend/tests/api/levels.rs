@@ -147,14 +147,21 @@ async fn install_broken(script: &str, config: &str) -> (tempfile::TempDir, Value
     // History and audit say so.
     let view: Value = api.patches().await.json().await.unwrap();
     assert_eq!(view["history"][0]["state"], "failed", "{view}");
-    let audit: Value = api.audit("").await.json().await.unwrap();
-    let entry = audit["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["action"] == "patch_install")
-        .unwrap()
-        .clone();
+    // The job's outcome is recorded first, its audit entry a moment later.
+    let entry = testkit::eventually(
+        "the install's audit entry",
+        std::time::Duration::from_secs(10),
+        || async {
+            let audit: Value = api.audit("").await.json().await.map_err(|e| e.to_string())?;
+            audit["entries"]
+                .as_array()
+                .and_then(|entries| entries.iter().find(|e| e["action"] == "patch_install"))
+                .cloned()
+                .ok_or_else(|| format!("not in the audit log yet: {audit}"))
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(entry["outcome"], "failure");
     assert!(
         entry["details"]
