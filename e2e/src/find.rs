@@ -7,6 +7,12 @@ pub const LOGIN_USERNAME: Locator<'static> = Locator::Css("#login-username");
 pub const LOGIN_PASSWORD: Locator<'static> = Locator::Css("#login-password");
 pub const LOGIN_SUBMIT: Locator<'static> = Locator::Css("#login-submit");
 pub const LOGIN_ERROR: Locator<'static> = Locator::Css("#login-error");
+pub const PASSWORD_FORM: Locator<'static> = Locator::Css("#password-form");
+pub const PASSWORD_CURRENT: Locator<'static> = Locator::Css("#password-current");
+pub const PASSWORD_NEW: Locator<'static> = Locator::Css("#password-new");
+pub const PASSWORD_REPEAT: Locator<'static> = Locator::Css("#password-repeat");
+pub const PASSWORD_SUBMIT: Locator<'static> = Locator::Css("#password-submit");
+pub const PASSWORD_DIFFER: Locator<'static> = Locator::Css("#password-differ");
 
 pub const HEADER: Locator<'static> = Locator::Css("#app-header");
 pub const SERVER_VERSION: Locator<'static> = Locator::Css("#server-version");

@@ -268,3 +268,44 @@ async fn an_admin_replaces_the_server_certificate_in_the_browser() -> anyhow::Re
     check::text_is(&browser, find::CERTIFICATE_FINGERPRINT, &now_served).await?;
     browser.close().await
 }
+
+#[tokio::test]
+async fn the_first_login_with_the_one_time_password_asks_for_a_new_one() -> anyhow::Result<()> {
+    use backend::storage::entity::user;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let browser = Browser::start().await?;
+    // As on a first start that made up the admin's password and printed it.
+    user::Entity::update_many()
+        .col_expr(user::Column::MustChangePassword, Expr::value(true))
+        .filter(user::Column::Username.eq("admin"))
+        .exec(&browser.state.db)
+        .await?;
+
+    action::open(&browser, "/login").await?;
+    action::submit_login(&browser, "admin", ADMIN_PASSWORD).await?;
+    check::visible(&browser, find::PASSWORD_FORM, "the new-password form").await?;
+    check::absent(&browser, find::HEADER, find::PASSWORD_FORM, "the header").await?;
+
+    action::fill(&browser, find::PASSWORD_CURRENT, ADMIN_PASSWORD, "the one-time password").await?;
+    action::fill(&browser, find::PASSWORD_NEW, "my-own-password", "the new password").await?;
+    action::fill(&browser, find::PASSWORD_REPEAT, "my-own-passwort", "the repeat").await?;
+    action::click(&browser, find::PASSWORD_SUBMIT, "Save and go on").await?;
+    check::text_contains(&browser, find::PASSWORD_DIFFER, "differ").await?;
+
+    action::fill(&browser, find::PASSWORD_REPEAT, "my-own-password", "the repeat").await?;
+    action::click(&browser, find::PASSWORD_SUBMIT, "Save and go on").await?;
+    check::text_contains(&browser, find::CURRENT_USER, "admin").await?;
+    check::visible(&browser, find::GENERAL_PAGE, "the General page").await?;
+
+    // The new password is the admin's now.
+    assert!(
+        browser
+            .state
+            .auth
+            .password_matches("admin", "my-own-password")
+            .await?
+    );
+    browser.close().await
+}

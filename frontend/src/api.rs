@@ -14,8 +14,8 @@ use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use shared::PatchId;
 use shared::api::{
-    AuditPage, CLIENT_HEADER, ErrorResponse, LoginRequest, NotificationsSetting, PatchInfo,
-    ServerInfo, SessionInfo, Settings,
+    AuditPage, CLIENT_HEADER, ErrorResponse, LoginRequest, NotificationsSetting, PasswordChange,
+    PatchInfo, ServerInfo, SessionInfo, Settings,
 };
 use shared::client::ClientMismatch;
 use shared::maintenance::{MaintenanceSettings, MaintenanceView, ScheduleRequest, When};
@@ -231,6 +231,16 @@ pub fn get_session() -> Fetch<SessionInfo> {
 pub fn login(username: String, password: String) -> Fetch<SessionInfo> {
     let body = LoginRequest { username, password };
     send_json(client(Request::post("/api/v1/session")).json(&body))
+}
+
+/// `PUT /api/v1/session/password`: the logged-in user changes their own password; the session
+/// as it is then (no change needed any more).
+pub fn change_password(current_password: String, new_password: String) -> Fetch<SessionInfo> {
+    let body = PasswordChange {
+        current_password,
+        new_password,
+    };
+    send_json(client(Request::put("/api/v1/session/password")).json(&body))
 }
 
 /// `DELETE /api/v1/session`: log out.

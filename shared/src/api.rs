@@ -71,6 +71,29 @@ pub struct SessionInfo {
     pub role: Role,
     /// When the session ends unless it is used again.
     pub expires_at: DateTime<Utc>,
+    /// The user must choose a new password before anything else (the first admin, logged in
+    /// with the one-time password the server printed): `PUT /api/v1/session/password`.
+    #[serde(default)]
+    pub must_change_password: bool,
+}
+
+/// `PUT /api/v1/session/password`: the logged-in user changes their own password.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PasswordChange {
+    /// The password the user logged in with.
+    #[cfg_attr(feature = "openapi", schema(max_length = 256))]
+    pub current_password: String,
+    /// The new password: at least 8 characters, at most 1024 bytes, not the current one.
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 256))]
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for PasswordChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the passwords themselves, not even in a log line.
+        f.debug_struct("PasswordChange").finish_non_exhaustive()
+    }
 }
 
 /// What the server is doing.

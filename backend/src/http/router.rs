@@ -50,6 +50,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (api, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::get))
         .routes(routes!(session::get, session::login, session::logout))
+        .routes(routes!(session::change_password))
         .routes(routes!(server::get))
         .routes(routes!(audit::list))
         .routes(routes!(settings::get))

@@ -63,6 +63,8 @@ pub struct AuthenticatedUser {
     pub role: Role,
     pub session_id: String,
     pub expires_at: DateTime<Utc>,
+    /// The user must choose a new password before anything else.
+    pub must_change_password: bool,
 }
 
 impl AuthenticatedUser {
@@ -71,6 +73,7 @@ impl AuthenticatedUser {
             username: self.username.clone(),
             role: self.role,
             expires_at: self.expires_at,
+            must_change_password: self.must_change_password,
         }
     }
 }
@@ -185,6 +188,7 @@ impl Auth {
                 role,
                 session_id,
                 expires_at,
+                must_change_password: account.must_change_password,
             },
         ))
     }
@@ -249,6 +253,7 @@ impl Auth {
             role,
             session_id,
             expires_at,
+            must_change_password: account.must_change_password,
         }))
     }
 
@@ -323,6 +328,7 @@ impl Auth {
             locked_until: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
+            must_change_password: Set(false),
             ..Default::default()
         }
         .insert(&txn)
@@ -359,6 +365,7 @@ impl Auth {
         let txn = crate::storage::db::begin_write(&self.db).await?;
         user::Entity::update_many()
             .col_expr(user::Column::PasswordHash, Expr::value(hash))
+            .col_expr(user::Column::MustChangePassword, Expr::value(false))
             .col_expr(user::Column::UpdatedAt, Expr::value(Utc::now()))
             .filter(user::Column::Id.eq(account.id))
             .exec(&txn)
@@ -376,6 +383,75 @@ impl Auth {
         .await?;
         txn.commit().await?;
         Ok(())
+    }
+
+    /// The logged-in user changes their own password: `current` must be the one they have,
+    /// `new` a valid other one. Their other sessions end (this one goes on), and the password
+    /// no longer needs changing. Audited either way.
+    pub async fn change_own_password(
+        &self,
+        who: &AuthenticatedUser,
+        current: &str,
+        new: &str,
+        source: Option<String>,
+    ) -> Result<AuthenticatedUser, ServiceError> {
+        validate_password(new)?;
+        if new == current {
+            return Err(ServiceError::Invalid {
+                code: "same_password",
+                message: "The new password is the current one: choose another.".into(),
+            });
+        }
+        let account = user::Entity::find_by_id(who.user_id)
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| ServiceError::UserNotFound(who.username.clone()))?;
+        let permit = self.hashing.acquire().await?;
+        let right = current.len() <= MAX_PASSWORD_LEN
+            && verify_password(current.to_owned(), Some(account.password_hash)).await?;
+        if !right {
+            drop(permit);
+            audit::record_with(
+                &self.db,
+                AuditEvent::failure("user_password_change", &who.username)
+                    .target(&who.username)
+                    .source(source)
+                    .details("wrong current password"),
+            )
+            .await?;
+            return Err(ServiceError::Invalid {
+                code: "wrong_password",
+                message: "The current password is wrong: type the one you logged in with."
+                    .into(),
+            });
+        }
+        let hash = hash_password(new.to_owned()).await?;
+        drop(permit);
+        let txn = crate::storage::db::begin_write(&self.db).await?;
+        user::Entity::update_many()
+            .col_expr(user::Column::PasswordHash, Expr::value(hash))
+            .col_expr(user::Column::MustChangePassword, Expr::value(false))
+            .col_expr(user::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(user::Column::Id.eq(account.id))
+            .exec(&txn)
+            .await?;
+        session::Entity::delete_many()
+            .filter(session::Column::UserId.eq(account.id))
+            .filter(session::Column::Id.ne(who.session_id.clone()))
+            .exec(&txn)
+            .await?;
+        audit::record_with(
+            &txn,
+            AuditEvent::success("user_password_change", &who.username)
+                .target(&who.username)
+                .source(source),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(AuthenticatedUser {
+            must_change_password: false,
+            ..who.clone()
+        })
     }
 
     /// Every user, by name.
@@ -411,6 +487,14 @@ impl Auth {
         };
         self.add_user(BOOTSTRAP_ADMIN, Role::Admin, &password, "system", None)
             .await?;
+        if generated {
+            // Printed once, to a log: the admin chooses their own at the first login.
+            user::Entity::update_many()
+                .col_expr(user::Column::MustChangePassword, Expr::value(true))
+                .filter(user::Column::Username.eq(BOOTSTRAP_ADMIN))
+                .exec(&self.db)
+                .await?;
+        }
         Ok(Some(BootstrapAdmin {
             password,
             generated,

@@ -139,6 +139,7 @@ async fn the_openapi_document_lists_every_route() {
         ("/api/v1/session", "get"),
         ("/api/v1/session", "post"),
         ("/api/v1/session", "delete"),
+        ("/api/v1/session/password", "put"),
         ("/api/v1/server", "get"),
         ("/api/v1/audit", "get"),
         ("/api/v1/settings", "get"),

@@ -297,3 +297,85 @@ async fn notifications_are_enabled_until_an_admin_disables_them() {
     let settings: Value = app.settings().await.json().await.unwrap();
     assert_eq!(settings["notifications_enabled"], false);
 }
+
+/// The one-time password `sms serve` printed on its first start (the line after "First start").
+fn one_time_password(lines: &[String]) -> String {
+    let at = lines
+        .iter()
+        .position(|line| line.contains("First start: created the user `admin` with the password"))
+        .unwrap_or_else(|| panic!("no first-start password in {lines:?}"));
+    lines[at + 1..]
+        .iter()
+        .map(|line| line.trim())
+        .find(|line| !line.is_empty())
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_first_admin_with_a_made_up_password_must_choose_a_new_one_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = testkit::process::serve(
+        std::path::Path::new(env!("CARGO_BIN_EXE_sms")),
+        &dir.path().join("data"),
+        &[],
+        &[],
+    );
+    let printed = one_time_password(&served.lines);
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let url = |path: &str| format!("{}{path}", served.url);
+    let login = |password: String| {
+        client
+            .post(url("/api/v1/session"))
+            .header("X-SMS-Client", "api/test")
+            .json(&serde_json::json!({"username": "admin", "password": password}))
+            .send()
+    };
+    let change = |current: &str, new: &str| {
+        client
+            .put(url("/api/v1/session/password"))
+            .header("X-SMS-Client", "api/test")
+            .json(&serde_json::json!({"current_password": current, "new_password": new}))
+            .send()
+    };
+
+    let session: Value = login(printed.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(session["must_change_password"], true, "{session}");
+
+    assert_error(
+        change("not-the-password", "a-new-password").await.unwrap(),
+        400,
+        "wrong_password",
+    )
+    .await;
+    assert_error(change(&printed, &printed).await.unwrap(), 400, "same_password").await;
+    assert_error(change(&printed, "short").await.unwrap(), 400, "invalid_input").await;
+    let changed = change(&printed, "a-new-password").await.unwrap();
+    assert_eq!(changed.status(), 200);
+    let changed: Value = changed.json().await.unwrap();
+    assert_eq!(changed["must_change_password"], false, "{changed}");
+
+    // The session goes on, and says so; the new password is the one that logs in now.
+    let session: Value = client
+        .get(url("/api/v1/session"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(session["must_change_password"], false, "{session}");
+    assert_eq!(login(printed).await.unwrap().status(), 401);
+    let again: Value = login("a-new-password".into()).await.unwrap().json().await.unwrap();
+    assert_eq!(again["must_change_password"], false, "{again}");
+}
+
+#[tokio::test]
+async fn a_first_password_given_at_start_need_not_be_changed() {
+    let app = spawn_app().await;
+    let session: Value = app.login("admin", ADMIN_PASSWORD).await.json().await.unwrap();
+    assert_eq!(session["must_change_password"], false, "{session}");
+}

@@ -1,6 +1,7 @@
 //! Reusable pieces of the app's pages.
 
 pub mod certificate;
+pub mod change_password;
 pub mod client_mismatch;
 pub mod cluster;
 pub mod error;

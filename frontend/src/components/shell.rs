@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use shared::api::SessionInfo;
 
 use crate::api;
+use crate::components::change_password::ChangePassword;
 use crate::components::header::AppHeader;
 use crate::components::shell_data::{ShellData, use_shell};
 use crate::load::{Place, both, fetch, loaded, resource, resource_after};
@@ -49,6 +50,15 @@ pub fn AppShell(
     });
     let frame = move || both(session.get(), cluster_at_start.get());
     let page = move |(session, passive_at_start): (SessionInfo, bool)| {
+        if session.must_change_password {
+            // The first login with the one-time password: a new one before anything else.
+            return view! {
+                <main id="main" class="main" tabindex="-1">
+                    <ChangePassword session/>
+                </main>
+            }
+            .into_any();
+        }
         let children = children.clone();
         let passive = Memo::new(move |_| {
             cluster

@@ -1,10 +1,11 @@
-//! `/api/v1/session`: log in, say who is logged in, log out.
+//! `/api/v1/session`: log in, say who is logged in, log out; `/api/v1/session/password`: the
+//! logged-in user changes their own password.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use cookie::{Cookie, SameSite};
-use shared::api::{ErrorResponse, LoginRequest, SessionInfo};
+use shared::api::{ErrorResponse, LoginRequest, PasswordChange, SessionInfo};
 
 use crate::http::error::{ApiError, Json};
 use crate::http::extract::{CurrentUser, Https, SESSION_COOKIE, Source, require_client_header};
@@ -99,6 +100,41 @@ pub async fn logout(
         .max_age(cookie::time::Duration::ZERO)
         .build();
     Ok(with_cookie(StatusCode::NO_CONTENT.into_response(), &cookie))
+}
+
+/// The logged-in user changes their own password (any role): the first admin must, at the
+/// first login with the password the server printed (`must_change_password`). Their other
+/// sessions end; this one goes on.
+#[utoipa::path(
+    put,
+    path = "/api/v1/session/password",
+    operation_id = "change_password",
+    tag = "session",
+    request_body = PasswordChange,
+    responses(
+        (status = 200, description = "Changed; the session as it is now", body = SessionInfo),
+        (status = 400, description = "The current password is wrong (`wrong_password`), the new one is the current one (`same_password`) or too short or long (`invalid_input`), or the body is invalid", body = ErrorResponse),
+        (status = 401, description = "Not logged in", body = ErrorResponse),
+        (status = 403, description = "The X-SMS-Client header is missing (`client_header_missing`)", body = ErrorResponse),
+        (status = 413, description = "The body is larger than `[http] max_body_bytes` (`body_too_large`)", body = ErrorResponse),
+        (status = 415, description = "The body is not JSON (`unsupported_media_type`)", body = ErrorResponse),
+        (status = 503, description = "Every password-hashing slot is taken (`busy`, with `Retry-After`)", body = ErrorResponse),
+    )
+)]
+#[tracing::instrument(skip_all, fields(user = %user.username))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Source(source): Source,
+    headers: HeaderMap,
+    Json(body): Json<PasswordChange>,
+) -> Result<Json<SessionInfo>, ApiError> {
+    require_client_header(&headers)?;
+    let changed = state
+        .auth
+        .change_own_password(&user, &body.current_password, &body.new_password, source)
+        .await?;
+    Ok(Json(changed.session_info()))
 }
 
 fn with_cookie(mut response: Response, cookie: &Cookie<'_>) -> Response {

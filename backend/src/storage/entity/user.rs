@@ -1,4 +1,5 @@
-//! `users`: accounts with an argon2 password hash, a role and the failed-login counter.
+//! `users`: accounts with an argon2 password hash, a role, the failed-login counter and whether
+//! the password must be changed first.
 
 use sea_orm::entity::prelude::*;
 
@@ -15,6 +16,9 @@ pub struct Model {
     pub locked_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The user must choose a new password before anything else (the first admin with the
+    /// password the server made up).
+    pub must_change_password: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
