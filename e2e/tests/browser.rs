@@ -288,13 +288,37 @@ async fn the_first_login_with_the_one_time_password_asks_for_a_new_one() -> anyh
     check::visible(&browser, find::PASSWORD_FORM, "the new-password form").await?;
     check::absent(&browser, find::HEADER, find::PASSWORD_FORM, "the header").await?;
 
-    action::fill(&browser, find::PASSWORD_CURRENT, ADMIN_PASSWORD, "the one-time password").await?;
-    action::fill(&browser, find::PASSWORD_NEW, "my-own-password", "the new password").await?;
-    action::fill(&browser, find::PASSWORD_REPEAT, "my-own-passwort", "the repeat").await?;
+    action::fill(
+        &browser,
+        find::PASSWORD_CURRENT,
+        ADMIN_PASSWORD,
+        "the one-time password",
+    )
+    .await?;
+    action::fill(
+        &browser,
+        find::PASSWORD_NEW,
+        "my-own-password",
+        "the new password",
+    )
+    .await?;
+    action::fill(
+        &browser,
+        find::PASSWORD_REPEAT,
+        "my-own-passwort",
+        "the repeat",
+    )
+    .await?;
     action::click(&browser, find::PASSWORD_SUBMIT, "Save and go on").await?;
     check::text_contains(&browser, find::PASSWORD_DIFFER, "differ").await?;
 
-    action::fill(&browser, find::PASSWORD_REPEAT, "my-own-password", "the repeat").await?;
+    action::fill(
+        &browser,
+        find::PASSWORD_REPEAT,
+        "my-own-password",
+        "the repeat",
+    )
+    .await?;
     action::click(&browser, find::PASSWORD_SUBMIT, "Save and go on").await?;
     check::text_contains(&browser, find::CURRENT_USER, "admin").await?;
     check::visible(&browser, find::GENERAL_PAGE, "the General page").await?;

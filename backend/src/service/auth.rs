@@ -421,8 +421,7 @@ impl Auth {
             .await?;
             return Err(ServiceError::Invalid {
                 code: "wrong_password",
-                message: "The current password is wrong: type the one you logged in with."
-                    .into(),
+                message: "The current password is wrong: type the one you logged in with.".into(),
             });
         }
         let hash = hash_password(new.to_owned()).await?;

@@ -351,8 +351,18 @@ async fn the_first_admin_with_a_made_up_password_must_choose_a_new_one_first() {
         "wrong_password",
     )
     .await;
-    assert_error(change(&printed, &printed).await.unwrap(), 400, "same_password").await;
-    assert_error(change(&printed, "short").await.unwrap(), 400, "invalid_input").await;
+    assert_error(
+        change(&printed, &printed).await.unwrap(),
+        400,
+        "same_password",
+    )
+    .await;
+    assert_error(
+        change(&printed, "short").await.unwrap(),
+        400,
+        "invalid_input",
+    )
+    .await;
     let changed = change(&printed, "a-new-password").await.unwrap();
     assert_eq!(changed.status(), 200);
     let changed: Value = changed.json().await.unwrap();
@@ -369,13 +379,23 @@ async fn the_first_admin_with_a_made_up_password_must_choose_a_new_one_first() {
         .unwrap();
     assert_eq!(session["must_change_password"], false, "{session}");
     assert_eq!(login(printed).await.unwrap().status(), 401);
-    let again: Value = login("a-new-password".into()).await.unwrap().json().await.unwrap();
+    let again: Value = login("a-new-password".into())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(again["must_change_password"], false, "{again}");
 }
 
 #[tokio::test]
 async fn a_first_password_given_at_start_need_not_be_changed() {
     let app = spawn_app().await;
-    let session: Value = app.login("admin", ADMIN_PASSWORD).await.json().await.unwrap();
+    let session: Value = app
+        .login("admin", ADMIN_PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(session["must_change_password"], false, "{session}");
 }

@@ -152,7 +152,12 @@ async fn install_broken(script: &str, config: &str) -> (tempfile::TempDir, Value
         "the install's audit entry",
         std::time::Duration::from_secs(10),
         || async {
-            let audit: Value = api.audit("").await.json().await.map_err(|e| e.to_string())?;
+            let audit: Value = api
+                .audit("")
+                .await
+                .json()
+                .await
+                .map_err(|e| e.to_string())?;
             audit["entries"]
                 .as_array()
                 .and_then(|entries| entries.iter().find(|e| e["action"] == "patch_install"))
