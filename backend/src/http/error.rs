@@ -175,6 +175,11 @@ impl From<ServiceError> for ApiError {
             ServiceError::Invalid { code, message } => ApiError::BadRequest { code, message },
             ServiceError::NotFound { code, message } => ApiError::NotFound { code, message },
             ServiceError::Conflict { code, message } => ApiError::Conflict { code, message },
+            ServiceError::Forbidden { code, message } => ApiError::Status {
+                status: StatusCode::FORBIDDEN,
+                code,
+                message,
+            },
             ServiceError::UserExists(_) => ApiError::Conflict {
                 code: "user_exists",
                 message: err.to_string(),

@@ -396,12 +396,6 @@ impl Auth {
         source: Option<String>,
     ) -> Result<AuthenticatedUser, ServiceError> {
         validate_password(new)?;
-        if new == current {
-            return Err(ServiceError::Invalid {
-                code: "same_password",
-                message: "The new password is the current one: choose another.".into(),
-            });
-        }
         let account = user::Entity::find_by_id(who.user_id)
             .one(&self.db)
             .await?
@@ -419,9 +413,16 @@ impl Auth {
                     .details("wrong current password"),
             )
             .await?;
-            return Err(ServiceError::Invalid {
+            return Err(ServiceError::Forbidden {
                 code: "wrong_password",
                 message: "The current password is wrong: type the one you logged in with.".into(),
+            });
+        }
+        // Only once the current one is proven: the answer says nothing about it before.
+        if new == current {
+            return Err(ServiceError::Invalid {
+                code: "same_password",
+                message: "The new password is the current one: choose another.".into(),
             });
         }
         let hash = hash_password(new.to_owned()).await?;

@@ -39,4 +39,7 @@ pub enum ServiceError {
     /// What was asked for conflicts with the state (409).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// The user may not do this, with the code that says why (403).
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
 }

@@ -348,7 +348,7 @@ async fn the_first_admin_with_a_made_up_password_must_choose_a_new_one_first() {
 
     assert_error(
         change("not-the-password", "a-new-password").await.unwrap(),
-        400,
+        403,
         "wrong_password",
     )
     .await;

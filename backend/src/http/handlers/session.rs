@@ -113,9 +113,9 @@ pub async fn logout(
     request_body = PasswordChange,
     responses(
         (status = 200, description = "Changed; the session as it is now", body = SessionInfo),
-        (status = 400, description = "The current password is wrong (`wrong_password`), the new one is the current one (`same_password`) or too short or long (`invalid_input`), or the body is invalid", body = ErrorResponse),
+        (status = 400, description = "The new password is the current one (`same_password`) or too short or long (`invalid_input`), or the body is invalid", body = ErrorResponse),
         (status = 401, description = "Not logged in", body = ErrorResponse),
-        (status = 403, description = "The X-SMS-Client header is missing (`client_header_missing`)", body = ErrorResponse),
+        (status = 403, description = "The current password is wrong (`wrong_password`), or the X-SMS-Client header is missing (`client_header_missing`)", body = ErrorResponse),
         (status = 413, description = "The body is larger than `[http] max_body_bytes` (`body_too_large`)", body = ErrorResponse),
         (status = 415, description = "The body is not JSON (`unsupported_media_type`)", body = ErrorResponse),
         (status = 503, description = "Every password-hashing slot is taken (`busy`, with `Retry-After`)", body = ErrorResponse),
