@@ -363,17 +363,7 @@ impl Auth {
         let hash = hash_password(password.to_owned()).await?;
         drop(permit);
         let txn = crate::storage::db::begin_write(&self.db).await?;
-        user::Entity::update_many()
-            .col_expr(user::Column::PasswordHash, Expr::value(hash))
-            .col_expr(user::Column::MustChangePassword, Expr::value(false))
-            .col_expr(user::Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(user::Column::Id.eq(account.id))
-            .exec(&txn)
-            .await?;
-        session::Entity::delete_many()
-            .filter(session::Column::UserId.eq(account.id))
-            .exec(&txn)
-            .await?;
+        replace_password(&txn, account.id, hash, None).await?;
         audit::record_with(
             &txn,
             AuditEvent::success("user_password_change", actor)
@@ -428,18 +418,7 @@ impl Auth {
         let hash = hash_password(new.to_owned()).await?;
         drop(permit);
         let txn = crate::storage::db::begin_write(&self.db).await?;
-        user::Entity::update_many()
-            .col_expr(user::Column::PasswordHash, Expr::value(hash))
-            .col_expr(user::Column::MustChangePassword, Expr::value(false))
-            .col_expr(user::Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(user::Column::Id.eq(account.id))
-            .exec(&txn)
-            .await?;
-        session::Entity::delete_many()
-            .filter(session::Column::UserId.eq(account.id))
-            .filter(session::Column::Id.ne(who.session_id.clone()))
-            .exec(&txn)
-            .await?;
+        replace_password(&txn, account.id, hash, Some(&who.session_id)).await?;
         audit::record_with(
             &txn,
             AuditEvent::success("user_password_change", &who.username)
@@ -564,6 +543,29 @@ fn validate_username(username: &str) -> Result<(), ServiceError> {
             "`{username}` is not a valid username: use 1 to 64 letters, digits, `.`, `_` or `-`"
         )))
     }
+}
+
+/// Stores `hash` as the password of `user_id` (which then needs no change) and ends the user's
+/// sessions: all of them, or all but `keep`.
+async fn replace_password(
+    db: &impl sea_orm::ConnectionTrait,
+    user_id: i32,
+    hash: String,
+    keep: Option<&str>,
+) -> Result<(), ServiceError> {
+    user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(hash))
+        .col_expr(user::Column::MustChangePassword, Expr::value(false))
+        .col_expr(user::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(user::Column::Id.eq(user_id))
+        .exec(db)
+        .await?;
+    let mut ended = session::Entity::delete_many().filter(session::Column::UserId.eq(user_id));
+    if let Some(keep) = keep {
+        ended = ended.filter(session::Column::Id.ne(keep));
+    }
+    ended.exec(db).await?;
+    Ok(())
 }
 
 fn validate_password(password: &str) -> Result<(), ServiceError> {
