@@ -197,7 +197,7 @@ impl InstallRoot {
             if name.starts_with(STAGING_PREFIX) {
                 fs::remove_dir_all(entry.path())?;
                 removed.push(name);
-            } else if name.ends_with(".tmp") {
+            } else if name.ends_with(".tmp") && left_behind(&entry)? {
                 fs::remove_file(entry.path())?;
                 removed.push(name);
             }
@@ -231,6 +231,19 @@ impl InstallRoot {
             hex::encode(random)
         ))
     }
+}
+
+/// How old a temporary file must be to be a crash's leftover rather than a write under way.
+const TEMPORARY_LEFTOVER_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Whether a temporary file was left behind by a write that never finished. The supervisor
+/// and the server both write the install root's small files (a temporary file, then a rename):
+/// one's tidying must not take the other's file in the middle of its write.
+fn left_behind(entry: &fs::DirEntry) -> io::Result<bool> {
+    let modified = entry.metadata()?.modified()?;
+    Ok(modified
+        .elapsed()
+        .is_ok_and(|age| age >= TEMPORARY_LEFTOVER_AGE))
 }
 
 /// Copies the payload entries of `package` under `into`; returns the bytes written.
@@ -546,7 +559,17 @@ mod tests {
         stage(&root, PatchLevel(3), &package(data.path(), 3)).unwrap();
         root.switch(PatchLevel(3)).unwrap();
         fs::create_dir_all(root.dir().join(".staging-4-abc/server")).unwrap();
-        fs::write(root.dir().join("current.tmp"), "4\n").unwrap();
+        // A pointer's write that a crash cut off, and one under way in the other process.
+        let old = root.dir().join("current.tmp");
+        fs::write(&old, "4\n").unwrap();
+        let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(600);
+        fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+        fs::write(root.dir().join("confirmed.tmp"), "3\n").unwrap();
 
         let found = root.reconcile().unwrap();
 
@@ -555,5 +578,9 @@ mod tests {
         removed.sort();
         assert_eq!(removed, vec![".staging-4-abc", "current.tmp", "levels/2"]);
         assert!(root.has_level(PatchLevel(0)) && root.has_level(PatchLevel(3)));
+        assert!(
+            root.dir().join("confirmed.tmp").exists(),
+            "a write under way is left alone"
+        );
     }
 }
