@@ -8,6 +8,7 @@ use shared::PatchLevel;
 use shared::api::HealthResponse;
 
 use crate::app::handoff::reachable;
+use crate::service::error::causes;
 
 /// Asks the server listening on `addr` for its health.
 pub struct Probe {
@@ -33,6 +34,11 @@ impl Probe {
         Ok(Self { client, url })
     }
 
+    /// The health endpoint asked.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// The level the server runs, or why it did not say.
     pub async fn level(&self) -> Result<PatchLevel, String> {
         let response = self
@@ -40,7 +46,7 @@ impl Probe {
             .get(&self.url)
             .send()
             .await
-            .map_err(|err| format!("no answer: {err}"))?;
+            .map_err(|err| format!("no answer: {}", causes(&err)))?;
         if !response.status().is_success() {
             return Err(format!("health answered {}", response.status()));
         }

@@ -11,9 +11,11 @@ use chrono::{DateTime, Utc};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database};
 
-use crate::app::handoff::reachable;
+use crate::app::health::Probe;
 use crate::config::{Config, ServeArgs, Transport};
 use crate::service::certificate::ServerCertificate;
+use crate::service::error::causes;
+use crate::service::tmc;
 use crate::storage::install_root::InstallRoot;
 
 /// Free space below which an install may not fit (it needs twice its payload plus 64 MiB).
@@ -356,12 +358,8 @@ async fn tmc(config: &Config) -> (Check, Option<DateTime<Utc>>) {
         return (Check::ok(NAME, found), None);
     };
     crate::config::install_tls_provider();
-    let builder = reqwest::Client::builder()
-        .timeout(NETWORK_TIMEOUT)
-        .user_agent(concat!("sms-doctor/", env!("CARGO_PKG_VERSION")));
-    let client = match crate::config::tls::trusting(builder, &config.tmc.trust)
-        .and_then(|builder| Ok(builder.build()?))
-    {
+    // The client the server's TMC sync uses: the same trust, the same redirect rule.
+    let client = match tmc::http_client(&config.tmc.trust) {
         Ok(client) => client,
         Err(err) => {
             return (
@@ -387,7 +385,12 @@ async fn tmc(config: &Config) -> (Check, Option<DateTime<Utc>>) {
             );
         }
     };
-    match client.get(catalog.clone()).send().await {
+    match client
+        .get(catalog.clone())
+        .timeout(NETWORK_TIMEOUT)
+        .send()
+        .await
+    {
         Ok(response) => {
             let date = response
                 .headers()
@@ -417,11 +420,15 @@ async fn tmc(config: &Config) -> (Check, Option<DateTime<Utc>>) {
             (check, date)
         }
         Err(err) => {
-            let reason = error_chain(&err);
-            let fix = if reason.contains("certificate") {
-                "the TMC's certificate is not trusted: set [tmc] ca_file to the CA that signs it"
-            } else {
-                "check that this server reaches the TMC (DNS, routes, proxies, firewall)"
+            let (reason, fix) = match tmc::certificate_problem(&err) {
+                Some(problem) => (
+                    format!("its certificate is not trusted: {problem}"),
+                    "set [tmc] ca_file to the CA that signs the TMC's certificate",
+                ),
+                None => (
+                    causes(&err),
+                    "check that this server reaches the TMC (DNS, routes, proxies, firewall)",
+                ),
             };
             (
                 Check::fail(NAME, format!("{catalog} cannot be reached: {reason}"), fix),
@@ -429,18 +436,6 @@ async fn tmc(config: &Config) -> (Check, Option<DateTime<Utc>>) {
             )
         }
     }
-}
-
-/// An error with its causes, `: `-separated (reqwest's own words stop at "error sending
-/// request").
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let _ = write!(text, ": {cause}");
-        source = cause.source();
-    }
-    text
 }
 
 fn clock(now: DateTime<Utc>, tmc_time: Option<DateTime<Utc>>) -> Check {
@@ -469,38 +464,23 @@ fn clock(now: DateTime<Utc>, tmc_time: Option<DateTime<Utc>>) -> Check {
     }
 }
 
-/// Whether the server answers at its configured address.
+/// Whether the server answers at its configured address, and at which level.
 async fn server(config: &Config) -> Check {
     const NAME: &str = "server";
-    let url = format!(
-        "{}://{}/api/v1/health",
-        config.transport.scheme(),
-        reachable(config.listen)
-    );
-    crate::config::install_tls_provider();
-    let client = reqwest::Client::builder()
-        .timeout(NETWORK_TIMEOUT)
-        .no_proxy()
-        // Asked on this host for its health only: the certificate need not name the address.
-        .danger_accept_invalid_certs(config.transport.is_tls())
-        .build();
-    let answer = match client {
-        Ok(client) => client.get(&url).send().await,
-        Err(err) => {
-            return Check::fail(NAME, format!("cannot ask {url}: {err}"), "report this bug");
-        }
+    let probe = match Probe::new(config.listen, config.transport.is_tls(), NETWORK_TIMEOUT) {
+        Ok(probe) => probe,
+        Err(why) => return Check::fail(NAME, why, "report this bug"),
     };
-    match answer {
-        Ok(response) if response.status().is_success() => Check::ok(NAME, format!("{url} answers")),
-        Ok(response) => Check::warn(
+    match probe.level().await {
+        Ok(level) => Check::ok(
             NAME,
-            format!("{url} answered {}", response.status()),
-            "it may be restarting for a patch: run the doctor again in a minute",
+            format!("{} answers: {}", probe.url(), shared::level_in_words(level)),
         ),
-        Err(err) => Check::fail(
+        Err(why) => Check::fail(
             NAME,
-            format!("{url} does not answer: {}", error_chain(&err)),
-            "start it (systemctl start sms) and read why it stopped (journalctl -u sms)",
+            format!("{} {why}", probe.url()),
+            "start it (systemctl start sms), or wait a minute if a patch is restarting it, and \
+             read the journal (journalctl -u sms)",
         ),
     }
 }

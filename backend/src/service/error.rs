@@ -43,3 +43,16 @@ pub enum ServiceError {
     #[error("{message}")]
     Forbidden { code: &'static str, message: String },
 }
+
+/// An error in words with every cause behind it, `: `-separated (an HTTP client's own words
+/// stop at "error sending request"; the reason is in its causes).
+pub fn causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

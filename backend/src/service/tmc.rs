@@ -75,7 +75,7 @@ pub struct TmcSync {
 
 /// What is wrong with the TMC's certificate, when that is why `err` happened: the TLS layer's
 /// own words, from the innermost cause that speaks of a certificate.
-fn certificate_problem(err: &reqwest::Error) -> Option<String> {
+pub fn certificate_problem(err: &reqwest::Error) -> Option<String> {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
     let mut found = None;
     while let Some(cause) = source {
@@ -86,6 +86,16 @@ fn certificate_problem(err: &reqwest::Error) -> Option<String> {
         source = cause.source();
     }
     found
+}
+
+/// The HTTP client the TMC is asked with: its certificate checked against the system's roots
+/// plus `trust`, redirects only to HTTPS on the same host (what `sms doctor` asks with too).
+pub fn http_client(trust: &crate::config::tls::Trust) -> anyhow::Result<reqwest::Client> {
+    let builder = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .user_agent(concat!("sms/", env!("CARGO_PKG_VERSION")))
+        .redirect(redirect_policy());
+    Ok(crate::config::tls::trusting(builder, trust)?.build()?)
 }
 
 /// Redirects are followed only to HTTPS on the same host (at most 5): a TMC answer cannot send
@@ -116,15 +126,9 @@ impl TmcSync {
         timeout: Duration,
         trust: &crate::config::tls::Trust,
     ) -> Result<Arc<Self>, ServiceError> {
-        let builder = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("sms/", env!("CARGO_PKG_VERSION")))
-            .redirect(redirect_policy());
-        let http = crate::config::tls::trusting(builder, trust)
-            .and_then(|builder| Ok(builder.build()?))
-            .map_err(|err| {
-                ServiceError::Corrupt(format!("cannot build the HTTP client: {err:#}"))
-            })?;
+        let http = http_client(trust).map_err(|err| {
+            ServiceError::Corrupt(format!("cannot build the HTTP client: {err:#}"))
+        })?;
         let status = match &base {
             None => TmcStatus::not_configured(),
             Some(url) => TmcStatus {

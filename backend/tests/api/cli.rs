@@ -252,3 +252,61 @@ fn a_broken_config_file_is_a_clear_error() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("is not valid"), "{stderr}");
 }
+
+/// `sms doctor` with the environment of the server `served` keeps its data in `data`.
+fn doctor(data: &Path, served: &Served, envs: &[(&str, &str)]) -> (bool, String) {
+    let listen = served.url.trim_start_matches("http://");
+    let mut command = Command::new(SMS);
+    command
+        .arg("doctor")
+        .env("SMS_DATA_DIR", data)
+        .env("SMS_LISTEN", listen)
+        .env_remove("SMS_DATABASE_URL")
+        .env_remove("SMS_TMC_URL");
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    let output = command.output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn doctor_passes_on_a_running_server_and_names_a_tmc_it_cannot_reach_with_a_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut served = testkit::process::serve(
+        Path::new(SMS),
+        &data,
+        &[],
+        &[("SMS_BOOTSTRAP_ADMIN_PASSWORD", testkit::ADMIN_PASSWORD)],
+    );
+
+    let (ok, out) = doctor(&data, &served, &[]);
+    assert!(ok, "{out}");
+    for check in ["config", "data dir", "database", "install root", "tmc", "clock"] {
+        assert!(out.contains(&format!("ok    {check:<12}")), "{check}: {out}");
+    }
+    assert!(
+        out.contains("/api/v1/health answers: level 0 (no patch)"),
+        "{out}"
+    );
+
+    // Nothing listens on port 1: the TMC check fails, says why and what to do.
+    let (ok, out) = doctor(&data, &served, &[("SMS_TMC_URL", "http://127.0.0.1:1/")]);
+    assert!(!ok, "{out}");
+    let line = out
+        .lines()
+        .position(|l| l.starts_with("FAIL  tmc"))
+        .unwrap_or_else(|| panic!("no failed tmc check: {out}"));
+    assert!(out.lines().nth(line).unwrap().contains("refused"), "{out}");
+    assert!(out.lines().nth(line + 1).unwrap().contains("fix: "), "{out}");
+
+    // And the server check fails once the server is gone.
+    assert!(terminate(&mut served.child).success());
+    let (ok, out) = doctor(&data, &served, &[]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("FAIL  server"), "{out}");
+}
