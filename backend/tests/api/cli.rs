@@ -286,8 +286,18 @@ async fn doctor_passes_on_a_running_server_and_names_a_tmc_it_cannot_reach_with_
 
     let (ok, out) = doctor(&data, &served, &[]);
     assert!(ok, "{out}");
-    for check in ["config", "data dir", "database", "install root", "tmc", "clock"] {
-        assert!(out.contains(&format!("ok    {check:<12}")), "{check}: {out}");
+    for check in [
+        "config",
+        "data dir",
+        "database",
+        "install root",
+        "tmc",
+        "clock",
+    ] {
+        assert!(
+            out.contains(&format!("ok    {check:<12}")),
+            "{check}: {out}"
+        );
     }
     assert!(
         out.contains("/api/v1/health answers: level 0 (no patch)"),
@@ -302,7 +312,10 @@ async fn doctor_passes_on_a_running_server_and_names_a_tmc_it_cannot_reach_with_
         .position(|l| l.starts_with("FAIL  tmc"))
         .unwrap_or_else(|| panic!("no failed tmc check: {out}"));
     assert!(out.lines().nth(line).unwrap().contains("refused"), "{out}");
-    assert!(out.lines().nth(line + 1).unwrap().contains("fix: "), "{out}");
+    assert!(
+        out.lines().nth(line + 1).unwrap().contains("fix: "),
+        "{out}"
+    );
 
     // And the server check fails once the server is gone.
     assert!(terminate(&mut served.child).success());
