@@ -18,6 +18,14 @@ pub const SUPERVISOR_PID_ENV: &str = "SMS_SUPERVISOR_PID";
 pub const LEVEL_ENV: &str = "SMS_LEVEL";
 /// Set when the child's level is on trial (not yet confirmed).
 pub const TRIAL_ENV: &str = "SMS_LEVEL_TRIAL";
+/// The file descriptor of the child's end of the supervisor's notify socket (a Unix datagram
+/// socket): what the server tells the supervisor while it runs ([`Note`]).
+pub const NOTIFY_FD_ENV: &str = "SMS_NOTIFY_FD";
+
+/// In a note: do not kill the stopping server for this many milliseconds from now.
+const STOP_WAIT_KEY: &str = "STOP_WAIT_MS";
+/// In a note: what the server is doing, in words.
+const STATUS_KEY: &str = "STATUS";
 
 /// The child's exit status asking for the current level's server to be started (a handover).
 pub const EXIT_HANDOVER: i32 = 75;
@@ -29,6 +37,8 @@ pub struct Handed {
     pub listener: std::net::TcpListener,
     pub level: PatchLevel,
     pub trial: bool,
+    /// How to tell the supervisor something (absent when an older supervisor started it).
+    pub link: Option<SupervisorLink>,
 }
 
 impl Handed {
@@ -59,10 +69,15 @@ impl Handed {
             .map(PatchLevel)
             .with_context(|| format!("{LEVEL_ENV} is missing"))?;
         let listener = take_socket(fd)?;
+        let link = match std::env::var(NOTIFY_FD_ENV) {
+            Ok(fd) => Some(SupervisorLink::take(&fd)?),
+            Err(_) => None,
+        };
         Ok(Some(Self {
             listener,
             level,
             trial: std::env::var(TRIAL_ENV).is_ok(),
+            link,
         }))
     }
 }
@@ -83,6 +98,87 @@ fn take_socket(fd: i32) -> anyhow::Result<std::net::TcpListener> {
     rustix::io::fcntl_setfd(&listener, rustix::io::FdFlags::CLOEXEC)?;
     listener.set_nonblocking(true)?;
     Ok(listener)
+}
+
+/// A message from the server to its supervisor: lines of `KEY=value`, one datagram each, as
+/// systemd's notify protocol has them. Keys the supervisor does not know are ignored.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Note {
+    /// `STOP_WAIT_MS`: the server is stopping but finishing something first (a patch job): do
+    /// not kill it for this long from now. Sent again while the work goes on.
+    pub stop_wait: Option<Duration>,
+    /// `STATUS`: what the server is doing, in words.
+    pub status: Option<String>,
+}
+
+impl Note {
+    pub fn parse(datagram: &[u8]) -> Self {
+        let mut note = Note::default();
+        for line in String::from_utf8_lossy(datagram).lines() {
+            match line.split_once('=') {
+                Some((STOP_WAIT_KEY, ms)) => {
+                    note.stop_wait = ms.trim().parse().ok().map(Duration::from_millis);
+                }
+                Some((STATUS_KEY, status)) => note.status = Some(status.to_owned()),
+                _ => {}
+            }
+        }
+        note
+    }
+
+    fn to_datagram(&self) -> String {
+        let mut text = String::new();
+        if let Some(wait) = self.stop_wait {
+            text.push_str(&format!("{STOP_WAIT_KEY}={}\n", wait.as_millis()));
+        }
+        if let Some(status) = &self.status {
+            // One line: a line break would start another key.
+            text.push_str(&format!("{STATUS_KEY}={}\n", status.replace('\n', " ")));
+        }
+        text
+    }
+}
+
+/// The server's end of the supervisor's notify socket.
+pub struct SupervisorLink(std::os::unix::net::UnixDatagram);
+
+impl SupervisorLink {
+    /// Takes over the socket the supervisor named in `SMS_NOTIFY_FD`.
+    fn take(fd: &str) -> anyhow::Result<Self> {
+        use std::os::fd::{FromRawFd, OwnedFd};
+        let fd: i32 = fd
+            .parse()
+            .with_context(|| format!("{NOTIFY_FD_ENV} holds `{fd}`, not a file descriptor"))?;
+        anyhow::ensure!(fd > 2, "{NOTIFY_FD_ENV} names the standard stream {fd}");
+        // SAFETY: the supervisor opened this descriptor for this process and named it in
+        // `SMS_NOTIFY_FD`; nothing else in this process owns it. It is checked to be a
+        // connected datagram socket below before it is used.
+        let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+        let socket = std::os::unix::net::UnixDatagram::from(owned);
+        socket
+            .peer_addr()
+            .with_context(|| format!("{NOTIFY_FD_ENV}={fd} is not a connected socket"))?;
+        rustix::io::fcntl_setfd(&socket, rustix::io::FdFlags::CLOEXEC)?;
+        // A supervisor that does not read does not hold the server up.
+        socket.set_nonblocking(true)?;
+        Ok(Self(socket))
+    }
+
+    /// Tells the supervisor.
+    pub fn send(&self, note: &Note) {
+        if let Err(err) = self.0.send(note.to_datagram().as_bytes()) {
+            tracing::warn!("cannot tell the supervisor ({note:?}): {err}");
+        }
+    }
+}
+
+/// A new notify socket: the supervisor's end, and the end a server it starts inherits (named
+/// in `SMS_NOTIFY_FD`; the supervisor closes its copy once the server started).
+pub fn notify_pair() -> std::io::Result<(tokio::net::UnixDatagram, std::os::fd::OwnedFd)> {
+    let (own, theirs) = std::os::unix::net::UnixDatagram::pair()?;
+    rustix::io::fcntl_setfd(&theirs, rustix::io::FdFlags::empty())?;
+    own.set_nonblocking(true)?;
+    Ok((tokio::net::UnixDatagram::from_std(own)?, theirs.into()))
 }
 
 /// Where the executable of the running process is, for `GET /api/v1/server`.
@@ -121,5 +217,52 @@ pub async fn bind_again<T, F: Future<Output = std::io::Result<T>>>(
             }
             Err(err) => return Err(err),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_note_reads_back_as_written_and_unknown_keys_are_ignored() {
+        let note = Note {
+            stop_wait: Some(Duration::from_secs(60)),
+            status: Some("stopping once\nthe install ends".to_owned()),
+        };
+        let text = note.to_datagram();
+        assert_eq!(
+            text,
+            "STOP_WAIT_MS=60000\nSTATUS=stopping once the install ends\n"
+        );
+        let read = Note::parse(format!("LATER_KEY=1\n{text}").as_bytes());
+        assert_eq!(read.stop_wait, note.stop_wait);
+        assert_eq!(
+            read.status.as_deref(),
+            Some("stopping once the install ends")
+        );
+        assert_eq!(Note::parse(b"STOP_WAIT_MS=soon"), Note::default());
+    }
+
+    #[test]
+    fn a_server_tells_its_supervisor_through_the_pair() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let (own, theirs) = notify_pair().unwrap();
+            let link = SupervisorLink(std::os::unix::net::UnixDatagram::from(theirs));
+            link.send(&Note {
+                stop_wait: Some(Duration::from_millis(1500)),
+                status: None,
+            });
+            let mut buffer = [0_u8; 256];
+            let n = own.recv(&mut buffer).await.unwrap();
+            assert_eq!(
+                Note::parse(&buffer[..n]).stop_wait,
+                Some(Duration::from_millis(1500))
+            );
+        });
     }
 }

@@ -2,6 +2,7 @@
 //! gate, the in-process restart, the (simulated) reboot, and the demo's wiring.
 
 pub mod demo;
+pub mod finishing;
 pub mod handoff;
 pub mod health;
 pub mod lifecycle;

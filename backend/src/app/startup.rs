@@ -14,7 +14,8 @@ use crate::app::demo::{
     DEMO_DEVICES_ENV, DEMO_PASSWORD_FILE, DEMO_VENDOR_KEY, read_demo_password,
     register_demo_devices, start_demo_devices, start_demo_tmc, write_private_file,
 };
-use crate::app::handoff::{Handed, own_executable};
+use crate::app::finishing::Finishing;
+use crate::app::handoff::{Handed, SupervisorLink, own_executable};
 use crate::app::lifecycle::{Control, Gate, Lifecycle, restart_application};
 use crate::app::state::new_state;
 use crate::config::Config;
@@ -44,6 +45,8 @@ pub struct Application {
     demo_devices: Option<tokio::task::JoinHandle<()>>,
     /// Whether a supervisor started this server (then a restart ends the process).
     supervised: bool,
+    /// How to tell the supervisor something.
+    link: Option<SupervisorLink>,
     /// The certificate served, when the server speaks HTTPS.
     tls: Option<crate::app::tls::ServerTls>,
 }
@@ -172,6 +175,8 @@ impl Application {
         // Demo mode needs the demo vendor key before the TMC starts.
         trusted_keys(&config)?;
         let supervised = handed.is_some();
+        let mut handed = handed;
+        let link = handed.as_mut().and_then(|handed| handed.link.take());
         let demo_tmc = if config.demo && config.tmc.url.is_none() && !supervised {
             let (listener, tmc) = start_demo_tmc(&config, None).await?;
             let url = format!("http://{}/", listener.local_addr()?);
@@ -268,6 +273,7 @@ impl Application {
                 demo_tmc,
                 demo_devices,
                 supervised,
+                link,
                 tls,
             },
             login,
@@ -295,7 +301,8 @@ impl Application {
 
     /// Serves until `shutdown` completes, then ends the event streams, finishes in-flight
     /// requests and returns. The TMC sync (and the demo TMC) run meanwhile. A simulated reboot
-    /// stops listening for the configured window and starts afresh on the same address.
+    /// stops listening for the configured window and starts afresh on the same address. A
+    /// shutdown while an install or rollback runs waits for it to end (`app::finishing`).
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -309,6 +316,7 @@ impl Application {
             demo_tmc,
             demo_devices,
             supervised,
+            link,
             tls,
         } = self;
         let mut demo_tasks = tokio::task::JoinSet::new();
@@ -323,12 +331,28 @@ impl Application {
         let addr = listener.local_addr()?;
         let mut shutdown = std::pin::pin!(shutdown);
         let (mut listener, mut state, mut gate, mut control) = (listener, state, gate, control);
+        // Once asked to stop, the shutdown future is done: it is not asked again.
+        let mut stop_asked = false;
+        let mut finishing: Option<Finishing> = None;
         loop {
             let acceptor = tls.as_ref().map(|tls| tls.acceptor.clone());
             let running = Running::start(listener, state.clone(), gate.clone(), acceptor).await;
             let exit = loop {
+                let job_ended = async {
+                    match &finishing {
+                        Some(finishing) => finishing.ended(link.as_ref()).await,
+                        None => std::future::pending().await,
+                    }
+                };
                 tokio::select! {
-                    () = &mut shutdown => break Exit::Stopped,
+                    () = &mut shutdown, if !stop_asked => {
+                        stop_asked = true;
+                        finishing = Finishing::begin(&state, link.as_ref()).await;
+                        if finishing.is_none() {
+                            break Exit::Stopped;
+                        }
+                    }
+                    () = job_ended => break Exit::Stopped,
                     request = control.recv() => match request {
                         Some(Control::Reboot) => break Exit::Reboot,
                         Some(Control::Handover) => break Exit::Handover,
@@ -347,12 +371,19 @@ impl Application {
             if exit == Exit::Handover {
                 crate::workflow::faults::crash_point_named("handover");
             }
-            if exit != Exit::Reboot || supervised {
+            if exit != Exit::Reboot || supervised || stop_asked {
                 demo_tasks.shutdown().await;
                 if let Some(devices) = &demo_devices {
                     devices.abort();
                 }
-                return Ok(exit);
+                // Asked to stop before this server's simulated reboot: the next start finishes
+                // the job.
+                let unsupervised_reboot = exit == Exit::Reboot && !supervised;
+                return Ok(if unsupervised_reboot {
+                    Exit::Stopped
+                } else {
+                    exit
+                });
             }
             let window = config.system.reboot_window;
             tracing::warn!(

@@ -12,6 +12,10 @@
 //!   to the confirmed level and starts that level's server, which fails the job from the record.
 //! - A server that exits otherwise is started again, after a growing wait.
 //! - [`EXIT_REBOOT`]: the simulated reboot; nothing listens for the configured window.
+//! - Asked to stop (SIGTERM from `systemctl stop`): it passes the stop on and waits for its
+//!   server, as long as the server says it is finishing a patch job (its notify socket). When
+//!   that job hands over to another level, that level's server is started, confirmed and asked to
+//!   stop in turn, so the job ends before the supervisor does.
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
@@ -28,7 +32,8 @@ use tokio::process::{Child, Command};
 
 use crate::app::demo::{DEMO_DEVICES_ENV, start_demo_simulator, start_demo_tmc};
 use crate::app::handoff::{
-    EXIT_HANDOVER, EXIT_REBOOT, LEVEL_ENV, LISTEN_FD_ENV, SUPERVISOR_PID_ENV, TRIAL_ENV, bind_again,
+    EXIT_HANDOVER, EXIT_REBOOT, LEVEL_ENV, LISTEN_FD_ENV, NOTIFY_FD_ENV, Note, SUPERVISOR_PID_ENV,
+    TRIAL_ENV, bind_again, notify_pair,
 };
 use crate::app::health::Probe;
 use crate::app::startup::trusted_keys;
@@ -42,8 +47,12 @@ use crate::workflow::install::blocking;
 
 /// How many of a server's last output lines a start failure quotes.
 const TAIL_LINES: usize = 20;
-/// How long a stopping server may take before it is killed.
+/// How long a stopping server may take before it is killed, unless it says it is finishing a
+/// patch job.
 const STOP_GRACE: Duration = Duration::from_secs(10);
+/// The most handovers a stop follows to let a patch job end (an install's restart, a switch
+/// back); past them the next start finishes the job.
+const HANDOVERS_WHILE_STOPPING: u32 = 4;
 /// How often a level on trial is asked whether it is healthy.
 const HEALTH_POLL: Duration = Duration::from_millis(50);
 /// The wait before starting again a server that stopped on its own.
@@ -82,6 +91,8 @@ struct Server {
     level: PatchLevel,
     tail: Tail,
     started: Instant,
+    /// The supervisor's end of the server's notify socket.
+    notes: Option<tokio::net::UnixDatagram>,
 }
 
 /// How a wait for a server ended.
@@ -95,7 +106,19 @@ pub async fn supervise(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let mut shutdown = std::pin::pin!(shutdown);
+    // Once asked, a stop stays asked: every later wait ends at once.
+    let (asked, stop_asked) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = asked.send(true);
+    });
+    let requested = move || {
+        let mut stop_asked = stop_asked.clone();
+        async move {
+            // A dropped sender (it never is) counts as a stop too.
+            let _ = stop_asked.wait_for(|asked| *asked).await;
+        }
+    };
     let base_executable =
         std::env::current_exe().context("cannot find the server's own executable")?;
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
@@ -144,9 +167,19 @@ pub async fn supervise(
         .transpose()?
         .unwrap_or(config.listen);
     // Under systemd (a `Type=notify` unit): ready once a server answers, watchdog pings while
-    // one does.
-    let notifier = systemd::watch(addr, config.transport.is_tls());
+    // one does; `STOPPING=1` as soon as a stop is asked (the stop may wait for a patch job).
+    if let Some(notifier) = systemd::watch(addr, config.transport.is_tls()) {
+        let stop_asked = requested.clone();
+        tokio::spawn(async move {
+            stop_asked().await;
+            notifier.abort();
+            systemd::stopping();
+        });
+    }
     let mut failures = 0u32;
+    // Asked to stop while a patch job went on in another level's server: that server is started
+    // to finish the job, then stopped (counts the handovers followed).
+    let mut finishing: Option<u32> = None;
     loop {
         let Some(socket) = &listener else {
             // After a simulated reboot: listen again on the same address.
@@ -194,13 +227,22 @@ pub async fn supervise(
                     "{err:#}; trying again"
                 );
                 tokio::select! {
-                    () = &mut shutdown => break,
+                    () = requested() => break,
                     () = tokio::time::sleep(wait) => {}
                 }
                 continue;
             }
         };
         server.level = level;
+        if finishing.is_some() {
+            systemd::extend_stop(
+                config.start_timeout + STOP_GRACE,
+                &format!(
+                    "starting {} to finish a patch job before stopping",
+                    shared::level_in_words(level)
+                ),
+            );
+        }
         tracing::info!(
             level = level.0,
             pid = server.child.id(),
@@ -209,14 +251,30 @@ pub async fn supervise(
             "started the server of {}",
             shared::level_in_words(level)
         );
-        if trial {
-            crash_point_named("start_timeout");
-            let came_up = tokio::select! {
-                () = &mut shutdown => {
-                    stop(&mut server).await;
-                    break;
+        // A level on trial, or one started to finish a job, must come up before it is confirmed
+        // or asked to stop.
+        if trial || finishing.is_some() {
+            if trial {
+                crash_point_named("start_timeout");
+            }
+            let tls = config.transport.is_tls();
+            let came_up = {
+                let trying = come_up(&mut server, addr, tls, config.start_timeout);
+                let mut trying = std::pin::pin!(trying);
+                loop {
+                    tokio::select! {
+                        // Stopping now would cut the job that switched to this level: it is
+                        // confirmed first (at most the start timeout), then stopped.
+                        () = requested(), if finishing.is_none() => {
+                            tracing::info!(
+                                "asked to stop while {} is on trial: stopping once it came up",
+                                shared::level_in_words(level)
+                            );
+                            finishing = Some(0);
+                        }
+                        came_up = &mut trying => break came_up,
+                    }
                 }
-                came_up = come_up(&mut server, addr, config.transport.is_tls(), config.start_timeout) => came_up,
             };
             match came_up {
                 CameUp::HandedOver => {
@@ -229,6 +287,7 @@ pub async fn supervise(
                     );
                     continue;
                 }
+                CameUp::Healthy if !trial => {}
                 CameUp::Healthy => {
                     tracing::info!(
                         level = level.0,
@@ -256,6 +315,15 @@ pub async fn supervise(
                         ),
                     }
                 }
+                CameUp::Failed(reason) if !trial => {
+                    tracing::error!(
+                        "{} did not come up to finish its patch job ({reason}); the next start \
+                         finishes it",
+                        shared::level_in_words(level)
+                    );
+                    stop(&mut server).await;
+                    break;
+                }
                 CameUp::Failed(reason) => {
                     stop(&mut server).await;
                     // The server's last words reach the pipe readers a moment after its end.
@@ -271,12 +339,27 @@ pub async fn supervise(
             }
         }
         let ended = tokio::select! {
-            () = &mut shutdown => Ended::Shutdown,
+            () = requested() => Ended::Shutdown,
             status = server.child.wait() => Ended::Exited(status?),
         };
         match ended {
             Ended::Shutdown => {
-                stop(&mut server).await;
+                let exited = stop(&mut server).await;
+                let handovers = finishing.unwrap_or(0);
+                if exited.and_then(|status| status.code()) == Some(EXIT_HANDOVER) {
+                    if handovers < HANDOVERS_WHILE_STOPPING {
+                        tracing::info!(
+                            "the stopping server handed over: starting the current level's \
+                             server to finish its patch job"
+                        );
+                        finishing = Some(handovers + 1);
+                        continue;
+                    }
+                    tracing::warn!(
+                        "the patch job handed over {handovers} times while stopping: the next \
+                         start finishes it"
+                    );
+                }
                 break;
             }
             Ended::Exited(status) => match status.code() {
@@ -295,7 +378,7 @@ pub async fn supervise(
                         addr = socket.local_addr().unwrap_or(addr);
                     }
                     tokio::select! {
-                        () = &mut shutdown => break,
+                        () = requested() => break,
                         () = tokio::time::sleep(window) => {}
                     }
                     tracing::info!("simulated reboot: starting again");
@@ -317,16 +400,12 @@ pub async fn supervise(
                         "the server stopped unexpectedly; starting it again"
                     );
                     tokio::select! {
-                        () = &mut shutdown => break,
+                        () = requested() => break,
                         () = tokio::time::sleep(wait) => {}
                     }
                 }
             },
         }
-    }
-    if let Some(notifier) = notifier {
-        notifier.abort();
-        systemd::stopping();
     }
     demo_tasks.shutdown().await;
     Ok(())
@@ -367,12 +446,26 @@ fn start(
     } else {
         command.env_remove(TRIAL_ENV);
     }
+    // Without it the server runs all the same; only a stop cannot wait for its patch job.
+    let notify = match notify_pair() {
+        Ok((notes, theirs)) => {
+            command.env(NOTIFY_FD_ENV, theirs.as_raw_fd().to_string());
+            Some((notes, theirs))
+        }
+        Err(err) => {
+            tracing::warn!("cannot make the server's notify socket: {err}");
+            command.env_remove(NOTIFY_FD_ENV);
+            None
+        }
+    };
     let mut child = command.spawn().with_context(|| {
         format!(
             "cannot start the server executable {}",
             executable.display()
         )
     })?;
+    // The server has its copy of its end now.
+    let notes = notify.map(|(notes, _theirs)| notes);
     let tail = Tail::default();
     if let Some(stdout) = child.stdout.take() {
         tokio::spawn(forward(stdout, tail.clone(), false));
@@ -385,6 +478,7 @@ fn start(
         level,
         tail,
         started: Instant::now(),
+        notes,
     })
 }
 
@@ -485,8 +579,9 @@ async fn switch_back(
     .context("cannot switch back to the confirmed level")
 }
 
-/// Asks the server to stop (SIGTERM), kills it after [`STOP_GRACE`].
-async fn stop(server: &mut Server) {
+/// Asks the server to stop (SIGTERM) and waits [`STOP_GRACE`] for it, or longer while it says
+/// it is finishing a patch job; kills it after that. Its exit status, unless it was killed.
+async fn stop(server: &mut Server) -> Option<ExitStatus> {
     if let Some(pid) = server
         .child
         .id()
@@ -495,11 +590,38 @@ async fn stop(server: &mut Server) {
         // It may have ended already; the wait below says.
         let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
     }
-    match tokio::time::timeout(STOP_GRACE, server.child.wait()).await {
-        Ok(_) => {}
-        Err(_) => {
-            tracing::warn!("the server did not stop within {STOP_GRACE:?}: killing it");
-            let _ = server.child.kill().await;
+    let mut deadline = tokio::time::Instant::now() + STOP_GRACE;
+    let mut buffer = [0_u8; 2048];
+    loop {
+        let note = async {
+            match &server.notes {
+                Some(notes) => notes.recv(&mut buffer).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            status = server.child.wait() => return status.ok(),
+            () = tokio::time::sleep_until(deadline) => {
+                tracing::warn!("the server did not stop in time: killing it");
+                let _ = server.child.kill().await;
+                return None;
+            }
+            received = note => match received {
+                Ok(n) => {
+                    let Note { stop_wait, status } = Note::parse(&buffer[..n]);
+                    let Some(wait) = stop_wait else { continue };
+                    // Then it still has the grace to close its connections.
+                    let extended = wait + STOP_GRACE;
+                    deadline = deadline.max(tokio::time::Instant::now() + extended);
+                    let status = status.unwrap_or_else(|| "finishing a patch job".to_owned());
+                    tracing::info!(wait_s = wait.as_secs(), "the server is {status}");
+                    systemd::extend_stop(extended, &status);
+                }
+                Err(err) => {
+                    tracing::warn!("cannot read the server's notify socket: {err}");
+                    server.notes = None;
+                }
+            },
         }
     }
 }

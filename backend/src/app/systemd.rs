@@ -1,6 +1,7 @@
 //! Telling systemd how the service is, for a `Type=notify` unit (packaging/sms.service,
 //! docs/debian.md): `READY=1` once the server answers its health check, `WATCHDOG=1` while it
-//! keeps answering (when the unit sets `WatchdogSec`), `STOPPING=1` when the supervisor stops.
+//! keeps answering (when the unit sets `WatchdogSec`), `STOPPING=1` when the supervisor stops,
+//! `EXTEND_TIMEOUT_USEC` while a stop waits for a patch job.
 //! Started by hand (no `NOTIFY_SOCKET`), nothing is sent.
 
 use std::net::SocketAddr;
@@ -67,6 +68,18 @@ pub fn watch(addr: SocketAddr, tls: bool) -> Option<JoinHandle<()>> {
             tokio::time::sleep(wait).await;
         }
     }))
+}
+
+/// Asks systemd to wait `by` more for the stop (or start) under way, saying why
+/// (`EXTEND_TIMEOUT_USEC`, past the unit's `TimeoutStopSec`).
+pub fn extend_stop(by: Duration, why: &str) {
+    if under_systemd() {
+        let usec = u32::try_from(by.as_micros()).unwrap_or(u32::MAX);
+        notify(&[
+            NotifyState::ExtendTimeoutUsec(usec),
+            NotifyState::Status(why),
+        ]);
+    }
 }
 
 /// Tells systemd the service is stopping.

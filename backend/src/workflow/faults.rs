@@ -22,6 +22,27 @@ pub fn panic_point(handler: &str) {
     }
 }
 
+/// `SMS_PAUSE_AT=<stage>:<ms>`: a patch job waits that long once that stage started, so a
+/// test can stop the server while the job runs.
+pub const PAUSE_AT_ENV: &str = "SMS_PAUSE_AT";
+
+/// Waits here when `SMS_PAUSE_AT` names `stage` (fault-injection builds only).
+pub async fn pause_point(stage: shared::panel::Stage) {
+    if !cfg!(feature = "fault-injection") {
+        return;
+    }
+    let Ok(wanted) = std::env::var(PAUSE_AT_ENV) else {
+        return;
+    };
+    if let Some((name, ms)) = wanted.split_once(':')
+        && name == stage.as_str()
+        && let Ok(ms) = ms.parse()
+    {
+        eprintln!("fault injection: the job waits {ms} ms at `{name}`");
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
+}
+
 /// `SMS_FREE_BYTES=<n>` pretends the disk has `n` bytes free.
 pub const FREE_BYTES_ENV: &str = "SMS_FREE_BYTES";
 

@@ -20,6 +20,7 @@ mod notifications;
 mod packages;
 mod panel;
 mod static_files;
+mod stop;
 mod storage;
 mod systemd;
 mod tls;

@@ -11,7 +11,7 @@ use shared::{PatchId, PatchLevel, level_in_words};
 use crate::service::AuditEvent;
 use crate::service::installed::InstalledState;
 use crate::service::jobs::JobHandle;
-use crate::workflow::faults::crash_point;
+use crate::workflow::faults::{crash_point, pause_point};
 
 use super::checks::{
     InstallPlan, enough_disk, level_unchanged, rollback_allowed, still_installable, verify,
@@ -28,6 +28,7 @@ pub(super) async fn stage<T>(
 ) -> Result<T, PatchJobError> {
     crash_point(name);
     handle.stage_started(name).await?;
+    pause_point(name).await;
     let outcome = work.await;
     // The work decides the outcome; a journal that cannot record the end does not undo it (on
     // a restart the install root, not the journal, says whether the switch happened).
