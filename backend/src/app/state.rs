@@ -204,7 +204,6 @@ fn application(process: &Process) -> AppState {
         tmc: tmc.clone(),
         jobs: jobs.clone(),
         events: events.clone(),
-        audit: audit.clone(),
         cluster: cluster.clone(),
         install_root: install_root.clone(),
         life: life.clone(),

@@ -64,9 +64,9 @@ impl ApiError {
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_login_attempts",
                 format!(
-                    "Too many failed logins from your address. Logins from it are refused for \
-                     another {}; wait, and check the user name and password. Logins from other \
-                     addresses are not affected.",
+                    "Too many wrong passwords from your address. Logins and password changes \
+                     from it are refused for another {}; wait, and check the user name and \
+                     password. Other addresses are not affected.",
                     human_duration(*retry_after_secs)
                 ),
             ),

@@ -390,10 +390,27 @@ impl Auth {
             .one(&self.db)
             .await?
             .ok_or_else(|| ServiceError::UserNotFound(who.username.clone()))?;
-        let permit = self.hashing.acquire().await?;
+        // Guesses of the current password count with the logins' guesses of the same name from
+        // the same address: a stolen session does not make an unthrottled password oracle.
+        let address = source.as_deref().and_then(|s| s.parse().ok());
+        let attempt = self
+            .throttle
+            .begin(&who.username, address)
+            .map_err(|refused| ServiceError::LoginLocked {
+                retry_after_secs: refused.retry_after.as_secs().max(1),
+            })?;
+        let permit = match self.hashing.acquire().await {
+            Ok(permit) => permit,
+            Err(busy) => {
+                self.throttle.not_judged(attempt);
+                return Err(busy);
+            }
+        };
         let right = current.len() <= MAX_PASSWORD_LEN
             && verify_password(current.to_owned(), Some(account.password_hash)).await?;
-        if !right {
+        if right {
+            self.throttle.succeeded(attempt);
+        } else {
             drop(permit);
             audit::record_with(
                 &self.db,

@@ -153,6 +153,40 @@ async fn five_failed_logins_throttle_that_user_from_that_address_only() {
 }
 
 #[tokio::test]
+async fn wrong_current_passwords_are_throttled_with_the_failed_logins() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let change = |current: &str| {
+        app.request(reqwest::Method::PUT, "/api/v1/session/password")
+            .json(&serde_json::json!({
+                "current_password": current,
+                "new_password": "a-new-password",
+            }))
+            .send()
+    };
+    for attempt in 1..=5 {
+        let response = change("not-the-password").await.unwrap();
+        assert_eq!(response.status(), 403, "attempt {attempt}");
+    }
+
+    // The right current password is refused from this address now, and so is a login.
+    let response = change(ADMIN_PASSWORD).await.unwrap();
+    assert!(response.headers().contains_key("retry-after"));
+    let message = assert_error(response, 429, "too_many_login_attempts").await;
+    assert!(message.contains("password changes"), "{message}");
+    assert_eq!(app.login("admin", ADMIN_PASSWORD).await.status(), 429);
+
+    // The password did not change: the admin logs in with it from elsewhere.
+    let elsewhere = client_from([127, 0, 0, 2]);
+    assert_eq!(
+        app.login_with(&elsewhere, "admin", ADMIN_PASSWORD)
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
 async fn the_lockout_ends_after_its_time() {
     let app = spawn_app_with(|config| config.auth.throttle.block = Duration::from_secs(1)).await;
     for _ in 0..4 {

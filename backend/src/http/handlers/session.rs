@@ -118,6 +118,7 @@ pub async fn logout(
         (status = 403, description = "The current password is wrong (`wrong_password`), or the X-SMS-Client header is missing (`client_header_missing`)", body = ErrorResponse),
         (status = 413, description = "The body is larger than `[http] max_body_bytes` (`body_too_large`)", body = ErrorResponse),
         (status = 415, description = "The body is not JSON (`unsupported_media_type`)", body = ErrorResponse),
+        (status = 429, description = "Too many wrong passwords for this user from this address, or from this address (`too_many_login_attempts`, with `Retry-After`)", body = ErrorResponse),
         (status = 503, description = "Every password-hashing slot is taken (`busy`, with `Retry-After`)", body = ErrorResponse),
     )
 )]

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, TransactionTrait,
 };
 use shared::api::ErrorBody;
 use shared::panel::{JobInfo, JobKind, JobState, ServerEvent, Stage, StageInfo, StageOutcome};
@@ -18,6 +19,7 @@ use shared::{PatchId, PatchLevel};
 use tokio::sync::RwLock;
 
 use crate::service::ServiceError;
+use crate::service::audit::{AuditEvent, record_with};
 use crate::service::events::Events;
 use crate::service::notify::Notifier;
 use crate::storage::entity::{job, job_stage};
@@ -479,8 +481,39 @@ impl JobHandle {
 
     /// Records the outcome: `Ok` succeeded, `Err` failed (or cancelled, when it was asked to).
     pub async fn finish(&self, outcome: Result<(), ErrorBody>) -> Result<JobInfo, ServiceError> {
-        let recorded = self.record_outcome(outcome).await;
-        // Whether or not the record worked, the job no longer runs: it must not block others.
+        let recorded = async {
+            let row = self.record_outcome(&self.jobs.db, outcome).await?;
+            self.info_of(row).await
+        }
+        .await;
+        self.ended(recorded).await
+    }
+
+    /// As [`JobHandle::finish`], with the job's audit entry written in the same transaction:
+    /// the outcome and the entry are recorded both or neither (then the job counts as cut off,
+    /// and the next start concludes it again).
+    pub async fn finish_audited(
+        &self,
+        outcome: Result<(), ErrorBody>,
+        audit: AuditEvent,
+    ) -> Result<JobInfo, ServiceError> {
+        let recorded = async {
+            let txn = self.jobs.db.begin().await?;
+            let row = self.record_outcome(&txn, outcome).await?;
+            record_with(&txn, audit).await?;
+            txn.commit().await?;
+            self.info_of(row).await
+        }
+        .await;
+        self.ended(recorded).await
+    }
+
+    /// The job no longer runs (whether or not its outcome was recorded: it must not block
+    /// others); says so to whoever follows jobs.
+    async fn ended(
+        &self,
+        recorded: Result<JobInfo, ServiceError>,
+    ) -> Result<JobInfo, ServiceError> {
         self.jobs.running.write().await.remove(&self.id);
         let info = recorded?;
         self.jobs.events.publish(ServerEvent::Job(info.clone()));
@@ -495,8 +528,9 @@ impl JobHandle {
 
     async fn record_outcome(
         &self,
+        db: &impl ConnectionTrait,
         outcome: Result<(), ErrorBody>,
-    ) -> Result<JobInfo, ServiceError> {
+    ) -> Result<job::Model, ServiceError> {
         let done = self
             .jobs
             .running
@@ -510,10 +544,9 @@ impl JobHandle {
             Err(_) if self.is_cancelled() => JobState::Cancelled,
             Err(_) => JobState::Failed,
         };
-        let key = i32::try_from(self.id)
-            .map_err(|_| ServiceError::Corrupt(format!("job id {} out of range", self.id)))?;
+        let key = self.key()?;
         let row = job::Entity::find_by_id(key)
-            .one(&self.jobs.db)
+            .one(db)
             .await?
             .ok_or_else(|| ServiceError::Corrupt(format!("job {} vanished", self.id)))?;
         let mut row: job::ActiveModel = row.into();
@@ -524,9 +557,20 @@ impl JobHandle {
             row.error_message = Set(Some(error.message.clone()));
         }
         row.finished_at = Set(Some(Utc::now()));
-        let mut info = info_from_row(row.update(&self.jobs.db).await?)?;
+        Ok(row.update(db).await?)
+    }
+
+    /// The job as recorded in `row`, with its stages.
+    async fn info_of(&self, row: job::Model) -> Result<JobInfo, ServiceError> {
+        let key = self.key()?;
+        let mut info = info_from_row(row)?;
         info.stages = self.jobs.stages_of(key).await?;
         Ok(info)
+    }
+
+    fn key(&self) -> Result<i32, ServiceError> {
+        i32::try_from(self.id)
+            .map_err(|_| ServiceError::Corrupt(format!("job {} out of range", self.id)))
     }
 }
 

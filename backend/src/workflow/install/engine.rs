@@ -9,7 +9,7 @@ use crate::service::cluster::Cluster;
 use crate::service::events::Events;
 use crate::service::jobs::Jobs;
 use crate::service::tmc::TmcSync;
-use crate::service::{Audit, Installed, PatchRepository};
+use crate::service::{Installed, PatchRepository};
 use crate::storage::install_root::InstallRoot;
 use crate::workflow::client_version::ClientVersions;
 use crate::workflow::life::ServerLife;
@@ -23,7 +23,6 @@ pub struct InstallEngine {
     pub tmc: Arc<TmcSync>,
     pub jobs: Jobs,
     pub events: Events,
-    pub audit: Audit,
     pub cluster: Cluster,
     pub install_root: InstallRoot,
     pub life: Arc<dyn ServerLife>,

@@ -445,15 +445,14 @@ pub(super) async fn conclude(
             )
         }
     };
-    if let Err(err) = handle.finish(outcome).await {
-        tracing::error!(job = handle.id, "cannot record the {kind}'s outcome: {err}");
-    }
-    if let Err(err) = engine
-        .audit
-        .record(event.target(target).source(source))
-        .await
-    {
-        tracing::error!(job = handle.id, "cannot audit the {kind}: {err}");
+    // The outcome and its audit entry together: a job whose end is recorded is audited.
+    let event = event.target(target).source(source);
+    if let Err(err) = handle.finish_audited(outcome, event).await {
+        tracing::error!(
+            job = handle.id,
+            "cannot record the {kind}'s outcome and its audit entry: {err}; the next start \
+             concludes it again"
+        );
     }
     engine.events.publish(ServerEvent::PatchesChanged);
     if restart {
