@@ -32,7 +32,7 @@ impl Finishing {
     /// When an install or rollback runs: starts waiting for it, says so in the log and to the
     /// supervisor. `None`: nothing to wait for, stop now.
     pub async fn begin(state: &AppState, link: Option<&SupervisorLink>) -> Option<Self> {
-        let job = patch_job(state).await?;
+        let job = state.jobs.running_patch_job().await?;
         let what = describe(&job);
         tracing::warn!(
             job = job.id,
@@ -55,7 +55,7 @@ impl Finishing {
         let mut renewed = Instant::now();
         loop {
             tokio::time::sleep(POLL).await;
-            if patch_job(&self.state).await.is_none() {
+            if self.state.jobs.running_patch_job().await.is_none() {
                 tracing::info!("{} ended: stopping", self.what);
                 return;
             }
@@ -84,16 +84,6 @@ impl Finishing {
             });
         }
     }
-}
-
-/// The install or rollback running in this server.
-async fn patch_job(state: &AppState) -> Option<JobInfo> {
-    state
-        .jobs
-        .running()
-        .await
-        .into_iter()
-        .find(|job| job.kind != JobKind::Download)
 }
 
 /// "the install of patch 6.4.0.3 (job 7)", "the rollback from Patch 3 (job 8)".

@@ -48,9 +48,7 @@ impl Handed {
         let Ok(fd) = std::env::var(LISTEN_FD_ENV) else {
             return Ok(None);
         };
-        let fd: i32 = fd
-            .parse()
-            .with_context(|| format!("{LISTEN_FD_ENV} holds `{fd}`, not a file descriptor"))?;
+        let listener = take_socket(&fd)?;
         let supervisor: i32 = std::env::var(SUPERVISOR_PID_ENV)
             .ok()
             .and_then(|pid| pid.parse().ok())
@@ -68,7 +66,6 @@ impl Handed {
             .and_then(|level| level.parse().ok())
             .map(PatchLevel)
             .with_context(|| format!("{LEVEL_ENV} is missing"))?;
-        let listener = take_socket(fd)?;
         let link = match std::env::var(NOTIFY_FD_ENV) {
             Ok(fd) => Some(SupervisorLink::take(&fd)?),
             Err(_) => None,
@@ -82,14 +79,23 @@ impl Handed {
     }
 }
 
-/// Takes over the listening socket `fd` the supervisor handed down.
-fn take_socket(fd: i32) -> anyhow::Result<std::net::TcpListener> {
-    use std::os::fd::{FromRawFd, OwnedFd};
-    anyhow::ensure!(fd > 2, "{LISTEN_FD_ENV} names the standard stream {fd}");
+/// Takes over the descriptor that the environment variable `variable` names as `value`: one the
+/// supervisor opened for this process. The caller checks it is the socket it expects.
+fn inherited(variable: &str, value: &str) -> anyhow::Result<(i32, std::os::fd::OwnedFd)> {
+    use std::os::fd::FromRawFd;
+    let fd: i32 = value
+        .parse()
+        .with_context(|| format!("{variable} holds `{value}`, not a file descriptor"))?;
+    anyhow::ensure!(fd > 2, "{variable} names the standard stream {fd}");
     // SAFETY: the supervisor opened this descriptor for this process and named it in
-    // `SMS_LISTEN_FD`; nothing else in this process owns it. It is checked to be a listening
-    // TCP socket below before it is used.
-    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    // `variable`; nothing else in this process owns it, and it is taken once. Each caller
+    // checks it is the kind of socket it expects before using it.
+    Ok((fd, unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }))
+}
+
+/// Takes over the listening socket the supervisor handed down (`SMS_LISTEN_FD`).
+fn take_socket(value: &str) -> anyhow::Result<std::net::TcpListener> {
+    let (fd, owned) = inherited(LISTEN_FD_ENV, value)?;
     let listener = std::net::TcpListener::from(owned);
     listener
         .local_addr()
@@ -144,16 +150,8 @@ pub struct SupervisorLink(std::os::unix::net::UnixDatagram);
 
 impl SupervisorLink {
     /// Takes over the socket the supervisor named in `SMS_NOTIFY_FD`.
-    fn take(fd: &str) -> anyhow::Result<Self> {
-        use std::os::fd::{FromRawFd, OwnedFd};
-        let fd: i32 = fd
-            .parse()
-            .with_context(|| format!("{NOTIFY_FD_ENV} holds `{fd}`, not a file descriptor"))?;
-        anyhow::ensure!(fd > 2, "{NOTIFY_FD_ENV} names the standard stream {fd}");
-        // SAFETY: the supervisor opened this descriptor for this process and named it in
-        // `SMS_NOTIFY_FD`; nothing else in this process owns it. It is checked to be a
-        // connected datagram socket below before it is used.
-        let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    fn take(value: &str) -> anyhow::Result<Self> {
+        let (fd, owned) = inherited(NOTIFY_FD_ENV, value)?;
         let socket = std::os::unix::net::UnixDatagram::from(owned);
         socket
             .peer_addr()

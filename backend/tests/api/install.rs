@@ -372,24 +372,25 @@ pub(crate) async fn logged_in(url: &str) -> Api {
 }
 
 /// The id of the job `response` (a 202) started.
-async fn job_id(response: reqwest::Response) -> i64 {
+pub(crate) async fn job_id(response: reqwest::Response) -> i64 {
     started_job(response).await["id"].as_i64().unwrap()
 }
 
-/// Waits for a crashing server to abort, at most 30 s (it is killed when dropped).
-async fn wait_for_abort(server: &mut Served) -> std::process::ExitStatus {
-    eventually(
-        "the server to abort at the stage it was told to",
-        Duration::from_secs(30),
-        || {
-            let exited = match server.child.try_wait() {
-                Ok(Some(status)) => Ok(status),
-                Ok(None) => Err("still running".to_owned()),
-                Err(err) => Err(err.to_string()),
-            };
-            std::future::ready(exited)
-        },
-    )
+/// Waits for the server process to end by itself (`what` says why it should), at most
+/// `within`; it is killed when dropped.
+pub(crate) async fn wait_for_exit(
+    server: &mut Served,
+    what: &str,
+    within: Duration,
+) -> std::process::ExitStatus {
+    eventually(what, within, || {
+        let exited = match server.child.try_wait() {
+            Ok(Some(status)) => Ok(status),
+            Ok(None) => Err("still running".to_owned()),
+            Err(err) => Err(err.to_string()),
+        };
+        std::future::ready(exited)
+    })
     .await
     .unwrap()
 }
@@ -429,7 +430,12 @@ async fn crash_during(kind: &str, stage: &str, reboot: bool) {
         api.install("6.4.0.3").await
     };
     let id = job_id(started).await;
-    let status = wait_for_abort(&mut crashing).await;
+    let status = wait_for_exit(
+        &mut crashing,
+        "the server to abort at the stage it was told to",
+        Duration::from_secs(30),
+    )
+    .await;
     assert!(!status.success(), "the server aborted at {stage}");
 
     let mut server = start_server(dir.path(), &vendor, &[]);

@@ -6,10 +6,12 @@ use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
 
 use backend::storage::install_root::InstallRoot;
-use testkit::process::{Served, sigterm};
+use testkit::process::sigterm;
 use testkit::{Vendor, eventually};
 
-use crate::install::{current_level, import_offline, logged_in, start_server_with};
+use crate::install::{
+    current_level, import_offline, job_id, logged_in, start_server_with, wait_for_exit,
+};
 
 /// The datagrams the supervisor sent systemd so far.
 fn received(socket: &UnixDatagram) -> Vec<String> {
@@ -19,24 +21,6 @@ fn received(socket: &UnixDatagram) -> Vec<String> {
         seen.push(String::from_utf8_lossy(&buffer[..n]).into_owned());
     }
     seen
-}
-
-/// Waits for the supervisor to exit on its own, at most 60 s (it is killed when dropped).
-async fn wait_for_exit(server: &mut Served) -> std::process::ExitStatus {
-    eventually(
-        "the supervisor to stop once the job ended",
-        Duration::from_secs(60),
-        || {
-            let exited = match server.child.try_wait() {
-                Ok(Some(status)) => Ok(status),
-                Ok(None) => Err("still running".to_owned()),
-                Err(err) => Err(err.to_string()),
-            };
-            std::future::ready(exited)
-        },
-    )
-    .await
-    .unwrap()
 }
 
 /// Starts `kind` ("install" of Patch 3, or "rollback" from it), stops the supervisor once the
@@ -78,9 +62,7 @@ async fn stop_during(kind: &str, stage: &str) {
     } else {
         api.install("6.4.0.3").await
     };
-    let id = testkit::api::started_job(started).await["id"]
-        .as_i64()
-        .unwrap();
+    let id = job_id(started).await;
     eventually(
         &format!("the {kind} to reach `{stage}`"),
         Duration::from_secs(30),
@@ -100,7 +82,12 @@ async fn stop_during(kind: &str, stage: &str) {
     .unwrap();
 
     sigterm(&server.child).unwrap();
-    let status = wait_for_exit(&mut server).await;
+    let status = wait_for_exit(
+        &mut server,
+        "the supervisor to stop once the job ended",
+        Duration::from_secs(60),
+    )
+    .await;
     assert!(status.success(), "the supervisor stopped cleanly: {status}");
     let told = received(&systemd);
     assert!(

@@ -120,12 +120,7 @@ impl Jobs {
         started_by: &str,
     ) -> Result<(JobInfo, JobHandle), ServiceError> {
         let _deciding = self.starting.lock().await;
-        if let Some(other) = self
-            .running()
-            .await
-            .into_iter()
-            .find(|job| job.kind != JobKind::Download)
-        {
+        if let Some(other) = self.running_patch_job().await {
             return Err(busy(&other));
         }
         self.insert(kind, patch, total_bytes, started_by, None)
@@ -315,6 +310,14 @@ impl Jobs {
             .map(info_from_row)
             .collect::<Result<_, _>>()?;
         Ok((entries, total))
+    }
+
+    /// The install or rollback running now, if one is (they run alone).
+    pub async fn running_patch_job(&self) -> Option<JobInfo> {
+        self.running()
+            .await
+            .into_iter()
+            .find(|job| job.kind != JobKind::Download)
     }
 
     /// The running jobs.
