@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder,
 };
 use shared::{Build, PatchLevel, ProductVersion};
 
@@ -109,7 +109,7 @@ impl Installed {
         migrations: &[LevelMigration],
         before_commit: impl FnOnce(),
     ) -> Result<MigrationReport, ServiceError> {
-        let txn = self.db.begin().await?;
+        let txn = crate::storage::db::begin_write(&self.db).await?;
         let row = self.row_in(&txn).await?.ok_or_else(|| {
             ServiceError::Corrupt("the installed state was never recorded".into())
         })?;

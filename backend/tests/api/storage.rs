@@ -85,6 +85,7 @@ on_both_databases!(
     settings_changes_are_stored_with_their_audit_entry,
     the_audit_log_pages_newest_first,
     failed_logins_throttle_one_address_and_a_new_password_works_elsewhere,
+    writes_that_read_first_wait_for_another_writer_instead_of_failing,
 );
 
 async fn migrations_create_every_table_and_run_again_harmlessly(db: TestDb) {
@@ -261,4 +262,71 @@ async fn failed_logins_throttle_one_address_and_a_new_password_works_elsewhere(d
             .await
             .is_ok()
     );
+}
+
+/// A transaction that reads before it writes (a job's outcome with its audit entry, a level
+/// switch) while another connection holds the write lock and commits a change: on SQLite it
+/// must wait for the lock, not fail because its snapshot went stale.
+async fn writes_that_read_first_wait_for_another_writer_instead_of_failing(db: TestDb) {
+    use backend::service::events::Events;
+    use backend::service::jobs::Jobs;
+    use std::time::Duration;
+
+    let conn = db.open().await;
+    let installed = Installed::new(conn.clone(), "");
+    installed.ensure_initialized(&initial()).await.unwrap();
+    let jobs = Jobs::new(conn.clone(), Events::new(), "");
+    let (info, handle) = jobs
+        .start(shared::job::JobKind::Download, None, 0, "admin")
+        .await
+        .unwrap();
+
+    // Another writer (its own pool, as another process would be) holds the lock...
+    let other = db.open().await;
+    let writing = backend::storage::db::begin_write(&other).await.unwrap();
+    backend::service::audit::record_with(
+        &writing,
+        backend::service::AuditEvent::success("settings.update", "bob"),
+    )
+    .await
+    .unwrap();
+    let finishing = tokio::spawn(async move {
+        handle
+            .finish_audited(
+                Ok(()),
+                backend::service::AuditEvent::success("patch.download", "admin"),
+            )
+            .await
+    });
+    let build = "6.4.0.9002".parse().unwrap();
+    let switching = tokio::spawn({
+        let installed = installed.clone();
+        async move {
+            installed
+                .switch_level(shared::PatchLevel(1), &build, "admin", &[], || {})
+                .await
+        }
+    });
+    // ...until both have read what they change, then commits its change.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    writing.commit().await.unwrap();
+
+    let finished = finishing
+        .await
+        .unwrap()
+        .expect("the outcome waits for the lock");
+    assert_eq!(finished.state, shared::job::JobState::Succeeded);
+    assert_eq!(
+        jobs.get(info.id).await.unwrap().unwrap().state,
+        shared::job::JobState::Succeeded
+    );
+    switching
+        .await
+        .unwrap()
+        .expect("the switch waits for the lock");
+    assert_eq!(installed.get().await.unwrap().patch_level.0, 1);
+    let page = Audit::new(conn.clone()).list(1, 10).await.unwrap();
+    assert_eq!(page.total, 2, "both audit entries were written");
+    conn.close().await.unwrap();
+    other.close().await.unwrap();
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, TransactionTrait,
+    EntityTrait, QueryFilter,
 };
 use shared::api::ErrorBody;
 use shared::panel::{JobInfo, JobKind, JobState, ServerEvent, Stage, StageInfo, StageOutcome};
@@ -501,7 +501,7 @@ impl JobHandle {
         audit: AuditEvent,
     ) -> Result<JobInfo, ServiceError> {
         let recorded = async {
-            let txn = self.jobs.db.begin().await?;
+            let txn = crate::storage::db::begin_write(&self.jobs.db).await?;
             let row = self.record_outcome(&txn, outcome).await?;
             record_with(&txn, audit).await?;
             txn.commit().await?;
