@@ -333,3 +333,62 @@ async fn the_first_login_with_the_one_time_password_asks_for_a_new_one() -> anyh
     );
     browser.close().await
 }
+
+/// The app follows its own links without loading the page again, and the browser's Back and
+/// Forward buttons walk the pages it showed; a redirect leaves no step to bounce back to.
+#[tokio::test]
+async fn links_back_and_forward_stay_in_the_app() -> anyhow::Result<()> {
+    let browser = Browser::start().await?;
+    let run = |script: &'static str| {
+        let client = browser.client.clone();
+        async move { client.execute(script, vec![]).await }
+    };
+    action::login(&browser, "admin", ADMIN_PASSWORD).await?;
+    check::visible(&browser, find::GENERAL_PAGE, "the General page").await?;
+    // Gone if the page is loaded again.
+    run("window.__sameApp = true").await?;
+    let steps = run("return history.length").await?;
+
+    action::click(&browser, find::NAV_AUDIT, "the audit log link").await?;
+    check::at_path(&browser, "/admin/audit").await?;
+    check::visible(&browser, find::AUDIT_PAGE, "the audit page").await?;
+    check::attribute_contains(&browser, find::NAV_AUDIT, "aria-current", "page").await?;
+    run("history.back()").await?;
+    check::at_path(&browser, "/admin/general").await?;
+    check::visible(&browser, find::GENERAL_PAGE, "the General page").await?;
+    run("history.forward()").await?;
+    check::at_path(&browser, "/admin/audit").await?;
+    check::visible(&browser, find::AUDIT_PAGE, "the audit page").await?;
+    anyhow::ensure!(
+        run("return window.__sameApp === true").await? == serde_json::json!(true),
+        "the page was loaded again"
+    );
+    anyhow::ensure!(
+        run("return history.length").await? == serde_json::json!(steps.as_u64().unwrap_or(0) + 1),
+        "one step per link followed"
+    );
+
+    // `/admin` is sent on to the home page in place of its own step.
+    run("history.pushState(null, '', '/admin'); dispatchEvent(new PopStateEvent('popstate'))")
+        .await?;
+    check::at_path(&browser, "/admin/general").await?;
+    run("history.back()").await?;
+    check::at_path(&browser, "/admin/audit").await?;
+
+    // A click with Ctrl (open in a new tab) is left to the browser; a plain one is the app's.
+    let taken = run(
+        "const taken = []; \
+         addEventListener('click', e => { taken.push(e.defaultPrevented); e.preventDefault(); }); \
+         const link = document.querySelector('#nav-general'); \
+         link.dispatchEvent(new MouseEvent('click', {bubbles: true, cancelable: true, ctrlKey: true})); \
+         link.dispatchEvent(new MouseEvent('click', {bubbles: true, cancelable: true})); \
+         return taken",
+    )
+    .await?;
+    anyhow::ensure!(
+        taken == serde_json::json!([false, true]),
+        "the app took these clicks: {taken}"
+    );
+    check::at_path(&browser, "/admin/general").await?;
+    browser.close().await
+}

@@ -159,6 +159,22 @@ pub fn fetch<T>(future: impl Future<Output = Result<T, ApiError>> + 'static) -> 
     Box::pin(future)
 }
 
+/// The request with `body` as its JSON body.
+fn json_body(
+    builder: RequestBuilder,
+    body: &impl serde::Serialize,
+) -> Result<Request, gloo_net::Error> {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    let value = body
+        .serialize(&serializer)
+        .map_err(|err| gloo_net::Error::GlooError(err.to_string()))?;
+    let text = web_sys::js_sys::JSON::stringify(&value)
+        .map_err(|err| gloo_net::Error::GlooError(js_text(&err)))?;
+    builder
+        .header("Content-Type", "application/json")
+        .body(text)
+}
+
 /// Sends the request and returns the answer if its status is a success.
 fn send(request: Result<Request, gloo_net::Error>) -> Fetch<Response> {
     fetch(send_now(request))
@@ -175,7 +191,7 @@ async fn send_now(request: Result<Request, gloo_net::Error>) -> Result<Response,
     if status == 426 {
         let text = text.map_err(|e| ApiError::unexpected(status, e))?;
         let mismatch: ClientMismatch =
-            serde_json::from_str(&text).map_err(|e| ApiError::unexpected(status, e))?;
+            decode(&text).map_err(|e| ApiError::unexpected(status, e))?;
         let error = ApiError {
             status: Some(status),
             code: mismatch.error.code.clone(),
@@ -188,7 +204,7 @@ async fn send_now(request: Result<Request, gloo_net::Error>) -> Result<Response,
         // An error body that cannot be read or decoded is no body: the status says it then.
         let body = text
             .ok()
-            .and_then(|text| serde_json::from_str::<ErrorResponse>(&text).ok());
+            .and_then(|text| decode::<ErrorResponse>(&text).ok());
         Err(ApiError::from_answer(status, &response.status_text(), body))
     }
 }
@@ -211,6 +227,12 @@ fn send_empty(request: Result<Request, gloo_net::Error>) -> Fetch<()> {
     fetch(async move { send(request).await.map(|_| ()) })
 }
 
+/// Decodes a JSON text: the browser parses it, the value is then read into `T`.
+pub fn decode<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+    let value = web_sys::js_sys::JSON::parse(text).map_err(|err| js_text(&err))?;
+    serde_wasm_bindgen::from_value(value).map_err(|err| err.to_string())
+}
+
 /// Sends the request and decodes a successful JSON answer.
 ///
 /// Only the decoding is made once per answer type; the request and its answer's body are
@@ -218,7 +240,7 @@ fn send_empty(request: Result<Request, gloo_net::Error>) -> Fetch<()> {
 fn send_json<T: DeserializeOwned + 'static>(request: Result<Request, gloo_net::Error>) -> Fetch<T> {
     fetch(async move {
         let (status, text) = send_text(request).await?;
-        serde_json::from_str(&text).map_err(|e| ApiError::unexpected(status, e))
+        decode(&text).map_err(|e| ApiError::unexpected(status, e))
     })
 }
 
@@ -230,7 +252,7 @@ pub fn get_session() -> Fetch<SessionInfo> {
 /// `POST /api/v1/session`: log in; the server sets the session cookie.
 pub fn login(username: String, password: String) -> Fetch<SessionInfo> {
     let body = LoginRequest { username, password };
-    send_json(client(Request::post("/api/v1/session")).json(&body))
+    send_json(json_body(client(Request::post("/api/v1/session")), &body))
 }
 
 /// `PUT /api/v1/session/password`: the logged-in user changes their own password; the session
@@ -240,7 +262,10 @@ pub fn change_password(current_password: String, new_password: String) -> Fetch<
         current_password,
         new_password,
     };
-    send_json(client(Request::put("/api/v1/session/password")).json(&body))
+    send_json(json_body(
+        client(Request::put("/api/v1/session/password")),
+        &body,
+    ))
 }
 
 /// `DELETE /api/v1/session`: log out.
@@ -261,7 +286,10 @@ pub fn get_settings() -> Fetch<Settings> {
 /// `PUT /api/v1/settings/notifications`: turn SMS patch notifications on or off (admins only).
 pub fn set_notifications(enabled: bool) -> Fetch<Settings> {
     let body = NotificationsSetting { enabled };
-    send_json(client(Request::put("/api/v1/settings/notifications")).json(&body))
+    send_json(json_body(
+        client(Request::put("/api/v1/settings/notifications")),
+        &body,
+    ))
 }
 
 /// `GET /api/v1/tls`: whether the server serves HTTPS, and its certificate.
@@ -275,7 +303,7 @@ pub fn replace_certificate(
     key: String,
 ) -> Fetch<shared::tls::CertificateInfo> {
     let body = shared::tls::CertificateUpload { certificate, key };
-    send_json(client(Request::put("/api/v1/tls")).json(&body))
+    send_json(json_body(client(Request::put("/api/v1/tls")), &body))
 }
 
 /// `GET /api/v1/audit?page=&per_page=`: one page of the audit log, newest first.
@@ -329,7 +357,7 @@ pub fn get_devices() -> Fetch<Vec<shared::devices::DeviceInfo>> {
 /// `POST /api/v1/devices`: manage the device whose status endpoint is `url`.
 pub fn add_device(url: String) -> Fetch<shared::devices::DeviceInfo> {
     let body = shared::devices::AddDevice { url };
-    send_json(client(Request::post("/api/v1/devices")).json(&body))
+    send_json(json_body(client(Request::post("/api/v1/devices")), &body))
 }
 
 /// `DELETE /api/v1/devices/{id}`: stop managing a device.
@@ -374,14 +402,14 @@ pub fn rollback() -> Fetch<JobInfo> {
 pub fn schedule_install(id: PatchId, when: When, replace: bool) -> Fetch<JobInfo> {
     let url = format!("/api/v1/patches/{id}/install");
     let body = ScheduleRequest { when, replace };
-    send_json(client(Request::post(&url)).json(&body))
+    send_json(json_body(client(Request::post(&url)), &body))
 }
 
 /// `POST /api/v1/rollback` with `{"when", "replace"}`: rolls back to level 0 when `when` says,
 /// as [`schedule_install`] does for an install.
 pub fn schedule_rollback(when: When, replace: bool) -> Fetch<JobInfo> {
     let body = ScheduleRequest { when, replace };
-    send_json(client(Request::post("/api/v1/rollback")).json(&body))
+    send_json(json_body(client(Request::post("/api/v1/rollback")), &body))
 }
 
 /// `GET /api/v1/maintenance`: the maintenance windows and the automatic install policy, the
@@ -392,7 +420,10 @@ pub fn get_maintenance() -> Fetch<MaintenanceView> {
 
 /// `PUT /api/v1/maintenance`: replaces the windows and the policy (admins only); the new view.
 pub fn put_maintenance(settings: MaintenanceSettings) -> Fetch<MaintenanceView> {
-    send_json(client(Request::put("/api/v1/maintenance")).json(&settings))
+    send_json(json_body(
+        client(Request::put("/api/v1/maintenance")),
+        &settings,
+    ))
 }
 
 /// `GET /api/v1/notifications/targets`: the webhooks and mailboxes notified, and whether email
@@ -404,7 +435,10 @@ pub fn list_targets() -> Fetch<TargetList> {
 /// `POST /api/v1/notifications/targets`: adds a webhook or an email target (admins only). The
 /// answer holds the secret the server made for a webhook given none, this once.
 pub fn add_target(target: NewTarget) -> Fetch<CreatedTarget> {
-    send_json(client(Request::post("/api/v1/notifications/targets")).json(&target))
+    send_json(json_body(
+        client(Request::post("/api/v1/notifications/targets")),
+        &target,
+    ))
 }
 
 /// `DELETE /api/v1/notifications/targets/{id}`: removes a target and drops what still waits
@@ -497,14 +531,10 @@ pub fn import_patch(
         }
         let text = xhr.response_text().ok().flatten().unwrap_or_default();
         if (200..300).contains(&status) {
-            serde_json::from_str(&text).map_err(|e| ApiError::unexpected(status, e))
+            decode(&text).map_err(|e| ApiError::unexpected(status, e))
         } else {
             let reason = xhr.status_text().unwrap_or_default();
-            Err(ApiError::from_answer(
-                status,
-                &reason,
-                serde_json::from_str(&text).ok(),
-            ))
+            Err(ApiError::from_answer(status, &reason, decode(&text).ok()))
         }
     })
 }

@@ -11,29 +11,27 @@ pub mod load;
 pub mod navigation;
 pub mod pages;
 pub mod poll;
+pub mod router;
 pub mod routes;
 
 use leptos::prelude::*;
-use leptos_router::components::{Redirect, Router};
-use leptos_router::hooks::use_location;
-use leptos_router::location::{BrowserUrl, LocationProvider};
 
 use crate::components::client_mismatch::ClientMismatchModal;
 use crate::components::shell::AppShell;
-use crate::navigation::{HOME, replace_history};
+use crate::navigation::HOME;
 use crate::pages::{
     AuditPage, ClusterPage, DevicesPage, GeneralPage, ImportPatchPage, InstallPage, LoginPage,
     MaintenancePage, NotFound, NotificationsPage, PatchDetailsPage, RollbackPage, UpdatePage,
 };
+use crate::router::{History, navigate, use_location};
 use crate::routes::{AdminPage, Frame, page_at};
 
 /// The whole app: the login page, the admin pages inside the app shell, and "not found".
 #[component]
 pub fn App() -> impl IntoView {
+    router::listen();
     view! {
-        <Router>
-            <Pages/>
-        </Router>
+        <Pages/>
         <ClientMismatchModal/>
     }
 }
@@ -43,18 +41,8 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Pages() -> impl IntoView {
     let location = use_location();
-    let page = Memo::new(move |_| page_at(&location.pathname.read()));
+    let page = Memo::new(move |_| location.with_path(page_at));
     let frame = Memo::new(move |_| page.read().frame());
-    // The router puts a followed link's address into the browser's history only once the page
-    // it leads to is drawn, when told so (a table of routes would tell it): say it here, after
-    // each new path is drawn (an effect runs after the drawing).
-    let browser_url = use_context::<BrowserUrl>();
-    Effect::new(move |_| {
-        location.pathname.track();
-        if let Some(url) = &browser_url {
-            url.ready_to_complete();
-        }
-    });
     move || match frame.get() {
         Frame::Home => view! { <GoHome/> }.into_any(),
         Frame::Login => view! { <LoginPage/> }.into_any(),
@@ -86,5 +74,6 @@ fn admin_page(page: AdminPage) -> AnyView {
 /// Sends `/` and `/admin` to the home page without leaving a history step behind.
 #[component]
 fn GoHome() -> impl IntoView {
-    view! { <Redirect path=HOME options=replace_history()/> }
+    // After the drawing: the address changes once this page is on the screen.
+    Effect::new(|_| navigate(HOME, History::Replace));
 }

@@ -100,7 +100,7 @@ impl Live {
     fn handle(&self, name: &str, data: &str) {
         match name {
             "tmc" => {
-                if let Ok(status) = serde_json::from_str::<TmcStatus>(data) {
+                if let Ok(status) = crate::api::decode::<TmcStatus>(data) {
                     let finished_check = self
                         .tmc
                         .get_untracked()
@@ -112,7 +112,7 @@ impl Live {
                 }
             }
             "job" => {
-                if let Ok(job) = serde_json::from_str::<JobInfo>(data) {
+                if let Ok(job) = crate::api::decode::<JobInfo>(data) {
                     let ended = job.state.is_final();
                     // A job scheduled for a window, or one leaving its wait, changes the
                     // panel's history and the maintenance page as much as an ended one.
@@ -139,7 +139,7 @@ impl Live {
                 struct Server {
                     state: ServerState,
                 }
-                if let Ok(Server { state }) = serde_json::from_str::<Server>(data) {
+                if let Ok(Server { state }) = crate::api::decode::<Server>(data) {
                     match state {
                         ServerState::Running => self.link.set(Link::Up),
                         down => self.link.set(Link::Down(down)),

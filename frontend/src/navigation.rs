@@ -1,9 +1,8 @@
 //! Where the app sends people: the home page, the login page and back again.
 
-use leptos::prelude::GetUntracked;
-use leptos_router::NavigateOptions;
-use leptos_router::hooks::{use_location, use_navigate};
-use leptos_router::location::Url;
+use leptos::prelude::untrack;
+
+use crate::router::{History, escape, navigate, use_location};
 
 /// The page shown after login when there is nowhere better to go.
 pub const HOME: &str = "/admin/general";
@@ -37,15 +36,6 @@ pub fn patch_details(id: shared::PatchId) -> String {
     format!("/patches/{id}")
 }
 
-/// Options for navigations that should not leave a step in the browser history
-/// (redirects), so that the Back button does not bounce straight back.
-pub fn replace_history() -> NavigateOptions {
-    NavigateOptions {
-        replace: true,
-        ..NavigateOptions::default()
-    }
-}
-
 /// The page to open after login: `next` when it is a path on this site, otherwise [`HOME`].
 ///
 /// Only paths that start with a single `/` are accepted; `//host`, `/\host` and anything with
@@ -67,26 +57,18 @@ pub fn safe_next(next: Option<&str>) -> &str {
 
 /// The login page's address that returns to `here` after login.
 pub fn login_path(here: &str) -> String {
-    format!("{LOGIN}?next={}", Url::escape(here))
+    format!("{LOGIN}?next={}", escape(here))
 }
 
 /// Returns a function that sends the user to the login page (their session ended) and brings
 /// them back to the page they are on now once they have logged in again.
 pub fn use_login_redirect() -> impl Fn() + Clone + 'static {
-    let navigate = use_navigate();
     let location = use_location();
     move || {
-        let path = location.pathname.get_untracked();
-        if path == LOGIN {
+        if untrack(|| location.path()) == LOGIN {
             return;
         }
-        let search = location.search.get_untracked();
-        let here = if search.is_empty() {
-            path
-        } else {
-            format!("{path}?{search}")
-        };
-        navigate(&login_path(&here), replace_history());
+        navigate(&login_path(&location.here()), History::Replace);
     }
 }
 

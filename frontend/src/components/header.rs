@@ -1,14 +1,14 @@
 //! The header of the admin pages: product, navigation, server version, user and logout.
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_location, use_navigate};
 use shared::api::{ServerInfo, SessionInfo};
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
 use crate::components::shell_data::use_shell;
 use crate::load::{action, run};
-use crate::navigation::{LOGIN, MAINTENANCE, NOTIFICATIONS, replace_history};
+use crate::navigation::{LOGIN, MAINTENANCE, NOTIFICATIONS};
+use crate::router::{History, navigate, use_location};
 
 /// The top bar of every admin page.
 #[component]
@@ -65,7 +65,7 @@ pub fn AppHeader(
 fn NavLink(href: &'static str, id: &'static str, label: &'static str) -> impl IntoView {
     let location = use_location();
     let current = move || {
-        location.pathname.with(|path| {
+        location.with_path(|path| {
             let below = path
                 .strip_prefix(href)
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
@@ -98,15 +98,13 @@ fn ServerSummary(
 /// Ends the session and shows the login page.
 #[component]
 fn LogoutButton() -> impl IntoView {
-    let navigate = use_navigate();
     let logout = action(move |_: &()| {
-        let navigate = navigate.clone();
         run(async move {
             match api::logout().await {
                 // A 401 means the session had already ended: the login page is right either way.
                 Err(error) if !error.is_unauthorized() => Err(error),
                 _ => {
-                    navigate(LOGIN, replace_history());
+                    navigate(LOGIN, History::Replace);
                     Ok::<(), ApiError>(())
                 }
             }

@@ -1,13 +1,13 @@
 //! Admin > Audit log: who did what, when, and how it ended, newest first.
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
 use shared::api::{AuditEntry, AuditPage as AuditPageData};
 
 use crate::api;
 use crate::components::local_time::clock;
 use crate::components::set_page_title;
 use crate::load::{Place, fetch, loaded, resource};
+use crate::router::{History, navigate, use_location};
 
 /// Entries shown per page.
 const PER_PAGE: u64 = 50;
@@ -19,11 +19,10 @@ const PATH: &str = "/admin/audit";
 #[component]
 pub fn AuditPage() -> impl IntoView {
     set_page_title("Audit log");
-    let query = use_query_map();
+    let location = use_location();
     let page = Memo::new(move |_| {
-        query
-            .read()
-            .get_str("page")
+        location
+            .query("page")
             .and_then(|p| p.parse::<u64>().ok())
             .filter(|p| *p >= 1)
             .unwrap_or(1)
@@ -72,7 +71,6 @@ fn AuditTable(
     /// One page of the log.
     data: AuditPageData,
 ) -> impl IntoView {
-    let navigate = use_navigate();
     let page = data.page.max(1);
     let per_page = data.per_page.max(1);
     let total = data.total;
@@ -80,9 +78,8 @@ fn AuditTable(
     let last = (first - 1) + data.entries.len() as u64;
     let has_newer = page > 1;
     let has_older = page * per_page < total;
-    let go = move |to: u64| {
-        let navigate = navigate.clone();
-        move |_: leptos::ev::MouseEvent| navigate(&format!("{PATH}?page={to}"), Default::default())
+    let go = |to: u64| {
+        move |_: leptos::ev::MouseEvent| navigate(&format!("{PATH}?page={to}"), History::Push)
     };
     let shown = if data.entries.is_empty() {
         "No entries on this page".to_owned()

@@ -4,7 +4,6 @@
 //! through the server's restart or reboot).
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 use shared::panel::{JobInfo, JobState};
 
 use crate::api;
@@ -13,14 +12,15 @@ use crate::components::set_page_title;
 use crate::components::shell_data::use_shell;
 use crate::load::{Loaded, Place, both, fetch, first, loaded, resource};
 use crate::navigation::HOME;
+use crate::router::use_location;
 
 /// The job a confirmation page follows, from its `?job=` (kept in the address so that a reload,
 /// e.g. to load the server's new client, comes back to it).
 /// A job that cannot be fetched (e.g. the server is restarting right then) is simply not shown:
 /// the page's own job, once started, is followed live anyway.
 fn followed_job() -> Loaded<Option<JobInfo>> {
-    let query = use_query_map();
-    let id = move || query.read().get("job").and_then(|j| j.parse::<i64>().ok());
+    let location = use_location();
+    let id = move || location.query("job").and_then(|j| j.parse::<i64>().ok());
     resource(move || {
         let id = id();
         fetch(async move {

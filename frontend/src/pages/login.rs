@@ -2,29 +2,27 @@
 
 use leptos::html::Input;
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::{self, ApiError};
 use crate::components::set_page_title;
 use crate::load::{action, run};
-use crate::navigation::{replace_history, safe_next};
+use crate::navigation::safe_next;
+use crate::router::{History, navigate, use_location};
 
 /// Username and password; after login the app returns to `?next=` (a path on this site) or home.
 #[component]
 pub fn LoginPage() -> impl IntoView {
     set_page_title("Log in");
-    let query = use_query_map();
-    let navigate = use_navigate();
+    let location = use_location();
     let username: NodeRef<Input> = NodeRef::new();
     let password: NodeRef<Input> = NodeRef::new();
 
     let login = action(move |(name, secret): &(String, String)| {
         let (name, secret) = (name.clone(), secret.clone());
-        let navigate = navigate.clone();
         run(async move {
             let session = api::login(name, secret).await?;
-            let next = query.with_untracked(|q| safe_next(q.get_str("next")).to_owned());
-            navigate(&next, replace_history());
+            let next = untrack(|| safe_next(location.query("next").as_deref()).to_owned());
+            navigate(&next, History::Replace);
             Ok::<_, ApiError>(session)
         })
     });

@@ -2,7 +2,6 @@
 //! (the shared install rule), and the choice: Install now, or in the next maintenance window.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 use shared::api::ServerInfo;
 use shared::effects::Restart;
 use shared::maintenance::When;
@@ -14,7 +13,8 @@ use crate::components::error::ErrorDisplay;
 use crate::components::install::schedule::{NextWindowButton, ScheduleAction, ScheduleRefusal};
 use crate::components::shell_data::use_shell;
 use crate::load::{action, run};
-use crate::navigation::{HOME, install_patch, replace_history};
+use crate::navigation::{HOME, install_patch};
+use crate::router::{History, navigate};
 
 /// Why the server would refuse to install `found` on `installed`: the rule it enforces
 /// ([`shared::install_refusal`]), so the page says the same.
@@ -66,15 +66,12 @@ pub fn ConfirmInstall(
             Some(InstallRefusal::HaClusterEnabled { .. })
         )
     });
-    let navigate = use_navigate();
-    let navigate_later = navigate.clone();
     let install = action(move |_: &()| {
-        let navigate = navigate.clone();
         run(async move {
             let started = api::install_patch(id).await?;
             navigate(
                 &format!("{}?job={}", install_patch(id), started.id),
-                replace_history(),
+                History::Replace,
             );
             job.set(Some(started));
             Ok::<(), ApiError>(())
@@ -82,7 +79,6 @@ pub fn ConfirmInstall(
     });
     let schedule: ScheduleAction = action(move |replace: &bool| {
         let replace = *replace;
-        let navigate = navigate_later.clone();
         // The last answer of Install now no longer applies.
         install.clear();
         run(async move {
@@ -90,7 +86,7 @@ pub fn ConfirmInstall(
             // Followed like a started install: its time, then its stages once the window opens.
             navigate(
                 &format!("{}?job={}", install_patch(id), scheduled.id),
-                replace_history(),
+                History::Replace,
             );
             job.set(Some(scheduled));
             Ok::<(), ApiError>(())

@@ -3,7 +3,6 @@
 //! maintenance window.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 use shared::maintenance::When;
 use shared::panel::{JobInfo, PatchState, PatchesView};
 
@@ -11,7 +10,8 @@ use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
 use crate::components::install::schedule::{NextWindowButton, ScheduleAction, ScheduleRefusal};
 use crate::load::{action, run};
-use crate::navigation::{HOME, ROLLBACK, replace_history};
+use crate::navigation::{HOME, ROLLBACK};
+use crate::router::{History, navigate};
 
 /// What rolling back the installed patch will do, and the buttons: Roll back now, or in the
 /// next window.
@@ -37,20 +37,16 @@ pub fn ConfirmRollback(
             .map(|p| (p.display_name.as_str(), p.rollback)),
     )
     .map(|why| why.message());
-    let navigate = use_navigate();
-    let navigate_later = navigate.clone();
     let rollback = action(move |_: &()| {
-        let navigate = navigate.clone();
         run(async move {
             let started = api::rollback().await?;
-            navigate(&format!("{ROLLBACK}?job={}", started.id), replace_history());
+            navigate(&format!("{ROLLBACK}?job={}", started.id), History::Replace);
             job.set(Some(started));
             Ok::<(), ApiError>(())
         })
     });
     let schedule: ScheduleAction = action(move |replace: &bool| {
         let replace = *replace;
-        let navigate = navigate_later.clone();
         // The last answer of Roll back now no longer applies.
         rollback.clear();
         run(async move {
@@ -58,7 +54,7 @@ pub fn ConfirmRollback(
             // Followed like a started rollback: its time, then its stages once the window opens.
             navigate(
                 &format!("{ROLLBACK}?job={}", scheduled.id),
-                replace_history(),
+                History::Replace,
             );
             job.set(Some(scheduled));
             Ok::<(), ApiError>(())
