@@ -238,10 +238,28 @@ pub fn decode<T: DeserializeOwned>(text: &str) -> Result<T, String> {
 /// Only the decoding is made once per answer type; the request and its answer's body are
 /// handled by one function for all (a smaller web client).
 fn send_json<T: DeserializeOwned + 'static>(request: Result<Request, gloo_net::Error>) -> Fetch<T> {
-    fetch(async move {
-        let (status, text) = send_text(request).await?;
-        decode(&text).map_err(|e| ApiError::unexpected(status, e))
+    fetch(Decoded {
+        answer: send_text(request),
+        into: std::marker::PhantomData,
     })
+}
+
+/// The future of [`send_json`]: the answer's body, decoded once it came. A plain future rather
+/// than an `async` block, whose state machine was built again for every answer type.
+struct Decoded<T> {
+    answer: Fetch<(u16, String)>,
+    into: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned> Future for Decoded<T> {
+    type Output = Result<T, ApiError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.answer.as_mut().poll(cx).map(|answer| {
+            let (status, text) = answer?;
+            decode(&text).map_err(|e| ApiError::unexpected(status, e))
+        })
+    }
 }
 
 /// `GET /api/v1/session`: who is logged in (401 `not_logged_in` when nobody is).
