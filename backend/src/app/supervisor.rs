@@ -600,10 +600,16 @@ async fn stop(server: &mut Server) -> Option<ExitStatus> {
             }
         };
         tokio::select! {
-            status = server.child.wait() => return status.ok(),
+            status = server.child.wait() => {
+                return status
+                    .inspect_err(|err| tracing::error!("cannot learn how the server stopped: {err}"))
+                    .ok();
+            }
             () = tokio::time::sleep_until(deadline) => {
                 tracing::warn!("the server did not stop in time: killing it");
-                let _ = server.child.kill().await;
+                if let Err(err) = server.child.kill().await {
+                    tracing::error!("cannot kill the server that did not stop: {err}");
+                }
                 return None;
             }
             received = note => match received {

@@ -18,7 +18,7 @@ use shared::api::SessionInfo;
 use crate::config::AuthConfig;
 use crate::service::ServiceError;
 use crate::service::audit::{self, AuditEvent};
-use crate::service::throttle::LoginThrottle;
+use crate::service::throttle::{Attempt, LoginThrottle};
 use crate::storage::entity::{session, user};
 
 /// Shortest password the server accepts.
@@ -105,6 +105,30 @@ impl Auth {
         }
     }
 
+    /// A guess of `username`'s password from `source` begins: refused (429) while the throttle
+    /// holds that name or address back, or (503) when every hashing slot stays taken. The
+    /// attempt must then be judged, and the permit held while the password is hashed.
+    async fn begin_guess(
+        &self,
+        username: &str,
+        source: Option<&str>,
+    ) -> Result<(Attempt, tokio::sync::OwnedSemaphorePermit), ServiceError> {
+        let address = source.and_then(|s| s.parse().ok());
+        let attempt = self.throttle.begin(username, address).map_err(|refused| {
+            tracing::debug!(source = ?source, "password guess refused: throttled");
+            ServiceError::LoginLocked {
+                retry_after_secs: refused.retry_after.as_secs().max(1),
+            }
+        })?;
+        match self.hashing.acquire().await {
+            Ok(permit) => Ok((attempt, permit)),
+            Err(busy) => {
+                self.throttle.not_judged(attempt);
+                Err(busy)
+            }
+        }
+    }
+
     /// Checks the password and opens a session. Returns the cookie token and who logged in.
     /// Every judged attempt, good or bad, is audited; a throttled one is refused before its
     /// password is looked at (429), and so is one that finds every hashing slot taken (503).
@@ -125,20 +149,7 @@ impl Auth {
                 "the password is longer than {MAX_PASSWORD_LEN} bytes, so it cannot be right"
             )));
         }
-        let address = source.as_deref().and_then(|s| s.parse().ok());
-        let attempt = self.throttle.begin(username, address).map_err(|refused| {
-            tracing::debug!(source = ?source, "login refused: throttled");
-            ServiceError::LoginLocked {
-                retry_after_secs: refused.retry_after.as_secs().max(1),
-            }
-        })?;
-        let permit = match self.hashing.acquire().await {
-            Ok(permit) => permit,
-            Err(busy) => {
-                self.throttle.not_judged(attempt);
-                return Err(busy);
-            }
-        };
+        let (attempt, permit) = self.begin_guess(username, source.as_deref()).await?;
         let now = Utc::now();
         let found = user::Entity::find()
             .filter(user::Column::Username.eq(username))
@@ -392,20 +403,7 @@ impl Auth {
             .ok_or_else(|| ServiceError::UserNotFound(who.username.clone()))?;
         // Guesses of the current password count with the logins' guesses of the same name from
         // the same address: a stolen session does not make an unthrottled password oracle.
-        let address = source.as_deref().and_then(|s| s.parse().ok());
-        let attempt = self
-            .throttle
-            .begin(&who.username, address)
-            .map_err(|refused| ServiceError::LoginLocked {
-                retry_after_secs: refused.retry_after.as_secs().max(1),
-            })?;
-        let permit = match self.hashing.acquire().await {
-            Ok(permit) => permit,
-            Err(busy) => {
-                self.throttle.not_judged(attempt);
-                return Err(busy);
-            }
-        };
+        let (attempt, permit) = self.begin_guess(&who.username, source.as_deref()).await?;
         let right = current.len() <= MAX_PASSWORD_LEN
             && verify_password(current.to_owned(), Some(account.password_hash)).await?;
         if right {

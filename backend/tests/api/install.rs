@@ -376,6 +376,16 @@ pub(crate) async fn job_id(response: reqwest::Response) -> i64 {
     started_job(response).await["id"].as_i64().unwrap()
 }
 
+/// Starts a rollback (`kind` "rollback") or else the install of Patch 3; its job's id.
+pub(crate) async fn start_job(api: &Api, kind: &str) -> i64 {
+    let started = if kind == "rollback" {
+        api.rollback().await
+    } else {
+        api.install("6.4.0.3").await
+    };
+    job_id(started).await
+}
+
 /// Waits for the server process to end by itself (`what` says why it should), at most
 /// `within`; it is killed when dropped.
 pub(crate) async fn wait_for_exit(
@@ -424,12 +434,7 @@ async fn crash_during(kind: &str, stage: &str, reboot: bool) {
 
     let mut crashing = start_server(dir.path(), &vendor, &[("SMS_CRASH_AT", stage)]);
     let api = logged_in(&crashing.url).await;
-    let started = if kind == "rollback" {
-        api.rollback().await
-    } else {
-        api.install("6.4.0.3").await
-    };
-    let id = job_id(started).await;
+    let id = start_job(&api, kind).await;
     let status = wait_for_exit(
         &mut crashing,
         "the server to abort at the stage it was told to",

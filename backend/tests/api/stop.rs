@@ -10,7 +10,7 @@ use testkit::process::sigterm;
 use testkit::{Vendor, eventually};
 
 use crate::install::{
-    current_level, import_offline, job_id, logged_in, start_server_with, wait_for_exit,
+    current_level, import_offline, logged_in, start_job, start_server_with, wait_for_exit,
 };
 
 /// The datagrams the supervisor sent systemd so far.
@@ -57,12 +57,7 @@ async fn stop_during(kind: &str, stage: &str) {
         ],
     );
     let api = logged_in(&server.url).await;
-    let started = if kind == "rollback" {
-        api.rollback().await
-    } else {
-        api.install("6.4.0.3").await
-    };
-    let id = job_id(started).await;
+    let id = start_job(&api, kind).await;
     eventually(
         &format!("the {kind} to reach `{stage}`"),
         Duration::from_secs(30),
