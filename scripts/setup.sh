@@ -29,6 +29,12 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
+# The web client's build compiles the standard library for it (Makefile, SPA_ENV).
+if ! rustup component list --installed | grep -qx rust-src; then
+  say "adding the Rust standard library's source (rust-src)"
+  rustup component add rust-src
+fi
+
 if ! trunk --version 2>/dev/null | grep -q "trunk $TRUNK_VERSION"; then
   say "installing trunk $TRUNK_VERSION (takes a few minutes, once)"
   cargo install trunk --version "$TRUNK_VERSION" --locked

@@ -7,6 +7,8 @@ pub const LOGIN_USERNAME: Locator<'static> = Locator::Css("#login-username");
 pub const LOGIN_PASSWORD: Locator<'static> = Locator::Css("#login-password");
 pub const LOGIN_SUBMIT: Locator<'static> = Locator::Css("#login-submit");
 pub const LOGIN_ERROR: Locator<'static> = Locator::Css("#login-error");
+/// The notice the page shows when the web client stopped on an internal fault.
+pub const CLIENT_FAULT: Locator<'static> = Locator::Css("#client-fault");
 pub const PASSWORD_FORM: Locator<'static> = Locator::Css("#password-form");
 pub const PASSWORD_CURRENT: Locator<'static> = Locator::Css("#password-current");
 pub const PASSWORD_NEW: Locator<'static> = Locator::Css("#password-new");

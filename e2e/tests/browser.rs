@@ -16,6 +16,38 @@ async fn a_wrong_password_shows_an_error() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn a_client_that_stops_on_an_internal_fault_says_so_on_the_page() -> anyhow::Result<()> {
+    let browser = Browser::start().await?;
+    action::login(&browser, "admin", ADMIN_PASSWORD).await?;
+    check::absent(&browser, find::CLIENT_FAULT, find::GENERAL_PAGE, "the fault notice").await?;
+
+    // A panic of the web client traps its WebAssembly (`unreachable`), out of whatever event
+    // the browser was running: here a module of one trapping function, run by a timer.
+    browser
+        .client
+        .execute(
+            "const trap = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array([\
+               0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, \
+               0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03, 0x02, 0x01, 0x00, \
+               0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00, \
+               0x0a, 0x05, 0x01, 0x03, 0x00, 0x00, 0x0b]))).exports.f; \
+             setTimeout(trap, 0);",
+            vec![],
+        )
+        .await?;
+
+    check::text_contains(
+        &browser,
+        find::CLIENT_FAULT,
+        "The web client stopped because of an internal error. Reload the page",
+    )
+    .await?;
+    check::attribute_contains(&browser, find::CLIENT_FAULT, "role", "alert").await?;
+    check::no_csp_violation(&browser).await?;
+    browser.close().await
+}
+
+#[tokio::test]
 async fn the_admin_logs_in_and_sees_the_version_and_patch_level() -> anyhow::Result<()> {
     let browser = Browser::start().await?;
 

@@ -1,9 +1,8 @@
 //! Entry point of the SMS web client: mounts the app into the page's `<body>`.
+//!
+//! A panic stops the wasm at once (the build's `immediate-abort`, see the Makefile); the page's
+//! own script (`index.html`) then tells the admin to reload.
 
 fn main() {
-    // A panic stops the app (the wasm build aborts): say what and where in the console first.
-    std::panic::set_hook(Box::new(|info| {
-        web_sys::console::error_1(&format!("SMS web client panicked: {info}").into());
-    }));
     leptos::mount::mount_to_body(frontend::App);
 }
