@@ -70,6 +70,7 @@ pub struct SessionInfo {
     /// The user's role: `admin` or `operator`.
     pub role: Role,
     /// When the session ends unless it is used again.
+    #[serde(deserialize_with = "crate::time::utc")]
     pub expires_at: DateTime<Utc>,
     /// The user must choose a new password before anything else (the first admin, logged in
     /// with the one-time password the server printed): `PUT /api/v1/session/password`.
@@ -124,6 +125,7 @@ pub struct ServerInfo {
     /// What the server is doing.
     pub state: ServerState,
     /// When the current level was installed.
+    #[serde(deserialize_with = "crate::time::utc")]
     pub installed_at: DateTime<Utc>,
     /// Who installed the current level (`system` for the base release).
     pub installed_by: String,
@@ -173,6 +175,7 @@ pub struct AuditEntry {
     /// Increasing identifier.
     pub id: i64,
     /// When it happened.
+    #[serde(deserialize_with = "crate::time::utc")]
     pub at: DateTime<Utc>,
     /// Who did it (the username tried, for failed logins; absent for the system itself).
     pub actor: Option<String>,
@@ -288,6 +291,7 @@ pub struct PatchInfo {
     pub title: String,
     /// Release date.
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    #[serde(deserialize_with = "crate::time::date")]
     pub released: chrono::NaiveDate,
     /// What the patch updates.
     pub updates: crate::effects::Updates,
@@ -319,6 +323,7 @@ pub struct PatchInfo {
     /// Where it came from.
     pub source: PatchSource,
     /// When it entered the repository.
+    #[serde(deserialize_with = "crate::time::utc")]
     pub imported_at: DateTime<Utc>,
     /// Who put it there.
     pub imported_by: String,

@@ -100,6 +100,7 @@ pub struct ClusterInfo {
     pub mismatch: Option<String>,
     /// Who last enabled or disabled clustering, and when.
     pub changed_by: Option<String>,
+    #[serde(default, deserialize_with = "crate::time::utc_opt")]
     pub changed_at: Option<DateTime<Utc>>,
 }
 

@@ -50,10 +50,12 @@ pub struct DeviceInfo {
     pub uptime_seconds: Option<u64>,
     pub packets_inspected: Option<u64>,
     /// When the SMS last got the device's status.
+    #[serde(default, deserialize_with = "crate::time::utc_opt")]
     pub last_contact: Option<DateTime<Utc>>,
     /// Why the last poll failed.
     pub message: Option<String>,
     pub added_by: String,
+    #[serde(deserialize_with = "crate::time::utc")]
     pub added_at: DateTime<Utc>,
 }
 

@@ -108,7 +108,9 @@ pub struct JobInfo {
     /// Why it failed.
     pub error: Option<ErrorBody>,
     pub started_by: String,
+    #[serde(deserialize_with = "crate::time::utc")]
     pub started_at: DateTime<Utc>,
+    #[serde(default, deserialize_with = "crate::time::utc_opt")]
     pub finished_at: Option<DateTime<Utc>>,
     /// Installs and rollbacks: the patch level before and the one aimed at.
     #[serde(default)]
@@ -120,9 +122,11 @@ pub struct JobInfo {
     pub stages: Vec<StageInfo>,
     /// A scheduled job: when it starts (the opening of its window, or the time asked for).
     #[serde(default)]
+    #[serde(deserialize_with = "crate::time::utc_opt")]
     pub scheduled_for: Option<DateTime<Utc>>,
     /// A scheduled job: the end of the window it must start in.
     #[serde(default)]
+    #[serde(deserialize_with = "crate::time::utc_opt")]
     pub window_end: Option<DateTime<Utc>>,
     /// A scheduled job: what it waits for, in words (e.g. that it missed a window).
     #[serde(default)]
@@ -136,7 +140,9 @@ pub struct StageInfo {
     /// Which stage.
     pub name: Stage,
     /// Not started yet: none.
+    #[serde(default, deserialize_with = "crate::time::utc_opt")]
     pub started_at: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "crate::time::utc_opt")]
     pub ended_at: Option<DateTime<Utc>>,
     /// How it ended, once it did.
     pub outcome: Option<StageOutcome>,

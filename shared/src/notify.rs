@@ -74,6 +74,7 @@ pub struct Target {
     pub enabled: bool,
     /// Why it was disabled.
     pub disabled_reason: Option<String>,
+    #[serde(deserialize_with = "crate::time::utc")]
     pub created_at: DateTime<Utc>,
     pub created_by: String,
 }
@@ -225,9 +226,12 @@ pub struct Delivery {
     pub destination: String,
     pub state: DeliveryState,
     pub attempts: u32,
+    #[serde(deserialize_with = "crate::time::utc")]
     pub created_at: DateTime<Utc>,
+    #[serde(default, deserialize_with = "crate::time::utc_opt")]
     pub last_attempt_at: Option<DateTime<Utc>>,
     /// When it is tried again (pending only).
+    #[serde(default, deserialize_with = "crate::time::utc_opt")]
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// What the last try got: the HTTP status or the error.
     pub last_outcome: Option<String>,

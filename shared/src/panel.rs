@@ -45,14 +45,17 @@ pub struct TmcStatus {
     /// The TMC's base URL, when configured.
     pub url: Option<String>,
     /// When the last check ended, whatever its outcome.
+    #[serde(default, deserialize_with = "crate::time::utc_opt")]
     pub last_check: Option<DateTime<Utc>>,
     /// When a check last succeeded.
+    #[serde(default, deserialize_with = "crate::time::utc_opt")]
     pub last_success: Option<DateTime<Utc>>,
     /// The serial of the catalog in use.
     pub serial: Option<u64>,
     /// Why the last check failed, in words.
     pub message: Option<String>,
     /// When the next check is due.
+    #[serde(default, deserialize_with = "crate::time::utc_opt")]
     pub next_check: Option<DateTime<Utc>>,
     /// Whether a check is running now.
     pub checking: bool,
@@ -96,6 +99,7 @@ pub struct CatalogPatch {
     pub build: Build,
     pub title: String,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    #[serde(deserialize_with = "crate::time::date")]
     pub released: NaiveDate,
     pub updates: Updates,
     pub client_version: Option<Build>,
@@ -223,13 +227,16 @@ pub struct HistoryEntry {
     pub from_level: PatchLevel,
     pub to_level: PatchLevel,
     pub by: String,
+    #[serde(deserialize_with = "crate::time::utc")]
     pub started_at: DateTime<Utc>,
+    #[serde(default, deserialize_with = "crate::time::utc_opt")]
     pub finished_at: Option<DateTime<Utc>>,
     pub state: JobState,
     /// Why it failed.
     pub message: Option<String>,
     /// A scheduled job: when it starts.
     #[serde(default)]
+    #[serde(deserialize_with = "crate::time::utc_opt")]
     pub scheduled_for: Option<DateTime<Utc>>,
 }
 

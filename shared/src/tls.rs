@@ -42,7 +42,9 @@ pub struct CertificateInfo {
     pub issuer: String,
     /// The DNS names and IP addresses it is valid for.
     pub names: Vec<String>,
+    #[serde(deserialize_with = "crate::time::utc")]
     pub not_before: DateTime<Utc>,
+    #[serde(deserialize_with = "crate::time::utc")]
     pub not_after: DateTime<Utc>,
     /// Whole days until `not_after` (negative once expired).
     pub days_left: i64,

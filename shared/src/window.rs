@@ -52,7 +52,9 @@ pub struct MaintenanceWindow {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Opening {
+    #[serde(deserialize_with = "crate::time::utc")]
     pub start: DateTime<Utc>,
+    #[serde(deserialize_with = "crate::time::utc")]
     pub end: DateTime<Utc>,
 }
 
