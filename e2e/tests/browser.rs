@@ -19,7 +19,13 @@ async fn a_wrong_password_shows_an_error() -> anyhow::Result<()> {
 async fn a_client_that_stops_on_an_internal_fault_says_so_on_the_page() -> anyhow::Result<()> {
     let browser = Browser::start().await?;
     action::login(&browser, "admin", ADMIN_PASSWORD).await?;
-    check::absent(&browser, find::CLIENT_FAULT, find::GENERAL_PAGE, "the fault notice").await?;
+    check::absent(
+        &browser,
+        find::CLIENT_FAULT,
+        find::GENERAL_PAGE,
+        "the fault notice",
+    )
+    .await?;
 
     // A panic of the web client traps its WebAssembly (`unreachable`), out of whatever event
     // the browser was running: here a module of one trapping function, run by a timer.
