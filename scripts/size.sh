@@ -3,7 +3,7 @@
 #   - the wasm the server sends: raw bytes and brotli (quality 11, the file beside it in dist/);
 #   - the ten crates that take the most of it, and its ten largest functions.
 # The contributors come from the same build with its function names kept (wasm-bindgen
-# --keep-debug, wasm-opt -Oz -g, the flags trunk uses), read by twiggy (scripts/setup.sh --size).
+# --keep-debug, wasm-opt -Oz -g, with the flags trunk is given in frontend/index.html), read by twiggy (scripts/setup.sh --size).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -17,7 +17,7 @@ if [ ! -f "$built" ]; then
 fi
 mkdir -p "$out"
 wasm-bindgen "$built" --out-dir "$out/bindgen" --target web --keep-debug
-wasm-opt -Oz -g "$out/bindgen/frontend_bg.wasm" -o "$out/named.wasm" \
+wasm-opt -Oz --reorder-functions-by-name -g "$out/bindgen/frontend_bg.wasm" -o "$out/named.wasm" \
   --enable-bulk-memory --enable-reference-types --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-mutable-globals --enable-multivalue
 twiggy top -n 1000000 --format csv "$out/named.wasm" > "$out/top.csv"

@@ -498,7 +498,7 @@ pub fn open_events() -> Result<web_sys::EventSource, ApiError> {
         "/api/v1/events?client={}",
         String::from(web_sys::js_sys::encode_uri_component(&client_name()))
     );
-    web_sys::EventSource::new(&url).map_err(|err| ApiError::unprepared(format!("{err:?}")))
+    web_sys::EventSource::new(&url).map_err(|err| ApiError::unprepared(js_text(&err)))
 }
 
 /// The header that names an uploaded patch file (for the audit log).
@@ -557,13 +557,19 @@ pub fn import_patch(
     })
 }
 
-/// A browser API's error as text.
+/// A browser API's error as text: its message, or the value as JSON. Not with `{:?}`: the
+/// web client is built without Debug formatting (Makefile, `SPA_ENV`).
 fn js_text(value: &wasm_bindgen::JsValue) -> String {
     value
         .dyn_ref::<web_sys::js_sys::Error>()
         .map(|error| String::from(error.message()))
         .or_else(|| value.as_string())
-        .unwrap_or_else(|| format!("{value:?}"))
+        .or_else(|| {
+            web_sys::js_sys::JSON::stringify(value)
+                .ok()
+                .map(String::from)
+        })
+        .unwrap_or_else(|| "the browser gave no reason".to_owned())
 }
 
 /// Whether a file name can travel in an HTTP header as it is (printable ASCII).
