@@ -92,17 +92,9 @@ pub fn changes_in_words(changes: &PatchChanges) -> String {
 /// known after download), or from a package stored before the server recorded it.
 pub fn changes_fact(changes: Option<&PatchChanges>, in_repository: bool) -> String {
     match changes {
-        Some(changes) => capitalized(&changes_in_words(changes)),
+        Some(changes) => crate::text::capitalized(&changes_in_words(changes)),
         None if in_repository => "Not recorded when the package was stored".to_owned(),
         None => "Known after download".to_owned(),
-    }
-}
-
-fn capitalized(words: &str) -> String {
-    let mut chars = words.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
     }
 }
 

@@ -15,6 +15,7 @@ pub mod panel;
 pub mod patch;
 pub mod role;
 pub mod rules;
+pub mod text;
 pub mod time;
 pub mod tls;
 pub mod version;

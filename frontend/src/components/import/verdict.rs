@@ -81,13 +81,8 @@ pub fn Rejected(
 
 /// The server's message with a capital first letter and a full stop.
 fn as_sentence(message: &str) -> String {
-    let message = message.trim();
-    let mut chars = message.chars();
-    let mut sentence = match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect::<String>(),
-        None => return String::new(),
-    };
-    if !sentence.ends_with(['.', '!', '?']) {
+    let mut sentence = shared::text::capitalized(message.trim());
+    if !sentence.is_empty() && !sentence.ends_with(['.', '!', '?']) {
         sentence.push('.');
     }
     sentence
