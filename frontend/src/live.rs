@@ -3,7 +3,6 @@
 //! stream is retried often, so the page is back as soon as the server is.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -37,6 +36,39 @@ pub enum Link {
 }
 
 /// What the event stream tells, as signals (provided as context by the shell).
+/// The latest state of each job seen since the page loaded, in the order first seen. A page
+/// sees a handful, so a list does (a hash map was 4 KB more of the web client).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Jobs(Vec<JobInfo>);
+
+impl Jobs {
+    /// The latest state seen of job `id`.
+    pub fn get(&self, id: i64) -> Option<&JobInfo> {
+        self.0.iter().find(|job| job.id == id)
+    }
+
+    /// Every job seen.
+    pub fn iter(&self) -> impl Iterator<Item = &JobInfo> {
+        self.0.iter()
+    }
+
+    /// Records `job` as its latest state.
+    pub fn insert(&mut self, job: JobInfo) {
+        match self.0.iter_mut().find(|seen| seen.id == job.id) {
+            Some(seen) => *seen = job,
+            None => self.0.push(job),
+        }
+    }
+
+    /// Records `job` unless a state of it was seen already (the event stream may have told
+    /// more of it, even its end, before a request's answer came).
+    pub fn insert_new(&mut self, job: JobInfo) {
+        if self.get(job.id).is_none() {
+            self.0.push(job);
+        }
+    }
+}
+
 #[derive(Clone, Copy)]
 pub struct Live {
     /// Whether the stream is open.
@@ -44,7 +76,7 @@ pub struct Live {
     /// The TMC status, as last reported.
     pub tmc: RwSignal<Option<TmcStatus>>,
     /// The latest state of each job seen since the page loaded.
-    pub jobs: RwSignal<HashMap<i64, JobInfo>>,
+    pub jobs: RwSignal<Jobs>,
     /// Bumped whenever the panel's data changed: resources that depend on it fetch again.
     pub patches_changed: RwSignal<u64>,
     /// Whether the server is there, restarting, rebooting or out of reach.
@@ -78,7 +110,7 @@ impl Live {
         Self {
             connected: RwSignal::new(false),
             tmc: RwSignal::new(None),
-            jobs: RwSignal::new(HashMap::new()),
+            jobs: RwSignal::new(Jobs::default()),
             patches_changed,
             link: RwSignal::new(Link::Up),
             devices_changed,
@@ -117,12 +149,12 @@ impl Live {
                     // A job scheduled for a window, or one leaving its wait, changes the
                     // panel's history and the maintenance page as much as an ended one.
                     let was_scheduled = self.jobs.with_untracked(|jobs| {
-                        jobs.get(&job.id)
+                        jobs.get(job.id)
                             .is_some_and(|seen| seen.state == JobState::Scheduled)
                     });
                     let scheduled = job.state == JobState::Scheduled;
                     self.jobs.update(|jobs| {
-                        jobs.insert(job.id, job);
+                        jobs.insert(job);
                     });
                     if ended || scheduled || was_scheduled {
                         self.bump();
@@ -310,4 +342,55 @@ fn retry(live: Live, connection: Connection, backoff_ms: u32) {
         move || connect(live, connection, next),
         Duration::from_millis(u64::from(backoff_ms)),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use shared::panel::{JobInfo, JobState};
+
+    use super::Jobs;
+
+    fn job(id: i64, state: JobState) -> JobInfo {
+        JobInfo {
+            id,
+            kind: shared::job::JobKind::Download,
+            patch: None,
+            state,
+            stage: None,
+            done_bytes: 0,
+            total_bytes: 0,
+            error: None,
+            started_by: "admin".into(),
+            started_at: chrono::DateTime::UNIX_EPOCH,
+            finished_at: None,
+            from_level: None,
+            to_level: None,
+            stages: Vec::new(),
+            scheduled_for: None,
+            window_end: None,
+            schedule_note: None,
+        }
+    }
+
+    #[test]
+    fn a_job_seen_again_replaces_its_state_and_an_answer_does_not_undo_news() {
+        let mut jobs = Jobs::default();
+        jobs.insert(job(1, JobState::Running));
+        jobs.insert(job(2, JobState::Running));
+        jobs.insert(job(1, JobState::Succeeded));
+        // A request's answer that comes after the stream told the end keeps the end.
+        jobs.insert_new(job(1, JobState::Running));
+        jobs.insert_new(job(3, JobState::Running));
+        let states: Vec<_> = jobs.iter().map(|job| (job.id, job.state)).collect();
+        assert_eq!(
+            states,
+            [
+                (1, JobState::Succeeded),
+                (2, JobState::Running),
+                (3, JobState::Running)
+            ]
+        );
+        assert_eq!(jobs.get(2).map(|job| job.state), Some(JobState::Running));
+        assert_eq!(jobs.get(4), None);
+    }
 }

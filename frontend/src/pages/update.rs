@@ -90,22 +90,19 @@ fn TmcStep(view: PatchesView, is_admin: bool) -> impl IntoView {
         let id = *id;
         run(async move {
             let job = api::download_patch(id).await?;
-            // The event stream may already have told more (even the end): keep its news.
-            live.jobs.update(|jobs| {
-                jobs.entry(job.id).or_insert(job);
-            });
+            live.jobs.update(|jobs| jobs.insert_new(job));
             Ok::<(), ApiError>(())
         })
     });
     // The newest download job of the selected patch, live.
     let job = Signal::derive(move || {
         let id = selected.get()?;
-        live.jobs
-            .get()
-            .values()
-            .filter(|j| j.kind == JobKind::Download && j.patch == Some(id))
-            .max_by_key(|j| j.id)
-            .cloned()
+        live.jobs.with(|jobs| {
+            jobs.iter()
+                .filter(|j| j.kind == JobKind::Download && j.patch == Some(id))
+                .max_by_key(|j| j.id)
+                .cloned()
+        })
     });
     view! {
         <section class="card" aria-labelledby="patch-file-heading">

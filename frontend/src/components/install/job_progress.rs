@@ -40,7 +40,7 @@ pub fn JobProgress(
     let job = Memo::new(move |_| {
         let mut best = started.clone();
         let candidates = [
-            live.jobs.with(|jobs| jobs.get(&id).cloned()),
+            live.jobs.with(|jobs| jobs.get(id).cloned()),
             fetched.get().and_then(Result::ok),
         ];
         for candidate in candidates.into_iter().flatten() {
@@ -154,9 +154,7 @@ fn ScheduledJob(
     let cancel = action(move |_: &()| {
         run(async move {
             let cancelled = api::cancel_job(id).await?;
-            live.jobs.update(|jobs| {
-                jobs.insert(cancelled.id, cancelled);
-            });
+            live.jobs.update(|jobs| jobs.insert(cancelled));
             live.bump();
             Ok::<(), ApiError>(())
         })

@@ -62,34 +62,34 @@ fn PatchRow(patch: AvailablePatch, is_admin: bool) -> impl IntoView {
     // Live download progress overrides the state the view was loaded with; when the job ends
     // the view is fetched again.
     let live_state = Signal::derive(move || {
-        let jobs = live.jobs.get();
-        let running = jobs
-            .values()
-            .filter(|j| {
-                j.patch == Some(id) && j.kind == JobKind::Download && j.state == JobState::Running
-            })
-            .max_by_key(|j| j.id);
-        match (running, &state) {
-            (
-                Some(job),
-                PatchState::Available
-                | PatchState::Superseded { .. }
-                | PatchState::Downloading { .. },
-            ) => PatchState::Downloading {
-                job: job.id,
-                percent: job.percent(),
-            },
-            _ => state.clone(),
-        }
+        live.jobs.with(|jobs| {
+            let running = jobs
+                .iter()
+                .filter(|j| {
+                    j.patch == Some(id)
+                        && j.kind == JobKind::Download
+                        && j.state == JobState::Running
+                })
+                .max_by_key(|j| j.id);
+            match (running, &state) {
+                (
+                    Some(job),
+                    PatchState::Available
+                    | PatchState::Superseded { .. }
+                    | PatchState::Downloading { .. },
+                ) => PatchState::Downloading {
+                    job: job.id,
+                    percent: job.percent(),
+                },
+                _ => state.clone(),
+            }
+        })
     });
     let download = action(move |id: &PatchId| {
         let id = *id;
         run(async move {
             let job = api::download_patch(id).await?;
-            // The event stream may already have told more (even the end): keep its news.
-            live.jobs.update(|jobs| {
-                jobs.entry(job.id).or_insert(job);
-            });
+            live.jobs.update(|jobs| jobs.insert_new(job));
             Ok::<(), ApiError>(())
         })
     });
@@ -105,12 +105,12 @@ fn PatchRow(patch: AvailablePatch, is_admin: bool) -> impl IntoView {
             .or_else(|| cancel.value().get().and_then(Result::err))
     };
     let failed = move || {
-        live.jobs
-            .get()
-            .values()
-            .filter(|j| j.patch == Some(id) && j.state == JobState::Failed)
-            .max_by_key(|j| j.id)
-            .and_then(|j| j.error.clone())
+        live.jobs.with(|jobs| {
+            jobs.iter()
+                .filter(|j| j.patch == Some(id) && j.state == JobState::Failed)
+                .max_by_key(|j| j.id)
+                .and_then(|j| j.error.clone())
+        })
     };
     let released = facts.released.to_string();
     let name = facts.display_name.clone();
