@@ -3,7 +3,8 @@
 #   - the wasm the server sends: raw bytes and brotli (quality 11, the file beside it in dist/);
 #   - the ten crates that take the most of it, and its ten largest functions.
 # The contributors come from the same build with its function names kept (wasm-bindgen
-# --keep-debug, wasm-opt -Oz -g, with the flags trunk is given in frontend/index.html), read by twiggy (scripts/setup.sh --size).
+# --keep-debug, wasm-opt -Oz -g with the options frontend/index.html gives trunk), read by
+# twiggy (scripts/setup.sh --size).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
