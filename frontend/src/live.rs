@@ -350,26 +350,18 @@ mod tests {
 
     use super::Jobs;
 
+    /// A download job as the event stream sends it, with only the fields it always carries.
     fn job(id: i64, state: JobState) -> JobInfo {
-        JobInfo {
-            id,
-            kind: shared::job::JobKind::Download,
-            patch: None,
-            state,
-            stage: None,
-            done_bytes: 0,
-            total_bytes: 0,
-            error: None,
-            started_by: "admin".into(),
-            started_at: chrono::DateTime::UNIX_EPOCH,
-            finished_at: None,
-            from_level: None,
-            to_level: None,
-            stages: Vec::new(),
-            scheduled_for: None,
-            window_end: None,
-            schedule_note: None,
-        }
+        serde_json::from_value(serde_json::json!({
+            "id": id,
+            "kind": "download",
+            "state": state,
+            "done_bytes": 0,
+            "total_bytes": 0,
+            "started_by": "admin",
+            "started_at": "2027-05-04T02:00:00Z",
+        }))
+        .unwrap()
     }
 
     #[test]
