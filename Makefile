@@ -5,7 +5,7 @@
 #   make screenshots   a PNG of every page at 1280x800 and 390x844 in target/screenshots/
 #   make bench-panel   how fast the SMS Patches panel answers (API and browser)
 #   make deb     the Debian package, target/debian/sms_<version>_<arch>.deb (docs/debian.md)
-# Each installs what is missing first (scripts/setup.sh), and skip what is already there.
+# Each installs what is missing first (scripts/setup.sh), and skips what is already there.
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -15,61 +15,68 @@ LISTEN ?= 127.0.0.1:8080
 DATA_DIR ?= ./data
 
 # Everything the SPA is built from: rebuild dist/ only when one of these changed.
-SPA_SOURCES := $(shell find frontend shared -type f -not -path '*/target/*') Cargo.toml Cargo.lock Trunk.toml .cargo/config.toml Makefile
+SPA_SOURCES := $(shell find frontend shared xtask -type f -not -path '*/target/*') Cargo.toml Cargo.lock .cargo/config.toml scripts/precompress.mjs
 
-.PHONY: run test size screenshots bench-panel deb setup setup-test setup-size spa server check-wasm fmt lint
+# The build step of the web client (xtask/src/web.rs), in a cargo profile of its own so that it
+# builds beside the server's or the tests' build instead of waiting for it (docs/testing.md,
+# "The build").
+XTASK := target/xtask/xtask
 
-run: setup spa server
-	./target/release/sms serve --demo --listen $(LISTEN) --data-dir $(DATA_DIR)
+# The tests' build: the same command builds (`--no-run`) and runs (scripts/test.sh).
+NEXTEST := cargo nextest run --locked --features backend/fault-injection
 
-test: setup-test spa check-wasm
+# Two builds at once, each line of their output marked with what it comes from.
+mark = 2>&1 | sed -u 's/^/[$(1)] /'
+
+.PHONY: run test size screenshots bench-panel deb setup setup-test setup-size spa server xtask test-build fmt lint
+
+# The web client and the server build side by side: on two cores, one's serial steps (linking,
+# the web client's single code unit) leave room for the other.
+run: setup
+	@$(MAKE) --no-print-directory -j2 spa server
+	./target/debug/sms serve --demo --listen $(LISTEN) --data-dir $(DATA_DIR)
+
+# The test tools install, the web client builds and the tests build, side by side.
+test: setup
+	@$(MAKE) --no-print-directory -j3 spa test-build setup-test
 	./scripts/test.sh
 
 setup:
 	./scripts/setup.sh
 
 setup-test:
-	./scripts/setup.sh --test
+	./scripts/setup.sh --test-tools $(call mark,tools)
 
 setup-size:
 	./scripts/setup.sh --size
 
-size: setup-size spa
+size: setup setup-size spa
 	./scripts/size.sh
 
-screenshots: setup-test spa
-	cargo run --locked -p e2e --bin screenshots
+screenshots: setup setup-test spa
+	cargo run --locked -p e2e --features screenshots --bin screenshots
 
-bench-panel: setup-test spa
+bench-panel: setup setup-test spa
 	cargo bench --locked -p e2e --bench panel
 
-deb: setup spa server
+deb: setup spa
+	cargo build --release --locked -p backend --bin sms
 	./scripts/deb.sh
 
 spa: dist/index.html
 
-# The web client's wasm is built with its own copy of the standard library, optimised for size
-# with the app, with panics that stop it at once instead of formatting a message, and with
-# `{:?}` (Debug) formatting left out, which only developers read: 57 KB less
-# (docs/web-client.md). These are unstable cargo and rustc options, opened for this build only
-# (RUSTC_BOOTSTRAP) on the machine's stable toolchain; rust-src comes from scripts/setup.sh.
-# The stable toolchain's symbol names are kept, which `make size` reads its contributors from.
-SPA_ENV := RUSTC_BOOTSTRAP=1 CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
-	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Csymbol-mangling-version=legacy"
-
 dist/index.html: $(SPA_SOURCES)
-	cargo fetch --locked
-	$(SPA_ENV) cargo fetch --locked --target wasm32-unknown-unknown
-	$(SPA_ENV) trunk build --release
-	node scripts/precompress.mjs dist
-	@touch dist/index.html
+	cargo build --locked --profile xtask -p xtask $(call mark,web client)
+	$(XTASK) web $(call mark,web client)
 
+# The dev build, the one the tests use (make run after make test builds only the server's own
+# crates again): a release build of the server costs minutes more on two cores, and the demo
+# does not need its speed. `make deb` builds the release.
 server:
-	cargo build --release --locked -p backend --bin sms
+	cargo build --locked -p backend --bin sms $(call mark,server)
 
-# `shared` must keep building for the browser, even the parts the SPA does not use yet.
-check-wasm:
-	cargo check --locked -p shared --target wasm32-unknown-unknown
+test-build:
+	$(NEXTEST) --no-run $(call mark,tests)
 
 fmt:
 	cargo fmt --all

@@ -7,7 +7,9 @@ set -euo pipefail
 bin=$1
 deps=()
 for lib in $(objdump -p "$bin" | awk '/NEEDED/ {print $2}'); do
-  path=$(ldconfig -p | awk -v lib="$lib" '$1 == lib && /x86-64|x86_64/ {print $NF; exit}')
+  # awk reads the whole list (no early `exit`): under pipefail, ldconfig killed by SIGPIPE on a
+  # long list would fail the package's build.
+  path=$(ldconfig -p | awk -v lib="$lib" '!found && $1 == lib && /x86-64|x86_64/ {print $NF; found = 1}')
   if [ -z "$path" ]; then
     echo "deb-depends: $lib (needed by $bin) is not installed here" >&2
     exit 1

@@ -2,9 +2,9 @@
 # What the web client weighs, and what it is made of (`make size`, after `make spa`):
 #   - the wasm the server sends: raw bytes and brotli (quality 11, the file beside it in dist/);
 #   - the ten crates that take the most of it, and its ten largest functions.
-# The contributors come from the same build with its function names kept (wasm-bindgen
-# --keep-debug, wasm-opt -Oz -g with the options frontend/index.html gives trunk), read by
-# twiggy (scripts/setup.sh --size).
+# The contributors come from the same build with its function names kept (wasm-bindgen with
+# --keep-debug through the web client's build step, `target/xtask/xtask bindgen`; wasm-opt -Oz -g
+# with the options xtask/src/web.rs gives it), read by twiggy (scripts/setup.sh --size).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -17,7 +17,7 @@ if [ ! -f "$built" ]; then
   exit 1
 fi
 mkdir -p "$out"
-wasm-bindgen "$built" --out-dir "$out/bindgen" --target web --keep-debug
+target/xtask/xtask bindgen --keep-debug "$built" "$out/bindgen"
 wasm-opt -Oz --reorder-functions-by-name -g "$out/bindgen/frontend_bg.wasm" -o "$out/named.wasm" \
   --enable-bulk-memory --enable-reference-types --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-mutable-globals --enable-multivalue

@@ -14,12 +14,15 @@ if [ -z "${SMS_TEST_POSTGRES_URL:-}" ]; then
     "WARNING: SMS_TEST_POSTGRES_URL is not set: the PostgreSQL storage tests will be SKIPPED. Set it, e.g. SMS_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres"
 fi
 
+# The workspace's default members: every crate but the web client, which builds for wasm only
+# (its rules and their tests are web-core's). The same features everywhere, so that nothing is
+# built twice: `make test` built all of it already (`make test-build`).
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --locked --no-fail-fast --features backend/fault-injection
+  cargo nextest run --locked --no-fail-fast --features backend/fault-injection
   # nextest does not run doctests.
-  cargo test --workspace --locked --doc
+  cargo test --locked --doc --features backend/fault-injection
 else
-  cargo test --workspace --locked --no-fail-fast --features backend/fault-injection
+  cargo test --locked --no-fail-fast --features backend/fault-injection
 fi
 
 # The Debian package, built from the binary the tests built, installed and checked (as root).

@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use backend::app::startup::AdminLogin;
 use backend::config::Config;
 use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -19,7 +20,7 @@ use testkit::{TestApp, eventually};
 /// How long any wait in a test may take before it fails with a message.
 pub const WAIT: Duration = Duration::from_secs(20);
 
-/// The built web client (trunk's output at the workspace root), which the test servers serve.
+/// The built web client (`make spa`'s `dist/` at the workspace root), which the test servers serve.
 pub fn dist_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist")
 }
@@ -51,6 +52,22 @@ impl Browser {
         let mut config = server_config(data_dir.path())?;
         configure(&mut config);
         Self::start_in(config, data_dir).await
+    }
+
+    /// Like [`Browser::start_with`], on a first start without a bootstrap password: the server
+    /// makes the first admin's password up, as on a fresh install or a fresh `make run`.
+    /// Returns the admin login the server printed.
+    pub async fn start_first(
+        configure: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<(Browser, AdminLogin)> {
+        let data_dir = tempfile::tempdir()?;
+        let mut config = server_config(data_dir.path())?;
+        configure(&mut config);
+        let (server, login) = TestApp::start_first(config, data_dir, None, None).await?;
+        let login = login.context("the server printed no admin login on its first start")?;
+        let mut browser = Self::window_on(&server).await?;
+        browser.server = Some(server);
+        Ok((browser, login))
     }
 
     /// Starts a server with `config` (its data in `data_dir`, kept until the browser is

@@ -23,6 +23,7 @@ use shared::notify::{CreatedTarget, Delivery, DeliveryLog, NewTarget, TargetList
 use shared::panel::{AvailablePatch, HistoryPage, JobInfo, PatchesView, TmcStatus};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
+use web_core::upload::{UploadProgress, is_printable_ascii};
 use web_sys::{File, ProgressEvent, XmlHttpRequest, XmlHttpRequestUpload};
 
 thread_local! {
@@ -68,9 +69,9 @@ pub struct ApiError {
 
 impl ApiError {
     /// The code used when the request never got an answer.
-    pub const NETWORK_ERROR: &'static str = "network_error";
+    pub const NETWORK_ERROR: &'static str = web_core::codes::NETWORK_ERROR;
     /// The code used when the server's answer could not be understood.
-    pub const UNEXPECTED_RESPONSE: &'static str = "unexpected_response";
+    pub const UNEXPECTED_RESPONSE: &'static str = web_core::codes::UNEXPECTED_RESPONSE;
 
     /// Whether the server said the session is missing or has ended (HTTP 401).
     pub fn is_unauthorized(&self) -> bool {
@@ -504,31 +505,6 @@ pub fn open_events() -> Result<web_sys::EventSource, ApiError> {
 /// The header that names an uploaded patch file (for the audit log).
 const FILE_NAME_HEADER: &str = "X-SMS-File-Name";
 
-/// How much of an upload has been sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct UploadProgress {
-    /// Bytes sent so far.
-    pub sent: u64,
-    /// Bytes to send in all.
-    pub total: u64,
-}
-
-impl UploadProgress {
-    /// Whole percent sent, 0 to 100.
-    pub fn percent(self) -> u8 {
-        if self.total == 0 {
-            return 0;
-        }
-        let percent = self.sent.min(self.total).saturating_mul(100) / self.total;
-        u8::try_from(percent).unwrap_or(100)
-    }
-
-    /// Whether every byte has been sent (the server is finishing its checks).
-    pub fn is_complete(self) -> bool {
-        self.total > 0 && self.sent >= self.total
-    }
-}
-
 /// `POST /api/v1/patches/import`: uploads a patch file, which the server verifies while it
 /// arrives and keeps in its patch repository (admins only).
 ///
@@ -570,11 +546,6 @@ fn js_text(value: &wasm_bindgen::JsValue) -> String {
                 .map(String::from)
         })
         .unwrap_or_else(|| "the browser gave no reason".to_owned())
-}
-
-/// Whether a file name can travel in an HTTP header as it is (printable ASCII).
-fn is_printable_ascii(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| (0x20..=0x7e).contains(&b))
 }
 
 /// One running upload. Its event handlers live as long as it does; dropping it before the end
@@ -686,30 +657,5 @@ impl Future for Finished<'_> {
             ending.waker = Some(cx.waker().clone());
             Poll::Pending
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn upload_percent_is_whole_and_capped() {
-        let progress = |sent, total| UploadProgress { sent, total }.percent();
-        assert_eq!(progress(0, 0), 0);
-        assert_eq!(progress(1, 3), 33);
-        assert_eq!(progress(3, 3), 100);
-        assert_eq!(progress(5, 3), 100);
-        assert!(UploadProgress { sent: 3, total: 3 }.is_complete());
-        assert!(!UploadProgress { sent: 0, total: 0 }.is_complete());
-    }
-
-    #[test]
-    fn only_printable_ascii_names_are_sent_in_the_header() {
-        assert!(is_printable_ascii("sms-6.4.0.3.pkg"));
-        assert!(is_printable_ascii("patch 3 (copy).pkg"));
-        assert!(!is_printable_ascii(""));
-        assert!(!is_printable_ascii("patch\n.pkg"));
-        assert!(!is_printable_ascii("mise-à-jour.pkg"));
     }
 }

@@ -1,8 +1,9 @@
-//! The SMS web client: a Leptos single-page app (client-side rendered, built by trunk).
+//! The SMS web client: a Leptos single-page app (client-side rendered, built by `xtask web`).
 //!
-//! [`App`] holds the router and draws the page that `routes` picks for the address; `pages`
-//! has one module per page, `components` the reusable pieces, and `api` every call to the SMS
-//! server.
+//! [`App`] holds the router and draws the page that `web_core::routes` picks for the address;
+//! `pages` has one module per page, `components` the reusable pieces, and `api` every call to
+//! the SMS server. What needs no browser (the page choice, the addresses, words for sizes and
+//! times, the job list) is in `web_core` (`frontend/core`), with its tests.
 
 pub mod api;
 pub mod components;
@@ -12,19 +13,18 @@ pub mod navigation;
 pub mod pages;
 pub mod poll;
 pub mod router;
-pub mod routes;
 
 use leptos::prelude::*;
+use web_core::paths::HOME;
+use web_core::routes::{AdminPage, Frame, page_at};
 
 use crate::components::client_mismatch::ClientMismatchModal;
 use crate::components::shell::AppShell;
-use crate::navigation::HOME;
 use crate::pages::{
     AuditPage, ClusterPage, DevicesPage, GeneralPage, ImportPatchPage, InstallPage, LoginPage,
     MaintenancePage, NotFound, NotificationsPage, PatchDetailsPage, RollbackPage, UpdatePage,
 };
 use crate::router::{History, navigate, use_location};
-use crate::routes::{AdminPage, Frame, page_at};
 
 /// The whole app: the login page, the admin pages inside the app shell, and "not found".
 #[component]
@@ -36,7 +36,7 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The page at the current address (`routes`), in its frame: the admin frame stays on the
+/// The page at the current address (`web_core::routes`), in its frame: the admin frame stays on the
 /// screen, with its session and live data, while the admin pages in it change.
 #[component]
 fn Pages() -> impl IntoView {

@@ -1,6 +1,6 @@
 //! The address bar, kept by the app itself: the current path and query as signals, the
 //! browser's history, and the app's own links followed without loading the page again. Which
-//! page an address shows is `routes`' business.
+//! page an address shows is `web_core::routes`' business.
 //!
 //! A general router (a table of routes, nested outlets, transitions) would cost the web client
 //! more than the app's one match on the path needs (docs/web-client.md).

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use backend::Application;
+use backend::app::startup::AdminLogin;
 use backend::config::Config;
 use backend::http::state::AppState;
 use shared::Role;
@@ -103,7 +104,21 @@ impl TestApp {
         data_dir: TempDir,
         pg: Option<PgTestDb>,
     ) -> anyhow::Result<TestApp> {
-        let (app, _login) = Application::build(config.clone(), Some(ADMIN_PASSWORD.into()))
+        let (app, _login) =
+            Self::start_first(config, data_dir, pg, Some(ADMIN_PASSWORD.into())).await?;
+        Ok(app)
+    }
+
+    /// Starts a server as [`TestApp::start`] does, with `bootstrap_password` as the first
+    /// admin's (`None`: the server makes one up, as on a fresh install or a fresh `make run`),
+    /// and returns the admin login the server prints, if it prints one.
+    pub async fn start_first(
+        config: Config,
+        data_dir: TempDir,
+        pg: Option<PgTestDb>,
+        bootstrap_password: Option<String>,
+    ) -> anyhow::Result<(TestApp, Option<AdminLogin>)> {
+        let (app, login) = Application::build(config.clone(), bootstrap_password)
             .await
             .context("the application does not build")?;
         let addr = app.local_addr()?;
@@ -130,7 +145,7 @@ impl TestApp {
             ),
             None => Api::new(&format!("http://{host}")),
         };
-        Ok(TestApp {
+        let app = TestApp {
             api,
             addr,
             state,
@@ -139,7 +154,8 @@ impl TestApp {
             shutdown: Some(tx),
             server: Some(server),
             pg,
-        })
+        };
+        Ok((app, login))
     }
 
     /// Stops the server (graceful shutdown) and keeps its data dir and database.

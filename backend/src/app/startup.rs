@@ -229,7 +229,7 @@ impl Application {
         };
         let created = state
             .auth
-            .ensure_bootstrap_admin(bootstrap_password.as_deref())
+            .ensure_bootstrap_admin(bootstrap_password.as_deref(), demo)
             .await
             .context("cannot create the first admin")?;
         start_lock.release().await;

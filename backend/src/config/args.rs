@@ -34,7 +34,7 @@ pub struct ServeArgs {
     /// Demo mode: prints the admin login at every start (a generated password is kept in the data dir).
     #[arg(long, env = "SMS_DEMO")]
     pub demo: bool,
-    /// Folder with the built web client (trunk's output). [default: ./dist]
+    /// Folder with the built web client (`make spa` writes it). [default: ./dist]
     #[arg(long, env = "SMS_STATIC_DIR", value_name = "DIR")]
     pub static_dir: Option<PathBuf>,
     /// This node's name, shown in the UI and the API. [default: the host name]

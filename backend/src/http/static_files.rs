@@ -1,7 +1,7 @@
 //! Serving the web client: the current level's (`levels/N/client/`) when its patch carries
 //! one, else the built-in one (the static dir); `index.html` for client routes.
 //!
-//! Hashed assets (trunk names them `name-<16 hex>.ext`) are cached for a year as immutable;
+//! Hashed assets (the web client's build names them `name-<16 hex>.ext`) are cached for a year as immutable;
 //! `index.html` and unhashed files are revalidated on every load, so a new client is picked up.
 //! The build writes `.br` (quality 11) and `.gz` files beside the assets
 //! (`scripts/precompress.mjs`); they are sent as they are to a client that accepts them, and
@@ -55,7 +55,7 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
     index(&dir, state.required_client()).await
 }
 
-/// The contents of the page's inline `<script>` elements (trunk's loader), whose hashes the
+/// The contents of the page's inline `<script>` elements (the app's loader), whose hashes the
 /// page's Content-Security-Policy allows.
 fn inline_scripts(page: &str) -> Vec<&str> {
     let lower = page.to_ascii_lowercase();
@@ -105,7 +105,7 @@ async fn index(dir: &std::path::Path, client: shared::client::ClientVersion) -> 
                 [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
                 format!(
                     "The SMS web client is not available: {}/index.html cannot be read ({err}).\n\
-                     Build it with `make run` (or `trunk build --release`), or point \
+                     Build it with `make run` (or `make spa`), or point \
                      --static-dir at the built client.\n",
                     dir.display()
                 ),
@@ -127,8 +127,9 @@ fn stamp_client_version(page: &str, client: shared::client::ClientVersion) -> St
     }
 }
 
-/// `frontend-4f3c2a1b9d8e7f60_bg.wasm` and the like: trunk puts a 64-bit hash in the name, in hex
-/// without leading zeros (so usually 16 digits, sometimes fewer).
+/// `frontend-4f3c2a1b9d8e7f60_bg.wasm` and the like: the web client's build (xtask/src/web.rs)
+/// puts 16 hex digits of the file's SHA-256 in its name; 12 to 16 are taken, as a 64-bit hash
+/// written without leading zeros would have them.
 fn is_hashed_asset(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
     let stem = name.split('.').next().unwrap_or(name);
@@ -169,7 +170,7 @@ mod tests {
     }
 
     #[test]
-    fn trunk_hashed_names_are_recognised() {
+    fn hashed_names_are_recognised() {
         assert!(is_hashed_asset("/frontend-4f3c2a1b9d8e7f60_bg.wasm"));
         assert!(is_hashed_asset("/frontend-4f3c2a1b9d8e7f60.js"));
         assert!(is_hashed_asset("/style-0123456789abcdef.css"));

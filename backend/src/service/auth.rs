@@ -466,10 +466,13 @@ impl Auth {
     }
 
     /// On a database without users, creates `admin` with `password`, or with a generated one.
-    /// Returns the password when one was generated (the caller prints it once).
+    /// Returns the password when one was generated (the caller prints it). A generated password
+    /// must be changed at the first login, except in demo mode (`demo`), where the server prints
+    /// it at every start and the newcomer's first screen is the panel.
     pub async fn ensure_bootstrap_admin(
         &self,
         password: Option<&str>,
+        demo: bool,
     ) -> Result<Option<BootstrapAdmin>, ServiceError> {
         let any_user = user::Entity::find().one(&self.db).await?.is_some();
         if any_user {
@@ -481,7 +484,7 @@ impl Auth {
         };
         self.add_user(BOOTSTRAP_ADMIN, Role::Admin, &password, "system", None)
             .await?;
-        if generated {
+        if generated && !demo {
             // Printed once, to a log: the admin chooses their own at the first login.
             user::Entity::update_many()
                 .col_expr(user::Column::MustChangePassword, Expr::value(true))

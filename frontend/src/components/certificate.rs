@@ -4,10 +4,10 @@
 use leptos::html::Input;
 use leptos::prelude::*;
 use shared::tls::{CertificateInfo, TlsStatus};
+use web_core::times::in_utc;
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
-use crate::components::local_time::in_utc;
 use crate::load::{Place, action, loaded, resource, run};
 
 /// The "Server certificate" section's content.

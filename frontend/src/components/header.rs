@@ -2,12 +2,12 @@
 
 use leptos::prelude::*;
 use shared::api::{ServerInfo, SessionInfo};
+use web_core::paths::{LOGIN, MAINTENANCE, NOTIFICATIONS};
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
 use crate::components::shell_data::use_shell;
 use crate::load::{action, run};
-use crate::navigation::{LOGIN, MAINTENANCE, NOTIFICATIONS};
 use crate::router::{History, navigate, use_location};
 
 /// The top bar of every admin page.

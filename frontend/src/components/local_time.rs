@@ -1,9 +1,10 @@
 //! Times as the admin's browser shows them: in its own time zone and language, with the zone's
 //! name, so that "02:00" is never ambiguous.
 
-use chrono::{DateTime, Timelike, Utc};
+use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use wasm_bindgen::JsValue;
+use web_core::times::in_utc;
 use web_sys::js_sys::{Array, Date, Function, Intl, Object, Reflect};
 
 thread_local! {
@@ -54,26 +55,6 @@ pub fn local_time(at: DateTime<Utc>) -> String {
         .unwrap_or_else(|| in_utc(at))
 }
 
-/// `2027-05-04 02:00 UTC`.
-pub fn in_utc(at: DateTime<Utc>) -> String {
-    format!(
-        "{} {:02}:{:02} UTC",
-        at.date_naive(),
-        at.hour(),
-        at.minute()
-    )
-}
-
-/// `2027-05-04 02:00:07 UTC`.
-pub fn in_utc_seconds(at: DateTime<Utc>) -> String {
-    format!("{} {} UTC", at.date_naive(), clock(at))
-}
-
-/// `02:00:07`: the time of day in UTC, to the second.
-pub fn clock(at: DateTime<Utc>) -> String {
-    format!("{:02}:{:02}:{:02}", at.hour(), at.minute(), at.second())
-}
-
 /// A `<time>` showing `at` in the browser's time zone, with the exact time in its `datetime`
 /// and the UTC time as its tooltip.
 #[component]
@@ -83,22 +64,5 @@ pub fn LocalTime(
 ) -> impl IntoView {
     view! {
         <time datetime=at.to_rfc3339() title=in_utc(at)>{local_time(at)}</time>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use chrono::{TimeZone, Utc};
-
-    use super::{clock, in_utc, in_utc_seconds};
-
-    #[test]
-    fn utc_times_read_the_same_everywhere() {
-        let at = Utc.with_ymd_and_hms(2027, 5, 4, 2, 0, 7).unwrap();
-        assert_eq!(in_utc(at), "2027-05-04 02:00 UTC");
-        assert_eq!(in_utc_seconds(at), "2027-05-04 02:00:07 UTC");
-        assert_eq!(clock(at), "02:00:07");
-        let late = Utc.with_ymd_and_hms(999, 12, 31, 23, 59, 59).unwrap();
-        assert_eq!(in_utc(late), "0999-12-31 23:59 UTC");
     }
 }

@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 use shared::api::PatchInfo;
 use shared::effects::{Restart, changes_fact};
-
-use crate::components::local_time::in_utc;
+use web_core::times::in_utc;
+use web_core::words::size_in_mb;
 
 /// Everything the manifest says about the patch, as a list of facts.
 #[component]
@@ -107,44 +107,4 @@ pub fn state_in_words(state: &shared::panel::PatchState) -> String {
 
 fn yes_no(value: bool) -> &'static str {
     if value { "Yes" } else { "No" }
-}
-
-/// "12.3 MB" (decimal megabytes), "0.1 MB" at least for anything but an empty file.
-pub fn size_in_mb(bytes: u64) -> String {
-    // In whole numbers: formatting floats would bring a float printer into the wasm.
-    if bytes == 0 {
-        "0 MB".to_owned()
-    } else if bytes < 100_000 {
-        "less than 0.1 MB".to_owned()
-    } else if bytes < 100_000_000 {
-        format!("{} MB", tenths((bytes + 50_000) / 100_000))
-    } else {
-        format!("{} MB", (bytes + 500_000) / 1_000_000)
-    }
-}
-
-/// `123` tenths as `12.3`.
-pub fn tenths(tenths: u64) -> String {
-    format!("{}.{}", tenths / 10, tenths % 10)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{size_in_mb, tenths};
-
-    #[test]
-    fn sizes_are_shown_in_megabytes() {
-        assert_eq!(size_in_mb(0), "0 MB");
-        assert_eq!(size_in_mb(4_096), "less than 0.1 MB");
-        assert_eq!(size_in_mb(262_144), "0.3 MB");
-        assert_eq!(size_in_mb(48_200_000), "48.2 MB");
-        assert_eq!(size_in_mb(1_234_000_000), "1234 MB");
-        assert_eq!(size_in_mb(150_000), "0.2 MB");
-        assert_eq!(size_in_mb(149_999), "0.1 MB");
-        assert_eq!(size_in_mb(99_960_000), "100.0 MB");
-        assert_eq!(size_in_mb(100_000_000), "100 MB");
-        assert_eq!(size_in_mb(100_499_999), "100 MB");
-        assert_eq!(size_in_mb(100_500_000), "101 MB");
-        assert_eq!(tenths(5), "0.5");
-    }
 }

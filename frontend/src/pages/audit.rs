@@ -2,9 +2,9 @@
 
 use leptos::prelude::*;
 use shared::api::{AuditEntry, AuditPage as AuditPageData};
+use web_core::times::clock;
 
 use crate::api;
-use crate::components::local_time::clock;
 use crate::components::set_page_title;
 use crate::load::{Place, fetch, loaded, resource};
 use crate::router::{History, navigate, use_location};

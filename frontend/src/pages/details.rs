@@ -3,12 +3,13 @@
 use leptos::prelude::*;
 use shared::effects::{Restart, changes_fact};
 use shared::panel::{AvailablePatch, CatalogPatch};
+use web_core::paths::HOME;
+use web_core::words::size_in_mb;
 
 use crate::api;
-use crate::components::patch_details::{ReleaseNotes, size_in_mb, state_in_words};
+use crate::components::patch_details::{ReleaseNotes, state_in_words};
 use crate::components::set_page_title;
 use crate::load::{Place, fetch, loaded, resource};
-use crate::navigation::HOME;
 
 #[component]
 pub fn PatchDetailsPage(

@@ -3,10 +3,10 @@
 
 use leptos::prelude::*;
 use shared::devices::{DeviceInfo, DeviceState, uptime_in_words};
+use web_core::times::in_utc_seconds;
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
-use crate::components::local_time::in_utc_seconds;
 use crate::components::set_page_title;
 use crate::components::shell_data::use_shell;
 use crate::live::use_live;

@@ -3,12 +3,12 @@
 //! patch repository, or says why not.
 
 use leptos::prelude::*;
+use web_core::paths::HOME;
 
 use crate::components::import::ImportForm;
 use crate::components::set_page_title;
 use crate::components::shell_data::use_shell;
 use crate::load::{Place, loaded};
-use crate::navigation::HOME;
 
 /// The import page: the form for admins, a note for everyone else.
 #[component]

@@ -5,13 +5,13 @@
 
 use leptos::prelude::*;
 use shared::panel::{JobInfo, JobState};
+use web_core::paths::HOME;
 
 use crate::api;
 use crate::components::install::{ConfirmInstall, ConfirmRollback, JobProgress};
 use crate::components::set_page_title;
 use crate::components::shell_data::use_shell;
 use crate::load::{Loaded, Place, both, fetch, first, loaded, resource};
-use crate::navigation::HOME;
 use crate::router::use_location;
 
 /// The job a confirmation page follows, from its `?job=` (kept in the address so that a reload,

@@ -2,11 +2,11 @@
 
 use leptos::html::Input;
 use leptos::prelude::*;
+use web_core::paths::safe_next;
 
 use crate::api::{self, ApiError};
 use crate::components::set_page_title;
 use crate::load::{action, run};
-use crate::navigation::safe_next;
 use crate::router::{History, navigate, use_location};
 
 /// Username and password; after login the app returns to `?next=` (a path on this site) or home.

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use shared::maintenance::{AutoInstallPolicy, MaintenanceSettings, MaintenanceView};
 use shared::panel::{JobInfo, JobKind};
 use shared::window::{MaintenanceWindow, Opening};
+use web_core::words::duration_in_words;
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
@@ -583,43 +584,5 @@ fn ScheduledJob(
                 </button>
             })}
         </div>
-    }
-}
-
-/// "45 minutes", "2 hours", "1 hour 30 minutes", "1 day 2 hours".
-fn duration_in_words(minutes: u32) -> String {
-    let plural = |n: u32, unit: &str| {
-        if n == 1 {
-            format!("1 {unit}")
-        } else {
-            format!("{n} {unit}s")
-        }
-    };
-    let (days, hours, rest) = (minutes / 1440, minutes % 1440 / 60, minutes % 60);
-    let parts: Vec<String> = [(days, "day"), (hours, "hour"), (rest, "minute")]
-        .into_iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, unit)| plural(n, unit))
-        .collect();
-    if parts.is_empty() {
-        "0 minutes".to_owned()
-    } else {
-        parts.join(" ")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_as_people_say_them() {
-        assert_eq!(duration_in_words(45), "45 minutes");
-        assert_eq!(duration_in_words(60), "1 hour");
-        assert_eq!(duration_in_words(90), "1 hour 30 minutes");
-        assert_eq!(duration_in_words(120), "2 hours");
-        assert_eq!(duration_in_words(1560), "1 day 2 hours");
-        assert_eq!(duration_in_words(10080), "7 days");
-        assert_eq!(duration_in_words(0), "0 minutes");
     }
 }

@@ -1,9 +1,9 @@
 //! The page for addresses the app does not know.
 
 use leptos::prelude::*;
+use web_core::paths::HOME;
 
 use crate::components::set_page_title;
-use crate::navigation::HOME;
 use crate::router::use_location;
 
 /// "Page not found", with the address that was asked for and a link home.

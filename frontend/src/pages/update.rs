@@ -4,15 +4,16 @@
 use leptos::prelude::*;
 use shared::PatchId;
 use shared::panel::{AvailablePatch, JobKind, JobState, PatchesView};
+use web_core::paths::{HOME, IMPORT_PATCH};
+use web_core::words::size_in_mb;
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
-use crate::components::patch_details::{ReleaseNotes, size_in_mb};
+use crate::components::patch_details::ReleaseNotes;
 use crate::components::set_page_title;
 use crate::components::shell_data::use_shell;
 use crate::live::use_live;
 use crate::load::{Place, action, both, loaded, run};
-use crate::navigation::{HOME, IMPORT_PATCH};
 
 #[component]
 pub fn UpdatePage() -> impl IntoView {
@@ -171,7 +172,7 @@ fn TmcStep(view: PatchesView, is_admin: bool) -> impl IntoView {
                              to install."
                         </p>
                         {(is_admin && c.can_be_chosen()).then(|| view! {
-                            <a href=crate::navigation::install_patch(c.patch.id)
+                            <a href=web_core::paths::install_patch(c.patch.id)
                                 id="update-install" class="button button-primary">
                                 "Install…"
                             </a>

@@ -3,9 +3,9 @@
 
 use leptos::prelude::*;
 use shared::cluster::{ClusterInfo, ClusterRole, HA_PROCEDURE, NodeInfo};
+use web_core::times::in_utc;
 
 use crate::components::cluster::actions::{ActionState, ClusterActions};
-use crate::components::local_time::in_utc;
 
 fn role_words(role: ClusterRole) -> &'static str {
     match role {

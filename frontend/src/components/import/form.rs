@@ -2,9 +2,10 @@
 
 use leptos::html::Input;
 use leptos::prelude::*;
+use web_core::upload::UploadProgress;
 use web_sys::File;
 
-use crate::api::{self, UploadProgress};
+use crate::api;
 use crate::components::import::verdict::{Imported, Rejected};
 use crate::load::action;
 

@@ -7,13 +7,13 @@ use shared::effects::Restart;
 use shared::maintenance::When;
 use shared::panel::{AvailablePatch, JobInfo};
 use shared::{InstallCandidate, InstallRefusal};
+use web_core::paths::{HOME, install_patch};
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
 use crate::components::install::schedule::{NextWindowButton, ScheduleAction, ScheduleRefusal};
 use crate::components::shell_data::use_shell;
 use crate::load::{action, run};
-use crate::navigation::{HOME, install_patch};
 use crate::router::{History, navigate};
 
 /// Why the server would refuse to install `found` on `installed`: the rule it enforces

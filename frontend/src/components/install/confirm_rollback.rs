@@ -5,12 +5,12 @@
 use leptos::prelude::*;
 use shared::maintenance::When;
 use shared::panel::{JobInfo, PatchState, PatchesView};
+use web_core::paths::{HOME, ROLLBACK};
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
 use crate::components::install::schedule::{NextWindowButton, ScheduleAction, ScheduleRefusal};
 use crate::load::{action, run};
-use crate::navigation::{HOME, ROLLBACK};
 use crate::router::{History, navigate};
 
 /// What rolling back the installed patch will do, and the buttons: Roll back now, or in the

@@ -3,13 +3,13 @@
 
 use leptos::prelude::*;
 use shared::panel::{JobInfo, JobKind, JobState, StageOutcome};
+use web_core::paths::{HOME, MAINTENANCE};
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
 use crate::components::local_time::{LocalTime, local_time};
 use crate::live::use_live;
 use crate::load::{action, resource, run};
-use crate::navigation::{HOME, MAINTENANCE};
 
 /// How far a job got: ended jobs first, then started ones (a scheduled job waits), then by
 /// stages ended and started.

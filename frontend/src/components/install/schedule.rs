@@ -4,12 +4,12 @@
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use shared::window::Opening;
+use web_core::paths::MAINTENANCE;
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
 use crate::components::local_time::{local_time, now};
 use crate::load::{Act, resource};
-use crate::navigation::MAINTENANCE;
 
 /// The server's code for "another install or rollback is already scheduled".
 pub const JOB_ALREADY_SCHEDULED: &str = "job_already_scheduled";

@@ -6,13 +6,14 @@ use leptos::prelude::*;
 use shared::PatchId;
 use shared::effects::changes_fact;
 use shared::panel::{AvailablePatch, JobKind, JobState, PatchState};
+use web_core::paths::{install_patch, patch_details};
+use web_core::words::size_in_mb;
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
-use crate::components::patch_details::{size_in_mb, state_in_words};
+use crate::components::patch_details::state_in_words;
 use crate::live::use_live;
 use crate::load::{action, run};
-use crate::navigation::{install_patch, patch_details};
 
 /// The available patches, newest first.
 #[component]

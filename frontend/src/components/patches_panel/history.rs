@@ -4,11 +4,12 @@
 
 use leptos::prelude::*;
 use shared::panel::{HISTORY_PER_PAGE, HistoryEntry, JobKind, JobState};
+use web_core::times::in_utc;
+use web_core::words::tenths;
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
-use crate::components::local_time::{LocalTime, in_utc};
-use crate::components::patch_details::tenths;
+use crate::components::local_time::LocalTime;
 use crate::live::use_live;
 use crate::load::{action, run};
 

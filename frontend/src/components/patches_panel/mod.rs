@@ -9,9 +9,9 @@ mod tmc;
 use leptos::prelude::*;
 use shared::PatchLevel;
 use shared::panel::PatchesView;
+use web_core::paths::{ROLLBACK, UPDATE_PATCH};
+use web_core::times::in_utc;
 
-use crate::components::local_time::in_utc;
-use crate::navigation::{ROLLBACK, UPDATE_PATCH};
 use available::AvailableTable;
 use history::History;
 use tmc::TmcField;

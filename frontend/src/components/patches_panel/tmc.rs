@@ -2,10 +2,10 @@
 
 use leptos::prelude::*;
 use shared::panel::{TmcConnection, TmcStatus};
+use web_core::times::clock;
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
-use crate::components::local_time::clock;
 use crate::live::use_live;
 use crate::load::{action, run};
 

@@ -309,27 +309,19 @@ async fn an_admin_replaces_the_server_certificate_in_the_browser() -> anyhow::Re
 
 #[tokio::test]
 async fn the_first_login_with_the_one_time_password_asks_for_a_new_one() -> anyhow::Result<()> {
-    use backend::storage::entity::user;
-    use sea_orm::sea_query::Expr;
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-
-    let browser = Browser::start().await?;
-    // As on a first start that made up the admin's password and printed it.
-    user::Entity::update_many()
-        .col_expr(user::Column::MustChangePassword, Expr::value(true))
-        .filter(user::Column::Username.eq("admin"))
-        .exec(&browser.state.db)
-        .await?;
+    // A first start that made up the admin's password and printed it.
+    let (browser, login) = Browser::start_first(|_| {}).await?;
+    let one_time = login.password.as_str();
 
     action::open(&browser, "/login").await?;
-    action::submit_login(&browser, "admin", ADMIN_PASSWORD).await?;
+    action::submit_login(&browser, &login.username, one_time).await?;
     check::visible(&browser, find::PASSWORD_FORM, "the new-password form").await?;
     check::absent(&browser, find::HEADER, find::PASSWORD_FORM, "the header").await?;
 
     action::fill(
         &browser,
         find::PASSWORD_CURRENT,
-        ADMIN_PASSWORD,
+        one_time,
         "the one-time password",
     )
     .await?;
@@ -369,6 +361,27 @@ async fn the_first_login_with_the_one_time_password_asks_for_a_new_one() -> anyh
             .password_matches("admin", "my-own-password")
             .await?
     );
+    browser.close().await
+}
+
+/// `make run` on a fresh data dir: demo mode makes the admin's password up and prints it at
+/// every start, and the first screen after logging in with it is the panel, not a request for a
+/// new password.
+#[tokio::test]
+async fn the_demo_admin_logs_in_straight_to_the_panel() -> anyhow::Result<()> {
+    let (browser, login) = Browser::start_first(|config| config.demo = true).await?;
+
+    action::open(&browser, "/login").await?;
+    action::submit_login(&browser, &login.username, &login.password).await?;
+    check::text_contains(&browser, find::CURRENT_USER, "admin").await?;
+    check::visible(&browser, find::GENERAL_PAGE, "the General page").await?;
+    check::absent(
+        &browser,
+        find::PASSWORD_FORM,
+        find::GENERAL_PAGE,
+        "the new-password form",
+    )
+    .await?;
     browser.close().await
 }
 

@@ -1,6 +1,7 @@
-//! Which page an address shows. The router keeps the address, the history and the links; the
-//! page is chosen here, by one match on the path (`App` draws it). A table of routes would
-//! build the router's matching code once per page, and the web client would be larger for it.
+//! Which page an address shows. The web client's router (`frontend/src/router.rs`) keeps the
+//! address, the history and the links; the page is chosen here, by one match on the path (the
+//! client's `App` draws it). A table of routes would build the router's matching code once per
+//! page, and the web client would be larger for it.
 
 /// A page of the app, as its path names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,34 +112,34 @@ fn segment(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::navigation;
+    use crate::paths;
 
     #[test]
     fn every_address_the_app_links_to_has_its_page() {
         let id: shared::PatchId = "6.4.0.3".parse().unwrap();
         for (path, page) in [
-            (navigation::HOME, AdminPage::General),
-            (navigation::IMPORT_PATCH, AdminPage::ImportPatch),
-            (navigation::UPDATE_PATCH, AdminPage::UpdatePatch),
+            (paths::HOME, AdminPage::General),
+            (paths::IMPORT_PATCH, AdminPage::ImportPatch),
+            (paths::UPDATE_PATCH, AdminPage::UpdatePatch),
             (
-                navigation::install_patch(id).as_str(),
+                paths::install_patch(id).as_str(),
                 AdminPage::Install("6.4.0.3".into()),
             ),
-            (navigation::ROLLBACK, AdminPage::Rollback),
+            (paths::ROLLBACK, AdminPage::Rollback),
             ("/admin/audit", AdminPage::Audit),
             ("/admin/devices", AdminPage::Devices),
             ("/admin/cluster", AdminPage::Cluster),
-            (navigation::MAINTENANCE, AdminPage::Maintenance),
-            (navigation::NOTIFICATIONS, AdminPage::Notifications),
+            (paths::MAINTENANCE, AdminPage::Maintenance),
+            (paths::NOTIFICATIONS, AdminPage::Notifications),
             (
-                navigation::patch_details(id).as_str(),
+                paths::patch_details(id).as_str(),
                 AdminPage::PatchDetails("6.4.0.3".into()),
             ),
         ] {
             assert_eq!(page_at(path), Page::Admin(page.clone()), "{path}");
             assert_eq!(page_at(&format!("{path}/")), Page::Admin(page), "{path}/");
         }
-        assert_eq!(page_at(navigation::LOGIN), Page::Login);
+        assert_eq!(page_at(paths::LOGIN), Page::Login);
     }
 
     #[test]

@@ -1,0 +1,15 @@
+//! The web client's rules that need no browser: which page an address shows, safe redirects,
+//! words for sizes, durations and times, the job list, and upload progress.
+//!
+//! No Leptos, web-sys or wasm-bindgen here, so these rules and their tests build and run on the
+//! host (`cargo test -p web-core`) without the browser stack; the web client (`frontend`, built
+//! for wasm only) uses them as they are.
+
+pub mod codes;
+pub mod jobs;
+pub mod paths;
+pub mod routes;
+pub mod times;
+pub mod upload;
+pub mod verdict;
+pub mod words;
