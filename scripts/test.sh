@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace (unit, API, storage on SQLite and PostgreSQL, browser), then
-# fuzzes the API with schemathesis (scripts/schemathesis.sh). Exits non-zero when any test fails
-# or schemathesis finds anything.
+# the Debian package's checks (scripts/deb-test.sh) and the API fuzzing (scripts/schemathesis.sh)
+# side by side. Exits non-zero when any test fails, a package check fails or schemathesis finds
+# anything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,9 +26,23 @@ else
   cargo test --locked --no-fail-fast --features backend/fault-injection
 fi
 
-# The Debian package, built from the binary the tests built, installed and checked (as root).
-SMS_DEB_BIN=target/debug/sms scripts/deb-test.sh
-
-# The tests built target/debug/sms (with fault injection, which stays off without its variables):
-# the fuzzing uses it as it is rather than building it again without the feature.
-SMS_BIN=target/debug/sms scripts/schemathesis.sh
+# The Debian package's checks (built from the binary the tests built, installed and checked, as
+# root) and the fuzzing are independent: they run side by side. The tests built target/debug/sms
+# with fault injection, which stays off without its variables: both use it as it is rather than
+# building it again without the feature. The package checks' output is shown once both are done.
+mkdir -p target
+deb_log=target/deb-test.log
+SMS_DEB_BIN=target/debug/sms scripts/deb-test.sh > "$deb_log" 2>&1 &
+deb_pid=$!
+fuzz_status=0
+SMS_BIN=target/debug/sms scripts/schemathesis.sh || fuzz_status=$?
+deb_status=0
+wait "$deb_pid" || deb_status=$?
+cat "$deb_log"
+if [ "$deb_status" != 0 ]; then
+  echo "error: the Debian package's checks failed (exit $deb_status): see above" >&2
+fi
+if [ "$fuzz_status" != 0 ]; then
+  echo "error: schemathesis found problems (exit $fuzz_status): see above" >&2
+fi
+[ "$deb_status" = 0 ] && [ "$fuzz_status" = 0 ]
