@@ -10,6 +10,7 @@
 # PostgreSQL and the system packages (Chromium, lintian) are used as they are.
 #   scripts/fresh-build.sh               the three runs above
 #   scripts/fresh-build.sh --test-only   `make test` alone on the fresh clone
+#   FRESH_BUILD_DIR=DIR scripts/fresh-build.sh --report   the phases of the runs logged in DIR
 # Keeps its clone and logs in $FRESH_BUILD_DIR (default: a new folder under /tmp) and exits
 # non-zero when a run fails.
 set -euo pipefail
@@ -28,11 +29,6 @@ export SMS_TEST_POSTGRES_URL="${SMS_TEST_POSTGRES_URL:-postgres://postgres@127.0
 
 say() { printf '\033[1m[fresh-build]\033[0m %s\n' "$*"; }
 
-rm -rf "$clone" "$CARGO_HOME"
-mkdir -p "$CARGO_HOME"
-git clone --quiet --no-hardlinks "$repo" "$clone"
-say "fresh clone of $(git -C "$clone" rev-parse --short HEAD) in $clone, CARGO_HOME=$CARGO_HOME"
-
 # Runs `make ARGS` in the clone, each output line stamped with the seconds since it started,
 # into $work/NAME.log; its output is also shown.
 timed_make() {
@@ -46,6 +42,8 @@ timed_make() {
 }
 
 # One line per phase: when its first and last line of output came (minutes from the start).
+# The package checks' output is printed when they and schemathesis are both done: the two are
+# one phase, from schemathesis' first line to the package checks' last.
 phases() {
   local log="$work/$1.log"
   awk -v name="$1" '
@@ -53,16 +51,17 @@ phases() {
       if (!(phase in first)) { first[phase] = $1; order[++n] = phase }
       last[phase] = $1
     }
-    / \[setup\] / { mark("tool setup") }
-    / \[tools\] / { mark("test tools (beside the builds)") }
-    / \[web client\] / { mark("web client") }
-    / \[server\] / { mark("server (dev build)") }
-    / \[tests\] / { mark("tests build") }
+    { gsub(/\033\[[0-9;]*m/, "") }
+    $2 == "[setup]" { mark("tool setup") }
+    $2 == "[tools]" { mark("test tools (beside the builds)") }
+    $2 == "[web" && $3 == "client]" { mark("web client") }
+    $2 == "[server]" { mark("server (dev build)") }
+    $2 == "[tests]" { mark("tests build") }
     / Starting [0-9]+ tests/ { mark("tests run") }
     /     Summary \[/ { mark("tests run") }
-    / \[deb-test\] / { mark("Debian package checks") }
-    / \[schemathesis\] / { mark("schemathesis") }
-    / SMS server ready at / { mark("server started") }
+    $2 == "Doc-tests" || / merged doctests compilation/ { mark("doctests") }
+    $2 == "[schemathesis]" || $2 == "[deb-test]" { mark("package checks + schemathesis") }
+    / SMS server ready at / { mark("demo answers") }
     { end = $1 }
     END {
       printf "%s: %.1f min in all\n", name, end / 60
@@ -73,6 +72,18 @@ phases() {
       }
     }' "$log"
 }
+
+if [ "$mode" = "--report" ]; then
+  for run in run test test-again test-only; do
+    if [ -f "$work/$run.log" ]; then phases "$run"; fi
+  done
+  exit 0
+fi
+
+rm -rf "$clone" "$CARGO_HOME"
+mkdir -p "$CARGO_HOME"
+git clone --quiet --no-hardlinks "$repo" "$clone"
+say "fresh clone of $(git -C "$clone" rev-parse --short HEAD) in $clone, CARGO_HOME=$CARGO_HOME"
 
 if [ "$mode" = "--test-only" ]; then
   timed_make test-only test

@@ -210,7 +210,7 @@ fn index_html(template: &str, js: &Asset, app: &Asset, style: &Asset) -> anyhow:
     Ok(template
         .replace(STYLE_MARK, &stylesheet)
         .replace(APP_MARK, &loader)
-        .replace("</head>", &format!("  {preloads}\n  </head>")))
+        .replace("</head>", &format!("{preloads}\n  </head>")))
 }
 
 /// `.br` and `.gz` copies beside the files that compress (scripts/precompress.mjs, Node's zlib).
