@@ -28,7 +28,7 @@ NEXTEST := cargo nextest run --locked --features backend/fault-injection
 # Two builds at once, each line of their output marked with what it comes from.
 mark = 2>&1 | sed -u 's/^/[$(1)] /'
 
-.PHONY: run test size screenshots bench-panel deb setup setup-test setup-size spa server xtask test-build fmt lint
+.PHONY: run test size screenshots bench-panel deb setup setup-test setup-size spa server test-build fmt lint
 
 # The web client and the server build side by side: on two cores, one's serial steps (linking,
 # the web client's single code unit) leave room for the other.
