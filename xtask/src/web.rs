@@ -171,17 +171,13 @@ struct Asset {
 /// Writes `bytes` into `dir` as `<stem>-<16 hex of their SHA-256><suffix>`: a name that changes
 /// whenever the content does, so the server can let browsers keep it for a year.
 fn place(dir: &Path, stem: &str, suffix: &str, bytes: &[u8]) -> anyhow::Result<Asset> {
-    let digest = hex(&Sha256::digest(bytes));
+    let digest = hex::encode(Sha256::digest(bytes));
     let name = format!("{stem}-{}{suffix}", &digest[..16]);
     fs::write(dir.join(&name), bytes).with_context(|| format!("cannot write {name}"))?;
     Ok(Asset {
         name,
         integrity: format!("sha384-{}", BASE64.encode(Sha384::digest(bytes))),
     })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// `index.html` from `frontend/index.html`: the stylesheet and the app's loader where their
