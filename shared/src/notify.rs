@@ -123,12 +123,14 @@ pub enum EventType {
     JobUpcoming,
     #[serde(rename = "tmc.stale")]
     TmcStale,
+    #[serde(rename = "disk.low")]
+    DiskLow,
     #[serde(rename = "test")]
     Test,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 12] = [
+    pub const ALL: [EventType; 13] = [
         EventType::PatchAvailable,
         EventType::DownloadSucceeded,
         EventType::DownloadFailed,
@@ -140,6 +142,7 @@ impl EventType {
         EventType::RollbackFailed,
         EventType::JobUpcoming,
         EventType::TmcStale,
+        EventType::DiskLow,
         EventType::Test,
     ];
 
@@ -156,6 +159,7 @@ impl EventType {
             EventType::RollbackFailed => "rollback.failed",
             EventType::JobUpcoming => "job.upcoming",
             EventType::TmcStale => "tmc.stale",
+            EventType::DiskLow => "disk.low",
             EventType::Test => "test",
         }
     }

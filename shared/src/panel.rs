@@ -276,6 +276,26 @@ pub struct PatchesView {
     /// The recommended patch when it is newer than the installed level (shown as a notice while
     /// notifications are enabled).
     pub newer_patch: Option<PatchNotice>,
+    /// The data dir's free space (none when it cannot be read).
+    #[serde(default)]
+    pub storage: Option<StorageStatus>,
+}
+
+/// The file system of the server's data dir: what is free, and whether that is below the
+/// warning threshold (`[storage] warn_free_mb`; by default 2 GiB or 10 %, whichever is less).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct StorageStatus {
+    /// The data dir, as the server was configured.
+    pub data_dir: String,
+    /// Bytes free for the server.
+    pub free_bytes: u64,
+    /// The file system's size in bytes.
+    pub total_bytes: u64,
+    /// The server warns below this many free bytes.
+    pub warn_below_bytes: u64,
+    /// Whether `free_bytes` is below `warn_below_bytes`.
+    pub low: bool,
 }
 
 /// One message of the live event stream (`GET /api/v1/events`). On the wire each is an SSE

@@ -2,6 +2,7 @@
 //!
 //! - [`vendor`]: a vendor signing key made at run time and a builder of signed patch packages;
 //! - [`pg`]: a fresh PostgreSQL database per test, dropped at the end;
+//! - [`disk`]: a real small file system (a tmpfs) to fill up;
 //! - [`app`]: the real server in-process on `127.0.0.1:0` ([`spawn_app`], [`TestApp`]);
 //! - [`api`]: an HTTP client with a method per endpoint ([`Api`]), for any running server;
 //! - [`process`]: the `sms` binary's `serve` as a child process;
@@ -10,6 +11,7 @@
 
 pub mod api;
 pub mod app;
+pub mod disk;
 pub mod pg;
 pub mod process;
 pub mod seed;

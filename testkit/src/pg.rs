@@ -19,6 +19,8 @@ pub struct PgTestDb {
     pub url: String,
     admin_url: String,
     name: String,
+    /// The tablespace the database lives in, when it has one of its own.
+    tablespace: Option<String>,
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -53,8 +55,60 @@ impl PgTestDb {
         Self::on(&admin_url).await.map(Some)
     }
 
-    /// A fresh database on the server of `admin_url`, whatever the environment says.
-    pub async fn on(admin_url: &str) -> anyhow::Result<PgTestDb> {
+    /// Like [`PgTestDb::create`], with the database's files in `dir` (a tablespace of its own):
+    /// on a small file system, PostgreSQL's own writes find it full. The server must run on
+    /// this machine and may be given `dir` (the tests run as root).
+    pub async fn create_on(dir: &Path) -> Option<PgTestDb> {
+        let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
+            return Self::create().await;
+        };
+        match Self::with_tablespace(&admin_url, dir).await {
+            Ok(db) => Some(db),
+            Err(err) => panic!("{err:#}"),
+        }
+    }
+
+    async fn with_tablespace(admin_url: &str, dir: &Path) -> anyhow::Result<PgTestDb> {
+        let location = dir.join("postgres");
+        std::fs::create_dir_all(&location).context("cannot make the tablespace's folder")?;
+        let chown = std::process::Command::new("chown")
+            .arg("postgres:postgres")
+            .arg(&location)
+            .status()
+            .context("cannot run chown")?;
+        if !chown.success() {
+            bail!(
+                "cannot give {} to the user postgres: the tablespace test needs root and a \
+                 PostgreSQL server on this machine",
+                location.display()
+            );
+        }
+        let mut db = Self::named(admin_url)?;
+        let tablespace = format!("{}_space", db.name);
+        let admin = Database::connect(admin_url)
+            .await
+            .with_context(|| format!("cannot connect to PostgreSQL at {admin_url}"))?;
+        admin
+            .execute_unprepared(&format!(
+                "CREATE TABLESPACE \"{tablespace}\" LOCATION '{}'",
+                location.display()
+            ))
+            .await
+            .context("cannot create the test tablespace")?;
+        db.tablespace = Some(tablespace.clone());
+        admin
+            .execute_unprepared(&format!(
+                "CREATE DATABASE \"{}\" TABLESPACE \"{tablespace}\"",
+                db.name
+            ))
+            .await
+            .context("cannot create the test database in its tablespace")?;
+        admin.close().await?;
+        Ok(db)
+    }
+
+    /// A name and URL for a new database, not created yet.
+    fn named(admin_url: &str) -> anyhow::Result<PgTestDb> {
         let micros = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
@@ -64,19 +118,26 @@ impl PgTestDb {
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
-        let admin = Database::connect(admin_url)
-            .await
-            .with_context(|| format!("cannot connect to PostgreSQL at {admin_url}"))?;
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-            .await
-            .context("cannot create the test database")?;
-        admin.close().await?;
         Ok(PgTestDb {
             url: database_url(admin_url, &name),
             admin_url: admin_url.to_owned(),
             name,
+            tablespace: None,
         })
+    }
+
+    /// A fresh database on the server of `admin_url`, whatever the environment says.
+    pub async fn on(admin_url: &str) -> anyhow::Result<PgTestDb> {
+        let db = Self::named(admin_url)?;
+        let admin = Database::connect(admin_url)
+            .await
+            .with_context(|| format!("cannot connect to PostgreSQL at {admin_url}"))?;
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{}\"", db.name))
+            .await
+            .context("cannot create the test database")?;
+        admin.close().await?;
+        Ok(db)
     }
 
     /// Storage on this database, with its files in `data_dir`.
@@ -84,6 +145,7 @@ impl PgTestDb {
         StorageConfig {
             data_dir: data_dir.to_owned(),
             database_url: self.url.clone(),
+            warn_free_bytes: None,
         }
     }
 }
@@ -92,6 +154,7 @@ impl Drop for PgTestDb {
     fn drop(&mut self) {
         let admin_url = self.admin_url.clone();
         let name = self.name.clone();
+        let tablespace = self.tablespace.clone();
         // Drop runs inside the test's runtime: use a thread with a runtime of its own.
         let dropped = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -102,6 +165,11 @@ impl Drop for PgTestDb {
                 admin
                     .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
                     .await?;
+                if let Some(tablespace) = tablespace {
+                    admin
+                        .execute_unprepared(&format!("DROP TABLESPACE IF EXISTS \"{tablespace}\""))
+                        .await?;
+                }
                 admin.close().await?;
                 anyhow::Ok(())
             })

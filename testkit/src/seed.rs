@@ -1,14 +1,15 @@
 //! Rows a test or a bench needs in numbers no real flow makes quickly: a long history of
 //! installs and rollbacks, written straight into the server's database.
 
+use backend::storage::db::Db;
 use backend::storage::entity::job;
 use chrono::{Duration, Utc};
-use sea_orm::{ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait};
+use sea_orm::{ActiveValue::Set, DbErr, EntityTrait};
 use shared::panel::{JobKind, JobState};
 
 /// Writes `count` finished jobs of a single server (node ''), oldest first, one a day up to
 /// yesterday: an install of patch 2 (by `admin`) then its rollback, again and again.
-pub async fn history(db: &DatabaseConnection, count: usize) -> Result<(), DbErr> {
+pub async fn history(db: &Db, count: usize) -> Result<(), DbErr> {
     let now = Utc::now();
     let rows: Vec<job::ActiveModel> = (0..count)
         .map(|n| {

@@ -482,6 +482,8 @@ impl Running {
             devices.clone().run()
         }));
         tasks.spawn(housekeeping(state.clone()));
+        // Each node watches its own data dir.
+        tasks.spawn(state.disk.clone().run());
         // Scheduled jobs, the policy and the notifications run on the node that serves.
         let maintenance = state.maintenance.clone();
         tasks.spawn(while_serving(state.cluster.clone(), move || {

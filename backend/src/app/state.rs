@@ -1,10 +1,10 @@
 //! Building the application state: every service and flow from the configuration and the
 //! database, once per start, and again (the per-application part) after an in-process restart.
 
+use crate::storage::db::Db;
 use std::sync::Arc;
 
 use anyhow::Context;
-use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
 use crate::http::state::AppState;
@@ -12,6 +12,7 @@ use crate::package::TrustedKeys;
 use crate::service::certificate::ServerCertificate;
 use crate::service::cluster::Cluster;
 use crate::service::devices::Devices;
+use crate::service::disk::Disk;
 use crate::service::events::Events;
 use crate::service::jobs::Jobs;
 use crate::service::metrics::Metrics;
@@ -32,7 +33,7 @@ use crate::workflow::panel::Panel;
 /// jobs, the TMC link, the devices, the cluster and the server's life carry over.
 struct Process {
     config: Arc<Config>,
-    db: DatabaseConnection,
+    db: Db,
     keys: Arc<TrustedKeys>,
     install_root: InstallRoot,
     life: Arc<dyn ServerLife>,
@@ -51,7 +52,7 @@ struct Process {
 /// Everything a fresh start needs; opens the install root (made on the first start).
 pub fn new_state(
     config: Config,
-    db: DatabaseConnection,
+    db: Db,
     keys: TrustedKeys,
     events: Events,
     life: Arc<dyn ServerLife>,
@@ -167,6 +168,15 @@ fn application(process: &Process) -> AppState {
         tmc.clone(),
         config.initial.product_version,
     );
+    let disk = Disk::new(
+        config.storage.data_dir.clone(),
+        config.storage.warn_free_bytes,
+        db.clone(),
+        settings.clone(),
+        notifier.clone(),
+        events.clone(),
+        config.node_name.clone(),
+    );
     let panel = Panel {
         installed: installed.clone(),
         repository: repository.clone(),
@@ -177,6 +187,7 @@ fn application(process: &Process) -> AppState {
         life: life.clone(),
         node_name: config.node_name.clone(),
         notifier: notifier.clone(),
+        disk: disk.clone(),
         cache: Default::default(),
     };
     let downloads = Downloader {
@@ -258,5 +269,6 @@ fn application(process: &Process) -> AppState {
         maintenance,
         notifier: notifier.clone(),
         metrics: metrics.clone(),
+        disk,
     }
 }

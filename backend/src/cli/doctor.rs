@@ -17,11 +17,8 @@ use crate::service::certificate::ServerCertificate;
 use crate::service::error::causes;
 use crate::service::tmc;
 use crate::storage::install_root::InstallRoot;
+use crate::storage::space::{self, Space};
 
-/// Free space below which an install may not fit (it needs twice its payload plus 64 MiB).
-const LOW_SPACE: u64 = 2 << 30;
-/// Free space below which the server cannot work safely.
-const NO_SPACE: u64 = 256 << 20;
 /// How long one network check may take.
 const NETWORK_TIMEOUT: Duration = Duration::from_secs(10);
 /// How far the clock may be from the TMC's before it is worth a warning.
@@ -111,7 +108,10 @@ pub(super) async fn doctor(args: ServeArgs) -> ExitCode {
         }
     };
     if let Some(config) = &config {
-        checks.push(data_dir(&config.storage.data_dir));
+        checks.push(data_dir(
+            &config.storage.data_dir,
+            config.storage.warn_free_bytes,
+        ));
         checks.push(database(config).await);
         checks.push(install_root(config));
         checks.push(certificate(config));
@@ -132,7 +132,7 @@ pub(super) async fn doctor(args: ServeArgs) -> ExitCode {
     }
 }
 
-fn data_dir(dir: &Path) -> Check {
+fn data_dir(dir: &Path, warn_free: Option<u64>) -> Check {
     const NAME: &str = "data dir";
     let shown = dir.display();
     match std::fs::metadata(dir) {
@@ -162,21 +162,28 @@ fn data_dir(dir: &Path) -> Check {
              chown -R sms:sms on it",
         );
     }
-    match rustix::fs::statvfs(dir) {
-        Ok(stat) => {
-            let free = stat.f_bavail.saturating_mul(stat.f_frsize);
-            let found = format!("{shown}: writable, {} free", gib(free));
-            if free < NO_SPACE {
+    match Space::of(dir) {
+        Ok(space) => {
+            let found = format!(
+                "{shown}: writable, {} free of {} (the server warns below {})",
+                gib(space.free),
+                gib(space.total),
+                gib(space.warn_below(warn_free))
+            );
+            if space.free < space::MARGIN {
                 Check::fail(
                     NAME,
                     found,
-                    "free space on its file system: the server needs room for its database and patches",
+                    "free space on its file system: below 64 MiB the server refuses every \
+                     download, import and install, and its database may refuse writes",
                 )
-            } else if free < LOW_SPACE {
+            } else if space.is_low(warn_free) {
                 Check::warn(
                     NAME,
                     found,
-                    "free space on its file system: an install needs twice its payload plus 64 MiB",
+                    "free space on its file system: a download or import needs its size plus \
+                     64 MiB free, an install twice its payload plus 64 MiB (or set \
+                     `[storage] warn_free_mb` to warn at another level)",
                 )
             } else {
                 Check::ok(NAME, found)
@@ -515,8 +522,11 @@ mod tests {
     #[test]
     fn a_writable_data_dir_passes_and_a_missing_one_fails_with_its_fix() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(!data_dir(dir.path()).failed(), "a writable folder passes");
-        let check = data_dir(&dir.path().join("missing"));
+        assert!(
+            !data_dir(dir.path(), None).failed(),
+            "a writable folder passes"
+        );
+        let check = data_dir(&dir.path().join("missing"), None);
         assert!(
             matches!(&check.outcome, Outcome::Fail { fix, .. } if fix.contains("install -d")),
             "a missing folder fails, saying how to make it"

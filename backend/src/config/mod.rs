@@ -55,6 +55,8 @@ pub struct FileConfig {
     pub notify: operations::NotifyFileConfig,
     #[serde(default)]
     pub metrics: operations::MetricsFileConfig,
+    #[serde(default)]
+    pub storage: StorageFileConfig,
 }
 
 /// `[tls]`: the certificate the server serves HTTPS with.
@@ -536,6 +538,17 @@ impl Default for ThrottleLimits {
 pub struct StorageConfig {
     pub data_dir: PathBuf,
     pub database_url: String,
+    /// `[storage] warn_free_mb` in bytes: warn below this much free space in the data dir
+    /// (`None`: 2 GiB or 10 % of its file system, whichever is less; `storage::space`).
+    pub warn_free_bytes: Option<u64>,
+}
+
+/// `[storage]`: the data dir's free space.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageFileConfig {
+    /// Warn below this many MiB free in the data dir.
+    pub warn_free_mb: Option<u64>,
 }
 
 /// The installed state written on the first start.
@@ -893,6 +906,10 @@ impl StorageConfig {
         Self {
             data_dir,
             database_url,
+            warn_free_bytes: file
+                .storage
+                .warn_free_mb
+                .map(|mib| mib.saturating_mul(1 << 20)),
         }
     }
 

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use shared::api::{ErrorBody, ErrorResponse};
 
 use crate::service::ServiceError;
+use crate::storage::space::{Full, Shortfall, db_is_full, io_is_full};
 
 /// An error answer of the JSON API.
 #[derive(Debug, thiserror::Error)]
@@ -43,8 +44,48 @@ pub enum ApiError {
         code: &'static str,
         message: String,
     },
+    /// Too little room for what the request would write, with the figures (507).
+    #[error("{0}")]
+    InsufficientStorage(String),
+    /// A write failed because the disk or the database is full (507); on the data dir, the
+    /// `storage_full_figures` middleware adds what is free.
+    #[error("storage full: {detail}")]
+    StorageFull { full: Full, detail: String },
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// Marks a 507 answer to a write that found the data dir full, so the middleware that knows
+/// the data dir says how much is free there.
+#[derive(Debug, Clone, Copy)]
+pub struct DataDirFull;
+
+/// The code of every answer for lack of space.
+pub const INSUFFICIENT_STORAGE: &str = "insufficient_storage";
+
+impl ApiError {
+    /// The answer to a database error: 507 when the disk is full, 500 otherwise.
+    pub fn from_db(err: sea_orm::DbErr) -> Self {
+        match db_is_full(&err) {
+            Some(full) => ApiError::StorageFull {
+                full,
+                detail: err.to_string(),
+            },
+            None => ApiError::Internal(format!("database error: {err}")),
+        }
+    }
+
+    /// The answer to a failed file write: 507 when the disk is full, 500 otherwise.
+    pub fn from_io(context: &str, err: std::io::Error) -> Self {
+        if io_is_full(&err) {
+            ApiError::StorageFull {
+                full: Full::DataDir,
+                detail: format!("{context}: {err}"),
+            }
+        } else {
+            ApiError::Internal(format!("{context}: {err}"))
+        }
+    }
 }
 
 impl ApiError {
@@ -108,6 +149,31 @@ impl ApiError {
                 code,
                 message,
             } => (*status, code, message.clone()),
+            ApiError::InsufficientStorage(message) => (
+                StatusCode::INSUFFICIENT_STORAGE,
+                INSUFFICIENT_STORAGE,
+                message.clone(),
+            ),
+            ApiError::StorageFull {
+                full: Full::DataDir,
+                ..
+            } => (
+                StatusCode::INSUFFICIENT_STORAGE,
+                INSUFFICIENT_STORAGE,
+                "The data dir is full: what this request would write was not recorded. Free \
+                 space there, then try again."
+                    .into(),
+            ),
+            ApiError::StorageFull {
+                full: Full::DatabaseServer,
+                ..
+            } => (
+                StatusCode::INSUFFICIENT_STORAGE,
+                INSUFFICIENT_STORAGE,
+                "The database server's disk is full: what this request would write was not \
+                 recorded. Free space on the database server, then try again."
+                    .into(),
+            ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal_error",
@@ -139,8 +205,12 @@ fn human_duration(secs: u64) -> String {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(detail) = &self {
-            tracing::error!(error = %detail, "request failed");
+        match &self {
+            ApiError::Internal(detail) => tracing::error!(error = %detail, "request failed"),
+            ApiError::StorageFull { detail, .. } => {
+                tracing::warn!(error = %detail, "a write found no space: answered 507");
+            }
+            _ => {}
         }
         let (status, code, message) = self.status_code_message();
         let body = ErrorResponse {
@@ -156,7 +226,20 @@ impl IntoResponse for ApiError {
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
+        if let ApiError::StorageFull {
+            full: Full::DataDir,
+            ..
+        } = self
+        {
+            response.extensions_mut().insert(DataDirFull);
+        }
         response
+    }
+}
+
+impl From<Shortfall> for ApiError {
+    fn from(shortfall: Shortfall) -> Self {
+        ApiError::InsufficientStorage(shortfall.message())
     }
 }
 
@@ -192,10 +275,10 @@ impl From<ServiceError> for ApiError {
                 code: "invalid_input",
                 message,
             },
-            ServiceError::Db(_)
-            | ServiceError::Corrupt(_)
-            | ServiceError::Hashing(_)
-            | ServiceError::Migration(_) => ApiError::Internal(err.to_string()),
+            ServiceError::Db(err) => ApiError::from_db(err),
+            ServiceError::Corrupt(_) | ServiceError::Hashing(_) | ServiceError::Migration(_) => {
+                ApiError::Internal(err.to_string())
+            }
         }
     }
 }
@@ -315,7 +398,8 @@ impl From<crate::service::repository::ImportError> for ApiError {
                 message: why,
             },
             ImportError::Service(service) => service.into(),
-            ImportError::Io(io) => ApiError::Internal(format!("patch repository: {io}")),
+            ImportError::NoRoom(shortfall) => shortfall.into(),
+            ImportError::Io(io) => ApiError::from_io("patch repository", io),
         }
     }
 }
@@ -341,6 +425,7 @@ impl From<crate::workflow::download::DownloadError> for ApiError {
                 code: "tmc_not_configured",
                 message: format!("{err}."),
             },
+            DownloadError::NoRoom(shortfall) => shortfall.into(),
             DownloadError::Service(service) => service.into(),
         }
     }
@@ -375,6 +460,7 @@ impl From<crate::workflow::install::PatchJobError> for ApiError {
             JobErrorKind::NotFound => StatusCode::NOT_FOUND,
             JobErrorKind::Conflict => StatusCode::CONFLICT,
             JobErrorKind::Precondition => StatusCode::PRECONDITION_FAILED,
+            JobErrorKind::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             JobErrorKind::Failed => return ApiError::Internal(err.message),
         };
         ApiError::Status {

@@ -1,7 +1,7 @@
 //! Middleware: web clients held to the server's client version (426), the passive node's
 //! 421, the cluster secret on node-to-node calls, the browser hardening headers, the time
-//! limit of a request, the answer to a handler's panic, and marking the views kept for clients
-//! old after a request that may have changed state.
+//! limit of a request, the answer to a handler's panic, the figures of a 507 for a full data
+//! dir, and marking the views kept for clients old after a request that may have changed state.
 
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use shared::api::{CLIENT_HEADER, ErrorBody};
 use shared::client::{ClientKind, ClientMismatch, Compatibility, client_kind, compatibility};
 
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, DataDirFull, INSUFFICIENT_STORAGE};
 use crate::http::state::AppState;
 use crate::service::cluster::AUTHORIZATION_SCHEME;
 
@@ -32,6 +32,36 @@ pub async fn mark_changes(State(state): State<AppState>, request: Request, next:
         state.events.mark_changed();
     }
     response
+}
+
+/// On a 507 answer to a write that found the data dir full: the message says how much is free
+/// there (the error that made the answer does not know the data dir).
+pub async fn storage_full_figures(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    if response.extensions().get::<DataDirFull>().is_none() {
+        return response;
+    }
+    let dir = &state.config.storage.data_dir;
+    let Ok(space) = crate::storage::space::Space::read(dir).await else {
+        return response;
+    };
+    let body = shared::api::ErrorResponse {
+        error: ErrorBody {
+            code: INSUFFICIENT_STORAGE.into(),
+            message: format!(
+                "The data dir {} is full ({} MiB free of {} MiB): what this request would write \
+                 was not recorded. Free space there, then try again.",
+                dir.display(),
+                space.free >> 20,
+                space.total >> 20
+            ),
+        },
+    };
+    (StatusCode::INSUFFICIENT_STORAGE, axum::Json(body)).into_response()
 }
 
 /// On every answer: a Content-Security-Policy, `X-Content-Type-Options: nosniff` and

@@ -145,6 +145,13 @@ fn describe(path: &str, method: &str, operation: &mut Operation) {
         "The server hit an unexpected error (`internal_error`); it is logged",
         ERROR,
     );
+    answer(
+        operation,
+        507,
+        "The data dir's disk or the database is full (`insufficient_storage`): what the \
+         request would write was not recorded; the message says what is free",
+        ERROR,
+    );
     let unavailable = if UNTIMED.contains(&path) {
         "The application restarts or the server is about to reboot to finish an install or \
          rollback (`server_restarting`); `Retry-After` says when to try again"

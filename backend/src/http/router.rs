@@ -126,6 +126,10 @@ pub fn router(state: AppState) -> Router {
     .fallback(static_files::serve)
     .layer(axum::middleware::from_fn_with_state(
         state.clone(),
+        middleware::storage_full_figures,
+    ))
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
         middleware::record_metrics,
     ))
     .layer(axum::middleware::from_fn_with_state(

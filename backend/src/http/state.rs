@@ -1,9 +1,8 @@
 //! What every handler receives: the services and flows of the running application. Built by
 //! `app::state`; cheap to clone.
 
+use crate::storage::db::Db;
 use std::sync::Arc;
-
-use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
 use crate::package::TrustedKeys;
@@ -29,7 +28,7 @@ use crate::workflow::panel::Panel;
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
-    pub db: DatabaseConnection,
+    pub db: Db,
     pub keys: Arc<TrustedKeys>,
     pub auth: Auth,
     pub audit: Audit,
@@ -69,6 +68,8 @@ pub struct AppState {
     pub notifier: Notifier,
     /// What `/metrics` shows.
     pub metrics: crate::service::metrics::Metrics,
+    /// The data dir's free space and its warning.
+    pub disk: crate::service::disk::Disk,
 }
 
 impl AppState {

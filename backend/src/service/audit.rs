@@ -1,9 +1,10 @@
 //! The audit log: who did what, when, from where, and how it ended.
 
+use crate::storage::db::Db;
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use shared::api::{AuditEntry, AuditOutcome, AuditPage};
 
@@ -62,14 +63,14 @@ impl AuditEvent {
 /// Writes and reads the audit log.
 #[derive(Debug, Clone)]
 pub struct Audit {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 /// Entries per page unless asked otherwise.
 pub const DEFAULT_PER_PAGE: u64 = 50;
 
 impl Audit {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: Db) -> Self {
         Self { db }
     }
 

@@ -1,5 +1,6 @@
 //! Users, passwords and sessions; logins are throttled by [`crate::service::throttle`].
 
+use crate::storage::db::Db;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
@@ -8,8 +9,7 @@ use chrono::{DateTime, Utc};
 use rand_core::{OsRng, RngCore};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 use sha2::{Digest, Sha256};
 use shared::Role;
@@ -89,14 +89,14 @@ pub struct UserSummary {
 /// Logs users in and out and manages accounts.
 #[derive(Debug, Clone)]
 pub struct Auth {
-    db: DatabaseConnection,
+    db: Db,
     config: AuthConfig,
     throttle: LoginThrottle,
     hashing: HashSlots,
 }
 
 impl Auth {
-    pub fn new(db: DatabaseConnection, config: AuthConfig) -> Self {
+    pub fn new(db: Db, config: AuthConfig) -> Self {
         Self {
             db,
             throttle: LoginThrottle::new(config.throttle),

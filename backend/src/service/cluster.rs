@@ -7,13 +7,14 @@
 //! up, so its peer takes over at its next try. Calls between the nodes carry the shared secret
 //! as a bearer token (see docs/cluster.md).
 
+use crate::storage::db::Db;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use shared::cluster::{ClusterRole, NodeInfo, PeerInfo};
 use shared::panel::{JobInfo, JobState};
 use shared::{PatchId, PatchLevel};
@@ -35,7 +36,7 @@ pub struct Cluster {
 }
 
 struct Inner {
-    db: DatabaseConnection,
+    db: Db,
     name: String,
     config: ClusterConfig,
     http: reqwest::Client,
@@ -61,7 +62,7 @@ impl Cluster {
     }
 
     /// A node of a cluster; starts passive until its first lease attempt.
-    pub fn new(db: DatabaseConnection, name: &str, config: ClusterConfig) -> anyhow::Result<Self> {
+    pub fn new(db: Db, name: &str, config: ClusterConfig) -> anyhow::Result<Self> {
         // An https:// peer is only ever called over HTTPS, checked as `[cluster]` says: reqwest
         // never falls back to plain HTTP, and redirects (to http:// or elsewhere) are not followed.
         let builder = reqwest::Client::builder()

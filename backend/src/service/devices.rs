@@ -2,6 +2,7 @@
 //! with their last status. The SMS only watches them: they keep inspecting traffic whatever the
 //! SMS does, so their uptime and counters go on across an SMS restart or reboot.
 
+use crate::storage::db::Db;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -9,8 +10,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder,
 };
 use shared::devices::{DeviceInfo, DeviceState, DeviceStatus};
 use shared::panel::ServerEvent;
@@ -115,7 +116,7 @@ fn device_client() -> reqwest::Result<reqwest::Client> {
 /// Adds, lists, removes and polls managed devices; cheap to clone.
 #[derive(Clone)]
 pub struct Devices {
-    db: DatabaseConnection,
+    db: Db,
     events: Events,
     http: reqwest::Client,
     interval: Duration,
@@ -128,7 +129,7 @@ pub struct Devices {
 impl Devices {
     /// The devices, polled every `interval`; at most `max_devices` of them.
     pub fn new(
-        db: DatabaseConnection,
+        db: Db,
         events: Events,
         interval: Duration,
         max_devices: usize,

@@ -1,9 +1,10 @@
 //! The installed state: product version, build and patch level of this server.
 
+use crate::storage::db::Db;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder,
 };
 use shared::{Build, PatchLevel, ProductVersion};
 
@@ -25,13 +26,13 @@ pub struct InstalledState {
 /// Reads (and on the first start, records) the installed state.
 #[derive(Debug, Clone)]
 pub struct Installed {
-    db: DatabaseConnection,
+    db: Db,
     /// This node's key: each node of a cluster has its own row.
     node: String,
 }
 
 impl Installed {
-    pub fn new(db: DatabaseConnection, node: &str) -> Self {
+    pub fn new(db: Db, node: &str) -> Self {
         Self {
             db,
             node: node.to_owned(),

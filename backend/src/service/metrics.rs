@@ -67,6 +67,8 @@ pub struct Metrics {
     newer_patch: Gauge,
     outbox_pending: Gauge,
     scheduled_jobs: Gauge,
+    data_dir_free: Gauge,
+    data_dir_size: Gauge,
 }
 
 impl Default for Metrics {
@@ -162,6 +164,20 @@ impl Metrics {
             "Installs and rollbacks scheduled and waiting for their time",
             scheduled_jobs.clone(),
         );
+        let data_dir_free = Gauge::default();
+        registry.register_with_unit(
+            "data_dir_free",
+            "Free space in the data dir's file system (what the server may still use)",
+            Unit::Bytes,
+            data_dir_free.clone(),
+        );
+        let data_dir_size = Gauge::default();
+        registry.register_with_unit(
+            "data_dir_size",
+            "Size of the data dir's file system",
+            Unit::Bytes,
+            data_dir_size.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             requests,
@@ -177,6 +193,8 @@ impl Metrics {
             newer_patch,
             outbox_pending,
             scheduled_jobs,
+            data_dir_free,
+            data_dir_size,
         }
     }
 
@@ -248,6 +266,12 @@ impl Metrics {
         self.outbox_pending
             .set(i64::try_from(now.outbox_pending).unwrap_or(i64::MAX));
         self.scheduled_jobs.set(i64::from(now.scheduled));
+        if let Some((free, size)) = now.data_dir {
+            self.data_dir_free
+                .set(i64::try_from(free).unwrap_or(i64::MAX));
+            self.data_dir_size
+                .set(i64::try_from(size).unwrap_or(i64::MAX));
+        }
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
         Ok(text)
@@ -261,6 +285,8 @@ pub struct Scraped {
     pub newer_patch: bool,
     pub outbox_pending: u64,
     pub scheduled: bool,
+    /// The data dir's free and total bytes, when they could be read.
+    pub data_dir: Option<(u64, u64)>,
 }
 
 /// Keeps an event stream counted as open.
@@ -290,6 +316,7 @@ mod tests {
                 newer_patch: true,
                 outbox_pending: 2,
                 scheduled: false,
+                data_dir: Some((5 << 30, 50 << 30)),
             })
             .unwrap();
         for line in [
@@ -299,6 +326,8 @@ mod tests {
             "sms_installed_patch_level 4",
             "sms_newer_patch_available 1",
             "sms_notification_outbox_pending 2",
+            "sms_data_dir_free_bytes 5368709120",
+            "sms_data_dir_size_bytes 53687091200",
             "# TYPE sms_http_request_duration_seconds histogram",
         ] {
             assert!(text.contains(line), "{line} in:\n{text}");

@@ -1,6 +1,7 @@
 //! Services: one concern each (auth, audit, settings, jobs, events, the patch repository, the
-//! TMC sync, devices, the cluster lease and peer, the installed state). A service gets the
-//! handles it uses, never the application's state, and knows nothing of HTTP.
+//! TMC sync, devices, the cluster lease and peer, the installed state, the data dir's free
+//! space). A service gets the handles it uses, never the application's state, and knows
+//! nothing of HTTP.
 
 pub mod audit;
 pub mod auth;
@@ -8,6 +9,7 @@ pub mod backoff;
 pub mod certificate;
 pub mod cluster;
 pub mod devices;
+pub mod disk;
 pub mod error;
 pub mod events;
 pub mod installed;

@@ -4,6 +4,7 @@
 //! passed every check is fsynced, renamed into place and recorded (with its audit entry) in one
 //! transaction. On any rejection or error nothing remains: no temporary file, no row.
 
+use crate::storage::db::Db;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -11,8 +12,7 @@ use bytes::Bytes;
 use chrono::Utc;
 use futures_util::{Stream, StreamExt};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 use shared::api::{AuditOutcome, PatchInfo, PatchSource};
 use shared::effects::PatchChanges;
@@ -47,6 +47,9 @@ pub enum ImportError {
     Mismatch(String),
     #[error(transparent)]
     Service(#[from] ServiceError),
+    /// The data dir has no room for the package (known from its declared size).
+    #[error(transparent)]
+    NoRoom(#[from] crate::storage::space::Shortfall),
     #[error("cannot write to the patch repository: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -91,7 +94,7 @@ static COMMIT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// Stores and lists verified packages.
 #[derive(Debug, Clone)]
 pub struct PatchRepository {
-    db: DatabaseConnection,
+    db: Db,
     dir: PathBuf,
     keys: Arc<TrustedKeys>,
     limits: Limits,
@@ -101,7 +104,7 @@ pub struct PatchRepository {
 
 impl PatchRepository {
     pub fn new(
-        db: DatabaseConnection,
+        db: Db,
         data_dir: &Path,
         keys: Arc<TrustedKeys>,
         limits: Limits,
@@ -122,6 +125,21 @@ impl PatchRepository {
 
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    /// The data dir the repository is a folder of.
+    pub fn data_dir(&self) -> &Path {
+        self.dir.parent().unwrap_or(&self.dir)
+    }
+
+    /// Refuses a package of `size` bytes the data dir has no room for, before a byte of it is
+    /// written (the rule of `storage::space`).
+    pub async fn ensure_room(
+        &self,
+        size: u64,
+        purpose: crate::storage::space::Purpose,
+    ) -> Result<(), crate::storage::space::Shortfall> {
+        crate::storage::space::ensure_room(self.data_dir(), size, purpose).await
     }
 
     /// Removes temporary files left by an import that was cut off by a crash.

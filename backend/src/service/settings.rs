@@ -2,11 +2,12 @@
 
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
+use sea_orm::{ActiveValue::Set, EntityTrait};
 use shared::api::Settings;
 
 use crate::service::ServiceError;
 use crate::service::audit::{self, AuditEvent};
+use crate::storage::db::Db;
 use crate::storage::entity::setting;
 
 /// The key of the patch-notifications switch.
@@ -15,11 +16,11 @@ pub const NOTIFICATIONS_ENABLED: &str = "notifications_enabled";
 /// Reads and changes settings; every change is audited in the same transaction.
 #[derive(Debug, Clone)]
 pub struct SettingsService {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 impl SettingsService {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: Db) -> Self {
         Self { db }
     }
 
@@ -96,23 +97,7 @@ impl SettingsService {
         let text = serde_json::to_string(value)
             .map_err(|err| ServiceError::Corrupt(format!("setting `{key}`: {err}")))?;
         let txn = crate::storage::db::begin_write(&self.db).await?;
-        setting::Entity::insert(setting::ActiveModel {
-            key: Set(key.to_owned()),
-            value: Set(text),
-            updated_at: Set(Utc::now()),
-            updated_by: Set(Some(actor.to_owned())),
-        })
-        .on_conflict(
-            OnConflict::column(setting::Column::Key)
-                .update_columns([
-                    setting::Column::Value,
-                    setting::Column::UpdatedAt,
-                    setting::Column::UpdatedBy,
-                ])
-                .to_owned(),
-        )
-        .exec(&txn)
-        .await?;
+        store(&txn, key, text, actor).await?;
         if let Some((action, details, source)) = audit {
             audit::record_with(
                 &txn,
@@ -127,6 +112,19 @@ impl SettingsService {
         Ok(())
     }
 
+    /// Keeps `value` as JSON under `key` inside the caller's transaction.
+    pub async fn set_json_in<T: serde::Serialize>(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        key: &str,
+        value: &T,
+        actor: &str,
+    ) -> Result<(), ServiceError> {
+        let text = serde_json::to_string(value)
+            .map_err(|err| ServiceError::Corrupt(format!("setting `{key}`: {err}")))?;
+        store(txn, key, text, actor).await
+    }
+
     async fn get_bool(&self, key: &str, default: bool) -> Result<bool, ServiceError> {
         let Some(row) = setting::Entity::find_by_id(key.to_owned())
             .one(&self.db)
@@ -137,4 +135,31 @@ impl SettingsService {
         serde_json::from_str(&row.value)
             .map_err(|err| ServiceError::Corrupt(format!("setting `{key}`: {err}")))
     }
+}
+
+/// Inserts or replaces the setting `key`.
+async fn store(
+    db: &impl sea_orm::ConnectionTrait,
+    key: &str,
+    text: String,
+    actor: &str,
+) -> Result<(), ServiceError> {
+    setting::Entity::insert(setting::ActiveModel {
+        key: Set(key.to_owned()),
+        value: Set(text),
+        updated_at: Set(Utc::now()),
+        updated_by: Set(Some(actor.to_owned())),
+    })
+    .on_conflict(
+        OnConflict::column(setting::Column::Key)
+            .update_columns([
+                setting::Column::Value,
+                setting::Column::UpdatedAt,
+                setting::Column::UpdatedBy,
+            ])
+            .to_owned(),
+    )
+    .exec(db)
+    .await?;
+    Ok(())
 }

@@ -1,12 +1,13 @@
 //! TMC sync: polls the TMC catalog on an interval and on Check now, verifies it, records its
 //! patches in one transaction, and keeps the TMC status (`docs/tmc-protocol.md`).
 
+use crate::storage::db::Db;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rand_core::{OsRng, RngCore};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait, QueryOrder};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryOrder};
 use shared::PatchId;
 use shared::panel::{ServerEvent, TmcConnection, TmcStatus};
 use tokio::sync::{Mutex, Notify, RwLock};
@@ -57,7 +58,7 @@ pub struct CheckOutcome {
 
 /// The TMC link of this server.
 pub struct TmcSync {
-    db: DatabaseConnection,
+    db: Db,
     keys: Arc<TrustedKeys>,
     events: Events,
     base: Option<reqwest::Url>,
@@ -118,7 +119,7 @@ impl TmcSync {
     /// A sync for the TMC at `base` (none: not configured). Call [`TmcSync::load_recorded`]
     /// once the database is ready.
     pub fn new(
-        db: DatabaseConnection,
+        db: Db,
         keys: Arc<TrustedKeys>,
         events: Events,
         base: Option<reqwest::Url>,

@@ -1,22 +1,138 @@
-//! Opening the database (SQLite file or PostgreSQL) and bringing its schema up to date.
+//! Opening the database (SQLite file or PostgreSQL) and bringing its schema up to date, and
+//! [`Db`], the handle the services use: a write is acknowledged only once it is committed, and
+//! a connection goes back to the pool only outside any transaction.
 
+use std::ops::Deref;
 use std::time::Duration;
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::sqlx::pool::PoolConnectionMetadata;
+use sea_orm::sqlx::{Connection, Error as SqlxError};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, ExecResult,
+    QueryResult, Statement,
+};
+
+/// The database the services use: a pool of connections to a SQLite file or PostgreSQL.
+///
+/// On SQLite a single statement outside a transaction commits when it ends, and a statement
+/// read for one row (`INSERT ... RETURNING`, as sea-orm writes an insert or an update) ends when
+/// the driver resets it, which discards the commit's error: on a full disk such a write is
+/// rolled back while its row is handed back as written. Here every statement read for one row
+/// runs to its end on SQLite, so its commit's error comes back as the statement's.
+/// Transactions are the pool's ([`Deref`]); their `COMMIT` reports its own error.
+#[derive(Debug, Clone)]
+pub struct Db(DatabaseConnection);
+
+impl Db {
+    /// The handle over an open pool.
+    pub fn new(inner: DatabaseConnection) -> Self {
+        Self(inner)
+    }
+
+    /// The pool itself (for the migrator and the pool's own calls).
+    pub fn inner(&self) -> &DatabaseConnection {
+        &self.0
+    }
+
+    /// Closes every connection of the pool.
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.0.close().await
+    }
+}
+
+impl Deref for Db {
+    type Target = DatabaseConnection;
+
+    fn deref(&self) -> &DatabaseConnection {
+        &self.0
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Db {
+    fn get_database_backend(&self) -> DbBackend {
+        self.0.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.0.execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.0.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        if self.0.get_database_backend() == DbBackend::Sqlite {
+            // To its end: see the type's documentation. A one-row query has a `LIMIT 1`.
+            return Ok(self.0.query_all_raw(stmt).await?.into_iter().next());
+        }
+        self.0.query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.0.query_all_raw(stmt).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.0.support_returning()
+    }
+}
+
+/// Whether a connection coming back to the pool is outside any transaction; one that is not
+/// (its `COMMIT` or `ROLLBACK` failed, on a full disk say) is closed, which rolls back what it
+/// still holds and gives up its locks, instead of serving the next request inside it.
+fn sqlite_clean(
+    conn: &mut sea_orm::sqlx::SqliteConnection,
+    _meta: PoolConnectionMetadata,
+) -> futures_util::future::BoxFuture<'_, Result<bool, SqlxError>> {
+    Box::pin(async move {
+        let in_sqlite_transaction = {
+            let mut handle = conn.lock_handle().await?;
+            // SAFETY: the handle is valid and locked away from the connection's worker thread
+            // while `handle` lives; `sqlite3_get_autocommit` only reads the connection's state.
+            unsafe { libsqlite3_sys::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) == 0 }
+        };
+        Ok(returned_clean(
+            in_sqlite_transaction || conn.is_in_transaction(),
+        ))
+    })
+}
+
+/// [`sqlite_clean`] for PostgreSQL: the driver's count of open transactions.
+fn postgres_clean(
+    conn: &mut sea_orm::sqlx::PgConnection,
+    _meta: PoolConnectionMetadata,
+) -> futures_util::future::BoxFuture<'_, Result<bool, SqlxError>> {
+    let in_transaction = conn.is_in_transaction();
+    Box::pin(async move { Ok(returned_clean(in_transaction)) })
+}
+
+fn returned_clean(in_transaction: bool) -> bool {
+    if in_transaction {
+        tracing::warn!(
+            "a database connection came back inside a transaction (its commit or rollback \
+             failed); it is closed, which rolls that transaction back"
+        );
+    }
+    !in_transaction
+}
 
 use crate::config::StorageConfig;
 
 /// Connects, creating the data dir (and the SQLite file) when needed, and runs every migration.
-pub async fn connect(storage: &StorageConfig) -> anyhow::Result<DatabaseConnection> {
+pub async fn connect(storage: &StorageConfig) -> anyhow::Result<Db> {
     std::fs::create_dir_all(&storage.data_dir)
         .with_context(|| format!("cannot create the data dir {}", storage.data_dir.display()))?;
     let mut options = ConnectOptions::new(storage.database_url.clone());
     options
         .sqlx_logging(false)
         .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10));
+        .acquire_timeout(Duration::from_secs(10))
+        .map_sqlx_sqlite_pool_opts(|pool| pool.after_release(sqlite_clean))
+        .map_sqlx_postgres_pool_opts(|pool| pool.after_release(postgres_clean));
     if storage.is_sqlite() {
         // One file, one writer at a time: a small pool avoids lock contention.
         options.max_connections(4);
@@ -40,7 +156,7 @@ pub async fn connect(storage: &StorageConfig) -> anyhow::Result<DatabaseConnecti
         .context("cannot bring the database schema up to date");
     lock.release().await;
     migrated?;
-    Ok(db)
+    Ok(Db::new(db))
 }
 
 /// The key of the PostgreSQL advisory lock that serializes the starts of the nodes sharing a

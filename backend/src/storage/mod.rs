@@ -1,7 +1,9 @@
-//! Where the server keeps things: the database (connection and entities) and the install root.
+//! Where the server keeps things: the database (connection and entities), the install root,
+//! and the room left on the data dir's file system.
 
 pub mod db;
 pub mod entity;
 pub mod files;
 pub mod install_root;
 pub mod levels;
+pub mod space;

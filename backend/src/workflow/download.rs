@@ -14,12 +14,14 @@ use shared::panel::{JobInfo, JobKind, ServerEvent};
 use shared::{PatchId, PatchLevel};
 
 use crate::package::verify::InstalledLevel;
+use crate::service::ServiceError;
 use crate::service::backoff::Backoff;
 use crate::service::events::Events;
 use crate::service::jobs::{JobHandle, Jobs};
 use crate::service::repository::{Expected, ImportContext, ImportError, PatchRepository};
 use crate::service::tmc::{TmcSync, row_id};
 use crate::storage::entity::tmc_patch;
+use crate::storage::space::{self, Purpose, Shortfall, Space};
 
 /// Attempts per download (the first request and the resumes after a broken connection).
 const ATTEMPTS: u32 = 5;
@@ -41,6 +43,9 @@ pub enum DownloadError {
     Running(PatchId, i64),
     #[error("no TMC is configured (start the server with --tmc-url)")]
     NoTmc,
+    /// The data dir has no room for the package the catalog describes.
+    #[error(transparent)]
+    NoRoom(#[from] Shortfall),
     #[error(transparent)]
     Service(#[from] crate::service::ServiceError),
 }
@@ -86,6 +91,7 @@ impl Downloader {
             return Err(DownloadError::Running(id, job.id));
         }
         let size = u64::try_from(entry.size).unwrap_or(0);
+        self.repository.ensure_room(size, Purpose::Download).await?;
         let (info, handle) = self
             .jobs
             .start(JobKind::Download, Some(id), size, actor)
@@ -145,10 +151,37 @@ impl Downloader {
             self.tmc.timeout(),
             handle.clone(),
         );
-        self.repository
+        match self
+            .repository
             .import(Box::pin(stream), installed, context)
             .await
-            .map(|_| ())
+        {
+            Ok(_) => Ok(()),
+            Err(err) if is_full(&err) => Err(self.shortfall(size).await.map_or(err, Into::into)),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Why a download of `size` bytes that found the disk full stopped, with the figures.
+    async fn shortfall(&self, size: u64) -> Option<Shortfall> {
+        let dir = self.repository.data_dir();
+        let space = Space::read(dir).await.ok()?;
+        Some(Shortfall {
+            dir: dir.to_owned(),
+            free: space.free,
+            needed: size.saturating_add(space::MARGIN),
+            purpose: Purpose::Download,
+        })
+    }
+}
+
+/// Whether an import stopped because the disk or the database is full.
+fn is_full(err: &ImportError) -> bool {
+    match err {
+        ImportError::Io(io) => space::io_is_full(io),
+        ImportError::Service(ServiceError::Db(db)) => space::db_is_full(db).is_some(),
+        ImportError::NoRoom(_) => true,
+        _ => false,
     }
 }
 
@@ -175,6 +208,7 @@ fn error_body(err: &ImportError, cancelled: bool) -> ErrorBody {
         ImportError::Exists(_) => ("already_in_repository".to_owned(), err.to_string()),
         ImportError::Mismatch(_) => ("catalog_mismatch".to_owned(), err.to_string()),
         ImportError::Interrupted(_) => ("download_failed".to_owned(), err.to_string()),
+        ImportError::NoRoom(_) => ("insufficient_storage".to_owned(), err.to_string()),
         ImportError::Service(_) | ImportError::Io(_) => {
             ("repository_error".to_owned(), err.to_string())
         }

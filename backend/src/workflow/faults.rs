@@ -43,9 +43,6 @@ pub async fn pause_point(stage: shared::panel::Stage) {
     }
 }
 
-/// `SMS_FREE_BYTES=<n>` pretends the disk has `n` bytes free.
-pub const FREE_BYTES_ENV: &str = "SMS_FREE_BYTES";
-
 /// Stops everything here when `SMS_CRASH_AT` names `stage` (fault-injection builds only).
 pub fn crash_point(stage: shared::panel::Stage) {
     crash_point_named(stage.as_str());
@@ -92,12 +89,4 @@ pub fn crash_point_named(_point: &str) {}
 pub fn postcheck_fault(node: &str) -> bool {
     cfg!(feature = "fault-injection")
         && std::env::var(FAIL_POSTCHECK_ENV).is_ok_and(|v| v == "1" || v == node)
-}
-
-/// The free bytes `SMS_FREE_BYTES` pretends (fault-injection builds only).
-pub fn pretended_free_bytes() -> Option<u64> {
-    if !cfg!(feature = "fault-injection") {
-        return None;
-    }
-    std::env::var(FREE_BYTES_ENV).ok()?.parse().ok()
 }

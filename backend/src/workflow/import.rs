@@ -9,6 +9,7 @@ use crate::package::verify::InstalledLevel;
 use crate::package::{PackageError, RejectCode};
 use crate::service::repository::{ImportContext, ImportError};
 use crate::service::{Audit, AuditEvent, Installed, PatchRepository};
+use crate::storage::space::Purpose;
 
 /// Who imports what, for the audit log.
 #[derive(Debug, Clone)]
@@ -50,6 +51,23 @@ impl Importer {
             return err.into();
         }
         ImportError::Rejected(rejection)
+    }
+
+    /// Refuses an upload whose declared size does not fit in the data dir, before reading it;
+    /// audited. `Ok` when it fits.
+    pub async fn ensure_room(&self, length: u64, upload: &Upload) -> Result<(), ImportError> {
+        let Err(shortfall) = self.repository.ensure_room(length, Purpose::Import).await else {
+            return Ok(());
+        };
+        let event = AuditEvent::failure("patch_import", &upload.actor)
+            .source(upload.source.clone())
+            .details(format!(
+                "{}, {length} bytes: {}",
+                upload.file_name.as_deref().unwrap_or("(unnamed upload)"),
+                shortfall.message()
+            ));
+        self.audit.record(event).await?;
+        Err(ImportError::NoRoom(shortfall))
     }
 
     /// Imports a package an admin uploads.

@@ -40,6 +40,8 @@ pub struct Panel {
     pub node_name: String,
     /// Told of a newer patch (`patch.available`).
     pub notifier: crate::service::notify::Notifier,
+    /// The data dir's free space.
+    pub disk: crate::service::disk::Disk,
     /// The last answer of `GET /api/v1/patches`.
     pub cache: Arc<ViewCache>,
 }
@@ -228,6 +230,7 @@ async fn build_view(state: &Panel) -> Result<PatchesView, ServiceError> {
         },
         history: history.into_iter().map(history_entry).collect(),
         history_total,
+        storage: state.disk.status().await,
         available,
         tmc: state.tmc.status().await,
         notifications_enabled: settings.notifications_enabled,

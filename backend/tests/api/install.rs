@@ -597,7 +597,7 @@ async fn too_little_disk_space_is_refused_before_anything_changes() {
     let api = logged_in(&server.url).await;
     let job = api.follow_job(api.install("6.4.0.3").await).await;
     assert_eq!(job["state"], "failed", "{job}");
-    assert_eq!(job["error"]["code"], "insufficient_disk_space", "{job}");
+    assert_eq!(job["error"]["code"], "insufficient_storage", "{job}");
     let stages = stage_names(&job);
     assert_eq!(
         stages[1],
@@ -730,7 +730,7 @@ async fn the_command_line_fails_with_the_jobs_code_when_the_install_fails() {
         "{out}"
     );
     let err = String::from_utf8_lossy(&failed.stderr);
-    assert!(err.contains("error: insufficient_disk_space: "), "{err}");
+    assert!(err.contains("error: insufficient_storage: "), "{err}");
     let unknown = sms_remote(&url, &["install", "6.4.0.7"]).await;
     assert!(!unknown.status.success());
     let err = String::from_utf8_lossy(&unknown.stderr);

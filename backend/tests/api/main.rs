@@ -10,6 +10,7 @@ mod cli;
 mod client;
 mod cluster;
 mod devices;
+mod disk;
 mod hostile;
 mod import;
 mod install;

@@ -3,7 +3,8 @@
 use backend::config::{AuthConfig, InitialInstall, StorageConfig};
 use backend::service::{Audit, Auth, Installed, SettingsService};
 use backend::storage::db;
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use backend::storage::db::Db;
+use sea_orm::{ConnectionTrait, Statement};
 use shared::Role;
 use tempfile::TempDir;
 use testkit::PgTestDb;
@@ -21,6 +22,7 @@ impl TestDb {
         let storage = StorageConfig {
             database_url: format!("sqlite://{}?mode=rwc", dir.path().join("sms.db").display()),
             data_dir: dir.path().to_owned(),
+            warn_free_bytes: None,
         };
         Some(TestDb {
             storage,
@@ -39,7 +41,7 @@ impl TestDb {
         })
     }
 
-    async fn open(&self) -> DatabaseConnection {
+    async fn open(&self) -> Db {
         db::connect(&self.storage)
             .await
             .expect("database opens and migrates")

@@ -30,6 +30,7 @@ pub const FILE_NAME_HEADER: &str = "X-SMS-File-Name";
         (status = 413, description = "Over a limit: `too_large`", body = ErrorResponse),
         (status = 415, description = "Not sent as application/octet-stream", body = ErrorResponse),
         (status = 422, description = "An invalid package; the code says why (see docs/package-format.md)", body = ErrorResponse),
+        (status = 507, description = "The data dir has no room for it: `insufficient_storage`, with what is free and what is needed", body = ErrorResponse),
     )
 )]
 #[tracing::instrument(skip_all, fields(user = %admin.username))]
@@ -73,6 +74,9 @@ pub async fn import(
         .and_then(|v| v.parse::<u64>().ok());
     if let Some(length) = declared.filter(|length| *length > limit) {
         return Err(state.imports.refuse_oversize(length, upload).await.into());
+    }
+    if let Some(length) = declared {
+        state.imports.ensure_room(length, &upload).await?;
     }
     let info = state
         .imports

@@ -23,6 +23,9 @@ pub async fn get(State(state): State<AppState>, parts: Parts) -> Result<Response
         newer_patch: view.newer_patch.is_some(),
         outbox_pending: state.notifier.backlog().await?,
         scheduled: state.jobs.scheduled().await?.is_some(),
+        data_dir: view
+            .storage
+            .map(|storage| (storage.free_bytes, storage.total_bytes)),
     };
     let text = state
         .metrics

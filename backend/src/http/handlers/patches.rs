@@ -71,6 +71,7 @@ pub async fn history(
         (status = 404, description = "Not in the TMC catalog (`patch_not_found`)", body = ErrorResponse),
         (status = 409, description = "Already downloaded (`already_in_repository`) or downloading (`download_running`)", body = ErrorResponse),
         (status = 412, description = "No TMC configured (`tmc_not_configured`)", body = ErrorResponse),
+        (status = 507, description = "The data dir has no room for the package the catalog describes: `insufficient_storage`, with what is free and what is needed", body = ErrorResponse),
     )
 )]
 #[tracing::instrument(skip_all, fields(user = %admin.username))]

@@ -3,6 +3,7 @@
 //! in `job_stages` when it starts and when it ends, and run alone: while one runs no other job
 //! starts, and one starts only when no other job runs.
 
+use crate::storage::db::Db;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,8 +11,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
 use shared::api::ErrorBody;
 use shared::panel::{JobInfo, JobKind, JobState, ServerEvent, Stage, StageInfo, StageOutcome};
@@ -41,7 +41,7 @@ struct Running {
 /// Creates, tracks and finishes jobs; cheap to clone.
 #[derive(Clone)]
 pub struct Jobs {
-    db: DatabaseConnection,
+    db: Db,
     events: Events,
     running: Arc<RwLock<HashMap<i64, Running>>>,
     /// Held while deciding whether a job may start, so two requests cannot both start one.
@@ -63,7 +63,7 @@ pub struct JobHandle {
 }
 
 impl Jobs {
-    pub fn new(db: DatabaseConnection, events: Events, node: &str) -> Self {
+    pub fn new(db: Db, events: Events, node: &str) -> Self {
         Self {
             node: node.to_owned(),
             db,

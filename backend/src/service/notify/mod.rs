@@ -5,14 +5,15 @@
 mod outbox;
 mod send;
 
+use crate::storage::db::Db;
 use std::sync::Arc;
 
 use base64::Engine;
 use chrono::Utc;
 use rand_core::{OsRng, RngCore};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder,
 };
 use serde_json::{Map, Value, json};
 use shared::notify::{
@@ -60,7 +61,7 @@ pub struct Notifier {
 }
 
 struct Inner {
-    db: DatabaseConnection,
+    db: Db,
     events: Events,
     clock: Clock,
     config: NotifyConfig,
@@ -72,7 +73,7 @@ struct Inner {
 impl Notifier {
     /// Builds the webhook client and, with an `[smtp]` server, the mail transport.
     pub fn new(
-        db: DatabaseConnection,
+        db: Db,
         events: Events,
         clock: Clock,
         config: NotifyConfig,

@@ -14,9 +14,6 @@ use crate::service::installed::InstalledState;
 use super::engine::{InstallEngine, blocking};
 use super::error::PatchJobError;
 
-/// Room kept free beyond twice the payload, so an install never fills the disk.
-pub const DISK_MARGIN: u64 = 64 << 20;
-
 /// What an install works from.
 #[derive(Debug, Clone)]
 pub(super) struct InstallPlan {
@@ -198,37 +195,14 @@ pub(super) async fn verify(
     Ok(verified.manifest.files.iter().map(|f| f.size).sum())
 }
 
-/// Free space for the payload twice (staging and the level itself) plus a margin.
+/// Room for the payload twice (staging and the level itself), by the rule every write of a
+/// known size follows (`storage::space`): a shortfall fails the job with `insufficient_storage`.
 pub(super) async fn enough_disk(engine: &InstallEngine, payload: u64) -> Result<(), PatchJobError> {
-    let dir = engine.install_root.dir().to_owned();
-    let free = free_bytes(dir).await.map_err(|err| {
-        PatchJobError::failed(
-            "internal_error",
-            format!("cannot tell the free disk space: {err}"),
-        )
-    })?;
-    let needed = payload.saturating_mul(2).saturating_add(DISK_MARGIN);
-    if free < needed {
-        return Err(PatchJobError::precondition(
-            "insufficient_disk_space",
-            format!(
-                "The install needs {} MB free in the data folder and only {} MB are free. Free \
-                 some space, then install again.",
-                needed.div_ceil(1_000_000),
-                free / 1_000_000
-            ),
-        ));
-    }
-    Ok(())
-}
-
-pub(super) async fn free_bytes(dir: PathBuf) -> std::io::Result<u64> {
-    if let Some(pretend) = crate::workflow::faults::pretended_free_bytes() {
-        return Ok(pretend);
-    }
-    blocking(move || {
-        let stat = rustix::fs::statvfs(&dir).map_err(std::io::Error::from)?;
-        Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
-    })
+    crate::storage::space::ensure_room(
+        engine.install_root.dir(),
+        payload.saturating_mul(2),
+        crate::storage::space::Purpose::Install,
+    )
     .await
+    .map_err(PatchJobError::from)
 }

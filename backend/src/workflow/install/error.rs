@@ -15,6 +15,8 @@ pub enum JobErrorKind {
     Conflict,
     /// A precondition does not hold (not downloaded, not applicable, HA, disk space).
     Precondition,
+    /// Too little room on the data dir's disk, or the database is full (507).
+    InsufficientStorage,
     /// The job ran and failed.
     Failed,
 }
@@ -62,9 +64,30 @@ impl PatchJobError {
     }
 }
 
+impl From<crate::storage::space::Shortfall> for PatchJobError {
+    fn from(shortfall: crate::storage::space::Shortfall) -> Self {
+        Self {
+            kind: JobErrorKind::InsufficientStorage,
+            code: INSUFFICIENT_STORAGE,
+            message: shortfall.message(),
+        }
+    }
+}
+
+/// The code of a refusal or failure for lack of space.
+pub const INSUFFICIENT_STORAGE: &str = "insufficient_storage";
+
 impl From<ServiceError> for PatchJobError {
     fn from(err: ServiceError) -> Self {
         match err {
+            ServiceError::Db(db) if crate::storage::space::db_is_full(&db).is_some() => Self {
+                kind: JobErrorKind::InsufficientStorage,
+                code: INSUFFICIENT_STORAGE,
+                message: format!(
+                    "The database is full and could not record the job's progress ({db}). Free \
+                     space, then try again."
+                ),
+            },
             ServiceError::JobRunning { message, .. } => Self::conflict("job_running", message),
             ServiceError::Conflict { code, message } => Self::conflict(code, message),
             ServiceError::Migration(err) => Self::failed(err.code(), err.to_string()),

@@ -27,7 +27,6 @@ pub use engine::{InstallEngine, blocking};
 use recovery::{adopt_interrupted, resume_interrupted};
 use run::{run_install, run_rollback};
 
-pub use checks::DISK_MARGIN;
 pub use error::{JobErrorKind, PatchJobError};
 
 impl InstallEngine {

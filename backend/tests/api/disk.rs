@@ -1,0 +1,324 @@
+//! A full disk, on a real small file system (a tmpfs, `testkit::SmallDisk`): writes are refused
+//! with 507 `insufficient_storage`, uploads and downloads that cannot fit are refused before a
+//! byte is written, no answered write is lost, and the very next request once space is back
+//! works.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use reqwest::{Client, Method};
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, Statement};
+use serde_json::Value;
+use testkit::disk::SmallDisk;
+use testkit::{ADMIN_PASSWORD, PgTestDb, TestApp, Vendor, assert_error, new_client, test_config};
+
+const MIB: u64 = 1 << 20;
+
+/// A server with its data dir (and its SQLite file, or with `pg` its PostgreSQL database) on
+/// `disk`, trusting `vendor`, with the admin logged in.
+async fn app_on(disk: &SmallDisk, vendor: &Vendor, pg: Option<PgTestDb>) -> TestApp {
+    let data_dir = disk.folder();
+    let mut config = test_config(data_dir.path());
+    vendor.trust(&mut config);
+    if let Some(pg) = &pg {
+        config.storage.database_url = pg.url.clone();
+    }
+    let app = TestApp::start(config, data_dir, pg)
+        .await
+        .expect("the server starts on the small disk");
+    app.login_admin().await;
+    app
+}
+
+/// What a request answered: its status and error code (empty for a success).
+async fn outcome(response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    let code = body["error"]["code"].as_str().unwrap_or("").to_owned();
+    (status, code)
+}
+
+/// Asserts a write on a full disk either worked or was refused with 507 `insufficient_storage`
+/// (never 500); returns whether it worked.
+fn worked_or_refused(what: &str, (status, code): &(u16, String)) -> bool {
+    match status {
+        200..=299 => true,
+        507 => {
+            assert_eq!(code, "insufficient_storage", "{what}");
+            false
+        }
+        _ => panic!("{what} on a full disk answered {status} {code}"),
+    }
+}
+
+/// A session of `client` works: `GET /api/v1/session` answers 200.
+async fn session_works(app: &TestApp, client: &Client) -> bool {
+    let response = client.get(app.url("/api/v1/session")).send().await.unwrap();
+    response.status() == 200
+}
+
+async fn login(app: &TestApp, client: &Client, password: &str) -> (u16, String) {
+    outcome(app.login_with(client, "admin", password).await).await
+}
+
+#[tokio::test]
+async fn an_import_that_does_not_fit_is_refused_before_its_body_is_read() {
+    let disk = SmallDisk::mount(96);
+    let vendor = Vendor::new();
+    let app = app_on(&disk, &vendor, None).await;
+    disk.fill_leaving(40 * MIB);
+
+    // 80 MiB announced; one chunk sent, then the body stalls: only an answer that does not
+    // wait for the body comes back.
+    let first = futures_util::stream::once(async { Ok::<_, std::io::Error>(vec![0u8; 4096]) });
+    let stalled = first.chain(futures_util::stream::pending());
+    let request = app
+        .request(Method::POST, "/api/v1/patches/import")
+        .header("Content-Type", "application/octet-stream")
+        .header("Content-Length", (80 * MIB).to_string())
+        .header("X-SMS-File-Name", "big.smspatch")
+        .body(reqwest::Body::wrap_stream(stalled));
+    let response = tokio::time::timeout(Duration::from_secs(20), request.send())
+        .await
+        .expect("answered without the whole body")
+        .unwrap();
+    let message = assert_error(response, 507, "insufficient_storage").await;
+    assert!(message.contains("has 40 MiB free"), "{message}");
+    assert!(message.contains("needs 144 MiB"), "{message}");
+    assert!(message.contains("import a smaller patch"), "{message}");
+
+    let repository = app.data_dir.path().join("patches");
+    let left: Vec<_> = std::fs::read_dir(&repository)
+        .map(|entries| entries.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "nothing is left behind: {left:?}");
+    let audit = app.get_json("/api/v1/audit").await;
+    assert!(
+        audit["entries"].as_array().unwrap().iter().any(|e| {
+            e["action"] == "patch_import"
+                && e["outcome"] == "failure"
+                && e["details"].as_str().unwrap_or("").contains("big.smspatch")
+        }),
+        "the refusal is audited: {audit}"
+    );
+}
+
+#[tokio::test]
+async fn an_upload_of_unknown_size_that_fills_the_disk_is_refused_and_leaves_nothing() {
+    let disk = SmallDisk::mount(128);
+    let vendor = Vendor::new();
+    let package = vendor.package(2).random_payload_bytes(12 * MIB).bytes();
+    let app = app_on(&disk, &vendor, None).await;
+    disk.fill_leaving(4 * MIB);
+
+    // Streamed without a length: the server learns it does not fit only when the disk is full.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        package.chunks(64 * 1024).map(|c| Ok(c.to_vec())).collect();
+    let response = app
+        .import(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .await;
+    let message = assert_error(response, 507, "insufficient_storage").await;
+    assert!(message.contains("MiB free"), "{message}");
+    let left: Vec<_> = std::fs::read_dir(app.data_dir.path().join("patches"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "the partial file is removed: {left:?}");
+    assert!(disk.free() >= 3 * MIB, "the space is given back");
+
+    // Room again: the same package goes in.
+    disk.empty();
+    let response = app.import(package).await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn a_download_that_does_not_fit_is_refused_up_front_without_a_job() {
+    let disk = SmallDisk::mount(96);
+    let vendor = Vendor::new();
+    vendor.package(2).payload_kib(600).write();
+    let tmc = backend::tools::tmc_server::TmcServer::with_rate(
+        vendor.dir().to_owned(),
+        backend::package::PackageSigner::load(&vendor.secret_key()).unwrap(),
+        Duration::from_secs(86_400),
+        None,
+    );
+    tmc.refresh().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let router = tmc.clone().router();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let data_dir = disk.folder();
+    let mut config = test_config(data_dir.path());
+    vendor.trust(&mut config);
+    config.tmc.url = Some(url.parse().unwrap());
+    config.tmc.interval = Duration::from_secs(3600);
+    let app = TestApp::start(config, data_dir, None).await.unwrap();
+    app.login_admin().await;
+    assert_eq!(app.tmc_check().await.status(), 200);
+    disk.fill_leaving(40 * MIB);
+
+    let message = assert_error(app.download("6.4.0.2").await, 507, "insufficient_storage").await;
+    assert!(message.contains("has 40 MiB free"), "{message}");
+    assert!(message.contains("this download needs 65 MiB"), "{message}");
+    let jobs = backend::storage::entity::job::Entity::find()
+        .count(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(jobs, 0, "no job started");
+
+    disk.empty();
+    let response = app.download("6.4.0.2").await;
+    assert_eq!(response.status(), 202, "room again: the download starts");
+    let job: Value = response.json().await.unwrap();
+    let done = app.wait_for_job(job["id"].as_i64().unwrap()).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+}
+
+/// On a full disk: logins, a wrong password (an audit entry), a setting change and an install
+/// (a job and its stages) answer 2xx or 507, never 500; once space is back the very next login
+/// and write work, every 2xx write holds across a restart, and the database is intact.
+async fn a_full_disk_loses_no_answered_write(pg: Option<PgTestDb>, disk: SmallDisk) {
+    let vendor = Vendor::new();
+    let postgres = pg.is_some();
+    let app = app_on(&disk, &vendor, pg).await;
+    app.import_file(&vendor.package(3).write()).await;
+    disk.fill();
+
+    let mut tried = Vec::new();
+    let mut sessions = Vec::new();
+    for round in 0..3 {
+        let client = new_client();
+        let answer = login(&app, &client, ADMIN_PASSWORD).await;
+        if worked_or_refused("a login", &answer) {
+            sessions.push(client);
+        }
+        tried.push((format!("login {round}"), answer));
+    }
+    let wrong = login(&app, &new_client(), "not-the-password").await;
+    assert!(
+        wrong.0 == 401 || wrong == (507, "insufficient_storage".into()),
+        "a wrong password on a full disk answered {wrong:?}"
+    );
+    let wrong_audited = wrong.0 == 401;
+    tried.push(("wrong password".into(), wrong));
+    let setting = outcome(app.set_notifications(false).await).await;
+    let setting_stored = worked_or_refused("a setting change", &setting);
+    tried.push(("setting change".into(), setting));
+    let install = app.install("6.4.0.3").await;
+    let install_answer = install.status().as_u16();
+    let job = if install_answer == 202 {
+        let job: Value = install.json().await.unwrap();
+        Some(app.wait_for_job(job["id"].as_i64().unwrap()).await)
+    } else {
+        let answer = outcome(install).await;
+        worked_or_refused("an install", &answer);
+        None
+    };
+    if let Some(job) = &job {
+        assert_eq!(job["state"], "failed", "no room to install: {job}");
+        assert_eq!(job["error"]["code"], "insufficient_storage", "{job}");
+    }
+    tried.push((
+        "install".into(),
+        (
+            install_answer,
+            job.map(|j| j["error"]["code"].to_string())
+                .unwrap_or_default(),
+        ),
+    ));
+    eprintln!(
+        "on a full disk ({}): {tried:?}",
+        if postgres { "PostgreSQL" } else { "SQLite" }
+    );
+
+    // Space back: the very next requests work.
+    disk.empty();
+    let freed = std::time::Instant::now();
+    let client = new_client();
+    let (status, code) = login(&app, &client, ADMIN_PASSWORD).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (200, ""),
+        "the first login after freeing space"
+    );
+    eprintln!("first write after freeing space: {:?}", freed.elapsed());
+    assert!(session_works(&app, &client).await, "its session works");
+    let response = app.set_notifications(true).await;
+    assert_eq!(
+        response.status(),
+        200,
+        "the first setting change after freeing space"
+    );
+    for client in &sessions {
+        assert!(
+            session_works(&app, client).await,
+            "a session whose login answered 200 works"
+        );
+    }
+
+    // Every answered write is there after a restart.
+    let app = app.restart().await;
+    let settings = app.get_json("/api/v1/settings").await;
+    assert_eq!(settings["notifications_enabled"], true, "{settings}");
+    for client in sessions.iter().chain([&client]) {
+        assert!(
+            session_works(&app, client).await,
+            "a 200 login's session survives a restart"
+        );
+    }
+    let audit = app.get_json("/api/v1/audit").await;
+    let entries = |action: &str, outcome: &str| {
+        audit["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == action && e["outcome"] == outcome)
+            .count()
+    };
+    let changes = entries("setting_change", "success");
+    let expected = if setting_stored { 2 } else { 1 };
+    assert_eq!(
+        changes, expected,
+        "each answered setting change is audited: {audit}"
+    );
+    if wrong_audited {
+        assert_eq!(
+            entries("login", "failure"),
+            1,
+            "the 401's audit entry: {audit}"
+        );
+    }
+    if !postgres {
+        let check = app
+            .state
+            .db
+            .query_one_raw(Statement::from_string(
+                app.state.db.get_database_backend(),
+                "PRAGMA integrity_check",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let verdict: String = check.try_get_by_index(0).unwrap();
+        assert_eq!(verdict, "ok");
+    }
+}
+
+#[tokio::test]
+async fn a_full_disk_loses_no_answered_write_on_sqlite() {
+    a_full_disk_loses_no_answered_write(None, SmallDisk::mount(128)).await;
+}
+
+#[tokio::test]
+async fn a_full_disk_loses_no_answered_write_on_postgres() {
+    let disk = SmallDisk::mount(128);
+    // The database's tablespace on the same small disk: PostgreSQL's own writes find it full.
+    let Some(pg) = PgTestDb::create_on(disk.path()).await else {
+        return;
+    };
+    a_full_disk_loses_no_answered_write(Some(pg), disk).await;
+}
