@@ -80,6 +80,10 @@ pub const HISTORY_COUNT: Locator<'static> = Locator::Css("#history-count");
 /// "Show older (N more)".
 pub const HISTORY_OLDER: Locator<'static> = Locator::Css("#history-older");
 pub const INSTALLED_PATCH: Locator<'static> = Locator::Css("#installed-patch");
+/// "Data dir …: … free of …" in the panel.
+pub const STORAGE_FREE: Locator<'static> = Locator::Css("#storage-free");
+/// The panel's warning that the data dir's free space is low.
+pub const STORAGE_LOW: Locator<'static> = Locator::Css("#storage-low");
 /// The "A newer patch is available" notice under the header.
 pub const PATCH_NOTICE: Locator<'static> = Locator::Css("#patch-notice");
 

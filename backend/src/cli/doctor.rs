@@ -166,9 +166,9 @@ fn data_dir(dir: &Path, warn_free: Option<u64>) -> Check {
         Ok(space) => {
             let found = format!(
                 "{shown}: writable, {} free of {} (the server warns below {})",
-                gib(space.free),
-                gib(space.total),
-                gib(space.warn_below(warn_free))
+                size(space.free),
+                size(space.total),
+                size(space.warn_below(warn_free))
             );
             if space.free < space::MARGIN {
                 Check::fail(
@@ -197,7 +197,11 @@ fn data_dir(dir: &Path, warn_free: Option<u64>) -> Check {
     }
 }
 
-fn gib(bytes: u64) -> String {
+/// MiB under a GiB, tenths of a GiB from there.
+fn size(bytes: u64) -> String {
+    if bytes < 1 << 30 {
+        return format!("{} MiB", bytes >> 20);
+    }
     // Tenths of a GiB, in integers.
     let tenths = bytes.saturating_mul(10) / (1 << 30);
     format!("{}.{} GiB", tenths / 10, tenths % 10)
@@ -497,10 +501,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes_are_shown_in_tenths_of_a_gib() {
-        assert_eq!(gib(0), "0.0 GiB");
-        assert_eq!(gib(3 << 29), "1.5 GiB");
-        assert_eq!(gib(41 << 30), "41.0 GiB");
+    fn sizes_are_shown_in_mib_under_a_gib_and_in_tenths_of_a_gib_above() {
+        assert_eq!(size(0), "0 MiB");
+        assert_eq!(size(96 << 20), "96 MiB");
+        assert_eq!(size(3 << 29), "1.5 GiB");
+        assert_eq!(size(41 << 30), "41.0 GiB");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use sea_orm::{DbErr, RuntimeErr};
 pub const MARGIN: u64 = 64 << 20;
 
 /// Below this much free space the server warns, unless `[storage] warn_free_mb` says otherwise
-/// (or 10 % of the file system, when that is less).
+/// (or 10 % of the file system, when that is less, but never under [`MARGIN`]).
 pub const DEFAULT_WARN_BYTES: u64 = 2 << 30;
 
 const MIB: u64 = 1 << 20;
@@ -46,9 +46,9 @@ impl Space {
     }
 
     /// The free space under which to warn: `configured` bytes, or by default 2 GiB or 10 % of
-    /// the file system, whichever is less.
+    /// the file system, whichever is less, but at least the [`MARGIN`] every write keeps free.
     pub fn warn_below(&self, configured: Option<u64>) -> u64 {
-        configured.unwrap_or_else(|| DEFAULT_WARN_BYTES.min(self.total / 10))
+        configured.unwrap_or_else(|| DEFAULT_WARN_BYTES.min(self.total / 10).max(MARGIN))
     }
 
     /// Whether the free space is under the warning threshold.
@@ -180,7 +180,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_warning_threshold_is_two_gib_or_a_tenth_whichever_is_less() {
+    fn the_warning_threshold_is_two_gib_or_a_tenth_whichever_is_less_but_at_least_the_margin() {
         let big = Space {
             free: 0,
             total: 100 << 30,
@@ -198,6 +198,11 @@ mod tests {
         };
         assert!(low.is_low(None));
         assert!(!low.is_low(Some(500 << 20)));
+        let tiny = Space {
+            free: 0,
+            total: 96 << 20,
+        };
+        assert_eq!(tiny.warn_below(None), MARGIN);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use backend::tools::tmc_server::TmcServer;
 use futures_util::StreamExt;
 use reqwest::{Client, Method};
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, Statement};
@@ -17,9 +18,23 @@ const MIB: u64 = 1 << 20;
 /// A server with its data dir (and its SQLite file, or with `pg` its PostgreSQL database) on
 /// `disk`, trusting `vendor`, with the admin logged in.
 async fn app_on(disk: &SmallDisk, vendor: &Vendor, pg: Option<PgTestDb>) -> TestApp {
+    app_with_tmc_on(disk, vendor, pg, None).await
+}
+
+/// [`app_on`] with the TMC at `tmc` (checked only on Check now).
+async fn app_with_tmc_on(
+    disk: &SmallDisk,
+    vendor: &Vendor,
+    pg: Option<PgTestDb>,
+    tmc: Option<&str>,
+) -> TestApp {
     let data_dir = disk.folder();
     let mut config = test_config(data_dir.path());
     vendor.trust(&mut config);
+    if let Some(url) = tmc {
+        config.tmc.url = Some(url.parse().unwrap());
+        config.tmc.interval = Duration::from_secs(3600);
+    }
     if let Some(pg) = &pg {
         config.storage.database_url = pg.url.clone();
     }
@@ -28,6 +43,22 @@ async fn app_on(disk: &SmallDisk, vendor: &Vendor, pg: Option<PgTestDb>) -> Test
         .expect("the server starts on the small disk");
     app.login_admin().await;
     app
+}
+
+/// A TMC serving `vendor`'s folder on a loopback port: its handle and URL.
+async fn serve_tmc(vendor: &Vendor) -> (std::sync::Arc<TmcServer>, String) {
+    let tmc = TmcServer::with_rate(
+        vendor.dir().to_owned(),
+        backend::package::PackageSigner::load(&vendor.secret_key()).unwrap(),
+        Duration::from_secs(86_400),
+        None,
+    );
+    tmc.refresh().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let router = tmc.clone().router();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (tmc, url)
 }
 
 /// What a request answered: its status and error code (empty for a success).
@@ -139,17 +170,7 @@ async fn a_download_that_does_not_fit_is_refused_up_front_without_a_job() {
     let disk = SmallDisk::mount(96);
     let vendor = Vendor::new();
     vendor.package(2).payload_kib(600).write();
-    let tmc = backend::tools::tmc_server::TmcServer::with_rate(
-        vendor.dir().to_owned(),
-        backend::package::PackageSigner::load(&vendor.secret_key()).unwrap(),
-        Duration::from_secs(86_400),
-        None,
-    );
-    tmc.refresh().await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    let router = tmc.clone().router();
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let (_tmc, url) = serve_tmc(&vendor).await;
 
     let data_dir = disk.folder();
     let mut config = test_config(data_dir.path());
@@ -184,8 +205,11 @@ async fn a_download_that_does_not_fit_is_refused_up_front_without_a_job() {
 async fn a_full_disk_loses_no_answered_write(pg: Option<PgTestDb>, disk: SmallDisk) {
     let vendor = Vendor::new();
     let postgres = pg.is_some();
-    let app = app_on(&disk, &vendor, pg).await;
-    app.import_file(&vendor.package(3).write()).await;
+    let package = vendor.package(3).write();
+    let (tmc, url) = serve_tmc(&vendor).await;
+    let app = app_with_tmc_on(&disk, &vendor, pg, Some(&url)).await;
+    assert_eq!(app.tmc_check().await.status(), 200);
+    app.import_file(&package).await;
     disk.fill();
 
     let mut tried = Vec::new();
@@ -230,6 +254,19 @@ async fn a_full_disk_loses_no_answered_write(pg: Option<PgTestDb>, disk: SmallDi
                 .unwrap_or_default(),
         ),
     ));
+    // The TMC offers a new patch: the sync records it, or cannot and says so.
+    vendor.package(4).payload_kib(8).write();
+    tmc.refresh().await.unwrap();
+    let check = app.tmc_check().await;
+    let check = (
+        check.status().as_u16(),
+        check.json::<Value>().await.unwrap_or(Value::Null),
+    );
+    assert!(
+        check.0 == 507 || check.0 == 200,
+        "Check now on a full disk: {check:?}"
+    );
+    tried.push(("TMC check".into(), (check.0, check.1.to_string())));
     eprintln!(
         "on a full disk ({}): {tried:?}",
         if postgres { "PostgreSQL" } else { "SQLite" }
@@ -252,6 +289,17 @@ async fn a_full_disk_loses_no_answered_write(pg: Option<PgTestDb>, disk: SmallDi
         response.status(),
         200,
         "the first setting change after freeing space"
+    );
+    let status: Value = app.tmc_check().await.json().await.unwrap();
+    assert_eq!(status["connection"], "connected", "{status}");
+    let view = app.get_json("/api/v1/patches").await;
+    assert!(
+        view["available"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["patch"]["id"] == "6.4.0.4"),
+        "the catalog is recorded once space is back: {view}"
     );
     for client in &sessions {
         assert!(
@@ -321,4 +369,167 @@ async fn a_full_disk_loses_no_answered_write_on_postgres() {
         return;
     };
     a_full_disk_loses_no_answered_write(Some(pg), disk).await;
+}
+
+/// The `disk.low` deliveries queued so far.
+async fn disk_low_deliveries(app: &TestApp) -> Vec<Value> {
+    let log = app.get_json("/api/v1/notifications/deliveries").await;
+    log["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["event"] == "disk.low")
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn low_space_shows_in_the_panel_and_the_metrics_and_disk_low_is_sent_once_until_space_is_back()
+ {
+    let disk = SmallDisk::mount(96);
+    let vendor = Vendor::new();
+    let app = app_on(&disk, &vendor, None).await;
+    let target = app
+        .request(Method::POST, "/api/v1/notifications/targets")
+        .json(&serde_json::json!({"kind": "webhook", "url": "http://127.0.0.1:9/hook"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(target.status(), 201);
+
+    // Plenty of room: the figure, no warning.
+    let view = app.get_json("/api/v1/patches").await;
+    let storage = &view["storage"];
+    assert_eq!(storage["low"], false, "{storage}");
+    assert_eq!(storage["total_bytes"], 96 * MIB, "{storage}");
+    // By default the warning starts at 10 % of the file system, but never under the 64 MiB
+    // every write keeps free.
+    assert_eq!(storage["warn_below_bytes"], 64 * MIB, "{storage}");
+    assert!(!app.state.disk.check().await.unwrap());
+    assert!(disk_low_deliveries(&app).await.is_empty());
+
+    disk.fill_leaving(4 * MIB);
+    // The panel's answer is kept for at most a second.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let view = app.get_json("/api/v1/patches").await;
+    let storage = &view["storage"];
+    assert_eq!(storage["low"], true, "{storage}");
+    let free = storage["free_bytes"].as_u64().unwrap();
+    assert!((3 * MIB..=5 * MIB).contains(&free), "{storage}");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let line = metrics
+        .lines()
+        .find(|l| l.starts_with("sms_data_dir_free_bytes "))
+        .unwrap_or_else(|| panic!("no free-space gauge in {metrics}"));
+    let gauge: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!((3 * MIB..=5 * MIB).contains(&gauge), "{line}");
+    assert!(metrics.contains(&format!("sms_data_dir_size_bytes {}", 96 * MIB)));
+
+    // Told once, not at every look.
+    assert!(app.state.disk.check().await.unwrap());
+    assert!(app.state.disk.check().await.unwrap());
+    let sent = disk_low_deliveries(&app).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let summary = sent[0]["summary"].as_str().unwrap();
+    assert!(summary.contains("MiB free in its data dir"), "{summary}");
+
+    // Space back, then low again: told again.
+    disk.empty();
+    assert!(!app.state.disk.check().await.unwrap());
+    disk.fill_leaving(4 * MIB);
+    assert!(app.state.disk.check().await.unwrap());
+    assert_eq!(disk_low_deliveries(&app).await.len(), 2);
+}
+
+#[tokio::test]
+async fn the_doctor_fails_the_data_dir_with_a_fix_when_nothing_fits_any_more() {
+    let disk = SmallDisk::mount(96);
+    let data = disk.path().join("data");
+    let mut served = testkit::process::serve(
+        std::path::Path::new(env!("CARGO_BIN_EXE_sms")),
+        &data,
+        &[],
+        &[("SMS_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)],
+    );
+    let doctor = || {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_sms"))
+            .arg("doctor")
+            .env("SMS_DATA_DIR", &data)
+            .env("SMS_LISTEN", served.url.trim_start_matches("http://"))
+            .env_remove("SMS_DATABASE_URL")
+            .env_remove("SMS_TMC_URL")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let out = doctor();
+    let line = out.lines().find(|l| l.contains("data dir")).unwrap();
+    assert!(line.starts_with("ok    data dir"), "{out}");
+    assert!(line.contains("MiB free of 96 MiB"), "{out}");
+
+    disk.fill_leaving(4 * MIB);
+    let out = doctor();
+    let at = out
+        .lines()
+        .position(|l| l.starts_with("FAIL  data dir"))
+        .unwrap_or_else(|| panic!("no failed data dir check: {out}"));
+    let fix = out.lines().nth(at + 1).unwrap();
+    assert!(fix.contains("fix: free space"), "{out}");
+    disk.empty();
+    testkit::process::terminate(&mut served.child);
+}
+
+#[tokio::test]
+async fn a_scheduled_install_without_room_fails_in_its_window_with_insufficient_storage() {
+    let disk = SmallDisk::mount(96);
+    let vendor = Vendor::new();
+    let data_dir = disk.folder();
+    let mut config = test_config(data_dir.path());
+    vendor.trust(&mut config);
+    // The window at 02:00 opens about 3 s after the start (the clock runs 20 times as fast).
+    let start = chrono::DateTime::parse_from_rfc3339("2027-05-04T01:59:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    config.clock = backend::config::operations::Clock::starting_at(start, 20);
+    let app = TestApp::start(config, data_dir, None).await.unwrap();
+    app.login_admin().await;
+    app.import_file(&vendor.package(3).write()).await;
+    let windows = app
+        .request(Method::PUT, "/api/v1/maintenance")
+        .json(&serde_json::json!({"windows": [
+            {"schedule": "0 2 * * *", "duration_minutes": 60, "time_zone": "UTC"}
+        ]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(windows.status(), 200);
+    let scheduled = app
+        .request(Method::POST, "/api/v1/patches/6.4.0.3/install")
+        .json(&serde_json::json!({"when": "next_window"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scheduled.status(), 202);
+    let job: Value = scheduled.json().await.unwrap();
+
+    // Room for the database, not for the install (twice its payload plus 64 MiB).
+    disk.fill_leaving(20 * MIB);
+    let id = job["id"].as_i64().unwrap();
+    let done = testkit::eventually("the window opened", Duration::from_secs(60), || async {
+        let job: Value = app.job(id).await.json().await.unwrap();
+        match job["state"].as_str() {
+            Some("scheduled" | "running") => Err(format!("{job}")),
+            _ => Ok(job),
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(done["state"], "failed", "{done}");
+    assert_eq!(done["error"]["code"], "insufficient_storage", "{done}");
+    let message = done["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("MiB free; this install needs"),
+        "{message}"
+    );
+    assert_eq!(app.level().await, 0, "nothing changed");
 }

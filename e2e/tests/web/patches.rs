@@ -1,9 +1,10 @@
 //! The SMS Patches panel against a real TMC on loopback: the catalog's patches and their states,
-//! Check now, a download, what a patch changes (panel and Software Details), and the live patch
-//! notice.
+//! Check now, a download, what a patch changes (panel and Software Details), the live patch
+//! notice, and the data dir's free space with the server's low-space warning.
 
 use e2e::tmc::Tmc;
-use e2e::{ADMIN_PASSWORD, Browser, Vendor, action, check, find};
+use e2e::tour::{self, NARROW, WIDE};
+use e2e::{ADMIN_PASSWORD, Browser, Vendor, a11y, action, check, find};
 use fantoccini::Locator;
 
 async fn start(vendor: &Vendor, tmc: &Tmc) -> anyhow::Result<Browser> {
@@ -280,5 +281,86 @@ async fn the_history_shows_its_newest_page_and_older_ones_a_page_at_a_time() -> 
     check::gone(&browser, find::HISTORY_OLDER, "Show older").await?;
     let shown = browser.client.find_all(rows).await?.len();
     anyhow::ensure!(shown == 30, "{shown} history rows shown, 30 expected");
+    browser.close().await
+}
+
+/// Starts a server that warns below `warn_free_bytes` free in its data dir; returns the browser
+/// and the data dir as the panel names it.
+async fn start_warning_below(warn_free_bytes: u64) -> anyhow::Result<(Browser, String)> {
+    let mut data_dir = String::new();
+    let browser = Browser::start_with(|config| {
+        config.storage.warn_free_bytes = Some(warn_free_bytes);
+        data_dir = config.storage.data_dir.display().to_string();
+    })
+    .await?;
+    Ok((browser, data_dir))
+}
+
+#[tokio::test]
+async fn the_panel_warns_when_the_data_dir_has_less_free_than_the_server_wants()
+-> anyhow::Result<()> {
+    // More than any disk has free: the server finds the space low on any machine.
+    let (browser, data_dir) = start_warning_below(u64::MAX / 2).await?;
+    action::login(&browser, "admin", ADMIN_PASSWORD).await?;
+
+    check::text_contains(
+        &browser,
+        find::STORAGE_FREE,
+        &format!("Data dir {data_dir}: "),
+    )
+    .await?;
+    check::text_contains(&browser, find::STORAGE_FREE, " free of ").await?;
+    check::text_contains(&browser, find::STORAGE_LOW, "Low disk space. Only ").await?;
+    check::text_contains(
+        &browser,
+        find::STORAGE_LOW,
+        &format!("free in the data dir {data_dir} (the server warns below 8589934591.9 GiB)."),
+    )
+    .await?;
+    check::text_contains(
+        &browser,
+        find::STORAGE_LOW,
+        "Downloads, imports and installs are refused once they do not fit: free space on the \
+         server.",
+    )
+    .await?;
+    check::attribute_contains(&browser, find::STORAGE_LOW, "role", "status").await?;
+
+    // The warning fits a laptop's window and a phone's, and passes axe-core.
+    for size in [WIDE, NARROW] {
+        tour::resize(&browser, size).await?;
+        check::visible(&browser, find::STORAGE_LOW, "the low-space warning").await?;
+        let page = format!(
+            "the panel with the low-space warning at {} x {}",
+            size.0, size.1
+        );
+        a11y::audit(&browser, &page).await?;
+        tour::no_sideways_scroll(&browser, &page).await?;
+        tour::nothing_spills_out_of_a_card(&browser, &page).await?;
+    }
+    browser.close().await
+}
+
+#[tokio::test]
+async fn the_panel_shows_the_free_space_without_a_warning_while_there_is_enough()
+-> anyhow::Result<()> {
+    // One byte: every disk has more free.
+    let (browser, data_dir) = start_warning_below(1).await?;
+    action::login(&browser, "admin", ADMIN_PASSWORD).await?;
+
+    check::text_contains(
+        &browser,
+        find::STORAGE_FREE,
+        &format!("Data dir {data_dir}: "),
+    )
+    .await?;
+    check::text_contains(&browser, find::STORAGE_FREE, " free of ").await?;
+    check::absent(
+        &browser,
+        find::STORAGE_LOW,
+        find::STORAGE_FREE,
+        "the low-space warning (there is space enough)",
+    )
+    .await?;
     browser.close().await
 }

@@ -14,6 +14,26 @@ pub fn size_in_mb(bytes: u64) -> String {
     }
 }
 
+const MIB: u64 = 1 << 20;
+const GIB: u64 = 1 << 30;
+
+/// Disk space in binary units, rounded down: "640 MiB" under a GiB, "12.3 GiB" from one GiB
+/// up, "less than 1 MiB" for anything but nothing under a MiB (never "0 MiB" or "0.0 GiB" for
+/// space there is). Rounded down so that a figure under a threshold never reads as the
+/// threshold itself ("1.9 GiB free", not "2.0", when the server warns below 2 GiB).
+pub fn space_in_words(bytes: u64) -> String {
+    if bytes == 0 {
+        "0 MiB".to_owned()
+    } else if bytes < MIB {
+        "less than 1 MiB".to_owned()
+    } else if bytes < GIB {
+        format!("{} MiB", bytes / MIB)
+    } else {
+        // Whole GiB and the tenths of the rest, apart: `bytes * 10` would overflow.
+        format!("{} GiB", tenths(bytes / GIB * 10 + bytes % GIB * 10 / GIB))
+    }
+}
+
 /// `123` tenths as `12.3`.
 pub fn tenths(tenths: u64) -> String {
     format!("{}.{}", tenths / 10, tenths % 10)
@@ -43,7 +63,7 @@ pub fn duration_in_words(minutes: u32) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{duration_in_words, size_in_mb, tenths};
+    use super::{GIB, MIB, duration_in_words, size_in_mb, space_in_words, tenths};
 
     #[test]
     fn sizes_are_shown_in_megabytes() {
@@ -59,6 +79,27 @@ mod tests {
         assert_eq!(size_in_mb(100_499_999), "100 MB");
         assert_eq!(size_in_mb(100_500_000), "101 MB");
         assert_eq!(tenths(5), "0.5");
+    }
+
+    #[test]
+    fn disk_space_is_shown_in_mib_under_a_gib_and_in_tenths_of_a_gib_above() {
+        assert_eq!(space_in_words(0), "0 MiB");
+        assert_eq!(space_in_words(1), "less than 1 MiB");
+        assert_eq!(space_in_words(MIB - 1), "less than 1 MiB");
+        assert_eq!(space_in_words(MIB), "1 MiB");
+        assert_eq!(space_in_words(640 * MIB), "640 MiB");
+        assert_eq!(space_in_words(640 * MIB + MIB - 1), "640 MiB");
+        // Just under a GiB is never "0.0 GiB", nor rounded up to a GiB.
+        assert_eq!(space_in_words(GIB - 1), "1023 MiB");
+        assert_eq!(space_in_words(GIB), "1.0 GiB");
+        assert_eq!(space_in_words(2 * GIB), "2.0 GiB");
+        assert_eq!(space_in_words(2 * GIB - 1), "1.9 GiB");
+        assert_eq!(space_in_words(12 * GIB + 3 * GIB / 10 + 1), "12.3 GiB");
+        assert_eq!(space_in_words(50 * GIB), "50.0 GiB");
+        assert_eq!(space_in_words(4096 * GIB + GIB / 2), "4096.5 GiB");
+        // The largest figures do not overflow.
+        assert_eq!(space_in_words(u64::MAX), "17179869183.9 GiB");
+        assert_eq!(space_in_words(u64::MAX / 2), "8589934591.9 GiB");
     }
 
     #[test]

@@ -1,9 +1,11 @@
-//! The SMS Patches panel: what is installed, the TMC status with Check now, the available
-//! patches with their states (live), and the history of installs and rollbacks (with the one
-//! scheduled for a maintenance window).
+//! The SMS Patches panel: what is installed, the TMC status with Check now, the data dir's free
+//! space (with the server's warning when it is low), the available patches with their states
+//! (live), and the history of installs and rollbacks (with the one scheduled for a maintenance
+//! window).
 
 mod available;
 mod history;
+mod storage;
 mod tmc;
 
 use leptos::prelude::*;
@@ -14,6 +16,7 @@ use web_core::times::in_utc;
 
 use available::AvailableTable;
 use history::History;
+use storage::StorageField;
 use tmc::TmcField;
 
 /// The panel's content once the view is loaded.
@@ -45,6 +48,7 @@ pub fn PatchesPanel(
             </div>
         </div>
         <TmcField status=view.tmc.clone() is_admin/>
+        {view.storage.clone().map(|storage| view! { <StorageField storage/> })}
         {is_admin.then(|| view! {
             <div class="field">
                 <span class="field-label">"Update"</span>
