@@ -533,3 +533,70 @@ async fn a_scheduled_install_without_room_fails_in_its_window_with_insufficient_
     );
     assert_eq!(app.level().await, 0, "nothing changed");
 }
+
+#[tokio::test]
+async fn a_download_cut_by_a_full_disk_fails_and_is_recorded_once_space_is_back() {
+    let disk = SmallDisk::mount(128);
+    let vendor = Vendor::new();
+    vendor.package(2).random_payload_bytes(24 * MIB).write();
+    // 4 MiB a second: the download takes about 6 s.
+    let tmc = TmcServer::with_rate(
+        vendor.dir().to_owned(),
+        backend::package::PackageSigner::load(&vendor.secret_key()).unwrap(),
+        Duration::from_secs(86_400),
+        Some(4 * MIB),
+    );
+    tmc.refresh().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let router = tmc.clone().router();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let app = app_with_tmc_on(&disk, &vendor, None, Some(&url)).await;
+    assert_eq!(app.tmc_check().await.status(), 200);
+
+    let started = app.download("6.4.0.2").await;
+    assert_eq!(started.status(), 202);
+    let job: Value = started.json().await.unwrap();
+    let id = job["id"].as_i64().unwrap();
+    testkit::eventually(
+        "the download is under way",
+        Duration::from_secs(20),
+        || async {
+            let job: Value = app.job(id).await.json().await.unwrap();
+            match job["done_bytes"].as_u64() {
+                Some(done) if done > 0 => Ok(()),
+                _ => Err(format!("{job}")),
+            }
+        },
+    )
+    .await
+    .unwrap();
+    // The disk fills up under it: the package's writes and the job's own records fail.
+    disk.fill();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    disk.empty();
+
+    let done = testkit::eventually(
+        "the download's end is recorded",
+        Duration::from_secs(60),
+        || async {
+            let job: Value = app.job(id).await.json().await.unwrap();
+            match job["state"].as_str() {
+                Some("running") => Err(format!("{job}")),
+                _ => Ok(job),
+            }
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(done["state"], "failed", "{done}");
+    assert_eq!(done["error"]["code"], "insufficient_storage", "{done}");
+    let left: Vec<_> = std::fs::read_dir(app.data_dir.path().join("patches"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "nothing of the package is left: {left:?}");
+    // And it can be downloaded again.
+    let again = app.download("6.4.0.2").await;
+    assert_eq!(again.status(), 202, "{}", again.text().await.unwrap());
+}

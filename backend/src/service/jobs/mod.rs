@@ -31,6 +31,13 @@ pub use scheduled::{Scheduled, describe};
 /// Progress events are sent at most this often per job.
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 
+/// The wait between attempts at recording an outcome the database refused: 0.5 s, doubling,
+/// at most 5 s.
+const RECORD_RETRY: crate::service::backoff::Backoff = crate::service::backoff::Backoff {
+    first: Duration::from_millis(500),
+    max: Duration::from_secs(5),
+};
+
 /// A running job's live state.
 struct Running {
     info: JobInfo,
@@ -484,11 +491,12 @@ impl JobHandle {
 
     /// Records the outcome: `Ok` succeeded, `Err` failed (or cancelled, when it was asked to).
     pub async fn finish(&self, outcome: Result<(), ErrorBody>) -> Result<JobInfo, ServiceError> {
-        let recorded = async {
-            let row = self.record_outcome(&self.jobs.db, outcome).await?;
-            self.info_of(row).await
-        }
-        .await;
+        let recorded = self
+            .until_recorded(|| async {
+                let row = self.record_outcome(&self.jobs.db, outcome.clone()).await?;
+                self.info_of(row).await
+            })
+            .await;
         self.ended(recorded).await
     }
 
@@ -500,15 +508,41 @@ impl JobHandle {
         outcome: Result<(), ErrorBody>,
         audit: AuditEvent,
     ) -> Result<JobInfo, ServiceError> {
-        let recorded = async {
-            let txn = crate::storage::db::begin_write(&self.jobs.db).await?;
-            let row = self.record_outcome(&txn, outcome).await?;
-            record_with(&txn, audit).await?;
-            txn.commit().await?;
-            self.info_of(row).await
-        }
-        .await;
+        let recorded = self
+            .until_recorded(|| async {
+                let txn = crate::storage::db::begin_write(&self.jobs.db).await?;
+                let row = self.record_outcome(&txn, outcome.clone()).await?;
+                record_with(&txn, audit.clone()).await?;
+                txn.commit().await?;
+                self.info_of(row).await
+            })
+            .await;
         self.ended(recorded).await
+    }
+
+    /// Runs `record` until the database takes it: a full disk or a dropped connection only
+    /// delays the outcome, which is recorded as soon as space or the database is back (the job
+    /// counts as running until then). Other errors end the attempts.
+    async fn until_recorded<F, Fut>(&self, mut record: F) -> Result<JobInfo, ServiceError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<JobInfo, ServiceError>>,
+    {
+        let mut retry = 0;
+        loop {
+            match record().await {
+                Err(ServiceError::Db(err)) => {
+                    retry += 1;
+                    let wait = RECORD_RETRY.delay(retry);
+                    tracing::warn!(
+                        job = self.id,
+                        "cannot record the job's outcome: {err}; trying again in {wait:?}"
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+                done => return done,
+            }
+        }
     }
 
     /// The job no longer runs (whether or not its outcome was recorded: it must not block
