@@ -1,7 +1,6 @@
 //! Building the application state: every service and flow from the configuration and the
 //! database, once per start, and again (the per-application part) after an in-process restart.
 
-use crate::storage::db::Db;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -19,6 +18,7 @@ use crate::service::metrics::Metrics;
 use crate::service::notify::Notifier;
 use crate::service::tmc::TmcSync;
 use crate::service::{Audit, Auth, Installed, PatchRepository, SettingsService};
+use crate::storage::db::Db;
 use crate::storage::install_root::InstallRoot;
 use crate::workflow::client_version::ClientVersions;
 use crate::workflow::cluster::ClusterActions;

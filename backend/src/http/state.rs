@@ -1,7 +1,6 @@
 //! What every handler receives: the services and flows of the running application. Built by
 //! `app::state`; cheap to clone.
 
-use crate::storage::db::Db;
 use std::sync::Arc;
 
 use crate::config::Config;
@@ -14,6 +13,7 @@ use crate::service::jobs::Jobs;
 use crate::service::notify::Notifier;
 use crate::service::tmc::TmcSync;
 use crate::service::{Audit, Auth, Installed, PatchRepository, SettingsService};
+use crate::storage::db::Db;
 use crate::storage::install_root::InstallRoot;
 use crate::workflow::client_version::ClientVersions;
 use crate::workflow::cluster::ClusterActions;

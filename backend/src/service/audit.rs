@@ -1,6 +1,5 @@
 //! The audit log: who did what, when, from where, and how it ended.
 
-use crate::storage::db::Db;
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
@@ -10,6 +9,7 @@ use shared::api::{AuditEntry, AuditOutcome, AuditPage};
 
 use crate::config::AuditConfig;
 use crate::service::ServiceError;
+use crate::storage::db::Db;
 use crate::storage::entity::audit_log;
 
 /// One thing worth recording.

@@ -1,6 +1,5 @@
 //! Users, passwords and sessions; logins are throttled by [`crate::service::throttle`].
 
-use crate::storage::db::Db;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
@@ -19,6 +18,7 @@ use crate::config::AuthConfig;
 use crate::service::ServiceError;
 use crate::service::audit::{self, AuditEvent};
 use crate::service::throttle::{Attempt, LoginThrottle};
+use crate::storage::db::Db;
 use crate::storage::entity::{session, user};
 
 /// Shortest password the server accepts.

@@ -7,7 +7,6 @@
 //! up, so its peer takes over at its next try. Calls between the nodes carry the shared secret
 //! as a bearer token (see docs/cluster.md).
 
-use crate::storage::db::Db;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -22,6 +21,7 @@ use tokio::sync::watch;
 
 use crate::config::ClusterConfig;
 use crate::service::ServiceError;
+use crate::storage::db::Db;
 
 /// How long a call to the peer may take (a package push has its own, longer limit).
 const PEER_TIMEOUT: Duration = Duration::from_secs(3);

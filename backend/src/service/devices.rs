@@ -2,7 +2,6 @@
 //! with their last status. The SMS only watches them: they keep inspecting traffic whatever the
 //! SMS does, so their uptime and counters go on across an SMS restart or reboot.
 
-use crate::storage::db::Db;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -20,6 +19,7 @@ use crate::service::ServiceError;
 use crate::service::events::Events;
 use crate::service::outbound::{CheckedResolver, UnknownHost};
 pub use crate::service::outbound::{RefusedAddress, RefusedKind, refused_kind};
+use crate::storage::db::Db;
 use crate::storage::entity::device;
 
 /// The largest status answer read from a device.

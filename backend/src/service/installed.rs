@@ -1,6 +1,5 @@
 //! The installed state: product version, build and patch level of this server.
 
-use crate::storage::db::Db;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
@@ -11,6 +10,7 @@ use shared::{Build, PatchLevel, ProductVersion};
 use crate::config::InitialInstall;
 use crate::service::ServiceError;
 use crate::service::schema::{LevelMigration, MigrationReport, migrate_to};
+use crate::storage::db::Db;
 use crate::storage::entity::installed_state;
 
 /// What runs on this server.

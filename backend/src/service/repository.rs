@@ -4,7 +4,6 @@
 //! passed every check is fsynced, renamed into place and recorded (with its audit entry) in one
 //! transaction. On any rejection or error nothing remains: no temporary file, no row.
 
-use crate::storage::db::Db;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -25,6 +24,7 @@ use crate::package::{
 };
 use crate::service::ServiceError;
 use crate::service::audit::{self, AuditEvent};
+use crate::storage::db::Db;
 use crate::storage::entity::patch;
 
 /// The folder of the repository inside the data dir.

@@ -40,22 +40,12 @@ impl SettingsService {
     ) -> Result<Settings, ServiceError> {
         let before = self.get_bool(NOTIFICATIONS_ENABLED, true).await?;
         let txn = crate::storage::db::begin_write(&self.db).await?;
-        setting::Entity::insert(setting::ActiveModel {
-            key: Set(NOTIFICATIONS_ENABLED.to_owned()),
-            value: Set(serde_json::Value::Bool(enabled).to_string()),
-            updated_at: Set(Utc::now()),
-            updated_by: Set(Some(actor.to_owned())),
-        })
-        .on_conflict(
-            OnConflict::column(setting::Column::Key)
-                .update_columns([
-                    setting::Column::Value,
-                    setting::Column::UpdatedAt,
-                    setting::Column::UpdatedBy,
-                ])
-                .to_owned(),
+        store(
+            &txn,
+            NOTIFICATIONS_ENABLED,
+            serde_json::Value::Bool(enabled).to_string(),
+            actor,
         )
-        .exec(&txn)
         .await?;
         audit::record_with(
             &txn,

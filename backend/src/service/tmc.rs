@@ -1,7 +1,6 @@
 //! TMC sync: polls the TMC catalog on an interval and on Check now, verifies it, records its
 //! patches in one transaction, and keeps the TMC status (`docs/tmc-protocol.md`).
 
-use crate::storage::db::Db;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +15,7 @@ use crate::package::TrustedKeys;
 use crate::package::catalog::{CATALOG_PATH, Catalog, CatalogEntry, SIGNATURE_PATH};
 use crate::service::ServiceError;
 use crate::service::events::Events;
+use crate::storage::db::Db;
 use crate::storage::entity::{tmc_patch, tmc_state};
 
 /// The single `tmc_state` row.

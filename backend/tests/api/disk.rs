@@ -5,13 +5,14 @@
 
 use std::time::Duration;
 
-use backend::tools::tmc_server::TmcServer;
 use futures_util::StreamExt;
 use reqwest::{Client, Method};
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, Statement};
 use serde_json::Value;
 use testkit::disk::SmallDisk;
 use testkit::{ADMIN_PASSWORD, PgTestDb, TestApp, Vendor, assert_error, new_client, test_config};
+
+use crate::tmc::serve_tmc_at_rate;
 
 const MIB: u64 = 1 << 20;
 
@@ -43,22 +44,6 @@ async fn app_with_tmc_on(
         .expect("the server starts on the small disk");
     app.login_admin().await;
     app
-}
-
-/// A TMC serving `vendor`'s folder on a loopback port: its handle and URL.
-async fn serve_tmc(vendor: &Vendor) -> (std::sync::Arc<TmcServer>, String) {
-    let tmc = TmcServer::with_rate(
-        vendor.dir().to_owned(),
-        backend::package::PackageSigner::load(&vendor.secret_key()).unwrap(),
-        Duration::from_secs(86_400),
-        None,
-    );
-    tmc.refresh().await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    let router = tmc.clone().router();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    (tmc, url)
 }
 
 /// What a request answered: its status and error code (empty for a success).
@@ -170,7 +155,7 @@ async fn a_download_that_does_not_fit_is_refused_up_front_without_a_job() {
     let disk = SmallDisk::mount(96);
     let vendor = Vendor::new();
     vendor.package(2).payload_kib(600).write();
-    let (_tmc, url) = serve_tmc(&vendor).await;
+    let (_tmc, url) = serve_tmc_at_rate(&vendor, None).await;
 
     let data_dir = disk.folder();
     let mut config = test_config(data_dir.path());
@@ -206,7 +191,7 @@ async fn a_full_disk_loses_no_answered_write(pg: Option<PgTestDb>, disk: SmallDi
     let vendor = Vendor::new();
     let postgres = pg.is_some();
     let package = vendor.package(3).write();
-    let (tmc, url) = serve_tmc(&vendor).await;
+    let (tmc, url) = serve_tmc_at_rate(&vendor, None).await;
     let app = app_with_tmc_on(&disk, &vendor, pg, Some(&url)).await;
     assert_eq!(app.tmc_check().await.status(), 200);
     app.import_file(&package).await;
@@ -540,17 +525,7 @@ async fn a_download_cut_by_a_full_disk_fails_and_is_recorded_once_space_is_back(
     let vendor = Vendor::new();
     vendor.package(2).random_payload_bytes(24 * MIB).write();
     // 4 MiB a second: the download takes about 6 s.
-    let tmc = TmcServer::with_rate(
-        vendor.dir().to_owned(),
-        backend::package::PackageSigner::load(&vendor.secret_key()).unwrap(),
-        Duration::from_secs(86_400),
-        Some(4 * MIB),
-    );
-    tmc.refresh().await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    let router = tmc.clone().router();
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let (_tmc, url) = serve_tmc_at_rate(&vendor, Some(4 * MIB)).await;
     let app = app_with_tmc_on(&disk, &vendor, None, Some(&url)).await;
     assert_eq!(app.tmc_check().await.status(), 200);
 

@@ -2,8 +2,7 @@
 
 use backend::config::{AuthConfig, InitialInstall, StorageConfig};
 use backend::service::{Audit, Auth, Installed, SettingsService};
-use backend::storage::db;
-use backend::storage::db::Db;
+use backend::storage::db::{self, Db};
 use sea_orm::{ConnectionTrait, Statement};
 use shared::Role;
 use tempfile::TempDir;

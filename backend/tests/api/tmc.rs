@@ -54,7 +54,10 @@ async fn serve_tmc(vendor: &Vendor) -> (Arc<TmcServer>, String) {
 }
 
 /// `TmcServer` on a loopback port, serving packages at most `rate` bytes per second.
-async fn serve_tmc_at_rate(vendor: &Vendor, rate: Option<u64>) -> (Arc<TmcServer>, String) {
+pub(crate) async fn serve_tmc_at_rate(
+    vendor: &Vendor,
+    rate: Option<u64>,
+) -> (Arc<TmcServer>, String) {
     let tmc = TmcServer::with_rate(
         vendor.dir().to_owned(),
         PackageSigner::load(&vendor.secret_key()).unwrap(),

@@ -3,7 +3,6 @@
 //! in `job_stages` when it starts and when it ends, and run alone: while one runs no other job
 //! starts, and one starts only when no other job runs.
 
-use crate::storage::db::Db;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,6 +21,7 @@ use crate::service::ServiceError;
 use crate::service::audit::{AuditEvent, record_with};
 use crate::service::events::Events;
 use crate::service::notify::Notifier;
+use crate::storage::db::Db;
 use crate::storage::entity::{job, job_stage};
 
 mod scheduled;

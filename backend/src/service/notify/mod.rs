@@ -5,7 +5,6 @@
 mod outbox;
 mod send;
 
-use crate::storage::db::Db;
 use std::sync::Arc;
 
 use base64::Engine;
@@ -25,6 +24,7 @@ use crate::config::operations::{Clock, NotifyConfig, SmtpConfig};
 use crate::service::ServiceError;
 use crate::service::audit::{self, AuditEvent};
 use crate::service::events::Events;
+use crate::storage::db::Db;
 use crate::storage::entity::{notification_outbox, notification_target};
 
 pub use send::sign;
