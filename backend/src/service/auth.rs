@@ -234,9 +234,13 @@ impl Auth {
         };
         let ends_at = found.created_at + self.config.session_max_age;
         if found.expires_at <= now || ends_at <= now {
-            session::Entity::delete_by_id(session_id)
+            let removed = session::Entity::delete_by_id(session_id)
                 .exec(&self.db)
-                .await?;
+                .await;
+            // An ended session is refused either way; the purge removes it later.
+            if let Err(err) = removed {
+                tolerate_full_disk(err, "cannot remove an ended session")?;
+            }
             return Ok(None);
         }
         let Some(account) = user::Entity::find_by_id(found.user_id)
@@ -251,12 +255,17 @@ impl Auth {
         let mut expires_at = found.expires_at;
         let renewed = (now + self.config.session_ttl).min(ends_at);
         if renewed - expires_at > chrono::Duration::minutes(1) {
-            session::Entity::update_many()
+            let slid = session::Entity::update_many()
                 .col_expr(session::Column::ExpiresAt, Expr::value(renewed))
                 .filter(session::Column::Id.eq(session_id.clone()))
                 .exec(&self.db)
-                .await?;
-            expires_at = renewed;
+                .await;
+            // On a full disk the session keeps its expiry for now: reading the panel (and its
+            // warning) must not need a write.
+            match slid {
+                Ok(_) => expires_at = renewed,
+                Err(err) => tolerate_full_disk(err, "cannot extend a session")?,
+            }
         }
         Ok(Some(AuthenticatedUser {
             user_id: account.id,
@@ -670,6 +679,15 @@ pub fn secrets_match(given: &str, expected: &str) -> bool {
         .zip(b.iter())
         .fold(0u8, |acc, (x, y)| acc | (x ^ y))
         == 0
+}
+
+/// Logs a write that found the disk full and goes on without it; any other error is returned.
+fn tolerate_full_disk(err: sea_orm::DbErr, what: &str) -> Result<(), ServiceError> {
+    if crate::storage::space::db_is_full(&err).is_none() {
+        return Err(err.into());
+    }
+    tracing::warn!("{what}: {err}; going on without it");
+    Ok(())
 }
 
 #[cfg(test)]

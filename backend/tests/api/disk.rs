@@ -197,6 +197,10 @@ async fn a_full_disk_loses_no_answered_write(pg: Option<PgTestDb>, disk: SmallDi
     app.import_file(&package).await;
     disk.fill();
 
+    // Reading needs no room: the panel shows the disk is low.
+    let view = app.get_json("/api/v1/patches").await;
+    assert_eq!(view["storage"]["low"], true, "{}", view["storage"]);
+
     let mut tried = Vec::new();
     let mut sessions = Vec::new();
     for round in 0..3 {
