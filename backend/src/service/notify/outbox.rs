@@ -148,7 +148,12 @@ pub(super) async fn run(notifier: Notifier) {
         let next = match deliver_due(&notifier).await {
             Ok(next) => next,
             Err(err) => {
-                tracing::error!("the notification outbox cannot be read: {err}");
+                // A full disk or a lost database: what waits stays in the outbox, and the
+                // next look (at most IDLE away) goes on with it.
+                tracing::error!(
+                    "cannot work through the notification outbox: {err}; trying again within \
+                     {IDLE:?}"
+                );
                 None
             }
         };
