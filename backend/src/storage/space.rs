@@ -45,10 +45,15 @@ impl Space {
             .map_err(std::io::Error::other)?
     }
 
-    /// The free space under which to warn: `configured` bytes, or by default 2 GiB or 10 % of
-    /// the file system, whichever is less, but at least the [`MARGIN`] every write keeps free.
+    /// The free space under which to warn: `configured` bytes (at most the file system's
+    /// size: more says no more, and stays a number a browser reads exactly), or by default
+    /// 2 GiB or 10 % of the file system, whichever is less, but at least the [`MARGIN`] every
+    /// write keeps free.
     pub fn warn_below(&self, configured: Option<u64>) -> u64 {
-        configured.unwrap_or_else(|| DEFAULT_WARN_BYTES.min(self.total / 10).max(MARGIN))
+        match configured {
+            Some(bytes) => bytes.min(self.total),
+            None => DEFAULT_WARN_BYTES.min(self.total / 10).max(MARGIN),
+        }
     }
 
     /// Whether the free space is under the warning threshold.
@@ -192,6 +197,11 @@ mod tests {
         };
         assert_eq!(small.warn_below(None), (8 << 30) / 10);
         assert_eq!(small.warn_below(Some(5 << 20)), 5 << 20);
+        assert_eq!(
+            small.warn_below(Some(u64::MAX)),
+            8 << 30,
+            "at most the size"
+        );
         let low = Space {
             free: 700 << 20,
             total: 8 << 30,
