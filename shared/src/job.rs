@@ -22,6 +22,8 @@ pub enum JobKind {
     Download,
     Install,
     Rollback,
+    /// A database backup taken on demand (docs/backups.md).
+    Backup,
 }
 
 impl JobKind {
@@ -30,7 +32,13 @@ impl JobKind {
             JobKind::Download => "download",
             JobKind::Install => "install",
             JobKind::Rollback => "rollback",
+            JobKind::Backup => "backup",
         }
+    }
+
+    /// Installs and rollbacks: they run alone, and make the patch history.
+    pub fn is_patch_job(self) -> bool {
+        matches!(self, JobKind::Install | JobKind::Rollback)
     }
 }
 
@@ -42,6 +50,7 @@ impl std::str::FromStr for JobKind {
             "download" => Ok(JobKind::Download),
             "install" => Ok(JobKind::Install),
             "rollback" => Ok(JobKind::Rollback),
+            "backup" => Ok(JobKind::Backup),
             other => Err(format!("unknown job kind `{other}`")),
         }
     }
@@ -159,6 +168,8 @@ pub enum Stage {
     Precheck,
     /// The active node of a cluster sends the patch to the passive node and starts it there.
     PeerPush,
+    /// A backup of the database, before a patch that changes it (docs/backups.md).
+    Backup,
     StopClients,
     StagePayload,
     Switch,
@@ -172,11 +183,12 @@ pub enum Stage {
 
 impl Stage {
     /// Every stage.
-    pub const ALL: [Stage; 12] = [
+    pub const ALL: [Stage; 13] = [
         Stage::Download,
         Stage::Verify,
         Stage::Precheck,
         Stage::PeerPush,
+        Stage::Backup,
         Stage::StopClients,
         Stage::StagePayload,
         Stage::Switch,
@@ -194,6 +206,7 @@ impl Stage {
             Stage::Verify => "verify",
             Stage::Precheck => "precheck",
             Stage::PeerPush => "peer_push",
+            Stage::Backup => "backup",
             Stage::StopClients => "stop_clients",
             Stage::StagePayload => "stage_payload",
             Stage::Switch => "switch",
@@ -220,6 +233,7 @@ impl Stage {
             Stage::PeerPush => "Send the patch to the passive node and start its install",
             Stage::PeerInstall => "Wait for the passive node to install it",
             Stage::Download => "Download",
+            Stage::Backup => "Back up the database",
         }
     }
 }
@@ -306,6 +320,17 @@ pub fn clustered_install_stages(restart: Restart) -> Vec<Stage> {
     let mut stages = install_stages(restart).to_vec();
     stages.insert(2, Stage::PeerPush);
     stages.insert(stages.len() - 1, Stage::PeerInstall);
+    stages
+}
+
+/// The stages of the install of a patch that changes the database: `stages` with a backup of
+/// the database right after the pre-checks, before anything changes.
+pub fn with_backup(mut stages: Vec<Stage>) -> Vec<Stage> {
+    let at = stages
+        .iter()
+        .position(|stage| *stage == Stage::Precheck)
+        .map_or(0, |precheck| precheck + 1);
+    stages.insert(at, Stage::Backup);
     stages
 }
 

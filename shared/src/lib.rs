@@ -4,6 +4,7 @@
 //! server-only derives sit behind the `openapi` feature.
 
 pub mod api;
+pub mod backup;
 pub mod client;
 pub mod cluster;
 pub mod devices;

@@ -125,12 +125,16 @@ pub enum EventType {
     TmcStale,
     #[serde(rename = "disk.low")]
     DiskLow,
+    #[serde(rename = "backup.succeeded")]
+    BackupSucceeded,
+    #[serde(rename = "backup.failed")]
+    BackupFailed,
     #[serde(rename = "test")]
     Test,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 13] = [
+    pub const ALL: [EventType; 15] = [
         EventType::PatchAvailable,
         EventType::DownloadSucceeded,
         EventType::DownloadFailed,
@@ -143,6 +147,8 @@ impl EventType {
         EventType::JobUpcoming,
         EventType::TmcStale,
         EventType::DiskLow,
+        EventType::BackupSucceeded,
+        EventType::BackupFailed,
         EventType::Test,
     ];
 
@@ -160,6 +166,8 @@ impl EventType {
             EventType::JobUpcoming => "job.upcoming",
             EventType::TmcStale => "tmc.stale",
             EventType::DiskLow => "disk.low",
+            EventType::BackupSucceeded => "backup.succeeded",
+            EventType::BackupFailed => "backup.failed",
             EventType::Test => "test",
         }
     }

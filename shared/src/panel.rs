@@ -13,7 +13,7 @@ use crate::{Applicability, Build, PatchId, PatchLevel, ProductVersion};
 
 pub use crate::job::{
     JobInfo, JobKind, JobState, ROLLBACK_STAGES, Stage, StageInfo, StageOutcome,
-    clustered_install_stages, install_stages,
+    clustered_install_stages, install_stages, with_backup,
 };
 
 /// How the server's link to the TMC is doing.

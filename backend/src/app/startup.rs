@@ -134,6 +134,18 @@ async fn prepare(
             "removed incomplete package files left by an interrupted import"
         );
     }
+    // The server serves without its backups folder; a backup says why it cannot be taken.
+    match state.backups.open().await {
+        Ok(0) => {}
+        Ok(removed) => tracing::warn!(
+            removed,
+            "removed the files of a database backup cut off by the last stop"
+        ),
+        Err(err) => tracing::error!(
+            dir = state.backups.dir(),
+            "cannot prepare the backups folder: {err}; backups fail until it is mended"
+        ),
+    }
     state
         .installed
         .ensure_initialized(&state.config.initial)

@@ -8,6 +8,7 @@ use anyhow::Context;
 use crate::config::Config;
 use crate::http::state::AppState;
 use crate::package::TrustedKeys;
+use crate::service::backups::Backups;
 use crate::service::certificate::ServerCertificate;
 use crate::service::cluster::Cluster;
 use crate::service::devices::Devices;
@@ -209,6 +210,16 @@ fn application(process: &Process) -> AppState {
         events: events.clone(),
         node_name: config.node_name.clone(),
     };
+    let backups = Backups::new(
+        db.clone(),
+        config.storage.database_url.clone(),
+        &config.backups,
+        installed.clone(),
+        audit.clone(),
+        notifier.clone(),
+        jobs.clone(),
+        config.node_name.clone(),
+    );
     let patching = InstallEngine {
         installed: installed.clone(),
         repository: repository.clone(),
@@ -222,6 +233,7 @@ fn application(process: &Process) -> AppState {
         base_build: config.initial.build,
         node_name: config.node_name.clone(),
         start_timeout: config.start_timeout,
+        backups: backups.clone(),
     };
     let maintenance = Maintenance {
         settings: settings.clone(),
@@ -270,5 +282,6 @@ fn application(process: &Process) -> AppState {
         notifier: notifier.clone(),
         metrics: metrics.clone(),
         disk,
+        backups,
     }
 }

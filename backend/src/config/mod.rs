@@ -57,6 +57,8 @@ pub struct FileConfig {
     pub metrics: operations::MetricsFileConfig,
     #[serde(default)]
     pub storage: StorageFileConfig,
+    #[serde(default)]
+    pub backups: operations::BackupsFileConfig,
 }
 
 /// `[tls]`: the certificate the server serves HTTPS with.
@@ -632,6 +634,8 @@ pub struct Config {
     pub smtp: Option<operations::SmtpConfig>,
     /// When notifications are sent.
     pub notify: operations::NotifyConfig,
+    /// `[backups]`.
+    pub backups: operations::BackupsConfig,
     /// Who may read `/metrics`.
     pub metrics: operations::MetricsConfig,
     /// The time maintenance windows and scheduled jobs run on.
@@ -829,6 +833,7 @@ impl Config {
         };
         let smtp = operations::SmtpConfig::resolve(&file.smtp)?;
         let notify = operations::NotifyConfig::resolve(&file.notify)?;
+        let backups = operations::BackupsConfig::resolve(&file.backups, &storage.data_dir);
         let metrics = operations::MetricsConfig::resolve(&file.metrics)?;
         #[cfg(feature = "fault-injection")]
         let clock = operations::Clock::from_env()?;
@@ -837,6 +842,7 @@ impl Config {
         Ok(Self {
             smtp,
             notify,
+            backups,
             metrics,
             clock,
             transport,

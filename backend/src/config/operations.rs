@@ -1,7 +1,7 @@
 //! The operations settings: `[smtp]` (email notifications), `[notify]` (when events are sent),
 //! `[metrics]` (who may read `/metrics`), and the clock the schedules run on.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -154,6 +154,41 @@ impl NotifyConfig {
             console_url: file.console_url.clone(),
             retry_first: defaults.retry_first,
         })
+    }
+}
+
+/// `[backups]`: where database backups go and how long they are kept (docs/backups.md).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupsFileConfig {
+    /// The backups folder (default `DATA_DIR/backups`).
+    pub dir: Option<PathBuf>,
+    /// The `pg_dump` program for a PostgreSQL database (default: `pg_dump` on the PATH);
+    /// `pg_restore` is looked for beside it.
+    pub pg_dump: Option<PathBuf>,
+    /// Keep at least this many of the newest backups (default 10).
+    pub keep_last: Option<usize>,
+    /// Remove backups older than this many days beyond those (default 30).
+    pub keep_days: Option<u32>,
+}
+
+/// `[backups]`, resolved.
+#[derive(Debug, Clone)]
+pub struct BackupsConfig {
+    pub dir: PathBuf,
+    pub pg_dump: PathBuf,
+    pub keep_last: usize,
+    pub keep_days: u32,
+}
+
+impl BackupsConfig {
+    pub fn resolve(file: &BackupsFileConfig, data_dir: &Path) -> Self {
+        Self {
+            dir: file.dir.clone().unwrap_or_else(|| data_dir.join("backups")),
+            pg_dump: file.pg_dump.clone().unwrap_or_else(|| "pg_dump".into()),
+            keep_last: file.keep_last.unwrap_or(10),
+            keep_days: file.keep_days.unwrap_or(30),
+        }
     }
 }
 

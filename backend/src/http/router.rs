@@ -11,8 +11,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::http::handlers::{
-    audit, cluster, devices, events, fallback, health, import, install, jobs, maintenance, metrics,
-    notifications, patches, server, session, settings, tls, tmc,
+    audit, backups, cluster, devices, events, fallback, health, import, install, jobs, maintenance,
+    metrics, notifications, patches, server, session, settings, tls, tmc,
 };
 use crate::http::middleware;
 use crate::http::openapi::CommonAnswers;
@@ -41,6 +41,7 @@ use crate::http::static_files;
         (name = "cluster", description = "The HA cluster: roles, peer, enable and disable"),
         (name = "maintenance", description = "Maintenance windows, scheduled installs, the automatic policy"),
         (name = "notifications", description = "Email and webhook notifications and their delivery log"),
+        (name = "backups", description = "Database backups: take, list, download, remove"),
     )
 )]
 struct ApiDoc;
@@ -77,6 +78,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(notifications::remove))
         .routes(routes!(notifications::test))
         .routes(routes!(notifications::deliveries))
+        .routes(routes!(backups::list, backups::take))
+        .routes(routes!(backups::get, backups::delete))
+        .routes(routes!(backups::download))
         .split_for_parts();
     // After the routes: `modifiers(...)` on `ApiDoc` would run before they are added.
     CommonAnswers.modify(&mut doc);

@@ -70,6 +70,8 @@ pub struct AppState {
     pub metrics: crate::service::metrics::Metrics,
     /// The data dir's free space and its warning.
     pub disk: crate::service::disk::Disk,
+    /// The database's backups.
+    pub backups: crate::service::backups::Backups,
 }
 
 impl AppState {

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod auth;
 pub mod backoff;
+pub mod backups;
 pub mod certificate;
 pub mod cluster;
 pub mod devices;

@@ -1,6 +1,7 @@
-//! Where the server keeps things: the database (connection and entities), the install root,
-//! and the room left on the data dir's file system.
+//! Where the server keeps things: the database (connection and entities), its backups, the
+//! install root, and the room left on the data dir's file system.
 
+pub mod backup;
 pub mod db;
 pub mod entity;
 pub mod files;

@@ -53,7 +53,7 @@ impl ClusterActions {
             .running()
             .await
             .into_iter()
-            .find(|job| job.kind != shared::panel::JobKind::Download)
+            .find(|job| job.kind.is_patch_job())
             .map(|job| job.id);
         Ok(NodeInfo {
             name: self.node_name.clone(),

@@ -6,6 +6,7 @@
 
 mod api;
 mod auth;
+mod backups;
 mod cli;
 mod client;
 mod cluster;

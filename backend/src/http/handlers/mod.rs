@@ -1,6 +1,7 @@
 //! HTTP handlers, one module per resource. They parse, call a service or a flow, and map the result.
 
 pub mod audit;
+pub mod backups;
 pub mod cluster;
 pub mod devices;
 pub mod events;

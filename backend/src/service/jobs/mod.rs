@@ -31,6 +31,9 @@ pub use scheduled::{Scheduled, describe};
 /// Progress events are sent at most this often per job.
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 
+/// The kinds of installs and rollbacks, as stored.
+const PATCH_JOBS: [&str; 2] = ["install", "rollback"];
+
 /// The wait between attempts at recording an outcome the database refused: 0.5 s, doubling,
 /// at most 5 s.
 const RECORD_RETRY: crate::service::backoff::Backoff = crate::service::backoff::Backoff {
@@ -94,13 +97,13 @@ impl Jobs {
         self
     }
 
-    /// Marks downloads left running by a server that stopped as failed; returns how many.
-    /// (Installs and rollbacks are finished from their journal instead.)
+    /// Marks downloads and backups left running by a server that stopped as failed; returns
+    /// how many. (Installs and rollbacks are finished from their journal instead.)
     pub async fn fail_interrupted(&self) -> Result<usize, ServiceError> {
         let rows = job::Entity::find()
             .filter(job::Column::Node.eq(self.node.as_str()))
             .filter(job::Column::State.eq(JobState::Running.as_str()))
-            .filter(job::Column::Kind.eq(JobKind::Download.as_str()))
+            .filter(job::Column::Kind.is_in([JobKind::Download.as_str(), JobKind::Backup.as_str()]))
             .all(&self.db)
             .await?;
         let count = rows.len();
@@ -258,7 +261,7 @@ impl Jobs {
         let rows = job::Entity::find()
             .filter(job::Column::Node.eq(self.node.as_str()))
             .filter(job::Column::State.eq(JobState::Running.as_str()))
-            .filter(job::Column::Kind.ne(JobKind::Download.as_str()))
+            .filter(job::Column::Kind.is_in(PATCH_JOBS))
             .order_by_asc(job::Column::Id)
             .all(&self.db)
             .await?;
@@ -303,7 +306,7 @@ impl Jobs {
         let installs_and_rollbacks = || {
             job::Entity::find()
                 .filter(job::Column::Node.eq(self.node.as_str()))
-                .filter(job::Column::Kind.ne(JobKind::Download.as_str()))
+                .filter(job::Column::Kind.is_in(PATCH_JOBS))
         };
         let total = installs_and_rollbacks().count(&self.db).await?;
         let rows = installs_and_rollbacks()
@@ -324,7 +327,7 @@ impl Jobs {
         self.running()
             .await
             .into_iter()
-            .find(|job| job.kind != JobKind::Download)
+            .find(|job| job.kind.is_patch_job())
     }
 
     /// The running jobs.
@@ -379,6 +382,7 @@ fn busy(other: &JobInfo) -> ServiceError {
         JobKind::Download => "a download",
         JobKind::Install => "an install",
         JobKind::Rollback => "a rollback",
+        JobKind::Backup => "a database backup",
     };
     ServiceError::JobRunning {
         job: other.id,

@@ -195,12 +195,17 @@ pub(super) async fn verify(
     Ok(verified.manifest.files.iter().map(|f| f.size).sum())
 }
 
-/// Room for the payload twice (staging and the level itself), by the rule every write of a
-/// known size follows (`storage::space`): a shortfall fails the job with `insufficient_storage`.
-pub(super) async fn enough_disk(engine: &InstallEngine, payload: u64) -> Result<(), PatchJobError> {
+/// Room for the payload twice (staging and the level itself) and the backup taken first (a
+/// patch that changes the database), by the rule every write of a known size follows
+/// (`storage::space`): a shortfall fails the job with `insufficient_storage`.
+pub(super) async fn enough_disk(
+    engine: &InstallEngine,
+    payload: u64,
+    backup: u64,
+) -> Result<(), PatchJobError> {
     crate::storage::space::ensure_room(
         engine.install_root.dir(),
-        payload.saturating_mul(2),
+        payload.saturating_mul(2).saturating_add(backup),
         crate::storage::space::Purpose::Install,
     )
     .await

@@ -33,6 +33,8 @@ pub struct InstallEngine {
     pub node_name: String,
     /// How long a new level's server has to come up.
     pub start_timeout: std::time::Duration,
+    /// The backup a patch that changes the database takes first.
+    pub backups: crate::service::backups::Backups,
 }
 
 /// Runs file work off the async threads.

@@ -16,13 +16,15 @@ mod recovery;
 mod run;
 mod steps;
 
-use shared::panel::{JobInfo, JobKind, ROLLBACK_STAGES, clustered_install_stages, install_stages};
+use shared::panel::{
+    JobInfo, JobKind, ROLLBACK_STAGES, Stage, clustered_install_stages, install_stages, with_backup,
+};
 use shared::{PatchId, PatchLevel};
 
 use crate::service::ServiceError;
 use crate::service::jobs::JobHandle;
 
-use checks::{plan_install, rollback_allowed};
+use checks::{InstallPlan, plan_install, rollback_allowed};
 pub use engine::{InstallEngine, blocking};
 use recovery::{adopt_interrupted, resume_interrupted};
 use run::{run_install, run_rollback};
@@ -67,6 +69,21 @@ impl InstallEngine {
     }
 }
 
+/// The stages of an install: on the active node of an enabled cluster it installs on both
+/// nodes; a patch that changes the database is preceded by a backup of it.
+fn stages_of(engine: &InstallEngine, plan: &InstallPlan) -> Vec<Stage> {
+    let stages = if engine.cluster.is_active_in_cluster() {
+        clustered_install_stages(plan.patch.restart)
+    } else {
+        install_stages(plan.patch.restart).to_vec()
+    };
+    if plan.patch.database_changes {
+        with_backup(stages)
+    } else {
+        stages
+    }
+}
+
 /// Starts installing patch `id`: checks it can, records the job, and runs it in the
 /// background. Refused while another job runs.
 async fn start_install(
@@ -76,12 +93,7 @@ async fn start_install(
     source: Option<String>,
 ) -> Result<JobInfo, PatchJobError> {
     let plan = plan_install(engine, id).await?;
-    // The active node of an enabled cluster installs on both nodes.
-    let stages = if engine.cluster.is_active_in_cluster() {
-        clustered_install_stages(plan.patch.restart)
-    } else {
-        install_stages(plan.patch.restart).to_vec()
-    };
+    let stages = stages_of(engine, &plan);
     let (info, handle) = engine
         .jobs
         .start_exclusive(
@@ -180,11 +192,7 @@ impl InstallEngine {
         id: PatchId,
     ) -> Result<JobInfo, PatchJobError> {
         let plan = plan_install(self, id).await?;
-        let stages = if self.cluster.is_active_in_cluster() {
-            clustered_install_stages(plan.patch.restart)
-        } else {
-            install_stages(plan.patch.restart).to_vec()
-        };
+        let stages = stages_of(self, &plan);
         let (info, handle) = self
             .jobs
             .start_scheduled(

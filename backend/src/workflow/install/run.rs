@@ -72,9 +72,39 @@ pub(super) async fn run_install(
             let current = engine.installed.get().await?;
             level_unchanged(from, current.patch_level)?;
             still_installable(&engine, &plan.patch, &current).await?;
-            enough_disk(&engine, manifest_payload).await
+            let backup = if plan.patch.database_changes {
+                engine.backups.estimate().await?
+            } else {
+                0
+            };
+            enough_disk(&engine, manifest_payload, backup).await
         })
         .await?;
+        if has_stage(&handle, Stage::Backup).await {
+            stage(&handle, Stage::Backup, async {
+                let request = crate::storage::backup::Request {
+                    reason: shared::backup::BackupReason::BeforeInstall,
+                    taken_by: actor.clone(),
+                    patch: Some(plan.patch.id.to_string()),
+                };
+                engine
+                    .backups
+                    .take(request, source.clone())
+                    .await
+                    .map(|_| ())
+                    .map_err(|err| {
+                        PatchJobError::failed(
+                            "backup_failed",
+                            format!(
+                                "The database could not be backed up before {} changes it: \
+                                 {err}. Nothing was changed; mend that and install again.",
+                                plan.patch.display_name
+                            ),
+                        )
+                    })
+            })
+            .await?;
+        }
         if has_stage(&handle, Stage::PeerPush).await {
             stage(&handle, Stage::PeerPush, async {
                 engine

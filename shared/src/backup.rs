@@ -1,0 +1,80 @@
+//! Database backups as the API and the console see them (docs/backups.md): one file per backup
+//! with a manifest that says what it holds and why it was taken.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+/// Why a backup was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum BackupReason {
+    /// An admin asked for it.
+    Manual,
+    /// The install of a patch that changes the database took it first.
+    BeforeInstall,
+    /// The backup schedule.
+    Scheduled,
+}
+
+impl BackupReason {
+    /// The `snake_case` name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackupReason::Manual => "manual",
+            BackupReason::BeforeInstall => "before_install",
+            BackupReason::Scheduled => "scheduled",
+        }
+    }
+}
+
+/// Which database a backup is of; a backup restores only into the same kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DatabaseKind {
+    /// A copy of the SQLite file (`VACUUM INTO`).
+    Sqlite,
+    /// A `pg_dump` archive in its custom format.
+    Postgres,
+}
+
+/// One backup: its manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct BackupInfo {
+    /// The backup's name, e.g. `20261207-035300-manual`.
+    pub id: String,
+    pub database: DatabaseKind,
+    /// The product version the database belonged to, e.g. `6.4.0`.
+    pub product_version: String,
+    /// The patch level installed when it was taken.
+    pub patch_level: u32,
+    /// The installed build, e.g. `6.4.0.9203`.
+    pub build: String,
+    /// The patches' migrations applied to it (`patch_migrations`), as `NNNN-name`.
+    pub migrations: Vec<String>,
+    /// The file's size in bytes.
+    pub size: u64,
+    /// The file's SHA-256, lowercase hex.
+    pub sha256: String,
+    #[serde(deserialize_with = "crate::time::utc")]
+    pub taken_at: DateTime<Utc>,
+    pub reason: BackupReason,
+    /// Who asked for it (`system` for the schedule).
+    pub taken_by: String,
+    /// A backup taken before an install: the patch installed, e.g. `6.4.0.3`.
+    #[serde(default)]
+    pub patch: Option<String>,
+}
+
+/// `GET /api/v1/backups`: every backup, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct BackupList {
+    pub backups: Vec<BackupInfo>,
+    /// Where they are kept.
+    pub dir: String,
+}
