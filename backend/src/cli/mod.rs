@@ -1,8 +1,9 @@
 //! The `sms` command line, one file per command group: `serve`, `user`, `patch` (those that
-//! talk to a running server follow its jobs here; the HTTP side is in `remote`), `tmc`,
-//! `device`, `doctor` (checks an installation), and the package tools (`keygen`, `pack`,
+//! talk to a running server follow its jobs here; the HTTP side is in `remote`), `backup`,
+//! `tmc`, `device`, `doctor` (checks an installation), and the package tools (`keygen`, `pack`,
 //! `verify`).
 
+mod backup;
 mod device;
 mod doctor;
 mod package;
@@ -19,6 +20,7 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{LogFormat, ServeArgs};
+use backup::{BackupCommand, backup};
 use device::{DeviceCommand, device_simulate};
 use package::{keygen, pack, verify};
 use patch::{PatchCommand, patch_import, patch_job, patch_list};
@@ -47,6 +49,9 @@ enum Command {
     /// Work with the patch repository.
     #[command(subcommand)]
     Patch(PatchCommand),
+    /// Database backups (straight on the database: works while the server is stopped, too).
+    #[command(subcommand)]
+    Backup(BackupCommand),
     /// Development and test TMC.
     #[command(subcommand)]
     Tmc(TmcCommand),
@@ -119,6 +124,10 @@ pub async fn run() -> ExitCode {
         Command::Patch(PatchCommand::Rollback { server }) => {
             init_logging(LogFormat::Text, "warn");
             patch_job(&server, None).await
+        }
+        Command::Backup(command) => {
+            init_logging(LogFormat::Text, "warn");
+            backup(command).await
         }
         Command::Device(DeviceCommand::Simulate {
             count,

@@ -191,20 +191,8 @@ impl Backups {
         taken
     }
 
-    /// What the installed state and the applied migrations say the database is.
     async fn facts(&self) -> Result<Facts, ServiceError> {
-        let installed = self.installed.get().await?;
-        let migrations = applied(&self.db)
-            .await?
-            .into_iter()
-            .map(|row| format!("{:04}-{}", row.number, row.name))
-            .collect();
-        Ok(Facts {
-            product_version: installed.product_version.to_string(),
-            build: installed.build.to_string(),
-            patch_level: installed.patch_level.0,
-            migrations,
-        })
+        facts(&self.db, &self.installed).await
     }
 
     /// About how large a backup would be, in bytes: the database's size.
@@ -293,6 +281,22 @@ impl Backups {
         }
         Ok(removed)
     }
+}
+
+/// What the installed state and the applied migrations say the database is.
+pub async fn facts(db: &Db, installed: &Installed) -> Result<Facts, ServiceError> {
+    let installed = installed.get().await?;
+    let migrations = applied(db)
+        .await?
+        .into_iter()
+        .map(|row| format!("{:04}-{}", row.number, row.name))
+        .collect();
+    Ok(Facts {
+        product_version: installed.product_version.to_string(),
+        build: installed.build.to_string(),
+        patch_level: installed.patch_level.0,
+        migrations,
+    })
 }
 
 /// Whether the retention rules let a backup go: `index` is its place, newest first.

@@ -316,3 +316,39 @@ async fn a_backup_that_fails_stops_the_install_before_anything_changes_on_postgr
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_command_line_takes_and_lists_backups_while_the_server_is_stopped() {
+    let vendor = Vendor::new();
+    let mut app = app(&vendor, None, |_| {}).await;
+    app.stop().await;
+    let sms = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_sms"))
+            .args(args)
+            .env("SMS_DATA_DIR", app.data_dir.path())
+            .env_remove("SMS_DATABASE_URL")
+            .env_remove("SMS_CONFIG")
+            .output()
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (ok, out, err) = sms(&["backup", "create"]);
+    assert!(ok, "{out}{err}");
+    assert!(out.starts_with("Took the backup "), "{out}");
+    assert!(out.contains("-manual"), "{out}");
+    let (ok, out, err) = sms(&["backup", "list"]);
+    assert!(ok, "{out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[1].contains("manual"), "{out}");
+
+    // The server finds it when it is back.
+    let app = app.restart().await;
+    let list = backups(&app).await;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["taken_by"], "cli");
+}
