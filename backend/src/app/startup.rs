@@ -496,6 +496,12 @@ impl Running {
         tasks.spawn(housekeeping(state.clone()));
         // Each node watches its own data dir.
         tasks.spawn(state.disk.clone().run());
+        // Scheduled backups are taken by the node that serves.
+        let backups = state.backups.clone();
+        let clock = state.config.clock.clone();
+        tasks.spawn(while_serving(state.cluster.clone(), move || {
+            backups.clone().run_schedule(clock.clone())
+        }));
         // Scheduled jobs, the policy and the notifications run on the node that serves.
         let maintenance = state.maintenance.clone();
         tasks.spawn(while_serving(state.cluster.clone(), move || {

@@ -833,7 +833,7 @@ impl Config {
         };
         let smtp = operations::SmtpConfig::resolve(&file.smtp)?;
         let notify = operations::NotifyConfig::resolve(&file.notify)?;
-        let backups = operations::BackupsConfig::resolve(&file.backups, &storage.data_dir);
+        let backups = operations::BackupsConfig::resolve(&file.backups, &storage.data_dir)?;
         let metrics = operations::MetricsConfig::resolve(&file.metrics)?;
         #[cfg(feature = "fault-injection")]
         let clock = operations::Clock::from_env()?;

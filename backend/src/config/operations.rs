@@ -170,6 +170,10 @@ pub struct BackupsFileConfig {
     pub keep_last: Option<usize>,
     /// Remove backups older than this many days beyond those (default 30).
     pub keep_days: Option<u32>,
+    /// When to take a backup by itself: five cron fields, e.g. `0 3 * * *` (none: never).
+    pub schedule: Option<String>,
+    /// The IANA time zone `schedule` is read in (default `UTC`).
+    pub time_zone: Option<String>,
 }
 
 /// `[backups]`, resolved.
@@ -179,16 +183,54 @@ pub struct BackupsConfig {
     pub pg_dump: PathBuf,
     pub keep_last: usize,
     pub keep_days: u32,
+    /// When backups are taken by themselves.
+    pub schedule: Option<BackupSchedule>,
+}
+
+/// `[backups] schedule` and `time_zone`, checked.
+#[derive(Debug, Clone)]
+pub struct BackupSchedule {
+    pub schedule: String,
+    pub time_zone: chrono_tz::Tz,
+}
+
+impl BackupSchedule {
+    /// When the next scheduled backup is due after `now`.
+    pub fn next_after(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        shared::window::Window::new(&self.schedule, 1, self.time_zone, now)
+            .ok()?
+            .next_after(now)
+            .map(|opening| opening.start)
+    }
 }
 
 impl BackupsConfig {
-    pub fn resolve(file: &BackupsFileConfig, data_dir: &Path) -> Self {
-        Self {
+    pub fn resolve(file: &BackupsFileConfig, data_dir: &Path) -> anyhow::Result<Self> {
+        let schedule = match &file.schedule {
+            None => None,
+            Some(schedule) => {
+                let zone = file.time_zone.as_deref().unwrap_or("UTC");
+                let time_zone = zone.parse::<chrono_tz::Tz>().map_err(|_| {
+                    anyhow::anyhow!(
+                        "`backups.time_zone` is `{zone}`, not an IANA time zone (e.g. \
+                         Europe/Berlin, UTC)"
+                    )
+                })?;
+                shared::window::Window::new(schedule, 1, time_zone, Utc::now())
+                    .map_err(|err| anyhow::anyhow!("`backups.schedule`: {err}"))?;
+                Some(BackupSchedule {
+                    schedule: schedule.clone(),
+                    time_zone,
+                })
+            }
+        };
+        Ok(Self {
             dir: file.dir.clone().unwrap_or_else(|| data_dir.join("backups")),
             pg_dump: file.pg_dump.clone().unwrap_or_else(|| "pg_dump".into()),
             keep_last: file.keep_last.unwrap_or(10),
             keep_days: file.keep_days.unwrap_or(30),
-        }
+            schedule,
+        })
     }
 }
 

@@ -12,7 +12,7 @@ use shared::backup::{BackupInfo, BackupReason};
 use shared::notify::EventType;
 use shared::panel::{JobInfo, JobKind};
 
-use crate::config::operations::BackupsConfig;
+use crate::config::operations::{BackupSchedule, BackupsConfig, Clock};
 use crate::service::audit::{Audit, AuditEvent};
 use crate::service::jobs::Jobs;
 use crate::service::notify::{Notice, Notifier};
@@ -38,6 +38,7 @@ pub struct Backups {
     dir: BackupDir,
     keep_last: usize,
     keep_days: u32,
+    schedule: Option<BackupSchedule>,
     installed: Installed,
     audit: Audit,
     notifier: Notifier,
@@ -65,6 +66,7 @@ impl Backups {
             dir: BackupDir::new(config.dir.clone(), config.pg_dump.clone()),
             keep_last: config.keep_last,
             keep_days: config.keep_days,
+            schedule: config.schedule.clone(),
             installed,
             audit,
             notifier,
@@ -118,6 +120,31 @@ impl Backups {
             }
         });
         Ok(info)
+    }
+
+    /// Takes the scheduled backups (`[backups] schedule`, read on `clock`); until the task is
+    /// stopped. A failed one is audited and told like any other, and the next is due as
+    /// scheduled.
+    pub async fn run_schedule(self, clock: Clock) {
+        let Some(schedule) = self.schedule.clone() else {
+            return;
+        };
+        loop {
+            let Some(due) = schedule.next_after(clock.now()) else {
+                tracing::warn!("the backup schedule never comes round again");
+                return;
+            };
+            tokio::time::sleep(clock.until(due)).await;
+            let request = Request {
+                reason: BackupReason::Scheduled,
+                taken_by: "system".into(),
+                patch: None,
+            };
+            match self.take(request, None).await {
+                Ok(info) => tracing::info!(backup = %info.id, "took the scheduled backup"),
+                Err(err) => tracing::error!("the scheduled backup failed: {err}"),
+            }
+        }
     }
 
     /// Takes a backup now (the install's `backup` stage, the schedule, the job above), audits

@@ -352,3 +352,62 @@ async fn the_command_line_takes_and_lists_backups_while_the_server_is_stopped() 
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["taken_by"], "cli");
 }
+
+#[tokio::test]
+async fn a_scheduled_backup_is_taken_when_its_time_comes() {
+    let vendor = Vendor::new();
+    // The clock reads 02:59:00 UTC at the start and runs 20 times as fast: 03:00 comes in
+    // about 3 s.
+    let start = chrono::DateTime::parse_from_rfc3339("2027-05-04T02:59:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let app = app(&vendor, None, |config| {
+        config.clock = backend::config::operations::Clock::starting_at(start, 20);
+        config.backups = backend::config::operations::BackupsConfig::resolve(
+            &backend::config::operations::BackupsFileConfig {
+                schedule: Some("0 3 * * *".into()),
+                ..Default::default()
+            },
+            &config.storage.data_dir,
+        )
+        .unwrap();
+    })
+    .await;
+    let list = testkit::eventually("the scheduled backup", Duration::from_secs(20), || async {
+        let list = backups(&app).await;
+        if list.is_empty() {
+            Err("none yet")
+        } else {
+            Ok(list)
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(list[0]["reason"], "scheduled");
+    assert_eq!(list[0]["taken_by"], "system");
+}
+
+#[test]
+fn a_bad_backup_schedule_is_refused_at_the_start_with_what_is_wrong() {
+    use backend::config::operations::{BackupsConfig, BackupsFileConfig};
+    let dir = std::path::Path::new("/var/lib/sms");
+    let err = BackupsConfig::resolve(
+        &BackupsFileConfig {
+            schedule: Some("0 3 * *".into()),
+            ..Default::default()
+        },
+        dir,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("backups.schedule"), "{err}");
+    let err = BackupsConfig::resolve(
+        &BackupsFileConfig {
+            schedule: Some("0 3 * * *".into()),
+            time_zone: Some("Mars/Base".into()),
+            ..Default::default()
+        },
+        dir,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("Mars/Base"), "{err}");
+}
