@@ -241,3 +241,43 @@ pub fn delivery_row(event: &str, state: &str) -> String {
 
 /// Everything of the page but the client-version prompt (made inert while the prompt shows).
 pub const APP_FRAME: Locator<'static> = Locator::Css("body > .app");
+
+/// Admin > Backups: where the backups are kept, "Back up now" and how it went, the table, and
+/// the question asked before a backup is deleted.
+pub const NAV_BACKUPS: Locator<'static> = Locator::Css("#nav-backups");
+pub const BACKUPS_PAGE: Locator<'static> = Locator::Css("#backups-page");
+/// The list's heading, which takes the focus once a backup is deleted.
+pub const BACKUPS_HEADING: Locator<'static> = Locator::Css("#backups-heading");
+pub const BACKUPS_DIR: Locator<'static> = Locator::Css("#backups-dir");
+pub const NO_BACKUPS: Locator<'static> = Locator::Css("#no-backups");
+pub const BACKUP_NOW: Locator<'static> = Locator::Css("#backup-now");
+pub const BACKUP_STATUS: Locator<'static> = Locator::Css("#backup-status");
+/// What operators read in place of the buttons.
+pub const BACKUPS_ADMINS_ONLY: Locator<'static> = Locator::Css("#backups-admins-only");
+pub const BACKUPS_TABLE: Locator<'static> = Locator::Css("#backups-table");
+/// Every Download link and Delete button of the table (CSS, for counting).
+pub const BACKUP_CONTROLS: Locator<'static> =
+    Locator::Css("#backups-table a.backup-download, #backups-table button.backup-delete");
+pub const BACKUP_CONFIRM: Locator<'static> = Locator::Css("#backup-confirm");
+pub const BACKUP_CONFIRM_YES: Locator<'static> = Locator::Css("#backup-confirm-yes");
+pub const BACKUP_DELETED: Locator<'static> = Locator::Css("#backup-deleted");
+
+/// The row of the backup taken for `reason` (`manual`, `before_install`, `scheduled`).
+pub fn backup_row(reason: &str) -> String {
+    format!("#backups-table tr[data-reason='{reason}']")
+}
+
+/// Why the backup of [`backup_row`] was taken, in words.
+pub fn backup_reason(reason: &str) -> String {
+    format!("{} .backup-reason", backup_row(reason))
+}
+
+/// The Download link of the backup of [`backup_row`].
+pub fn backup_download(reason: &str) -> String {
+    format!("{} a.backup-download", backup_row(reason))
+}
+
+/// The Delete button of the backup of [`backup_row`].
+pub fn backup_delete(reason: &str) -> String {
+    format!("{} button.backup-delete", backup_row(reason))
+}

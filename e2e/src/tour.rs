@@ -24,7 +24,7 @@ pub const LOGIN: Page = Page {
 };
 
 /// Every page behind the login, with the tour's patches (see [`arrange`]).
-pub const ADMIN_PAGES: [Page; 12] = [
+pub const ADMIN_PAGES: [Page; 13] = [
     Page {
         path: "/admin/general",
         ready: "#patches-table",
@@ -81,6 +81,11 @@ pub const ADMIN_PAGES: [Page; 12] = [
         name: "notifications",
     },
     Page {
+        path: "/admin/backups",
+        ready: "#backups-page #backups-table",
+        name: "backups",
+    },
+    Page {
         path: "/admin/no-such-page",
         ready: "#not-found",
         name: "not-found",
@@ -92,15 +97,25 @@ pub const WIDE: (u32, u32) = (1280, 800);
 /// A window the size of a phone's (390 x 844 CSS pixels).
 pub const NARROW: (u32, u32) = (390, 844);
 
-/// The tour's world: a TMC offering Patches 2 and 3 (with release notes), and a browser on a
-/// server that uses it. Not logged in yet.
+/// The tour's world: a TMC offering Patches 2 and 3 (with release notes), a browser on a
+/// server that uses it, and one database backup taken on demand. Not logged in yet.
 pub async fn arrange(vendor: &Vendor) -> anyhow::Result<(Tmc, Browser)> {
     let tmc = Tmc::start(vendor).await?;
     tmc.publish(vendor.package(2).title("Faster reports"))
         .await?;
     tmc.publish(vendor.package(3).title("New dashboards"))
         .await?;
-    let browser = tmc.browser(vendor).await?;
+    // Boxed, as the backup below: the server's start is a large future, and the tour's test
+    // thread has a small stack.
+    let browser = Box::pin(tmc.browser(vendor)).await?;
+    let backup = backend::storage::backup::Request {
+        reason: shared::backup::BackupReason::Manual,
+        taken_by: "admin".into(),
+        patch: None,
+    };
+    Box::pin(browser.state.backups.take(backup, None))
+        .await
+        .context("cannot take the tour's backup")?;
     Ok((tmc, browser))
 }
 

@@ -479,6 +479,22 @@ pub fn deliveries() -> Fetch<DeliveryLog> {
     send_json(client(Request::get("/api/v1/notifications/deliveries")).build())
 }
 
+/// `GET /api/v1/backups`: the database's backups, newest first, and where they are kept.
+pub fn list_backups() -> Fetch<shared::backup::BackupList> {
+    send_json(client(Request::get("/api/v1/backups")).build())
+}
+
+/// `POST /api/v1/backups`: starts a backup of the database (admins only); the job.
+pub fn take_backup() -> Fetch<JobInfo> {
+    send_json(client(Request::post("/api/v1/backups")).build())
+}
+
+/// `DELETE /api/v1/backups/{id}`: removes a backup's file for good (admins only).
+pub fn delete_backup(id: &str) -> Fetch<()> {
+    let url = web_core::backups::backup_path(id);
+    send_empty(client(Request::delete(&url)).build())
+}
+
 /// `GET /api/v1/jobs/{id}`: a job's state and stages.
 pub fn get_job(id: i64) -> Fetch<JobInfo> {
     let url = format!("/api/v1/jobs/{id}");

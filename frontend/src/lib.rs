@@ -21,8 +21,9 @@ use web_core::routes::{AdminPage, Frame, page_at};
 use crate::components::client_mismatch::ClientMismatchModal;
 use crate::components::shell::AppShell;
 use crate::pages::{
-    AuditPage, ClusterPage, DevicesPage, GeneralPage, ImportPatchPage, InstallPage, LoginPage,
-    MaintenancePage, NotFound, NotificationsPage, PatchDetailsPage, RollbackPage, UpdatePage,
+    AuditPage, BackupsPage, ClusterPage, DevicesPage, GeneralPage, ImportPatchPage, InstallPage,
+    LoginPage, MaintenancePage, NotFound, NotificationsPage, PatchDetailsPage, RollbackPage,
+    UpdatePage,
 };
 use crate::router::{History, navigate, use_location};
 
@@ -67,6 +68,7 @@ fn admin_page(page: AdminPage) -> AnyView {
         AdminPage::Cluster => view! { <ClusterPage/> }.into_any(),
         AdminPage::Maintenance => view! { <MaintenancePage/> }.into_any(),
         AdminPage::Notifications => view! { <NotificationsPage/> }.into_any(),
+        AdminPage::Backups => view! { <BackupsPage/> }.into_any(),
         AdminPage::PatchDetails(id) => view! { <PatchDetailsPage id/> }.into_any(),
     }
 }

@@ -218,8 +218,15 @@ impl Application {
         }
         let addr = listener.local_addr()?;
         let certificate = tls.as_ref().map(|tls| tls.certificate.clone());
-        let (state, gate, control, start_lock) =
-            prepare(config.clone(), addr, executable.clone(), certificate).await?;
+        // Boxed: the start is a large future, and callers on small stacks (test threads) await
+        // it.
+        let (state, gate, control, start_lock) = Box::pin(prepare(
+            config.clone(),
+            addr,
+            executable.clone(),
+            certificate,
+        ))
+        .await?;
         let demo_devices = match std::env::var(DEMO_DEVICES_ENV) {
             Ok(devices) if config.demo && supervised => {
                 let devices = devices.parse().with_context(|| {

@@ -2,6 +2,7 @@
 //! binary for all of them (one link instead of one per file).
 
 mod accessibility;
+mod backups;
 mod browser;
 mod client;
 mod cluster;

@@ -33,6 +33,16 @@ impl Jobs {
             self.0.push(job);
         }
     }
+
+    /// Records `job` (a state fetched while following it) unless the state seen already
+    /// ended: a fetch answered after the event stream told the end must not undo it.
+    pub fn insert_unless_ended(&mut self, job: JobInfo) {
+        match self.0.iter_mut().find(|seen| seen.id == job.id) {
+            Some(seen) if seen.state.is_final() => {}
+            Some(seen) => *seen = job,
+            None => self.0.push(job),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -75,5 +85,18 @@ mod tests {
         );
         assert_eq!(jobs.get(2).map(|job| job.state), Some(JobState::Running));
         assert_eq!(jobs.get(4), None);
+    }
+
+    #[test]
+    fn a_fetched_state_moves_a_job_on_but_never_back_from_its_end() {
+        let mut jobs = Jobs::default();
+        jobs.insert_unless_ended(job(1, JobState::Running));
+        jobs.insert_unless_ended(job(1, JobState::Succeeded));
+        // An older answer that comes last keeps the end.
+        jobs.insert_unless_ended(job(1, JobState::Running));
+        jobs.insert(job(2, JobState::Running));
+        jobs.insert_unless_ended(job(2, JobState::Failed));
+        let states: Vec<_> = jobs.iter().map(|job| (job.id, job.state)).collect();
+        assert_eq!(states, [(1, JobState::Succeeded), (2, JobState::Failed)]);
     }
 }

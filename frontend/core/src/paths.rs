@@ -27,6 +27,9 @@ pub const MAINTENANCE: &str = "/admin/maintenance";
 /// Admin > Notifications: the webhook and email targets and the delivery log.
 pub const NOTIFICATIONS: &str = "/admin/notifications";
 
+/// Admin > Backups: the database's backups, "Back up now", download and delete.
+pub const BACKUPS: &str = "/admin/backups";
+
 /// The Software Details page of a patch.
 pub fn patch_details(id: shared::PatchId) -> String {
     format!("/patches/{id}")

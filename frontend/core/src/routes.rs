@@ -39,6 +39,8 @@ pub enum AdminPage {
     Maintenance,
     /// `/admin/notifications`.
     Notifications,
+    /// `/admin/backups`.
+    Backups,
     /// `/patches/{id}`: the Software Details of a patch.
     PatchDetails(String),
 }
@@ -99,6 +101,7 @@ fn admin_page_at(path: &str) -> Option<AdminPage> {
         "cluster" => AdminPage::Cluster,
         "maintenance" => AdminPage::Maintenance,
         "notifications" => AdminPage::Notifications,
+        "backups" => AdminPage::Backups,
         other => AdminPage::Install(segment(other.strip_prefix("patches/install/")?)?),
     };
     Some(page)
@@ -131,6 +134,7 @@ mod tests {
             ("/admin/cluster", AdminPage::Cluster),
             (paths::MAINTENANCE, AdminPage::Maintenance),
             (paths::NOTIFICATIONS, AdminPage::Notifications),
+            (paths::BACKUPS, AdminPage::Backups),
             (
                 paths::patch_details(id).as_str(),
                 AdminPage::PatchDetails("6.4.0.3".into()),
@@ -155,6 +159,8 @@ mod tests {
             "/nope",
             "/admin/nope",
             "/admin/general/more",
+            "/admin/backups/20261207-035300-manual",
+            "/admin/backup",
             "/admin/patches/install",
             "/admin/patches/install/",
             "/admin/patches/install/6.4.0.3/more",

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use shared::api::{ServerInfo, SessionInfo};
-use web_core::paths::{LOGIN, MAINTENANCE, NOTIFICATIONS};
+use web_core::paths::{BACKUPS, LOGIN, MAINTENANCE, NOTIFICATIONS};
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
@@ -52,6 +52,7 @@ pub fn AppHeader(
                     <li><NavLink href="/admin/cluster" id="nav-cluster" label="HA cluster"/></li>
                     <li><NavLink href=MAINTENANCE id="nav-maintenance" label="Maintenance"/></li>
                     <li><NavLink href=NOTIFICATIONS id="nav-notifications" label="Notifications"/></li>
+                    <li><NavLink href=BACKUPS id="nav-backups" label="Backups"/></li>
                     <li><NavLink href="/admin/audit" id="nav-audit" label="Audit log"/></li>
                 </ul>
             </nav>

@@ -1,5 +1,6 @@
 //! Reusable pieces of the app's pages.
 
+pub mod backups;
 pub mod certificate;
 pub mod change_password;
 pub mod client_mismatch;

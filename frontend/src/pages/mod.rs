@@ -1,6 +1,7 @@
 //! One module per route of the app.
 
 pub mod audit;
+pub mod backups;
 pub mod cluster;
 pub mod details;
 pub mod devices;
@@ -14,6 +15,7 @@ pub mod notifications;
 pub mod update;
 
 pub use audit::AuditPage;
+pub use backups::BackupsPage;
 pub use cluster::ClusterPage;
 pub use details::PatchDetailsPage;
 pub use devices::DevicesPage;
