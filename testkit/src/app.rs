@@ -118,7 +118,8 @@ impl TestApp {
         pg: Option<PgTestDb>,
         bootstrap_password: Option<String>,
     ) -> anyhow::Result<(TestApp, Option<AdminLogin>)> {
-        let (app, login) = Application::build(config.clone(), bootstrap_password)
+        // Boxed: the server's start is a large future, and test threads have small stacks.
+        let (app, login) = Box::pin(Application::build(config.clone(), bootstrap_password))
             .await
             .context("the application does not build")?;
         let addr = app.local_addr()?;
