@@ -171,9 +171,9 @@ async fn the_openapi_document_lists_every_route() {
         ("/api/v1/notifications/targets/{id}/test", "post"),
         ("/api/v1/backups", "get"),
         ("/api/v1/backups", "post"),
-        ("/api/v1/backups/{id}", "get"),
-        ("/api/v1/backups/{id}", "delete"),
-        ("/api/v1/backups/{id}/download", "get"),
+        ("/api/v1/backups/{backup}", "get"),
+        ("/api/v1/backups/{backup}", "delete"),
+        ("/api/v1/backups/{backup}/download", "get"),
         ("/api/v1/notifications/deliveries", "get"),
     ];
     for (path, method) in expected {

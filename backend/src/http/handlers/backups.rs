@@ -63,10 +63,10 @@ pub async fn take(
 /// One backup's manifest.
 #[utoipa::path(
     get,
-    path = "/api/v1/backups/{id}",
+    path = "/api/v1/backups/{backup}",
     operation_id = "backup",
     tag = "backups",
-    params(("id" = String, Path, description = "The backup's name, e.g. `20261207-035300-manual`")),
+    params(("backup" = String, Path, description = "The backup's name (its `id`), e.g. `20261207-035300-manual`")),
     responses(
         (status = 200, description = "The backup", body = BackupInfo),
         (status = 401, description = "Not logged in", body = ErrorResponse),
@@ -85,10 +85,10 @@ pub async fn get(
 /// format); `X-SMS-SHA256` carries its checksum. Admins only: it holds every record.
 #[utoipa::path(
     get,
-    path = "/api/v1/backups/{id}/download",
+    path = "/api/v1/backups/{backup}/download",
     operation_id = "download_backup",
     tag = "backups",
-    params(("id" = String, Path, description = "The backup's name")),
+    params(("backup" = String, Path, description = "The backup's name (its `id`)")),
     responses(
         (status = 200, description = "The file", content_type = "application/octet-stream"),
         (status = 401, description = "Not logged in", body = ErrorResponse),
@@ -134,10 +134,10 @@ pub async fn download(
 /// Removes a backup (its manifest first: it stops counting at once).
 #[utoipa::path(
     delete,
-    path = "/api/v1/backups/{id}",
+    path = "/api/v1/backups/{backup}",
     operation_id = "delete_backup",
     tag = "backups",
-    params(("id" = String, Path, description = "The backup's name")),
+    params(("backup" = String, Path, description = "The backup's name (its `id`)")),
     responses(
         (status = 204, description = "Removed"),
         (status = 401, description = "Not logged in", body = ErrorResponse),
