@@ -35,8 +35,24 @@ pub enum BackupError {
     Corrupt(String),
     #[error("there is no backup {0}")]
     NotFound(String),
+    /// A restore would give a database this server cannot run as it is.
+    #[error("{0}")]
+    Mismatch(String),
     #[error("the backups folder: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl BackupError {
+    /// The stable code of the error (docs/backups.md).
+    pub fn code(&self) -> &'static str {
+        match self {
+            BackupError::ToolMissing(_) => "backup_tool_missing",
+            BackupError::Copy(_) | BackupError::Io(_) => "backup_failed",
+            BackupError::Corrupt(_) => "backup_corrupt",
+            BackupError::NotFound(_) => "backup_not_found",
+            BackupError::Mismatch(_) => "backup_mismatch",
+        }
+    }
 }
 
 /// What a backup records besides its file: the level the database belongs to.
@@ -305,6 +321,115 @@ impl BackupDir {
     }
 }
 
+impl BackupDir {
+    /// Checks a backup's file against its manifest before it is restored: it still opens as a
+    /// database of its kind, and its size and SHA-256 are the manifest's.
+    pub async fn verify(&self, info: &BackupInfo, file: &Path) -> Result<(), BackupError> {
+        let (size, sha256) = self.check(info.database, file).await?;
+        if size != info.size || sha256 != info.sha256 {
+            return Err(BackupError::Corrupt(format!(
+                "{} is not the file its manifest describes ({size} bytes, SHA-256 {sha256}; the \
+                 manifest says {} bytes, {}): it changed since it was taken",
+                file.display(),
+                info.size,
+                info.sha256
+            )));
+        }
+        Ok(())
+    }
+
+    /// Replaces the contents of the PostgreSQL database at `database_url` with the archive
+    /// `file`, in one transaction: the old contents stay until it commits.
+    pub async fn restore_postgres(
+        &self,
+        database_url: &str,
+        file: &Path,
+    ) -> Result<(), BackupError> {
+        let output = tokio::process::Command::new(&self.pg_restore)
+            .args([
+                "--clean",
+                "--if-exists",
+                "--single-transaction",
+                "--no-owner",
+            ])
+            .arg("--dbname")
+            .arg(database_url)
+            .arg(file)
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .map_err(|err| match err.kind() {
+                std::io::ErrorKind::NotFound => {
+                    BackupError::ToolMissing(self.pg_restore.display().to_string())
+                }
+                _ => BackupError::Copy(format!("pg_restore cannot run: {err}")),
+            })?;
+        if !output.status.success() {
+            return Err(BackupError::Copy(format!(
+                "pg_restore failed ({}); the database is as it was: {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Replaces the SQLite database `db_file` (no server using it) with the copy `file`. The old
+/// file is kept beside it as `<db_file>.before-restore-<time>` (returned): its WAL is
+/// checkpointed into it first, then the copy, synced under a temporary name, is renamed over
+/// `db_file` in one step, so a crash leaves the old database or the new one.
+pub async fn restore_sqlite_file(file: &Path, db_file: &Path) -> Result<PathBuf, BackupError> {
+    use sea_orm::sqlx::Connection as _;
+    let dir = db_file
+        .parent()
+        .map(Path::to_owned)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let part = part_of(db_file);
+    let kept = {
+        let mut name = db_file.as_os_str().to_owned();
+        name.push(format!(
+            ".before-restore-{}",
+            Utc::now().format("%Y%m%d-%H%M%S")
+        ));
+        PathBuf::from(name)
+    };
+    tokio::fs::copy(file, &part).await?;
+    tokio::fs::File::open(&part).await?.sync_all().await?;
+    if tokio::fs::try_exists(db_file).await? {
+        let options = sea_orm::sqlx::sqlite::SqliteConnectOptions::new().filename(db_file);
+        let mut connection = sea_orm::sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .map_err(|err| BackupError::Copy(format!("the database does not open: {err}")))?;
+        let checkpoint = sea_orm::sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut connection)
+            .await;
+        let _ = connection.close().await;
+        checkpoint.map_err(|err| BackupError::Copy(format!("the database's WAL: {err}")))?;
+        tokio::fs::hard_link(db_file, &kept).await?;
+    }
+    for suffix in ["-wal", "-shm"] {
+        let mut name = db_file.as_os_str().to_owned();
+        name.push(suffix);
+        match tokio::fs::remove_file(PathBuf::from(name)).await {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err.into()),
+            _ => {}
+        }
+    }
+    tokio::fs::rename(&part, db_file).await?;
+    sync_dir(&dir)?;
+    Ok(kept)
+}
+
+/// The file of a `sqlite:` database URL.
+pub fn sqlite_file(database_url: &str) -> Option<PathBuf> {
+    let rest = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
 /// A backup's name: letters, digits and `-` only (it names files).
 pub fn valid_id(id: &str) -> bool {
     !id.is_empty()
@@ -390,6 +515,20 @@ pub async fn sha256_of(path: &Path) -> std::io::Result<(u64, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sqlite_url_names_its_file() {
+        assert_eq!(
+            sqlite_file("sqlite://data/sms.db?mode=rwc"),
+            Some(PathBuf::from("data/sms.db"))
+        );
+        assert_eq!(
+            sqlite_file("sqlite:/var/lib/sms/sms.db"),
+            Some("/var/lib/sms/sms.db".into())
+        );
+        assert_eq!(sqlite_file("postgres://x@y/z"), None);
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+    }
 
     #[test]
     fn backup_names_are_plain() {

@@ -411,3 +411,107 @@ fn a_bad_backup_schedule_is_refused_at_the_start_with_what_is_wrong() {
     .unwrap_err();
     assert!(err.to_string().contains("Mars/Base"), "{err}");
 }
+
+/// `sms backup ARGS` with the environment of `app`'s server (its data dir, its database, its
+/// address); `(success, stdout, stderr)`. Awaited, so that the server in this process answers
+/// meanwhile.
+async fn sms_backup(app: &TestApp, args: &[&str]) -> (bool, String, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_sms"))
+        .arg("backup")
+        .args(args)
+        .env("SMS_DATA_DIR", app.data_dir.path())
+        .env("SMS_DATABASE_URL", &app.config.storage.database_url)
+        .env("SMS_LISTEN", app.addr.to_string())
+        .env_remove("SMS_CONFIG")
+        .output()
+        .await
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+async fn a_restore_with_the_server_stopped_brings_the_database_back(pg: Option<PgTestDb>) {
+    let vendor = Vendor::new();
+    let mut app = app(&vendor, pg, |_| {}).await;
+    assert_eq!(app.set_notifications(false).await.status(), 200);
+    assert_eq!(take(&app).await["state"], "succeeded");
+    let id = backups(&app).await[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(app.set_notifications(true).await.status(), 200);
+
+    // Not while the server runs.
+    let (ok, _, err) = sms_backup(&app, &["restore", &id]).await;
+    assert!(!ok);
+    assert!(err.contains("backup_server_running"), "{err}");
+
+    app.stop().await;
+    let (ok, out, err) = sms_backup(&app, &["restore", &id]).await;
+    assert!(ok, "{out}{err}");
+    assert!(out.contains(&format!("Restored the backup {id}")), "{out}");
+    let app = app.restart().await;
+    let settings = app.get_json("/api/v1/settings").await;
+    assert_eq!(
+        settings["notifications_enabled"], false,
+        "as it was when it was taken"
+    );
+    let audit = app.get_json("/api/v1/audit").await;
+    assert_eq!(audit["entries"][0]["action"], "backup_restore", "{audit}");
+    assert_eq!(audit["entries"][0]["target"], id.as_str());
+}
+
+#[tokio::test]
+async fn a_restore_with_the_server_stopped_brings_the_database_back_on_sqlite() {
+    a_restore_with_the_server_stopped_brings_the_database_back(None).await;
+}
+
+#[tokio::test]
+async fn a_restore_with_the_server_stopped_brings_the_database_back_on_postgres() {
+    let Some(pg) = PgTestDb::create().await else {
+        return;
+    };
+    a_restore_with_the_server_stopped_brings_the_database_back(Some(pg)).await;
+}
+
+#[tokio::test]
+async fn a_damaged_backup_or_one_of_another_level_is_refused_and_nothing_changes() {
+    let vendor = Vendor::new();
+    let mut app = app(&vendor, None, |_| {}).await;
+    assert_eq!(take(&app).await["state"], "succeeded");
+    let id = backups(&app).await[0]["id"].as_str().unwrap().to_owned();
+    app.import_file(&vendor.package(2).write()).await;
+    let installed = app.follow_job(app.install("6.4.0.2").await).await;
+    assert_eq!(installed["state"], "succeeded", "{installed}");
+    app.stop().await;
+
+    // Of level 0, while level 2 runs.
+    let (ok, _, err) = sms_backup(&app, &["restore", &id]).await;
+    assert!(!ok);
+    assert!(err.contains("backup_mismatch"), "{err}");
+    assert!(
+        err.contains("install or roll back to that level first"),
+        "{err}"
+    );
+
+    // One byte changed in the file.
+    let file = app
+        .data_dir
+        .path()
+        .join("backups")
+        .join(format!("{id}.sqlite"));
+    let mut bytes = std::fs::read(&file).unwrap();
+    let at = bytes.len() - 100;
+    bytes[at] ^= 0xff;
+    std::fs::write(&file, bytes).unwrap();
+    let (ok, _, err) = sms_backup(&app, &["restore", file.to_str().unwrap()]).await;
+    assert!(!ok);
+    assert!(err.contains("backup_corrupt"), "{err}");
+
+    let (ok, _, err) = sms_backup(&app, &["restore", "no-such-backup"]).await;
+    assert!(!ok);
+    assert!(err.contains("backup_not_found"), "{err}");
+
+    let app = app.restart().await;
+    assert_eq!(app.level().await, 2, "nothing changed");
+}
