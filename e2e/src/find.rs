@@ -249,6 +249,8 @@ pub const BACKUPS_PAGE: Locator<'static> = Locator::Css("#backups-page");
 /// The list's heading, which takes the focus once a backup is deleted.
 pub const BACKUPS_HEADING: Locator<'static> = Locator::Css("#backups-heading");
 pub const BACKUPS_DIR: Locator<'static> = Locator::Css("#backups-dir");
+/// How a backup is put back (with the server stopped, from the command line).
+pub const BACKUPS_RESTORE_HOW: Locator<'static> = Locator::Css("#backups-restore-how");
 pub const NO_BACKUPS: Locator<'static> = Locator::Css("#no-backups");
 pub const BACKUP_NOW: Locator<'static> = Locator::Css("#backup-now");
 pub const BACKUP_STATUS: Locator<'static> = Locator::Css("#backup-status");

@@ -24,6 +24,12 @@ async fn an_admin_backs_up_on_demand_and_deletes_the_backup_after_confirming() -
     check::at_path(&browser, "/admin/backups").await?;
     check::text_contains(&browser, find::NO_BACKUPS, "No backups yet.").await?;
     check::text_contains(&browser, find::NO_BACKUPS, "\"Back up now\" copies").await?;
+    check::text_contains(
+        &browser,
+        find::BACKUPS_RESTORE_HOW,
+        "stop the SMS server and run sms backup restore NAME on it",
+    )
+    .await?;
     let dir = browser.state.backups.dir();
     check::text_is(
         &browser,

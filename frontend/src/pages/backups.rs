@@ -57,6 +57,12 @@ pub fn BackupsPage() -> impl IntoView {
                  demand, before the install of a patch that changes the database, and on \
                  schedule. Download one to keep a copy away from this server."
             </p>
+            <p id="backups-restore-how" class="note">
+                "To put one back, stop the SMS server and run "
+                <code>"sms backup restore NAME"</code>
+                " on it: the database returns to how it was when the backup was taken, and \
+                 everything written since is lost."
+            </p>
             <section class="card" aria-labelledby="backups-heading">
                 // Focusable, so that the focus has somewhere to go once a backup is deleted.
                 <h2 id="backups-heading" tabindex="-1">"Database backups"</h2>
