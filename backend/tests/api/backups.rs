@@ -515,3 +515,28 @@ async fn a_damaged_backup_or_one_of_another_level_is_refused_and_nothing_changes
     let app = app.restart().await;
     assert_eq!(app.level().await, 2, "nothing changed");
 }
+
+#[tokio::test]
+async fn what_a_crash_left_of_a_backup_is_removed_at_the_next_start() {
+    let vendor = Vendor::new();
+    let app = app(&vendor, None, |_| {}).await;
+    assert_eq!(take(&app).await["state"], "succeeded");
+    let id = backups(&app).await[0]["id"].as_str().unwrap().to_owned();
+    let dir = app.data_dir.path().join("backups");
+    // A copy cut off, a copy renamed but without its manifest, a manifest cut off.
+    for leftover in [
+        "20270101-000000-manual.sqlite.part",
+        "20270101-000001-manual.sqlite",
+        "20270101-000002-manual.json.part",
+    ] {
+        std::fs::write(dir.join(leftover), b"cut off").unwrap();
+    }
+    let app = app.restart().await;
+    let mut left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, [format!("{id}.json"), format!("{id}.sqlite")]);
+    assert_eq!(backups(&app).await.len(), 1);
+}
