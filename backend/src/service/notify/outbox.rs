@@ -182,9 +182,18 @@ async fn deliver_due(notifier: &Notifier) -> Result<Option<DateTime<Utc>>, Servi
             break;
         }
         for row in due {
-            if claim(notifier, &row, now).await? {
-                deliver(notifier, row).await?;
-            }
+            // Claimed and tried in a task of its own: a stop that ends this loop in the middle
+            // of a try lets the try finish and record how it went, instead of leaving its claim
+            // to run out (`CLAIM`) before anyone tries again.
+            let notifier = notifier.clone();
+            tokio::spawn(async move {
+                if claim(&notifier, &row, now).await? {
+                    deliver(&notifier, row).await?;
+                }
+                Ok::<(), ServiceError>(())
+            })
+            .await
+            .map_err(|err| ServiceError::Corrupt(format!("a delivery stopped: {err}")))??;
         }
     }
     let next = notification_outbox::Entity::find()
