@@ -62,10 +62,14 @@ async fn stop_during(kind: &str, stage: &str) {
         &format!("the {kind} to reach `{stage}`"),
         Duration::from_secs(30),
         || async {
-            let job: serde_json::Value = match api.job(id).await.json().await {
-                Ok(job) => job,
-                Err(err) => return Err(err.to_string()),
-            };
+            // The job restarts the server on its way: a request cut by the hand-over is asked
+            // again, as wait_for_job does.
+            let answer = api
+                .request(reqwest::Method::GET, &format!("/api/v1/jobs/{id}"))
+                .send()
+                .await
+                .map_err(|err| format!("no answer: {err}"))?;
+            let job: serde_json::Value = answer.json().await.map_err(|err| err.to_string())?;
             if job["stage"] == stage && job["state"] == "running" {
                 Ok(())
             } else {
