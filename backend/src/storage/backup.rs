@@ -199,22 +199,15 @@ impl BackupDir {
     }
 
     async fn copy_postgres(&self, database_url: &str, out: &Path) -> Result<(), BackupError> {
-        let output = tokio::process::Command::new(&self.pg_dump)
+        let mut command = tokio::process::Command::new(&self.pg_dump);
+        command
             .arg("--format=custom")
             .arg("--no-owner")
             .arg("--file")
             .arg(out)
             .arg("--dbname")
-            .arg(database_url)
-            .stdin(Stdio::null())
-            .output()
-            .await
-            .map_err(|err| match err.kind() {
-                std::io::ErrorKind::NotFound => {
-                    BackupError::ToolMissing(self.pg_dump.display().to_string())
-                }
-                _ => BackupError::Copy(format!("{} cannot run: {err}", self.pg_dump.display())),
-            })?;
+            .arg(database_url);
+        let output = run_tool(&self.pg_dump, command).await?;
         if !output.status.success() {
             return Err(BackupError::Copy(format!(
                 "pg_dump failed ({}): {}",
@@ -234,18 +227,9 @@ impl BackupDir {
         match database {
             DatabaseKind::Sqlite => check_sqlite(file).await?,
             DatabaseKind::Postgres => {
-                let output = tokio::process::Command::new(&self.pg_restore)
-                    .arg("--list")
-                    .arg(file)
-                    .stdin(Stdio::null())
-                    .output()
-                    .await
-                    .map_err(|err| match err.kind() {
-                        std::io::ErrorKind::NotFound => {
-                            BackupError::ToolMissing(self.pg_restore.display().to_string())
-                        }
-                        _ => BackupError::Copy(format!("pg_restore cannot run: {err}")),
-                    })?;
+                let mut command = tokio::process::Command::new(&self.pg_restore);
+                command.arg("--list").arg(file);
+                let output = run_tool(&self.pg_restore, command).await?;
                 if !output.status.success() {
                     return Err(BackupError::Corrupt(format!(
                         "pg_restore cannot read it: {}",
@@ -345,7 +329,8 @@ impl BackupDir {
         database_url: &str,
         file: &Path,
     ) -> Result<(), BackupError> {
-        let output = tokio::process::Command::new(&self.pg_restore)
+        let mut command = tokio::process::Command::new(&self.pg_restore);
+        command
             .args([
                 "--clean",
                 "--if-exists",
@@ -354,16 +339,8 @@ impl BackupDir {
             ])
             .arg("--dbname")
             .arg(database_url)
-            .arg(file)
-            .stdin(Stdio::null())
-            .output()
-            .await
-            .map_err(|err| match err.kind() {
-                std::io::ErrorKind::NotFound => {
-                    BackupError::ToolMissing(self.pg_restore.display().to_string())
-                }
-                _ => BackupError::Copy(format!("pg_restore cannot run: {err}")),
-            })?;
+            .arg(file);
+        let output = run_tool(&self.pg_restore, command).await?;
         if !output.status.success() {
             return Err(BackupError::Copy(format!(
                 "pg_restore failed ({}); the database is as it was: {}",
@@ -419,6 +396,22 @@ pub async fn restore_sqlite_file(file: &Path, db_file: &Path) -> Result<PathBuf,
     tokio::fs::rename(&part, db_file).await?;
     sync_dir(&dir)?;
     Ok(kept)
+}
+
+/// Runs one of PostgreSQL's client programs to its end: a program that is not there is
+/// `ToolMissing`, one that cannot start `Copy`; how it ended is the caller's to read.
+async fn run_tool(
+    program: &Path,
+    mut command: tokio::process::Command,
+) -> Result<std::process::Output, BackupError> {
+    command
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .map_err(|err| match err.kind() {
+            std::io::ErrorKind::NotFound => BackupError::ToolMissing(program.display().to_string()),
+            _ => BackupError::Copy(format!("{} cannot run: {err}", program.display())),
+        })
 }
 
 /// The file of a `sqlite:` database URL.
