@@ -111,6 +111,29 @@ pub async fn upload_and_verify(browser: &Browser) -> anyhow::Result<()> {
     click(browser, find::IMPORT_SUBMIT, "the Upload and verify button").await
 }
 
+/// Imports the patch file `file` through the Update wizard's import step and waits until the
+/// server verified and kept it.
+pub async fn import_patch(browser: &Browser, file: &Path) -> anyhow::Result<()> {
+    open(browser, "/admin/patches/import").await?;
+    choose_file(browser, file).await?;
+    upload_and_verify(browser).await?;
+    check::visible(browser, find::IMPORT_RESULT, "the imported patch").await
+}
+
+/// Installs patch `id` (e.g. `6.4.0.3`, in the repository) now from its confirmation page and
+/// waits until the install is done, the server's restart included.
+pub async fn install_patch(browser: &Browser, id: &str) -> anyhow::Result<()> {
+    open(browser, &format!("/admin/patches/install/{id}")).await?;
+    check::enabled(browser, find::INSTALL_CONFIRM, "the Install button").await?;
+    click(browser, find::INSTALL_CONFIRM, "Install").await?;
+    check::visible(
+        browser,
+        fantoccini::Locator::Css(&find::stage_ok("done")),
+        "the done stage",
+    )
+    .await
+}
+
 /// Starts recording, in the page, every state the "server restarting / rebooting" bar shows
 /// (it can come and go faster than a check polls). Read with [`crate::check::server_link_seen`].
 pub async fn watch_server_link(browser: &Browser) -> anyhow::Result<()> {

@@ -132,6 +132,13 @@ pub const INSTALL_CONFIRM: Locator<'static> = Locator::Css("#install-confirm");
 pub const ROLLBACK_LINK: Locator<'static> = Locator::Css("#rollback-link");
 pub const ROLLBACK_EFFECTS: Locator<'static> = Locator::Css("#rollback-effects");
 pub const ROLLBACK_CONFIRM: Locator<'static> = Locator::Css("#rollback-confirm");
+/// The rollback's "In the next window (opens …)".
+pub const ROLLBACK_NEXT_WINDOW: Locator<'static> = Locator::Css("#rollback-next-window");
+/// The rollback's offer to restore the backup taken before the installed patch's install (its
+/// checkbox, label and what it means), or the note that no such backup is kept.
+pub const ROLLBACK_RESTORE: Locator<'static> = Locator::Css("#rollback-restore");
+pub const ROLLBACK_RESTORE_BACKUP: Locator<'static> = Locator::Css("#rollback-restore-backup");
+pub const ROLLBACK_RESTORE_NONE: Locator<'static> = Locator::Css("#rollback-restore-none");
 pub const JOB_STATUS: Locator<'static> = Locator::Css("#job-status");
 pub const JOB_DONE_LINK: Locator<'static> = Locator::Css("#job-done-link");
 
@@ -257,12 +264,27 @@ pub const BACKUP_STATUS: Locator<'static> = Locator::Css("#backup-status");
 /// What operators read in place of the buttons.
 pub const BACKUPS_ADMINS_ONLY: Locator<'static> = Locator::Css("#backups-admins-only");
 pub const BACKUPS_TABLE: Locator<'static> = Locator::Css("#backups-table");
-/// Every Download link and Delete button of the table (CSS, for counting).
-pub const BACKUP_CONTROLS: Locator<'static> =
-    Locator::Css("#backups-table a.backup-download, #backups-table button.backup-delete");
+/// Every Download link, Restore and Delete button of the table (CSS, for counting).
+pub const BACKUP_CONTROLS: Locator<'static> = Locator::Css(
+    "#backups-table a.backup-download, #backups-table button.backup-restore, \
+     #backups-table button.backup-delete",
+);
 pub const BACKUP_CONFIRM: Locator<'static> = Locator::Css("#backup-confirm");
 pub const BACKUP_CONFIRM_YES: Locator<'static> = Locator::Css("#backup-confirm-yes");
 pub const BACKUP_DELETED: Locator<'static> = Locator::Css("#backup-deleted");
+/// The question asked before a backup is restored, what it says will happen, and its answers.
+pub const RESTORE_DIALOG: Locator<'static> = Locator::Css("#restore-dialog");
+pub const RESTORE_EFFECTS: Locator<'static> = Locator::Css("#restore-effects");
+/// The effect that the server switches to the backup's level (only when it differs).
+pub const RESTORE_SWITCH: Locator<'static> =
+    Locator::Css("#restore-effects li[data-effect='switch']");
+pub const RESTORE_CONFIRM: Locator<'static> = Locator::Css("#restore-confirm");
+pub const RESTORE_CANCEL: Locator<'static> = Locator::Css("#restore-cancel");
+
+/// The Restore button of the backup named `id`.
+pub fn backup_restore(id: &str) -> String {
+    format!("#backup-restore-{id}")
+}
 
 /// The row of the backup taken for `reason` (`manual`, `before_install`, `scheduled`).
 pub fn backup_row(reason: &str) -> String {

@@ -18,7 +18,9 @@ use shared::api::{
     PatchInfo, ServerInfo, SessionInfo, Settings,
 };
 use shared::client::ClientMismatch;
-use shared::maintenance::{MaintenanceSettings, MaintenanceView, ScheduleRequest, When};
+use shared::maintenance::{
+    MaintenanceSettings, MaintenanceView, RollbackRequest, ScheduleRequest, When,
+};
 use shared::notify::{CreatedTarget, Delivery, DeliveryLog, NewTarget, TargetList};
 use shared::panel::{AvailablePatch, HistoryPage, JobInfo, PatchesView, TmcStatus};
 use wasm_bindgen::JsCast;
@@ -414,6 +416,17 @@ pub fn rollback() -> Fetch<JobInfo> {
     send_json(client(Request::post("/api/v1/rollback")).build())
 }
 
+/// `POST /api/v1/rollback` with `{"restore_backup": true}`: starts rolling the installed patch
+/// back now by restoring the database backup taken before its install, instead of undoing its
+/// migrations (412 `no_rollback_backup` when none is kept).
+pub fn rollback_restoring() -> Fetch<JobInfo> {
+    let body = RollbackRequest {
+        schedule: ScheduleRequest::default(),
+        restore_backup: true,
+    };
+    send_json(json_body(client(Request::post("/api/v1/rollback")), &body))
+}
+
 /// `POST /api/v1/patches/{id}/install` with `{"when", "replace"}`: installs a downloaded patch
 /// `when` says (e.g. in the next maintenance window); the answer is the job, in state
 /// `scheduled` unless it starts now. `replace` replaces the job already scheduled (without it
@@ -493,6 +506,13 @@ pub fn take_backup() -> Fetch<JobInfo> {
 pub fn delete_backup(id: &str) -> Fetch<()> {
     let url = web_core::backups::backup_path(id);
     send_empty(client(Request::delete(&url)).build())
+}
+
+/// `POST /api/v1/backups/{id}/restore`: starts restoring a backup (admins only); the job, during
+/// which the server restarts.
+pub fn restore_backup(id: &str) -> Fetch<JobInfo> {
+    let url = web_core::restore::restore_path(id);
+    send_json(client(Request::post(&url)).build())
 }
 
 /// `GET /api/v1/jobs/{id}`: a job's state and stages.

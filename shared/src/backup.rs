@@ -41,6 +41,16 @@ pub enum DatabaseKind {
     Postgres,
 }
 
+impl DatabaseKind {
+    /// `sqlite` or `postgres`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatabaseKind::Sqlite => "sqlite",
+            DatabaseKind::Postgres => "postgres",
+        }
+    }
+}
+
 /// One backup: its manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -70,6 +80,17 @@ pub struct BackupInfo {
     pub patch: Option<String>,
 }
 
+/// The backup a rollback of the installed patch `patch` (e.g. `6.4.0.3`) can restore
+/// (`{"restore_backup": true}`): the newest of `backups` (newest first) taken before that
+/// patch's install at level 0, the base release a rollback returns to.
+pub fn rollback_backup<'a>(backups: &'a [BackupInfo], patch: &str) -> Option<&'a BackupInfo> {
+    backups.iter().find(|backup| {
+        backup.reason == BackupReason::BeforeInstall
+            && backup.patch.as_deref() == Some(patch)
+            && backup.patch_level == 0
+    })
+}
+
 /// `GET /api/v1/backups`: every backup, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -77,4 +98,42 @@ pub struct BackupList {
     pub backups: Vec<BackupInfo>,
     /// Where they are kept.
     pub dir: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backup(id: &str, reason: BackupReason, level: u32, patch: Option<&str>) -> BackupInfo {
+        BackupInfo {
+            id: id.into(),
+            database: DatabaseKind::Sqlite,
+            product_version: "6.4.0".into(),
+            patch_level: level,
+            build: "6.4.0.9001".into(),
+            migrations: Vec::new(),
+            size: 1,
+            sha256: String::new(),
+            taken_at: Utc::now(),
+            reason,
+            taken_by: "admin".into(),
+            patch: patch.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_rollback_restores_the_newest_backup_taken_at_level_0_before_its_patch() {
+        let backups = [
+            backup("d", BackupReason::Manual, 3, None),
+            backup("c", BackupReason::BeforeInstall, 2, Some("6.4.0.3")),
+            backup("b", BackupReason::BeforeInstall, 0, Some("6.4.0.3")),
+            backup("a", BackupReason::BeforeInstall, 0, Some("6.4.0.3")),
+        ];
+        assert_eq!(
+            rollback_backup(&backups, "6.4.0.3").map(|b| b.id.as_str()),
+            Some("b")
+        );
+        assert_eq!(rollback_backup(&backups, "6.4.0.4"), None);
+        assert_eq!(rollback_backup(&backups[..2], "6.4.0.3"), None);
+    }
 }

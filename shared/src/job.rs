@@ -24,6 +24,8 @@ pub enum JobKind {
     Rollback,
     /// A database backup taken on demand (docs/backups.md).
     Backup,
+    /// A database backup restored from the console (docs/backups.md).
+    Restore,
 }
 
 impl JobKind {
@@ -33,12 +35,17 @@ impl JobKind {
             JobKind::Install => "install",
             JobKind::Rollback => "rollback",
             JobKind::Backup => "backup",
+            JobKind::Restore => "restore",
         }
     }
 
-    /// Installs and rollbacks: they run alone, and make the patch history.
+    /// Installs, rollbacks and restores: they run alone, stop the clients, restart the server,
+    /// and make the patch history.
     pub fn is_patch_job(self) -> bool {
-        matches!(self, JobKind::Install | JobKind::Rollback)
+        matches!(
+            self,
+            JobKind::Install | JobKind::Rollback | JobKind::Restore
+        )
     }
 }
 
@@ -51,6 +58,7 @@ impl std::str::FromStr for JobKind {
             "install" => Ok(JobKind::Install),
             "rollback" => Ok(JobKind::Rollback),
             "backup" => Ok(JobKind::Backup),
+            "restore" => Ok(JobKind::Restore),
             other => Err(format!("unknown job kind `{other}`")),
         }
     }
@@ -140,6 +148,9 @@ pub struct JobInfo {
     /// A scheduled job: what it waits for, in words (e.g. that it missed a window).
     #[serde(default)]
     pub schedule_note: Option<String>,
+    /// A restore, or a rollback that restores a backup: the backup's id (docs/backups.md).
+    #[serde(default)]
+    pub backup: Option<String>,
 }
 
 /// One stage of an install or rollback, as journaled when it starts and ends.
@@ -172,6 +183,8 @@ pub enum Stage {
     Backup,
     StopClients,
     StagePayload,
+    /// A restore puts the backup's database in place of the running one, in one transaction.
+    RestoreDatabase,
     Switch,
     Restart,
     Reboot,
@@ -183,7 +196,7 @@ pub enum Stage {
 
 impl Stage {
     /// Every stage.
-    pub const ALL: [Stage; 13] = [
+    pub const ALL: [Stage; 14] = [
         Stage::Download,
         Stage::Verify,
         Stage::Precheck,
@@ -191,6 +204,7 @@ impl Stage {
         Stage::Backup,
         Stage::StopClients,
         Stage::StagePayload,
+        Stage::RestoreDatabase,
         Stage::Switch,
         Stage::Restart,
         Stage::Reboot,
@@ -209,6 +223,7 @@ impl Stage {
             Stage::Backup => "backup",
             Stage::StopClients => "stop_clients",
             Stage::StagePayload => "stage_payload",
+            Stage::RestoreDatabase => "restore_database",
             Stage::Switch => "switch",
             Stage::Restart => "restart",
             Stage::Reboot => "reboot",
@@ -234,6 +249,7 @@ impl Stage {
             Stage::PeerInstall => "Wait for the passive node to install it",
             Stage::Download => "Download",
             Stage::Backup => "Back up the database",
+            Stage::RestoreDatabase => "Put the backup's database in place",
         }
     }
 }
@@ -344,6 +360,22 @@ pub const ROLLBACK_STAGES: [Stage; 6] = [
     Stage::Done,
 ];
 
+/// The stages of a restore (and of a rollback that restores the backup taken before its
+/// patch): the payload of the backup's level is staged only when that level is neither the
+/// running one nor the base, and the install root switches only when the level differs.
+pub fn restore_stages(stage_level: bool, switch: bool) -> Vec<Stage> {
+    let mut stages = vec![Stage::Verify, Stage::Precheck, Stage::StopClients];
+    if stage_level {
+        stages.push(Stage::StagePayload);
+    }
+    stages.push(Stage::RestoreDatabase);
+    if switch {
+        stages.push(Stage::Switch);
+    }
+    stages.extend([Stage::Restart, Stage::Postcheck, Stage::Done]);
+    stages
+}
+
 impl JobInfo {
     /// Progress in whole percent (0 to 100).
     pub fn percent(&self) -> u8 {
@@ -383,5 +415,26 @@ mod tests {
         assert_eq!(stages[2], Stage::PeerPush);
         assert_eq!(stages[stages.len() - 2], Stage::PeerInstall);
         assert_eq!(install_stages(Restart::Reboot)[5], Stage::Reboot);
+    }
+
+    #[test]
+    fn a_restore_swaps_the_database_after_stopping_clients_and_switches_only_when_the_level_differs()
+     {
+        let same = restore_stages(false, false);
+        assert_eq!(
+            same,
+            [
+                Stage::Verify,
+                Stage::Precheck,
+                Stage::StopClients,
+                Stage::RestoreDatabase,
+                Stage::Restart,
+                Stage::Postcheck,
+                Stage::Done
+            ]
+        );
+        let other = restore_stages(true, true);
+        assert_eq!(other[3], Stage::StagePayload);
+        assert_eq!(other[5], Stage::Switch);
     }
 }

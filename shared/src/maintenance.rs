@@ -72,6 +72,20 @@ pub struct ScheduleRequest {
     pub replace: bool,
 }
 
+/// `POST /api/v1/rollback`'s body: when, like an install, and whether to restore the backup
+/// taken before the installed patch's install instead of undoing its migrations
+/// (docs/backups.md; only now, not scheduled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RollbackRequest {
+    #[serde(flatten)]
+    pub schedule: ScheduleRequest,
+    /// Restore the backup taken before the patch was installed: the database returns to that
+    /// moment (everything written since is lost, the server's own records stay).
+    #[serde(default)]
+    pub restore_backup: bool,
+}
+
 /// The automatic install policy: off by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

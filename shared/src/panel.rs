@@ -13,7 +13,7 @@ use crate::{Applicability, Build, PatchId, PatchLevel, ProductVersion};
 
 pub use crate::job::{
     JobInfo, JobKind, JobState, ROLLBACK_STAGES, Stage, StageInfo, StageOutcome,
-    clustered_install_stages, install_stages, with_backup,
+    clustered_install_stages, install_stages, restore_stages, with_backup,
 };
 
 /// How the server's link to the TMC is doing.
@@ -238,6 +238,9 @@ pub struct HistoryEntry {
     #[serde(default)]
     #[serde(deserialize_with = "crate::time::utc_opt")]
     pub scheduled_for: Option<DateTime<Utc>>,
+    /// A restore, or a rollback that restored a backup: the backup's id.
+    #[serde(default)]
+    pub backup: Option<String>,
 }
 
 /// `GET /api/v1/patches/history?page=&per_page=`: installs and rollbacks, newest first.
@@ -572,6 +575,7 @@ mod tests {
             scheduled_for: None,
             window_end: None,
             schedule_note: None,
+            backup: None,
         }
     }
 

@@ -12,6 +12,7 @@ mod m20261201_000007_create_patch_migrations;
 mod m20261201_000008_patch_changes;
 mod m20261202_000009_schedules_and_notifications;
 mod m20261206_000010_user_must_change_password;
+mod m20261207_000011_job_backup;
 
 /// Every migration in order; the server runs `Migrator::up` at start.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_patch_changes::Migration),
             Box::new(m20261202_000009_schedules_and_notifications::Migration),
             Box::new(m20261206_000010_user_must_change_password::Migration),
+            Box::new(m20261207_000011_job_backup::Migration),
         ]
     }
 }

@@ -81,6 +81,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(backups::list, backups::take))
         .routes(routes!(backups::get, backups::delete))
         .routes(routes!(backups::download))
+        .routes(routes!(backups::restore))
         .split_for_parts();
     // After the routes: `modifiers(...)` on `ApiDoc` would run before they are added.
     CommonAnswers.modify(&mut doc);

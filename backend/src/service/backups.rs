@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use shared::api::ErrorBody;
-use shared::backup::{BackupInfo, BackupReason};
+use shared::backup::{BackupInfo, BackupReason, DatabaseKind};
 use shared::notify::EventType;
 use shared::panel::{JobInfo, JobKind};
 
@@ -20,6 +20,7 @@ use crate::service::schema::applied;
 use crate::service::{Installed, ServiceError};
 use crate::storage::backup::{BackupDir, BackupError, Facts, Request};
 use crate::storage::db::Db;
+use crate::storage::restore::{Mark, swap_sqlite};
 
 /// What taking, listing or removing a backup can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -256,6 +257,48 @@ impl Backups {
     /// A backup's file, for its download.
     pub fn file_of(&self, info: &BackupInfo) -> PathBuf {
         self.dir.file_path(info)
+    }
+
+    /// The kind of database this server runs on.
+    pub fn database(&self) -> DatabaseKind {
+        match self.db.get_database_backend() {
+            DbBackend::Postgres => DatabaseKind::Postgres,
+            _ => DatabaseKind::Sqlite,
+        }
+    }
+
+    /// Checks a backup's file before it is restored: of this server's kind of database, whole
+    /// (it opens as one), and the file its manifest describes.
+    pub async fn verify(&self, info: &BackupInfo) -> Result<(), BackupError> {
+        if info.database != self.database() {
+            return Err(BackupError::Mismatch(format!(
+                "the backup {} is of a {} database, and this server's is {}",
+                info.id,
+                info.database.as_str(),
+                self.database().as_str()
+            )));
+        }
+        self.dir.verify(info, &self.dir.file_path(info)).await
+    }
+
+    /// Puts the backup's database in place of the running one, in one transaction that also
+    /// marks `mark` (docs/backups.md): the server's own records stay. `before_commit` runs
+    /// just before the commit (fault injection).
+    pub async fn restore(
+        &self,
+        info: &BackupInfo,
+        mark: Mark,
+        before_commit: impl FnOnce(),
+    ) -> Result<(), BackupError> {
+        let file = self.dir.file_path(info);
+        match self.database() {
+            DatabaseKind::Sqlite => swap_sqlite(&self.db, &file, mark, before_commit).await,
+            DatabaseKind::Postgres => {
+                self.dir
+                    .swap_postgres(&self.database_url, &file, mark, before_commit)
+                    .await
+            }
+        }
     }
 
     /// Removes a backup an admin names; audited.

@@ -78,20 +78,42 @@ pub struct BackupDir {
     dir: PathBuf,
     pg_dump: PathBuf,
     pg_restore: PathBuf,
+    psql: PathBuf,
 }
 
 impl BackupDir {
+    /// The backups in `dir`; `pg_restore` and `psql` are looked for beside `pg_dump`.
     pub fn new(dir: PathBuf, pg_dump: PathBuf) -> Self {
-        let pg_restore = pg_dump.with_file_name(match pg_dump.file_name() {
-            Some(name) if name == "pg_dump" => "pg_restore".into(),
-            Some(name) => name.to_string_lossy().replace("pg_dump", "pg_restore"),
-            None => "pg_restore".into(),
-        });
+        let beside = |program: &str| {
+            pg_dump.with_file_name(match pg_dump.file_name() {
+                Some(name) if name == "pg_dump" => program.into(),
+                Some(name) => name.to_string_lossy().replace("pg_dump", program),
+                None => program.into(),
+            })
+        };
         Self {
+            pg_restore: beside("pg_restore"),
+            psql: beside("psql"),
             dir,
             pg_dump,
-            pg_restore,
         }
+    }
+
+    pub(super) fn pg_restore(&self) -> &Path {
+        &self.pg_restore
+    }
+
+    pub(super) fn psql(&self) -> PathBuf {
+        self.psql.clone()
+    }
+
+    /// Runs one of PostgreSQL's client programs to its end (see `run_tool`).
+    pub(super) async fn run(
+        &self,
+        command: tokio::process::Command,
+        program: &Path,
+    ) -> Result<std::process::Output, BackupError> {
+        run_tool(program, command).await
     }
 
     /// Where the backups are.

@@ -7,4 +7,5 @@ pub mod entity;
 pub mod files;
 pub mod install_root;
 pub mod levels;
+pub mod restore;
 pub mod space;

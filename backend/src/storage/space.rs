@@ -78,6 +78,8 @@ pub enum Purpose {
     Download,
     /// An install: its payload staged beside the level it becomes.
     Install,
+    /// A restore: a copy of the backup and the database it becomes, beside the one it replaces.
+    Restore,
 }
 
 /// Too little room in the data dir for a write of a known size.
@@ -105,6 +107,10 @@ impl Shortfall {
             Purpose::Install => (
                 "this install needs (the payload staged beside the level it becomes)",
                 "Free space there, then install again.",
+            ),
+            Purpose::Restore => (
+                "this restore needs (the backup's database beside the one it replaces)",
+                "Free space there, then restore again.",
             ),
         };
         format!(

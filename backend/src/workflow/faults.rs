@@ -52,13 +52,16 @@ pub fn crash_point(stage: shared::panel::Stage) {
 /// `migration_commit` (the switch's migrations ran, before their commit), `migration_committed`
 /// (just after it), `handover` (the old server stopped serving, before it exits),
 /// `server_start` (a level on trial starts, before it serves), `start_timeout` (the supervisor
-/// waits for a level on trial to come up).
-pub const CRASH_POINTS: [&str; 5] = [
+/// waits for a level on trial to come up), `restore_commit` (a restore's transaction is
+/// written, before its commit) and `restore_committed` (just after it).
+pub const CRASH_POINTS: [&str; 7] = [
     "migration_commit",
     "migration_committed",
     "handover",
     "server_start",
     "start_timeout",
+    "restore_commit",
+    "restore_committed",
 ];
 
 /// Stops everything here when `SMS_CRASH_AT` names `point` (fault-injection builds only), as a

@@ -251,6 +251,7 @@ fn history_entry(job: JobInfo) -> HistoryEntry {
         state: job.state,
         message: job.error.map(|e| e.message).or(job.schedule_note),
         scheduled_for: job.scheduled_for,
+        backup: job.backup,
     }
 }
 

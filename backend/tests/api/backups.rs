@@ -11,7 +11,11 @@ use sha2::{Digest, Sha256};
 use testkit::api::started_job;
 use testkit::{PgTestDb, TestApp, Vendor, assert_error, test_config};
 
-async fn app(vendor: &Vendor, pg: Option<PgTestDb>, adjust: impl FnOnce(&mut Config)) -> TestApp {
+pub(crate) async fn app(
+    vendor: &Vendor,
+    pg: Option<PgTestDb>,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
     let data_dir = tempfile::tempdir().unwrap();
     let mut config = test_config(data_dir.path());
     vendor.trust(&mut config);
@@ -26,14 +30,14 @@ async fn app(vendor: &Vendor, pg: Option<PgTestDb>, adjust: impl FnOnce(&mut Con
 }
 
 /// Takes a backup through the API and waits for its job; returns the job.
-async fn take(app: &TestApp) -> Value {
+pub(crate) async fn take(app: &TestApp) -> Value {
     let started = app.post("/api/v1/backups").await;
     let job = started_job(started).await;
     assert_eq!(job["kind"], "backup", "{job}");
     app.wait_for_job(job["id"].as_i64().unwrap()).await
 }
 
-async fn backups(app: &TestApp) -> Vec<Value> {
+pub(crate) async fn backups(app: &TestApp) -> Vec<Value> {
     let list = app.get_json("/api/v1/backups").await;
     list["backups"].as_array().unwrap().clone()
 }
@@ -215,7 +219,7 @@ async fn a_backup_taken_while_writes_go_on_is_a_consistent_snapshot() {
 }
 
 /// The stages of `job`, as `(name, outcome)`.
-fn stages(job: &Value) -> Vec<(String, Option<String>)> {
+pub(crate) fn stages(job: &Value) -> Vec<(String, Option<String>)> {
     job["stages"]
         .as_array()
         .unwrap()

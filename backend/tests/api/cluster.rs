@@ -357,6 +357,18 @@ async fn a_patch_with_database_changes_is_refused_while_clustering_is_enabled() 
     assert!(message.contains("re-establish"), "{message}");
     assert_eq!(pair.a.level().await, 0);
     assert_eq!(pair.b.level().await, 0);
+
+    // A restore would replace the database the two nodes share: refused the same way.
+    let backup = pair
+        .a
+        .follow_job(pair.a.post("/api/v1/backups").await)
+        .await;
+    assert_eq!(backup["state"], "succeeded", "{backup}");
+    let list = pair.a.get_json("/api/v1/backups").await;
+    let id = list["backups"][0]["id"].as_str().unwrap().to_owned();
+    let refused = pair.a.post(&format!("/api/v1/backups/{id}/restore")).await;
+    let message = assert_error(refused, 412, "ha_cluster_enabled").await;
+    assert!(message.contains("Disable clustering"), "{message}");
 }
 
 #[tokio::test]

@@ -21,6 +21,7 @@ mod metrics;
 mod notifications;
 mod packages;
 mod panel;
+mod restore;
 mod static_files;
 mod stop;
 mod storage;

@@ -125,7 +125,7 @@ pub fn empty_words(is_admin: bool) -> &'static str {
 }
 
 /// What operators read in place of the buttons.
-pub const ADMINS_ONLY: &str = "Only admins can take, download or delete backups.";
+pub const ADMINS_ONLY: &str = "Only admins can take, download, restore or delete backups.";
 
 /// Where a backup job is, for the page's status line and its `data-state`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,15 +1,21 @@
-//! The backups table of Admin > Backups, each row with its Download link and Delete button
-//! (admins), and the question asked before a backup is deleted.
+//! The backups table of Admin > Backups, each row with its Download link, Restore and Delete
+//! buttons (admins), and the question asked before a backup is deleted (`restore`: before one
+//! is restored).
+
+pub mod restore;
 
 use leptos::prelude::*;
 use shared::backup::{BackupInfo, BackupList};
 use wasm_bindgen::JsCast;
 use web_core::backups::{delete_question, deleted_words, empty_words, row_words};
+use web_core::restore::{restore_button_id, restore_label};
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
 use crate::components::local_time::LocalTime;
 use crate::load::{Act, Loaded, action, run};
+
+use self::restore::Restoring;
 
 /// The backup asked about (awaiting confirmation) and its deletion: kept by the page, so that
 /// the table can be drawn again with fresh data without losing them.
@@ -48,6 +54,12 @@ impl Deleting {
         self.asked.set(Some(info));
     }
 
+    /// The question goes without a word (another question takes its place).
+    fn dismiss(self) {
+        self.asked.set(None);
+        self.remove.clear();
+    }
+
     /// Keeps the backup asked about: the question goes, and the focus back to its button.
     fn keep(self) {
         if let Some(info) = self.asked.get_untracked() {
@@ -80,6 +92,7 @@ pub fn BackupsTable(
     backups: Vec<BackupInfo>,
     #[prop(into)] is_admin: Signal<bool>,
     deleting: Deleting,
+    restoring: Restoring,
 ) -> impl IntoView {
     if backups.is_empty() {
         return view! {
@@ -106,7 +119,7 @@ pub fn BackupsTable(
                 <tbody>
                     {backups
                         .into_iter()
-                        .map(|info| view! { <BackupRow info is_admin deleting/> })
+                        .map(|info| view! { <BackupRow info is_admin deleting restoring/> })
                         .collect_view()}
                 </tbody>
             </table>
@@ -116,7 +129,12 @@ pub fn BackupsTable(
 }
 
 #[component]
-fn BackupRow(info: BackupInfo, is_admin: Signal<bool>, deleting: Deleting) -> impl IntoView {
+fn BackupRow(
+    info: BackupInfo,
+    is_admin: Signal<bool>,
+    deleting: Deleting,
+    restoring: Restoring,
+) -> impl IntoView {
     let words = row_words(&info);
     let (download, download_label, delete_label) = (
         words.download.clone(),
@@ -124,9 +142,10 @@ fn BackupRow(info: BackupInfo, is_admin: Signal<bool>, deleting: Deleting) -> im
         words.delete_label.clone(),
     );
     let button_id = delete_button_id(&info.id);
+    let (restore_id, restore_name) = (restore_button_id(&info.id), restore_label(&info.id));
     let asked = info.clone();
     let actions = move || {
-        let asked = asked.clone();
+        let (asked, to_restore) = (asked.clone(), asked.clone());
         is_admin.get().then(|| {
             view! {
                 <td>
@@ -141,10 +160,25 @@ fn BackupRow(info: BackupInfo, is_admin: Signal<bool>, deleting: Deleting) -> im
                         </a>
                         <button
                             type="button"
+                            id=restore_id.clone()
+                            class="button button-secondary backup-restore"
+                            aria-label=restore_name.clone()
+                            on:click=move |_| {
+                                deleting.dismiss();
+                                restoring.ask(to_restore.clone());
+                            }
+                        >
+                            "Restore…"
+                        </button>
+                        <button
+                            type="button"
                             id=button_id.clone()
                             class="button button-secondary backup-delete"
                             aria-label=delete_label.clone()
-                            on:click=move |_| deleting.ask(asked.clone())
+                            on:click=move |_| {
+                                restoring.dismiss();
+                                deleting.ask(asked.clone());
+                            }
                         >
                             "Delete…"
                         </button>

@@ -1,6 +1,7 @@
 //! Admin > Backups: the database's backups (when, why, the level each holds, its size, who
 //! asked) and where they are kept; "Back up now" (admins), followed to its outcome; each
-//! backup's Download link and Delete button (admins; a deletion is confirmed first).
+//! backup's Download link, Restore and Delete buttons (admins; a restore or a deletion is
+//! confirmed first), and the restore followed through the server's restart.
 
 use std::time::Duration;
 
@@ -9,8 +10,10 @@ use shared::backup::BackupList;
 use web_core::backups::{ADMINS_ONLY, Progress, job_in_words, kept_in};
 
 use crate::api::{self, ApiError};
+use crate::components::backups::restore::{RestoreConfirm, RestoreProgress, Restoring};
 use crate::components::backups::{BackupsTable, DeleteConfirm, Deleting};
 use crate::components::error::ErrorDisplay;
+use crate::components::install::job_progress::followed_job;
 use crate::components::set_page_title;
 use crate::components::shell_data::use_shell;
 use crate::live::{Live, use_live};
@@ -42,6 +45,9 @@ pub fn BackupsPage() -> impl IntoView {
     });
     let list = Memo::new(move |_| fetched.get());
     let deleting = Deleting::new(fetched);
+    let restoring = Restoring::default();
+    // The restore the address names (`?job=`): followed again after a reload.
+    let followed = followed_job();
     let dir = move || {
         list.with(|list| {
             let list = list.as_ref()?.as_ref().ok()?;
@@ -58,11 +64,13 @@ pub fn BackupsPage() -> impl IntoView {
                  schedule. Download one to keep a copy away from this server."
             </p>
             <p id="backups-restore-how" class="note">
-                "To put one back, stop the SMS server and run "
+                "Restoring one (admins: its Restore button) returns the database to how it was \
+                 when the backup was taken: everything written since is lost, and the server \
+                 restarts. When this console cannot be reached, stop the SMS server and run "
                 <code>"sms backup restore NAME"</code>
-                " on it: the database returns to how it was when the backup was taken, and \
-                 everything written since is lost."
+                " on it."
             </p>
+            <RestoreProgress restoring followed/>
             <section class="card" aria-labelledby="backups-heading">
                 // Focusable, so that the focus has somewhere to go once a backup is deleted.
                 <h2 id="backups-heading" tabindex="-1">"Database backups"</h2>
@@ -73,8 +81,10 @@ pub fn BackupsPage() -> impl IntoView {
                     view! { <p id="backups-admins-only" class="note">{ADMINS_ONLY}</p> }.into_any()
                 }}
                 {loaded(move || list.get(), Place::Bare, "the backups", move |list| {
-                    view! { <BackupsTable backups=list.backups is_admin deleting/> }.into_any()
+                    view! { <BackupsTable backups=list.backups is_admin deleting restoring/> }
+                        .into_any()
                 })}
+                <RestoreConfirm restoring/>
                 <DeleteConfirm deleting/>
             </section>
         </div>

@@ -8,29 +8,11 @@ use shared::panel::{JobInfo, JobState};
 use web_core::paths::HOME;
 
 use crate::api;
+use crate::components::install::job_progress::followed_job;
 use crate::components::install::{ConfirmInstall, ConfirmRollback, JobProgress};
 use crate::components::set_page_title;
 use crate::components::shell_data::use_shell;
-use crate::load::{Loaded, Place, both, fetch, first, loaded, resource};
-use crate::router::use_location;
-
-/// The job a confirmation page follows, from its `?job=` (kept in the address so that a reload,
-/// e.g. to load the server's new client, comes back to it).
-/// A job that cannot be fetched (e.g. the server is restarting right then) is simply not shown:
-/// the page's own job, once started, is followed live anyway.
-fn followed_job() -> Loaded<Option<JobInfo>> {
-    let location = use_location();
-    let id = move || location.query("job").and_then(|j| j.parse::<i64>().ok());
-    resource(move || {
-        let id = id();
-        fetch(async move {
-            Ok(match id {
-                Some(id) => api::get_job(id).await.ok(),
-                None => None,
-            })
-        })
-    })
-}
+use crate::load::{Place, both, fetch, first, loaded, resource};
 
 /// Confirm and follow the install of one patch.
 #[component]

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use shared::maintenance::{AutoInstallPolicy, MaintenanceSettings, MaintenanceView};
 use shared::panel::{JobInfo, JobKind};
 use shared::window::{MaintenanceWindow, Opening};
+use web_core::restore::restore_in_history;
 use web_core::words::duration_in_words;
 
 use crate::api::{self, ApiError};
@@ -544,8 +545,13 @@ fn ScheduledJob(
     let id = job.id;
     let what = match (job.kind, job.patch) {
         (JobKind::Rollback, _) => "Rollback to the base release (no patch)".to_owned(),
-        (_, Some(patch)) => format!("Install of {} ({patch})", patch.level()),
-        (kind, None) => kind.as_str().to_owned(),
+        (JobKind::Restore, _) => restore_in_history(job.backup.as_deref()),
+        (JobKind::Install | JobKind::Download | JobKind::Backup, Some(patch)) => {
+            format!("Install of {} ({patch})", patch.level())
+        }
+        (kind @ (JobKind::Install | JobKind::Download | JobKind::Backup), None) => {
+            kind.as_str().to_owned()
+        }
     };
     let pending = cancel.pending();
     view! {

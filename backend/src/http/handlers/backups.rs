@@ -162,6 +162,40 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Restores a backup, as a job like an install: answers at once with the job, whose stages
+/// (`verify`, `precheck`, `stop_clients`, `stage_payload` when the backup's level must be
+/// staged, `restore_database`, `switch` when the level differs, `restart`, `postcheck`,
+/// `done`) are reported like an install's. Everything written since the backup is lost, except
+/// the server's own records (docs/backups.md).
+#[utoipa::path(
+    post,
+    path = "/api/v1/backups/{backup}/restore",
+    operation_id = "restore_backup",
+    tag = "backups",
+    params(("backup" = String, Path, description = "The backup's name (its `id`)")),
+    responses(
+        (status = 202, description = "The restore job started; it fails with `backup_corrupt` when the file changed since it was taken, `restore_failed` when the swap fails (nothing changed)", body = JobInfo),
+        (status = 401, description = "Not logged in", body = ErrorResponse),
+        (status = 403, description = "Not an admin (`admin_required`), or X-SMS-Client missing (`client_header_missing`)", body = ErrorResponse),
+        (status = 404, description = "No such backup (`backup_not_found`)", body = ErrorResponse),
+        (status = 409, description = "Another job runs (`job_running`)", body = ErrorResponse),
+        (status = 412, description = "HA clustering is enabled (`ha_cluster_enabled`), or the backup is of another database, product version or a level whose package is gone (`backup_mismatch`)", body = ErrorResponse),
+    )
+)]
+#[tracing::instrument(skip_all, fields(user = %admin.username))]
+pub async fn restore(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Source(source): Source,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<JobInfo>), ApiError> {
+    let job = state
+        .patching
+        .start_restore(&id, &admin.username, source)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
 fn from_backup(err: BackupError) -> ApiError {
     match err {
         BackupError::NotFound(id) => ApiError::NotFound {

@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use shared::api::ErrorResponse;
-use shared::maintenance::ScheduleRequest;
+use shared::maintenance::{RollbackRequest, ScheduleRequest, When};
 use shared::panel::JobInfo;
 
 use crate::http::error::{ApiError, Json, Path, optional_json};
@@ -52,20 +52,22 @@ pub async fn install(
 
 /// Rolls the installed patch back, always to level 0 (the base release): answers at once with
 /// the job, whose stages (`precheck`, `stop_clients`, `switch`, `restart`, `postcheck`, `done`)
-/// are reported like an install's. It can be scheduled like an install.
+/// are reported like an install's. It can be scheduled like an install. With
+/// `{"restore_backup": true}` it restores the backup taken before the patch's install instead
+/// of undoing its migrations, as a restore's stages (docs/backups.md).
 #[utoipa::path(
     post,
     path = "/api/v1/rollback",
     operation_id = "rollback",
     tag = "patches",
-    request_body(content = Option<ScheduleRequest>, description = "When: `now` (no body), `next_window` or an RFC 3339 time"),
+    request_body(content = Option<RollbackRequest>, description = "When: `now` (no body), `next_window` or an RFC 3339 time; `restore_backup` to restore the backup taken before the patch's install (now only)"),
     responses(
         (status = 202, description = "The rollback job started, or is scheduled", body = JobInfo),
         (status = 400, description = "A time in the past (`invalid_when`), a bad body (`invalid_json`, `invalid_body`)", body = ErrorResponse),
         (status = 401, description = "Not logged in", body = ErrorResponse),
         (status = 403, description = "Not an admin (`admin_required`), or X-SMS-Client missing (`client_header_missing`)", body = ErrorResponse),
         (status = 409, description = "At level 0 (`no_patch_installed`), another job runs (`job_running`), another is scheduled (`job_already_scheduled`), or no window is set (`no_maintenance_window`)", body = ErrorResponse),
-        (status = 412, description = "The installed patch cannot be rolled back (`rollback_not_supported`)", body = ErrorResponse),
+        (status = 412, description = "The installed patch cannot be rolled back (`rollback_not_supported`), `restore_backup` without a backup taken before its install (`no_rollback_backup`), or while HA clustering is enabled (`ha_cluster_enabled`)", body = ErrorResponse),
     )
 )]
 pub async fn rollback(
@@ -74,10 +76,30 @@ pub async fn rollback(
     Source(source): Source,
     body: Bytes,
 ) -> Result<(StatusCode, Json<JobInfo>), ApiError> {
-    let request: ScheduleRequest = optional_json(&body)?;
-    let job = state
-        .maintenance
-        .schedule_rollback(request.when, request.replace, &admin.username, source)
-        .await?;
+    let request: RollbackRequest = optional_json(&body)?;
+    let job = if request.restore_backup {
+        if request.schedule.when != When::Now {
+            return Err(ApiError::BadRequest {
+                code: "invalid_when",
+                message: "A rollback that restores a backup runs now: leave out `when`, or \
+                          schedule a rollback without `restore_backup`."
+                    .into(),
+            });
+        }
+        state
+            .patching
+            .start_rollback_restoring(&admin.username, source)
+            .await?
+    } else {
+        state
+            .maintenance
+            .schedule_rollback(
+                request.schedule.when,
+                request.schedule.replace,
+                &admin.username,
+                source,
+            )
+            .await?
+    };
     Ok((StatusCode::ACCEPTED, Json(job)))
 }

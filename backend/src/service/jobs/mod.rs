@@ -31,8 +31,8 @@ pub use scheduled::{Scheduled, describe};
 /// Progress events are sent at most this often per job.
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 
-/// The kinds of installs and rollbacks, as stored.
-const PATCH_JOBS: [&str; 2] = ["install", "rollback"];
+/// The kinds of installs, rollbacks and restores, as stored.
+const PATCH_JOBS: [&str; 3] = ["install", "rollback", "restore"];
 
 /// The wait between attempts at recording an outcome the database refused: 0.5 s, doubling,
 /// at most 5 s.
@@ -133,7 +133,7 @@ impl Jobs {
         if let Some(other) = self.running_patch_job().await {
             return Err(busy(&other));
         }
-        self.insert(kind, patch, total_bytes, started_by, None)
+        self.insert(kind, patch, total_bytes, started_by, None, None)
             .await
     }
 
@@ -151,8 +151,33 @@ impl Jobs {
         if let Some(other) = self.running().await.first() {
             return Err(busy(other));
         }
-        self.insert(kind, patch, 0, started_by, Some((levels, stages)))
+        self.insert(kind, patch, 0, started_by, Some((levels, stages)), None)
             .await
+    }
+
+    /// Records a restore of `backup` (or a rollback that restores it) as running, unless
+    /// another job runs: like `start_exclusive`, with the backup recorded on the job.
+    pub async fn start_restore(
+        &self,
+        kind: JobKind,
+        backup: &str,
+        levels: (PatchLevel, PatchLevel),
+        stages: &[Stage],
+        started_by: &str,
+    ) -> Result<(JobInfo, JobHandle), ServiceError> {
+        let _deciding = self.starting.lock().await;
+        if let Some(other) = self.running().await.first() {
+            return Err(busy(other));
+        }
+        self.insert(
+            kind,
+            None,
+            0,
+            started_by,
+            Some((levels, stages)),
+            Some(backup),
+        )
+        .await
     }
 
     async fn insert(
@@ -162,6 +187,7 @@ impl Jobs {
         total_bytes: u64,
         started_by: &str,
         plan: Option<((PatchLevel, PatchLevel), &[Stage])>,
+        backup: Option<&str>,
     ) -> Result<(JobInfo, JobHandle), ServiceError> {
         let now = Utc::now();
         let level = |n: PatchLevel| i32::try_from(n.0).unwrap_or(i32::MAX);
@@ -185,6 +211,7 @@ impl Jobs {
             window_end: Set(None),
             schedule_note: Set(None),
             upcoming_sent: Set(false),
+            backup: Set(backup.map(str::to_owned)),
             ..Default::default()
         }
         .insert(&txn)
@@ -383,6 +410,7 @@ fn busy(other: &JobInfo) -> ServiceError {
         JobKind::Install => "an install",
         JobKind::Rollback => "a rollback",
         JobKind::Backup => "a database backup",
+        JobKind::Restore => "a restore of a database backup",
     };
     ServiceError::JobRunning {
         job: other.id,
@@ -659,6 +687,7 @@ fn info_from_row(row: job::Model) -> Result<JobInfo, ServiceError> {
         scheduled_for: row.scheduled_for,
         window_end: row.window_end,
         schedule_note: row.schedule_note.clone(),
+        backup: row.backup.clone(),
     })
 }
 

@@ -505,6 +505,7 @@ mod tests {
             scheduled_for: None,
             window_end: None,
             schedule_note: None,
+            backup: None,
         };
         let notice = job_notice(&job, "sms-1").unwrap();
         assert_eq!(notice.event, EventType::InstallFailed);

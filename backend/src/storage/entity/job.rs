@@ -30,6 +30,8 @@ pub struct Model {
     pub schedule_note: Option<String>,
     /// Whether `job.upcoming` was sent for it.
     pub upcoming_sent: bool,
+    /// A restore, or a rollback that restores a backup: the backup's id.
+    pub backup: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

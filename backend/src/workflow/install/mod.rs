@@ -13,6 +13,7 @@ mod checks;
 mod engine;
 pub mod error;
 mod recovery;
+mod restore;
 mod run;
 mod steps;
 

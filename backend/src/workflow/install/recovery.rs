@@ -59,6 +59,24 @@ pub async fn resume_interrupted(
     for (job, handle) in interrupted {
         let from = job.from_level.unwrap_or(PatchLevel::NONE);
         let to = job.to_level.unwrap_or(PatchLevel::NONE);
+        if job.backup.is_some() {
+            // A restore: the database, not the install root, decides.
+            let ending =
+                super::restore::resume(engine, &job, &handle, current, recorded.patch_level).await;
+            clean_install_root(engine).await;
+            conclude(
+                engine,
+                &handle,
+                ending,
+                &job.started_by,
+                None,
+                None,
+                from,
+                to,
+            )
+            .await;
+            continue;
+        }
         // The stage the stop cut: the first one that did not end (it may not have started).
         let cut_at = job
             .stages

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use shared::api::ServerState;
 use shared::effects::Restart;
-use shared::panel::{ServerEvent, Stage};
+use shared::panel::{JobKind, ServerEvent, Stage};
 use shared::{PatchId, PatchLevel, level_in_words};
 
 use crate::service::AuditEvent;
@@ -419,15 +419,26 @@ pub(super) async fn conclude(
     from: PatchLevel,
     to: PatchLevel,
 ) {
-    let (kind, action) = match patch {
-        Some(_) => ("install", "patch_install"),
-        None => ("rollback", "patch_rollback"),
+    let job = handle.info().await;
+    let backup = job.as_ref().and_then(|job| job.backup.clone());
+    let (kind, action) = match (patch, job.as_ref().map(|job| job.kind)) {
+        (_, Some(JobKind::Restore)) => ("restore", "backup_restore"),
+        (Some(_), _) => ("install", "patch_install"),
+        (None, _) => ("rollback", "patch_rollback"),
     };
-    let started = handle.info().await.map(|job| job.started_at);
-    let seconds = started
-        .map(|at| (chrono::Utc::now() - at).num_milliseconds() as f64 / 1000.0)
+    let seconds = job
+        .map(|job| (chrono::Utc::now() - job.started_at).num_milliseconds() as f64 / 1000.0)
         .unwrap_or(0.0);
-    let target = patch.map_or_else(|| "rollback".to_owned(), |id| id.to_string());
+    let target = match (patch, &backup) {
+        (Some(id), _) => id.to_string(),
+        (None, Some(backup)) if kind == "restore" => backup.clone(),
+        (None, _) => "rollback".to_owned(),
+    };
+    // A rollback that restores a backup says which.
+    let restoring = match (&backup, kind) {
+        (Some(backup), "rollback") => format!(", restoring the backup {backup}"),
+        _ => String::new(),
+    };
     let (ending, restart) = match ending {
         Ending::SwitchedBack(err) => (Ending::Failed(err), true),
         other => (other, false),
@@ -451,7 +462,7 @@ pub(super) async fn conclude(
             (
                 Ok(()),
                 AuditEvent::success(action, actor).details(format!(
-                    "from {} to {} in {seconds:.1} s",
+                    "from {} to {}{restoring} in {seconds:.1} s",
                     level_in_words(from),
                     level_in_words(to)
                 )),
@@ -467,7 +478,7 @@ pub(super) async fn conclude(
             (
                 Err(err.body()),
                 AuditEvent::failure(action, actor).details(format!(
-                    "from {} to {}, after {seconds:.1} s: {}",
+                    "from {} to {}{restoring}, after {seconds:.1} s: {}",
                     level_in_words(from),
                     level_in_words(to),
                     err.message

@@ -1,15 +1,35 @@
-//! The stages of a running install or rollback, live, with its outcome once it ends; while it
-//! waits for its maintenance window, when it starts and its Cancel button.
+//! The stages of a running install, rollback or restore, live, with its outcome once it ends;
+//! while it waits for its maintenance window, when it starts and its Cancel button.
 
 use leptos::prelude::*;
 use shared::panel::{JobInfo, JobKind, JobState, StageOutcome};
 use web_core::paths::{HOME, MAINTENANCE};
+use web_core::restore::{RESTORING, restored_words};
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
 use crate::components::local_time::{LocalTime, local_time};
 use crate::live::use_live;
-use crate::load::{action, resource, run};
+use crate::load::{Loaded, action, fetch, resource, run};
+use crate::router::use_location;
+
+/// The job a page follows, from its `?job=` (kept in the address so that a reload, e.g. to load
+/// the server's new client, comes back to it).
+/// A job that cannot be fetched (e.g. the server is restarting right then) is simply not shown:
+/// the page's own job, once started, is followed live anyway.
+pub fn followed_job() -> Loaded<Option<JobInfo>> {
+    let location = use_location();
+    let id = move || location.query("job").and_then(|j| j.parse::<i64>().ok());
+    resource(move || {
+        let id = id();
+        fetch(async move {
+            Ok(match id {
+                Some(id) => api::get_job(id).await.ok(),
+                None => None,
+            })
+        })
+    })
+}
 
 /// How far a job got: ended jobs first, then started ones (a scheduled job waits), then by
 /// stages ended and started.
@@ -22,8 +42,8 @@ fn progress(job: &JobInfo) -> (bool, bool, usize, usize) {
     )
 }
 
-/// The stages of a running install or rollback, live: from the event stream while it is open,
-/// and fetched again whenever the page reconnects after the restart.
+/// The stages of a running install, rollback or restore, live: from the event stream while it
+/// is open, and fetched again whenever the page reconnects after the restart.
 #[component]
 pub fn JobProgress(
     /// The job as the server answered when it started.
@@ -64,15 +84,30 @@ pub fn JobProgress(
             ),
             (_, JobState::Running) => (
                 "job-outcome-running",
-                match job.kind {
-                    JobKind::Rollback => "Rolling back…".to_owned(),
-                    _ => format!("Installing {what}…"),
+                match (job.kind, &job.backup) {
+                    (JobKind::Rollback, Some(_)) => {
+                        "Rolling back by restoring the database backup…".to_owned()
+                    }
+                    (JobKind::Rollback, None) => "Rolling back…".to_owned(),
+                    (JobKind::Restore, _) => RESTORING.to_owned(),
+                    (JobKind::Install | JobKind::Download | JobKind::Backup, _) => {
+                        format!("Installing {what}…")
+                    }
                 },
             ),
             (JobKind::Rollback, JobState::Succeeded) => (
                 "job-outcome-ok",
-                "Rolled back: the server runs the base release (no patch).".to_owned(),
+                match &job.backup {
+                    Some(id) => format!(
+                        "Rolled back: the server runs the base release (no patch), with the \
+                         database of the backup {id}."
+                    ),
+                    None => "Rolled back: the server runs the base release (no patch).".to_owned(),
+                },
             ),
+            (JobKind::Restore, JobState::Succeeded) => {
+                ("job-outcome-ok", restored_words(job.backup.as_deref()))
+            }
             (_, JobState::Succeeded) => (
                 "job-outcome-ok",
                 format!("Installed: {what} runs on this server."),

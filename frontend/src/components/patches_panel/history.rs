@@ -1,9 +1,10 @@
-//! The history of the SMS Patches panel: installs and rollbacks, newest first, with the one
-//! scheduled for a maintenance window (and, for admins, its Cancel button); older ones a page
-//! at a time ("Show older").
+//! The history of the SMS Patches panel: installs, rollbacks and restores, newest first, with
+//! the one scheduled for a maintenance window (and, for admins, its Cancel button); older ones a
+//! page at a time ("Show older").
 
 use leptos::prelude::*;
 use shared::panel::{HISTORY_PER_PAGE, HistoryEntry, JobKind, JobState};
+use web_core::restore::restore_in_history;
 use web_core::times::in_utc;
 use web_core::words::tenths;
 
@@ -129,9 +130,17 @@ pub fn History(
 #[component]
 fn HistoryRow(entry: HistoryEntry, is_admin: bool) -> impl IntoView {
     let action = match (entry.kind, entry.patch) {
-        (JobKind::Rollback, _) => "Rollback".to_owned(),
-        (_, Some(patch)) => format!("Install {}", patch.level()),
-        (kind, None) => kind.as_str().to_owned(),
+        (JobKind::Rollback, _) => match entry.backup.as_deref() {
+            Some(id) => format!("Rollback, restoring backup {id}").into_any(),
+            None => "Rollback".into_any(),
+        },
+        (JobKind::Restore, _) => restore_in_history(entry.backup.as_deref()).into_any(),
+        (JobKind::Install | JobKind::Download | JobKind::Backup, Some(patch)) => {
+            format!("Install {}", patch.level()).into_any()
+        }
+        (kind @ (JobKind::Install | JobKind::Download | JobKind::Backup), None) => {
+            kind.as_str().into_any()
+        }
     };
     let outcome = match entry.state {
         JobState::Scheduled => {
