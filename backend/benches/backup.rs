@@ -1,7 +1,10 @@
-//! Backup time: a database of about 1 GiB backed up as the server does it (`storage::backup`:
-//! the copy, its verification, its checksum and manifest), against the tools by hand on the
-//! same data: `sqlite3 .backup` for SQLite, `pg_dump --format=custom` for PostgreSQL (with
-//! `SMS_TEST_POSTGRES_URL` set; skipped otherwise).
+//! Backup and restore time: a database of about 1 GiB backed up as the server does it
+//! (`storage::backup`: the copy, its verification, its checksum and manifest) and restored
+//! into the live database as a restore job does it (`storage::restore`: the swap in one
+//! transaction that keeps the server's own tables), against the tools by hand on the same
+//! data: `sqlite3 .backup` / `.restore` for SQLite, `pg_dump --format=custom` / `pg_restore
+//! --clean --single-transaction` for PostgreSQL (with `SMS_TEST_POSTGRES_URL` set; skipped
+//! otherwise).
 //!
 //! ```text
 //! cargo bench -p backend --bench backup              # 1 GiB
@@ -18,6 +21,7 @@ use anyhow::{Context, bail};
 use backend::config::StorageConfig;
 use backend::storage::backup::{BackupDir, Facts, Request};
 use backend::storage::db::{self, Db};
+use backend::storage::restore::{Mark, swap_sqlite};
 use sea_orm::ConnectionTrait;
 use shared::backup::BackupReason;
 
@@ -45,16 +49,22 @@ async fn main() -> anyhow::Result<()> {
     };
     let sqlite = db::connect(&storage).await?;
     fill(&sqlite, size_mib).await?;
-    let ours = backup(&sqlite, &storage.database_url, work.path()).await?;
+    let (ours, file) = backup(&sqlite, &storage.database_url, work.path()).await?;
+    let by_hand_file = work.path().join("by-hand.sqlite");
     let by_hand = timed(|| {
         run(Command::new("sqlite3")
             .arg(work.path().join("sms.db"))
-            .arg(format!(
-                ".backup '{}'",
-                work.path().join("by-hand.sqlite").display()
-            )))
+            .arg(format!(".backup '{}'", by_hand_file.display())))
     })?;
     report("SQLite", ours, "sqlite3 .backup", by_hand);
+    let restored = restore(&sqlite, &storage.database_url, work.path(), &file).await?;
+    sqlite.close().await?;
+    let by_hand = timed(|| {
+        run(Command::new("sqlite3")
+            .arg(work.path().join("sms.db"))
+            .arg(format!(".restore '{}'", by_hand_file.display())))
+    })?;
+    report_restore("SQLite", restored, "sqlite3 .restore", by_hand);
 
     match std::env::var("SMS_TEST_POSTGRES_URL") {
         Ok(admin_url) => {
@@ -62,7 +72,7 @@ async fn main() -> anyhow::Result<()> {
             let storage = pg.storage(work.path());
             let postgres = db::connect(&storage).await?;
             fill(&postgres, size_mib).await?;
-            let ours = backup(&postgres, &pg.url, work.path()).await?;
+            let (ours, file) = backup(&postgres, &pg.url, work.path()).await?;
             let out = work.path().join("by-hand.pgdump");
             let by_hand = timed(|| {
                 run(Command::new("pg_dump")
@@ -74,6 +84,21 @@ async fn main() -> anyhow::Result<()> {
                     .arg(&pg.url))
             })?;
             report("PostgreSQL", ours, "pg_dump --format=custom", by_hand);
+            let restored = restore(&postgres, &pg.url, work.path(), &file).await?;
+            postgres.close().await?;
+            let by_hand = timed(|| {
+                run(Command::new("pg_restore")
+                    .args(["--clean", "--if-exists", "--single-transaction", "--no-owner"])
+                    .arg("--dbname")
+                    .arg(&pg.url)
+                    .arg(&out))
+            })?;
+            report_restore(
+                "PostgreSQL",
+                restored,
+                "pg_restore --clean --single-transaction",
+                by_hand,
+            );
         }
         Err(_) => println!("PostgreSQL: skipped (set SMS_TEST_POSTGRES_URL)"),
     }
@@ -115,7 +140,11 @@ async fn fill(db: &Db, size_mib: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn backup(db: &Db, url: &str, work: &Path) -> anyhow::Result<(Duration, u64)> {
+async fn backup(
+    db: &Db,
+    url: &str,
+    work: &Path,
+) -> anyhow::Result<((Duration, u64), std::path::PathBuf)> {
     let dir = BackupDir::new(work.join("backups"), "pg_dump".into());
     let facts = Facts {
         product_version: "6.4.0".into(),
@@ -130,7 +159,35 @@ async fn backup(db: &Db, url: &str, work: &Path) -> anyhow::Result<(Duration, u6
     };
     let started = Instant::now();
     let info = dir.take(db, url, facts, request).await?;
-    Ok((started.elapsed(), info.size))
+    Ok(((started.elapsed(), info.size), dir.file_path(&info)))
+}
+
+/// Restores `file` into the live database `db` as a restore job does, with a job and its
+/// `restore_database` stage to journal.
+async fn restore(db: &Db, url: &str, work: &Path, file: &Path) -> anyhow::Result<Duration> {
+    db.execute_unprepared(
+        "INSERT INTO jobs (kind, state, done_bytes, total_bytes, started_by, started_at, node, \
+         upcoming_sent) VALUES ('restore', 'running', 0, 0, 'bench', CURRENT_TIMESTAMP, '', false)",
+    )
+    .await?;
+    db.execute_unprepared(
+        "INSERT INTO job_stages (job_id, position, name) \
+         SELECT max(id), 0, 'restore_database' FROM jobs",
+    )
+    .await?;
+    let mark = Mark {
+        job: 1,
+        stage: "restore_database",
+    };
+    let started = Instant::now();
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            let dir = BackupDir::new(work.join("backups"), "pg_dump".into());
+            dir.swap_postgres(url, file, mark, || {}).await?;
+        }
+        _ => swap_sqlite(db, file, mark, || {}).await?,
+    }
+    Ok(started.elapsed())
 }
 
 fn timed(work: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<Duration> {
@@ -152,6 +209,15 @@ fn report(what: &str, (ours, size): (Duration, u64), tool: &str, by_hand: Durati
         "{what}: the server's backup {:.2} s ({} MiB, verified and checksummed), {tool} by hand {:.2} s ({:.2}x)",
         ours.as_secs_f64(),
         size / MIB,
+        by_hand.as_secs_f64(),
+        ours.as_secs_f64() / by_hand.as_secs_f64().max(0.001)
+    );
+}
+
+fn report_restore(what: &str, ours: Duration, tool: &str, by_hand: Duration) {
+    println!(
+        "{what}: the server's restore into the live database {:.2} s (one transaction, its own tables kept), {tool} by hand {:.2} s ({:.2}x)",
+        ours.as_secs_f64(),
         by_hand.as_secs_f64(),
         ours.as_secs_f64() / by_hand.as_secs_f64().max(0.001)
     );

@@ -174,6 +174,7 @@ async fn the_openapi_document_lists_every_route() {
         ("/api/v1/backups/{backup}", "get"),
         ("/api/v1/backups/{backup}", "delete"),
         ("/api/v1/backups/{backup}/download", "get"),
+        ("/api/v1/backups/{backup}/restore", "post"),
         ("/api/v1/notifications/deliveries", "get"),
     ];
     for (path, method) in expected {
