@@ -88,7 +88,12 @@ async fn main() -> anyhow::Result<()> {
             postgres.close().await?;
             let by_hand = timed(|| {
                 run(Command::new("pg_restore")
-                    .args(["--clean", "--if-exists", "--single-transaction", "--no-owner"])
+                    .args([
+                        "--clean",
+                        "--if-exists",
+                        "--single-transaction",
+                        "--no-owner",
+                    ])
                     .arg("--dbname")
                     .arg(&pg.url)
                     .arg(&out))

@@ -133,6 +133,11 @@ pub async fn supervise(
             )
         })?;
     let mut envs: Vec<(String, String)> = Vec::new();
+    // Each level's server can ask the base executable for its schema (docs/schema.md).
+    envs.push((
+        crate::storage::executable::BASE_EXECUTABLE_ENV.to_owned(),
+        base_executable.display().to_string(),
+    ));
     // Demo mode: the demo TMC and the simulated devices live as long as the supervisor, so a
     // patch's restart does not interrupt them.
     let mut demo_tasks = tokio::task::JoinSet::new();

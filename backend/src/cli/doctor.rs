@@ -232,6 +232,24 @@ async fn database(config: &Config) -> Check {
             return Check::fail(NAME, format!("{shown} cannot be opened: {err}"), fix);
         }
     };
+    let applied = crate::storage::executable::applied_builtin(&db).await;
+    let later = applied
+        .as_deref()
+        .map(crate::storage::executable::unknown_to_this_release)
+        .unwrap_or_default();
+    if !later.is_empty() {
+        let _ = db.close().await;
+        return Check::fail(
+            NAME,
+            format!(
+                "{shown}: has the server schema migrations {} that this release does not know \
+                 (a later release applied them)",
+                later.join(", ")
+            ),
+            "run that release again (install its patch), or restore the backup taken before \
+             its install: sms backup list, then sms backup restore NAME with the server stopped",
+        );
+    }
     let pending = Migrator::get_pending_migrations(&db).await;
     let _ = db.close().await;
     match pending {

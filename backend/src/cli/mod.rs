@@ -1,11 +1,12 @@
 //! The `sms` command line, one file per command group: `serve`, `user`, `patch` (those that
 //! talk to a running server follow its jobs here; the HTTP side is in `remote`), `backup`,
-//! `tmc`, `device`, `doctor` (checks an installation), and the package tools (`keygen`, `pack`,
+//! `migrations`, `tmc`, `device`, `doctor` (checks an installation), and the package tools (`keygen`, `pack`,
 //! `verify`).
 
 mod backup;
 mod device;
 mod doctor;
+mod migrations;
 mod package;
 mod patch;
 pub mod remote;
@@ -22,6 +23,7 @@ use tracing_subscriber::EnvFilter;
 use crate::config::{LogFormat, ServeArgs};
 use backup::{BackupCommand, backup};
 use device::{DeviceCommand, device_simulate};
+use migrations::{MigrationsCommand, migrations};
 use package::{keygen, pack, verify};
 use patch::{PatchCommand, patch_import, patch_job, patch_list};
 use serve::serve;
@@ -52,6 +54,9 @@ enum Command {
     /// Database backups (straight on the database: works while the server is stopped, too).
     #[command(subcommand)]
     Backup(BackupCommand),
+    /// This executable's own schema migrations (answers without a database).
+    #[command(subcommand)]
+    Migrations(MigrationsCommand),
     /// Development and test TMC.
     #[command(subcommand)]
     Tmc(TmcCommand),
@@ -129,6 +134,7 @@ pub async fn run() -> ExitCode {
             init_logging(LogFormat::Text, "warn");
             backup(command).await
         }
+        Command::Migrations(command) => migrations(command),
         Command::Device(DeviceCommand::Simulate {
             count,
             listen,

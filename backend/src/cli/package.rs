@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::package::{self, Limits, PackageSigner, TrustedKeys, Verifier};
+use crate::storage::executable::{SchemaList, schema_of_blocking};
 
 pub(super) fn keygen(key_id: &str, out: &Path) -> anyhow::Result<()> {
     anyhow::ensure!(!key_id.trim().is_empty(), "the key id must not be empty");
@@ -27,6 +28,7 @@ pub(super) fn pack(key: &Path, manifest: &Path, payload: &Path, out: &Path) -> a
     let template: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("the manifest {} is not JSON", manifest.display()))?;
     let packed = package::pack::pack(&signer, &template, payload, out)?;
+    warn_of_builtin_migrations(&template, payload);
     println!(
         "Wrote {}: {} with {} payload file(s), signed with `{}`.",
         out.display(),
@@ -35,6 +37,40 @@ pub(super) fn pack(key: &Path, manifest: &Path, payload: &Path, out: &Path) -> a
         signer.key_id
     );
     Ok(())
+}
+
+/// Warns when the payload's server executable brings server schema migrations this `sms`
+/// does not have while the manifest says `database_changes: false` (docs/schema.md): the
+/// server judges its install a database change all the same.
+fn warn_of_builtin_migrations(manifest: &serde_json::Value, payload: &Path) {
+    let executable = payload.join(package::payload::SERVER_EXECUTABLE);
+    if !executable.is_file() || manifest["database_changes"].as_bool() == Some(true) {
+        return;
+    }
+    let own = SchemaList::own();
+    match schema_of_blocking(&executable) {
+        Ok(listed) => {
+            let brings: Vec<&str> = listed
+                .migrations
+                .iter()
+                .filter(|m| !own.has(&m.name))
+                .map(|m| m.name.as_str())
+                .collect();
+            if !brings.is_empty() {
+                eprintln!(
+                    "warning: the payload's server executable brings the server schema \
+                     migrations {} and the manifest says \"database_changes\": false; servers \
+                     judge its install a database change all the same (a backup first, \
+                     refused while HA clustering is enabled): say \"database_changes\": true",
+                    brings.join(", ")
+                );
+            }
+        }
+        Err(err) => eprintln!(
+            "warning: cannot tell which server schema migrations the payload's executable \
+             brings: {err}"
+        ),
+    }
 }
 
 /// `sms verify`: exit 0 with the facts, or 1 with `code: message`.

@@ -110,11 +110,31 @@ impl Installed {
         migrations: &[LevelMigration],
         before_commit: impl FnOnce(),
     ) -> Result<MigrationReport, ServiceError> {
+        self.switch_level_undoing(level, build, by, migrations, &[], before_commit)
+            .await
+    }
+
+    /// [`Installed::switch_level`], undoing first, in the same transaction, the server's own
+    /// migrations `builtin_undo` (newest first): those the executable of `level` does not
+    /// know (docs/schema.md).
+    pub async fn switch_level_undoing(
+        &self,
+        level: PatchLevel,
+        build: &Build,
+        by: &str,
+        migrations: &[LevelMigration],
+        builtin_undo: &[String],
+        before_commit: impl FnOnce(),
+    ) -> Result<MigrationReport, ServiceError> {
         let txn = crate::storage::db::begin_write(&self.db).await?;
         let row = self.row_in(&txn).await?.ok_or_else(|| {
             ServiceError::Corrupt("the installed state was never recorded".into())
         })?;
-        let report = migrate_to(&txn, level, migrations).await?;
+        let mut report = migrate_to(&txn, level, migrations).await?;
+        if !builtin_undo.is_empty() {
+            crate::service::schema::undo_builtin(&txn, builtin_undo).await?;
+            report.undone.extend(builtin_undo.iter().cloned());
+        }
         let mut row: installed_state::ActiveModel = row.into();
         row.patch_level = Set(i32::try_from(level.0).unwrap_or(i32::MAX));
         row.build = Set(build.to_string());
@@ -124,6 +144,11 @@ impl Installed {
         before_commit();
         txn.commit().await?;
         Ok(report)
+    }
+
+    /// The server's own migrations applied to the database, oldest first.
+    pub async fn builtin_applied(&self) -> Result<Vec<String>, ServiceError> {
+        Ok(crate::service::schema::applied_builtin(&self.db).await?)
     }
 
     /// The installed state; an error if it was never recorded.

@@ -139,3 +139,45 @@ pub async fn migrate_to<C: ConnectionTrait>(
     }
     Ok(report)
 }
+
+pub use crate::storage::executable::applied_builtin;
+
+/// Undoes the built-in migrations `names` (newest first) with this executable's own `down`s,
+/// inside the caller's transaction, and forgets them: what a newer executable does before it
+/// hands back to an older one that does not list them (docs/schema.md).
+pub async fn undo_builtin(
+    txn: &sea_orm::DatabaseTransaction,
+    names: &[String],
+) -> Result<(), MigrationError> {
+    use migration::{MigratorTrait, SchemaManager};
+    use sea_orm::Statement;
+    let known = migration::Migrator::migrations();
+    let manager = SchemaManager::new(txn);
+    let backend = txn.get_database_backend();
+    let delete = match backend {
+        sea_orm::DbBackend::Postgres => "DELETE FROM seaql_migrations WHERE version = $1",
+        _ => "DELETE FROM seaql_migrations WHERE version = ?",
+    };
+    for name in names {
+        let Some(migration) = known.iter().find(|m| m.name() == name) else {
+            return Err(MigrationError::Failed {
+                migration: name.clone(),
+                error: "this executable does not know it".into(),
+            });
+        };
+        migration
+            .down(&manager)
+            .await
+            .map_err(|err| MigrationError::Failed {
+                migration: name.clone(),
+                error: err.to_string(),
+            })?;
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            delete,
+            [name.as_str().into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}

@@ -151,12 +151,35 @@ pub async fn connect(storage: &StorageConfig) -> anyhow::Result<Db> {
     // Nodes of a cluster may start at the same moment on one empty database: one migrates,
     // the other waits and then finds nothing left to do.
     let lock = StartLock::take(&db).await?;
-    let migrated = Migrator::up(&db, None)
-        .await
-        .context("cannot bring the database schema up to date");
+    let migrated = match later_release_schema(&db).await {
+        Err(err) => Err(err),
+        Ok(()) => Migrator::up(&db, None)
+            .await
+            .context("cannot bring the database schema up to date"),
+    };
     lock.release().await;
     migrated?;
     Ok(Db::new(db))
+}
+
+/// Refuses, naming them, built-in migrations of a later release of the server applied to the
+/// database: this executable cannot run on that schema (docs/schema.md).
+async fn later_release_schema(db: &DatabaseConnection) -> anyhow::Result<()> {
+    let applied = crate::storage::executable::applied_builtin(db)
+        .await
+        .context("cannot read the server's schema migrations")?;
+    let unknown = crate::storage::executable::unknown_to_this_release(&applied);
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "schema_from_later_release: the database has the server schema migrations {} that \
+         this release of the server does not know: a later release applied them (a patch \
+         whose own server brought them, not rolled back through that server). Run that \
+         release again (install the patch), or restore the backup taken before its install \
+         (`sms backup list`, `sms backup restore`); `sms doctor` says the same",
+        unknown.join(", ")
+    )
 }
 
 /// The key of the PostgreSQL advisory lock that serializes the starts of the nodes sharing a

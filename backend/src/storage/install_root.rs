@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use shared::{Build, PatchLevel};
 
 use crate::package::manifest::check_relative_path;
-use crate::package::payload::is_executable;
+use crate::package::payload::{SERVER_EXECUTABLE, is_executable};
 use crate::package::ustar::{self, BLOCK, Header};
 use crate::package::verify::{MANIFEST_ENTRY, PAYLOAD_PREFIX, SIGNATURE_ENTRY};
 use crate::package::{Manifest, PackageError};
@@ -169,7 +169,7 @@ impl InstallRoot {
     ) -> io::Result<u64> {
         let staging = self.staging_dir(level);
         fs::create_dir_all(&staging)?;
-        let written = extract_payload(package, &staging, verified_sha256).and_then(|size| {
+        let written = extract_payload(package, &staging, verified_sha256, None).and_then(|size| {
             let target = self.level_dir(level);
             if target.exists() {
                 fs::remove_dir_all(&target)?;
@@ -247,7 +247,28 @@ fn left_behind(entry: &fs::DirEntry) -> io::Result<bool> {
 }
 
 /// Copies the payload entries of `package` under `into`; returns the bytes written.
-fn extract_payload(package: &Path, into: &Path, verified_sha256: &str) -> io::Result<u64> {
+/// Extracts the package's server executable alone (`server/bin/sms`) into the folder `into`,
+/// checked like a staging; `None` when the package carries none (its level runs the base
+/// executable).
+pub fn extract_executable(
+    package: &Path,
+    into: &Path,
+    verified_sha256: &str,
+) -> io::Result<Option<PathBuf>> {
+    fs::create_dir_all(into)?;
+    extract_payload(package, into, verified_sha256, Some(SERVER_EXECUTABLE))?;
+    let path = into.join(SERVER_EXECUTABLE);
+    Ok(path.is_file().then_some(path))
+}
+
+/// Extracts the payload (or, with `only`, that one file of it) into `into`, checking every
+/// file against the manifest and the whole package against the SHA-256 it was verified with.
+fn extract_payload(
+    package: &Path,
+    into: &Path,
+    verified_sha256: &str,
+    only: Option<&str>,
+) -> io::Result<u64> {
     let hashing = HashingReader {
         inner: File::open(package)?,
         hasher: Sha256::new(),
@@ -276,6 +297,10 @@ fn extract_payload(package: &Path, into: &Path, verified_sha256: &str) -> io::Re
             reader.read_exact(&mut bytes)?;
             manifest = Some(Manifest::parse(&bytes).map_err(package_error)?);
         } else if name == SIGNATURE_ENTRY {
+            io::copy(&mut (&mut reader).take(size), &mut io::sink())?;
+        } else if let Some(path) = name.strip_prefix(PAYLOAD_PREFIX)
+            && only.is_some_and(|wanted| wanted != path)
+        {
             io::copy(&mut (&mut reader).take(size), &mut io::sink())?;
         } else if let Some(path) = name.strip_prefix(PAYLOAD_PREFIX) {
             check_relative_path(path).map_err(package_error)?;

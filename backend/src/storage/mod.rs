@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod db;
 pub mod entity;
+pub mod executable;
 pub mod files;
 pub mod install_root;
 pub mod levels;

@@ -1,10 +1,11 @@
 //! Restoring a backup into the database the server runs on (docs/backups.md, "Restoring one
 //! from the console").
 //!
-//! In one transaction every table of the database becomes the backup's, except the server's
-//! own records ([`KEPT_TABLES`]: accounts and sessions, the audit log, the jobs and their
-//! journal, notification targets and deliveries, the patch repository, the TMC catalog, the
-//! cluster settings), which stay as they are. The same transaction journals the end of the
+//! In one transaction every table of the database becomes the backup's, the server's own
+//! schema (`seaql_migrations`) included, except the rows of the server's own records
+//! ([`KEPT_TABLES`]: accounts and sessions, the audit log, the jobs and their journal,
+//! notification targets and deliveries, the patch repository, the TMC catalog, the cluster
+//! settings), which stay, in the backup's structure of their tables. The same transaction journals the end of the
 //! job's stage that did it, so after a crash the journal says which database is there: the old
 //! one until the commit, the backup's from it on.
 
@@ -20,9 +21,10 @@ use tokio::io::AsyncWriteExt;
 use crate::storage::backup::{BackupDir, BackupError};
 use crate::storage::db::Db;
 
-/// The tables a restore keeps as they are, a table after those it references.
-pub const KEPT_TABLES: [&str; 12] = [
-    "seaql_migrations",
+/// The tables whose rows a restore keeps, a table after those it references. Their structure
+/// is the backup's (the server schema, `seaql_migrations`, comes with the backup: that of the
+/// level it belongs to), their rows are carried over column by column.
+pub const KEPT_TABLES: [&str; 11] = [
     "users",
     "sessions",
     "audit_log",
@@ -136,22 +138,19 @@ async fn swap_in(connection: &mut sqlx::SqliteConnection, mark: Mark) -> Result<
     let failed = |what: String, err: sqlx::Error| {
         BackupError::Copy(format!("{what}: {err}; the database is as it was"))
     };
-    let versions = |schema: &'static str| {
-        format!("SELECT version FROM {schema}.seaql_migrations ORDER BY version")
-    };
-    let ours: Vec<(String,)> = sqlx::query_as(AssertSqlSafe(versions("main")))
-        .fetch_all(&mut *connection)
-        .await
-        .map_err(|err| failed("the server's schema".into(), err))?;
-    let theirs: Vec<(String,)> = sqlx::query_as(AssertSqlSafe(versions("backup")))
-        .fetch_all(&mut *connection)
-        .await
-        .map_err(|err| BackupError::Corrupt(format!("it holds no server schema: {err}")))?;
-    if ours != theirs {
-        return Err(schema_mismatch(
-            &ours.into_iter().map(|(v,)| v).collect::<Vec<_>>(),
-            &theirs.into_iter().map(|(v,)| v).collect::<Vec<_>>(),
+    let has_schema: Option<(String,)> = sqlx::query_as(
+        "SELECT name FROM backup.sqlite_master WHERE type = 'table' AND name = 'seaql_migrations'",
+    )
+    .fetch_optional(&mut *connection)
+    .await
+    .map_err(|err| BackupError::Corrupt(format!("its tables cannot be read: {err}")))?;
+    if has_schema.is_none() {
+        return Err(BackupError::Corrupt(
+            "it holds no server schema (`seaql_migrations`)".into(),
         ));
+    }
+    for table in KEPT_TABLES {
+        reshape_kept(connection, table).await?;
     }
     let ours: Vec<(String, String)> = sqlx::query_as(
         "SELECT type, name FROM main.sqlite_master \
@@ -266,24 +265,105 @@ fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// The backup was taken by a server whose own schema differs from this one's.
-fn schema_mismatch(ours: &[String], theirs: &[String]) -> BackupError {
-    let missing: Vec<&str> = ours
+/// A kept table whose structure differs from the backup's (a later or earlier release of the
+/// server made them): it is made again as the backup has it, its rows carried over in the
+/// columns both have.
+async fn reshape_kept(
+    connection: &mut sqlx::SqliteConnection,
+    table: &'static str,
+) -> Result<(), BackupError> {
+    let failed = |what: &str, err: sqlx::Error| {
+        BackupError::Copy(format!("{what} {table}: {err}; the database is as it was"))
+    };
+    let sql_of = |schema: &'static str| {
+        format!("SELECT sql FROM {schema}.sqlite_master WHERE type = 'table' AND name = ?1")
+    };
+    let ours: Option<(String,)> = sqlx::query_as(AssertSqlSafe(sql_of("main")))
+        .bind(table)
+        .fetch_optional(&mut *connection)
+        .await
+        .map_err(|err| failed("reading", err))?;
+    let theirs: Option<(String,)> = sqlx::query_as(AssertSqlSafe(sql_of("backup")))
+        .bind(table)
+        .fetch_optional(&mut *connection)
+        .await
+        .map_err(|err| failed("reading the backup's", err))?;
+    let (Some((ours,)), Some((theirs,))) = (ours, theirs) else {
+        return Err(BackupError::Mismatch(format!(
+            "the backup or the database lacks the table {table}: it is not a database of this \
+             server"
+        )));
+    };
+    if ours == theirs {
+        return Ok(());
+    }
+    let columns =
+        |schema: &'static str| format!("SELECT name FROM pragma_table_info('{table}', '{schema}')");
+    let ours: Vec<(String,)> = sqlx::query_as(AssertSqlSafe(columns("main")))
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(|err| failed("reading the columns of", err))?;
+    let theirs: Vec<(String,)> = sqlx::query_as(AssertSqlSafe(columns("backup")))
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(|err| failed("reading the backup's columns of", err))?;
+    let common: Vec<String> = theirs
         .iter()
-        .filter(|v| !theirs.contains(v))
-        .map(String::as_str)
+        .filter(|column| ours.contains(column))
+        .map(|(name,)| quoted(name))
         .collect();
-    let unknown: Vec<&str> = theirs
-        .iter()
-        .filter(|v| !ours.contains(v))
-        .map(String::as_str)
-        .collect();
-    BackupError::Mismatch(format!(
-        "the backup was taken by another release of the server: its own schema lacks [{}] and \
-         has [{}] that this release does not know; restore it with the release that took it",
-        missing.join(", "),
-        unknown.join(", ")
-    ))
+    let common = common.join(", ");
+    let kept = quoted(&format!("sms_kept_{table}"));
+    let statements = [
+        format!(
+            "CREATE TEMP TABLE {kept} AS SELECT * FROM main.{}",
+            quoted(table)
+        ),
+        format!("DROP TABLE main.{}", quoted(table)),
+        theirs_sql(connection, table).await?,
+        format!(
+            "INSERT INTO main.{} ({common}) SELECT {common} FROM temp.{kept}",
+            quoted(table)
+        ),
+        format!("DROP TABLE temp.{kept}"),
+    ];
+    for statement in statements {
+        sqlx::query(AssertSqlSafe(statement))
+            .execute(&mut *connection)
+            .await
+            .map_err(|err| failed("carrying over", err))?;
+    }
+    // Its indexes and triggers as the backup has them.
+    let extras: Vec<(String,)> = sqlx::query_as(
+        "SELECT sql FROM backup.sqlite_master WHERE tbl_name = ?1 AND type IN ('index', \
+         'trigger') AND sql IS NOT NULL",
+    )
+    .bind(table)
+    .fetch_all(&mut *connection)
+    .await
+    .map_err(|err| failed("reading the backup's indexes of", err))?;
+    for (sql,) in extras {
+        sqlx::query(AssertSqlSafe(sql))
+            .execute(&mut *connection)
+            .await
+            .map_err(|err| failed("indexing", err))?;
+    }
+    tracing::info!(table, "a kept table took the backup's structure");
+    Ok(())
+}
+
+/// The backup's CREATE statement of `table`.
+async fn theirs_sql(
+    connection: &mut sqlx::SqliteConnection,
+    table: &'static str,
+) -> Result<String, BackupError> {
+    let (sql,): (String,) =
+        sqlx::query_as("SELECT sql FROM backup.sqlite_master WHERE type = 'table' AND name = ?1")
+            .bind(table)
+            .fetch_one(&mut *connection)
+            .await
+            .map_err(|err| BackupError::Copy(format!("reading the backup's {table}: {err}")))?;
+    Ok(sql)
 }
 
 impl BackupDir {
@@ -356,13 +436,6 @@ impl BackupDir {
             .await
             .map_err(|err| BackupError::Copy(format!("psql: {err}")))?;
         let errors = String::from_utf8_lossy(&applied.stderr);
-        if errors.contains("sms_backup_mismatch") {
-            return Err(BackupError::Mismatch(
-                "the backup was taken by another release of the server, whose own schema \
-                 differs from this one's: restore it with the release that took it"
-                    .into(),
-            ));
-        }
         if !restored.status.success() {
             return Err(BackupError::Copy(format!(
                 "pg_restore failed ({}); the database is as it was: {}",
@@ -458,24 +531,25 @@ fn prelude(archive_tables: &[String]) -> String {
     sql
 }
 
-/// After the archive's script: the schema check, the kept rows back with their sequences, and
-/// the mark.
+/// After the archive's script (which made the kept tables again as the backup has them): the
+/// kept rows back with their sequences, and the mark.
 fn epilogue(mark: Mark) -> String {
-    let mut sql = String::from(
-        "\nDO $sms$ BEGIN IF EXISTS (SELECT version FROM public.seaql_migrations EXCEPT \
-         SELECT version FROM pg_temp.sms_kept_seaql_migrations) OR EXISTS (SELECT version FROM \
-         pg_temp.sms_kept_seaql_migrations EXCEPT SELECT version FROM public.seaql_migrations) \
-         THEN RAISE EXCEPTION 'sms_backup_mismatch'; END IF; END $sms$;\n",
-    );
+    let mut sql = String::from("\n");
     let all: Vec<String> = KEPT_TABLES
         .iter()
         .map(|t| format!("public.{}", quoted(t)))
         .collect();
     sql.push_str(&format!("TRUNCATE {};\n", all.join(", ")));
+    // The rows, in the columns the backup's structure and the kept copy have in common.
     for table in KEPT_TABLES {
         sql.push_str(&format!(
-            "INSERT INTO public.{0} SELECT * FROM pg_temp.sms_kept_{table};\n",
-            quoted(table)
+            "DO $sms$ DECLARE c text; BEGIN \
+             SELECT string_agg(quote_ident(column_name), ', ' ORDER BY ordinal_position) INTO c \
+             FROM information_schema.columns WHERE table_schema = 'public' AND table_name = \
+             '{table}' AND column_name IN (SELECT attname FROM pg_attribute WHERE attrelid = \
+             'pg_temp.sms_kept_{table}'::regclass AND attnum > 0 AND NOT attisdropped); \
+             EXECUTE format('INSERT INTO public.%I (%s) SELECT %s FROM pg_temp.sms_kept_{table}', \
+             '{table}', c, c); END $sms$;\n"
         ));
     }
     let names: Vec<String> = KEPT_TABLES.iter().map(|t| format!("'{t}'")).collect();

@@ -22,6 +22,7 @@ mod notifications;
 mod packages;
 mod panel;
 mod restore;
+mod schema;
 mod static_files;
 mod stop;
 mod storage;

@@ -13,6 +13,7 @@ use crate::service::installed::InstalledState;
 
 use super::engine::{InstallEngine, blocking};
 use super::error::PatchJobError;
+use super::schema::{BuiltinChange, of_package};
 
 /// What an install works from.
 #[derive(Debug, Clone)]
@@ -20,6 +21,16 @@ pub(super) struct InstallPlan {
     pub(super) patch: PatchInfo,
     pub(super) package: PathBuf,
     pub(super) from: InstalledState,
+    /// What the level's executable asks of the server's own schema (docs/schema.md).
+    pub(super) builtin: BuiltinChange,
+}
+
+impl InstallPlan {
+    /// Whether the install changes the database: the patch's migrations, or the built-in ones
+    /// its executable brings.
+    pub(super) fn changes_database(&self) -> bool {
+        self.patch.database_changes || !self.builtin.brings.is_empty()
+    }
 }
 
 /// The checks that need no reading of the package: known, applicable, downloaded, the HA
@@ -39,16 +50,30 @@ pub(super) async fn plan_install(
             .iter()
             .any(|row| crate::service::tmc::row_id(row) == Some(id)),
     };
-    let clustering = match &patch {
-        Some(patch) if patch.database_changes => engine.cluster.enabled().await?,
-        _ => false,
+    let package = match &patch {
+        Some(_) => engine.repository.package_path(id).await?,
+        None => None,
     };
+    let builtin = match (&patch, &package) {
+        (Some(patch), Some(package)) => of_package(engine, package, &patch.sha256).await?,
+        _ => BuiltinChange::default(),
+    };
+    if !builtin.brings.is_empty() {
+        tracing::info!(
+            patch = %id,
+            brings = %builtin.brings.join(", "),
+            "the patch's server brings schema migrations: it changes the database"
+        );
+    }
+    let database_changes =
+        patch.as_ref().is_some_and(|p| p.database_changes) || !builtin.brings.is_empty();
+    let clustering = database_changes && engine.cluster.enabled().await?;
     let candidate = InstallCandidate {
         id,
         display_name: patch.as_ref().map_or("", |p| p.display_name.as_str()),
         in_repository: patch.is_some(),
         offered,
-        database_changes: patch.as_ref().is_some_and(|p| p.database_changes),
+        database_changes,
     };
     if let Some(refusal) = install_refusal(
         from.product_version,
@@ -58,7 +83,7 @@ pub(super) async fn plan_install(
     ) {
         return Err(refusal.into());
     }
-    let (Some(patch), Some(package)) = (patch, engine.repository.package_path(id).await?) else {
+    let (Some(patch), Some(package)) = (patch, package) else {
         return Err(PatchJobError::precondition(
             "patch_not_downloaded",
             format!(
@@ -71,6 +96,7 @@ pub(super) async fn plan_install(
         patch,
         package,
         from,
+        builtin,
     })
 }
 
@@ -78,16 +104,17 @@ pub(super) async fn plan_install(
 /// have been enabled since the job was planned.
 pub(super) async fn still_installable(
     engine: &InstallEngine,
-    patch: &PatchInfo,
+    plan: &InstallPlan,
     current: &InstalledState,
 ) -> Result<(), PatchJobError> {
-    let clustering = patch.database_changes && engine.cluster.enabled().await?;
+    let patch = &plan.patch;
+    let clustering = plan.changes_database() && engine.cluster.enabled().await?;
     let candidate = InstallCandidate {
         id: patch.id,
         display_name: &patch.display_name,
         in_repository: true,
         offered: false,
-        database_changes: patch.database_changes,
+        database_changes: plan.changes_database(),
     };
     match install_refusal(
         current.product_version,

@@ -15,6 +15,7 @@ pub mod error;
 mod recovery;
 mod restore;
 mod run;
+mod schema;
 mod steps;
 
 use shared::panel::{
@@ -78,7 +79,7 @@ fn stages_of(engine: &InstallEngine, plan: &InstallPlan) -> Vec<Stage> {
     } else {
         install_stages(plan.patch.restart).to_vec()
     };
-    if plan.patch.database_changes {
+    if plan.changes_database() {
         with_backup(stages)
     } else {
         stages
@@ -123,6 +124,7 @@ async fn start_rollback(
 ) -> Result<JobInfo, PatchJobError> {
     let from = engine.installed.get().await?;
     rollback_allowed(engine, &from).await?;
+    schema::of_level(engine, PatchLevel::NONE).await?;
     let (info, handle) = engine
         .jobs
         .start_exclusive(
@@ -182,6 +184,7 @@ impl InstallEngine {
     pub async fn check_rollback(&self) -> Result<PatchLevel, PatchJobError> {
         let from = self.installed.get().await?;
         rollback_allowed(self, &from).await?;
+        schema::of_level(self, PatchLevel::NONE).await?;
         Ok(from.patch_level)
     }
 
@@ -216,6 +219,7 @@ impl InstallEngine {
     pub async fn start_scheduled_rollback(&self, job: i64) -> Result<JobInfo, PatchJobError> {
         let from = self.installed.get().await?;
         rollback_allowed(self, &from).await?;
+        schema::of_level(self, PatchLevel::NONE).await?;
         let (info, handle) = self
             .jobs
             .start_scheduled(job, (from.patch_level, PatchLevel::NONE), &ROLLBACK_STAGES)

@@ -18,6 +18,7 @@ use super::checks::{
 };
 use super::engine::{InstallEngine, blocking};
 use super::error::PatchJobError;
+use super::schema::of_level;
 use super::steps::{build_of_level, clean_install_root, postcheck, switch};
 
 /// Runs one stage: the crash point, the journal's start, the work, the journal's end.
@@ -71,8 +72,8 @@ pub(super) async fn run_install(
         stage(&handle, Stage::Precheck, async {
             let current = engine.installed.get().await?;
             level_unchanged(from, current.patch_level)?;
-            still_installable(&engine, &plan.patch, &current).await?;
-            let backup = if plan.patch.database_changes {
+            still_installable(&engine, &plan, &current).await?;
+            let backup = if plan.changes_database() {
                 engine.backups.estimate().await?
             } else {
                 0
@@ -167,7 +168,7 @@ pub(super) async fn run_install(
             let switched = stage(
                 &handle,
                 Stage::Switch,
-                switch(&engine, target, &build, &actor, from),
+                switch(&engine, target, &build, &actor, from, &[]),
             )
             .await;
             match switched {
@@ -226,10 +227,11 @@ pub(super) async fn run_rollback(
     let from_level = from.patch_level;
     let mut clients_stopped = false;
     let before_switch = async {
-        stage(&handle, Stage::Precheck, async {
+        let builtin = stage(&handle, Stage::Precheck, async {
             let current = engine.installed.get().await?;
             level_unchanged(from_level, current.patch_level)?;
-            rollback_allowed(&engine, &current).await
+            rollback_allowed(&engine, &current).await?;
+            of_level(&engine, PatchLevel::NONE).await
         })
         .await?;
         stage(&handle, Stage::StopClients, async {
@@ -242,7 +244,14 @@ pub(super) async fn run_rollback(
         stage(
             &handle,
             Stage::Switch,
-            switch(&engine, PatchLevel::NONE, &base, &actor, from_level),
+            switch(
+                &engine,
+                PatchLevel::NONE,
+                &base,
+                &actor,
+                from_level,
+                &builtin.undo,
+            ),
         )
         .await
     }
@@ -363,8 +372,20 @@ pub(super) async fn switch_back(
         let root = engine.install_root.clone();
         blocking(move || root.current()).await.unwrap_or(from)
     };
+    // The level switched back to must be able to run on the schema: what it does not know
+    // is undone, as far as it can be.
+    let undo = match of_level(engine, from).await {
+        Ok(change) => change.undo,
+        Err(err) => {
+            tracing::error!(
+                "switching back keeps the server schema as it is: {}",
+                err.message
+            );
+            Vec::new()
+        }
+    };
     let reverted = match build_of_level(engine, from).await {
-        Ok(build) => switch(engine, from, &build, actor, leaving).await,
+        Ok(build) => switch(engine, from, &build, actor, leaving, &undo).await,
         Err(err) => Err(err),
     };
     if let Err(err) = reverted {

@@ -12,7 +12,8 @@ use super::engine::{InstallEngine, blocking};
 use super::error::PatchJobError;
 
 /// The switch: the install root's pointer first (atomic), then, in one database transaction,
-/// the level's migrations and the level record. When the transaction fails (a migration's SQL,
+/// the level's migrations, the undoing of the server's own migrations `builtin_undo` that the
+/// level's executable does not know (docs/schema.md), and the level record. When the transaction fails (a migration's SQL,
 /// a changed migration), nothing of it stays and the pointer goes back to `previous`.
 pub(super) async fn switch(
     engine: &InstallEngine,
@@ -20,6 +21,7 @@ pub(super) async fn switch(
     build: &Build,
     actor: &str,
     previous: PatchLevel,
+    builtin_undo: &[String],
 ) -> Result<(), PatchJobError> {
     let root = engine.install_root.clone();
     let migrations = blocking(move || root.migrations(level))
@@ -42,7 +44,7 @@ pub(super) async fn switch(
     })?;
     let recorded = engine
         .installed
-        .switch_level(level, build, actor, &migrations, || {
+        .switch_level_undoing(level, build, actor, &migrations, builtin_undo, || {
             crash_point_named("migration_commit");
         })
         .await;
