@@ -15,7 +15,7 @@ use testkit::{
 
 use crate::install::stage_names;
 
-const SECRET: &str = "a-shared-secret-for-both-nodes-0123456789";
+pub(crate) const SECRET: &str = "a-shared-secret-for-both-nodes-0123456789";
 
 /// Two nodes, `sms-a` (started first: active) and `sms-b` (passive), both logged in as admin.
 struct Pair {
@@ -24,7 +24,7 @@ struct Pair {
     _secret: TempDir,
 }
 
-fn node_config(
+pub(crate) fn node_config(
     name: &str,
     port: u16,
     peer: &str,
@@ -167,7 +167,7 @@ async fn nodes_over_https_check_each_other_by_fingerprint_and_a_wrong_one_is_ref
     assert!(cluster(&b).await["peer"]["node"].is_null(), "{refused}");
 }
 
-async fn cluster(app: &TestApp) -> Value {
+pub(crate) async fn cluster(app: &TestApp) -> Value {
     let response = app.cluster().await;
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
