@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod components;
+pub mod focus;
 pub mod live;
 pub mod load;
 pub mod navigation;

@@ -281,21 +281,21 @@ async fn the_passive_node_takes_over_when_the_active_one_stops() {
     assert!(b["peer"]["error"].is_string(), "{b}");
 }
 
-#[tokio::test]
-async fn a_killed_active_node_loses_the_lease_when_it_runs_out() {
+/// Node a, the real supervised `sms serve` with the cluster flags, and node b in this process
+/// (its lease 3 s, renewed every second), on the database `pg`; b sees a active. The folders
+/// (the secret's, a's data dir) must live as long as the pair.
+pub(crate) async fn a_served_and_b(
+    vendor: &Vendor,
+    pg: PgTestDb,
+) -> (testkit::process::Served, TestApp, [TempDir; 2]) {
     use crate::cli::serve;
-    let vendor = Vendor::new();
-    let Some(pg) = PgTestDb::create().await else {
-        return;
-    };
     let secret_dir = tempfile::tempdir().unwrap();
     let secret_file = secret_dir.path().join("cluster-secret");
     std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
     let [port_b] = free_ports();
     let url_b = format!("http://127.0.0.1:{port_b}/");
-    // Node a: the real `sms serve` with the cluster flags.
     let dir_a = tempfile::tempdir().unwrap();
-    let mut node_a = serve(
+    let node_a = serve(
         dir_a.path(),
         &[
             "--node-name",
@@ -316,13 +316,23 @@ async fn a_killed_active_node_loses_the_lease_when_it_runs_out() {
         port_b,
         &format!("{}/", node_a.url),
         &pg,
-        &vendor,
+        vendor,
         (Duration::from_secs(3), Duration::from_secs(1)),
     );
     let b = TestApp::start(config_b, dir_b, Some(pg)).await.unwrap();
     b.login_admin().await;
     assert_eq!(cluster(&b).await["node"]["role"], "passive");
     assert_eq!(cluster(&b).await["peer"]["node"]["role"], "active");
+    (node_a, b, [secret_dir, dir_a])
+}
+
+#[tokio::test]
+async fn a_killed_active_node_loses_the_lease_when_it_runs_out() {
+    let vendor = Vendor::new();
+    let Some(pg) = PgTestDb::create().await else {
+        return;
+    };
+    let (mut node_a, b, _dirs) = a_served_and_b(&vendor, pg).await;
 
     // SIGKILL: no chance to give the lease up; it runs out (3 s) and b takes it.
     let killed = Instant::now();

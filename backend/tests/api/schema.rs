@@ -303,48 +303,12 @@ async fn a_stop_at_the_handover_of_a_rollback_that_undoes_a_schema_migration() {
 
 #[tokio::test]
 async fn a_level_bringing_a_schema_migration_is_refused_while_clustering_is_enabled() {
-    use crate::cli::serve;
-    use crate::cluster::{SECRET, cluster, node_config};
     let vendor = Vendor::new();
     let Some(pg) = PgTestDb::create().await else {
         return;
     };
-    let secret_dir = tempfile::tempdir().unwrap();
-    let secret_file = secret_dir.path().join("cluster-secret");
-    std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
-    let [port_b] = testkit::free_ports();
-    let url_b = format!("http://127.0.0.1:{port_b}/");
-    // Node a: the real, supervised `sms serve`, which asks the level's executable.
-    let dir_a = tempfile::tempdir().unwrap();
-    let mut node_a = serve(
-        dir_a.path(),
-        &[
-            "--node-name",
-            "sms-a",
-            "--database-url",
-            &pg.url,
-            "--cluster-peer",
-            &url_b,
-            "--cluster-secret-file",
-            secret_file.to_str().unwrap(),
-            "--trust-key",
-            vendor.public_key().to_str().unwrap(),
-        ],
-        &[("SMS_BOOTSTRAP_ADMIN_PASSWORD", testkit::ADMIN_PASSWORD)],
-    );
-    let (config_b, dir_b) = node_config(
-        "sms-b",
-        port_b,
-        &format!("{}/", node_a.url),
-        &pg,
-        &vendor,
-        (Duration::from_secs(3), Duration::from_secs(1)),
-    );
-    let b = testkit::TestApp::start(config_b, dir_b, Some(pg))
-        .await
-        .unwrap();
-    b.login_admin().await;
-    assert_eq!(cluster(&b).await["peer"]["node"]["role"], "active");
+    // Node a is the real, supervised `sms serve`, which asks the level's executable.
+    let (mut node_a, _b, _dirs) = crate::cluster::a_served_and_b(&vendor, pg).await;
 
     let a = logged_in(&node_a.url).await;
     a.import_file(&later_release(&vendor, "reversible")).await;

@@ -6,13 +6,13 @@ pub mod restore;
 
 use leptos::prelude::*;
 use shared::backup::{BackupInfo, BackupList};
-use wasm_bindgen::JsCast;
 use web_core::backups::{delete_question, deleted_words, empty_words, row_words};
 use web_core::restore::{restore_button_id, restore_label};
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
 use crate::components::local_time::LocalTime;
+use crate::focus::focus;
 use crate::load::{Act, Loaded, action, run};
 
 use self::restore::Restoring;
@@ -73,17 +73,6 @@ impl Deleting {
 /// The id of the Delete button of backup `id`.
 fn delete_button_id(id: &str) -> String {
     format!("backup-delete-{id}")
-}
-
-/// Moves the focus to the element with this id, if it is on the page.
-fn focus(id: &str) {
-    let element = document()
-        .get_element_by_id(id)
-        .and_then(|element| element.dyn_into::<web_sys::HtmlElement>().ok());
-    if let Some(element) = element {
-        // Focusing an element on the page does not fail.
-        let _ = element.focus();
-    }
 }
 
 /// The backups, newest first; or what an empty list means.

@@ -16,7 +16,7 @@ use crate::components::shell_data::use_shell;
 use crate::load::{Act, Loaded, action, run};
 use crate::router::{History, navigate};
 
-use super::focus;
+use crate::focus::focus;
 
 /// The backup asked about (awaiting confirmation), the request that starts its restore, and
 /// the restore job started: kept by the page, so that the table can be drawn again with fresh
