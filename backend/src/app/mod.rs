@@ -6,6 +6,7 @@ pub mod finishing;
 pub mod handoff;
 pub mod health;
 pub mod lifecycle;
+pub mod schema;
 pub mod serve;
 pub mod startup;
 pub mod state;

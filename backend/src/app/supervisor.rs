@@ -36,6 +36,7 @@ use crate::app::handoff::{
     TRIAL_ENV, bind_again, notify_pair,
 };
 use crate::app::health::Probe;
+use crate::app::schema::undo_for_older;
 use crate::app::startup::trusted_keys;
 use crate::app::systemd;
 use crate::config::Config;
@@ -334,6 +335,10 @@ pub async fn supervise(
                     // The server's last words reach the pipe readers a moment after its end.
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     let output = server.tail.lines();
+                    let older = root
+                        .executable(confirmed)
+                        .unwrap_or_else(|| base_executable.clone());
+                    undo_for_older(&config, &executable, &older, &args).await;
                     if let Err(err) = switch_back(&root, level, output, confirmed, reason).await {
                         // Whatever the install root names is started again, after a wait.
                         tracing::error!("{err:#}");

@@ -134,7 +134,10 @@ pub async fn run() -> ExitCode {
             init_logging(LogFormat::Text, "warn");
             backup(command).await
         }
-        Command::Migrations(command) => migrations(command),
+        Command::Migrations(command) => {
+            init_logging(LogFormat::Text, "warn");
+            migrations(command).await
+        }
         Command::Device(DeviceCommand::Simulate {
             count,
             listen,

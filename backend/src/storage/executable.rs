@@ -17,8 +17,9 @@ pub fn base_executable() -> Option<std::path::PathBuf> {
     std::env::var_os(BASE_EXECUTABLE_ENV).map(std::path::PathBuf::from)
 }
 
-/// How long an executable has to list its migrations.
-const LIST_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long an executable has to list its migrations (it answers in milliseconds; one that
+/// hangs is taken to need nothing, and only delays the install's start by this much).
+const LIST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `sms migrations list --json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

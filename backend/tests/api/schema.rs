@@ -317,3 +317,32 @@ async fn a_level_bringing_a_schema_migration_is_refused_while_clustering_is_enab
     assert_eq!(a.level().await, 0);
     terminate(&mut node_a.child);
 }
+
+#[tokio::test]
+async fn a_level_that_migrated_and_did_not_come_up_undoes_its_migration_before_the_switch_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let vendor = Vendor::new();
+    let url = database(dir.path(), &None);
+    // As a server, it opens the database (which applies its migration), then fails.
+    let package = vendor
+        .package(3)
+        .server_script(&format!(
+            "if [ \"$1\" = serve ]; then\n  shift\n  SMS_EXTRA_MIGRATION=reversible {SMS} backup \
+             create \"$@\" >/dev/null 2>&1\n  echo 'cannot serve'\n  exit 3\nfi\n\
+             SMS_EXTRA_MIGRATION=reversible exec {SMS} \"$@\"\n"
+        ))
+        .write();
+    let mut server = start_server_with(dir.path(), &vendor, "", &[]);
+    let api = logged_in(&server.url).await;
+    api.import_file(&package).await;
+    let job = api.follow_job(api.install("6.4.0.3").await).await;
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(job["error"]["code"], "server_start_failed", "{job}");
+    assert_eq!(api.level().await, 0, "the base runs again");
+    assert_eq!(current_level(dir.path()), 0);
+    assert!(
+        !builtin(&url).await.contains(&REVERSIBLE.to_owned()),
+        "the level's own executable undid its migration before the switch back"
+    );
+    terminate(&mut server.child);
+}
