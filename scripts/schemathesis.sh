@@ -199,7 +199,9 @@ SERVER=""
 # but the ones left out here:
 # - POST /api/v1/patches/{id}/install and POST /api/v1/rollback: a demo patch the fuzzer
 #   downloads (the examples name 6.4.0.3) would really be installed, restarting (or rebooting)
-#   the server under the fuzzer. They run against the throwaway server below.
+#   the server under the fuzzer. POST /api/v1/backups/{backup}/restore likewise: the fuzzer
+#   takes backups, and a restore of one restarts the server. They run against the throwaway
+#   server below.
 # - DELETE /api/v1/session: it ends the session the fuzzer uses. It runs last, on its own.
 # POST /api/v1/cluster/{action} stays in: this server is in no cluster, so no action can change
 # anything (409 `cluster_not_configured`); the real actions need two nodes on PostgreSQL, which
@@ -210,20 +212,23 @@ login
 fuzz demo \
   --exclude-name 'POST /api/v1/patches/{id}/install' \
   --exclude-name 'POST /api/v1/rollback' \
+  --exclude-name 'POST /api/v1/backups/{backup}/restore' \
   --exclude-name 'DELETE /api/v1/session'
 # Logging out, last: the session ends with the first case that is accepted; the others get 401.
 fuzz logout --include-name 'DELETE /api/v1/session'
 stop_servers
 
-# 2. A throwaway server without a TMC and with an empty patch repository, for install and
-# rollback: there is nothing to install or roll back (a package to import would need the
-# vendor's signature), so they answer without restarting anything.
+# 2. A throwaway server without a TMC, with an empty patch repository and no backup, for
+# install, rollback and restore: there is nothing to install, roll back or restore (a package
+# to import would need the vendor's signature; no backup is taken here), so they answer without
+# restarting anything.
 SERVER=throwaway
 start_server "$SERVER"
 login
 fuzz throwaway \
   --include-name 'POST /api/v1/patches/{id}/install' \
-  --include-name 'POST /api/v1/rollback'
+  --include-name 'POST /api/v1/rollback' \
+  --include-name 'POST /api/v1/backups/{backup}/restore'
 stop_servers
 
 echo

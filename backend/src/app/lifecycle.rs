@@ -162,7 +162,7 @@ pub fn unavailable(state: ServerState) -> Response {
              minutes; clients reconnect by themselves."
         }
         _ => {
-            "The SMS server application is restarting to finish a patch install or rollback. \
+            "The SMS server application is restarting to finish a patch install, a rollback or a restore. \
              It will be back in a few seconds; retry then."
         }
     };

@@ -115,7 +115,7 @@ fn ServerLinkBanner() -> impl IntoView {
             Link::Down(_) => (
                 "restarting",
                 "SMS server restarting",
-                "The server application restarts to finish a patch install or rollback. Managed                  devices keep running. This page reconnects by itself in a few seconds.",
+                "The server application restarts to finish a patch install, a rollback or a restore. Managed                  devices keep running. This page reconnects by itself in a few seconds.",
             ),
             Link::Lost => (
                 "lost",
