@@ -327,6 +327,24 @@ pub struct PatchInfo {
     pub imported_at: DateTime<Utc>,
     /// Who put it there.
     pub imported_by: String,
+    /// The server schema migrations its server executable brings that the server which stored
+    /// it does not have (a later release's, docs/schema.md): its install changes the database
+    /// whatever `database_changes` says.
+    #[serde(default)]
+    pub server_migrations: Vec<String>,
+}
+
+impl PatchInfo {
+    /// Whether installing it changes the database: its own migrations, or the server schema
+    /// migrations its executable brings.
+    pub fn changes_database(&self) -> bool {
+        crate::effects::changes_database(self.database_changes, &self.server_migrations)
+    }
+
+    /// "Yes", "No", or "Yes (server schema: m2027..., ...)".
+    pub fn database_changes_in_words(&self) -> String {
+        crate::effects::database_changes_in_words(self.database_changes, &self.server_migrations)
+    }
 }
 
 #[cfg(test)]

@@ -63,6 +63,24 @@ pub struct PatchChanges {
     pub migrations: u32,
 }
 
+/// Whether installing a patch changes the database: its own migrations (the manifest's
+/// `database_changes`), or the server schema migrations its executable brings (docs/schema.md).
+pub fn changes_database(database_changes: bool, server_migrations: &[String]) -> bool {
+    database_changes || !server_migrations.is_empty()
+}
+
+/// "Yes", "No", or "Yes (server schema: m2027..., ...)".
+pub fn database_changes_in_words(database_changes: bool, server_migrations: &[String]) -> String {
+    match (
+        changes_database(database_changes, server_migrations),
+        server_migrations,
+    ) {
+        (false, _) => "No".to_owned(),
+        (true, []) => "Yes".to_owned(),
+        (true, names) => format!("Yes (server schema: {})", names.join(", ")),
+    }
+}
+
 /// What a payload changes, in words for a list or a sentence:
 /// `server executable, web client, 2 database migrations`, `1 database migration`, or
 /// `nothing that runs` when it carries none of the three.
@@ -124,6 +142,19 @@ impl std::str::FromStr for Restart {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_schema_migrations_make_a_database_change_whatever_the_manifest_says() {
+        let brought = ["m20270101_000099_future_table".to_owned()];
+        assert!(changes_database(false, &brought));
+        assert!(!changes_database(false, &[]));
+        assert_eq!(database_changes_in_words(false, &[]), "No");
+        assert_eq!(database_changes_in_words(true, &[]), "Yes");
+        assert_eq!(
+            database_changes_in_words(false, &brought),
+            "Yes (server schema: m20270101_000099_future_table)"
+        );
+    }
 
     #[test]
     fn names_round_trip() {

@@ -117,6 +117,23 @@ pub struct CatalogPatch {
     pub size: u64,
     /// SHA-256 of the package file, lowercase hex.
     pub sha256: String,
+    /// The server schema migrations its executable brings (a later release's; docs/schema.md),
+    /// once it is in the patch repository: its install changes the database whatever
+    /// `database_changes` says.
+    #[serde(default)]
+    pub server_migrations: Vec<String>,
+}
+
+impl CatalogPatch {
+    /// Whether installing it changes the database (`shared::effects::changes_database`).
+    pub fn changes_database(&self) -> bool {
+        crate::effects::changes_database(self.database_changes, &self.server_migrations)
+    }
+
+    /// "Yes", "No", or "Yes (server schema: ...)".
+    pub fn database_changes_in_words(&self) -> String {
+        crate::effects::database_changes_in_words(self.database_changes, &self.server_migrations)
+    }
 }
 
 /// Where an available patch stands on this server.
@@ -522,6 +539,7 @@ mod tests {
                 client_version: None,
                 restart: Restart::Application,
                 database_changes: false,
+                server_migrations: Vec::new(),
                 rollback: true,
                 changes: None,
                 key_id: String::new(),

@@ -291,10 +291,19 @@ impl PatchRepository {
         context: &ImportContext,
     ) -> Result<PatchInfo, ImportError> {
         let m = &verified.manifest;
-        let changes = serde_json::to_string(&payload_changes(m).map_err(ImportError::Rejected)?)
-            .map_err(|err| {
-                ServiceError::Corrupt(format!("cannot encode a patch's changes: {err}"))
-            })?;
+        let payload = payload_changes(m).map_err(ImportError::Rejected)?;
+        let changes = serde_json::to_string(&payload).map_err(|err| {
+            ServiceError::Corrupt(format!("cannot encode a patch's changes: {err}"))
+        })?;
+        let server_migrations = if payload.server_executable {
+            brought_migrations(&self.dir.join(file_name), &verified.sha256).await
+        } else {
+            Vec::new()
+        };
+        let server_migrations = (!server_migrations.is_empty())
+            .then(|| serde_json::to_string(&server_migrations))
+            .transpose()
+            .map_err(|err| ServiceError::Corrupt(format!("cannot encode a list: {err}")))?;
         let txn = crate::storage::db::begin_write(&self.db).await?;
         let row = patch::ActiveModel {
             product_version: Set(m.product_version.to_string()),
@@ -317,6 +326,7 @@ impl PatchRepository {
             imported_by: Set(context.actor.clone()),
             node: Set(self.node.clone()),
             changes: Set(Some(changes)),
+            server_migrations: Set(server_migrations),
             ..Default::default()
         }
         .insert(&txn)
@@ -386,6 +396,55 @@ pub fn payload_changes(manifest: &Manifest) -> Result<PatchChanges, PackageError
     })
 }
 
+/// The server schema migrations the executable of the stored package `package` lists beyond
+/// this server's own (docs/schema.md); none when it cannot say (logged).
+async fn brought_migrations(package: &std::path::Path, sha256: &str) -> Vec<String> {
+    let probe = match tempfile::Builder::new()
+        .prefix(".probe-")
+        .tempdir_in(package.parent().unwrap_or(std::path::Path::new(".")))
+    {
+        Ok(probe) => probe,
+        Err(err) => {
+            tracing::warn!("cannot make a folder to ask the package's executable: {err}");
+            return Vec::new();
+        }
+    };
+    let (file, into, sha256) = (
+        package.to_owned(),
+        probe.path().to_owned(),
+        sha256.to_owned(),
+    );
+    let extracted = tokio::task::spawn_blocking(move || {
+        crate::storage::install_root::extract_executable(&file, &into, &sha256)
+    })
+    .await
+    .map_err(std::io::Error::other)
+    .and_then(|extracted| extracted);
+    let executable = match extracted {
+        Ok(Some(executable)) => executable,
+        Ok(None) => return Vec::new(),
+        Err(err) => {
+            tracing::warn!("cannot extract the package's executable: {err}");
+            return Vec::new();
+        }
+    };
+    match crate::storage::executable::schema_of(&executable).await {
+        Ok(listed) => {
+            let own = crate::storage::executable::SchemaList::own();
+            listed
+                .migrations
+                .into_iter()
+                .map(|m| m.name)
+                .filter(|name| !own.has(name))
+                .collect()
+        }
+        Err(err) => {
+            tracing::warn!("cannot tell which server schema migrations the package brings: {err}");
+            Vec::new()
+        }
+    }
+}
+
 fn describe(context: &ImportContext, size: Option<u64>, what: &str) -> String {
     let name = context.file_name.as_deref().unwrap_or("(unnamed upload)");
     match size {
@@ -439,6 +498,13 @@ fn info_from_row(row: patch::Model, keys: &TrustedKeys) -> Result<PatchInfo, Ser
         },
         imported_at: row.imported_at,
         imported_by: row.imported_by.clone(),
+        server_migrations: row
+            .server_migrations
+            .as_deref()
+            .map(serde_json::from_str::<Vec<String>>)
+            .transpose()
+            .map_err(|e| corrupt("server migrations", &e))?
+            .unwrap_or_default(),
     })
 }
 

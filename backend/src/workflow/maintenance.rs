@@ -621,7 +621,7 @@ impl Maintenance {
         let clustering = self.patching.cluster.enabled().await?;
         let facts = PolicyFacts {
             restart: patch.restart,
-            database_changes: patch.database_changes,
+            database_changes: patch.changes_database(),
             rollback: patch.rollback,
         };
         if let Some(skip) = auto_install_skip(&policy, facts, clustering, !windows.is_empty()) {

@@ -299,6 +299,7 @@ fn from_repository(p: &PatchInfo) -> CatalogPatch {
         client_version: p.client_version,
         restart: p.restart,
         database_changes: p.database_changes,
+        server_migrations: p.server_migrations.clone(),
         rollback: p.rollback,
         changes: p.changes,
         key_id: p.key_id.clone(),
@@ -341,5 +342,7 @@ fn from_catalog(row: &tmc_patch::Model) -> Result<CatalogPatch, ServiceError> {
         release_notes_html: crate::package::notes::render(&row.release_notes),
         size: u64::try_from(row.size).map_err(|e| corrupt("size", &e))?,
         sha256: row.sha256.clone(),
+        // Known once the package's executable can be asked, in the repository.
+        server_migrations: Vec::new(),
     })
 }

@@ -75,6 +75,19 @@ async fn a_level_bringing_a_schema_migration_is_installed_and_rolled_back(pg: Op
     let mut server = start_server_with(dir.path(), &vendor, "", &envs(&pg));
     let api = logged_in(&server.url).await;
     api.import_file(&later_release(&vendor, "reversible")).await;
+    // The panel says it changes the database, and with what.
+    let panel: Value = api.patches().await.json().await.unwrap();
+    let patch = panel["available"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["patch"]["id"] == "6.4.0.3")
+        .unwrap();
+    assert_eq!(
+        patch["patch"]["database_changes"], false,
+        "the manifest's word"
+    );
+    assert_eq!(patch["patch"]["server_migrations"], json!([REVERSIBLE]));
 
     let job = api.follow_job(api.install("6.4.0.3").await).await;
     assert_eq!(job["state"], "succeeded", "{job}");
@@ -83,6 +96,16 @@ async fn a_level_bringing_a_schema_migration_is_installed_and_rolled_back(pg: Op
         "a database change: backed up first: {job}"
     );
     assert!(builtin(&url).await.contains(&REVERSIBLE.to_owned()));
+    let audit = api.get_json("/api/v1/audit?per_page=200").await;
+    assert!(
+        audit["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "patch_install"
+                && e["details"].as_str().unwrap_or("").contains(REVERSIBLE)),
+        "the install's record names the migration: {audit}"
+    );
 
     let job = api.follow_job(api.rollback().await).await;
     assert_eq!(job["state"], "succeeded", "{job}");

@@ -41,7 +41,7 @@ pub fn PatchFacts(
             <dt>"Restart"</dt>
             <dd id="patch-restart">{restart}</dd>
             <dt>"Database changes"</dt>
-            <dd id="patch-database-changes">{yes_no(info.database_changes)}</dd>
+            <dd id="patch-database-changes">{info.database_changes_in_words()}</dd>
             <dt>"Changes"</dt>
             <dd id="patch-changes">{changes_fact(info.changes.as_ref(), true)}</dd>
             <dt>"Can be rolled back"</dt>

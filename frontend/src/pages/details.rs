@@ -71,7 +71,7 @@ fn Details(found: AvailablePatch) -> impl IntoView {
                 <dt>"Restart"</dt>
                 <dd>{restart}</dd>
                 <dt>"Database changes"</dt>
-                <dd>{yes_no(p.database_changes)}</dd>
+                <dd>{p.database_changes_in_words()}</dd>
                 <dt>"Changes"</dt>
                 <dd id="details-changes">{changes_fact(p.changes.as_ref(), found.in_repository)}</dd>
                 <dt>"Can be rolled back"</dt>

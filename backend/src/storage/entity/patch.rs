@@ -32,6 +32,10 @@ pub struct Model {
     /// a package recorded before the server recorded it.
     #[sea_orm(column_type = "Text", nullable)]
     pub changes: Option<String>,
+    /// The server schema migrations its executable brings beyond the server that stored it, as
+    /// a JSON list (docs/schema.md); NULL when it brings none.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub server_migrations: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -455,9 +455,17 @@ pub(super) async fn conclude(
         (None, Some(backup)) if kind == "restore" => backup.clone(),
         (None, _) => "rollback".to_owned(),
     };
-    // A rollback that restores a backup says which.
-    let restoring = match (&backup, kind) {
-        (Some(backup), "rollback") => format!(", restoring the backup {backup}"),
+    // A rollback that restores a backup says which; an install whose server brings its own
+    // schema migrations names them.
+    let restoring = match (&backup, kind, patch) {
+        (Some(backup), "rollback", _) => format!(", restoring the backup {backup}"),
+        (_, "install", Some(id)) => match engine.repository.find(id).await {
+            Ok(Some(info)) if !info.server_migrations.is_empty() => format!(
+                ", its server bringing the schema migrations {}",
+                info.server_migrations.join(", ")
+            ),
+            _ => String::new(),
+        },
         _ => String::new(),
     };
     let (ending, restart) = match ending {

@@ -30,7 +30,7 @@ fn refusal(
         // The server describes only a patch in its repository or offered by the TMC: one that
         // is not in the repository is offered.
         offered: !found.in_repository,
-        database_changes: found.patch.database_changes,
+        database_changes: found.patch.changes_database(),
     };
     shared::install_refusal(
         installed.product_version,
@@ -125,10 +125,18 @@ pub fn ConfirmInstall(
             </li>
         }
     });
-    let database = p.database_changes.then(|| {
+    let server_migrations = p.server_migrations.clone();
+    let database = p.changes_database().then(|| {
+        let schema = (!server_migrations.is_empty()).then(|| {
+            format!(
+                " Its server brings the server schema migrations {}.",
+                server_migrations.join(", ")
+            )
+        });
         view! {
             <li data-effect="database">
-                "The patch changes the database. Back up the SMS database before you install."
+                "The patch changes the database: the install backs it up first (Admin > Backups)."
+                {schema}
             </li>
         }
     });

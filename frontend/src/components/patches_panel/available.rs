@@ -130,7 +130,7 @@ fn PatchRow(patch: AvailablePatch, is_admin: bool) -> impl IntoView {
             <td title=format!("{} bytes", facts.size)>{size_in_mb(facts.size)}</td>
             <td class="updates-client">{yes_no(facts.updates.updates_client())}</td>
             <td class="reboot-required">{yes_no(facts.restart == shared::effects::Restart::Reboot)}</td>
-            <td class="database-changes">{yes_no(facts.database_changes)}</td>
+            <td class="database-changes">{facts.database_changes_in_words()}</td>
             <td class="patch-state">
                 // Announced as it changes: Downloading… 40%, Downloaded.
                 <span class="state-announcer" aria-live="polite">
