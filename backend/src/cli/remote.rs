@@ -309,7 +309,7 @@ pub fn render_patches(view: &PatchesView) -> String {
             p.size as f64 / 1_000_000.0,
             yes_no(p.updates.updates_client()),
             yes_no(p.restart == shared::effects::Restart::Reboot),
-            yes_no(p.database_changes),
+            yes_no(p.changes_database()),
             state
         ));
     }
