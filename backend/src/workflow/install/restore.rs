@@ -25,7 +25,7 @@ use crate::workflow::faults::crash_point_named;
 use super::checks::{level_unchanged, rollback_allowed};
 use super::engine::{InstallEngine, blocking};
 use super::error::{JobErrorKind, PatchJobError};
-use super::run::{Ending, conclude, stage};
+use super::run::{Ending, conclude, done, stage};
 use super::steps::{clean_install_root, postcheck};
 
 /// What a restore works from.
@@ -335,15 +335,7 @@ async fn finish(engine: &InstallEngine, handle: &JobHandle) -> Ending {
             ..err
         });
     }
-    let done = stage(handle, Stage::Done, async {
-        clean_install_root(engine).await;
-        Ok(())
-    })
-    .await;
-    match done {
-        Ok(()) => Ending::Done,
-        Err(err) => Ending::Failed(err),
-    }
+    done(engine, handle).await
 }
 
 /// At start, a restore a stop cut off: the journal's `restore_database` says whether the

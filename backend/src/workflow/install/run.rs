@@ -349,6 +349,11 @@ pub(super) async fn finish_at_new_level(
         }
         engine.events.publish(ServerEvent::ClusterChanged);
     }
+    done(engine, handle).await
+}
+
+/// The last stage: what no level needs goes, and the job succeeds.
+pub(super) async fn done(engine: &InstallEngine, handle: &JobHandle) -> Ending {
     let done = stage(handle, Stage::Done, async {
         clean_install_root(engine).await;
         Ok(())
