@@ -296,7 +296,11 @@ impl PatchRepository {
             ServiceError::Corrupt(format!("cannot encode a patch's changes: {err}"))
         })?;
         let server_migrations = if payload.server_executable {
-            brought_migrations(&self.dir.join(file_name), &verified.sha256).await
+            crate::storage::executable::brought_by_package(
+                &self.dir.join(file_name),
+                &verified.sha256,
+            )
+            .await
         } else {
             Vec::new()
         };
@@ -394,55 +398,6 @@ pub fn payload_changes(manifest: &Manifest) -> Result<PatchChanges, PackageError
         web_client: summary.client,
         migrations: summary.migrations,
     })
-}
-
-/// The server schema migrations the executable of the stored package `package` lists beyond
-/// this server's own (docs/schema.md); none when it cannot say (logged).
-async fn brought_migrations(package: &std::path::Path, sha256: &str) -> Vec<String> {
-    let probe = match tempfile::Builder::new()
-        .prefix(".probe-")
-        .tempdir_in(package.parent().unwrap_or(std::path::Path::new(".")))
-    {
-        Ok(probe) => probe,
-        Err(err) => {
-            tracing::warn!("cannot make a folder to ask the package's executable: {err}");
-            return Vec::new();
-        }
-    };
-    let (file, into, sha256) = (
-        package.to_owned(),
-        probe.path().to_owned(),
-        sha256.to_owned(),
-    );
-    let extracted = tokio::task::spawn_blocking(move || {
-        crate::storage::install_root::extract_executable(&file, &into, &sha256)
-    })
-    .await
-    .map_err(std::io::Error::other)
-    .and_then(|extracted| extracted);
-    let executable = match extracted {
-        Ok(Some(executable)) => executable,
-        Ok(None) => return Vec::new(),
-        Err(err) => {
-            tracing::warn!("cannot extract the package's executable: {err}");
-            return Vec::new();
-        }
-    };
-    match crate::storage::executable::schema_of(&executable).await {
-        Ok(listed) => {
-            let own = crate::storage::executable::SchemaList::own();
-            listed
-                .migrations
-                .into_iter()
-                .map(|m| m.name)
-                .filter(|name| !own.has(name))
-                .collect()
-        }
-        Err(err) => {
-            tracing::warn!("cannot tell which server schema migrations the package brings: {err}");
-            Vec::new()
-        }
-    }
 }
 
 fn describe(context: &ImportContext, size: Option<u64>, what: &str) -> String {

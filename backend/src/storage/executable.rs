@@ -150,3 +150,52 @@ pub fn unknown_to_this_release(applied: &[String]) -> Vec<String> {
         .cloned()
         .collect()
 }
+
+/// The server schema migrations the executable of the stored package `package` lists beyond
+/// this server's own (docs/schema.md); none when it cannot say (logged).
+pub async fn brought_by_package(package: &std::path::Path, sha256: &str) -> Vec<String> {
+    let probe = match tempfile::Builder::new()
+        .prefix(".probe-")
+        .tempdir_in(package.parent().unwrap_or(std::path::Path::new(".")))
+    {
+        Ok(probe) => probe,
+        Err(err) => {
+            tracing::warn!("cannot make a folder to ask the package's executable: {err}");
+            return Vec::new();
+        }
+    };
+    let (file, into, sha256) = (
+        package.to_owned(),
+        probe.path().to_owned(),
+        sha256.to_owned(),
+    );
+    let extracted = tokio::task::spawn_blocking(move || {
+        crate::storage::install_root::extract_executable(&file, &into, &sha256)
+    })
+    .await
+    .map_err(std::io::Error::other)
+    .and_then(|extracted| extracted);
+    let executable = match extracted {
+        Ok(Some(executable)) => executable,
+        Ok(None) => return Vec::new(),
+        Err(err) => {
+            tracing::warn!("cannot extract the package's executable: {err}");
+            return Vec::new();
+        }
+    };
+    match schema_of(&executable).await {
+        Ok(listed) => {
+            let own = SchemaList::own();
+            listed
+                .migrations
+                .into_iter()
+                .map(|m| m.name)
+                .filter(|name| !own.has(name))
+                .collect()
+        }
+        Err(err) => {
+            tracing::warn!("cannot tell which server schema migrations the package brings: {err}");
+            Vec::new()
+        }
+    }
+}

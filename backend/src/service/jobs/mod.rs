@@ -137,12 +137,11 @@ impl Jobs {
             .await
     }
 
-    /// Records a new install or rollback with its stages (none started yet), unless any other
-    /// job runs: then `JobRunning`.
+    /// Records a new install, rollback or restore (of `backup`) with its stages (none started
+    /// yet), unless any other job runs: then `JobRunning`.
     pub async fn start_exclusive(
         &self,
-        kind: JobKind,
-        patch: Option<PatchId>,
+        (kind, patch, backup): (JobKind, Option<PatchId>, Option<&str>),
         levels: (PatchLevel, PatchLevel),
         stages: &[Stage],
         started_by: &str,
@@ -151,33 +150,8 @@ impl Jobs {
         if let Some(other) = self.running().await.first() {
             return Err(busy(other));
         }
-        self.insert(kind, patch, 0, started_by, Some((levels, stages)), None)
+        self.insert(kind, patch, 0, started_by, Some((levels, stages)), backup)
             .await
-    }
-
-    /// Records a restore of `backup` (or a rollback that restores it) as running, unless
-    /// another job runs: like `start_exclusive`, with the backup recorded on the job.
-    pub async fn start_restore(
-        &self,
-        kind: JobKind,
-        backup: &str,
-        levels: (PatchLevel, PatchLevel),
-        stages: &[Stage],
-        started_by: &str,
-    ) -> Result<(JobInfo, JobHandle), ServiceError> {
-        let _deciding = self.starting.lock().await;
-        if let Some(other) = self.running().await.first() {
-            return Err(busy(other));
-        }
-        self.insert(
-            kind,
-            None,
-            0,
-            started_by,
-            Some((levels, stages)),
-            Some(backup),
-        )
-        .await
     }
 
     async fn insert(

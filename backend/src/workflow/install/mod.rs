@@ -99,8 +99,7 @@ async fn start_install(
     let (info, handle) = engine
         .jobs
         .start_exclusive(
-            JobKind::Install,
-            Some(id),
+            (JobKind::Install, Some(id), None),
             (plan.from.patch_level, PatchLevel(plan.patch.patch)),
             &stages,
             actor,
@@ -128,8 +127,7 @@ async fn start_rollback(
     let (info, handle) = engine
         .jobs
         .start_exclusive(
-            JobKind::Rollback,
-            None,
+            (JobKind::Rollback, None, None),
             (from.patch_level, PatchLevel::NONE),
             &ROLLBACK_STAGES,
             actor,

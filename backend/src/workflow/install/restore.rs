@@ -164,9 +164,8 @@ async fn start(
     let stages = restore_stages(plan.staging.is_some(), plan.to != plan.from.patch_level);
     let (info, handle) = engine
         .jobs
-        .start_restore(
-            kind,
-            &plan.backup.id,
+        .start_exclusive(
+            (kind, None, Some(&plan.backup.id)),
             (plan.from.patch_level, plan.to),
             &stages,
             actor,
