@@ -11,8 +11,10 @@ use std::time::Duration;
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::{Value, json};
 
-use crate::app::ADMIN_PASSWORD;
 use crate::wait::eventually;
+
+/// The password of the user `admin` every test server starts with.
+pub const ADMIN_PASSWORD: &str = "first-admin-password";
 
 /// The `X-SMS-Client` the tests send on state changes: a script, not a web client.
 pub const CLIENT: &str = "api/test";

@@ -14,11 +14,9 @@ use backend::http::state::AppState;
 use shared::Role;
 use tempfile::TempDir;
 
-use crate::api::Api;
+use crate::api::{ADMIN_PASSWORD, Api};
 use crate::pg::PgTestDb;
 
-/// The password of the user `admin` every test server starts with.
-pub const ADMIN_PASSWORD: &str = "first-admin-password";
 /// The operator [`TestApp::login_operator`] creates.
 pub const OPERATOR: &str = "olga";
 /// The operator's password.

@@ -18,10 +18,10 @@ pub mod seed;
 pub mod vendor;
 pub mod wait;
 
-pub use api::{Api, assert_error, client_from, new_client};
+pub use api::{ADMIN_PASSWORD, Api, assert_error, client_from, new_client};
 pub use app::{
-    ADMIN_PASSWORD, OPERATOR, OPERATOR_PASSWORD, TestApp, free_ports, spawn_app,
-    spawn_app_on_postgres, spawn_app_with, test_config,
+    OPERATOR, OPERATOR_PASSWORD, TestApp, free_ports, spawn_app, spawn_app_on_postgres,
+    spawn_app_with, test_config,
 };
 pub use pg::PgTestDb;
 pub use vendor::Vendor;

@@ -14,6 +14,7 @@ use sea_orm::{
 };
 use shared::api::ErrorBody;
 use shared::panel::{JobInfo, JobKind, JobState, ServerEvent, Stage, StageInfo, StageOutcome};
+use shared::text::capitalized;
 use shared::{PatchId, PatchLevel};
 use tokio::sync::RwLock;
 
@@ -394,14 +395,6 @@ fn busy(other: &JobInfo) -> ServiceError {
             capitalized(what),
             other.id
         ),
-    }
-}
-
-fn capitalized(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
     }
 }
 

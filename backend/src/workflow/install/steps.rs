@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use shared::api::HealthResponse;
+use shared::text::capitalized;
 use shared::{Build, PatchId, PatchLevel, level_in_words};
 
 use crate::service::ServiceError;
@@ -100,14 +101,6 @@ pub(super) async fn switch(
         );
     }
     Ok(())
-}
-
-fn capitalized(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 /// The build that `level` runs: the base release's, or the patch's.
