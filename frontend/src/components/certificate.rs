@@ -8,7 +8,8 @@ use web_core::times::in_utc;
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
-use crate::load::{Place, action, loaded, resource, run};
+use crate::components::loaded::{Place, loaded};
+use crate::load::{action, resource, run};
 
 /// The "Server certificate" section's content.
 #[component]

@@ -9,6 +9,7 @@ pub mod error;
 pub mod header;
 pub mod import;
 pub mod install;
+pub mod loaded;
 pub mod loading;
 pub mod local_time;
 pub mod notifications;

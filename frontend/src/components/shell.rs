@@ -8,8 +8,9 @@ use shared::api::SessionInfo;
 use crate::api;
 use crate::components::change_password::ChangePassword;
 use crate::components::header::AppHeader;
+use crate::components::loaded::{Place, loaded};
 use crate::components::shell_data::{ShellData, use_shell};
-use crate::load::{Place, both, fetch, loaded, resource, resource_after};
+use crate::load::{both, fetch, resource, resource_after};
 
 /// Loads the session; once it is known shows the header and the current admin page.
 #[component]

@@ -5,8 +5,9 @@ use shared::api::{AuditEntry, AuditPage as AuditPageData};
 use web_core::times::clock;
 
 use crate::api;
+use crate::components::loaded::{Place, loaded};
 use crate::components::set_page_title;
-use crate::load::{Place, fetch, loaded, resource};
+use crate::load::{fetch, resource};
 use crate::router::{History, navigate, use_location};
 
 /// Entries shown per page.

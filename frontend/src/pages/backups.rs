@@ -14,10 +14,11 @@ use crate::components::backups::restore::{RestoreConfirm, RestoreProgress, Resto
 use crate::components::backups::{BackupsTable, DeleteConfirm, Deleting};
 use crate::components::error::ErrorDisplay;
 use crate::components::install::job_progress::followed_job;
+use crate::components::loaded::{Place, loaded};
 use crate::components::set_page_title;
 use crate::components::shell_data::use_shell;
 use crate::live::{Live, use_live};
-use crate::load::{Loaded, Place, action, loaded, resource, run};
+use crate::load::{Loaded, action, resource, run};
 use crate::poll;
 
 /// How often the page asks after the backup it started while it runs, besides the event

@@ -8,9 +8,10 @@ use leptos::prelude::*;
 
 use crate::api;
 use crate::components::cluster::{ActionState, ClusterView};
+use crate::components::loaded::{Place, loaded};
 use crate::components::set_page_title;
 use crate::components::shell_data::use_shell;
-use crate::load::{Place, loaded, run};
+use crate::load::run;
 use crate::poll;
 
 /// How often the cluster page asks again for the peer's state.

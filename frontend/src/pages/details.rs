@@ -7,9 +7,10 @@ use web_core::paths::HOME;
 use web_core::words::size_in_mb;
 
 use crate::api;
+use crate::components::loaded::{Place, loaded};
 use crate::components::patch_details::{ReleaseNotes, state_in_words};
 use crate::components::set_page_title;
-use crate::load::{Place, fetch, loaded, resource};
+use crate::load::{fetch, resource};
 
 #[component]
 pub fn PatchDetailsPage(

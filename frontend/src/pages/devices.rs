@@ -7,10 +7,11 @@ use web_core::times::in_utc_seconds;
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
+use crate::components::loaded::{Place, loaded};
 use crate::components::set_page_title;
 use crate::components::shell_data::use_shell;
 use crate::live::use_live;
-use crate::load::{Place, action, loaded, resource, run};
+use crate::load::{action, resource, run};
 
 #[component]
 pub fn DevicesPage() -> impl IntoView {

@@ -7,11 +7,12 @@ use web_core::paths::IMPORT_PATCH;
 use web_core::times::in_utc;
 
 use crate::components::certificate::ServerCertificate;
+use crate::components::loaded::{Place, loaded};
 use crate::components::notifications::NotificationsField;
 use crate::components::patches_panel::{PatchesPanel, installed_level_in_words};
 use crate::components::set_page_title;
 use crate::components::shell_data::use_shell;
-use crate::load::{Place, both, loaded};
+use crate::load::both;
 
 /// The General page: the "Server" section and the "SMS Patches" section.
 #[component]

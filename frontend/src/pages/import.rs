@@ -6,9 +6,9 @@ use leptos::prelude::*;
 use web_core::paths::HOME;
 
 use crate::components::import::ImportForm;
+use crate::components::loaded::{Place, loaded};
 use crate::components::set_page_title;
 use crate::components::shell_data::use_shell;
-use crate::load::{Place, loaded};
 
 /// The import page: the form for admins, a note for everyone else.
 #[component]

@@ -10,9 +10,10 @@ use web_core::paths::HOME;
 use crate::api;
 use crate::components::install::job_progress::followed_job;
 use crate::components::install::{ConfirmInstall, ConfirmRollback, JobProgress};
+use crate::components::loaded::{Place, loaded};
 use crate::components::set_page_title;
 use crate::components::shell_data::use_shell;
-use crate::load::{Place, both, fetch, first, loaded, resource};
+use crate::load::{both, fetch, first, resource};
 
 /// Confirm and follow the install of one patch.
 #[component]

@@ -14,11 +14,12 @@ use web_core::words::duration_in_words;
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
+use crate::components::loaded::{Place, loaded};
 use crate::components::local_time::{LocalTime, browser_time_zone, now};
 use crate::components::set_page_title;
 use crate::components::shell_data::use_shell;
 use crate::live::use_live;
-use crate::load::{Act, Loaded, Place, action, loaded, resource, run};
+use crate::load::{Act, Loaded, action, resource, run};
 
 /// The duration a new window is given until the admin says otherwise, in minutes.
 const DEFAULT_DURATION_MINUTES: u32 = 120;

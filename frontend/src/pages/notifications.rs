@@ -12,11 +12,12 @@ use shared::notify::{
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
+use crate::components::loaded::{Place, loaded};
 use crate::components::local_time::LocalTime;
 use crate::components::set_page_title;
 use crate::components::shell_data::use_shell;
 use crate::live::{Live, use_live};
-use crate::load::{Loaded, Place, action, loaded, resource, run};
+use crate::load::{Loaded, action, resource, run};
 use crate::poll;
 
 /// How often the page looks at the delivery log and the targets again, besides the server's

@@ -9,11 +9,12 @@ use web_core::words::size_in_mb;
 
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
+use crate::components::loaded::{Place, loaded};
 use crate::components::patch_details::ReleaseNotes;
 use crate::components::set_page_title;
 use crate::components::shell_data::use_shell;
 use crate::live::use_live;
-use crate::load::{Place, action, both, loaded, run};
+use crate::load::{action, both, run};
 
 #[component]
 pub fn UpdatePage() -> impl IntoView {
