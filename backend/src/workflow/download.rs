@@ -319,7 +319,8 @@ async fn request(st: &Resume) -> Result<reqwest::Response, Failure> {
         })?
         .map_err(|err| Failure::Retry(format!("cannot reach the TMC: {err}")))?;
     let status = response.status();
-    if st.offset > 0 && status == reqwest::StatusCode::PARTIAL_CONTENT {
+    // 206 Partial Content: the TMC resumes at the byte asked for.
+    if st.offset > 0 && status.as_u16() == 206 {
         let range = response
             .headers()
             .get(reqwest::header::CONTENT_RANGE)

@@ -93,7 +93,8 @@ impl Sender {
             Ok(answer) if answer.status().is_success() => {
                 Outcome::Delivered(format!("HTTP {}", answer.status().as_u16()))
             }
-            Ok(answer) if answer.status() == reqwest::StatusCode::GONE => {
+            // 410 Gone: the receiver says this target no longer exists.
+            Ok(answer) if answer.status().as_u16() == 410 => {
                 Outcome::Gone("HTTP 410 Gone".into())
             }
             Ok(answer) => Outcome::Retry(format!("HTTP {}", answer.status().as_u16())),
