@@ -94,9 +94,7 @@ impl Sender {
                 Outcome::Delivered(format!("HTTP {}", answer.status().as_u16()))
             }
             // 410 Gone: the receiver says this target no longer exists.
-            Ok(answer) if answer.status().as_u16() == 410 => {
-                Outcome::Gone("HTTP 410 Gone".into())
-            }
+            Ok(answer) if answer.status().as_u16() == 410 => Outcome::Gone("HTTP 410 Gone".into()),
             Ok(answer) => Outcome::Retry(format!("HTTP {}", answer.status().as_u16())),
             Err(err) => Outcome::Retry(describe_http_error(&err)),
         }

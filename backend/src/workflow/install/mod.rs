@@ -42,7 +42,24 @@ impl InstallEngine {
         actor: &str,
         source: Option<String>,
     ) -> Result<JobInfo, PatchJobError> {
-        start_install(self, id, actor, source).await
+        let plan = plan_install(self, id).await?;
+        let stages = stages_of(self, &plan);
+        let (info, handle) = self
+            .jobs
+            .start_exclusive(
+                (JobKind::Install, Some(id), None),
+                (plan.from.patch_level, PatchLevel(plan.patch.patch)),
+                &stages,
+                actor,
+            )
+            .await?;
+        tracing::info!(job = info.id, patch = %id, by = actor, "install started");
+        let engine = self.clone();
+        let actor = actor.to_owned();
+        tokio::spawn(async move {
+            run_install(engine, handle, plan, actor, source).await;
+        });
+        Ok(info)
     }
 
     /// Starts rolling back to level 0. Refused at level 0, when the installed patch cannot be
@@ -52,7 +69,30 @@ impl InstallEngine {
         actor: &str,
         source: Option<String>,
     ) -> Result<JobInfo, PatchJobError> {
-        start_rollback(self, actor, source).await
+        let from = self.installed.get().await?;
+        rollback_allowed(self, &from).await?;
+        schema::of_level(self, PatchLevel::NONE).await?;
+        let (info, handle) = self
+            .jobs
+            .start_exclusive(
+                (JobKind::Rollback, None, None),
+                (from.patch_level, PatchLevel::NONE),
+                &ROLLBACK_STAGES,
+                actor,
+            )
+            .await?;
+        tracing::info!(
+            job = info.id,
+            from = from.patch_level.0,
+            by = actor,
+            "rollback started"
+        );
+        let engine = self.clone();
+        let actor = actor.to_owned();
+        tokio::spawn(async move {
+            run_rollback(engine, handle, from, actor, source).await;
+        });
+        Ok(info)
     }
 
     /// Takes the installs and rollbacks a stopped server left running back into the running
@@ -84,67 +124,6 @@ fn stages_of(engine: &InstallEngine, plan: &InstallPlan) -> Vec<Stage> {
     } else {
         stages
     }
-}
-
-/// Starts installing patch `id`: checks it can, records the job, and runs it in the
-/// background. Refused while another job runs.
-async fn start_install(
-    engine: &InstallEngine,
-    id: PatchId,
-    actor: &str,
-    source: Option<String>,
-) -> Result<JobInfo, PatchJobError> {
-    let plan = plan_install(engine, id).await?;
-    let stages = stages_of(engine, &plan);
-    let (info, handle) = engine
-        .jobs
-        .start_exclusive(
-            (JobKind::Install, Some(id), None),
-            (plan.from.patch_level, PatchLevel(plan.patch.patch)),
-            &stages,
-            actor,
-        )
-        .await?;
-    tracing::info!(job = info.id, patch = %id, by = actor, "install started");
-    let engine = engine.clone();
-    let actor = actor.to_owned();
-    tokio::spawn(async move {
-        run_install(engine, handle, plan, actor, source).await;
-    });
-    Ok(info)
-}
-
-/// Starts rolling back to level 0. Refused at level 0, when the installed patch cannot be
-/// rolled back, and while another job runs.
-async fn start_rollback(
-    engine: &InstallEngine,
-    actor: &str,
-    source: Option<String>,
-) -> Result<JobInfo, PatchJobError> {
-    let from = engine.installed.get().await?;
-    rollback_allowed(engine, &from).await?;
-    schema::of_level(engine, PatchLevel::NONE).await?;
-    let (info, handle) = engine
-        .jobs
-        .start_exclusive(
-            (JobKind::Rollback, None, None),
-            (from.patch_level, PatchLevel::NONE),
-            &ROLLBACK_STAGES,
-            actor,
-        )
-        .await?;
-    tracing::info!(
-        job = info.id,
-        from = from.patch_level.0,
-        by = actor,
-        "rollback started"
-    );
-    let engine = engine.clone();
-    let actor = actor.to_owned();
-    tokio::spawn(async move {
-        run_rollback(engine, handle, from, actor, source).await;
-    });
-    Ok(info)
 }
 
 /// What the checks of a scheduled install found.
