@@ -255,6 +255,10 @@ impl From<ServiceError> for ApiError {
                 code: "job_running",
                 message,
             },
+            err @ ServiceError::NotScheduled { .. } => ApiError::Conflict {
+                code: "job_not_scheduled",
+                message: err.to_string(),
+            },
             ServiceError::Invalid { code, message } => ApiError::BadRequest { code, message },
             ServiceError::NotFound { code, message } => ApiError::NotFound { code, message },
             ServiceError::Conflict { code, message } => ApiError::Conflict { code, message },
@@ -458,8 +462,12 @@ impl From<crate::workflow::install::PatchJobError> for ApiError {
         use crate::workflow::install::JobErrorKind;
         let status = match err.kind {
             JobErrorKind::NotFound => StatusCode::NOT_FOUND,
-            JobErrorKind::Conflict => StatusCode::CONFLICT,
-            JobErrorKind::Precondition => StatusCode::PRECONDITION_FAILED,
+            JobErrorKind::Conflict
+            | JobErrorKind::AnotherJobRuns
+            | JobErrorKind::NoLongerScheduled => StatusCode::CONFLICT,
+            JobErrorKind::Precondition | JobErrorKind::NotDownloaded => {
+                StatusCode::PRECONDITION_FAILED
+            }
             JobErrorKind::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             JobErrorKind::Failed => return ApiError::Internal(err.message),
         };

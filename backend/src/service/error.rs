@@ -30,6 +30,10 @@ pub enum ServiceError {
     /// Another job is in the way: installs and rollbacks run alone.
     #[error("{message}")]
     JobRunning { job: i64, message: String },
+    /// A scheduled job is no longer waiting (it started, or was cancelled) (409
+    /// `job_not_scheduled`).
+    #[error("Job {job} is no longer scheduled.")]
+    NotScheduled { job: i64 },
     /// What was asked for is not valid, with the code that says why (400).
     #[error("{message}")]
     Invalid { code: &'static str, message: String },

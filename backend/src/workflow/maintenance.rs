@@ -25,7 +25,7 @@ use crate::service::notify::{Notice, Notifier};
 use crate::service::tmc::TmcSync;
 use crate::service::{Audit, ServiceError, SettingsService};
 use crate::workflow::download::{DownloadError, Downloader, installed_level};
-use crate::workflow::install::{InstallEngine, PatchJobError};
+use crate::workflow::install::{InstallEngine, JobErrorKind, PatchJobError};
 use crate::workflow::panel::Panel;
 
 /// The settings key of the windows and the policy.
@@ -432,7 +432,7 @@ impl Maintenance {
         let started = match (job.kind, job.patch) {
             (JobKind::Install, Some(patch)) => {
                 match self.patching.start_scheduled_install(job.id, patch).await {
-                    Err(err) if err.code == "patch_not_downloaded" => {
+                    Err(err) if err.kind == JobErrorKind::NotDownloaded => {
                         // Its download failed or never ran: try once more, and wait.
                         let source = None;
                         if let Err(err) = self.download(patch, &job.started_by, source).await {
@@ -470,7 +470,14 @@ impl Maintenance {
                 Ok(())
             }
             // Another job got in first: look again at the next tick.
-            Err(err) if err.code == "job_running" || err.code == "job_not_scheduled" => Ok(()),
+            Err(err)
+                if matches!(
+                    err.kind,
+                    JobErrorKind::AnotherJobRuns | JobErrorKind::NoLongerScheduled
+                ) =>
+            {
+                Ok(())
+            }
             Err(err) => {
                 tracing::warn!(
                     job = job.id,

@@ -235,10 +235,7 @@ impl Jobs {
             .exec(&txn)
             .await?;
         if started.rows_affected == 0 {
-            return Err(ServiceError::Conflict {
-                code: "job_not_scheduled",
-                message: format!("Job {id} is no longer scheduled."),
-            });
+            return Err(ServiceError::NotScheduled { job: id });
         }
         let stage_rows = super::insert_stages(&txn, job_key, stages).await?;
         txn.commit().await?;

@@ -84,13 +84,10 @@ pub(super) async fn plan_install(
         return Err(refusal.into());
     }
     let (Some(patch), Some(package)) = (patch, package) else {
-        return Err(PatchJobError::precondition(
-            "patch_not_downloaded",
-            format!(
-                "The package of Patch {id} is missing from the patch repository; download or \
-                 import it again."
-            ),
-        ));
+        return Err(PatchJobError::not_downloaded(format!(
+            "The package of Patch {id} is missing from the patch repository; download or import \
+             it again."
+        )));
     };
     Ok(InstallPlan {
         patch,

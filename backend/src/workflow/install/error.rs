@@ -13,8 +13,14 @@ pub enum JobErrorKind {
     NotFound,
     /// In the way of what is installed or running (already installed, another job).
     Conflict,
-    /// A precondition does not hold (not downloaded, not applicable, HA, disk space).
+    /// A precondition does not hold (not applicable, HA, disk space).
     Precondition,
+    /// The patch is not in the patch repository: it must be downloaded (or imported) first.
+    NotDownloaded,
+    /// Another job runs: installs, rollbacks and restores run alone.
+    AnotherJobRuns,
+    /// A scheduled job is no longer waiting: it started, or was cancelled.
+    NoLongerScheduled,
     /// Too little room on the data dir's disk, or the database is full (507).
     InsufficientStorage,
     /// The job ran and failed.
@@ -35,6 +41,15 @@ impl PatchJobError {
         Self {
             kind: JobErrorKind::Precondition,
             code,
+            message: message.into(),
+        }
+    }
+
+    /// The patch's package is not in the patch repository.
+    pub(super) fn not_downloaded(message: impl Into<String>) -> Self {
+        Self {
+            kind: JobErrorKind::NotDownloaded,
+            code: "patch_not_downloaded",
             message: message.into(),
         }
     }
@@ -88,7 +103,16 @@ impl From<ServiceError> for PatchJobError {
                      space, then try again."
                 ),
             },
-            ServiceError::JobRunning { message, .. } => Self::conflict("job_running", message),
+            ServiceError::JobRunning { message, .. } => Self {
+                kind: JobErrorKind::AnotherJobRuns,
+                code: "job_running",
+                message,
+            },
+            err @ ServiceError::NotScheduled { .. } => Self {
+                kind: JobErrorKind::NoLongerScheduled,
+                code: "job_not_scheduled",
+                message: err.to_string(),
+            },
             ServiceError::Conflict { code, message } => Self::conflict(code, message),
             ServiceError::Migration(err) => Self::failed(err.code(), err.to_string()),
             other => Self::failed("internal_error", format!("{other}")),
@@ -102,6 +126,7 @@ impl From<InstallRefusal> for PatchJobError {
     fn from(refusal: InstallRefusal) -> Self {
         let kind = match &refusal {
             InstallRefusal::Unknown { .. } => JobErrorKind::NotFound,
+            InstallRefusal::NotDownloaded { .. } => JobErrorKind::NotDownloaded,
             InstallRefusal::NotApplicable(shared::Applicability::AlreadyInstalled)
             | InstallRefusal::NotApplicable(shared::Applicability::OlderThanInstalled { .. }) => {
                 JobErrorKind::Conflict

@@ -145,7 +145,7 @@ impl InstallEngine {
                 to: PatchLevel(plan.patch.patch),
                 needs_download: false,
             }),
-            Err(err) if err.code == "patch_not_downloaded" => {
+            Err(err) if err.kind == JobErrorKind::NotDownloaded => {
                 let from = self.installed.get().await?.patch_level;
                 Ok(InstallCheck {
                     from,
