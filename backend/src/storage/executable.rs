@@ -151,19 +151,26 @@ pub fn unknown_to_this_release(applied: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// The server schema migrations the executable of the stored package `package` lists beyond
-/// this server's own (docs/schema.md); none when it cannot say (logged).
-pub async fn brought_by_package(package: &std::path::Path, sha256: &str) -> Vec<String> {
-    let probe = match tempfile::Builder::new()
+/// What a package's own server executable says of its schema.
+pub enum PackageSchema {
+    /// It carries none: its level runs the base executable.
+    NoExecutable,
+    Listed(SchemaList),
+    /// It could not say (an older release without the command, or one that hangs).
+    Unknown(std::io::Error),
+}
+
+/// Extracts the stored package's `server/bin/sms` alone (checked against its manifest and the
+/// SHA-256 it was verified with) into a probe folder in `probe_in`, removed afterwards, and
+/// asks it for its migrations. An error is the extraction's.
+pub async fn package_schema(
+    package: &Path,
+    sha256: &str,
+    probe_in: &Path,
+) -> std::io::Result<PackageSchema> {
+    let probe = tempfile::Builder::new()
         .prefix(".probe-")
-        .tempdir_in(package.parent().unwrap_or(std::path::Path::new(".")))
-    {
-        Ok(probe) => probe,
-        Err(err) => {
-            tracing::warn!("cannot make a folder to ask the package's executable: {err}");
-            return Vec::new();
-        }
-    };
+        .tempdir_in(probe_in)?;
     let (file, into, sha256) = (
         package.to_owned(),
         probe.path().to_owned(),
@@ -173,18 +180,22 @@ pub async fn brought_by_package(package: &std::path::Path, sha256: &str) -> Vec<
         crate::storage::install_root::extract_executable(&file, &into, &sha256)
     })
     .await
-    .map_err(std::io::Error::other)
-    .and_then(|extracted| extracted);
-    let executable = match extracted {
-        Ok(Some(executable)) => executable,
-        Ok(None) => return Vec::new(),
-        Err(err) => {
-            tracing::warn!("cannot extract the package's executable: {err}");
-            return Vec::new();
-        }
+    .map_err(std::io::Error::other)??;
+    let Some(executable) = extracted else {
+        return Ok(PackageSchema::NoExecutable);
     };
-    match schema_of(&executable).await {
-        Ok(listed) => {
+    Ok(match schema_of(&executable).await {
+        Ok(listed) => PackageSchema::Listed(listed),
+        Err(err) => PackageSchema::Unknown(err),
+    })
+}
+
+/// The server schema migrations the executable of the stored package `package` lists beyond
+/// this server's own (docs/schema.md); none when it cannot say (logged).
+pub async fn brought_by_package(package: &Path, sha256: &str) -> Vec<String> {
+    let probe_in = package.parent().unwrap_or(Path::new("."));
+    match package_schema(package, sha256, probe_in).await {
+        Ok(PackageSchema::Listed(listed)) => {
             let own = SchemaList::own();
             listed
                 .migrations
@@ -193,8 +204,13 @@ pub async fn brought_by_package(package: &std::path::Path, sha256: &str) -> Vec<
                 .filter(|name| !own.has(name))
                 .collect()
         }
-        Err(err) => {
+        Ok(PackageSchema::NoExecutable) => Vec::new(),
+        Ok(PackageSchema::Unknown(err)) => {
             tracing::warn!("cannot tell which server schema migrations the package brings: {err}");
+            Vec::new()
+        }
+        Err(err) => {
+            tracing::warn!("cannot extract the package's executable: {err}");
             Vec::new()
         }
     }

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use shared::{PatchLevel, level_in_words};
 
-use crate::storage::executable::{SchemaList, base_executable, schema_of};
-use crate::storage::install_root::extract_executable;
+use crate::storage::executable::{
+    PackageSchema, SchemaList, base_executable, package_schema, schema_of,
+};
 
 use super::engine::{InstallEngine, blocking};
 use super::error::PatchJobError;
@@ -33,21 +34,18 @@ pub(super) async fn of_package(
     if !engine.life.supervised() {
         return Ok(BuiltinChange::default());
     }
-    let probe = tempfile::Builder::new()
-        .prefix(".probe-")
-        .tempdir_in(engine.install_root.dir())
-        .map_err(|err| probe_failed(&err))?;
-    let (package, into, sha256) = (
-        package.to_owned(),
-        probe.path().to_owned(),
-        sha256.to_owned(),
-    );
-    let own = blocking(move || extract_executable(&package, &into, &sha256))
+    let listed = match package_schema(package, sha256, engine.install_root.dir())
         .await
-        .map_err(|err| probe_failed(&err))?;
-    let change = compare(engine, own.or_else(base_executable)).await;
-    drop(probe);
-    change
+        .map_err(|err| probe_failed(&err))?
+    {
+        PackageSchema::Listed(listed) => Some(listed),
+        PackageSchema::NoExecutable => listed_by(base_executable()).await,
+        PackageSchema::Unknown(err) => {
+            tracing::warn!("cannot tell the schema of the package's executable: {err}");
+            None
+        }
+    };
+    compare(engine, listed).await
 }
 
 /// What handing back to the executable of `level` asks; refused when a migration it does not
@@ -65,7 +63,7 @@ pub(super) async fn of_level(
         .ok()
         .flatten()
         .or_else(base_executable);
-    let change = compare(engine, executable).await?;
+    let change = compare(engine, listed_by(executable).await).await?;
     let own = SchemaList::own();
     let stuck: Vec<&str> = change
         .undo
@@ -94,21 +92,26 @@ pub(super) async fn of_level(
     Ok(change)
 }
 
-/// The built-in migrations `executable` lists against those the database has. An executable
-/// that cannot say (an older release without the command) is taken to need nothing.
-async fn compare(
-    engine: &InstallEngine,
-    executable: Option<PathBuf>,
-) -> Result<BuiltinChange, PatchJobError> {
-    let Some(executable) = executable else {
-        return Ok(BuiltinChange::default());
-    };
-    let listed = match schema_of(&executable).await {
-        Ok(listed) => listed,
+/// What `executable` lists; `None` when there is none, or it cannot say (an older release
+/// without the command): it is then taken to need nothing.
+async fn listed_by(executable: Option<PathBuf>) -> Option<SchemaList> {
+    let executable = executable?;
+    match schema_of(&executable).await {
+        Ok(listed) => Some(listed),
         Err(err) => {
             tracing::warn!("cannot tell the schema of {}: {err}", executable.display());
-            return Ok(BuiltinChange::default());
+            None
         }
+    }
+}
+
+/// The built-in migrations `listed` against those the database has.
+async fn compare(
+    engine: &InstallEngine,
+    listed: Option<SchemaList>,
+) -> Result<BuiltinChange, PatchJobError> {
+    let Some(listed) = listed else {
+        return Ok(BuiltinChange::default());
     };
     let applied = engine.installed.builtin_applied().await?;
     Ok(BuiltinChange {
