@@ -6,9 +6,11 @@
 #   scripts/setup.sh --test-tools what the tests need beyond the build: Chromium and ChromeDriver
 #                                 for the browser tests, lintian for the Debian package's checks,
 #                                 iproute2, schemathesis (PyPI) in a virtualenv under target/ for
-#                                 the API fuzzing, and aiosmtpd + prometheus-client (PyPI) in
-#                                 target/test-venv: the real SMTP server and Prometheus text
-#                                 parser the tests use (`make test` installs these while it builds)
+#                                 the API fuzzing, and aiosmtpd, prometheus-client and tuf
+#                                 (+ cryptography) (PyPI) in target/test-venv: the real SMTP
+#                                 server, Prometheus text parser and TUF reference implementation
+#                                 (python-tuf: the TUF feed's interop tests) the tests use
+#                                 (`make test` installs these while it builds)
 #   scripts/setup.sh --test       both
 #   scripts/setup.sh --size       the build's tools and twiggy, which `make size` reads the web
 #                                 client's wasm with
@@ -23,6 +25,8 @@ SCHEMATHESIS_VERSION=4.32.5
 SCHEMATHESIS_VENV=target/schemathesis-venv
 AIOSMTPD_VERSION=1.4.6
 PROMETHEUS_CLIENT_VERSION=0.21.1
+TUF_VERSION=7.0.1
+CRYPTOGRAPHY_VERSION=51.0.1
 TEST_VENV=target/test-venv
 CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
 export PATH="$CARGO_BIN:$PATH"
@@ -87,6 +91,22 @@ if test_tools; then
     fi
     "$TEST_VENV/bin/pip" install --quiet --disable-pip-version-check \
       "aiosmtpd==$AIOSMTPD_VERSION" "prometheus-client==$PROMETHEUS_CLIENT_VERSION"
+  fi
+
+  # python-tuf, the reference implementation of The Update Framework: the interop tests of the
+  # TMC feed (format 2) run its client against `sms tmc serve --tuf` and build a repository
+  # with its metadata API for the SMS to read (backend/tests/interop/). Its key library
+  # (securesystemslib) signs only with pyca/cryptography, an extra that tuf does not pull in.
+  # A different version of either is replaced.
+  if ! "$TEST_VENV/bin/python" -c "import sys, tuf, cryptography; sys.exit(
+      tuf.__version__ != '$TUF_VERSION' or cryptography.__version__ != '$CRYPTOGRAPHY_VERSION')" \
+    2>/dev/null; then
+    say "installing tuf (python-tuf) $TUF_VERSION and cryptography $CRYPTOGRAPHY_VERSION into $TEST_VENV"
+    if [ ! -x "$TEST_VENV/bin/pip" ]; then
+      python3 -m venv "$TEST_VENV"
+    fi
+    "$TEST_VENV/bin/pip" install --quiet --disable-pip-version-check \
+      "tuf==$TUF_VERSION" "cryptography==$CRYPTOGRAPHY_VERSION"
   fi
 fi
 

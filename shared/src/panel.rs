@@ -59,6 +59,44 @@ pub struct TmcStatus {
     pub next_check: Option<DateTime<Utc>>,
     /// Whether a check is running now.
     pub checking: bool,
+    /// The stable code of the last check's failure: `metadata_expired`, `rollback_detected`,
+    /// `root_rotation_failed`, `threshold_not_met`, `target_hash_mismatch`, ...
+    /// (docs/tmc-protocol.md); none after a success.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// The TUF feed's facts (format 2), from the last accepted metadata.
+    #[serde(default)]
+    pub feed: Option<FeedInfo>,
+    /// This server's clock and the TMC's, when they disagree by more than a few minutes or the
+    /// feed's metadata looks expired: check the server's clock.
+    #[serde(default)]
+    pub clock: Option<ClockCheck>,
+}
+
+/// What the server knows of the TMC feed's TUF metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct FeedInfo {
+    /// The trusted root metadata's version (it grows with every key rotation).
+    pub root_version: u64,
+    /// The timestamp role's version in use.
+    pub timestamp_version: u64,
+    /// When this server first saw that timestamp version: the feed's age.
+    #[serde(deserialize_with = "crate::time::utc")]
+    pub timestamp_seen: DateTime<Utc>,
+    /// When that timestamp expires; after it, the feed is refused until the TMC signs a new one.
+    #[serde(deserialize_with = "crate::time::utc")]
+    pub timestamp_expires: DateTime<Utc>,
+}
+
+/// Two clocks that disagree: this server's and the TMC's (its HTTP `Date` header).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ClockCheck {
+    #[serde(deserialize_with = "crate::time::utc")]
+    pub server_time: DateTime<Utc>,
+    #[serde(deserialize_with = "crate::time::utc")]
+    pub tmc_time: DateTime<Utc>,
 }
 
 impl TmcStatus {
@@ -81,6 +119,9 @@ impl TmcStatus {
             serial: None,
             message: None,
             next_check: None,
+            code: None,
+            feed: None,
+            clock: None,
             checking: false,
         }
     }

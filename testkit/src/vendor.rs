@@ -119,6 +119,49 @@ impl Vendor {
         }
     }
 
+    /// A vendor whose TMC feed is TUF (format 2): `sms tuf init` made its keys folder
+    /// ([`Vendor::tuf_keys`]), and its packages are signed with the targets key `targets-1`.
+    pub async fn with_tuf() -> Self {
+        let dir = tempfile::tempdir().expect("a folder for the test vendor");
+        let keys = dir.path().join("keys");
+        backend::package::tuf::init(&keys, chrono::Utc::now())
+            .await
+            .expect("the test vendor's TUF keys are made");
+        let public_key = keys.join("targets-1.pub");
+        let signer = PackageSigner::load(&keys.join("targets-1.key"))
+            .expect("the targets key signs packages");
+        Self {
+            signer,
+            public_key,
+            dir,
+            packed: AtomicU32::new(0),
+        }
+    }
+
+    /// The keys folder of a [`Vendor::with_tuf`] vendor.
+    pub fn tuf_keys(&self) -> PathBuf {
+        self.dir.path().join("keys")
+    }
+
+    /// The feed's first root, which a server trusts (`--trust-root`).
+    pub fn trust_root(&self) -> PathBuf {
+        self.tuf_keys().join("1.root.json")
+    }
+
+    /// Makes a server configured with `config` start its trust of the feed from the first root.
+    pub fn trust_feed(&self, config: &mut Config) {
+        config.tmc.trust_root = Some(self.trust_root());
+    }
+
+    /// Signs the packages packed from now on with the key file `KEYS/<name>.key` (after a
+    /// rotation of the targets key, say).
+    pub fn sign_with(&mut self, name: &str) {
+        let keys = self.tuf_keys();
+        self.signer = PackageSigner::load(&keys.join(format!("{name}.key")))
+            .expect("the key file of the vendor's keys folder");
+        self.public_key = keys.join(format!("{name}.pub"));
+    }
+
     /// The id of the vendor's key (the manifests' `key_id`).
     pub fn key_id(&self) -> &str {
         &self.signer.key_id

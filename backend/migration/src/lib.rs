@@ -14,6 +14,7 @@ mod m20261202_000009_schedules_and_notifications;
 mod m20261206_000010_user_must_change_password;
 mod m20261207_000011_job_backup;
 mod m20261207_000012_patch_server_migrations;
+mod m20261207_000013_tuf_trust;
 #[cfg(feature = "fault-injection")]
 pub mod m20270101_000099_future_table;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000010_user_must_change_password::Migration),
             Box::new(m20261207_000011_job_backup::Migration),
             Box::new(m20261207_000012_patch_server_migrations::Migration),
+            Box::new(m20261207_000013_tuf_trust::Migration),
         ];
         #[cfg(feature = "fault-injection")]
         if let Some(extra) = m20270101_000099_future_table::wanted() {

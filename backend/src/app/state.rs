@@ -72,10 +72,8 @@ pub fn new_state(
         db.clone(),
         keys.clone(),
         events.clone(),
-        config.tmc.url.clone(),
-        config.tmc.interval,
-        config.tmc.timeout,
-        &config.tmc.trust,
+        &config.tmc,
+        config.storage.data_dir.join(crate::service::tmc::feed::CACHE_DIR),
     )?;
     let metrics = Metrics::new();
     tmc.count_in(metrics.clone());

@@ -1,6 +1,6 @@
 //! The `sms` command line, one file per command group: `serve`, `user`, `patch` (those that
 //! talk to a running server follow its jobs here; the HTTP side is in `remote`), `backup`,
-//! `migrations`, `tmc`, `device`, `doctor` (checks an installation), and the package tools (`keygen`, `pack`,
+//! `migrations`, `tmc`, `tuf`, `device`, `doctor` (checks an installation), and the package tools (`keygen`, `pack`,
 //! `verify`).
 
 mod backup;
@@ -12,6 +12,7 @@ mod patch;
 pub mod remote;
 mod serve;
 mod tmc;
+mod tuf;
 mod user;
 
 use std::path::PathBuf;
@@ -28,6 +29,7 @@ use package::{keygen, pack, verify};
 use patch::{PatchCommand, patch_import, patch_job, patch_list};
 use serve::serve;
 use tmc::{TmcCommand, tmc_serve};
+use tuf::{TufCommand, tuf_command};
 use user::{UserCommand, user};
 
 #[derive(Debug, Parser)]
@@ -60,6 +62,9 @@ enum Command {
     /// Development and test TMC.
     #[command(subcommand)]
     Tmc(TmcCommand),
+    /// The TMC feed's TUF keys and metadata, for the vendor (docs/tmc-protocol.md).
+    #[command(subcommand)]
+    Tuf(TufCommand),
     /// Simulated managed devices.
     #[command(subcommand)]
     Device(DeviceCommand),
@@ -146,9 +151,14 @@ pub async fn run() -> ExitCode {
             init_logging(LogFormat::Text, "info");
             device_simulate(count, listen, &prefix).await
         }
+        Command::Tuf(command) => {
+            init_logging(LogFormat::Text, "warn");
+            tuf_command(command).await
+        }
         Command::Tmc(TmcCommand::Serve {
             dir,
             key,
+            tuf,
             listen,
             expires_in,
             rate_kib,
@@ -162,7 +172,7 @@ pub async fn run() -> ExitCode {
                 rate: rate_kib.map(|kib| kib.saturating_mul(1024).max(1024)),
                 tls: tls_cert.zip(tls_key),
             };
-            tmc_serve(dir, &key, options).await
+            tmc_serve(dir, key.as_deref(), tuf, options).await
         }
         Command::Keygen { key_id, out } => keygen(&key_id, &out),
         Command::Pack {

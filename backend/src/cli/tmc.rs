@@ -13,14 +13,20 @@ use crate::package::PackageSigner;
 
 #[derive(Debug, Subcommand)]
 pub(super) enum TmcCommand {
-    /// Serve a folder of packages and a signed catalog of them (docs/tmc-protocol.md).
+    /// Serve a folder of packages as a TUF feed (format 2, `--tuf`) and/or a signed catalog
+    /// (format 1, `--key`) (docs/tmc-protocol.md).
     Serve {
         /// The folder whose `*.pkg` files are served (looked at again every 2 seconds).
         #[arg(long, value_name = "DIR")]
         dir: PathBuf,
-        /// The key that signs the catalog (PREFIX.key); SMS servers must trust its PREFIX.pub.
-        #[arg(long, value_name = "FILE")]
-        key: PathBuf,
+        /// Format 1: the key that signs the catalog (PREFIX.key); SMS servers must trust its
+        /// PREFIX.pub.
+        #[arg(long, value_name = "FILE", required_unless_present = "tuf")]
+        key: Option<PathBuf>,
+        /// Format 2: the keys folder of `sms tuf init` (its root versions and keys are read
+        /// again while serving).
+        #[arg(long, value_name = "KEYS")]
+        tuf: Option<PathBuf>,
         /// Address to listen on.
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8081")]
         listen: std::net::SocketAddr,
@@ -50,7 +56,8 @@ pub(super) struct TmcServeOptions {
 
 pub(super) async fn tmc_serve(
     dir: PathBuf,
-    key: &std::path::Path,
+    key: Option<&std::path::Path>,
+    tuf: Option<PathBuf>,
     options: TmcServeOptions,
 ) -> anyhow::Result<()> {
     use crate::tools::tmc_server::TmcServer;
@@ -79,29 +86,58 @@ pub(super) async fn tmc_serve(
         }
         None => None,
     };
-    let signer = PackageSigner::load(key)
-        .with_context(|| format!("cannot read the signing key {}", key.display()))?;
+    let signer = match key {
+        Some(key) => Some(
+            PackageSigner::load(key)
+                .with_context(|| format!("cannot read the signing key {}", key.display()))?,
+        ),
+        None => None,
+    };
+    let feed = match tuf {
+        Some(keys) => {
+            // The keys folder must hold a root before anything is served.
+            crate::package::tuf::KeysFolder::read(&keys)?.latest_root()?;
+            Some(crate::tools::tuf_feed::FeedPublisher::new(
+                keys,
+                crate::package::tuf::Lifetimes::default(),
+            ))
+        }
+        None => None,
+    };
     let expires_in = crate::config::parse_interval(expires_in).context("invalid --expires-in")?;
     anyhow::ensure!(
         dir.is_dir(),
         "{} is not a folder: create it and put .pkg files in it",
         dir.display()
     );
-    let tmc = TmcServer::with_rate(dir, signer, expires_in, rate);
+    let tmc = TmcServer::serving(dir, signer, feed, expires_in, rate);
     tmc.refresh().await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
-    let count = tmc
-        .published()
-        .await
-        .map(|p| p.catalog.patches.len())
-        .unwrap_or(0);
+    let count = match (tmc.published().await, tmc.feed()) {
+        (Some(p), _) => p.catalog.patches.len(),
+        (None, Some(feed)) => feed
+            .published()
+            .await
+            .map_or(0, |p| p.targets.len().saturating_sub(1)),
+        (None, None) => 0,
+    };
     println!(
         "TMC serving {count} package(s) from {}",
         tmc.dir().display()
     );
+    if let Some(feed) = tmc.feed()
+        && let Some(published) = feed.published().await
+    {
+        println!(
+            "  TUF feed: root version {}, {} package(s), timestamp version {}",
+            published.roots.keys().last().copied().unwrap_or(0),
+            published.targets.len().saturating_sub(1),
+            published.versions.timestamp
+        );
+    }
     let scheme = if tls.is_some() { "https" } else { "http" };
     if let Some((certificate, _)) = &tls {
         println!(

@@ -92,6 +92,11 @@ pub struct TmcArgs {
     /// system's roots).
     #[arg(long, env = "SMS_TMC_CA_FILE", value_name = "FILE")]
     pub tmc_ca_file: Option<PathBuf>,
+    /// The TMC feed's first trusted TUF root metadata (`1.root.json`, from the vendor by a
+    /// channel of its own): the feed's format 2 starts from it; the server then keeps the
+    /// newest root it verified in its database (docs/tmc-protocol.md).
+    #[arg(long, env = "SMS_TRUST_ROOT", value_name = "FILE")]
+    pub trust_root: Option<PathBuf>,
 }
 
 /// Which package signatures to trust; shared by `sms serve` and `sms patch import`.

@@ -416,6 +416,8 @@ pub struct TmcFileConfig {
     pub timeout: Option<String>,
     /// An https:// TMC: PEM file of a CA that also signs its certificate.
     pub ca_file: Option<PathBuf>,
+    /// The feed's first trusted TUF root metadata file.
+    pub trust_root: Option<PathBuf>,
 }
 
 /// The TMC link, resolved.
@@ -429,6 +431,9 @@ pub struct TmcConfig {
     pub timeout: std::time::Duration,
     /// How an https:// TMC's certificate is checked: the system's roots, plus this.
     pub trust: tls::Trust,
+    /// The feed's first trusted TUF root metadata (`--trust-root`); the database's newest
+    /// verified root wins over it once there is one.
+    pub trust_root: Option<PathBuf>,
 }
 
 /// The default time between two TMC checks, and in demo mode.
@@ -865,6 +870,7 @@ impl Config {
                     ca_file: args.tmc.tmc_ca_file.clone().or(file.tmc.ca_file.clone()),
                     fingerprint: None,
                 },
+                trust_root: args.tmc.trust_root.clone().or(file.tmc.trust_root.clone()),
             },
             trust_keys,
             package_limits,

@@ -138,49 +138,88 @@ impl Catalog {
 
     /// The rules every entry must follow.
     fn check(&self) -> Result<(), CatalogError> {
-        let malformed = |message: String| Err(CatalogError::Malformed(message));
         if self.format != FORMAT {
-            return malformed(format!("format {} is not supported", self.format));
+            return Err(CatalogError::Malformed(format!(
+                "format {} is not supported",
+                self.format
+            )));
         }
-        let mut seen = std::collections::HashSet::new();
-        for entry in &self.patches {
-            let Ok(id) = entry.id() else {
-                return malformed(format!(
-                    "an entry has patch number {} for {}",
-                    entry.patch, entry.product_version
-                ));
-            };
-            if !seen.insert(id) {
-                return malformed(format!("patch {id} is listed twice"));
-            }
-            if entry.build.version != entry.product_version {
-                return malformed(format!(
-                    "patch {id}: build {} is not of version {}",
-                    entry.build, entry.product_version
-                ));
-            }
-            let hex_ok = entry.sha256.len() == 64
-                && entry
-                    .sha256
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-            if !hex_ok {
-                return malformed(format!("patch {id}: sha256 is not 64 lowercase hex digits"));
-            }
-            if entry.url.trim().is_empty() {
-                return malformed(format!("patch {id} has no download url"));
-            }
-            if entry.title.trim().is_empty() {
-                return malformed(format!("patch {id} has no title"));
-            }
-            if entry.updates.updates_client() != entry.client_version.is_some() {
-                return malformed(format!(
-                    "patch {id}: `client_version` must be given exactly when the client is updated"
-                ));
-            }
-        }
-        Ok(())
+        check_entries(&self.patches)
     }
+}
+
+/// The catalog document of format 2: one of the TUF feed's targets (`catalog.json`), so its
+/// integrity, freshness and versions are the TUF metadata's; each entry's `url` is the name of
+/// the package's target, and its `size` and `sha256` must be that target's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedCatalog {
+    pub format: u32,
+    pub generated_at: DateTime<Utc>,
+    pub patches: Vec<CatalogEntry>,
+}
+
+/// The format of [`FeedCatalog`].
+pub const FEED_FORMAT: u32 = 2;
+/// The name of the catalog's target in the TUF feed.
+pub const FEED_CATALOG_TARGET: &str = "catalog.json";
+
+impl FeedCatalog {
+    /// Parses the catalog target's bytes (already checked against the TUF targets metadata).
+    pub fn parse(bytes: &[u8]) -> Result<Self, CatalogError> {
+        let catalog: FeedCatalog = serde_json::from_slice(bytes)
+            .map_err(|err| CatalogError::Malformed(err.to_string()))?;
+        if catalog.format != FEED_FORMAT {
+            return Err(CatalogError::Malformed(format!(
+                "the feed's catalog.json has format {}, not {FEED_FORMAT}",
+                catalog.format
+            )));
+        }
+        check_entries(&catalog.patches)?;
+        Ok(catalog)
+    }
+}
+
+/// The rules every catalog entry follows, in either format.
+fn check_entries(patches: &[CatalogEntry]) -> Result<(), CatalogError> {
+    let malformed = |message: String| Err(CatalogError::Malformed(message));
+    let mut seen = std::collections::HashSet::new();
+    for entry in patches {
+        let Ok(id) = entry.id() else {
+            return malformed(format!(
+                "an entry has patch number {} for {}",
+                entry.patch, entry.product_version
+            ));
+        };
+        if !seen.insert(id) {
+            return malformed(format!("patch {id} is listed twice"));
+        }
+        if entry.build.version != entry.product_version {
+            return malformed(format!(
+                "patch {id}: build {} is not of version {}",
+                entry.build, entry.product_version
+            ));
+        }
+        let hex_ok = entry.sha256.len() == 64
+            && entry
+                .sha256
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !hex_ok {
+            return malformed(format!("patch {id}: sha256 is not 64 lowercase hex digits"));
+        }
+        if entry.url.trim().is_empty() {
+            return malformed(format!("patch {id} has no download url"));
+        }
+        if entry.title.trim().is_empty() {
+            return malformed(format!("patch {id} has no title"));
+        }
+        if entry.updates.updates_client() != entry.client_version.is_some() {
+            return malformed(format!(
+                "patch {id}: `client_version` must be given exactly when the client is updated"
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

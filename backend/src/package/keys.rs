@@ -54,6 +54,7 @@ pub struct SecretKeyFile {
 }
 
 /// A signing key with its id.
+#[derive(Clone)]
 pub struct PackageSigner {
     pub key_id: String,
     key: SigningKey,
@@ -67,6 +68,14 @@ impl PackageSigner {
         Self {
             key_id: key_id.to_owned(),
             key: SigningKey::from_bytes(&seed),
+        }
+    }
+
+    /// The same key under another id.
+    pub fn with_key_id(self, key_id: &str) -> Self {
+        Self {
+            key_id: key_id.to_owned(),
+            key: self.key,
         }
     }
 
@@ -126,6 +135,9 @@ pub struct TrustedKeys {
     keys: HashMap<String, VerifyingKey>,
     /// Ids of keys trusted only because the server runs in demo mode.
     demo: HashSet<String>,
+    /// The keys the TMC feed's trusted TUF root names for its targets role: they change with
+    /// the feed's key rotations, for every holder of these keys at once.
+    feed: std::sync::Arc<std::sync::RwLock<HashMap<String, VerifyingKey>>>,
 }
 
 impl TrustedKeys {
@@ -160,17 +172,31 @@ impl TrustedKeys {
         self.demo.contains(key_id)
     }
 
+    /// Replaces the keys the feed's targets role names (after a check that verified a root).
+    pub fn set_feed_keys(&self, keys: impl IntoIterator<Item = (String, VerifyingKey)>) {
+        if let Ok(mut feed) = self.feed.write() {
+            *feed = keys.into_iter().collect();
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.keys.is_empty() && self.feed.read().map_or(true, |feed| feed.is_empty())
     }
 
     pub fn contains(&self, key_id: &str) -> bool {
-        self.keys.contains_key(key_id)
+        self.key(key_id).is_some()
+    }
+
+    fn key(&self, key_id: &str) -> Option<VerifyingKey> {
+        if let Some(key) = self.keys.get(key_id) {
+            return Some(*key);
+        }
+        self.feed.read().ok()?.get(key_id).copied()
     }
 
     /// Whether `signature` is the key's signature of `message`; `None` for an unknown key.
     pub fn verify(&self, key_id: &str, message: &[u8], signature: &[u8; 64]) -> Option<bool> {
-        let key = self.keys.get(key_id)?;
+        let key = self.key(key_id)?;
         let signature = Signature::from_bytes(signature);
         Some(key.verify_strict(message, &signature).is_ok())
     }

@@ -13,6 +13,7 @@ use futures_util::{Stream, StreamExt};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
 };
+use sha2::{Digest, Sha256};
 use shared::api::{AuditOutcome, PatchInfo, PatchSource};
 use shared::effects::PatchChanges;
 use shared::{Build, PatchId, ProductVersion};
@@ -207,19 +208,29 @@ impl PatchRepository {
         let mut writer = PackageWriter::start(file);
         let mut verifier = Verifier::new(&self.keys, self.limits, Some(installed));
         let mut checked_exists = false;
+        // A download is also hashed on its own: when the package's checks refuse it, the rest
+        // is read and hashed, and bytes that are not those the TMC listed say so first.
+        let mut listed = context.expected.as_ref().map(|e| (e, Sha256::new(), 0u64));
         let received = async {
             while let Some(chunk) = stream.next().await {
                 let chunk = chunk.map_err(|err| ImportError::Interrupted(err.to_string()))?;
-                if let Some(expected) = &context.expected {
-                    let total = verifier.bytes_seen() + chunk.len() as u64;
-                    if total > expected.size {
-                        return Err(ImportError::Mismatch(format!(
-                            "the download is larger than the {} bytes the TMC catalog gives",
-                            expected.size
-                        )));
+                if let Some((expected, hasher, seen)) = &mut listed {
+                    *seen += chunk.len() as u64;
+                    if *seen > expected.size {
+                        return Err(too_long(expected));
                     }
+                    hasher.update(&chunk);
                 }
-                verifier.update(&chunk).map_err(ImportError::Rejected)?;
+                if let Err(rejected) = verifier.update(&chunk) {
+                    return Err(match listed.take() {
+                        Some((expected, hasher, seen)) => {
+                            unlisted(&mut stream, expected, hasher, seen)
+                                .await
+                                .unwrap_or(ImportError::Rejected(rejected))
+                        }
+                        None => ImportError::Rejected(rejected),
+                    });
+                }
                 writer.write(chunk).await?;
                 // As soon as the signed manifest is known, refuse a patch the repository has.
                 if !checked_exists && let Some(m) = verifier.manifest() {
@@ -240,11 +251,7 @@ impl PatchRepository {
                 Some(expected)
                     if expected.size != verified.size || expected.sha256 != verified.sha256 =>
                 {
-                    Err(ImportError::Mismatch(format!(
-                        "the downloaded package ({} bytes, SHA-256 {}) is not the one the TMC \
-                         catalog describes ({} bytes, SHA-256 {}); nothing was kept",
-                        verified.size, verified.sha256, expected.size, expected.sha256
-                    )))
+                    Err(not_listed(expected, verified.size, &verified.sha256))
                 }
                 _ => Ok(verified),
             });
@@ -398,6 +405,48 @@ pub fn payload_changes(manifest: &Manifest) -> Result<PatchChanges, PackageError
         web_client: summary.client,
         migrations: summary.migrations,
     })
+}
+
+/// A download longer than the TMC listed.
+fn too_long(expected: &Expected) -> ImportError {
+    ImportError::Mismatch(format!(
+        "the download is larger than the {} bytes the TMC lists for it",
+        expected.size
+    ))
+}
+
+/// A download whose bytes are not those the TMC listed.
+fn not_listed(expected: &Expected, size: u64, sha256: &str) -> ImportError {
+    ImportError::Mismatch(format!(
+        "the downloaded package ({size} bytes, SHA-256 {sha256}) is not the one the TMC lists \
+         ({} bytes, SHA-256 {}); nothing was kept",
+        expected.size, expected.sha256
+    ))
+}
+
+/// Reads and hashes the rest of a download the package's checks refused: the mismatch with
+/// what the TMC listed, if its bytes are not those; `None` when they are (or the rest cannot
+/// be read), so that the package's own reason stands.
+async fn unlisted<S, E>(
+    stream: &mut S,
+    expected: &Expected,
+    mut hasher: Sha256,
+    mut seen: u64,
+) -> Option<ImportError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+{
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.ok()?;
+        seen += chunk.len() as u64;
+        if seen > expected.size {
+            return Some(too_long(expected));
+        }
+        hasher.update(&chunk);
+    }
+    let sha256 = hex::encode(hasher.finalize());
+    (seen != expected.size || sha256 != expected.sha256)
+        .then(|| not_listed(expected, seen, &sha256))
 }
 
 fn describe(context: &ImportContext, size: Option<u64>, what: &str) -> String {

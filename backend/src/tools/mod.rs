@@ -4,3 +4,4 @@
 pub mod demo_packages;
 pub mod device_simulator;
 pub mod tmc_server;
+pub mod tuf_feed;

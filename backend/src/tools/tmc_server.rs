@@ -1,7 +1,9 @@
-//! `sms tmc serve`: a TMC that serves a folder of packages and a signed catalog of them.
+//! `sms tmc serve`: a TMC that serves a folder of packages, as a TUF feed (format 2,
+//! [`super::tuf_feed`]) and, with a format-1 key, as a signed catalog.
 //!
 //! The folder is looked at every [`RESCAN`]; when a package was added, removed or changed, a new
-//! catalog is built and signed with a higher serial. Packages are served with HTTP Range support.
+//! catalog is built and signed with a higher serial, and the feed signs a new state. Packages
+//! are served with HTTP Range support.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -28,6 +30,7 @@ use crate::package::catalog::{
 use crate::package::ustar::{self, BLOCK, Header};
 use crate::package::verify::MANIFEST_ENTRY;
 use crate::package::{Manifest, PackageError, PackageSigner, RejectCode};
+use crate::tools::tuf_feed::{FeedPublisher, TargetBody};
 
 /// How often the folder is looked at.
 pub const RESCAN: Duration = Duration::from_secs(2);
@@ -47,10 +50,13 @@ pub struct Published {
 /// What identifies a file's version without reading it.
 type Fingerprint = (u64, Option<SystemTime>);
 
-/// The TMC: a folder, a key, and the catalog last published.
+/// The TMC: a folder, its keys, and what it published last.
 pub struct TmcServer {
     dir: PathBuf,
-    signer: PackageSigner,
+    /// The format-1 catalog's key; none: format 1 is not served.
+    signer: Option<PackageSigner>,
+    /// The TUF feed (format 2); none: not served.
+    feed: Option<FeedPublisher>,
     expires_in: Duration,
     /// Serve packages at most this fast (bytes per second); none: as fast as possible.
     rate: Option<u64>,
@@ -72,9 +78,22 @@ impl TmcServer {
         expires_in: Duration,
         rate: Option<u64>,
     ) -> Arc<Self> {
+        Self::serving(dir, Some(signer), None, expires_in, rate)
+    }
+
+    /// A TMC serving the format-1 catalog when `signer` is given and the TUF feed when `feed`
+    /// is.
+    pub fn serving(
+        dir: PathBuf,
+        signer: Option<PackageSigner>,
+        feed: Option<FeedPublisher>,
+        expires_in: Duration,
+        rate: Option<u64>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             dir,
             signer,
+            feed,
             expires_in,
             rate,
             published: RwLock::new(None),
@@ -89,6 +108,11 @@ impl TmcServer {
     /// The catalog being served.
     pub async fn published(&self) -> Option<Published> {
         self.published.read().await.clone()
+    }
+
+    /// The TUF feed, when served.
+    pub fn feed(&self) -> Option<&FeedPublisher> {
+        self.feed.as_ref()
     }
 
     /// Looks at the folder and publishes a new catalog when something changed, or when the
@@ -134,6 +158,14 @@ impl TmcServer {
             }
         }
         let now = Utc::now();
+        let mut published = false;
+        if let Some(feed) = &self.feed {
+            let packages = self.served_packages().await;
+            published |= feed.refresh(&self.dir, &packages, now).await?;
+        }
+        let Some(signer) = &self.signer else {
+            return Ok(published);
+        };
         let stale = match &*self.published.read().await {
             None => true,
             Some(p) => {
@@ -142,35 +174,44 @@ impl TmcServer {
             }
         };
         if !changed && !stale {
-            return Ok(false);
+            return Ok(published);
         }
-        self.publish(now).await?;
+        self.publish(signer, now).await?;
         Ok(true)
     }
 
-    async fn publish(&self, now: DateTime<Utc>) -> anyhow::Result<()> {
-        let mut patches: Vec<CatalogEntry> = Vec::new();
-        {
-            let known = self.known.read().await;
-            let mut names: Vec<&String> = known.keys().collect();
-            names.sort();
-            for name in names {
-                let Some((_, Some(entry))) = known.get(name) else {
-                    continue;
-                };
-                if patches
-                    .iter()
-                    .any(|p| p.product_version == entry.product_version && p.patch == entry.patch)
-                {
-                    tracing::warn!(
-                        file = %name,
-                        "not served: another file in the folder is the same patch"
-                    );
-                    continue;
-                }
-                patches.push(entry.clone());
+    /// The packages served: one file per patch, by file name.
+    async fn served_packages(&self) -> Vec<(String, CatalogEntry)> {
+        let mut patches: Vec<(String, CatalogEntry)> = Vec::new();
+        let known = self.known.read().await;
+        let mut names: Vec<&String> = known.keys().collect();
+        names.sort();
+        for name in names {
+            let Some((_, Some(entry))) = known.get(name) else {
+                continue;
+            };
+            if patches
+                .iter()
+                .any(|(_, p)| p.product_version == entry.product_version && p.patch == entry.patch)
+            {
+                tracing::warn!(
+                    file = %name,
+                    "not served: another file in the folder is the same patch"
+                );
+                continue;
             }
+            patches.push((name.clone(), entry.clone()));
         }
+        patches
+    }
+
+    async fn publish(&self, signer: &PackageSigner, now: DateTime<Utc>) -> anyhow::Result<()> {
+        let mut patches: Vec<CatalogEntry> = self
+            .served_packages()
+            .await
+            .into_iter()
+            .map(|(_, entry)| entry)
+            .collect();
         patches.sort_by_key(|p| std::cmp::Reverse((p.product_version, p.patch)));
         let mut published = self.published.write().await;
         let last = published.as_ref().map(|p| p.catalog.serial).unwrap_or(0);
@@ -180,11 +221,11 @@ impl TmcServer {
             serial,
             generated_at: now,
             expires_at: now + self.expires_in,
-            key_id: self.signer.key_id.clone(),
+            key_id: signer.key_id.clone(),
             patches,
         };
         let json = serde_json::to_vec_pretty(&catalog)?;
-        let signature = self.signer.sign(&json);
+        let signature = signer.sign(&json);
         tracing::info!(
             serial,
             patches = catalog.patches.len(),
@@ -225,6 +266,8 @@ impl TmcServer {
             .route(&format!("/{CATALOG_PATH}"), get(catalog_json))
             .route(&format!("/{SIGNATURE_PATH}"), get(catalog_sig))
             .route(&format!("/{PACKAGES_PATH}{{name}}"), get(package))
+            .route("/v2/metadata/{name}", get(feed_metadata))
+            .route("/v2/targets/{name}", get(feed_target))
             .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
             .with_state(self)
     }
@@ -267,6 +310,54 @@ fn not_ready() -> Response {
         .into_response()
 }
 
+/// A metadata file of the TUF feed.
+async fn feed_metadata(
+    State(tmc): State<Arc<TmcServer>>,
+    UrlPath(name): UrlPath<String>,
+) -> Response {
+    let Some(feed) = tmc.feed() else {
+        return (StatusCode::NOT_FOUND, "this TMC serves no TUF feed\n").into_response();
+    };
+    match feed.published().await {
+        None => not_ready(),
+        Some(published) => match published.metadata(&name) {
+            Some(bytes) => (
+                [
+                    (header::CONTENT_TYPE, "application/json"),
+                    (header::CACHE_CONTROL, "no-cache"),
+                ],
+                bytes,
+            )
+                .into_response(),
+            None => (StatusCode::NOT_FOUND, "no such metadata\n").into_response(),
+        },
+    }
+}
+
+/// A target of the TUF feed (`<sha256>.<name>`): the catalog, or a package with Range support.
+async fn feed_target(
+    State(tmc): State<Arc<TmcServer>>,
+    UrlPath(name): UrlPath<String>,
+    request: Request,
+) -> Response {
+    let body = match tmc.feed() {
+        Some(feed) => feed
+            .published()
+            .await
+            .and_then(|p| p.targets.get(&name).cloned()),
+        None => None,
+    };
+    match body {
+        None => (StatusCode::NOT_FOUND, "no such target\n").into_response(),
+        Some(TargetBody::Memory(bytes)) => (
+            [(header::CONTENT_TYPE, "application/octet-stream")],
+            bytes,
+        )
+            .into_response(),
+        Some(TargetBody::File(path)) => serve_file(&tmc, &path, request).await,
+    }
+}
+
 /// Serves a package of the catalog, with Range support.
 async fn package(
     State(tmc): State<Arc<TmcServer>>,
@@ -282,11 +373,16 @@ async fn package(
     if !served {
         return (StatusCode::NOT_FOUND, "no such package\n").into_response();
     }
+    serve_file(&tmc, &tmc.dir.join(&name), request).await
+}
+
+/// Serves a package file, with Range support, throttled when the TMC is.
+async fn serve_file(tmc: &TmcServer, path: &Path, request: Request) -> Response {
     if let Some(rate) = tmc.rate {
-        return throttled(&tmc.dir.join(&name), rate, request.headers()).await;
+        return throttled(path, rate, request.headers()).await;
     }
     // `.pkg` has no registered type, so it is served as application/octet-stream.
-    let file = ServeFile::new(tmc.dir.join(&name));
+    let file = ServeFile::new(path);
     match file.oneshot(request).await {
         Ok(response) => response.map(Body::new),
         Err(err) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{err}\n")).into_response(),

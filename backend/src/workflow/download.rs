@@ -98,11 +98,20 @@ impl Downloader {
             .await?;
         let this = self.clone();
         let actor = actor.to_owned();
+        // A package of the TUF feed must be its target; one of a format-1 catalog, its entry.
+        let listed_by = if entry
+            .url
+            .starts_with(crate::service::tmc::feed::TARGETS_PATH)
+        {
+            Listing::TufTarget
+        } else {
+            Listing::Catalog
+        };
         tokio::spawn(async move {
             let outcome = this
                 .run(&entry, installed, &handle, actor, source)
                 .await
-                .map_err(|err| error_body(&err, handle.is_cancelled()));
+                .map_err(|err| error_body(&err, handle.is_cancelled(), listed_by));
             let succeeded = outcome.is_ok();
             if let Err(err) = handle.finish(outcome).await {
                 tracing::error!(
@@ -196,7 +205,14 @@ pub fn installed_level(
     }
 }
 
-fn error_body(err: &ImportError, cancelled: bool) -> ErrorBody {
+/// What listed a downloaded package's size and hash.
+#[derive(Debug, Clone, Copy)]
+enum Listing {
+    Catalog,
+    TufTarget,
+}
+
+fn error_body(err: &ImportError, cancelled: bool, listed_by: Listing) -> ErrorBody {
     if cancelled {
         return ErrorBody {
             code: "cancelled".into(),
@@ -206,7 +222,10 @@ fn error_body(err: &ImportError, cancelled: bool) -> ErrorBody {
     let (code, message) = match err {
         ImportError::Rejected(rejection) => (rejection.code.as_str().to_owned(), err.to_string()),
         ImportError::Exists(_) => ("already_in_repository".to_owned(), err.to_string()),
-        ImportError::Mismatch(_) => ("catalog_mismatch".to_owned(), err.to_string()),
+        ImportError::Mismatch(_) => match listed_by {
+            Listing::Catalog => ("catalog_mismatch".to_owned(), err.to_string()),
+            Listing::TufTarget => ("target_hash_mismatch".to_owned(), err.to_string()),
+        },
         ImportError::Interrupted(_) => ("download_failed".to_owned(), err.to_string()),
         ImportError::NoRoom(_) => ("insufficient_storage".to_owned(), err.to_string()),
         ImportError::Service(_) | ImportError::Io(_) => {

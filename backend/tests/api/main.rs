@@ -29,3 +29,5 @@ mod storage;
 mod systemd;
 mod tls;
 mod tmc;
+mod tuf;
+mod tuf_interop;

@@ -14,4 +14,5 @@ pub mod session;
 pub mod setting;
 pub mod tmc_patch;
 pub mod tmc_state;
+pub mod tuf_root;
 pub mod user;

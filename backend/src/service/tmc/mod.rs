@@ -1,5 +1,9 @@
-//! TMC sync: polls the TMC catalog on an interval and on Check now, verifies it, records its
-//! patches in one transaction, and keeps the TMC status (`docs/tmc-protocol.md`).
+//! TMC sync: polls the TMC feed on an interval and on Check now, verifies it, records its
+//! patches in one transaction, and keeps the TMC status (`docs/tmc-protocol.md`). With a trusted
+//! TUF root (format 2, [`feed`]) nothing else is read; without one, the signed catalog of
+//! format 1, as long as the admin trusts its key.
+
+pub mod feed;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +12,7 @@ use chrono::{DateTime, Utc};
 use rand_core::{OsRng, RngCore};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryOrder};
 use shared::PatchId;
-use shared::panel::{ServerEvent, TmcConnection, TmcStatus};
+use shared::panel::{ClockCheck, FeedInfo, ServerEvent, TmcConnection, TmcStatus};
 use tokio::sync::{Mutex, Notify, RwLock};
 
 use crate::package::TrustedKeys;
@@ -16,7 +20,9 @@ use crate::package::catalog::{CATALOG_PATH, Catalog, CatalogEntry, SIGNATURE_PAT
 use crate::service::ServiceError;
 use crate::service::events::Events;
 use crate::storage::db::Db;
-use crate::storage::entity::{tmc_patch, tmc_state};
+use crate::storage::entity::{tmc_patch, tmc_state, tuf_root};
+
+use feed::{Clocks, Feed, FeedCheck, FeedError, FeedErrorKind};
 
 /// The single `tmc_state` row.
 const ROW_ID: i32 = 1;
@@ -34,6 +40,9 @@ enum CheckError {
     CertificateInvalid(String),
     #[error("{0}")]
     Invalid(String),
+    /// The TUF feed refused, with its code.
+    #[error("{}", .0.message)]
+    Feed(FeedError),
     #[error(transparent)]
     Storage(#[from] ServiceError),
 }
@@ -72,6 +81,19 @@ pub struct TmcSync {
     failures: std::sync::atomic::AtomicU32,
     /// Counts the checks, once set.
     metrics: std::sync::OnceLock<crate::service::metrics::Metrics>,
+    /// `--trust-root`'s bytes: where the TUF feed's trust starts while the database has none.
+    trust_root: Option<Vec<u8>>,
+    /// `tough`'s cache (`DATA_DIR/tuf/`).
+    cache: std::path::PathBuf,
+    /// The TMC's clock as its last answer said it.
+    clocks: Clocks,
+}
+
+/// What a check accepted: the serial shown, its new patches, and the feed's facts (format 2).
+struct Accepted {
+    serial: u64,
+    outcome: CheckOutcome,
+    feed: Option<FeedInfo>,
 }
 
 /// What is wrong with the TMC's certificate, when that is why `err` happened: the TLS layer's
@@ -122,14 +144,27 @@ impl TmcSync {
         db: Db,
         keys: Arc<TrustedKeys>,
         events: Events,
-        base: Option<reqwest::Url>,
-        interval: Duration,
-        timeout: Duration,
-        trust: &crate::config::tls::Trust,
+        config: &crate::config::TmcConfig,
+        cache: std::path::PathBuf,
     ) -> Result<Arc<Self>, ServiceError> {
-        let http = http_client(trust).map_err(|err| {
+        let base = config.url.clone();
+        let http = http_client(&config.trust).map_err(|err| {
             ServiceError::Corrupt(format!("cannot build the HTTP client: {err:#}"))
         })?;
+        let trust_root = match &config.trust_root {
+            Some(path) => {
+                let bytes = std::fs::read(path).map_err(|err| {
+                    ServiceError::Corrupt(format!(
+                        "cannot read the trusted TUF root {}: {err}",
+                        path.display()
+                    ))
+                })?;
+                crate::package::tuf::parse_root(path, &bytes)
+                    .map_err(|err| ServiceError::Corrupt(err.to_string()))?;
+                Some(bytes)
+            }
+            None => None,
+        };
         let status = match &base {
             None => TmcStatus::not_configured(),
             Some(url) => TmcStatus {
@@ -141,6 +176,9 @@ impl TmcSync {
                 message: None,
                 next_check: Some(Utc::now()),
                 checking: false,
+                code: None,
+                feed: None,
+                clock: None,
             },
         };
         Ok(Arc::new(Self {
@@ -148,19 +186,34 @@ impl TmcSync {
             keys,
             events,
             base,
-            interval,
-            timeout,
+            interval: config.interval,
+            timeout: config.timeout,
             http,
             status: RwLock::new(status),
             running: Mutex::new(()),
             wake: Notify::new(),
             failures: std::sync::atomic::AtomicU32::new(0),
             metrics: std::sync::OnceLock::new(),
+            trust_root,
+            cache,
+            clocks: Clocks::default(),
         }))
     }
 
-    /// Takes the last check's times and serial from the database (they survive restarts).
+    /// Takes the last check's times and serial from the database (they survive restarts), and
+    /// trusts the package keys the feed's trusted root names.
     pub async fn load_recorded(&self) -> Result<(), ServiceError> {
+        let root = tuf_root::Entity::find_by_id(ROW_ID).one(&self.db).await?;
+        // Packages are signed with the keys the trusted root names for its targets role.
+        let trusted = match &root {
+            Some(row) => Some(row.root.as_bytes()),
+            None => self.trust_root.as_deref(),
+        };
+        if let Some(bytes) = trusted
+            && let Ok(signed) = serde_json::from_slice(bytes)
+        {
+            self.keys.set_feed_keys(feed::targets_keys(&signed));
+        }
         if self.base.is_none() {
             return Ok(());
         }
@@ -169,8 +222,19 @@ impl TmcSync {
             status.last_check = row.last_check;
             status.last_success = row.last_success;
             status.serial = row.serial.and_then(|s| u64::try_from(s).ok());
+            status.code = row.code.clone();
+            status.feed = feed_info(&row, root.as_ref());
         }
         Ok(())
+    }
+
+    /// The root the TUF feed's trust starts from: the newest verified one the database keeps,
+    /// else `--trust-root`; none: the feed is read in format 1.
+    async fn trusted_root(&self) -> Result<Option<Vec<u8>>, CheckError> {
+        let stored = tuf_root::Entity::find_by_id(ROW_ID).one(&self.db).await?;
+        Ok(stored
+            .map(|row| row.root.into_bytes())
+            .or_else(|| self.trust_root.clone()))
     }
 
     pub fn is_configured(&self) -> bool {
@@ -228,8 +292,13 @@ impl TmcSync {
         self.update_status(|s| s.checking = true).await;
         let result = self.check_once(&base).await;
         let now = Utc::now();
+        let clock = self.clock_check(now);
         let outcome = match result {
-            Ok((serial, outcome)) => {
+            Ok(Accepted {
+                serial,
+                outcome,
+                feed,
+            }) => {
                 self.failures.store(0, std::sync::atomic::Ordering::Relaxed);
                 if let Some(metrics) = self.metrics.get() {
                     metrics.tmc_checked(Some(now));
@@ -241,8 +310,13 @@ impl TmcSync {
                     s.last_success = Some(now);
                     s.serial = Some(serial);
                     s.message = None;
+                    s.code = None;
                     s.next_check = Some(next);
                     s.checking = false;
+                    s.clock = clock.clone();
+                    if feed.is_some() {
+                        s.feed = feed;
+                    }
                 })
                 .await;
                 if !outcome.new_patches.is_empty() {
@@ -265,31 +339,29 @@ impl TmcSync {
                     + 1;
                 let delay = retry_delay(failures, self.interval, OsRng.next_u32());
                 let next = now + delay;
-                let (connection, message) = match &err {
-                    CheckError::Unreachable(m) => (TmcConnection::Unreachable, m.clone()),
-                    CheckError::CertificateInvalid(m) => {
-                        (TmcConnection::CertificateInvalid, m.clone())
-                    }
-                    CheckError::Invalid(m) => (TmcConnection::Invalid, m.clone()),
-                    CheckError::Storage(e) => (
-                        TmcConnection::Invalid,
-                        format!("the catalog could not be recorded: {e}"),
-                    ),
-                };
+                let (connection, code, message) = failure(&err);
                 tracing::warn!(
                     tmc = %base,
                     retry_in_s = delay.as_secs(),
                     "TMC check failed: {message}"
                 );
+                let clock = clock.or_else(|| {
+                    // Expired metadata may be a clock far ahead: show both clocks.
+                    (code == "metadata_expired")
+                        .then(|| self.tmc_clock(now))
+                        .flatten()
+                });
                 self.update_status(|s| {
                     s.connection = connection;
                     s.last_check = Some(now);
                     s.message = Some(message.clone());
+                    s.code = Some(code.to_owned());
                     s.next_check = Some(next);
                     s.checking = false;
+                    s.clock = clock;
                 })
                 .await;
-                if let Err(err) = self.record_failure(connection, &message, now).await {
+                if let Err(err) = self.record_failure(connection, code, &message, now).await {
                     tracing::error!("cannot record the TMC status: {err}");
                 }
                 None
@@ -338,7 +410,50 @@ impl TmcSync {
         self.events.publish(ServerEvent::Tmc(status));
     }
 
-    async fn check_once(&self, base: &reqwest::Url) -> Result<(u64, CheckOutcome), CheckError> {
+    /// This server's clock and the TMC's, when they are further apart than
+    /// [`feed::CLOCK_MARGIN`].
+    fn clock_check(&self, now: DateTime<Utc>) -> Option<ClockCheck> {
+        self.tmc_clock(now)
+            .filter(|c| (c.tmc_time - c.server_time).abs() > feed::CLOCK_MARGIN)
+    }
+
+    /// Both clocks, as of the TMC's last answer.
+    fn tmc_clock(&self, now: DateTime<Utc>) -> Option<ClockCheck> {
+        let (tmc, at) = (*self.clocks.lock().ok()?)?;
+        Some(ClockCheck {
+            server_time: now,
+            tmc_time: tmc + (now - at),
+        })
+    }
+
+    async fn check_once(&self, base: &reqwest::Url) -> Result<Accepted, CheckError> {
+        match self.trusted_root().await? {
+            Some(root) => self.check_feed(base, &root).await,
+            None => self.check_catalog(base).await,
+        }
+    }
+
+    /// Format 2: the TUF feed from `root` on.
+    async fn check_feed(&self, base: &reqwest::Url, root: &[u8]) -> Result<Accepted, CheckError> {
+        let feed = Feed {
+            http: &self.http,
+            timeout: self.timeout,
+            base,
+            cache: &self.cache,
+            clocks: self.clocks.clone(),
+        };
+        let checked = feed.check(root).await.map_err(CheckError::Feed)?;
+        let (outcome, info) = self.record_feed(&checked, root).await?;
+        self.keys.set_feed_keys(checked.targets_keys.clone());
+        Ok(Accepted {
+            serial: checked.timestamp_version,
+            outcome,
+            feed: Some(info),
+        })
+    }
+
+    /// Format 1: the catalog signed by a trusted key.
+    async fn check_catalog(&self, base: &reqwest::Url) -> Result<Accepted, CheckError> {
         let json = self.fetch(base, CATALOG_PATH, MAX_CATALOG_BYTES).await?;
         let signature = self.fetch(base, SIGNATURE_PATH, 1024).await?;
         let last_serial = tmc_state::Entity::find_by_id(ROW_ID)
@@ -349,7 +464,11 @@ impl TmcSync {
         let catalog = Catalog::verify(&json, &signature, &self.keys, last_serial, Utc::now())
             .map_err(|err| CheckError::Invalid(err.to_string()))?;
         let outcome = self.record(&catalog).await?;
-        Ok((catalog.serial, outcome))
+        Ok(Accepted {
+            serial: catalog.serial,
+            outcome,
+            feed: None,
+        })
     }
 
     /// GETs `path` under the TMC's base URL, reading at most `limit` bytes.
@@ -384,6 +503,15 @@ impl TmcSync {
             .send()
             .await
             .map_err(unreachable)?;
+        if let Some(date) = response
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
+            && let Ok(mut clocks) = self.clocks.lock()
+        {
+            *clocks = Some((date.with_timezone(&Utc), Utc::now()));
+        }
         if !response.status().is_success() {
             return Err(CheckError::Unreachable(format!(
                 "the TMC answered {} for {url}",
@@ -405,21 +533,7 @@ impl TmcSync {
     /// Replaces the recorded catalog with `catalog`, in one transaction.
     async fn record(&self, catalog: &Catalog) -> Result<CheckOutcome, CheckError> {
         let txn = crate::storage::db::begin_write(&self.db).await?;
-        let before: Vec<PatchId> = tmc_patch::Entity::find()
-            .all(&txn)
-            .await?
-            .iter()
-            .filter_map(row_id)
-            .collect();
-        tmc_patch::Entity::delete_many().exec(&txn).await?;
-        let mut new_patches = Vec::new();
-        for entry in &catalog.patches {
-            let Ok(id) = entry.id() else { continue };
-            if !before.contains(&id) {
-                new_patches.push(id);
-            }
-            entry_row(entry).insert(&txn).await?;
-        }
+        let outcome = replace_catalog(&txn, &catalog.patches).await?;
         let now = Utc::now();
         let serial = i64::try_from(catalog.serial)
             .map_err(|_| CheckError::Invalid("the catalog's serial is too large".into()))?;
@@ -430,15 +544,86 @@ impl TmcSync {
             message: Set(None),
             last_check: Set(Some(now)),
             last_success: Set(Some(now)),
+            code: Set(None),
+            timestamp_version: Set(None),
+            timestamp_seen: Set(None),
+            timestamp_expires: Set(None),
         };
         save_state(&txn, state).await?;
         txn.commit().await?;
-        Ok(CheckOutcome { new_patches })
+        Ok(outcome)
+    }
+
+    /// Records what a check of the TUF feed accepted, in one transaction: the catalog, the
+    /// timestamp's facts, and the newest verified root (the trust of every later check).
+    async fn record_feed(
+        &self,
+        checked: &FeedCheck,
+        trusted: &[u8],
+    ) -> Result<(CheckOutcome, FeedInfo), CheckError> {
+        let too_large = || CheckError::Invalid("a TUF version number is too large".into());
+        let txn = crate::storage::db::begin_write(&self.db).await?;
+        let outcome = replace_catalog(&txn, &checked.patches).await?;
+        let now = Utc::now();
+        let previous = tmc_state::Entity::find_by_id(ROW_ID).one(&txn).await?;
+        let version = i64::try_from(checked.timestamp_version).map_err(|_| too_large())?;
+        // The feed's age: when this server first saw the timestamp version in use.
+        let seen = previous
+            .as_ref()
+            .filter(|row| row.timestamp_version == Some(version))
+            .and_then(|row| row.timestamp_seen)
+            .unwrap_or(now);
+        let state = tmc_state::ActiveModel {
+            id: Set(ROW_ID),
+            serial: Set(Some(version)),
+            connection: Set("connected".into()),
+            message: Set(None),
+            last_check: Set(Some(now)),
+            last_success: Set(Some(now)),
+            code: Set(None),
+            timestamp_version: Set(Some(version)),
+            timestamp_seen: Set(Some(seen)),
+            timestamp_expires: Set(Some(checked.timestamp_expires)),
+        };
+        save_state(&txn, state).await?;
+        let stored = tuf_root::Entity::find_by_id(ROW_ID).one(&txn).await?;
+        let root = checked.new_root.as_deref().unwrap_or(trusted);
+        let root_version = i64::try_from(checked.root_version).map_err(|_| too_large())?;
+        if stored.as_ref().is_none_or(|row| row.version < root_version) {
+            let text = String::from_utf8(root.to_vec())
+                .map_err(|_| CheckError::Invalid("the root metadata is not UTF-8".into()))?;
+            let row = tuf_root::ActiveModel {
+                id: Set(ROW_ID),
+                version: Set(root_version),
+                root: Set(text),
+                updated_at: Set(now),
+            };
+            if stored.is_some() {
+                row.update(&txn).await?;
+            } else {
+                row.insert(&txn).await?;
+            }
+            tracing::info!(
+                version = checked.root_version,
+                "the TMC feed's root metadata is now trusted at this version"
+            );
+        }
+        txn.commit().await?;
+        Ok((
+            outcome,
+            FeedInfo {
+                root_version: checked.root_version,
+                timestamp_version: checked.timestamp_version,
+                timestamp_seen: seen,
+                timestamp_expires: checked.timestamp_expires,
+            },
+        ))
     }
 
     async fn record_failure(
         &self,
         connection: TmcConnection,
+        code: &str,
         message: &str,
         at: DateTime<Utc>,
     ) -> Result<(), sea_orm::DbErr> {
@@ -453,10 +638,74 @@ impl TmcSync {
             }),
             message: Set(Some(message.to_owned())),
             last_check: Set(Some(at)),
-            last_success: Set(row.and_then(|r| r.last_success)),
+            last_success: Set(row.as_ref().and_then(|r| r.last_success)),
+            code: Set(Some(code.to_owned())),
+            timestamp_version: Set(row.as_ref().and_then(|r| r.timestamp_version)),
+            timestamp_seen: Set(row.as_ref().and_then(|r| r.timestamp_seen)),
+            timestamp_expires: Set(row.and_then(|r| r.timestamp_expires)),
         };
         save_state(&self.db, state).await
     }
+}
+
+/// The connection, stable code and words of a failed check.
+fn failure(err: &CheckError) -> (TmcConnection, &'static str, String) {
+    match err {
+        CheckError::Unreachable(m) => (TmcConnection::Unreachable, "tmc_unreachable", m.clone()),
+        CheckError::CertificateInvalid(m) => (
+            TmcConnection::CertificateInvalid,
+            "certificate_invalid",
+            m.clone(),
+        ),
+        CheckError::Invalid(m) => (TmcConnection::Invalid, "catalog_invalid", m.clone()),
+        CheckError::Feed(feed) => (
+            match feed.kind {
+                FeedErrorKind::Unreachable => TmcConnection::Unreachable,
+                FeedErrorKind::CertificateInvalid => TmcConnection::CertificateInvalid,
+                FeedErrorKind::Refused => TmcConnection::Invalid,
+            },
+            feed.code,
+            feed.message.clone(),
+        ),
+        CheckError::Storage(e) => (
+            TmcConnection::Invalid,
+            "storage_error",
+            format!("the catalog could not be recorded: {e}"),
+        ),
+    }
+}
+
+/// The feed's facts as the database keeps them.
+fn feed_info(row: &tmc_state::Model, root: Option<&tuf_root::Model>) -> Option<FeedInfo> {
+    Some(FeedInfo {
+        root_version: u64::try_from(root?.version).ok()?,
+        timestamp_version: u64::try_from(row.timestamp_version?).ok()?,
+        timestamp_seen: row.timestamp_seen?,
+        timestamp_expires: row.timestamp_expires?,
+    })
+}
+
+/// Replaces the recorded catalog's patches with `patches`; returns those that are new.
+async fn replace_catalog<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    patches: &[CatalogEntry],
+) -> Result<CheckOutcome, sea_orm::DbErr> {
+    let before: Vec<PatchId> = tmc_patch::Entity::find()
+        .all(txn)
+        .await?
+        .iter()
+        .filter_map(row_id)
+        .collect();
+    tmc_patch::Entity::delete_many().exec(txn).await?;
+    let mut new_patches = Vec::new();
+    for entry in patches {
+        let Ok(id) = entry.id() else { continue };
+        if !before.contains(&id) {
+            new_patches.push(id);
+        }
+        entry_row(entry).insert(txn).await?;
+    }
+    Ok(CheckOutcome { new_patches })
 }
 
 async fn save_state<C: sea_orm::ConnectionTrait>(
