@@ -73,7 +73,10 @@ pub fn new_state(
         keys.clone(),
         events.clone(),
         &config.tmc,
-        config.storage.data_dir.join(crate::service::tmc::feed::CACHE_DIR),
+        config
+            .storage
+            .data_dir
+            .join(crate::service::tmc::feed::CACHE_DIR),
     )?;
     let metrics = Metrics::new();
     tmc.count_in(metrics.clone());

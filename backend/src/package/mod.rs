@@ -8,8 +8,8 @@ pub mod keys;
 pub mod manifest;
 pub mod notes;
 pub mod pack;
-pub mod tuf;
 pub mod payload;
+pub mod tuf;
 pub mod ustar;
 pub mod verify;
 

@@ -349,11 +349,9 @@ async fn feed_target(
     };
     match body {
         None => (StatusCode::NOT_FOUND, "no such target\n").into_response(),
-        Some(TargetBody::Memory(bytes)) => (
-            [(header::CONTENT_TYPE, "application/octet-stream")],
-            bytes,
-        )
-            .into_response(),
+        Some(TargetBody::Memory(bytes)) => {
+            ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
+        }
         Some(TargetBody::File(path)) => serve_file(&tmc, &path, request).await,
     }
 }

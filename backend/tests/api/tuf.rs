@@ -271,7 +271,10 @@ async fn a_server_trusting_the_first_root_follows_a_rotation_and_downloads_from_
     let job = app.follow_job(app.download("6.4.0.2").await).await;
     assert_eq!(job["state"], "succeeded", "{job}");
     let view = app.get_json("/api/v1/patches").await;
-    assert_eq!(view["available"][0]["state"]["state"], "downloaded", "{view}");
+    assert_eq!(
+        view["available"][0]["state"]["state"], "downloaded",
+        "{view}"
+    );
 }
 
 #[tokio::test]
@@ -549,7 +552,10 @@ async fn a_package_that_is_not_its_tuf_target_fails_its_download_and_leaves_noth
     assert_eq!(job["state"], "failed", "{job}");
     assert_eq!(job["error"]["code"], "target_hash_mismatch", "{job}");
     let view = app.get_json("/api/v1/patches").await;
-    assert_eq!(view["available"][0]["state"]["state"], "available", "{view}");
+    assert_eq!(
+        view["available"][0]["state"]["state"], "available",
+        "{view}"
+    );
     let kept = std::fs::read_dir(app.state.repository.dir())
         .map(|dir| dir.count())
         .unwrap_or(0);

@@ -260,5 +260,8 @@ async fn a_server_trusting_a_root_made_by_python_tuf_follows_its_rotation_and_of
     let job = app.follow_job(app.download("6.4.0.3").await).await;
     assert_eq!(job["state"], "succeeded", "{job}");
     let view = app.get_json("/api/v1/patches").await;
-    assert_eq!(view["available"][0]["state"]["state"], "downloaded", "{view}");
+    assert_eq!(
+        view["available"][0]["state"]["state"], "downloaded",
+        "{view}"
+    );
 }
