@@ -29,14 +29,44 @@ pub const DEMO_DOWNLOAD_SECS: u64 = 6;
 /// The folder of the demo TMC's packages inside the data dir.
 pub const DEMO_TMC_DIR: &str = "demo-tmc";
 
-/// Writes the demo packages (first start) and starts serving them on a loopback port. The
+/// The demo TMC: its socket, its server, and the feed's first root, which the demo server
+/// trusts.
+pub struct DemoTmc {
+    pub listener: TcpListener,
+    pub tmc: std::sync::Arc<TmcServer>,
+    pub trust_root: std::path::PathBuf,
+}
+
+/// The demo feed's keys folder inside the data dir.
+pub const DEMO_TUF_DIR: &str = "demo-tuf";
+
+/// The demo feed's keys (first start): made, and the root rotated once, as a vendor would
+/// after replacing its root keys; the server trusts version 1 and follows the rotation.
+async fn demo_feed_keys(data_dir: &Path) -> anyhow::Result<std::path::PathBuf> {
+    let keys = data_dir.join(DEMO_TUF_DIR);
+    let first = keys.join("1.root.json");
+    if !first.exists() {
+        let now = chrono::Utc::now();
+        crate::package::tuf::init(&keys, now)
+            .await
+            .context("cannot make the demo feed's keys")?;
+        crate::package::tuf::rotate_root(&keys, now)
+            .await
+            .context("cannot rotate the demo feed's root")?;
+        tracing::info!(dir = %keys.display(), "made the demo feed's TUF keys (root rotated once)");
+    }
+    Ok(first)
+}
+
+/// Writes the demo packages (first start) and starts serving them on a loopback port, as a TUF
+/// feed (format 2) and a format-1 catalog. The
 /// 6.4.0 patches carry `executable` as their server executable (the supervisor's own, so
 /// installing them hands over to it); without one (the application inside a test process) they
 /// carry none and the base executable serves them.
 pub async fn start_demo_tmc(
     config: &Config,
     executable: Option<std::path::PathBuf>,
-) -> anyhow::Result<(TcpListener, std::sync::Arc<TmcServer>)> {
+) -> anyhow::Result<DemoTmc> {
     let prefix = config.storage.data_dir.join(DEMO_VENDOR_KEY);
     let signer = crate::package::PackageSigner::load(&prefix.with_extension("key"))
         .context("cannot read the demo vendor key")?;
@@ -64,9 +94,15 @@ pub async fn start_demo_tmc(
     }
     // Slow enough that a download's progress is visible in the demo, whatever the size.
     let rate = DEMO_TMC_RATE.max(packages.largest / DEMO_DOWNLOAD_SECS);
-    let tmc = TmcServer::with_rate(
+    let trust_root = demo_feed_keys(&config.storage.data_dir).await?;
+    let feed = crate::tools::tuf_feed::FeedPublisher::new(
+        config.storage.data_dir.join(DEMO_TUF_DIR),
+        crate::package::tuf::Lifetimes::default(),
+    );
+    let tmc = TmcServer::serving(
         dir,
-        signer,
+        Some(signer),
+        Some(feed),
         crate::tools::tmc_server::DEFAULT_EXPIRY,
         Some(rate),
     );
@@ -75,7 +111,11 @@ pub async fn start_demo_tmc(
         .await
         .context("cannot start the demo TMC")?;
     tracing::info!(addr = %listener.local_addr()?, "demo TMC serving SMS 6.4.0 Patches 1 to 5");
-    Ok((listener, tmc))
+    Ok(DemoTmc {
+        listener,
+        tmc,
+        trust_root,
+    })
 }
 
 /// The address of the demo's simulated devices, when the supervisor runs them.

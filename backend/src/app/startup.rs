@@ -190,10 +190,12 @@ impl Application {
         let mut handed = handed;
         let link = handed.as_mut().and_then(|handed| handed.link.take());
         let demo_tmc = if config.demo && config.tmc.url.is_none() && !supervised {
-            let (listener, tmc) = start_demo_tmc(&config, None).await?;
-            let url = format!("http://{}/", listener.local_addr()?);
+            let demo = start_demo_tmc(&config, None).await?;
+            let url = format!("http://{}/", demo.listener.local_addr()?);
             config.tmc.url = Some(reqwest::Url::parse(&url)?);
-            Some((listener, tmc))
+            // The demo feed's root, trusted in demo mode only.
+            config.tmc.trust_root.get_or_insert(demo.trust_root);
+            Some((demo.listener, demo.tmc))
         } else {
             None
         };

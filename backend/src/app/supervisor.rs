@@ -145,11 +145,18 @@ pub async fn supervise(
     if config.demo {
         trusted_keys(&config)?;
         if config.tmc.url.is_none() {
-            let (listener, tmc) = start_demo_tmc(&config, Some(base_executable.clone())).await?;
+            let demo = start_demo_tmc(&config, Some(base_executable.clone())).await?;
+            let (listener, tmc) = (demo.listener, demo.tmc);
             envs.push((
                 "SMS_TMC_URL".to_owned(),
                 format!("http://{}/", listener.local_addr()?),
             ));
+            if config.tmc.trust_root.is_none() {
+                envs.push((
+                    "SMS_TRUST_ROOT".to_owned(),
+                    demo.trust_root.display().to_string(),
+                ));
+            }
             demo_tasks.spawn(tmc.clone().watch());
             demo_tasks.spawn(async move {
                 if let Err(err) = axum::serve(listener, tmc.router()).await {

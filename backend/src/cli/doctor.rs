@@ -401,7 +401,14 @@ async fn tmc(config: &Config) -> (Check, Option<DateTime<Utc>>) {
             );
         }
     };
-    let catalog = match base.join("v1/catalog.json") {
+    // With a trusted TUF root the server reads the feed (format 2): ask for its timestamp.
+    let feed = config.tmc.trust_root.is_some();
+    let path = if feed {
+        "v2/metadata/timestamp.json"
+    } else {
+        "v1/catalog.json"
+    };
+    let catalog = match base.join(path) {
         Ok(url) => url,
         Err(err) => {
             return (
@@ -428,7 +435,18 @@ async fn tmc(config: &Config) -> (Check, Option<DateTime<Utc>>) {
                 .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
                 .map(|t| t.with_timezone(&Utc));
             let status = response.status();
-            let check = if !status.is_success() {
+            let expired = if feed && status.is_success() {
+                timestamp_expired(response, date).await
+            } else {
+                None
+            };
+            let check = if let Some(expired) = expired {
+                Check::fail(
+                    NAME,
+                    expired,
+                    "check the server's clock (timedatectl), then the TMC",
+                )
+            } else if !status.is_success() {
                 Check::fail(
                     NAME,
                     format!("{catalog} answered {status}"),
@@ -465,6 +483,35 @@ async fn tmc(config: &Config) -> (Check, Option<DateTime<Utc>>) {
             )
         }
     }
+}
+
+/// What is wrong with the feed's timestamp metadata when it has expired by this server's clock:
+/// both clocks and its expiry.
+async fn timestamp_expired(
+    response: reqwest::Response,
+    tmc_time: Option<DateTime<Utc>>,
+) -> Option<String> {
+    let bytes = response.bytes().await.ok()?;
+    if bytes.len() > 1 << 20 {
+        return Some("the TMC's timestamp metadata is larger than 1 MiB".into());
+    }
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let expires = value["signed"]["expires"]
+        .as_str()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())?
+        .with_timezone(&Utc);
+    let now = Utc::now();
+    (expires <= now).then(|| {
+        let tmc = tmc_time.map_or_else(
+            || "the TMC sent no time".to_owned(),
+            |t| format!("the TMC's clock says {}", t.format("%Y-%m-%d %H:%M:%S UTC")),
+        );
+        format!(
+            "the feed's timestamp metadata expired at {} by this server's clock ({}; {tmc})",
+            expires.format("%Y-%m-%d %H:%M:%S UTC"),
+            now.format("%Y-%m-%d %H:%M:%S UTC")
+        )
+    })
 }
 
 fn clock(now: DateTime<Utc>, tmc_time: Option<DateTime<Utc>>) -> Check {

@@ -594,3 +594,44 @@ async fn format_1_is_refused_once_a_tuf_root_is_trusted() {
     );
     assert!(offered(&app).await.is_empty());
 }
+
+/// `sms doctor`'s line for `check` (`tmc`, `clock`), against a TMC at `url` whose feed starts
+/// from `root`.
+async fn doctor_line(url: &str, root: &std::path::Path, check: &str) -> String {
+    let data = tempfile::tempdir().unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_sms"))
+        .arg("doctor")
+        .env("SMS_DATA_DIR", data.path())
+        .env("SMS_LISTEN", "127.0.0.1:1")
+        .env("SMS_TMC_URL", url)
+        .env("SMS_TRUST_ROOT", root)
+        .env_remove("SMS_DATABASE_URL")
+        .output()
+        .await
+        .unwrap();
+    let out = String::from_utf8_lossy(&output.stdout).into_owned();
+    out.lines()
+        .find(|line| line.get(6..).is_some_and(|l| l.starts_with(check)))
+        .unwrap_or_else(|| panic!("no {check} line: {out}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_doctor_reads_the_feeds_timestamp_and_fails_it_when_it_has_expired() {
+    let (vendor, publisher, mirror, _app, now) = accepted_feed().await;
+    let line = doctor_line(&mirror.url, &vendor.trust_root(), "tmc").await;
+    assert!(line.starts_with("WARN  tmc"), "plain HTTP: {line}");
+    assert!(
+        line.contains("v2/metadata/timestamp.json answers"),
+        "{line}"
+    );
+
+    let feed = publisher.published().await.unwrap();
+    serve_roles(
+        &mirror,
+        &resign(&vendor, &feed, 1, now - chrono::Duration::days(2)).await,
+    );
+    let line = doctor_line(&mirror.url, &vendor.trust_root(), "tmc").await;
+    assert!(line.starts_with("FAIL  tmc"), "{line}");
+    assert!(line.contains("expired"), "{line}");
+}

@@ -604,8 +604,8 @@ impl TmcSync {
                 row.insert(&txn).await?;
             }
             tracing::info!(
-                version = checked.root_version,
-                "the TMC feed's root metadata is now trusted at this version"
+                "this server now trusts version {} of the TMC feed's root metadata",
+                checked.root_version
             );
         }
         txn.commit().await?;
