@@ -71,6 +71,12 @@ pub const TMC_UNENCRYPTED: Locator<'static> = Locator::Css("#tmc-unencrypted");
 pub const TMC_CONNECTED: Locator<'static> =
     Locator::Css("#tmc-status[data-connection='connected']");
 pub const TMC_CHECK: Locator<'static> = Locator::Css("#tmc-check");
+/// The TUF feed's line: root version, the timestamp's age and expiry.
+pub const TMC_FEED: Locator<'static> = Locator::Css("#tmc-feed");
+/// The stable code of a failed check.
+pub const TMC_CODE: Locator<'static> = Locator::Css("#tmc-code");
+/// "Check the server's clock", with both clocks.
+pub const TMC_CLOCK: Locator<'static> = Locator::Css("#tmc-clock");
 pub const PATCHES_TABLE: Locator<'static> = Locator::Css("#patches-table");
 pub const PATCH_HISTORY: Locator<'static> = Locator::Css("#patch-history");
 /// The rows of the panel's history (CSS, for counting).

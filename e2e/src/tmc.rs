@@ -7,12 +7,15 @@ use std::time::Duration;
 use anyhow::Context;
 use backend::config::Config;
 use backend::package::keys::PackageSigner;
+use backend::package::tuf::Lifetimes;
 use backend::tools::tmc_server::TmcServer;
+use backend::tools::tuf_feed::FeedPublisher;
 use tempfile::TempDir;
 use testkit::Vendor;
 use testkit::vendor::Package;
 
-/// A TMC serving its own folder, signed with the vendor's key.
+/// A TMC serving its own folder, signed with the vendor's key (format 1), or as the TUF feed of
+/// the vendor's keys folder.
 pub struct Tmc {
     /// The TMC itself, to ask what it published.
     pub server: Arc<TmcServer>,
@@ -46,9 +49,43 @@ impl Tmc {
         Ok(Tmc { server, url, dir })
     }
 
-    /// Points the SMS server at this TMC (and trusts the vendor).
+    /// Starts an empty TMC serving the TUF feed of a [`Vendor::with_tuf`] vendor's keys folder.
+    pub async fn start_feed(vendor: &Vendor) -> anyhow::Result<Tmc> {
+        let dir = tempfile::tempdir()?;
+        let feed = FeedPublisher::new(vendor.tuf_keys(), Lifetimes::default());
+        let server = TmcServer::serving(
+            dir.path().to_owned(),
+            None,
+            Some(feed),
+            Duration::from_secs(86_400),
+            None,
+        );
+        server.refresh().await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}/", listener.local_addr()?);
+        let router = server.clone().router();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Ok(Tmc { server, url, dir })
+    }
+
+    /// Signs the feed again as of `at` (each role one version higher): with `at` two days
+    /// ago, what a frozen mirror serves.
+    pub async fn sign_feed_at(&self, at: chrono::DateTime<chrono::Utc>) -> anyhow::Result<()> {
+        let packages = self.server.served_packages().await;
+        self.server
+            .feed()
+            .context("this TMC serves no TUF feed")?
+            .sign(self.dir.path(), &packages, at)
+            .await
+    }
+
+    /// Points the SMS server at this TMC (and trusts the vendor, and its feed's first root
+    /// when it has one).
     pub fn configure(&self, vendor: &Vendor, config: &mut Config) -> anyhow::Result<()> {
         vendor.trust(config);
+        if self.server.feed().is_some() {
+            vendor.trust_feed(config);
+        }
         config.tmc.url = Some(self.url.parse()?);
         config.tmc.interval = Duration::from_secs(3600);
         Ok(())

@@ -78,12 +78,12 @@ pub(super) async fn tuf_command(command: TufCommand) -> anyhow::Result<()> {
                 KeyRole::Root => tuf::rotate_root(&dir, now).await?,
                 role => tuf::rotate_key(&dir, role, now).await?,
             };
-            println!("New {role:?} keys, named by {}", root.display());
+            println!("New {} keys, named by {}", role.name(), root.display());
             print_roles(&dir)?;
         }
         TufCommand::AddKey { dir, role } => {
             let root = tuf::add_key(&dir, role, now).await?;
-            println!("One more {role:?} key, named by {}", root.display());
+            println!("One more {} key, named by {}", role.name(), root.display());
             print_roles(&dir)?;
         }
         TufCommand::Sign { dir, packages, out } => sign(&dir, &packages, &out).await?,

@@ -181,7 +181,7 @@ impl TmcServer {
     }
 
     /// The packages served: one file per patch, by file name.
-    async fn served_packages(&self) -> Vec<(String, CatalogEntry)> {
+    pub async fn served_packages(&self) -> Vec<(String, CatalogEntry)> {
         let mut patches: Vec<(String, CatalogEntry)> = Vec::new();
         let known = self.known.read().await;
         let mut names: Vec<&String> = known.keys().collect();

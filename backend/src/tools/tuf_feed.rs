@@ -81,22 +81,7 @@ impl FeedPublisher {
     ) -> anyhow::Result<bool> {
         let folder = KeysFolder::read(&self.keys)?;
         let root_versions: Vec<u64> = folder.roots.keys().copied().collect();
-        let mut entries: Vec<CatalogEntry> = packages
-            .iter()
-            .map(|(name, entry)| CatalogEntry {
-                url: name.clone(),
-                ..entry.clone()
-            })
-            .collect();
-        entries.sort_by_key(|p| std::cmp::Reverse((p.product_version, p.patch)));
-        let package_targets: Vec<FeedTarget> = entries
-            .iter()
-            .map(|entry| FeedTarget {
-                name: entry.url.clone(),
-                length: entry.size,
-                sha256: entry.sha256.clone(),
-            })
-            .collect();
+        let (entries, package_targets) = listing(packages);
         {
             let published = self.published.read().await;
             if let Some(p) = &*published {
@@ -111,6 +96,33 @@ impl FeedPublisher {
                 }
             }
         }
+        self.sign_listed(dir, folder, entries, package_targets, now)
+            .await?;
+        Ok(true)
+    }
+
+    /// Signs a new state of the packages at `now`, whatever was signed before (each role's
+    /// version one higher).
+    pub async fn sign(
+        &self,
+        dir: &Path,
+        packages: &[(String, CatalogEntry)],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let folder = KeysFolder::read(&self.keys)?;
+        let (entries, targets) = listing(packages);
+        self.sign_listed(dir, folder, entries, targets, now).await
+    }
+
+    async fn sign_listed(
+        &self,
+        dir: &Path,
+        folder: KeysFolder,
+        entries: Vec<CatalogEntry>,
+        package_targets: Vec<FeedTarget>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let root_versions: Vec<u64> = folder.roots.keys().copied().collect();
         let catalog = serde_json::to_vec_pretty(&FeedCatalog {
             format: FEED_FORMAT,
             generated_at: now,
@@ -196,8 +208,30 @@ impl FeedPublisher {
             listed,
             root_versions,
         });
-        Ok(true)
+        Ok(())
     }
+}
+
+/// The catalog's entries (each `url` its package's target name), newest first, and the
+/// packages' targets.
+fn listing(packages: &[(String, CatalogEntry)]) -> (Vec<CatalogEntry>, Vec<FeedTarget>) {
+    let mut entries: Vec<CatalogEntry> = packages
+        .iter()
+        .map(|(name, entry)| CatalogEntry {
+            url: name.clone(),
+            ..entry.clone()
+        })
+        .collect();
+    entries.sort_by_key(|p| std::cmp::Reverse((p.product_version, p.patch)));
+    let targets = entries
+        .iter()
+        .map(|entry| FeedTarget {
+            name: entry.url.clone(),
+            length: entry.size,
+            sha256: entry.sha256.clone(),
+        })
+        .collect();
+    (entries, targets)
 }
 
 impl PublishedFeed {

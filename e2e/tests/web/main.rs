@@ -6,6 +6,7 @@ mod backups;
 mod browser;
 mod client;
 mod cluster;
+mod feed;
 mod import;
 mod install;
 mod keyboard;

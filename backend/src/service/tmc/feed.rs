@@ -299,6 +299,12 @@ impl Feed<'_> {
     }
 }
 
+/// The version of root metadata; 0 when it cannot be read.
+pub fn root_version(bytes: &[u8]) -> u64 {
+    serde_json::from_slice::<tough::schema::Signed<tough::schema::Root>>(bytes)
+        .map_or(0, |root| root.signed.version.get())
+}
+
 /// The Ed25519 keys the root names for the targets role.
 pub fn targets_keys(
     root: &tough::schema::Signed<tough::schema::Root>,

@@ -14,6 +14,9 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 use sha2::{Digest, Sha256};
+
+mod listed;
+use listed::{not_listed, too_long, unlisted};
 use shared::api::{AuditOutcome, PatchInfo, PatchSource};
 use shared::effects::PatchChanges;
 use shared::{Build, PatchId, ProductVersion};
@@ -405,48 +408,6 @@ pub fn payload_changes(manifest: &Manifest) -> Result<PatchChanges, PackageError
         web_client: summary.client,
         migrations: summary.migrations,
     })
-}
-
-/// A download longer than the TMC listed.
-fn too_long(expected: &Expected) -> ImportError {
-    ImportError::Mismatch(format!(
-        "the download is larger than the {} bytes the TMC lists for it",
-        expected.size
-    ))
-}
-
-/// A download whose bytes are not those the TMC listed.
-fn not_listed(expected: &Expected, size: u64, sha256: &str) -> ImportError {
-    ImportError::Mismatch(format!(
-        "the downloaded package ({size} bytes, SHA-256 {sha256}) is not the one the TMC lists \
-         ({} bytes, SHA-256 {}); nothing was kept",
-        expected.size, expected.sha256
-    ))
-}
-
-/// Reads and hashes the rest of a download the package's checks refused: the mismatch with
-/// what the TMC listed, if its bytes are not those; `None` when they are (or the rest cannot
-/// be read), so that the package's own reason stands.
-async fn unlisted<S, E>(
-    stream: &mut S,
-    expected: &Expected,
-    mut hasher: Sha256,
-    mut seen: u64,
-) -> Option<ImportError>
-where
-    S: Stream<Item = Result<Bytes, E>> + Unpin,
-{
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.ok()?;
-        seen += chunk.len() as u64;
-        if seen > expected.size {
-            return Some(too_long(expected));
-        }
-        hasher.update(&chunk);
-    }
-    let sha256 = hex::encode(hasher.finalize());
-    (seen != expected.size || sha256 != expected.sha256)
-        .then(|| not_listed(expected, seen, &sha256))
 }
 
 fn describe(context: &ImportContext, size: Option<u64>, what: &str) -> String {
