@@ -1,6 +1,7 @@
 # The two commands of this project:
 #   make run    build everything and start the demo server on http://127.0.0.1:8080
-#   make test   build everything and run every test, browser tests included
+#   make test   check the code's shape (make house) and run every test, browser tests included,
+#               and clippy (make lint)
 #   make size   what the web client's wasm weighs (raw, brotli) and its largest parts
 #   make screenshots   a PNG of every page at 1280x800 and 390x844 in target/screenshots/
 #   make bench-panel   how fast the SMS Patches panel answers (API and browser)
@@ -28,7 +29,7 @@ NEXTEST := cargo nextest run --locked --features backend/fault-injection
 # Two builds at once, each line of their output marked with what it comes from.
 mark = 2>&1 | sed -u 's/^/[$(1)] /'
 
-.PHONY: run test size screenshots bench-panel deb setup setup-test setup-size spa server test-build fmt lint
+.PHONY: run test house size screenshots bench-panel deb setup setup-test setup-size spa server test-build fmt lint
 
 # The web client and the server build side by side: on two cores, one's serial steps (linking,
 # the web client's single code unit) leave room for the other.
@@ -36,8 +37,10 @@ run: setup
 	@$(MAKE) --no-print-directory -j2 spa server
 	./target/debug/sms serve --demo --listen $(LISTEN) --data-dir $(DATA_DIR)
 
-# The test tools install, the web client builds and the tests build, side by side.
-test: setup
+# The code's shape first (a second at most), then the test tools install, the web client builds
+# and the tests build, side by side. scripts/test.sh runs the tests, then clippy (make lint)
+# beside the package checks and the fuzzing (docs/testing.md, "The code's shape").
+test: house setup
 	@$(MAKE) --no-print-directory -j3 spa test-build setup-test
 	./scripts/test.sh
 
@@ -77,6 +80,10 @@ server:
 
 test-build:
 	$(NEXTEST) --no-run $(call mark,tests)
+
+# File sizes, the backend's layers, import circles (scripts/house.py, docs/testing.md).
+house:
+	./scripts/house.py
 
 fmt:
 	cargo fmt --all

@@ -147,9 +147,9 @@ pub fn mismatch(this: &NodeInfo, peer: &NodeInfo) -> Option<String> {
         return Some(format!(
             "The patch levels differ: {} runs {}, {} runs {}.",
             this.name,
-            crate::rules::level_in_words(this.patch_level),
+            crate::version::level_in_words(this.patch_level),
             peer.name,
-            crate::rules::level_in_words(peer.patch_level)
+            crate::version::level_in_words(peer.patch_level)
         ));
     }
     None

@@ -5,14 +5,7 @@ use std::fmt;
 
 use crate::{Applicability, PatchId, PatchLevel, ProductVersion};
 
-/// A patch level in words for sentences: `Patch 3`, or `level 0 (no patch)`.
-pub fn level_in_words(level: PatchLevel) -> String {
-    if level.is_none() {
-        "level 0 (no patch)".to_owned()
-    } else {
-        format!("Patch {}", level.0)
-    }
-}
+pub use crate::version::level_in_words;
 
 /// Why a patch cannot be installed now.
 #[derive(Debug, Clone, PartialEq, Eq)]

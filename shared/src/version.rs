@@ -224,6 +224,15 @@ mod schema {
     impl ToSchema for super::PatchLevel {}
 }
 
+/// A patch level in words for sentences: `Patch 3`, or `level 0 (no patch)`.
+pub fn level_in_words(level: PatchLevel) -> String {
+    if level.is_none() {
+        "level 0 (no patch)".to_owned()
+    } else {
+        format!("Patch {}", level.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -233,6 +233,7 @@ fn application(process: &Process) -> AppState {
         client: client.clone(),
         base_build: config.initial.build,
         node_name: config.node_name.clone(),
+        fail_postcheck: config.fail_postcheck,
         start_timeout: config.start_timeout,
         backups: backups.clone(),
     };

@@ -9,10 +9,14 @@ use serde::Deserialize;
 use shared::{Build, ProductVersion};
 
 mod args;
+mod cluster;
+mod http;
 pub mod operations;
 pub mod tls;
 
 pub use args::{ClusterArgs, LogFormat, PackageArgs, ServeArgs, StorageArgs, TlsArgs, TmcArgs};
+pub use cluster::{ClusterConfig, ClusterFileConfig, LEASE_RENEW, LEASE_TTL, MIN_SECRET_LEN};
+pub use http::{HttpConfig, HttpFileConfig, TlsFileConfig, Transport};
 
 /// The TOML configuration file. Every key is optional.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -61,141 +65,11 @@ pub struct FileConfig {
     pub backups: operations::BackupsFileConfig,
 }
 
-/// `[tls]`: the certificate the server serves HTTPS with.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsFileConfig {
-    /// PEM certificate chain, leaf first.
-    pub cert: Option<PathBuf>,
-    /// PEM private key of the certificate.
-    pub key: Option<PathBuf>,
-    /// Plain HTTP on a non-loopback address, on purpose.
-    pub insecure_http: Option<bool>,
-}
-
-/// How the server serves, resolved.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Transport {
-    /// Plain HTTP: a loopback address, or `--insecure-http`.
-    Http,
-    /// HTTPS with the certificate and key in these files.
-    Https { cert: PathBuf, key: PathBuf },
-    /// HTTPS with the self-signed certificate kept in the data dir (made on the first start).
-    HttpsSelfSigned,
-}
-
-impl Transport {
-    fn resolve(
-        args: &TlsArgs,
-        file: &TlsFileConfig,
-        listen: SocketAddr,
-    ) -> anyhow::Result<(Self, bool)> {
-        let cert = args.tls_cert.clone().or(file.cert.clone());
-        let key = args.tls_key.clone().or(file.key.clone());
-        let insecure = args.insecure_http || file.insecure_http.unwrap_or(false);
-        let transport = match (cert, key) {
-            (Some(cert), Some(key)) => Transport::Https { cert, key },
-            (Some(_), None) => {
-                anyhow::bail!("--tls-cert needs --tls-key: the certificate's private key")
-            }
-            (None, Some(_)) => anyhow::bail!("--tls-key needs --tls-cert: the certificate chain"),
-            (None, None) if listen.ip().is_loopback() || insecure => Transport::Http,
-            (None, None) => Transport::HttpsSelfSigned,
-        };
-        Ok((transport, insecure))
-    }
-
-    /// Whether the server itself speaks TLS.
-    pub fn is_tls(&self) -> bool {
-        !matches!(self, Transport::Http)
-    }
-
-    /// `https` or `http`.
-    pub fn scheme(&self) -> &'static str {
-        if self.is_tls() { "https" } else { "http" }
-    }
-}
-
 /// Installs ring as the process's TLS crypto provider (the only one built in). Every process
 /// calls it before it makes its first HTTP client or TLS configuration; later calls do nothing.
 pub fn install_tls_provider() {
     // An error only says a provider is installed already: the same one, as it is the only one.
     let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
-/// `[http]`: who is trusted to say where a request comes from, and what one request may cost.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HttpFileConfig {
-    /// Reverse proxies (addresses or networks, `10.0.0.1`, `10.0.0.0/8`) whose
-    /// `X-Forwarded-For` / `X-Forwarded-Proto` are believed; from anyone else they are ignored.
-    #[serde(default)]
-    pub trusted_proxies: Vec<ipnet::IpNet>,
-    /// The largest JSON request body, in bytes.
-    pub max_body_bytes: Option<usize>,
-    /// How long a client has to send a request's headers, e.g. `10s`.
-    pub header_read_timeout: Option<String>,
-    /// How long a request (not an event stream or an upload) may take, e.g. `30s`.
-    pub request_timeout: Option<String>,
-    /// Connections served at once; further ones wait in the listen queue.
-    pub max_connections: Option<usize>,
-}
-
-/// `[http]`, resolved.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpConfig {
-    pub trusted_proxies: Vec<ipnet::IpNet>,
-    pub max_body_bytes: usize,
-    pub header_read_timeout: std::time::Duration,
-    pub request_timeout: std::time::Duration,
-    pub max_connections: usize,
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        Self {
-            trusted_proxies: Vec::new(),
-            max_body_bytes: 64 * 1024,
-            header_read_timeout: std::time::Duration::from_secs(10),
-            request_timeout: std::time::Duration::from_secs(30),
-            max_connections: 1024,
-        }
-    }
-}
-
-impl HttpConfig {
-    fn resolve(file: &HttpFileConfig) -> anyhow::Result<Self> {
-        let defaults = Self::default();
-        let header_read_timeout = match &file.header_read_timeout {
-            Some(text) => parse_window(text).context("invalid `http.header_read_timeout`")?,
-            None => defaults.header_read_timeout,
-        };
-        let request_timeout = match &file.request_timeout {
-            Some(text) => parse_window(text).context("invalid `http.request_timeout`")?,
-            None => defaults.request_timeout,
-        };
-        anyhow::ensure!(
-            !header_read_timeout.is_zero() && !request_timeout.is_zero(),
-            "`http.header_read_timeout` and `http.request_timeout` must be longer than 0s"
-        );
-        let max_body_bytes = file.max_body_bytes.unwrap_or(defaults.max_body_bytes);
-        anyhow::ensure!(
-            max_body_bytes >= 1024,
-            "`http.max_body_bytes` must be at least 1024"
-        );
-        let max_connections = file.max_connections.unwrap_or(defaults.max_connections);
-        anyhow::ensure!(
-            max_connections >= 16,
-            "`http.max_connections` must be at least 16 (a web client holds a few at once)"
-        );
-        Ok(Self {
-            trusted_proxies: file.trusted_proxies.clone(),
-            max_body_bytes,
-            header_read_timeout,
-            request_timeout,
-            max_connections,
-        })
-    }
 }
 
 /// `[audit]`: how much of the audit log is kept.
@@ -221,143 +95,6 @@ impl Default for AuditConfig {
             keep_days: 365,
             max_entries: 100_000,
         }
-    }
-}
-
-/// `[cluster]`: the HA cluster this node belongs to.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClusterFileConfig {
-    pub peer: Option<String>,
-    pub secret_file: Option<PathBuf>,
-    /// How long the leadership lease lasts without renewal, e.g. `3s`.
-    pub lease_ttl: Option<String>,
-    /// How often the lease is renewed (and a passive node tries to take it), e.g. `1s`.
-    pub lease_renew: Option<String>,
-    /// An `https://` peer: PEM file of the CA that signs its certificate.
-    pub ca_file: Option<PathBuf>,
-    /// An `https://` peer: the SHA-256 fingerprint of its certificate, the only one accepted.
-    pub peer_fingerprint: Option<String>,
-}
-
-/// The default lifetime of the leadership lease.
-pub const LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(3);
-/// The default time between two lease renewals.
-pub const LEASE_RENEW: std::time::Duration = std::time::Duration::from_secs(1);
-/// The shortest cluster secret accepted.
-pub const MIN_SECRET_LEN: usize = 16;
-
-/// The HA cluster, resolved.
-#[derive(Clone)]
-pub struct ClusterConfig {
-    /// The peer node's base URL (ends with `/`).
-    pub peer: reqwest::Url,
-    /// The shared secret for node-to-node calls.
-    pub secret: String,
-    pub lease_ttl: std::time::Duration,
-    pub lease_renew: std::time::Duration,
-    /// How the peer's certificate is checked when its URL is `https://`.
-    pub peer_trust: tls::Trust,
-}
-
-impl std::fmt::Debug for ClusterConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClusterConfig")
-            .field("peer", &self.peer.as_str())
-            .field("secret", &"<hidden>")
-            .field("lease_ttl", &self.lease_ttl)
-            .field("lease_renew", &self.lease_renew)
-            .field("peer_trust", &self.peer_trust)
-            .finish()
-    }
-}
-
-impl ClusterConfig {
-    fn resolve(
-        args: &ClusterArgs,
-        file: &ClusterFileConfig,
-        storage: &StorageConfig,
-    ) -> anyhow::Result<Option<Self>> {
-        let peer = args.cluster_peer.clone().or(file.peer.clone());
-        let secret_file = args
-            .cluster_secret_file
-            .clone()
-            .or(file.secret_file.clone());
-        let (peer, secret_file) = match (peer, secret_file) {
-            (None, None) => return Ok(None),
-            (Some(peer), Some(file)) => (peer, file),
-            (Some(_), None) => anyhow::bail!(
-                "--cluster-peer needs --cluster-secret-file: the nodes of a cluster authenticate \
-                 their calls to each other with a shared secret"
-            ),
-            (None, Some(_)) => anyhow::bail!(
-                "--cluster-secret-file needs --cluster-peer: the address of the other node"
-            ),
-        };
-        anyhow::ensure!(
-            storage.database_url.starts_with("postgres://")
-                || storage.database_url.starts_with("postgresql://"),
-            "an HA cluster needs PostgreSQL: both nodes share one database, so give \
-             --database-url postgres://USER@HOST/DB (SQLite is for a single server)"
-        );
-        let mut peer = reqwest::Url::parse(&peer)
-            .with_context(|| format!("`{peer}` is not a valid cluster peer URL"))?;
-        anyhow::ensure!(
-            matches!(peer.scheme(), "http" | "https"),
-            "the cluster peer URL must start with http:// or https://"
-        );
-        if !peer.path().ends_with('/') {
-            let path = format!("{}/", peer.path());
-            peer.set_path(&path);
-        }
-        let secret = std::fs::read_to_string(&secret_file)
-            .with_context(|| {
-                format!(
-                    "cannot read the cluster secret file {}",
-                    secret_file.display()
-                )
-            })?
-            .trim()
-            .to_owned();
-        anyhow::ensure!(
-            secret.len() >= MIN_SECRET_LEN,
-            "the cluster secret in {} is too short: use at least {MIN_SECRET_LEN} characters \
-             (e.g. `openssl rand -hex 32`), the same on both nodes",
-            secret_file.display()
-        );
-        let lease_ttl = match &file.lease_ttl {
-            Some(text) => parse_window(text).context("invalid `cluster.lease_ttl`")?,
-            None => LEASE_TTL,
-        };
-        let lease_renew = match &file.lease_renew {
-            Some(text) => parse_window(text).context("invalid `cluster.lease_renew`")?,
-            None => LEASE_RENEW,
-        };
-        anyhow::ensure!(
-            lease_renew >= std::time::Duration::from_millis(50) && lease_renew * 2 <= lease_ttl,
-            "`cluster.lease_renew` must be at least 50ms and at most half of `cluster.lease_ttl`"
-        );
-        let peer_fingerprint = match &file.peer_fingerprint {
-            Some(text) => {
-                Some(tls::parse_fingerprint(text).context("invalid `cluster.peer_fingerprint`")?)
-            }
-            None => None,
-        };
-        anyhow::ensure!(
-            peer.scheme() == "https" || (peer_fingerprint.is_none() && file.ca_file.is_none()),
-            "`cluster.ca_file` and `cluster.peer_fingerprint` check an https:// peer: give the \
-             peer URL as https://"
-        );
-        Ok(Some(Self {
-            peer,
-            secret,
-            lease_ttl,
-            lease_renew,
-            peer_trust: tls::Trust {
-                ca_file: file.ca_file.clone(),
-                fingerprint: peer_fingerprint,
-            },
-        }))
     }
 }
 
@@ -645,6 +382,9 @@ pub struct Config {
     pub metrics: operations::MetricsConfig,
     /// The time maintenance windows and scheduled jobs run on.
     pub clock: operations::Clock,
+    /// This node's post-check fails on purpose (fault-injection builds only), as
+    /// `SMS_FAIL_POSTCHECK` naming it would, for one of several servers in one test process.
+    pub fail_postcheck: bool,
 }
 
 impl Config {
@@ -850,6 +590,7 @@ impl Config {
             backups,
             metrics,
             clock,
+            fail_postcheck: false,
             transport,
             insecure_http,
             http,
@@ -950,51 +691,4 @@ fn host_name() -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_follow_the_documentation() {
-        let config = Config::resolve(&ServeArgs::default(), FileConfig::default()).unwrap();
-        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(config.storage.data_dir, PathBuf::from("data"));
-        assert_eq!(config.storage.database_url, "sqlite://data/sms.db?mode=rwc");
-        assert_eq!(config.initial.product_version.to_string(), "6.4.0");
-        assert_eq!(config.log_format, LogFormat::Text);
-        assert!(!config.demo);
-    }
-
-    #[test]
-    fn flags_win_over_the_file() {
-        let file: FileConfig = toml::from_str(
-            r#"
-            listen = "0.0.0.0:9000"
-            data_dir = "/var/lib/sms"
-            demo = true
-            [installed]
-            product_version = "6.5.0"
-            "#,
-        )
-        .unwrap();
-        let args = ServeArgs {
-            listen: Some("127.0.0.1:9100".parse().unwrap()),
-            ..ServeArgs::default()
-        };
-        let config = Config::resolve(&args, file).unwrap();
-        assert_eq!(config.listen.to_string(), "127.0.0.1:9100");
-        assert_eq!(config.storage.data_dir, PathBuf::from("/var/lib/sms"));
-        assert!(config.demo);
-        assert_eq!(config.initial.build.to_string(), "6.5.0.1");
-    }
-
-    #[test]
-    fn unknown_keys_and_bad_versions_are_refused() {
-        assert!(toml::from_str::<FileConfig>("lisen = \"x\"").is_err());
-        let file: FileConfig = toml::from_str("[installed]\nproduct_version = \"6.4\"").unwrap();
-        assert!(Config::resolve(&ServeArgs::default(), file).is_err());
-        let file: FileConfig =
-            toml::from_str("[installed]\nproduct_version = \"6.4.0\"\nbuild = \"6.5.0.1\"")
-                .unwrap();
-        assert!(Config::resolve(&ServeArgs::default(), file).is_err());
-    }
-}
+mod tests;

@@ -255,17 +255,33 @@ impl From<ServiceError> for ApiError {
                 code: "job_running",
                 message,
             },
-            err @ ServiceError::NotScheduled { .. } => ApiError::Conflict {
-                code: "job_not_scheduled",
+            err @ (ServiceError::NotScheduled { .. }
+            | ServiceError::AlreadyScheduled { .. }
+            | ServiceError::NoMaintenanceWindow
+            | ServiceError::CannotDownload { .. }
+            | ServiceError::EmailNotConfigured) => ApiError::Conflict {
+                code: err.code(),
                 message: err.to_string(),
             },
-            ServiceError::Invalid { code, message } => ApiError::BadRequest { code, message },
-            ServiceError::NotFound { code, message } => ApiError::NotFound { code, message },
-            ServiceError::Conflict { code, message } => ApiError::Conflict { code, message },
-            ServiceError::Forbidden { code, message } => ApiError::Status {
+            err @ (ServiceError::SamePassword
+            | ServiceError::TimeInPast { .. }
+            | ServiceError::BadWindow { .. }
+            | ServiceError::BadWebhookUrl { .. }
+            | ServiceError::BadWebhookSecret(_)
+            | ServiceError::BadEmailAddress(_)) => ApiError::BadRequest {
+                code: err.code(),
+                message: err.to_string(),
+            },
+            err @ (ServiceError::JobNotFound(_) | ServiceError::TargetNotFound(_)) => {
+                ApiError::NotFound {
+                    code: err.code(),
+                    message: err.to_string(),
+                }
+            }
+            err @ ServiceError::WrongPassword => ApiError::Status {
                 status: StatusCode::FORBIDDEN,
-                code,
-                message,
+                code: err.code(),
+                message: err.to_string(),
             },
             ServiceError::UserExists(_) => ApiError::Conflict {
                 code: "user_exists",

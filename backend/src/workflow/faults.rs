@@ -87,9 +87,10 @@ pub fn crash_point_named(point: &str) {
 #[cfg(not(feature = "fault-injection"))]
 pub fn crash_point_named(_point: &str) {}
 
-/// Whether the post-check must fail on purpose (fault-injection builds only): `1` on every
-/// node, or the name of the one node that fails (an HA cluster's tests).
-pub fn postcheck_fault(node: &str) -> bool {
+/// Whether the post-check must fail on purpose (fault-injection builds only): `asked` by this
+/// server's configuration (`Config::fail_postcheck`: one of several servers in one process), or
+/// `SMS_FAIL_POSTCHECK` is `1` (every node) or names this node.
+pub fn postcheck_fault(node: &str, asked: bool) -> bool {
     cfg!(feature = "fault-injection")
-        && std::env::var(FAIL_POSTCHECK_ENV).is_ok_and(|v| v == "1" || v == node)
+        && (asked || std::env::var(FAIL_POSTCHECK_ENV).is_ok_and(|v| v == "1" || v == node))
 }

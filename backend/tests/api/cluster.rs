@@ -53,12 +53,22 @@ pub(crate) fn node_config(
 const FAST: (Duration, Duration) = (Duration::from_secs(3), Duration::from_millis(500));
 
 async fn pair(vendor: &Vendor, lease: (Duration, Duration)) -> Option<Pair> {
+    pair_with(vendor, lease, |_| {}).await
+}
+
+/// [`pair`], with `adjust_b` applied to node b's configuration first.
+async fn pair_with(
+    vendor: &Vendor,
+    lease: (Duration, Duration),
+    adjust_b: impl FnOnce(&mut backend::config::Config),
+) -> Option<Pair> {
     let pg = PgTestDb::create().await?;
     let secret = tempfile::tempdir().unwrap();
     let [port_a, port_b] = free_ports();
     let url_a = format!("http://127.0.0.1:{port_a}/");
     let url_b = format!("http://127.0.0.1:{port_b}/");
-    let (config_b, dir_b) = node_config("sms-b", port_b, &url_a, &pg, vendor, lease);
+    let (mut config_b, dir_b) = node_config("sms-b", port_b, &url_a, &pg, vendor, lease);
+    adjust_b(&mut config_b);
     let (config_a, dir_a) = node_config("sms-a", port_a, &url_b, &pg, vendor, lease);
     let a = TestApp::start(config_a, dir_a, Some(pg)).await.unwrap();
     let b = TestApp::start(config_b, dir_b, None).await.unwrap();
@@ -540,11 +550,11 @@ async fn a_patch_without_database_changes_reaches_both_nodes() {
 #[tokio::test]
 async fn a_failed_install_on_the_passive_node_is_reported_and_shown_as_a_mismatch() {
     let vendor = Vendor::new();
-    let Some(pair) = pair(&vendor, FAST).await else {
+    // Node b's post-check fails: its own configuration says so, not the test process's
+    // environment, which node a (and any test beside this one under `cargo test`) shares.
+    let Some(pair) = pair_with(&vendor, FAST, |b| b.fail_postcheck = true).await else {
         return;
     };
-    // SAFETY: nextest runs each test in its own process; nothing else reads the environment.
-    unsafe { std::env::set_var("SMS_FAIL_POSTCHECK", "sms-b") };
     pair.a.import_file(&vendor.package(3).write()).await;
     let done = install(&pair.a, "6.4.0.3").await;
     assert_eq!(done["state"], "failed", "{done}");

@@ -427,17 +427,11 @@ impl Auth {
                     .details("wrong current password"),
             )
             .await?;
-            return Err(ServiceError::Forbidden {
-                code: "wrong_password",
-                message: "The current password is wrong: type the one you logged in with.".into(),
-            });
+            return Err(ServiceError::WrongPassword);
         }
         // Only once the current one is proven: the answer says nothing about it before.
         if new == current {
-            return Err(ServiceError::Invalid {
-                code: "same_password",
-                message: "The new password is the current one: choose another.".into(),
-            });
+            return Err(ServiceError::SamePassword);
         }
         let hash = hash_password(new.to_owned()).await?;
         drop(permit);

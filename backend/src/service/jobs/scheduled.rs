@@ -58,17 +58,12 @@ impl Jobs {
         if let Some(other) = &waiting
             && !replace
         {
-            return Err(ServiceError::Conflict {
-                code: "job_already_scheduled",
-                message: format!(
-                    "{} is already scheduled for {} (job {}); only one waits at a time. Replace \
-                     it, or cancel it first.",
-                    describe(other),
-                    other
-                        .scheduled_for
-                        .map_or_else(|| "later".to_owned(), |at| at.to_rfc3339()),
-                    other.id
-                ),
+            return Err(ServiceError::AlreadyScheduled {
+                what: describe(other),
+                when: other
+                    .scheduled_for
+                    .map_or_else(|| "later".to_owned(), |at| at.to_rfc3339()),
+                job: other.id,
             });
         }
         let level = |n: PatchLevel| i32::try_from(n.0).unwrap_or(i32::MAX);
@@ -295,10 +290,7 @@ async fn end_waiting(
 }
 
 fn key(id: i64) -> Result<i32, ServiceError> {
-    i32::try_from(id).map_err(|_| ServiceError::NotFound {
-        code: "job_not_found",
-        message: format!("There is no job {id}."),
-    })
+    i32::try_from(id).map_err(|_| ServiceError::JobNotFound(id))
 }
 
 /// "The install of Patch 6.4.0.5" / "The rollback".

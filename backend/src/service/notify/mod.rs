@@ -127,10 +127,7 @@ impl Notifier {
                 let url = check_url(&url)?;
                 match secret.filter(|s| !s.trim().is_empty()) {
                     Some(secret) => {
-                        send::secret_key(&secret).map_err(|message| ServiceError::Invalid {
-                            code: "invalid_secret",
-                            message,
-                        })?;
+                        send::secret_key(&secret).map_err(ServiceError::BadWebhookSecret)?;
                         (TargetKind::Webhook, url, Some(secret), false)
                     }
                     None => (TargetKind::Webhook, url, Some(new_secret()), true),
@@ -138,19 +135,10 @@ impl Notifier {
             }
             NewTarget::Email { address } => {
                 if !self.email_configured() {
-                    return Err(ServiceError::Conflict {
-                        code: "email_not_configured",
-                        message: "No mail server is set: add an [smtp] section to the \
-                                  configuration (docs/notifications.md) and restart the server, \
-                                  then add the email target."
-                            .into(),
-                    });
+                    return Err(ServiceError::EmailNotConfigured);
                 }
                 let address = address.trim().to_owned();
-                send::check_address(&address).map_err(|message| ServiceError::Invalid {
-                    code: "invalid_email_address",
-                    message,
-                })?;
+                send::check_address(&address).map_err(ServiceError::BadEmailAddress)?;
                 (TargetKind::Email, address, None, false)
             }
         };
@@ -330,10 +318,7 @@ impl Notifier {
     }
 
     async fn live_target(&self, id: i64) -> Result<notification_target::Model, ServiceError> {
-        let not_found = || ServiceError::NotFound {
-            code: "target_not_found",
-            message: format!("There is no notification target {id}."),
-        };
+        let not_found = || ServiceError::TargetNotFound(id);
         let key = i32::try_from(id).map_err(|_| not_found())?;
         notification_target::Entity::find_by_id(key)
             .filter(notification_target::Column::Removed.eq(false))
@@ -421,9 +406,9 @@ fn new_secret() -> String {
 }
 
 fn check_url(text: &str) -> Result<String, ServiceError> {
-    let invalid = |why: &str| ServiceError::Invalid {
-        code: "invalid_target_url",
-        message: format!("`{text}` is not a webhook URL: {why}."),
+    let invalid = |why: &str| ServiceError::BadWebhookUrl {
+        url: text.to_owned(),
+        why: why.to_owned(),
     };
     let url = reqwest::Url::parse(text.trim()).map_err(|err| invalid(&err.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -454,10 +439,7 @@ fn check_url(text: &str) -> Result<String, ServiceError> {
 }
 
 fn id_key(id: i64) -> Result<i32, ServiceError> {
-    i32::try_from(id).map_err(|_| ServiceError::NotFound {
-        code: "target_not_found",
-        message: format!("There is no notification target {id}."),
-    })
+    i32::try_from(id).map_err(|_| ServiceError::TargetNotFound(id))
 }
 
 fn target_from_row(row: notification_target::Model) -> Result<Target, ServiceError> {
@@ -533,13 +515,7 @@ mod tests {
             "http://0.0.0.0:8080/",
         ] {
             let err = check_url(bad).unwrap_err();
-            assert!(matches!(
-                err,
-                ServiceError::Invalid {
-                    code: "invalid_target_url",
-                    ..
-                }
-            ));
+            assert!(matches!(err, ServiceError::BadWebhookUrl { .. }));
         }
         assert!(new_secret().starts_with("whsec_"));
         assert!(send::secret_key(&new_secret()).is_ok());

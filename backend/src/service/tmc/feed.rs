@@ -32,8 +32,46 @@ pub const CLOCK_MARGIN: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedError {
     pub kind: FeedErrorKind,
-    pub code: &'static str,
+    pub code: FeedCode,
     pub message: String,
+}
+
+/// The stable code of a refused feed (docs/tmc-protocol.md, "Refusals").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedCode {
+    CertificateInvalid,
+    ClockSteppedBack,
+    MetadataExpired,
+    MetadataInvalid,
+    MetadataMismatch,
+    MetadataTooLarge,
+    RollbackDetected,
+    RootRotationFailed,
+    StorageError,
+    TargetHashMismatch,
+    ThresholdNotMet,
+    TmcUnreachable,
+    TrustRootInvalid,
+}
+
+impl FeedCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedCode::CertificateInvalid => "certificate_invalid",
+            FeedCode::ClockSteppedBack => "clock_stepped_back",
+            FeedCode::MetadataExpired => "metadata_expired",
+            FeedCode::MetadataInvalid => "metadata_invalid",
+            FeedCode::MetadataMismatch => "metadata_mismatch",
+            FeedCode::MetadataTooLarge => "metadata_too_large",
+            FeedCode::RollbackDetected => "rollback_detected",
+            FeedCode::RootRotationFailed => "root_rotation_failed",
+            FeedCode::StorageError => "storage_error",
+            FeedCode::TargetHashMismatch => "target_hash_mismatch",
+            FeedCode::ThresholdNotMet => "threshold_not_met",
+            FeedCode::TmcUnreachable => "tmc_unreachable",
+            FeedCode::TrustRootInvalid => "trust_root_invalid",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +83,7 @@ pub enum FeedErrorKind {
 }
 
 impl FeedError {
-    fn refused(code: &'static str, message: impl Into<String>) -> Self {
+    fn refused(code: FeedCode, message: impl Into<String>) -> Self {
         Self {
             kind: FeedErrorKind::Refused,
             code,
@@ -175,14 +213,14 @@ impl Feed<'_> {
     pub async fn check(&self, trusted_root: &[u8]) -> Result<FeedCheck, FeedError> {
         let join = |path: &str| {
             self.base.join(path).map_err(|err| {
-                FeedError::refused("metadata_invalid", format!("bad TMC address: {err}"))
+                FeedError::refused(FeedCode::MetadataInvalid, format!("bad TMC address: {err}"))
             })
         };
         let metadata = join(METADATA_PATH)?;
         let targets = join(TARGETS_PATH)?;
         std::fs::create_dir_all(self.cache).map_err(|err| {
             FeedError::refused(
-                "storage_error",
+                FeedCode::StorageError,
                 format!(
                     "cannot create the TUF cache {}: {err}",
                     self.cache.display()
@@ -200,7 +238,7 @@ impl Feed<'_> {
                 .map(|root| root.signed.version.get())
                 .map_err(|err| {
                     FeedError::refused(
-                        "trust_root_invalid",
+                        FeedCode::TrustRootInvalid,
                         format!("the trusted root metadata cannot be read: {err}"),
                     )
                 })?;
@@ -220,7 +258,7 @@ impl Feed<'_> {
                 .and_then(|roots| roots.get(&root_version).cloned());
             Some(kept.ok_or_else(|| {
                 FeedError::refused(
-                    "root_rotation_failed",
+                    FeedCode::RootRotationFailed,
                     format!("root version {root_version} was verified but its bytes were not kept"),
                 )
             })?)
@@ -228,25 +266,25 @@ impl Feed<'_> {
             None
         };
         let catalog_name = TargetName::new(FEED_CATALOG_TARGET)
-            .map_err(|err| FeedError::refused("metadata_invalid", err.to_string()))?;
+            .map_err(|err| FeedError::refused(FeedCode::MetadataInvalid, err.to_string()))?;
         let stream = repository
             .read_target(&catalog_name)
             .await
             .map_err(|err| self.classify(&err))?
             .ok_or_else(|| {
                 FeedError::refused(
-                    "metadata_invalid",
+                    FeedCode::MetadataInvalid,
                     "the feed's targets metadata lists no catalog.json",
                 )
             })?;
         let bytes = stream.into_vec().await.map_err(|err| self.classify(&err))?;
         let catalog = FeedCatalog::parse(&bytes)
-            .map_err(|err| FeedError::refused("metadata_invalid", err.to_string()))?;
+            .map_err(|err| FeedError::refused(FeedCode::MetadataInvalid, err.to_string()))?;
         let mut patches = Vec::with_capacity(catalog.patches.len());
         for mut entry in catalog.patches {
             let name = TargetName::new(entry.url.clone()).map_err(|err| {
                 FeedError::refused(
-                    "metadata_invalid",
+                    FeedCode::MetadataInvalid,
                     format!("the catalog names the target `{}`: {err}", entry.url),
                 )
             })?;
@@ -257,7 +295,7 @@ impl Feed<'_> {
                 .get(&name)
                 .ok_or_else(|| {
                     FeedError::refused(
-                        "metadata_invalid",
+                        FeedCode::MetadataInvalid,
                         format!(
                             "the catalog lists {}, which the feed's targets metadata does not",
                             entry.url
@@ -267,7 +305,7 @@ impl Feed<'_> {
             let sha256 = hex::encode(target.hashes.sha256.as_ref());
             if target.length != entry.size || sha256 != entry.sha256 {
                 return Err(FeedError::refused(
-                    "target_hash_mismatch",
+                    FeedCode::TargetHashMismatch,
                     format!(
                         "the catalog's size and SHA-256 of {} are not those its TUF target gives",
                         entry.url
@@ -361,7 +399,7 @@ fn classify(
                 ),
             };
             refused(
-                "metadata_expired",
+                FeedCode::MetadataExpired,
                 format!(
                     "the feed's {} metadata has expired{clock}",
                     role_name(*role)
@@ -373,7 +411,7 @@ fn classify(
             latest_known_time,
             ..
         } => refused(
-            "clock_stepped_back",
+            FeedCode::ClockSteppedBack,
             format!(
                 "this server's clock says {sys_time}, earlier than {latest_known_time}, a time it \
                  has already seen: check the server's clock (the feed is refused until it is \
@@ -386,7 +424,7 @@ fn classify(
             new_version,
             ..
         } => refused(
-            "root_rotation_failed",
+            FeedCode::RootRotationFailed,
             format!(
                 "the TMC's next root after version {current_version} says it is version \
                  {new_version}: root versions cannot be skipped"
@@ -398,7 +436,7 @@ fn classify(
             new_version,
             ..
         } => refused(
-            "rollback_detected",
+            FeedCode::RollbackDetected,
             format!(
                 "the TMC serves {} metadata version {new_version}, older than version \
                  {current_version} this server has already accepted: an old copy is being replayed",
@@ -410,7 +448,7 @@ fn classify(
             snapshot_old,
             ..
         } => refused(
-            "rollback_detected",
+            FeedCode::RollbackDetected,
             format!(
                 "the TMC's timestamp names snapshot version {snapshot_new}, older than version \
                  {snapshot_old} already accepted: an old copy is being replayed"
@@ -418,14 +456,14 @@ fn classify(
         ),
         TufError::SnapshotRoleRollback { role, .. }
         | TufError::SnapshotRoleMissing { role, .. } => refused(
-            "rollback_detected",
+            FeedCode::RollbackDetected,
             format!("the TMC's snapshot names an older {role} than one already accepted"),
         ),
         TufError::VerifyMetadata {
             role: RoleType::Root,
             ..
         } => refused(
-            "root_rotation_failed",
+            FeedCode::RootRotationFailed,
             format!(
                 "the TMC's new root metadata is not signed by enough keys of both the trusted \
                  root and itself ({}); this server keeps trusting its current root",
@@ -435,11 +473,11 @@ fn classify(
         TufError::MaxUpdatesExceeded {
             max_root_updates, ..
         } => refused(
-            "root_rotation_failed",
+            FeedCode::RootRotationFailed,
             format!("the TMC offers more than {max_root_updates} new root versions at once"),
         ),
         TufError::VerifyMetadata { role, .. } => refused(
-            "threshold_not_met",
+            FeedCode::ThresholdNotMet,
             format!(
                 "the feed's {} metadata is not signed by enough of the keys the trusted root \
                  names ({})",
@@ -448,7 +486,7 @@ fn classify(
             ),
         ),
         TufError::VerifyTrustedMetadata { .. } | TufError::ParseTrustedMetadata { .. } => refused(
-            "trust_root_invalid",
+            FeedCode::TrustRootInvalid,
             format!("the trusted root metadata is not valid: {err}"),
         ),
         TufError::VersionMismatch {
@@ -457,7 +495,7 @@ fn classify(
             expected,
             ..
         } => refused(
-            "metadata_mismatch",
+            FeedCode::MetadataMismatch,
             format!(
                 "the TMC served {} metadata version {fetched} where version {expected} was \
                  named: metadata of different versions cannot be mixed",
@@ -465,7 +503,7 @@ fn classify(
             ),
         ),
         TufError::ParseMetadata { role, .. } => refused(
-            "metadata_invalid",
+            FeedCode::MetadataInvalid,
             format!(
                 "the feed's {} metadata is not valid: {err}",
                 role_name(*role)
@@ -476,11 +514,11 @@ fn classify(
         | TufError::DatastoreRemove { .. }
         | TufError::DatastoreSerialize { .. }
         | TufError::DatastoreInit { .. } => refused(
-            "storage_error",
+            FeedCode::StorageError,
             format!("the TUF cache cannot be written ({err}): free space in the data dir"),
         ),
         TufError::Transport { source, url, .. } => transport_error(source, url, base, timeout),
-        other => refused("metadata_invalid", other.to_string()),
+        other => refused(FeedCode::MetadataInvalid, other.to_string()),
     }
 }
 
@@ -507,13 +545,13 @@ fn transport_error(
             match tuf {
                 TufError::HashMismatch { .. } if is_target => {
                     return FeedError::refused(
-                        "target_hash_mismatch",
+                        FeedCode::TargetHashMismatch,
                         format!("{url} does not have the SHA-256 its TUF target gives"),
                     );
                 }
                 TufError::HashMismatch { .. } => {
                     return FeedError::refused(
-                        "metadata_mismatch",
+                        FeedCode::MetadataMismatch,
                         format!(
                             "{url} is not the metadata the role above it names (its SHA-256 \
                              differs): metadata of different versions cannot be mixed"
@@ -522,13 +560,13 @@ fn transport_error(
                 }
                 TufError::MaxSizeExceeded { max_size, .. } if is_target => {
                     return FeedError::refused(
-                        "target_hash_mismatch",
+                        FeedCode::TargetHashMismatch,
                         format!("{url} is longer than the {max_size} bytes its TUF target gives"),
                     );
                 }
                 TufError::MaxSizeExceeded { max_size, .. } => {
                     return FeedError::refused(
-                        "metadata_too_large",
+                        FeedCode::MetadataTooLarge,
                         format!("{url} is larger than {max_size} bytes; it was not read further"),
                     );
                 }
@@ -539,7 +577,7 @@ fn transport_error(
             if let Some(why) = super::certificate_problem(http) {
                 return FeedError {
                     kind: FeedErrorKind::CertificateInvalid,
-                    code: "certificate_invalid",
+                    code: FeedCode::CertificateInvalid,
                     message: format!(
                         "the TMC at {base} has a certificate this server does not trust ({why}): \
                          give its CA with --tmc-ca-file, or check the TMC address"
@@ -548,7 +586,7 @@ fn transport_error(
             }
             return FeedError {
                 kind: FeedErrorKind::Unreachable,
-                code: "tmc_unreachable",
+                code: FeedCode::TmcUnreachable,
                 message: if http.is_timeout() {
                     format!("the TMC did not answer within {} s", timeout.as_secs())
                 } else if http.is_connect() {
@@ -563,7 +601,7 @@ fn transport_error(
     if source.kind() == TransportErrorKind::FileNotFound {
         return FeedError {
             kind: FeedErrorKind::Unreachable,
-            code: "tmc_unreachable",
+            code: FeedCode::TmcUnreachable,
             message: format!(
                 "the TMC has no {url}: does it serve the TUF feed (format 2, `sms tmc serve \
                  --tuf`)?"
@@ -572,7 +610,7 @@ fn transport_error(
     }
     FeedError {
         kind: FeedErrorKind::Unreachable,
-        code: "tmc_unreachable",
+        code: FeedCode::TmcUnreachable,
         message: format!("fetching {url} failed: {}", describe_source(source)),
     }
 }

@@ -23,7 +23,7 @@ use crate::service::events::Events;
 use crate::storage::db::Db;
 use crate::storage::entity::{tmc_patch, tmc_state, tuf_root};
 
-use feed::{Clocks, Feed, FeedError, FeedErrorKind};
+use feed::{Clocks, Feed, FeedCode, FeedError, FeedErrorKind};
 
 /// The single `tmc_state` row.
 const ROW_ID: i32 = 1;
@@ -358,9 +358,14 @@ impl TmcSync {
                 );
                 let clock = clock.or_else(|| {
                     // Expired metadata may be a clock far ahead: show both clocks.
-                    (code == "metadata_expired")
-                        .then(|| self.tmc_clock(now))
-                        .flatten()
+                    let expired = matches!(
+                        &err,
+                        CheckError::Feed(FeedError {
+                            code: FeedCode::MetadataExpired,
+                            ..
+                        })
+                    );
+                    expired.then(|| self.tmc_clock(now)).flatten()
                 });
                 self.update_status(|s| {
                     s.connection = connection;
@@ -558,7 +563,7 @@ fn failure(err: &CheckError) -> (TmcConnection, &'static str, String) {
                 FeedErrorKind::CertificateInvalid => TmcConnection::CertificateInvalid,
                 FeedErrorKind::Refused => TmcConnection::Invalid,
             },
-            feed.code,
+            feed.code.as_str(),
             feed.message.clone(),
         ),
         CheckError::Storage(e) => (

@@ -31,6 +31,8 @@ pub struct InstallEngine {
     pub base_build: Build,
     /// This node's name (fault injection may fail one node's post-check).
     pub node_name: String,
+    /// `Config::fail_postcheck`: this node's post-check fails (fault-injection builds only).
+    pub fail_postcheck: bool,
     /// How long a new level's server has to come up.
     pub start_timeout: std::time::Duration,
     /// The backup a patch that changes the database takes first.

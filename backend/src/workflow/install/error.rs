@@ -113,7 +113,7 @@ impl From<ServiceError> for PatchJobError {
                 code: "job_not_scheduled",
                 message: err.to_string(),
             },
-            ServiceError::Conflict { code, message } => Self::conflict(code, message),
+            err if err.is_refusal() => Self::conflict(err.code(), err.to_string()),
             ServiceError::Migration(err) => Self::failed(err.code(), err.to_string()),
             other => Self::failed("internal_error", format!("{other}")),
         }

@@ -142,7 +142,7 @@ pub(super) async fn postcheck(
             format!("The check after the switch failed: {why}."),
         )
     };
-    if crate::workflow::faults::postcheck_fault(&engine.node_name) {
+    if crate::workflow::faults::postcheck_fault(&engine.node_name, engine.fail_postcheck) {
         return Err(fail(
             "the post-check was made to fail (fault injection)".into(),
         ));

@@ -113,9 +113,9 @@ impl Maintenance {
     ) -> Result<MaintenanceView, ServiceError> {
         let now = self.clock.now();
         for (position, entry) in new.windows.iter().enumerate() {
-            parse_window::<Tz>(entry, now).map_err(|err| ServiceError::Invalid {
-                code: err.code(),
-                message: format!("Window {}: {err}", position + 1),
+            parse_window::<Tz>(entry, now).map_err(|error| ServiceError::BadWindow {
+                position: position + 1,
+                error,
             })?;
         }
         let details = format!(
@@ -242,14 +242,9 @@ impl Maintenance {
             }),
             When::At(at) => {
                 if at < now - TimeDelta::minutes(1) {
-                    return Err(ServiceError::Invalid {
-                        code: "invalid_when",
-                        message: format!(
-                            "{} is in the past (the server's time is {}); give a later time, or \
-                             \"now\".",
-                            at.to_rfc3339(),
-                            now.to_rfc3339()
-                        ),
+                    return Err(ServiceError::TimeInPast {
+                        when: at.to_rfc3339(),
+                        now: now.to_rfc3339(),
                     });
                 }
                 Ok(Opening {
@@ -259,14 +254,8 @@ impl Maintenance {
             }
             When::NextWindow => {
                 let settings = self.settings().await?;
-                window::current_or_next(&parsed(&settings, now), now).ok_or_else(|| {
-                    ServiceError::Conflict {
-                        code: "no_maintenance_window",
-                        message: "No maintenance window is set: add one under Admin > \
-                                  Maintenance, or install now."
-                            .into(),
-                    }
-                })
+                window::current_or_next(&parsed(&settings, now), now)
+                    .ok_or(ServiceError::NoMaintenanceWindow)
             }
         }
     }
@@ -287,11 +276,9 @@ impl Maintenance {
             // Already on its way, or there: the scheduled install waits for it or uses it.
             Err(DownloadError::Running(..) | DownloadError::AlreadyDownloaded(_)) => Ok(()),
             Err(DownloadError::Service(err)) => Err(err.into()),
-            Err(err) => Err(ServiceError::Conflict {
-                code: "download_failed",
-                message: format!(
-                    "Patch {id} is not in the patch repository and cannot be downloaded: {err}."
-                ),
+            Err(err) => Err(ServiceError::CannotDownload {
+                patch: id,
+                reason: err.to_string(),
             }
             .into()),
         }

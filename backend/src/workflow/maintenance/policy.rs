@@ -89,8 +89,9 @@ impl Maintenance {
                 )
                 .await
             }
-            Err(ScheduleError::Service(ServiceError::Conflict { code, message })) => {
-                self.decide(patch.id, code, message, false).await
+            Err(ScheduleError::Service(err)) if err.is_refusal() => {
+                self.decide(patch.id, err.code(), err.to_string(), false)
+                    .await
             }
             Err(ScheduleError::Service(err)) => Err(err),
         }
