@@ -145,7 +145,8 @@ impl tough::Transport for HttpTransport {
             *clocks = Some((date.with_timezone(&Utc), Utc::now()));
         }
         let status = response.status();
-        if status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::GONE {
+        // 404 Not Found, 410 Gone: no such file (read as numbers: status codes are http's).
+        if matches!(status.as_u16(), 404 | 410) {
             return Err(TransportError::new(
                 TransportErrorKind::FileNotFound,
                 url.as_str(),
