@@ -25,7 +25,7 @@ const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    backend::config::install_tls_provider();
+    backend::net::install_tls_provider();
     let admin_url = std::env::var(testkit::pg::POSTGRES_URL_VAR)
         .unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned());
     // Dropped (after the nodes stopped) when `run` is done, whatever its outcome.

@@ -34,7 +34,7 @@ const RETRY: Duration = Duration::from_millis(100);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    backend::config::install_tls_provider();
+    backend::net::install_tls_provider();
     let work = tempfile::tempdir().context("cannot create the bench's working folder")?;
     let vendor = Vendor::new();
     let server = process::serve_trusting(

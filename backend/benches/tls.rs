@@ -23,7 +23,7 @@ const RUN: Duration = Duration::from_secs(4);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    backend::config::install_tls_provider();
+    backend::net::install_tls_provider();
     for tls in [false, true] {
         let work = tempfile::tempdir().context("cannot create the bench's working folder")?;
         let data = work.path().join("data");

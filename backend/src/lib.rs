@@ -1,13 +1,15 @@
 //! The SMS server: JSON API, storage, the web client's files, and the `sms` command line.
 //!
 //! The modules are layers that only point down (`backend/layers.txt`, `docs/architecture.md`):
-//! `cli` -> `app` -> `http` -> `workflow` -> `service` -> `package` / `storage` / `config`;
-//! `tools` (the TMC server and the device simulator) stand beside `http`.
+//! `cli` -> `app` -> `http` -> `workflow` -> `service` -> `package` / `storage` / `config` /
+//! `net` / `clock`; `tools` (the TMC server and the device simulator) stand beside `http`.
 
 pub mod app;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod http;
+pub mod net;
 pub mod package;
 pub mod service;
 pub mod storage;

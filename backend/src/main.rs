@@ -4,6 +4,6 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    backend::config::install_tls_provider();
+    backend::net::install_tls_provider();
     backend::cli::run().await
 }

@@ -24,7 +24,7 @@ pub const JOB_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A new client that keeps cookies (so a login sticks).
 pub fn new_client() -> Client {
-    backend::config::install_tls_provider();
+    backend::net::install_tls_provider();
     Client::builder()
         .cookie_store(true)
         .build()
@@ -34,7 +34,7 @@ pub fn new_client() -> Client {
 /// A cookie-keeping client whose connections come from the loopback address `from` (e.g.
 /// `[127, 0, 0, 2]`): another source address for a server that listens on 127.0.0.1.
 pub fn client_from(from: [u8; 4]) -> Client {
-    backend::config::install_tls_provider();
+    backend::net::install_tls_provider();
     Client::builder()
         .cookie_store(true)
         .local_address(std::net::IpAddr::from(from))
@@ -83,7 +83,7 @@ impl Api {
     /// A new client of the HTTPS server at `base_url` that trusts only the certificate(s) in
     /// `cert_pem`.
     pub fn trusting(base_url: &str, cert_pem: &[u8]) -> Self {
-        backend::config::install_tls_provider();
+        backend::net::install_tls_provider();
         let certs = reqwest::Certificate::from_pem_bundle(cert_pem).expect("a PEM certificate");
         Self {
             client: Client::builder()

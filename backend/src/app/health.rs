@@ -22,7 +22,7 @@ impl Probe {
     pub fn new(addr: SocketAddr, tls: bool, timeout: Duration) -> Result<Self, String> {
         let scheme = if tls { "https" } else { "http" };
         let url = format!("{scheme}://{}/api/v1/health", reachable(addr));
-        crate::config::install_tls_provider();
+        crate::net::install_tls_provider();
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .no_proxy()

@@ -182,7 +182,7 @@ impl Application {
         handed: Option<Handed>,
     ) -> anyhow::Result<(Self, Option<AdminLogin>)> {
         let mut config = config;
-        crate::config::install_tls_provider();
+        crate::net::install_tls_provider();
         let tls = crate::app::tls::server_tls(&config)?;
         // Demo mode needs the demo vendor key before the TMC starts.
         trusted_keys(&config)?;

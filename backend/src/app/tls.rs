@@ -8,7 +8,8 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::app::demo::write_private_file;
-use crate::config::{Config, Transport, install_tls_provider};
+use crate::config::{Config, Transport};
+use crate::net::install_tls_provider;
 use crate::service::certificate::ServerCertificate;
 
 /// The folder of the data dir holding the self-signed certificate.

@@ -386,7 +386,7 @@ async fn tmc(config: &Config) -> (Check, Option<DateTime<Utc>>) {
         };
         return (Check::ok(NAME, found), None);
     };
-    crate::config::install_tls_provider();
+    crate::net::install_tls_provider();
     // The client the server's TMC sync uses: the same trust, the same redirect rule.
     let client = match tmc::http_client(&config.tmc.trust) {
         Ok(client) => client,

@@ -91,17 +91,16 @@ impl Remote {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        let trust = crate::config::tls::Trust {
+        let trust = crate::net::Trust {
             ca_file: args.ca_file.clone(),
             fingerprint: match &args.fingerprint {
-                Some(text) => Some(crate::config::tls::parse_fingerprint(text)?),
+                Some(text) => Some(crate::net::parse_fingerprint(text)?),
                 None => None,
             },
         };
-        let http =
-            crate::config::tls::trusting(reqwest::Client::builder().cookie_store(true), &trust)?
-                .build()
-                .context("cannot build the HTTP client")?;
+        let http = crate::net::trusting(reqwest::Client::builder().cookie_store(true), &trust)?
+            .build()
+            .context("cannot build the HTTP client")?;
         let remote = Self { http, base };
         let body = LoginRequest {
             username: args.user.clone(),

@@ -70,7 +70,7 @@ pub(super) async fn tmc_serve(
     let expires_in = expires_in.as_str();
     let tls = match tls {
         Some((cert, key)) => {
-            crate::config::install_tls_provider();
+            crate::net::install_tls_provider();
             let certificate = ServerCertificate::load(&cert, &key).with_context(|| {
                 format!(
                     "cannot serve HTTPS with {} and {}",

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use serde::Deserialize;
 
-use super::{ClusterArgs, StorageConfig, parse_window, tls};
+use super::{ClusterArgs, StorageConfig, parse_window};
+use crate::net;
 
 /// `[cluster]`: the HA cluster this node belongs to.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -40,7 +41,7 @@ pub struct ClusterConfig {
     pub lease_ttl: std::time::Duration,
     pub lease_renew: std::time::Duration,
     /// How the peer's certificate is checked when its URL is `https://`.
-    pub peer_trust: tls::Trust,
+    pub peer_trust: net::Trust,
 }
 
 impl std::fmt::Debug for ClusterConfig {
@@ -122,7 +123,7 @@ impl ClusterConfig {
         );
         let peer_fingerprint = match &file.peer_fingerprint {
             Some(text) => {
-                Some(tls::parse_fingerprint(text).context("invalid `cluster.peer_fingerprint`")?)
+                Some(net::parse_fingerprint(text).context("invalid `cluster.peer_fingerprint`")?)
             }
             None => None,
         };
@@ -136,7 +137,7 @@ impl ClusterConfig {
             secret,
             lease_ttl,
             lease_renew,
-            peer_trust: tls::Trust {
+            peer_trust: net::Trust {
                 ca_file: file.ca_file.clone(),
                 fingerprint: peer_fingerprint,
             },

@@ -12,7 +12,6 @@ mod args;
 mod cluster;
 mod http;
 pub mod operations;
-pub mod tls;
 
 pub use args::{ClusterArgs, LogFormat, PackageArgs, ServeArgs, StorageArgs, TlsArgs, TmcArgs};
 pub use cluster::{ClusterConfig, ClusterFileConfig, LEASE_RENEW, LEASE_TTL, MIN_SECRET_LEN};
@@ -63,13 +62,6 @@ pub struct FileConfig {
     pub storage: StorageFileConfig,
     #[serde(default)]
     pub backups: operations::BackupsFileConfig,
-}
-
-/// Installs ring as the process's TLS crypto provider (the only one built in). Every process
-/// calls it before it makes its first HTTP client or TLS configuration; later calls do nothing.
-pub fn install_tls_provider() {
-    // An error only says a provider is installed already: the same one, as it is the only one.
-    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// `[audit]`: how much of the audit log is kept.
@@ -167,7 +159,7 @@ pub struct TmcConfig {
     /// How long one request to the TMC (or a pause in a download) may take.
     pub timeout: std::time::Duration,
     /// How an https:// TMC's certificate is checked: the system's roots, plus this.
-    pub trust: tls::Trust,
+    pub trust: crate::net::Trust,
     /// The feed's first trusted TUF root metadata (`--trust-root`); the database's newest
     /// verified root wins over it once there is one.
     pub trust_root: Option<PathBuf>,
@@ -381,7 +373,7 @@ pub struct Config {
     /// Who may read `/metrics`.
     pub metrics: operations::MetricsConfig,
     /// The time maintenance windows and scheduled jobs run on.
-    pub clock: operations::Clock,
+    pub clock: crate::clock::Clock,
     /// This node's post-check fails on purpose (fault-injection builds only), as
     /// `SMS_FAIL_POSTCHECK` naming it would, for one of several servers in one test process.
     pub fail_postcheck: bool,
@@ -581,9 +573,9 @@ impl Config {
         let backups = operations::BackupsConfig::resolve(&file.backups, &storage.data_dir)?;
         let metrics = operations::MetricsConfig::resolve(&file.metrics)?;
         #[cfg(feature = "fault-injection")]
-        let clock = operations::Clock::from_env()?;
+        let clock = crate::clock::Clock::from_env()?;
         #[cfg(not(feature = "fault-injection"))]
-        let clock = operations::Clock::system();
+        let clock = crate::clock::Clock::system();
         Ok(Self {
             smtp,
             notify,
@@ -607,7 +599,7 @@ impl Config {
                 url: tmc_url,
                 interval: tmc_interval,
                 timeout: tmc_timeout,
-                trust: tls::Trust {
+                trust: crate::net::Trust {
                     ca_file: args.tmc.tmc_ca_file.clone().or(file.tmc.ca_file.clone()),
                     fingerprint: None,
                 },

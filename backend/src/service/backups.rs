@@ -12,7 +12,8 @@ use shared::backup::{BackupInfo, BackupReason, DatabaseKind};
 use shared::notify::EventType;
 use shared::panel::{JobInfo, JobKind};
 
-use crate::config::operations::{BackupSchedule, BackupsConfig, Clock};
+use crate::clock::Clock;
+use crate::config::operations::{BackupSchedule, BackupsConfig};
 use crate::service::audit::{Audit, AuditEvent};
 use crate::service::jobs::Jobs;
 use crate::service::notify::{Notice, Notifier};

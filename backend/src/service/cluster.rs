@@ -69,7 +69,7 @@ impl Cluster {
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(PEER_TIMEOUT);
-        let http = crate::config::tls::trusting(builder, &config.peer_trust)?.build()?;
+        let http = crate::net::trusting(builder, &config.peer_trust)?.build()?;
         Ok(Self {
             inner: Some(Arc::new(Inner {
                 db,

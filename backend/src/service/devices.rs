@@ -102,7 +102,7 @@ fn connection_refused(err: &reqwest::Error) -> bool {
 /// The client that talks to devices: no redirects (a device answers itself), no proxy from the
 /// environment, the checked resolver, and time limits on connecting, on every read and in all.
 fn device_client() -> reqwest::Result<reqwest::Client> {
-    crate::config::install_tls_provider();
+    crate::net::install_tls_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()

@@ -356,7 +356,7 @@ async fn the_first_admin_with_a_made_up_password_must_choose_a_new_one_first() {
         &[],
     );
     let printed = one_time_password(&served.lines);
-    backend::config::install_tls_provider();
+    backend::net::install_tls_provider();
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .build()

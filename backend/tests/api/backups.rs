@@ -366,7 +366,7 @@ async fn a_scheduled_backup_is_taken_when_its_time_comes() {
         .unwrap()
         .with_timezone(&chrono::Utc);
     let app = app(&vendor, None, |config| {
-        config.clock = backend::config::operations::Clock::starting_at(start, 20);
+        config.clock = backend::clock::Clock::starting_at(start, 20);
         config.backups = backend::config::operations::BackupsConfig::resolve(
             &backend::config::operations::BackupsFileConfig {
                 schedule: Some("0 3 * * *".into()),

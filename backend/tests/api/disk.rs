@@ -479,7 +479,7 @@ async fn a_scheduled_install_without_room_fails_in_its_window_with_insufficient_
     let start = chrono::DateTime::parse_from_rfc3339("2027-05-04T01:59:00Z")
         .unwrap()
         .with_timezone(&chrono::Utc);
-    config.clock = backend::config::operations::Clock::starting_at(start, 20);
+    config.clock = backend::clock::Clock::starting_at(start, 20);
     let app = TestApp::start(config, data_dir, None).await.unwrap();
     app.login_admin().await;
     app.import_file(&vendor.package(3).write()).await;

@@ -248,7 +248,7 @@ async fn connections_past_the_limit_wait_until_one_closes() {
         .collect();
     // Let the server take all of them in.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    backend::config::install_tls_provider();
+    backend::net::install_tls_provider();
     let waiting = reqwest::Client::new()
         .get(app.url("/api/v1/health"))
         .timeout(Duration::from_millis(800))

@@ -93,7 +93,7 @@ async fn an_install_runs_the_levels_executable_client_and_migrations_and_a_rollb
         "the supervisor stays"
     );
     // The package's web client is served.
-    backend::config::install_tls_provider();
+    backend::net::install_tls_provider();
     let page = reqwest::get(format!("{}/", server.url))
         .await
         .unwrap()
@@ -113,7 +113,7 @@ async fn an_install_runs_the_levels_executable_client_and_migrations_and_a_rollb
     let (level, pid, _) = running(&api).await;
     assert_eq!(level, 0);
     assert_eq!(exe_of(pid), std::fs::canonicalize(SMS).unwrap());
-    backend::config::install_tls_provider();
+    backend::net::install_tls_provider();
     let page = reqwest::get(format!("{}/", server.url))
         .await
         .unwrap()
@@ -411,7 +411,7 @@ async fn under_the_supervisor_a_simulated_reboot_closes_the_socket_and_the_new_l
         "a window in which connections are refused (the reboot)",
         std::time::Duration::from_secs(30),
         || async {
-            backend::config::install_tls_provider();
+            backend::net::install_tls_provider();
             match reqwest::get(format!("{}/api/v1/health", server.url)).await {
                 Err(err) if err.is_connect() => Ok(()),
                 Err(err) => Err(err.to_string()),

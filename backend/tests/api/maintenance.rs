@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
+use backend::clock::Clock;
 use backend::config::Config;
-use backend::config::operations::Clock;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use testkit::{TestApp, Vendor, assert_error, eventually, spawn_app_with};

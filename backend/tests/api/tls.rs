@@ -32,7 +32,7 @@ fn port_of(url: &str) -> u16 {
 
 /// A client that trusts only the certificate in `cert_pem`.
 fn trusting(cert_pem: &[u8]) -> reqwest::Client {
-    backend::config::install_tls_provider();
+    backend::net::install_tls_provider();
     reqwest::Client::builder()
         .tls_certs_only(reqwest::Certificate::from_pem_bundle(cert_pem).unwrap())
         .cookie_store(true)
@@ -172,7 +172,7 @@ async fn a_given_certificate_is_served_and_a_key_that_does_not_fit_is_refused() 
 
 #[tokio::test]
 async fn plain_http_on_a_non_loopback_address_only_on_purpose() {
-    backend::config::install_tls_provider();
+    backend::net::install_tls_provider();
     let dir = tempfile::tempdir().unwrap();
     let served = serve_everywhere(&dir.path().join("data"), &["--insecure-http"]);
     assert!(served.url.starts_with("http://"), "{}", served.url);

@@ -819,7 +819,7 @@ async fn sms_tmc_serve_serves_a_signed_catalog_and_packages_with_range() {
     let vendor = Vendor::new();
     let file = add(&vendor, 4, 32);
     let (_tmc, url) = sms_tmc_serve(&vendor, &[]);
-    backend::config::install_tls_provider();
+    backend::net::install_tls_provider();
     let http = reqwest::Client::new();
     let json = http
         .get(format!("{url}v1/catalog.json"))
@@ -859,7 +859,7 @@ async fn sms_tmc_serve_serves_a_signed_catalog_and_packages_with_range() {
 /// `router` over HTTPS on a loopback port, with a new self-signed certificate for 127.0.0.1:
 /// its URL and the certificate's PEM.
 async fn serve_https(router: axum::Router) -> (String, String) {
-    backend::config::install_tls_provider();
+    backend::net::install_tls_provider();
     let key = rcgen::KeyPair::generate().unwrap();
     let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".into()])
         .unwrap()
@@ -1017,7 +1017,7 @@ async fn a_scheduled_install_downloads_its_package_at_once_and_installs_it_in_it
         config.tmc.interval = Duration::from_secs(3600);
         config.tmc.timeout = Duration::from_secs(1);
         config.system.reboot_window = Duration::from_millis(400);
-        config.clock = backend::config::operations::Clock::starting_at(start, 20);
+        config.clock = backend::clock::Clock::starting_at(start, 20);
     })
     .await;
     app.login_admin().await;

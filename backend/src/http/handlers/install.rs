@@ -5,12 +5,13 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use shared::api::ErrorResponse;
-use shared::maintenance::{RollbackRequest, ScheduleRequest, When};
+use shared::maintenance::{RollbackRequest, ScheduleRequest};
 use shared::panel::JobInfo;
 
 use crate::http::error::{ApiError, Json, Path, optional_json};
 use crate::http::extract::{Admin, Source};
 use crate::http::state::AppState;
+use crate::workflow::maintenance::Later;
 
 /// Installs a patch from the patch repository: answers at once with the job, whose stages
 /// (`verify`, `precheck`, `stop_clients`, `stage_payload`, `switch`, `restart` or `reboot`,
@@ -43,10 +44,20 @@ pub async fn install(
 ) -> Result<(StatusCode, Json<JobInfo>), ApiError> {
     let id = super::patches::parse_id(&id)?;
     let request: ScheduleRequest = optional_json(&body)?;
-    let job = state
-        .maintenance
-        .schedule_install(id, request.when, request.replace, &admin.username, source)
-        .await?;
+    let job = match Later::of(request.when) {
+        None => {
+            state
+                .patching
+                .start_install(id, &admin.username, source)
+                .await?
+        }
+        Some(later) => {
+            state
+                .maintenance
+                .schedule_install(id, later, request.replace, &admin.username, source)
+                .await?
+        }
+    };
     Ok((StatusCode::ACCEPTED, Json(job)))
 }
 
@@ -77,8 +88,27 @@ pub async fn rollback(
     body: Bytes,
 ) -> Result<(StatusCode, Json<JobInfo>), ApiError> {
     let request: RollbackRequest = optional_json(&body)?;
-    let job = if request.restore_backup {
-        if request.schedule.when != When::Now {
+    let later = Later::of(request.schedule.when);
+    let job = match (later, request.restore_backup) {
+        (None, false) => {
+            state
+                .patching
+                .start_rollback(&admin.username, source)
+                .await?
+        }
+        (None, true) => {
+            state
+                .patching
+                .start_rollback_restoring(&admin.username, source)
+                .await?
+        }
+        (Some(later), false) => {
+            state
+                .maintenance
+                .schedule_rollback(later, request.schedule.replace, &admin.username, source)
+                .await?
+        }
+        (Some(_), true) => {
             return Err(ApiError::BadRequest {
                 code: "invalid_when",
                 message: "A rollback that restores a backup runs now: leave out `when`, or \
@@ -86,20 +116,6 @@ pub async fn rollback(
                     .into(),
             });
         }
-        state
-            .patching
-            .start_rollback_restoring(&admin.username, source)
-            .await?
-    } else {
-        state
-            .maintenance
-            .schedule_rollback(
-                request.schedule.when,
-                request.schedule.replace,
-                &admin.username,
-                source,
-            )
-            .await?
     };
     Ok((StatusCode::ACCEPTED, Json(job)))
 }

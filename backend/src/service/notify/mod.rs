@@ -20,7 +20,8 @@ use shared::notify::{
 };
 use shared::panel::{JobInfo, JobKind, JobState, ServerEvent};
 
-use crate::config::operations::{Clock, NotifyConfig, SmtpConfig};
+use crate::clock::Clock;
+use crate::config::operations::{NotifyConfig, SmtpConfig};
 use crate::service::ServiceError;
 use crate::service::audit::{self, AuditEvent};
 use crate::service::events::Events;

@@ -114,12 +114,12 @@ pub fn certificate_problem(err: &reqwest::Error) -> Option<String> {
 
 /// The HTTP client the TMC is asked with: its certificate checked against the system's roots
 /// plus `trust`, redirects only to HTTPS on the same host (what `sms doctor` asks with too).
-pub fn http_client(trust: &crate::config::tls::Trust) -> anyhow::Result<reqwest::Client> {
+pub fn http_client(trust: &crate::net::Trust) -> anyhow::Result<reqwest::Client> {
     let builder = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .user_agent(concat!("sms/", env!("CARGO_PKG_VERSION")))
         .redirect(redirect_policy());
-    Ok(crate::config::tls::trusting(builder, trust)?.build()?)
+    Ok(crate::net::trusting(builder, trust)?.build()?)
 }
 
 /// Redirects are followed only to HTTPS on the same host (at most 5): a TMC answer cannot send

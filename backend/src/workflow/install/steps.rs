@@ -159,7 +159,7 @@ pub(super) async fn postcheck(
         )));
     }
     let url = format!("{}/api/v1/health", engine.life.local_url());
-    crate::config::install_tls_provider();
+    crate::net::install_tls_provider();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .no_proxy()

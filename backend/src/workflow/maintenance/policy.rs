@@ -60,7 +60,7 @@ impl Maintenance {
                 .await;
         }
         match self
-            .schedule_install(patch.id, When::NextWindow, false, "policy", None)
+            .schedule_install(patch.id, Later::NextWindow, false, "policy", None)
             .await
         {
             Ok(job) => {

@@ -1,6 +1,7 @@
-//! How this process trusts the HTTPS servers it calls: the system's roots, plus a CA file, or
-//! one certificate pinned by its SHA-256 fingerprint (the peer node of an HA cluster, a server
-//! the CLI talks to). A pinned certificate is the only one accepted, whatever names it holds.
+//! How this process makes TLS connections: the crypto provider it installs, and how its HTTP
+//! clients trust the HTTPS servers they call: the system's roots, plus a CA file, or one
+//! certificate pinned by its SHA-256 fingerprint (the peer node of an HA cluster, a server the
+//! CLI talks to). A pinned certificate is the only one accepted, whatever names it holds.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,7 +13,12 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
 use sha2::{Digest, Sha256};
 
-use crate::config::install_tls_provider;
+/// Installs ring as the process's TLS crypto provider (the only one built in). Every process
+/// calls it before it makes its first HTTP client or TLS configuration; later calls do nothing.
+pub fn install_tls_provider() {
+    // An error only says a provider is installed already: the same one, as it is the only one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
 
 /// Whom to trust beyond the system's roots.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
