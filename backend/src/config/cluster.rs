@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use serde::Deserialize;
 
-use super::{ClusterArgs, StorageConfig, parse_window};
+use super::{ClusterArgs, SHORT, StorageConfig, duration};
 use crate::net;
 
 /// `[cluster]`: the HA cluster this node belongs to.
@@ -110,11 +110,11 @@ impl ClusterConfig {
             secret_file.display()
         );
         let lease_ttl = match &file.lease_ttl {
-            Some(text) => parse_window(text).context("invalid `cluster.lease_ttl`")?,
+            Some(text) => duration("`cluster.lease_ttl`", text, SHORT)?,
             None => LEASE_TTL,
         };
         let lease_renew = match &file.lease_renew {
-            Some(text) => parse_window(text).context("invalid `cluster.lease_renew`")?,
+            Some(text) => duration("`cluster.lease_renew`", text, SHORT)?,
             None => LEASE_RENEW,
         };
         anyhow::ensure!(

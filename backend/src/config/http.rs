@@ -5,10 +5,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use serde::Deserialize;
 
-use super::{TlsArgs, parse_window};
+use super::{SHORT, TlsArgs, duration};
 
 /// `[tls]`: the certificate the server serves HTTPS with.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -71,7 +70,7 @@ impl Transport {
 pub struct HttpFileConfig {
     /// Reverse proxies (addresses or networks, `10.0.0.1`, `10.0.0.0/8`) whose
     /// `X-Forwarded-For` / `X-Forwarded-Proto` are believed; from anyone else they are ignored.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "proxies")]
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The largest JSON request body, in bytes.
     pub max_body_bytes: Option<usize>,
@@ -109,11 +108,11 @@ impl HttpConfig {
     pub(super) fn resolve(file: &HttpFileConfig) -> anyhow::Result<Self> {
         let defaults = Self::default();
         let header_read_timeout = match &file.header_read_timeout {
-            Some(text) => parse_window(text).context("invalid `http.header_read_timeout`")?,
+            Some(text) => duration("`http.header_read_timeout`", text, SHORT)?,
             None => defaults.header_read_timeout,
         };
         let request_timeout = match &file.request_timeout {
-            Some(text) => parse_window(text).context("invalid `http.request_timeout`")?,
+            Some(text) => duration("`http.request_timeout`", text, SHORT)?,
             None => defaults.request_timeout,
         };
         anyhow::ensure!(
@@ -138,4 +137,24 @@ impl HttpConfig {
             max_connections,
         })
     }
+}
+
+/// Proxies as the configuration writes them: a network (`10.0.0.0/8`) or one address
+/// (`10.0.0.5`, the network of that address alone).
+fn proxies<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<ipnet::IpNet>, D::Error> {
+    Vec::<String>::deserialize(deserializer)?
+        .iter()
+        .map(|text| {
+            let text = text.trim();
+            text.parse::<ipnet::IpNet>()
+                .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "`{text}` is neither an address nor a network like 10.0.0.0/8"
+                    ))
+                })
+        })
+        .collect()
 }

@@ -171,47 +171,34 @@ pub const DEMO_TMC_INTERVAL: std::time::Duration = std::time::Duration::from_sec
 /// The default time one TMC request may take.
 pub const TMC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// `90s`, `30m`, `1h`, `2d` or a number of seconds; at least 5 seconds.
-pub fn parse_interval(text: &str) -> anyhow::Result<std::time::Duration> {
-    let text = text.trim();
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
-        Some(at) => text.split_at(at),
-        None => (text, "s"),
-    };
-    let number: u64 = number
-        .parse()
-        .with_context(|| format!("`{text}` is not a duration like 90s, 30m or 1h"))?;
-    let seconds = match unit.trim() {
-        "s" => number,
-        "m" => number.saturating_mul(60),
-        "h" => number.saturating_mul(3600),
-        "d" => number.saturating_mul(86_400),
-        other => anyhow::bail!("unknown unit `{other}` in `{text}`: use s, m, h or d"),
-    };
-    anyhow::ensure!(seconds >= 5, "the TMC interval must be at least 5 seconds");
-    Ok(std::time::Duration::from_secs(seconds))
-}
+/// The shortest and longest durations most settings take.
+pub const SHORT: std::ops::RangeInclusive<std::time::Duration> =
+    std::time::Duration::ZERO..=std::time::Duration::from_secs(3600);
+pub const LONG: std::ops::RangeInclusive<std::time::Duration> =
+    std::time::Duration::from_secs(5)..=std::time::Duration::from_secs(10 * 365 * 86_400);
 
-/// A short duration: `500ms`, `5s` or a number of seconds (at most an hour).
-pub fn parse_window(text: &str) -> anyhow::Result<std::time::Duration> {
+/// A duration as the configuration and the flags write it, one way everywhere: `500ms`, `90s`,
+/// `30m`, `1h`, `2d`, `1h 30m` (humantime's words) or a number of seconds, within `range`;
+/// an error names the `setting`.
+pub fn duration(
+    setting: &str,
+    text: &str,
+    range: std::ops::RangeInclusive<std::time::Duration>,
+) -> anyhow::Result<std::time::Duration> {
     let text = text.trim();
-    let duration = if let Some(ms) = text.strip_suffix("ms") {
-        std::time::Duration::from_millis(
-            ms.trim()
-                .parse()
-                .with_context(|| format!("`{text}` is not a duration like 500ms or 5s"))?,
-        )
+    let parsed = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        text.parse().map(std::time::Duration::from_secs).ok()
     } else {
-        let seconds = text.strip_suffix('s').unwrap_or(text).trim();
-        std::time::Duration::from_secs(
-            seconds
-                .parse()
-                .with_context(|| format!("`{text}` is not a duration like 500ms or 5s"))?,
-        )
+        humantime::parse_duration(text).ok()
     };
+    let duration = parsed.with_context(|| {
+        format!("{setting}: `{text}` is not a duration like 500ms, 90s, 30m, 1h or 2d")
+    })?;
     anyhow::ensure!(
-        duration <= std::time::Duration::from_secs(3600),
-        "`{text}` is longer than an hour"
+        range.contains(&duration),
+        "{setting}: `{text}` must be from {} to {}",
+        humantime::format_duration(*range.start()),
+        humantime::format_duration(*range.end())
     );
     Ok(duration)
 }
@@ -513,16 +500,16 @@ impl Config {
             None => None,
         };
         let tmc_interval = match args.tmc.tmc_interval.clone().or(file.tmc.interval.clone()) {
-            Some(text) => parse_interval(&text).context("invalid TMC interval")?,
+            Some(text) => duration("--tmc-interval (`tmc.interval`)", &text, LONG)?,
             None if demo => DEMO_TMC_INTERVAL,
             None => TMC_INTERVAL,
         };
         let tmc_timeout = match &file.tmc.timeout {
-            Some(text) => parse_interval(text).context("invalid `tmc.timeout`")?,
+            Some(text) => duration("`tmc.timeout`", text, LONG)?,
             None => TMC_TIMEOUT,
         };
         let reboot_window = match &file.system.reboot_window {
-            Some(text) => parse_window(text).context("invalid `system.reboot_window`")?,
+            Some(text) => duration("`system.reboot_window`", text, SHORT)?,
             None => REBOOT_WINDOW,
         };
         let reboot_command = match file.system.reboot_command.clone() {
@@ -535,7 +522,7 @@ impl Config {
         };
         let device_poll_interval = match &file.devices.poll_interval {
             Some(text) => {
-                let interval = parse_window(text).context("invalid `devices.poll_interval`")?;
+                let interval = duration("`devices.poll_interval`", text, SHORT)?;
                 anyhow::ensure!(
                     interval >= std::time::Duration::from_millis(200),
                     "`devices.poll_interval` must be at least 200ms"
@@ -545,7 +532,7 @@ impl Config {
             None => DEVICE_POLL_INTERVAL,
         };
         let start_timeout = match &file.install.start_timeout {
-            Some(text) => parse_window(text).context("invalid `install.start_timeout`")?,
+            Some(text) => duration("`install.start_timeout`", text, SHORT)?,
             None => START_TIMEOUT,
         };
         let cluster = ClusterConfig::resolve(&args.cluster, &file.cluster, &storage)?;

@@ -136,7 +136,7 @@ impl NotifyConfig {
     pub fn resolve(file: &NotifyFileConfig) -> anyhow::Result<Self> {
         let defaults = Self::default();
         let duration = |text: &Option<String>, key: &str, default: Duration| match text {
-            Some(text) => super::parse_interval(text).with_context(|| format!("invalid `{key}`")),
+            Some(text) => super::duration(&format!("`{key}`"), text, super::LONG),
             None => Ok(default),
         };
         Ok(Self {

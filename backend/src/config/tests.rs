@@ -45,3 +45,103 @@ fn unknown_keys_and_bad_versions_are_refused() {
         toml::from_str("[installed]\nproduct_version = \"6.4.0\"\nbuild = \"6.5.0.1\"").unwrap();
     assert!(Config::resolve(&ServeArgs::default(), file).is_err());
 }
+
+/// The shipped configuration file (packaging/sms.toml): as shipped, and with every setting its
+/// reference part lists uncommented.
+fn shipped() -> (String, String) {
+    let text = include_str!("../../../packaging/sms.toml").to_owned();
+    let reference = text
+        .split_once("# Every setting")
+        .map(|(_, rest)| rest)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| line.strip_prefix("# "))
+        .filter(|line| {
+            line.starts_with('[')
+                || line.split_once(" = ").is_some_and(|(key, _)| {
+                    key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                })
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    (text, reference)
+}
+
+#[test]
+fn the_shipped_configuration_file_and_every_setting_it_documents_are_read() {
+    let (text, reference) = shipped();
+    let file: FileConfig = toml::from_str(&text).unwrap();
+    let config = Config::resolve(&ServeArgs::default(), file).unwrap();
+    assert_eq!(config.listen.to_string(), "0.0.0.0:443");
+    // Every documented key has its place (unknown keys are refused), with a value of its type.
+    let every: FileConfig = toml::from_str(&reference).unwrap_or_else(|err| {
+        panic!("packaging/sms.toml documents a setting the server refuses: {err}")
+    });
+    assert!(every.tmc.trust_root.is_some(), "{reference}");
+    assert_eq!(
+        every.http.trusted_proxies.len(),
+        2,
+        "an address and a network"
+    );
+    assert!(every.cluster.peer.is_some() && every.smtp.host.is_some());
+    assert!(reference.lines().count() > 60, "{reference}");
+}
+
+#[test]
+fn every_documented_flag_reads_its_documented_variable() {
+    use clap::Args;
+    let command = ServeArgs::augment_args(clap::Command::new("serve"));
+    let docs = include_str!("../../../docs/cli.md");
+    let serve = docs
+        .split_once("## `sms serve`")
+        .and_then(|(_, rest)| rest.split_once("\n## "))
+        .map(|(table, _)| table)
+        .unwrap_or_default();
+    let mut seen = 0;
+    for row in serve.lines().filter(|l| l.starts_with("| `--")) {
+        let row = row.replace("\\|", "/");
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let flag = cells[1]
+            .trim_matches('`')
+            .trim_start_matches("--")
+            .split([' ', '`'])
+            .next()
+            .unwrap_or_default();
+        let variable = cells[2].split('`').nth(1).unwrap_or_default();
+        let arg = command
+            .get_arguments()
+            .find(|a| a.get_long() == Some(flag))
+            .unwrap_or_else(|| panic!("docs/cli.md documents --{flag}, which sms serve lacks"));
+        assert_eq!(
+            arg.get_env().and_then(|e| e.to_str()),
+            Some(variable),
+            "--{flag} reads another variable than docs/cli.md says"
+        );
+        seen += 1;
+    }
+    assert!(seen >= 18, "only {seen} flags found in docs/cli.md");
+}
+
+#[test]
+fn durations_read_one_way_everywhere_and_errors_name_the_setting() {
+    use std::time::Duration;
+    let read = |text: &str| duration("`x`", text, LONG);
+    assert_eq!(read("90s").unwrap(), Duration::from_secs(90));
+    assert_eq!(read("30m").unwrap(), Duration::from_secs(1800));
+    assert_eq!(read("2d").unwrap(), Duration::from_secs(2 * 86_400));
+    assert_eq!(read("1h 30m").unwrap(), Duration::from_secs(5400));
+    assert_eq!(read(" 3600 ").unwrap(), Duration::from_secs(3600));
+    assert_eq!(
+        duration("`y`", "500ms", SHORT).unwrap(),
+        Duration::from_millis(500)
+    );
+    let soon = read("soon").unwrap_err().to_string();
+    assert!(soon.starts_with("`x`: `soon` is not a duration"), "{soon}");
+    let short = read("2s").unwrap_err().to_string();
+    assert!(short.contains("must be from 5s"), "{short}");
+    let file: FileConfig = toml::from_str("[http]\nrequest_timeout = \"2h\"").unwrap();
+    let long = Config::resolve(&ServeArgs::default(), file)
+        .unwrap_err()
+        .to_string();
+    assert!(long.contains("`http.request_timeout`"), "{long}");
+}
