@@ -139,7 +139,7 @@ async fn app_trusting(vendor: &Vendor, url: &str) -> TestApp {
     app
 }
 
-async fn check(app: &TestApp) -> Value {
+pub(crate) async fn check(app: &TestApp) -> Value {
     let response = app.tmc_check().await;
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
@@ -156,7 +156,7 @@ async fn refused(app: &TestApp, code: &str) -> String {
 }
 
 /// The patch ids the panel offers.
-async fn offered(app: &TestApp) -> Vec<String> {
+pub(crate) async fn offered(app: &TestApp) -> Vec<String> {
     let view = app.get_json("/api/v1/patches").await;
     view["available"]
         .as_array()

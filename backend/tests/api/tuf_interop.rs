@@ -16,9 +16,10 @@ use chrono::Utc;
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use testkit::{TestApp, Vendor, spawn_app_with};
+use testkit::{Vendor, spawn_app_with};
 
 use crate::notifications::test_python;
+use crate::tuf::offered;
 
 /// How long one run of an interop script may take.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -127,17 +128,6 @@ async fn serve_dir(dir: &Path) -> String {
 
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
-}
-
-/// The patch ids the panel offers.
-async fn offered(app: &TestApp) -> Vec<String> {
-    let view = app.get_json("/api/v1/patches").await;
-    view["available"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|row| row["patch"]["id"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 #[tokio::test]

@@ -111,6 +111,19 @@ pub struct FeedCheck {
 /// The TMC's clock, as its last answer's `Date` header said, and when.
 pub type Clocks = Arc<Mutex<Option<(DateTime<Utc>, DateTime<Utc>)>>>;
 
+/// Keeps the TMC's clock from an answer's `Date` header, when it has one.
+pub fn keep_clock(clocks: &Clocks, response: &reqwest::Response) {
+    if let Some(date) = response
+        .headers()
+        .get(reqwest::header::DATE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
+        && let Ok(mut clocks) = clocks.lock()
+    {
+        *clocks = Some((date.with_timezone(&Utc), Utc::now()));
+    }
+}
+
 /// `tough`'s transport over this server's reqwest client: a 404 is `FileNotFound`, every
 /// answer is capped, and the bytes of each `N.root.json` are kept so that the newest root is
 /// stored exactly as it was signed.
@@ -135,15 +148,7 @@ impl tough::Transport for HttpTransport {
             .send()
             .await
             .map_err(other)?;
-        if let Some(date) = response
-            .headers()
-            .get(reqwest::header::DATE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
-            && let Ok(mut clocks) = self.clocks.lock()
-        {
-            *clocks = Some((date.with_timezone(&Utc), Utc::now()));
-        }
+        keep_clock(&self.clocks, &response);
         let status = response.status();
         // 404 Not Found, 410 Gone: no such file (read as numbers: status codes are http's).
         if matches!(status.as_u16(), 404 | 410) {

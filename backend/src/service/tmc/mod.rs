@@ -519,15 +519,7 @@ impl TmcSync {
             .send()
             .await
             .map_err(unreachable)?;
-        if let Some(date) = response
-            .headers()
-            .get(reqwest::header::DATE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
-            && let Ok(mut clocks) = self.clocks.lock()
-        {
-            *clocks = Some((date.with_timezone(&Utc), Utc::now()));
-        }
+        feed::keep_clock(&self.clocks, &response);
         if !response.status().is_success() {
             return Err(CheckError::Unreachable(format!(
                 "the TMC answered {} for {url}",
