@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use serde::Deserialize;
 
-use super::{ClusterArgs, SHORT, StorageConfig, duration};
+use super::{SHORT, StorageConfig, duration};
 use crate::net;
 
 /// `[cluster]`: the HA cluster this node belongs to.
@@ -58,15 +58,11 @@ impl std::fmt::Debug for ClusterConfig {
 
 impl ClusterConfig {
     pub(super) fn resolve(
-        args: &ClusterArgs,
         file: &ClusterFileConfig,
         storage: &StorageConfig,
     ) -> anyhow::Result<Option<Self>> {
-        let peer = args.cluster_peer.clone().or(file.peer.clone());
-        let secret_file = args
-            .cluster_secret_file
-            .clone()
-            .or(file.secret_file.clone());
+        let peer = file.peer.clone();
+        let secret_file = file.secret_file.clone();
         let (peer, secret_file) = match (peer, secret_file) {
             (None, None) => return Ok(None),
             (Some(peer), Some(file)) => (peer, file),

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::{SHORT, TlsArgs, duration};
+use super::{SHORT, duration};
 
 /// `[tls]`: the certificate the server serves HTTPS with.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -34,13 +34,12 @@ pub enum Transport {
 
 impl Transport {
     pub(super) fn resolve(
-        args: &TlsArgs,
         file: &TlsFileConfig,
         listen: SocketAddr,
     ) -> anyhow::Result<(Self, bool)> {
-        let cert = args.tls_cert.clone().or(file.cert.clone());
-        let key = args.tls_key.clone().or(file.key.clone());
-        let insecure = args.insecure_http || file.insecure_http.unwrap_or(false);
+        let cert = file.cert.clone();
+        let key = file.key.clone();
+        let insecure = file.insecure_http.unwrap_or(false);
         let transport = match (cert, key) {
             (Some(cert), Some(key)) => Transport::Https { cert, key },
             (Some(_), None) => {

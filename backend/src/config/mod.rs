@@ -1,5 +1,7 @@
 //! Server configuration: command-line flags, their `SMS_*` environment variables, and an optional
-//! TOML file. A flag (or its variable) wins over the file, the file over the built-in default.
+//! TOML file, merged by figment (`layers.rs`): a flag (or its variable) wins over the file, the
+//! file over the built-in default. `Config::resolve` then checks the merged settings and turns
+//! them into what the server uses.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,6 +13,7 @@ use shared::{Build, ProductVersion};
 mod args;
 mod cluster;
 mod http;
+mod layers;
 pub mod operations;
 
 pub use args::{ClusterArgs, LogFormat, PackageArgs, ServeArgs, StorageArgs, TlsArgs, TmcArgs};
@@ -383,27 +386,35 @@ pub const DEFAULT_BUILD: &str = "6.4.0.9001";
 impl Config {
     /// A configuration with every default, data under `data_dir`; what tests start from.
     pub fn for_data_dir(data_dir: &Path) -> Self {
-        Self::resolve(
-            &ServeArgs {
-                storage: StorageArgs {
-                    data_dir: Some(data_dir.to_owned()),
-                    ..StorageArgs::default()
-                },
-                ..ServeArgs::default()
+        let args = ServeArgs {
+            storage: StorageArgs {
+                data_dir: Some(data_dir.to_owned()),
+                ..StorageArgs::default()
             },
-            FileConfig::default(),
-        )
-        .unwrap_or_else(|_| unreachable!("the built-in defaults are valid"))
+            ..ServeArgs::default()
+        };
+        Self::from_layers(&args, None)
+            .unwrap_or_else(|_| unreachable!("the built-in defaults are valid"))
     }
 
-    /// Reads the file named by `--config` (if any) and merges it with the flags.
+    /// Reads the file named by `--config` (if any) and merges the flags over it.
     pub fn load(args: &ServeArgs) -> anyhow::Result<Self> {
-        let file = read_file_config(args.storage.config.as_deref())?;
-        Self::resolve(args, file)
+        let file = layers::read(args.storage.config.as_deref())?;
+        Self::from_layers(
+            args,
+            file.as_ref()
+                .map(|(name, text)| (name.clone(), text.as_str())),
+        )
     }
 
-    fn resolve(args: &ServeArgs, file: FileConfig) -> anyhow::Result<Self> {
-        let storage = StorageConfig::resolve(&args.storage, &file);
+    /// The configuration of `file` (its name and TOML text) with the flags of `args` over it.
+    pub fn from_layers(args: &ServeArgs, file: Option<(String, &str)>) -> anyhow::Result<Self> {
+        let (settings, figment) = layers::merged(args, file)?;
+        Self::resolve(&settings, &figment)
+    }
+
+    fn resolve(file: &FileConfig, figment: &figment::Figment) -> anyhow::Result<Self> {
+        let storage = StorageConfig::resolve(file);
         let product_version: ProductVersion = file
             .installed
             .product_version
@@ -475,20 +486,21 @@ impl Config {
                 .unwrap_or(limits.max_manifest_bytes),
             max_entries: file.packages.max_entries.unwrap_or(limits.max_entries),
         };
-        let trust_keys = if args.packages.trust_keys.is_empty() {
-            file.trust_keys.clone()
-        } else {
-            args.packages.trust_keys.clone()
-        };
-        let demo = args.demo || file.demo.unwrap_or(false);
-        let tmc_url = match args.tmc.tmc_url.clone().or(file.tmc.url.clone()) {
+        let trust_keys = file.trust_keys.clone();
+        let demo = file.demo.unwrap_or(false);
+        let tmc_url = match file.tmc.url.clone() {
             Some(text) => {
-                let mut url = reqwest::Url::parse(&text)
-                    .with_context(|| format!("`{text}` is not a valid TMC URL"))?;
+                let mut url = reqwest::Url::parse(&text).with_context(|| {
+                    format!(
+                        "`tmc.url`{}: `{text}` is not a valid TMC URL",
+                        layers::origin(figment, "tmc.url")
+                    )
+                })?;
                 anyhow::ensure!(
                     matches!(url.scheme(), "http" | "https"),
-                    "the TMC URL must start with https:// (or http://: the catalog and packages \
-                     are signed, so their integrity does not depend on the transport)"
+                    "`tmc.url`{}: the TMC URL must start with https:// (or http://: the feed and \
+                     the packages are signed, so their integrity does not depend on the transport)",
+                    layers::origin(figment, "tmc.url")
                 );
                 // The base is a folder: `v1/catalog.json` is resolved below it.
                 if !url.path().ends_with('/') {
@@ -499,7 +511,7 @@ impl Config {
             }
             None => None,
         };
-        let tmc_interval = match args.tmc.tmc_interval.clone().or(file.tmc.interval.clone()) {
+        let tmc_interval = match file.tmc.interval.clone() {
             Some(text) => duration("--tmc-interval (`tmc.interval`)", &text, LONG)?,
             None if demo => DEMO_TMC_INTERVAL,
             None => TMC_INTERVAL,
@@ -535,13 +547,12 @@ impl Config {
             Some(text) => duration("`install.start_timeout`", text, SHORT)?,
             None => START_TIMEOUT,
         };
-        let cluster = ClusterConfig::resolve(&args.cluster, &file.cluster, &storage)?;
+        let cluster = ClusterConfig::resolve(&file.cluster, &storage)?;
         let http = HttpConfig::resolve(&file.http)?;
-        let listen = args
+        let listen = file
             .listen
-            .or(file.listen)
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
-        let (transport, insecure_http) = Transport::resolve(&args.tls, &file.tls, listen)?;
+        let (transport, insecure_http) = Transport::resolve(&file.tls, listen)?;
         let audit_defaults = AuditConfig::default();
         let audit = AuditConfig {
             keep_days: file
@@ -587,27 +598,22 @@ impl Config {
                 interval: tmc_interval,
                 timeout: tmc_timeout,
                 trust: crate::net::Trust {
-                    ca_file: args.tmc.tmc_ca_file.clone().or(file.tmc.ca_file.clone()),
+                    ca_file: file.tmc.ca_file.clone(),
                     fingerprint: None,
                 },
-                trust_root: args.tmc.trust_root.clone().or(file.tmc.trust_root.clone()),
+                trust_root: file.tmc.trust_root.clone(),
             },
             trust_keys,
             package_limits,
             listen,
             storage,
-            log_format: args.log_format.or(file.log_format).unwrap_or_default(),
+            log_format: file.log_format.unwrap_or_default(),
             demo,
-            static_dir: args
+            static_dir: file
                 .static_dir
                 .clone()
-                .or(file.static_dir)
                 .unwrap_or_else(|| PathBuf::from("dist")),
-            node_name: args
-                .node_name
-                .clone()
-                .or(file.node_name)
-                .unwrap_or_else(host_name),
+            node_name: file.node_name.clone().unwrap_or_else(host_name),
             initial: InitialInstall {
                 product_version,
                 build,
@@ -620,20 +626,27 @@ impl Config {
 impl StorageConfig {
     /// Resolves storage for the `sms user` commands, which read the same file as `sms serve`.
     pub fn load(args: &StorageArgs) -> anyhow::Result<Self> {
-        let file = read_file_config(args.config.as_deref())?;
-        Ok(Self::resolve(args, &file))
+        let args = ServeArgs {
+            storage: args.clone(),
+            ..ServeArgs::default()
+        };
+        let file = layers::read(args.storage.config.as_deref())?;
+        let (settings, _) = layers::merged(
+            &args,
+            file.as_ref()
+                .map(|(name, text)| (name.clone(), text.as_str())),
+        )?;
+        Ok(Self::resolve(&settings))
     }
 
-    fn resolve(args: &StorageArgs, file: &FileConfig) -> Self {
-        let data_dir = args
+    fn resolve(file: &FileConfig) -> Self {
+        let data_dir = file
             .data_dir
             .clone()
-            .or_else(|| file.data_dir.clone())
             .unwrap_or_else(|| PathBuf::from("data"));
-        let database_url = args
+        let database_url = file
             .database_url
             .clone()
-            .or_else(|| file.database_url.clone())
             .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("sms.db").display()));
         Self {
             data_dir,
@@ -649,16 +662,6 @@ impl StorageConfig {
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
     }
-}
-
-fn read_file_config(path: Option<&Path>) -> anyhow::Result<FileConfig> {
-    let Some(path) = path else {
-        return Ok(FileConfig::default());
-    };
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
-    toml::from_str(&text)
-        .with_context(|| format!("the configuration file {} is not valid", path.display()))
 }
 
 fn host_name() -> String {

@@ -2,9 +2,14 @@
 
 use super::*;
 
+/// The configuration of the TOML `text` (the file `sms.toml`) with the flags of `args` over it.
+fn layered(args: &ServeArgs, text: &str) -> anyhow::Result<Config> {
+    Config::from_layers(args, Some(("the configuration file sms.toml".into(), text)))
+}
+
 #[test]
 fn defaults_follow_the_documentation() {
-    let config = Config::resolve(&ServeArgs::default(), FileConfig::default()).unwrap();
+    let config = Config::from_layers(&ServeArgs::default(), None).unwrap();
     assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
     assert_eq!(config.storage.data_dir, PathBuf::from("data"));
     assert_eq!(config.storage.database_url, "sqlite://data/sms.db?mode=rwc");
@@ -15,35 +20,92 @@ fn defaults_follow_the_documentation() {
 
 #[test]
 fn flags_win_over_the_file() {
-    let file: FileConfig = toml::from_str(
-        r#"
+    let file = r#"
         listen = "0.0.0.0:9000"
         data_dir = "/var/lib/sms"
         demo = true
+        trust_keys = ["/etc/sms/a.pub"]
         [installed]
         product_version = "6.5.0"
-        "#,
-    )
-    .unwrap();
+        [tmc]
+        url = "https://tmc.example/feed"
+        interval = "2h"
+        "#;
     let args = ServeArgs {
         listen: Some("127.0.0.1:9100".parse().unwrap()),
+        packages: PackageArgs {
+            trust_keys: vec!["/flag/b.pub".into()],
+        },
+        tmc: TmcArgs {
+            tmc_interval: Some("90s".into()),
+            ..TmcArgs::default()
+        },
         ..ServeArgs::default()
     };
-    let config = Config::resolve(&args, file).unwrap();
+    let config = layered(&args, file).unwrap();
     assert_eq!(config.listen.to_string(), "127.0.0.1:9100");
     assert_eq!(config.storage.data_dir, PathBuf::from("/var/lib/sms"));
     assert!(config.demo);
     assert_eq!(config.initial.build.to_string(), "6.5.0.1");
+    assert_eq!(config.trust_keys, [PathBuf::from("/flag/b.pub")]);
+    assert_eq!(config.tmc.interval, std::time::Duration::from_secs(90));
+    assert_eq!(
+        config.tmc.url.as_ref().map(|u| u.as_str()),
+        Some("https://tmc.example/feed/")
+    );
+    // Without flags, the file's values.
+    let config = layered(&ServeArgs::default(), file).unwrap();
+    assert_eq!(config.listen.to_string(), "0.0.0.0:9000");
+    assert_eq!(config.tmc.interval, std::time::Duration::from_secs(7200));
+}
+
+#[test]
+fn an_error_names_the_setting_and_where_its_value_came_from() {
+    let wrong_type = layered(&ServeArgs::default(), "[http]\nmax_body_bytes = \"big\"")
+        .unwrap_err()
+        .to_string();
+    assert!(wrong_type.contains("`http.max_body_bytes`"), "{wrong_type}");
+    assert!(
+        wrong_type.contains("the configuration file sms.toml"),
+        "{wrong_type}"
+    );
+    let args = ServeArgs {
+        tmc: TmcArgs {
+            tmc_url: Some("ftp:/nowhere".into()),
+            ..TmcArgs::default()
+        },
+        ..ServeArgs::default()
+    };
+    let bad_url = layered(&args, "").unwrap_err().to_string();
+    assert!(
+        bad_url.contains("`tmc.url` (from the command line"),
+        "{bad_url}"
+    );
 }
 
 #[test]
 fn unknown_keys_and_bad_versions_are_refused() {
-    assert!(toml::from_str::<FileConfig>("lisen = \"x\"").is_err());
-    let file: FileConfig = toml::from_str("[installed]\nproduct_version = \"6.4\"").unwrap();
-    assert!(Config::resolve(&ServeArgs::default(), file).is_err());
+    let typo = layered(&ServeArgs::default(), "lisen = \"x\"")
+        .unwrap_err()
+        .to_string();
+    assert!(typo.contains("lisen"), "{typo}");
+    assert!(
+        layered(
+            &ServeArgs::default(),
+            "[installed]\nproduct_version = \"6.4\""
+        )
+        .is_err()
+    );
     let file: FileConfig =
         toml::from_str("[installed]\nproduct_version = \"6.4.0\"\nbuild = \"6.5.0.1\"").unwrap();
-    assert!(Config::resolve(&ServeArgs::default(), file).is_err());
+    assert_eq!(file.installed.build.as_deref(), Some("6.5.0.1"));
+    assert!(
+        layered(
+            &ServeArgs::default(),
+            "[installed]\nproduct_version = \"6.4.0\"\nbuild = \"6.5.0.1\""
+        )
+        .is_err()
+    );
 }
 
 /// The shipped configuration file (packaging/sms.toml): as shipped, and with every setting its
@@ -70,8 +132,7 @@ fn shipped() -> (String, String) {
 #[test]
 fn the_shipped_configuration_file_and_every_setting_it_documents_are_read() {
     let (text, reference) = shipped();
-    let file: FileConfig = toml::from_str(&text).unwrap();
-    let config = Config::resolve(&ServeArgs::default(), file).unwrap();
+    let config = layered(&ServeArgs::default(), &text).unwrap();
     assert_eq!(config.listen.to_string(), "0.0.0.0:443");
     // Every documented key has its place (unknown keys are refused), with a value of its type.
     let every: FileConfig = toml::from_str(&reference).unwrap_or_else(|err| {
@@ -139,8 +200,7 @@ fn durations_read_one_way_everywhere_and_errors_name_the_setting() {
     assert!(soon.starts_with("`x`: `soon` is not a duration"), "{soon}");
     let short = read("2s").unwrap_err().to_string();
     assert!(short.contains("must be from 5s"), "{short}");
-    let file: FileConfig = toml::from_str("[http]\nrequest_timeout = \"2h\"").unwrap();
-    let long = Config::resolve(&ServeArgs::default(), file)
+    let long = layered(&ServeArgs::default(), "[http]\nrequest_timeout = \"2h\"")
         .unwrap_err()
         .to_string();
     assert!(long.contains("`http.request_timeout`"), "{long}");
