@@ -41,12 +41,7 @@ impl Tmc {
             Duration::from_secs(86_400),
             rate,
         );
-        server.refresh().await?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let url = format!("http://{}/", listener.local_addr()?);
-        let router = server.clone().router();
-        tokio::spawn(async move { axum::serve(listener, router).await });
-        Ok(Tmc { server, url, dir })
+        Self::serve(server, dir).await
     }
 
     /// Starts an empty TMC serving the TUF feed of a [`Vendor::with_tuf`] vendor's keys folder.
@@ -60,6 +55,11 @@ impl Tmc {
             Duration::from_secs(86_400),
             None,
         );
+        Self::serve(server, dir).await
+    }
+
+    /// Publishes what `server` has in `dir` and serves it on a loopback port.
+    async fn serve(server: Arc<TmcServer>, dir: TempDir) -> anyhow::Result<Tmc> {
         server.refresh().await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}/", listener.local_addr()?);

@@ -751,15 +751,17 @@ async fn the_event_stream_announces_new_patches_only_while_notifications_are_ena
     assert!(job.contains("\"download\""), "{job}");
 }
 
-/// `sms tmc serve` of `vendor`'s folder on a loopback port, with `args`: the process (killed
-/// when dropped, also when the test fails) and the URL of its ready line.
-fn sms_tmc_serve(vendor: &Vendor, args: &[&str]) -> (testkit::process::Served, String) {
+/// `sms tmc serve` of `vendor`'s folder on a loopback port with `args` (its signing: `--key`
+/// or `--tuf`, and more): the process (killed when dropped, also when the test fails) and the
+/// URL of its ready line.
+pub(crate) fn sms_tmc_serve_with(
+    vendor: &Vendor,
+    args: &[&std::ffi::OsStr],
+) -> (testkit::process::Served, String) {
     use std::io::BufRead;
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_sms"))
         .args(["tmc", "serve", "--listen", "127.0.0.1:0", "--dir"])
         .arg(vendor.dir())
-        .arg("--key")
-        .arg(vendor.secret_key())
         .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -779,8 +781,18 @@ fn sms_tmc_serve(vendor: &Vendor, args: &[&str]) -> (testkit::process::Served, S
             break rest.to_owned();
         }
     };
+    // Keep draining stdout so the TMC never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
     served.url.clone_from(&url);
     (served, url)
+}
+
+/// `sms tmc serve` signing a format-1 catalog with `vendor`'s key, with `args`.
+fn sms_tmc_serve(vendor: &Vendor, args: &[&str]) -> (testkit::process::Served, String) {
+    let key = vendor.secret_key();
+    let mut all = vec![std::ffi::OsStr::new("--key"), key.as_os_str()];
+    all.extend(args.iter().map(std::ffi::OsStr::new));
+    sms_tmc_serve_with(vendor, &all)
 }
 
 #[tokio::test]

@@ -635,3 +635,30 @@ async fn the_doctor_reads_the_feeds_timestamp_and_fails_it_when_it_has_expired()
     assert!(line.starts_with("FAIL  tmc"), "{line}");
     assert!(line.contains("expired"), "{line}");
 }
+
+#[tokio::test]
+async fn a_database_restored_with_an_older_root_does_not_take_trust_back() {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let (vendor, _publisher, _mirror, app, _now) = accepted_feed().await;
+    // What a restore of a backup taken while root 1 was trusted leaves in the database.
+    let first = std::fs::read_to_string(vendor.trust_root()).unwrap();
+    tuf_root::ActiveModel {
+        id: Set(1),
+        version: Set(1),
+        root: Set(first),
+        updated_at: Set(Utc::now()),
+    }
+    .update(&app.state.db)
+    .await
+    .unwrap();
+    // Trust starts again from the newer root the TUF cache keeps, and the database has it back.
+    let status = check(&app).await;
+    assert_eq!(status["connection"], "connected", "{status}");
+    assert_eq!(status["feed"]["root_version"], 2, "{status}");
+    let stored = tuf_root::Entity::find_by_id(1)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.version, 2);
+}

@@ -6,7 +6,6 @@
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use backend::package::catalog::{FEED_FORMAT, FeedCatalog};
@@ -84,37 +83,10 @@ async fn python_tuf_download(url: &str, trusted_root: &Path, target: &str, out: 
     .await
 }
 
-/// `sms tmc serve --tuf` of `vendor`'s folder and keys folder on a loopback port: the process
-/// (killed when dropped, also when the test fails) and the URL of its ready line.
+/// `sms tmc serve --tuf` of `vendor`'s folder and keys folder on a loopback port.
 fn sms_tmc_serve_tuf(vendor: &Vendor) -> (testkit::process::Served, String) {
-    use std::io::BufRead;
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_sms"))
-        .args(["tmc", "serve", "--listen", "127.0.0.1:0", "--dir"])
-        .arg(vendor.dir())
-        .arg("--tuf")
-        .arg(vendor.tuf_keys())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Killed when dropped from here on, also if it never says it is ready.
-    let mut served = testkit::process::Served {
-        child,
-        url: String::new(),
-        lines: Vec::new(),
-    };
-    let stdout = served.child.stdout.take().unwrap();
-    let mut lines = std::io::BufReader::new(stdout).lines();
-    let url = loop {
-        let line = lines.next().expect("a ready line").unwrap();
-        if let Some(rest) = line.strip_prefix("TMC ready at ") {
-            break rest.to_owned();
-        }
-    };
-    // Keep draining stdout so the TMC never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    served.url.clone_from(&url);
-    (served, url)
+    let keys = vendor.tuf_keys();
+    crate::tmc::sms_tmc_serve_with(vendor, &[OsStr::new("--tuf"), keys.as_os_str()])
 }
 
 /// A static web server of `dir` on a loopback port (what a vendor's plain mirror is): its URL.
@@ -254,4 +226,42 @@ async fn a_server_trusting_a_root_made_by_python_tuf_follows_its_rotation_and_of
         view["available"][0]["state"]["state"], "downloaded",
         "{view}"
     );
+}
+
+#[tokio::test]
+async fn the_feed_sms_tuf_sign_writes_is_read_from_any_static_web_server() {
+    let vendor = Vendor::with_tuf().await;
+    let keys = vendor.tuf_keys();
+    vendor.package(2).write();
+    let www = tempfile::tempdir().unwrap();
+    let out = www.path().join("v2");
+    let signed = tokio::process::Command::new(env!("CARGO_BIN_EXE_sms"))
+        .args(["tuf", "sign", "--dir"])
+        .arg(&keys)
+        .arg("--packages")
+        .arg(vendor.dir())
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&signed.stdout);
+    assert!(signed.status.success(), "{said}");
+    assert!(said.contains("Signed the feed of 1 package(s)"), "{said}");
+    assert!(out.join("metadata/1.root.json").is_file());
+    assert!(out.join("metadata/timestamp.json").is_file());
+
+    let url = reqwest::Url::parse(&serve_dir(www.path()).await).unwrap();
+    let app = spawn_app_with(|config| {
+        vendor.trust_feed(config);
+        config.tmc.url = Some(url);
+        config.tmc.interval = Duration::from_secs(3600);
+    })
+    .await;
+    app.login_admin().await;
+    let status = crate::tuf::check(&app).await;
+    assert_eq!(status["connection"], "connected", "{status}");
+    assert_eq!(offered(&app).await, ["6.4.0.2"]);
+    let job = app.follow_job(app.download("6.4.0.2").await).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
 }

@@ -94,3 +94,21 @@ async fn signed_roles_name_each_other_by_version_length_and_hash() {
     assert!(text.contains("\"expires\": \""), "{text}");
     assert!(!text.contains(".000"), "whole seconds: {text}");
 }
+
+#[tokio::test]
+async fn an_added_key_joins_its_role_through_a_new_root_and_the_threshold_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = Utc::now();
+    init(dir.path(), now).await.unwrap();
+    add_key(dir.path(), KeyRole::Targets, now).await.unwrap();
+    let folder = KeysFolder::read(dir.path()).unwrap();
+    let (version, root) = folder.latest_root().unwrap();
+    assert_eq!(version, 2);
+    let first = parse_root(Path::new("1"), &folder.roots[&1]).unwrap();
+    first.signed.verify_role(&root).unwrap();
+    let targets = &root.signed.roles[&RoleType::Targets];
+    assert_eq!(targets.keyids.len(), 3);
+    assert_eq!(targets.threshold.get(), 1);
+    assert_eq!(folder.keys_of(&root.signed, RoleType::Targets).len(), 3);
+    assert!(dir.path().join("targets-3.key").exists());
+}
