@@ -49,7 +49,7 @@ pub fn merged(
     }
     figment = figment.merge(Layer {
         name: FLAGS.into(),
-        value: flags(args),
+        value: flags(args)?,
     });
     let settings = figment
         .extract::<FileConfig>()
@@ -101,54 +101,66 @@ fn describe(err: &figment::Error) -> String {
 }
 
 /// The flags given, shaped like the configuration file.
-fn flags(args: &ServeArgs) -> Value {
+fn flags(args: &ServeArgs) -> anyhow::Result<Value> {
     let mut value = json!({});
     let storage = &args.storage;
-    set(&mut value, &["data_dir"], &storage.data_dir);
-    set(&mut value, &["database_url"], &storage.database_url);
-    set(&mut value, &["listen"], &args.listen);
-    set(&mut value, &["log_format"], &args.log_format);
-    set(&mut value, &["demo"], &args.demo.then_some(true));
-    set(&mut value, &["static_dir"], &args.static_dir);
-    set(&mut value, &["node_name"], &args.node_name);
     let keys = &args.packages.trust_keys;
-    set(
-        &mut value,
-        &["trust_keys"],
-        &(!keys.is_empty()).then_some(keys),
-    );
-    set(&mut value, &["tmc", "url"], &args.tmc.tmc_url);
-    set(&mut value, &["tmc", "interval"], &args.tmc.tmc_interval);
-    set(&mut value, &["tmc", "ca_file"], &args.tmc.tmc_ca_file);
-    set(&mut value, &["tmc", "trust_root"], &args.tmc.trust_root);
-    set(&mut value, &["cluster", "peer"], &args.cluster.cluster_peer);
-    set(
-        &mut value,
-        &["cluster", "secret_file"],
-        &args.cluster.cluster_secret_file,
-    );
-    set(&mut value, &["tls", "cert"], &args.tls.tls_cert);
-    set(&mut value, &["tls", "key"], &args.tls.tls_key);
-    set(
-        &mut value,
-        &["tls", "insecure_http"],
-        &args.tls.insecure_http.then_some(true),
-    );
-    value
+    let given: [(&[&str], Option<Value>); 17] = [
+        (&["data_dir"], to_value(&storage.data_dir)?),
+        (&["database_url"], to_value(&storage.database_url)?),
+        (&["listen"], to_value(&args.listen)?),
+        (&["log_format"], to_value(&args.log_format)?),
+        (&["demo"], to_value(&args.demo.then_some(true))?),
+        (&["static_dir"], to_value(&args.static_dir)?),
+        (&["node_name"], to_value(&args.node_name)?),
+        (
+            &["trust_keys"],
+            to_value(&(!keys.is_empty()).then_some(keys))?,
+        ),
+        (&["tmc", "url"], to_value(&args.tmc.tmc_url)?),
+        (&["tmc", "interval"], to_value(&args.tmc.tmc_interval)?),
+        (&["tmc", "ca_file"], to_value(&args.tmc.tmc_ca_file)?),
+        (&["tmc", "trust_root"], to_value(&args.tmc.trust_root)?),
+        (&["cluster", "peer"], to_value(&args.cluster.cluster_peer)?),
+        (
+            &["cluster", "secret_file"],
+            to_value(&args.cluster.cluster_secret_file)?,
+        ),
+        (&["tls", "cert"], to_value(&args.tls.tls_cert)?),
+        (&["tls", "key"], to_value(&args.tls.tls_key)?),
+        (
+            &["tls", "insecure_http"],
+            to_value(&args.tls.insecure_http.then_some(true))?,
+        ),
+    ];
+    for (path, given) in given {
+        if let Some(given) = given {
+            set(&mut value, path, given);
+        }
+    }
+    Ok(value)
 }
 
-/// Puts `given` at `path` in `value`, when it is given.
-fn set<T: Serialize>(value: &mut Value, path: &[&str], given: &Option<T>) {
-    let Some(given) = given else { return };
-    let Ok(given) = serde_json::to_value(given) else {
+/// A flag's value as the file would write it; a path that is not UTF-8 is an error.
+fn to_value<T: Serialize>(given: &Option<T>) -> anyhow::Result<Option<Value>> {
+    given
+        .as_ref()
+        .map(serde_json::to_value)
+        .transpose()
+        .context("a flag's value cannot be read as text (a path that is not UTF-8?)")
+}
+
+/// Puts `given` at `path` in `value`.
+fn set(value: &mut Value, path: &[&str], given: Value) {
+    let Some((last, parents)) = path.split_last() else {
         return;
     };
     let mut at = value;
-    for key in &path[..path.len() - 1] {
+    for key in parents {
         at = &mut at[*key];
         if !at.is_object() {
             *at = json!({});
         }
     }
-    at[path[path.len() - 1]] = given;
+    at[*last] = given;
 }

@@ -205,3 +205,19 @@ fn durations_read_one_way_everywhere_and_errors_name_the_setting() {
         .to_string();
     assert!(long.contains("`http.request_timeout`"), "{long}");
 }
+
+#[test]
+fn a_flag_that_cannot_be_read_as_text_is_refused_not_dropped() {
+    use std::os::unix::ffi::OsStringExt;
+    let args = ServeArgs {
+        storage: StorageArgs {
+            data_dir: Some(PathBuf::from(std::ffi::OsString::from_vec(vec![
+                b'd', 0xff,
+            ]))),
+            ..StorageArgs::default()
+        },
+        ..ServeArgs::default()
+    };
+    let err = Config::from_layers(&args, None).unwrap_err().to_string();
+    assert!(err.contains("not UTF-8"), "{err}");
+}
