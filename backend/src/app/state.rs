@@ -92,8 +92,8 @@ pub fn new_state(
         devices: Devices::new(
             db.clone(),
             events.clone(),
-            config.device_poll_interval,
-            config.max_devices,
+            config.devices.poll_interval,
+            config.devices.max_devices,
         )?,
         jobs: Jobs::new(db.clone(), events.clone(), config.node_key())
             .with_notifier(notifier.clone())
@@ -234,7 +234,7 @@ fn application(process: &Process) -> AppState {
         base_build: config.initial.build,
         node_name: config.node_name.clone(),
         fail_postcheck: config.fail_postcheck,
-        start_timeout: config.start_timeout,
+        start_timeout: config.install.start_timeout,
         backups: backups.clone(),
     };
     let maintenance = Maintenance {

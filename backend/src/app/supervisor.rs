@@ -249,7 +249,7 @@ pub async fn supervise(
         server.level = level;
         if finishing.is_some() {
             systemd::extend_stop(
-                config.start_timeout + STOP_GRACE,
+                config.install.start_timeout + STOP_GRACE,
                 &format!(
                     "starting {} to finish a patch job before stopping",
                     shared::level_in_words(level)
@@ -272,7 +272,7 @@ pub async fn supervise(
             }
             let tls = config.transport.is_tls();
             let came_up = {
-                let trying = come_up(&mut server, addr, tls, config.start_timeout);
+                let trying = come_up(&mut server, addr, tls, config.install.start_timeout);
                 let mut trying = std::pin::pin!(trying);
                 loop {
                     tokio::select! {

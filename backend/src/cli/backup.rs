@@ -10,8 +10,9 @@ use clap::Subcommand;
 use shared::PatchLevel;
 use shared::backup::{BackupInfo, BackupReason, DatabaseKind};
 
+use super::args::ServeArgs;
 use crate::app::health::Probe;
-use crate::config::{Config, ServeArgs};
+use crate::config::Config;
 use crate::service::backups::facts;
 use crate::service::{Audit, AuditEvent, Installed};
 use crate::storage::backup::{
@@ -45,7 +46,7 @@ pub(super) enum BackupCommand {
 pub(super) async fn backup(command: BackupCommand) -> anyhow::Result<()> {
     match command {
         BackupCommand::Create { args } => {
-            let config = Config::load(&args)?;
+            let config = Config::load(&*args)?;
             let dir = BackupDir::new(config.backups.dir.clone(), config.backups.pg_dump.clone());
             let db = crate::storage::db::connect(&config.storage).await?;
             let installed = Installed::new(db.clone(), config.node_key());
@@ -78,7 +79,7 @@ pub(super) async fn backup(command: BackupCommand) -> anyhow::Result<()> {
             );
         }
         BackupCommand::List { args } => {
-            let config = Config::load(&args)?;
+            let config = Config::load(&*args)?;
             let dir = BackupDir::new(config.backups.dir.clone(), config.backups.pg_dump.clone());
             let backups = dir.list().await?;
             println!(

@@ -11,8 +11,9 @@ use chrono::{DateTime, Utc};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database};
 
+use super::args::ServeArgs;
 use crate::app::health::Probe;
-use crate::config::{Config, ServeArgs, Transport};
+use crate::config::{Config, Transport};
 use crate::service::certificate::ServerCertificate;
 use crate::service::error::causes;
 use crate::service::tmc;

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Subcommand;
 
-use crate::config::{Config, ServeArgs};
+use super::args::ServeArgs;
+use crate::config::Config;
 use crate::storage::executable::{SchemaList, applied_builtin, schema_of};
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,7 @@
 //! `migrations`, `tmc`, `tuf`, `device`, `doctor` (checks an installation), and the package tools (`keygen`, `pack`,
 //! `verify`).
 
+pub mod args;
 mod backup;
 mod device;
 mod doctor;
@@ -21,7 +22,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use crate::config::{LogFormat, ServeArgs};
+use crate::config::LogFormat;
+use args::ServeArgs;
 use backup::{BackupCommand, backup};
 use device::{DeviceCommand, device_simulate};
 use migrations::{MigrationsCommand, migrations};

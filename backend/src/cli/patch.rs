@@ -8,7 +8,8 @@ use clap::Subcommand;
 use shared::panel::{JobInfo, JobState, Stage};
 use shared::{PatchId, PatchLevel, level_in_words};
 
-use crate::config::{Config, ServeArgs, StorageArgs};
+use super::args::{PackageArgs, ServeArgs, StorageArgs};
+use crate::config::Config;
 
 #[derive(Debug, Subcommand)]
 pub(super) enum PatchCommand {
@@ -19,7 +20,7 @@ pub(super) enum PatchCommand {
         #[command(flatten)]
         storage: StorageArgs,
         #[command(flatten)]
-        packages: crate::config::PackageArgs,
+        packages: PackageArgs,
     },
     /// List the installed level and the known patches of a running server.
     List {
@@ -196,7 +197,7 @@ impl JobProgress {
 pub(super) async fn patch_import(
     file: &Path,
     storage: StorageArgs,
-    packages: crate::config::PackageArgs,
+    packages: PackageArgs,
 ) -> anyhow::Result<()> {
     use futures_util::StreamExt;
     use std::io::IsTerminal;

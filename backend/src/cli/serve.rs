@@ -4,11 +4,12 @@
 
 use std::process::ExitCode;
 
+use super::args::ServeArgs;
 use super::init_logging;
 use crate::app::handoff::{EXIT_HANDOVER, EXIT_REBOOT, Handed};
 use crate::app::startup::{Application, BOOTSTRAP_PASSWORD_ENV, Exit, shutdown_signal};
 use crate::app::supervisor::supervise;
-use crate::config::{Config, ServeArgs};
+use crate::config::Config;
 
 pub(super) async fn serve(args: ServeArgs) -> ExitCode {
     match run(args).await {
@@ -42,7 +43,7 @@ async fn run(args: ServeArgs) -> anyhow::Result<Exit> {
     let demo = config.demo;
     let level = handed.level;
     let scheme = config.transport.scheme();
-    let insecure_http = config.insecure_http;
+    let insecure_http = config.tls.insecure_http;
     let (app, login) = Application::build_with(config, bootstrap.clone(), Some(handed)).await?;
     let addr = app.local_addr()?;
     tracing::info!(%addr, demo, level = level.0, "SMS server listening");

@@ -7,7 +7,8 @@ use anyhow::Context;
 use clap::Subcommand;
 use shared::Role;
 
-use crate::config::{StorageArgs, StorageConfig};
+use super::args::StorageArgs;
+use crate::config::StorageConfig;
 use crate::service::Auth;
 
 #[derive(Debug, Subcommand)]
@@ -89,7 +90,9 @@ pub(super) async fn user(command: UserCommand) -> anyhow::Result<()> {
 pub(super) async fn open_auth(args: &StorageArgs) -> anyhow::Result<Auth> {
     let storage = StorageConfig::load(args)?;
     let db = crate::storage::db::connect(&storage).await?;
-    Ok(Auth::new(db, Default::default()))
+    // The built-in [auth] settings: a user command opens no session and throttles no login.
+    let auth = crate::config::Config::for_data_dir(&storage.data_dir).auth;
+    Ok(Auth::new(db, auth))
 }
 
 /// The password from standard input, without its trailing line break.

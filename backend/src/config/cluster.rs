@@ -1,45 +1,45 @@
-//! `[cluster]`: the HA cluster this node belongs to, resolved from the flags and the file.
+//! `[cluster]`: the HA cluster this node belongs to.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use serde::Deserialize;
 
-use super::{SHORT, StorageConfig, duration};
+use super::{StorageConfig, values};
 use crate::net;
 
-/// `[cluster]`: the HA cluster this node belongs to.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// The shortest cluster secret accepted.
+pub const MIN_SECRET_LEN: usize = 16;
+
+/// `[cluster]` as the file writes it.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ClusterFileConfig {
-    pub peer: Option<String>,
+pub struct ClusterSettings {
+    #[serde(default, deserialize_with = "values::base_url")]
+    pub peer: Option<reqwest::Url>,
     pub secret_file: Option<PathBuf>,
-    /// How long the leadership lease lasts without renewal, e.g. `3s`.
-    pub lease_ttl: Option<String>,
-    /// How often the lease is renewed (and a passive node tries to take it), e.g. `1s`.
-    pub lease_renew: Option<String>,
+    /// How long the leadership lease lasts without renewal.
+    #[serde(deserialize_with = "values::short")]
+    pub lease_ttl: Duration,
+    /// How often the lease is renewed (and a passive node tries to take it).
+    #[serde(deserialize_with = "values::short")]
+    pub lease_renew: Duration,
     /// An `https://` peer: PEM file of the CA that signs its certificate.
     pub ca_file: Option<PathBuf>,
     /// An `https://` peer: the SHA-256 fingerprint of its certificate, the only one accepted.
     pub peer_fingerprint: Option<String>,
 }
 
-/// The default lifetime of the leadership lease.
-pub const LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(3);
-/// The default time between two lease renewals.
-pub const LEASE_RENEW: std::time::Duration = std::time::Duration::from_secs(1);
-/// The shortest cluster secret accepted.
-pub const MIN_SECRET_LEN: usize = 16;
-
-/// The HA cluster, resolved.
+/// The HA cluster, resolved: the secret read, the peer's certificate check settled.
 #[derive(Clone)]
 pub struct ClusterConfig {
     /// The peer node's base URL (ends with `/`).
     pub peer: reqwest::Url,
     /// The shared secret for node-to-node calls.
     pub secret: String,
-    pub lease_ttl: std::time::Duration,
-    pub lease_renew: std::time::Duration,
+    pub lease_ttl: Duration,
+    pub lease_renew: Duration,
     /// How the peer's certificate is checked when its URL is `https://`.
     pub peer_trust: net::Trust,
 }
@@ -56,14 +56,14 @@ impl std::fmt::Debug for ClusterConfig {
     }
 }
 
-impl ClusterConfig {
+impl ClusterSettings {
+    /// The cluster, when `peer` and `secret_file` are given (both, or neither).
     pub(super) fn resolve(
-        file: &ClusterFileConfig,
+        &self,
         storage: &StorageConfig,
-    ) -> anyhow::Result<Option<Self>> {
-        let peer = file.peer.clone();
-        let secret_file = file.secret_file.clone();
-        let (peer, secret_file) = match (peer, secret_file) {
+        from: &dyn Fn(&str) -> String,
+    ) -> anyhow::Result<Option<ClusterConfig>> {
+        let (peer, secret_file) = match (self.peer.clone(), self.secret_file.clone()) {
             (None, None) => return Ok(None),
             (Some(peer), Some(file)) => (peer, file),
             (Some(_), None) => anyhow::bail!(
@@ -80,16 +80,6 @@ impl ClusterConfig {
             "an HA cluster needs PostgreSQL: both nodes share one database, so give \
              --database-url postgres://USER@HOST/DB (SQLite is for a single server)"
         );
-        let mut peer = reqwest::Url::parse(&peer)
-            .with_context(|| format!("`{peer}` is not a valid cluster peer URL"))?;
-        anyhow::ensure!(
-            matches!(peer.scheme(), "http" | "https"),
-            "the cluster peer URL must start with http:// or https://"
-        );
-        if !peer.path().ends_with('/') {
-            let path = format!("{}/", peer.path());
-            peer.set_path(&path);
-        }
         let secret = std::fs::read_to_string(&secret_file)
             .with_context(|| {
                 format!(
@@ -105,37 +95,33 @@ impl ClusterConfig {
              (e.g. `openssl rand -hex 32`), the same on both nodes",
             secret_file.display()
         );
-        let lease_ttl = match &file.lease_ttl {
-            Some(text) => duration("`cluster.lease_ttl`", text, SHORT)?,
-            None => LEASE_TTL,
-        };
-        let lease_renew = match &file.lease_renew {
-            Some(text) => duration("`cluster.lease_renew`", text, SHORT)?,
-            None => LEASE_RENEW,
-        };
         anyhow::ensure!(
-            lease_renew >= std::time::Duration::from_millis(50) && lease_renew * 2 <= lease_ttl,
-            "`cluster.lease_renew` must be at least 50ms and at most half of `cluster.lease_ttl`"
+            self.lease_renew >= Duration::from_millis(50) && self.lease_renew * 2 <= self.lease_ttl,
+            "`cluster.lease_renew`{} must be at least 50ms and at most half of `cluster.lease_ttl`",
+            from("cluster.lease_renew")
         );
-        let peer_fingerprint = match &file.peer_fingerprint {
-            Some(text) => {
-                Some(net::parse_fingerprint(text).context("invalid `cluster.peer_fingerprint`")?)
-            }
+        let fingerprint = match &self.peer_fingerprint {
+            Some(text) => Some(net::parse_fingerprint(text).with_context(|| {
+                format!(
+                    "invalid `cluster.peer_fingerprint`{}",
+                    from("cluster.peer_fingerprint")
+                )
+            })?),
             None => None,
         };
         anyhow::ensure!(
-            peer.scheme() == "https" || (peer_fingerprint.is_none() && file.ca_file.is_none()),
+            peer.scheme() == "https" || (fingerprint.is_none() && self.ca_file.is_none()),
             "`cluster.ca_file` and `cluster.peer_fingerprint` check an https:// peer: give the \
              peer URL as https://"
         );
-        Ok(Some(Self {
+        Ok(Some(ClusterConfig {
             peer,
             secret,
-            lease_ttl,
-            lease_renew,
+            lease_ttl: self.lease_ttl,
+            lease_renew: self.lease_renew,
             peer_trust: net::Trust {
-                ca_file: file.ca_file.clone(),
-                fingerprint: peer_fingerprint,
+                ca_file: self.ca_file.clone(),
+                fingerprint,
             },
         }))
     }

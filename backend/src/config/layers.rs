@@ -1,7 +1,7 @@
-//! The configuration's layers, merged by figment: the file (`--config`), then the flags with
-//! their `SMS_*` variables (clap has already read those: a flag wins over its variable). The
-//! built-in defaults are the lowest layer, where a setting is left out of both. Each layer is
-//! named, so that an error says where a value came from.
+//! The configuration's layers, merged by figment: the built-in defaults (`defaults.toml`), the
+//! file (`--config`), then the flags with their `SMS_*` variables (clap has already read those:
+//! a flag wins over its variable). Each layer is named, so that an error says where a value
+//! came from.
 
 use std::path::Path;
 
@@ -9,12 +9,21 @@ use anyhow::Context;
 use figment::value::{Dict, Map};
 use figment::{Figment, Metadata, Profile, Provider};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::{FileConfig, ServeArgs};
+use super::Config;
 
+/// The name of the defaults' layer in errors.
+pub const DEFAULTS: &str = "the built-in defaults";
 /// The name of the flags' layer in errors.
 pub const FLAGS: &str = "the command line (or its SMS_* variable)";
+
+/// A command's flags: shaped like the configuration file when serialized (a flag not given is
+/// `null` or left out), and the file they name.
+pub trait Flags: Serialize {
+    /// `--config`.
+    fn config_file(&self) -> Option<&Path>;
+}
 
 /// One layer: settings shaped like the configuration file, and its name.
 struct Layer {
@@ -32,14 +41,15 @@ impl Provider for Layer {
     }
 }
 
-/// The settings of `file` (a name and its TOML text, if any) with the flags of `args` over them,
-/// and the figment that knows which layer gave each.
+/// The settings of `file` (a name and its TOML text, if any) with `flags` over them, and the
+/// figment that knows which layer gave each.
 pub fn merged(
-    args: &ServeArgs,
+    flags: &impl Serialize,
     file: Option<(String, &str)>,
-) -> anyhow::Result<(FileConfig, Figment)> {
+) -> anyhow::Result<(Config, Figment)> {
     let mut figment = Figment::new();
-    if let Some((name, text)) = file {
+    let defaults = Some((DEFAULTS.to_owned(), include_str!("defaults.toml")));
+    for (name, text) in defaults.into_iter().chain(file) {
         let table: toml::Table =
             toml::from_str(text).with_context(|| format!("{name} is not valid TOML"))?;
         figment = figment.merge(Layer {
@@ -47,12 +57,14 @@ pub fn merged(
             value: serde_json::to_value(table)?,
         });
     }
+    let flags = serde_json::to_value(flags)
+        .context("a flag's value cannot be read as text (a path that is not UTF-8?)")?;
     figment = figment.merge(Layer {
         name: FLAGS.into(),
-        value: flags(args)?,
+        value: without_nulls(flags),
     });
     let settings = figment
-        .extract::<FileConfig>()
+        .extract::<Config>()
         .map_err(|err| anyhow::anyhow!("the configuration is not valid: {}", describe(&err)))?;
     Ok((settings, figment))
 }
@@ -75,8 +87,14 @@ pub fn read(path: Option<&Path>) -> anyhow::Result<Option<(String, String)>> {
 pub fn origin(figment: &Figment, key: &str) -> String {
     figment
         .find_metadata(key)
+        .filter(|meta| meta.name != DEFAULTS)
         .map(|meta| format!(" (from {})", meta.name))
         .unwrap_or_default()
+}
+
+/// Whether `key` was given (by the file or a flag), not left to its default.
+pub fn given(figment: &Figment, key: &str) -> bool {
+    !origin(figment, key).is_empty()
 }
 
 /// A figment error in words: each error's setting and where it came from.
@@ -100,67 +118,15 @@ fn describe(err: &figment::Error) -> String {
         .join("; ")
 }
 
-/// The flags given, shaped like the configuration file.
-fn flags(args: &ServeArgs) -> anyhow::Result<Value> {
-    let mut value = json!({});
-    let storage = &args.storage;
-    let keys = &args.packages.trust_keys;
-    let given: [(&[&str], Option<Value>); 17] = [
-        (&["data_dir"], to_value(&storage.data_dir)?),
-        (&["database_url"], to_value(&storage.database_url)?),
-        (&["listen"], to_value(&args.listen)?),
-        (&["log_format"], to_value(&args.log_format)?),
-        (&["demo"], to_value(&args.demo.then_some(true))?),
-        (&["static_dir"], to_value(&args.static_dir)?),
-        (&["node_name"], to_value(&args.node_name)?),
-        (
-            &["trust_keys"],
-            to_value(&(!keys.is_empty()).then_some(keys))?,
+/// `value` without its nulls: a flag not given is no value of its layer.
+fn without_nulls(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(_, value)| !value.is_null())
+                .map(|(key, value)| (key, without_nulls(value)))
+                .collect(),
         ),
-        (&["tmc", "url"], to_value(&args.tmc.tmc_url)?),
-        (&["tmc", "interval"], to_value(&args.tmc.tmc_interval)?),
-        (&["tmc", "ca_file"], to_value(&args.tmc.tmc_ca_file)?),
-        (&["tmc", "trust_root"], to_value(&args.tmc.trust_root)?),
-        (&["cluster", "peer"], to_value(&args.cluster.cluster_peer)?),
-        (
-            &["cluster", "secret_file"],
-            to_value(&args.cluster.cluster_secret_file)?,
-        ),
-        (&["tls", "cert"], to_value(&args.tls.tls_cert)?),
-        (&["tls", "key"], to_value(&args.tls.tls_key)?),
-        (
-            &["tls", "insecure_http"],
-            to_value(&args.tls.insecure_http.then_some(true))?,
-        ),
-    ];
-    for (path, given) in given {
-        if let Some(given) = given {
-            set(&mut value, path, given);
-        }
+        other => other,
     }
-    Ok(value)
-}
-
-/// A flag's value as the file would write it; a path that is not UTF-8 is an error.
-fn to_value<T: Serialize>(given: &Option<T>) -> anyhow::Result<Option<Value>> {
-    given
-        .as_ref()
-        .map(serde_json::to_value)
-        .transpose()
-        .context("a flag's value cannot be read as text (a path that is not UTF-8?)")
-}
-
-/// Puts `given` at `path` in `value`.
-fn set(value: &mut Value, path: &[&str], given: Value) {
-    let Some((last, parents)) = path.split_last() else {
-        return;
-    };
-    let mut at = value;
-    for key in parents {
-        at = &mut at[*key];
-        if !at.is_object() {
-            *at = json!({});
-        }
-    }
-    at[*last] = given;
 }

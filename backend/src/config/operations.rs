@@ -1,21 +1,22 @@
 //! The operations settings: `[smtp]` (email notifications), `[notify]` (when events are sent),
 //! `[metrics]` (who may read `/metrics`) and `[backups]`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use super::values;
+
 /// `[smtp]`: the mail server email notifications go through.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SmtpFileConfig {
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpSettings {
     pub host: Option<String>,
     pub port: Option<u16>,
-    /// `none`, `starttls` (the default) or `tls`.
-    pub tls: Option<SmtpTls>,
+    pub tls: SmtpTls,
     pub username: Option<String>,
     /// A file holding the password (its first line).
     pub password_file: Option<PathBuf>,
@@ -38,7 +39,7 @@ pub enum SmtpTls {
     Tls,
 }
 
-/// `[smtp]`, resolved.
+/// `[smtp]`, resolved: the password read.
 #[derive(Debug, Clone)]
 pub struct SmtpConfig {
     pub host: String,
@@ -50,19 +51,18 @@ pub struct SmtpConfig {
     pub ca_file: Option<PathBuf>,
 }
 
-impl SmtpConfig {
+impl SmtpSettings {
     /// `None` when no host is set: email targets cannot be added then.
-    pub fn resolve(file: &SmtpFileConfig) -> anyhow::Result<Option<Self>> {
-        let Some(host) = file.host.clone().filter(|h| !h.trim().is_empty()) else {
+    pub fn resolve(&self) -> anyhow::Result<Option<SmtpConfig>> {
+        let Some(host) = self.host.clone().filter(|h| !h.trim().is_empty()) else {
             return Ok(None);
         };
-        let tls = file.tls.unwrap_or_default();
-        let port = file.port.unwrap_or(match tls {
+        let port = self.port.unwrap_or(match self.tls {
             SmtpTls::None => 25,
             SmtpTls::Starttls => 587,
             SmtpTls::Tls => 465,
         });
-        let login = match (&file.username, &file.password_file) {
+        let login = match (self.username.clone(), &self.password_file) {
             (Some(user), Some(path)) => {
                 let text = std::fs::read_to_string(path).with_context(|| {
                     format!(
@@ -77,166 +77,101 @@ impl SmtpConfig {
                     "`smtp.password_file` {} is empty",
                     path.display()
                 );
-                Some((user.clone(), password))
+                Some((user, password))
             }
             (None, None) => None,
             _ => anyhow::bail!(
                 "`smtp.username` and `smtp.password_file` go together: give both, or neither"
             ),
         };
-        let from = file
+        let from = self
             .from
             .clone()
             .context("`smtp.from` is missing: give the sender, e.g. \"SMS <sms@example.com>\"")?;
-        Ok(Some(Self {
+        Ok(Some(SmtpConfig {
             host,
             port,
-            tls,
+            tls: self.tls,
             login,
             from,
-            ca_file: file.ca_file.clone(),
+            ca_file: self.ca_file.clone(),
         }))
     }
 }
 
 /// `[notify]`: when events are sent.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct NotifyFileConfig {
-    /// `tmc.stale` after this long without reaching the TMC (default `24h`).
-    pub tmc_stale_after: Option<String>,
-    /// `job.upcoming` this long before a scheduled job starts (default `1h`).
-    pub upcoming_before: Option<String>,
+pub struct NotifyConfig {
+    /// `tmc.stale` after this long without reaching the TMC.
+    #[serde(deserialize_with = "values::long")]
+    pub tmc_stale_after: Duration,
+    /// `job.upcoming` this long before a scheduled job starts.
+    #[serde(deserialize_with = "values::long")]
+    pub upcoming_before: Duration,
     /// The console's address, linked from emails.
     pub console_url: Option<String>,
-}
-
-/// `[notify]`, resolved.
-#[derive(Debug, Clone)]
-pub struct NotifyConfig {
-    pub tmc_stale_after: Duration,
-    pub upcoming_before: Duration,
-    pub console_url: Option<String>,
     /// The first wait between two tries of a delivery (doubling up to an hour).
+    #[serde(skip, default = "retry_first")]
     pub retry_first: Duration,
 }
 
-impl Default for NotifyConfig {
-    fn default() -> Self {
-        Self {
-            tmc_stale_after: Duration::from_secs(24 * 3600),
-            upcoming_before: Duration::from_secs(3600),
-            console_url: None,
-            retry_first: Duration::from_secs(10),
-        }
-    }
-}
-
-impl NotifyConfig {
-    pub fn resolve(file: &NotifyFileConfig) -> anyhow::Result<Self> {
-        let defaults = Self::default();
-        let duration = |text: &Option<String>, key: &str, default: Duration| match text {
-            Some(text) => super::duration(&format!("`{key}`"), text, super::LONG),
-            None => Ok(default),
-        };
-        Ok(Self {
-            tmc_stale_after: duration(
-                &file.tmc_stale_after,
-                "notify.tmc_stale_after",
-                defaults.tmc_stale_after,
-            )?,
-            upcoming_before: duration(
-                &file.upcoming_before,
-                "notify.upcoming_before",
-                defaults.upcoming_before,
-            )?,
-            console_url: file.console_url.clone(),
-            retry_first: defaults.retry_first,
-        })
-    }
+fn retry_first() -> Duration {
+    Duration::from_secs(10)
 }
 
 /// `[backups]`: where database backups go and how long they are kept (docs/backups.md).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BackupsFileConfig {
-    /// The backups folder (default `DATA_DIR/backups`).
-    pub dir: Option<PathBuf>,
-    /// The `pg_dump` program for a PostgreSQL database (default: `pg_dump` on the PATH);
-    /// `pg_restore` is looked for beside it.
-    pub pg_dump: Option<PathBuf>,
-    /// Keep at least this many of the newest backups (default 10).
-    pub keep_last: Option<usize>,
-    /// Remove backups older than this many days beyond those (default 30).
-    pub keep_days: Option<u32>,
+pub struct BackupsConfig {
+    /// The backups folder (`DATA_DIR/backups` unless set).
+    #[serde(default)]
+    pub dir: PathBuf,
+    /// The `pg_dump` program for a PostgreSQL database; `pg_restore` is looked for beside it.
+    pub pg_dump: PathBuf,
+    /// Keep at least this many of the newest backups.
+    pub keep_last: usize,
+    /// Remove backups older than this many days beyond those.
+    pub keep_days: u32,
     /// When to take a backup by itself: five cron fields, e.g. `0 3 * * *` (none: never).
     pub schedule: Option<String>,
-    /// The IANA time zone `schedule` is read in (default `UTC`).
-    pub time_zone: Option<String>,
-}
-
-/// `[backups]`, resolved.
-#[derive(Debug, Clone)]
-pub struct BackupsConfig {
-    pub dir: PathBuf,
-    pub pg_dump: PathBuf,
-    pub keep_last: usize,
-    pub keep_days: u32,
-    /// When backups are taken by themselves.
-    pub schedule: Option<BackupSchedule>,
-}
-
-/// `[backups] schedule` and `time_zone`, checked.
-#[derive(Debug, Clone)]
-pub struct BackupSchedule {
-    pub schedule: String,
+    /// The IANA time zone `schedule` is read in.
+    #[serde(deserialize_with = "values::time_zone")]
     pub time_zone: chrono_tz::Tz,
 }
 
-impl BackupSchedule {
-    /// When the next scheduled backup is due after `now`.
+impl BackupsConfig {
+    /// When the next scheduled backup is due after `now`; `None`: never.
     pub fn next_after(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        shared::window::Window::new(&self.schedule, 1, self.time_zone, now)
+        let schedule = self.schedule.as_deref()?;
+        shared::window::Window::new(schedule, 1, self.time_zone, now)
             .ok()?
             .next_after(now)
             .map(|opening| opening.start)
     }
+
+    /// Refuses a schedule that is not five cron fields.
+    pub(super) fn check(&self, from: &dyn Fn(&str) -> String) -> anyhow::Result<()> {
+        if let Some(schedule) = &self.schedule {
+            shared::window::Window::new(schedule, 1, self.time_zone, Utc::now())
+                .map_err(|err| anyhow::anyhow!("`backups.schedule`{}: {err}", from("backups")))?;
+        }
+        Ok(())
+    }
 }
 
-impl BackupsConfig {
-    pub fn resolve(file: &BackupsFileConfig, data_dir: &Path) -> anyhow::Result<Self> {
-        let schedule = match &file.schedule {
-            None => None,
-            Some(schedule) => {
-                let zone = file.time_zone.as_deref().unwrap_or("UTC");
-                let time_zone = zone.parse::<chrono_tz::Tz>().map_err(|_| {
-                    anyhow::anyhow!(
-                        "`backups.time_zone` is `{zone}`, not an IANA time zone (e.g. \
-                         Europe/Berlin, UTC)"
-                    )
-                })?;
-                shared::window::Window::new(schedule, 1, time_zone, Utc::now())
-                    .map_err(|err| anyhow::anyhow!("`backups.schedule`: {err}"))?;
-                Some(BackupSchedule {
-                    schedule: schedule.clone(),
-                    time_zone,
-                })
-            }
-        };
-        Ok(Self {
-            dir: file.dir.clone().unwrap_or_else(|| data_dir.join("backups")),
-            pg_dump: file.pg_dump.clone().unwrap_or_else(|| "pg_dump".into()),
-            keep_last: file.keep_last.unwrap_or(10),
-            keep_days: file.keep_days.unwrap_or(30),
-            schedule,
-        })
-    }
+/// `[storage]`: the data dir's free space.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DiskSettings {
+    /// Warn below this many MiB free in the data dir.
+    pub warn_free_mb: Option<u64>,
 }
 
 /// `[metrics]`: who may read `GET /metrics`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MetricsFileConfig {
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
     /// A bearer token; without one only loopback clients may read the metrics.
     pub token_file: Option<PathBuf>,
     /// The token itself (prefer `token_file`).
@@ -249,10 +184,10 @@ pub struct MetricsConfig {
     pub token: Option<String>,
 }
 
-impl MetricsConfig {
-    pub fn resolve(file: &MetricsFileConfig) -> anyhow::Result<Self> {
-        let token = match (&file.token, &file.token_file) {
-            (Some(token), None) => Some(token.clone()),
+impl MetricsSettings {
+    pub fn resolve(&self) -> anyhow::Result<MetricsConfig> {
+        let token = match (self.token.clone(), &self.token_file) {
+            (Some(token), None) => Some(token),
             (None, Some(path)) => Some(
                 std::fs::read_to_string(path)
                     .with_context(|| {
@@ -266,35 +201,10 @@ impl MetricsConfig {
                 anyhow::bail!("give `metrics.token` or `metrics.token_file`, not both")
             }
         };
-        if let Some(token) = &token {
-            anyhow::ensure!(
-                token.len() >= 16,
-                "the metrics token is shorter than 16 characters: make a longer one"
-            );
-        }
-        Ok(Self { token })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn smtp_needs_a_sender_and_a_whole_login() {
-        let file: SmtpFileConfig = toml::from_str("host = \"mail\"").unwrap();
-        assert!(SmtpConfig::resolve(&file).is_err());
-        let file: SmtpFileConfig =
-            toml::from_str("host = \"mail\"\nfrom = \"a@b\"\nusername = \"u\"").unwrap();
-        assert!(SmtpConfig::resolve(&file).is_err());
-        let file: SmtpFileConfig =
-            toml::from_str("host = \"mail\"\nfrom = \"a@b\"\ntls = \"tls\"").unwrap();
-        let smtp = SmtpConfig::resolve(&file).unwrap().unwrap();
-        assert_eq!((smtp.port, smtp.tls), (465, SmtpTls::Tls));
-        assert!(
-            SmtpConfig::resolve(&SmtpFileConfig::default())
-                .unwrap()
-                .is_none()
+        anyhow::ensure!(
+            token.as_ref().is_none_or(|token| token.len() >= 16),
+            "the metrics token is shorter than 16 characters: make a longer one"
         );
+        Ok(MetricsConfig { token })
     }
 }

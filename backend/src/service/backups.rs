@@ -13,7 +13,7 @@ use shared::notify::EventType;
 use shared::panel::{JobInfo, JobKind};
 
 use crate::clock::Clock;
-use crate::config::operations::{BackupSchedule, BackupsConfig};
+use crate::config::BackupsConfig;
 use crate::service::audit::{Audit, AuditEvent};
 use crate::service::jobs::Jobs;
 use crate::service::notify::{Notice, Notifier};
@@ -40,7 +40,8 @@ pub struct Backups {
     dir: BackupDir,
     keep_last: usize,
     keep_days: u32,
-    schedule: Option<BackupSchedule>,
+    /// `[backups]`, for its schedule.
+    config: BackupsConfig,
     installed: Installed,
     audit: Audit,
     notifier: Notifier,
@@ -68,7 +69,7 @@ impl Backups {
             dir: BackupDir::new(config.dir.clone(), config.pg_dump.clone()),
             keep_last: config.keep_last,
             keep_days: config.keep_days,
-            schedule: config.schedule.clone(),
+            config: config.clone(),
             installed,
             audit,
             notifier,
@@ -128,11 +129,11 @@ impl Backups {
     /// stopped. A failed one is audited and told like any other, and the next is due as
     /// scheduled.
     pub async fn run_schedule(self, clock: Clock) {
-        let Some(schedule) = self.schedule.clone() else {
+        if self.config.schedule.is_none() {
             return;
-        };
+        }
         loop {
-            let Some(due) = schedule.next_after(clock.now()) else {
+            let Some(due) = self.config.next_after(clock.now()) else {
                 tracing::warn!("the backup schedule never comes round again");
                 return;
             };

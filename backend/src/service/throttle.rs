@@ -17,7 +17,18 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub use crate::config::ThrottleLimits;
+/// The login throttle's limits (`[auth]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleLimits {
+    /// Failed logins for one name from one address before that pair is throttled.
+    pub per_user_and_address: u32,
+    /// Failed logins from one address (any names) before the address is throttled.
+    pub per_address: u32,
+    /// How long a throttle lasts.
+    pub block: Duration,
+    /// Failures older than this no longer count.
+    pub window: Duration,
+}
 
 /// The most addresses and (name, address) pairs tracked at once; past it the oldest entry that
 /// throttles nothing is forgotten first.

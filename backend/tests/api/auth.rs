@@ -188,7 +188,7 @@ async fn wrong_current_passwords_are_throttled_with_the_failed_logins() {
 
 #[tokio::test]
 async fn the_lockout_ends_after_its_time() {
-    let app = spawn_app_with(|config| config.auth.throttle.block = Duration::from_secs(1)).await;
+    let app = spawn_app_with(|config| config.auth.lockout = Duration::from_secs(1)).await;
     for _ in 0..4 {
         app.login("admin", "wrong-password").await;
     }

@@ -367,14 +367,7 @@ async fn a_scheduled_backup_is_taken_when_its_time_comes() {
         .with_timezone(&chrono::Utc);
     let app = app(&vendor, None, |config| {
         config.clock = backend::clock::Clock::starting_at(start, 20);
-        config.backups = backend::config::operations::BackupsConfig::resolve(
-            &backend::config::operations::BackupsFileConfig {
-                schedule: Some("0 3 * * *".into()),
-                ..Default::default()
-            },
-            &config.storage.data_dir,
-        )
-        .unwrap();
+        config.backups.schedule = Some("0 3 * * *".into());
     })
     .await;
     let list = testkit::eventually("the scheduled backup", Duration::from_secs(20), || async {
@@ -393,26 +386,12 @@ async fn a_scheduled_backup_is_taken_when_its_time_comes() {
 
 #[test]
 fn a_bad_backup_schedule_is_refused_at_the_start_with_what_is_wrong() {
-    use backend::config::operations::{BackupsConfig, BackupsFileConfig};
-    let dir = std::path::Path::new("/var/lib/sms");
-    let err = BackupsConfig::resolve(
-        &BackupsFileConfig {
-            schedule: Some("0 3 * *".into()),
-            ..Default::default()
-        },
-        dir,
-    )
-    .unwrap_err();
+    use backend::config::Config;
+    let read =
+        |text: &str| Config::from_layers(&serde_json::json!({}), Some(("sms.toml".into(), text)));
+    let err = read("[backups]\nschedule = \"0 3 * *\"").unwrap_err();
     assert!(err.to_string().contains("backups.schedule"), "{err}");
-    let err = BackupsConfig::resolve(
-        &BackupsFileConfig {
-            schedule: Some("0 3 * * *".into()),
-            time_zone: Some("Mars/Base".into()),
-            ..Default::default()
-        },
-        dir,
-    )
-    .unwrap_err();
+    let err = read("[backups]\nschedule = \"0 3 * * *\"\ntime_zone = \"Mars/Base\"").unwrap_err();
     assert!(err.to_string().contains("Mars/Base"), "{err}");
 }
 

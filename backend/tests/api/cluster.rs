@@ -628,7 +628,8 @@ async fn node_to_node_calls_need_the_cluster_secret() {
 
 #[tokio::test]
 async fn clustering_refuses_sqlite_and_a_missing_secret() {
-    use backend::config::{Config, ServeArgs};
+    use backend::cli::args::ServeArgs;
+    use backend::config::Config;
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("secret");
     std::fs::write(&secret, SECRET).unwrap();

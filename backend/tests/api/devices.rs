@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use backend::config::{Config, ServeArgs, StorageArgs};
+use backend::cli::args::{ServeArgs, StorageArgs};
+use backend::config::Config;
 use backend::tools::device_simulator::Simulator;
 use serde_json::Value;
 use testkit::{TestApp, Vendor, assert_error, eventually, spawn_app, spawn_app_with};
@@ -135,7 +136,7 @@ async fn app(vendor: &Vendor) -> TestApp {
     let app = spawn_app_with(|config| {
         vendor.trust(config);
         config.system.reboot_window = Duration::from_millis(1500);
-        config.device_poll_interval = Duration::from_millis(200);
+        config.devices.poll_interval = Duration::from_millis(200);
     })
     .await;
     app.login_admin().await;

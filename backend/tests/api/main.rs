@@ -10,6 +10,7 @@ mod backups;
 mod cli;
 mod client;
 mod cluster;
+mod config;
 mod devices;
 mod disk;
 mod hostile;

@@ -161,7 +161,7 @@ async fn demo_patch_5_reboots_the_server_and_every_window_comes_back_at_patch_5(
     let browser = Browser::start_with(|config| {
         config.demo = true;
         config.system.reboot_window = Duration::from_secs(2);
-        config.device_poll_interval = Duration::from_millis(500);
+        config.devices.poll_interval = Duration::from_millis(500);
     })
     .await?;
     let other = browser.second_window().await?;

@@ -17,8 +17,9 @@ pub const SIGNATURE_ENTRY: &str = "manifest.sig";
 pub const PAYLOAD_PREFIX: &str = "payload/";
 const SIGNATURE_LEN: usize = 64;
 
-/// Bounds on what a package may be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Bounds on what a package may be (`[packages]` in the configuration file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Largest whole package, in bytes.
     pub max_package_bytes: u64,

@@ -17,7 +17,7 @@ use shared::api::SessionInfo;
 use crate::config::AuthConfig;
 use crate::service::ServiceError;
 use crate::service::audit::{self, AuditEvent};
-use crate::service::throttle::{Attempt, LoginThrottle};
+use crate::service::throttle::{Attempt, LoginThrottle, ThrottleLimits};
 use crate::storage::db::Db;
 use crate::storage::entity::{session, user};
 
@@ -27,6 +27,8 @@ pub const MIN_PASSWORD_LEN: usize = 8;
 pub const MAX_PASSWORD_LEN: usize = 1024;
 /// Longest user name.
 pub const MAX_USERNAME_LEN: usize = 64;
+/// How long a login waits for a hashing slot before it is answered `busy`.
+const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// At most a few password hashes at once (argon2 takes a core for tens of milliseconds): a
 /// login flood waits for a slot, briefly, or is answered `busy`, and the rest of the server
@@ -99,8 +101,13 @@ impl Auth {
     pub fn new(db: Db, config: AuthConfig) -> Self {
         Self {
             db,
-            throttle: LoginThrottle::new(config.throttle),
-            hashing: HashSlots::new(config.parallel_hashes, config.hash_wait),
+            throttle: LoginThrottle::new(ThrottleLimits {
+                per_user_and_address: config.lockout_threshold,
+                per_address: config.address_lockout_threshold,
+                block: config.lockout,
+                window: config.failure_window,
+            }),
+            hashing: HashSlots::new(config.parallel_hashes, HASH_WAIT),
             config,
         }
     }

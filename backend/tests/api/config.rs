@@ -1,6 +1,10 @@
-//! Resolving the configuration: flags over the file over the defaults, and what is refused.
+//! Reading the configuration: flags (and their `SMS_*` variables) over the file over the
+//! defaults, and what is refused.
 
-use super::*;
+use std::path::PathBuf;
+
+use backend::cli::args::{PackageArgs, ServeArgs, StorageArgs, TmcArgs};
+use backend::config::{Config, LONG, LogFormat, SHORT, duration};
 
 /// The configuration of the TOML `text` (the file `sms.toml`) with the flags of `args` over it.
 fn layered(args: &ServeArgs, text: &str) -> anyhow::Result<Config> {
@@ -78,7 +82,7 @@ fn an_error_names_the_setting_and_where_its_value_came_from() {
     };
     let bad_url = layered(&args, "").unwrap_err().to_string();
     assert!(
-        bad_url.contains("`tmc.url` (from the command line"),
+        bad_url.contains("`tmc.url` in the command line"),
         "{bad_url}"
     );
 }
@@ -96,9 +100,6 @@ fn unknown_keys_and_bad_versions_are_refused() {
         )
         .is_err()
     );
-    let file: FileConfig =
-        toml::from_str("[installed]\nproduct_version = \"6.4.0\"\nbuild = \"6.5.0.1\"").unwrap();
-    assert_eq!(file.installed.build.as_deref(), Some("6.5.0.1"));
     assert!(
         layered(
             &ServeArgs::default(),
@@ -135,7 +136,7 @@ fn the_shipped_configuration_file_and_every_setting_it_documents_are_read() {
     let config = layered(&ServeArgs::default(), &text).unwrap();
     assert_eq!(config.listen.to_string(), "0.0.0.0:443");
     // Every documented key has its place (unknown keys are refused), with a value of its type.
-    let every: FileConfig = toml::from_str(&reference).unwrap_or_else(|err| {
+    let every = backend::config::settings("sms.toml", &reference).unwrap_or_else(|err| {
         panic!("packaging/sms.toml documents a setting the server refuses: {err}")
     });
     assert!(every.tmc.trust_root.is_some(), "{reference}");
@@ -144,7 +145,7 @@ fn the_shipped_configuration_file_and_every_setting_it_documents_are_read() {
         2,
         "an address and a network"
     );
-    assert!(every.cluster.peer.is_some() && every.smtp.host.is_some());
+    assert!(every.cluster_settings.peer.is_some() && every.smtp_settings.host.is_some());
     assert!(reference.lines().count() > 60, "{reference}");
 }
 
@@ -220,4 +221,58 @@ fn a_flag_that_cannot_be_read_as_text_is_refused_not_dropped() {
     };
     let err = Config::from_layers(&args, None).unwrap_err().to_string();
     assert!(err.contains("not UTF-8"), "{err}");
+}
+
+#[test]
+fn smtp_needs_a_sender_and_a_whole_login() {
+    use backend::config::operations::SmtpTls;
+    let smtp = |text: &str| layered(&ServeArgs::default(), text).map(|config| config.smtp);
+    assert!(smtp("[smtp]\nhost = \"mail\"").is_err());
+    assert!(smtp("[smtp]\nhost = \"mail\"\nfrom = \"a@b\"\nusername = \"u\"").is_err());
+    let tls = smtp("[smtp]\nhost = \"mail\"\nfrom = \"a@b\"\ntls = \"tls\"")
+        .unwrap()
+        .unwrap();
+    assert_eq!((tls.port, tls.tls), (465, SmtpTls::Tls));
+    assert!(smtp("").unwrap().is_none());
+}
+
+#[test]
+fn every_built_in_default_is_a_documented_key() {
+    let docs = include_str!("../../../docs/configuration.md");
+    let block = docs
+        .split_once("```toml\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .map(|(block, _)| block)
+        .unwrap_or_default();
+    let documented: toml::Table = toml::from_str(block).unwrap();
+    let defaults: toml::Table =
+        toml::from_str(include_str!("../../src/config/defaults.toml")).unwrap();
+    let mut seen = 0;
+    for (key, value) in &defaults {
+        let keys: Vec<(String, &toml::Value)> = match value.as_table() {
+            Some(section) => section
+                .iter()
+                .map(|(k, v)| (format!("{key}.{k}"), v))
+                .collect(),
+            None => vec![(key.clone(), value)],
+        };
+        for (path, _) in keys {
+            let (section, name) = path.split_once('.').unwrap_or(("", &path));
+            let found = match section {
+                "" => documented.get(name),
+                section => documented.get(section).and_then(|s| s.get(name)),
+            };
+            assert!(
+                found.is_some(),
+                "defaults.toml sets `{path}`, which docs/configuration.md does not document"
+            );
+            seen += 1;
+        }
+    }
+    assert!(seen > 30, "only {seen} defaults");
+    // And the defaults are what a configuration without a file has.
+    let config = Config::from_layers(&serde_json::json!({}), None).unwrap();
+    assert_eq!(config.http.max_connections, 1024);
+    assert_eq!(config.auth.session_ttl, chrono::Duration::hours(12));
+    assert_eq!(config.tmc.interval, std::time::Duration::from_secs(3600));
 }

@@ -1,0 +1,223 @@
+//! The sections read as they are: `[tmc]`, `[system]`, `[install]`, `[devices]`, `[auth]`,
+//! `[http]`, `[audit]`, `[tls]`. Each struct's `Default` holds the section's defaults
+//! (docs/configuration.md); `check` refuses what one value alone cannot say.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{Config, values};
+
+/// `[tmc]`: the TMC link.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TmcConfig {
+    /// The TMC's base URL; none: no TMC (in demo mode the server starts its own).
+    #[serde(default, deserialize_with = "values::base_url")]
+    pub url: Option<reqwest::Url>,
+    /// Time between two checks (demo: `DEMO_TMC_INTERVAL`).
+    #[serde(deserialize_with = "values::long")]
+    pub interval: Duration,
+    /// How long one request to the TMC (or a pause in a download) may take.
+    #[serde(deserialize_with = "values::long")]
+    pub timeout: Duration,
+    /// How an https:// TMC's certificate is checked: the system's roots, plus `ca_file`.
+    #[serde(rename = "ca_file", default, deserialize_with = "values::ca_file")]
+    pub trust: crate::net::Trust,
+    /// The feed's first trusted TUF root metadata (`--trust-root`); the database's newest
+    /// verified root wins over it once there is one.
+    pub trust_root: Option<PathBuf>,
+}
+
+/// The time between two TMC checks in demo mode, unless `tmc.interval` says otherwise.
+pub const DEMO_TMC_INTERVAL: Duration = Duration::from_secs(30);
+
+/// `[system]`: how the server reboots when a patch needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemConfig {
+    /// Run this (program and arguments) to reboot; none: simulate a reboot in the process.
+    pub reboot_command: Option<Vec<String>>,
+    /// A simulated reboot's unreachable window.
+    #[serde(deserialize_with = "values::short")]
+    pub reboot_window: Duration,
+}
+
+/// `[install]`: how a new level is started.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstallConfig {
+    /// How long a new level's server has to come up (healthy at its level) before the
+    /// supervisor starts the previous level's server again.
+    #[serde(deserialize_with = "values::short")]
+    pub start_timeout: Duration,
+}
+
+/// `[devices]`: the managed devices.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevicesConfig {
+    /// How often the devices' status is polled.
+    #[serde(deserialize_with = "values::short")]
+    pub poll_interval: Duration,
+    /// The most devices the server manages; adding one more is refused.
+    pub max_devices: usize,
+}
+
+/// `[auth]`: sessions, login throttling and password hashing.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// A session ends after this long without a request.
+    #[serde(rename = "session_ttl_minutes", deserialize_with = "values::minutes")]
+    pub session_ttl: chrono::Duration,
+    /// A session ends this long after its login, however busy it is.
+    #[serde(rename = "session_max_hours", deserialize_with = "values::hours")]
+    pub session_max_age: chrono::Duration,
+    /// Failed logins for one user name from one address before that pair is throttled.
+    pub lockout_threshold: u32,
+    /// Failed logins from one address, whatever the names, before the address is throttled.
+    pub address_lockout_threshold: u32,
+    /// How long a throttle lasts.
+    #[serde(rename = "lockout_seconds", deserialize_with = "values::seconds")]
+    pub lockout: Duration,
+    /// Failures older than this no longer count.
+    #[serde(
+        rename = "failure_window_seconds",
+        deserialize_with = "values::seconds"
+    )]
+    pub failure_window: Duration,
+    /// Password hashes computed at once (1 to 64); further logins wait briefly, then get 503
+    /// `busy`.
+    pub parallel_hashes: usize,
+}
+
+impl AuthConfig {
+    /// Brings the counts into their ranges.
+    pub(super) fn settle(&mut self) {
+        self.lockout_threshold = self.lockout_threshold.max(1);
+        self.address_lockout_threshold = self.address_lockout_threshold.max(1);
+        self.parallel_hashes = self.parallel_hashes.clamp(1, 64);
+    }
+}
+
+/// `[http]`: who is trusted to say where a request comes from, and what one request may cost.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Reverse proxies (addresses or networks, `10.0.0.1`, `10.0.0.0/8`) whose
+    /// `X-Forwarded-For` / `X-Forwarded-Proto` are believed; from anyone else they are ignored.
+    #[serde(deserialize_with = "values::proxies")]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The largest JSON request body, in bytes.
+    pub max_body_bytes: usize,
+    /// How long a client has to send a request's headers.
+    #[serde(deserialize_with = "values::short")]
+    pub header_read_timeout: Duration,
+    /// How long a request (not an event stream or an upload) may take.
+    #[serde(deserialize_with = "values::short")]
+    pub request_timeout: Duration,
+    /// Connections served at once; further ones wait in the listen queue.
+    pub max_connections: usize,
+}
+
+/// `[audit]`: how much of the audit log is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Entries older than this many days are removed (at least 1).
+    pub keep_days: u32,
+    /// At most this many entries are kept, the oldest go first (at least 100).
+    pub max_entries: u64,
+}
+
+/// `[tls]`: the certificate the server serves HTTPS with.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsSettings {
+    /// PEM certificate chain, leaf first.
+    pub cert: Option<PathBuf>,
+    /// PEM private key of the certificate.
+    pub key: Option<PathBuf>,
+    /// Plain HTTP on a non-loopback address, on purpose.
+    pub insecure_http: bool,
+}
+
+/// How the server serves, resolved from `[tls]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Transport {
+    /// Plain HTTP: a loopback address, or `--insecure-http`.
+    #[default]
+    Http,
+    /// HTTPS with the certificate and key in these files.
+    Https { cert: PathBuf, key: PathBuf },
+    /// HTTPS with the self-signed certificate kept in the data dir (made on the first start).
+    HttpsSelfSigned,
+}
+
+impl TlsSettings {
+    /// How the server serves on `listen`.
+    pub(super) fn transport(&self, listen: SocketAddr) -> anyhow::Result<Transport> {
+        Ok(match (self.cert.clone(), self.key.clone()) {
+            (Some(cert), Some(key)) => Transport::Https { cert, key },
+            (Some(_), None) => {
+                anyhow::bail!("--tls-cert needs --tls-key: the certificate's private key")
+            }
+            (None, Some(_)) => anyhow::bail!("--tls-key needs --tls-cert: the certificate chain"),
+            (None, None) if listen.ip().is_loopback() || self.insecure_http => Transport::Http,
+            (None, None) => Transport::HttpsSelfSigned,
+        })
+    }
+}
+
+impl Transport {
+    /// Whether the server itself speaks TLS.
+    pub fn is_tls(&self) -> bool {
+        !matches!(self, Transport::Http)
+    }
+
+    /// `https` or `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.is_tls() { "https" } else { "http" }
+    }
+}
+
+/// What one value alone cannot say; an error names the setting and, through `from`, where its
+/// value came from.
+pub(super) fn check(s: &Config, from: &dyn Fn(&str) -> String) -> anyhow::Result<()> {
+    let refuse = |key: &str, what: &str| anyhow::anyhow!("`{key}`{}: {what}", from(key));
+    if s.system
+        .reboot_command
+        .as_ref()
+        .is_some_and(|c| c.first().is_none_or(|p| p.trim().is_empty()))
+    {
+        return Err(refuse(
+            "system.reboot_command",
+            "it is empty: give the program and its arguments, e.g. [\"systemctl\", \"reboot\"], \
+             or leave it out to simulate reboots",
+        ));
+    }
+    if s.devices.poll_interval < Duration::from_millis(200) {
+        return Err(refuse("devices.poll_interval", "must be at least 200ms"));
+    }
+    for (key, timeout) in [
+        ("http.header_read_timeout", s.http.header_read_timeout),
+        ("http.request_timeout", s.http.request_timeout),
+    ] {
+        if timeout.is_zero() {
+            return Err(refuse(key, "must be longer than 0s"));
+        }
+    }
+    if s.http.max_body_bytes < 1024 {
+        return Err(refuse("http.max_body_bytes", "must be at least 1024"));
+    }
+    if s.http.max_connections < 16 {
+        return Err(refuse(
+            "http.max_connections",
+            "must be at least 16 (a web client holds a few at once)",
+        ));
+    }
+    Ok(())
+}
