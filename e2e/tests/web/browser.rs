@@ -425,6 +425,9 @@ async fn links_back_and_forward_stay_in_the_app() -> anyhow::Result<()> {
     check::at_path(&browser, "/admin/general").await?;
     run("history.back()").await?;
     check::at_path(&browser, "/admin/audit").await?;
+    // The path changes before the page under it is drawn again: wait for the link clicked below.
+    check::visible(&browser, find::AUDIT_PAGE, "the audit page").await?;
+    check::visible(&browser, find::NAV_GENERAL, "the General link").await?;
 
     // A click with Ctrl (open in a new tab) is left to the browser; a plain one is the app's.
     let taken = run(
