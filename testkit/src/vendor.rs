@@ -20,7 +20,6 @@
 //! # }
 //! ```
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -33,11 +32,13 @@ use backend::package::payload::{CLIENT_DIR, DATABASE_DIR, SERVER_EXECUTABLE};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
+mod payload;
+
+pub use payload::{PAYLOAD_LINE, damage_payload};
+use payload::{Payload, files_under, write_payload};
+
 /// The key id of [`Vendor::new`].
 pub const KEY_ID: &str = "test-vendor";
-
-/// The line a text payload repeats, so a test can find the payload's bytes inside a package.
-pub const PAYLOAD_LINE: &[u8] = b"SMS test payload line\n";
 
 /// The payload size of a package unless its builder says otherwise: 256 KiB.
 pub const DEFAULT_PAYLOAD_BYTES: u64 = 256 * 1024;
@@ -233,15 +234,6 @@ impl Default for Vendor {
     fn default() -> Self {
         Self::new()
     }
-}
-
-/// What `server/app.bin` of a package holds.
-#[derive(Debug, Clone, Copy)]
-enum Payload {
-    /// This many bytes of [`PAYLOAD_LINE`] repeated.
-    Text(u64),
-    /// This many pseudo-random (incompressible) bytes.
-    Random(u64),
 }
 
 /// What `server/bin/sms` of a package is.
@@ -552,274 +544,5 @@ impl Package<'_> {
     }
 }
 
-/// Every regular file under `dir`, recursively: its path relative to `dir` (with `/`), its
-/// bytes; sorted by path. Symbolic links and other special files are left out.
-fn files_under(dir: &Path) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
-    let mut files = Vec::new();
-    let mut folders = vec![(dir.to_owned(), String::new())];
-    while let Some((folder, prefix)) = folders.pop() {
-        let entries = std::fs::read_dir(&folder)
-            .with_context(|| format!("cannot list {}", folder.display()))?;
-        for entry in entries {
-            let entry = entry.with_context(|| format!("cannot list {}", folder.display()))?;
-            let name = entry.file_name();
-            let name = name
-                .to_str()
-                .with_context(|| format!("{} is not UTF-8", entry.path().display()))?;
-            let rel = format!("{prefix}{name}");
-            let kind = entry.file_type()?;
-            if kind.is_dir() {
-                folders.push((entry.path(), format!("{rel}/")));
-            } else if kind.is_file() {
-                let bytes = std::fs::read(entry.path())
-                    .with_context(|| format!("cannot read {}", entry.path().display()))?;
-                files.push((rel, bytes));
-            }
-        }
-    }
-    files.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(files)
-}
-
-fn write_payload(path: &Path, payload: Payload) -> anyhow::Result<()> {
-    const PIECE: usize = 1 << 20;
-    let file =
-        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    let mut out = std::io::BufWriter::with_capacity(PIECE, file);
-    match payload {
-        Payload::Text(size) => {
-            let piece = PAYLOAD_LINE.repeat(PIECE / PAYLOAD_LINE.len());
-            let mut left = size;
-            while left > 0 {
-                let n = left.min(piece.len() as u64) as usize;
-                out.write_all(&piece[..n])?;
-                left -= n as u64;
-            }
-        }
-        Payload::Random(size) => {
-            let mut state = 0x9E37_79B9_7F4A_7C15_u64;
-            let mut block = vec![0u8; PIECE];
-            let mut left = size;
-            while left > 0 {
-                for word in block.chunks_exact_mut(8) {
-                    // xorshift64: incompressible enough, and far faster than the disk.
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    word.copy_from_slice(&state.to_le_bytes());
-                }
-                let n = left.min(PIECE as u64) as usize;
-                out.write_all(&block[..n])?;
-                left -= n as u64;
-            }
-        }
-    }
-    out.flush()?;
-    Ok(())
-}
-
-/// Flips one byte of the last [`PAYLOAD_LINE`] in the package `file` (a text payload): its
-/// signature still holds, its payload's checksum does not.
-///
-/// # Panics
-///
-/// When `file` cannot be read or written, or holds no text payload.
-pub fn damage_payload(file: &Path) {
-    let mut bytes = std::fs::read(file).expect("the package to damage");
-    let last_line = bytes
-        .windows(PAYLOAD_LINE.len())
-        .rposition(|window| window == PAYLOAD_LINE)
-        .expect("a text payload in the package");
-    bytes[last_line] ^= 0x20;
-    std::fs::write(file, bytes).expect("the damaged package is written");
-}
-
 #[cfg(test)]
-mod tests {
-    use backend::package::{Limits, Verifier};
-
-    use super::*;
-
-    fn verify(vendor: &Vendor, bytes: &[u8]) -> Result<(), String> {
-        verified(vendor, bytes).map(|_| ())
-    }
-
-    fn verified(vendor: &Vendor, bytes: &[u8]) -> Result<Vec<String>, String> {
-        let keys = vendor.trusted_keys();
-        let mut verifier = Verifier::new(&keys, Limits::default(), None);
-        verifier.update(bytes).map_err(|e| e.code.to_string())?;
-        verifier
-            .finish()
-            .map(|p| p.manifest.files.into_iter().map(|f| f.path).collect())
-            .map_err(|e| e.code.to_string())
-    }
-
-    #[test]
-    fn client_and_database_packages_carry_what_their_flags_say() {
-        let vendor = Vendor::new();
-        let files = verified(
-            &vendor,
-            &vendor
-                .package(5)
-                .updates_client()
-                .database_changes()
-                .bytes(),
-        );
-        assert_eq!(
-            files,
-            Ok(vec![
-                "client/app-5.js".to_owned(),
-                "client/index.html".to_owned(),
-                "database/0001-patch-table.down.sql".to_owned(),
-                "database/0001-patch-table.up.sql".to_owned(),
-                "server/app.bin".to_owned(),
-            ])
-        );
-        let files = verified(
-            &vendor,
-            &vendor
-                .package(6)
-                .database_changes()
-                .without_rollback()
-                .bytes(),
-        );
-        assert_eq!(
-            files,
-            Ok(vec![
-                "database/0001-patch-table.up.sql".to_owned(),
-                "server/app.bin".to_owned(),
-            ])
-        );
-    }
-
-    #[test]
-    fn an_executable_client_files_and_migrations_can_be_added() {
-        let vendor = Vendor::new();
-        let exe = vendor.path("sms-copy");
-        std::fs::write(&exe, b"\x7fELF not really").unwrap();
-        let files = verified(
-            &vendor,
-            &vendor
-                .package(3)
-                .server_executable(&exe)
-                .updates_client()
-                .client_file("img/logo.svg", "<svg/>")
-                .migration("0002-rules.up.sql", "CREATE TABLE r (id INTEGER);")
-                .migration("0002-rules.down.sql", "DROP TABLE r;")
-                .bytes(),
-        );
-        assert_eq!(
-            files,
-            Ok(vec![
-                "client/app-3.js".to_owned(),
-                "client/img/logo.svg".to_owned(),
-                "client/index.html".to_owned(),
-                "database/0002-rules.down.sql".to_owned(),
-                "database/0002-rules.up.sql".to_owned(),
-                "server/app.bin".to_owned(),
-                "server/bin/sms".to_owned(),
-            ])
-        );
-        let script = vendor.package(4).server_script("exit 0\n");
-        let bytes = script.bytes();
-        let at = bytes
-            .windows(b"#!/bin/sh\nexit 0\n".len())
-            .position(|w| w == b"#!/bin/sh\nexit 0\n");
-        assert!(at.is_some(), "the script with its #! line");
-    }
-
-    #[test]
-    fn a_client_folder_replaces_the_placeholder_client_and_one_file_can_be_changed() {
-        let vendor = Vendor::new();
-        let built = vendor.path("built-client");
-        std::fs::create_dir_all(built.join("assets/img")).unwrap();
-        std::fs::write(built.join("index.html"), "<html>built</html>").unwrap();
-        std::fs::write(built.join("app-1a2b.js"), "built();").unwrap();
-        std::fs::write(built.join("assets/img/logo.svg"), "<svg/>").unwrap();
-        let package = vendor
-            .package(7)
-            .updates_client()
-            .client_from_dir(&built)
-            .client_file("index.html", "<html>changed</html>");
-        let files = package.payload_files().unwrap();
-        let client: Vec<(&str, &[u8])> = files
-            .iter()
-            .map(|(path, bytes)| (path.as_str(), bytes.as_slice()))
-            .collect();
-        assert_eq!(
-            client,
-            vec![
-                ("client/app-1a2b.js", b"built();".as_slice()),
-                ("client/assets/img/logo.svg", b"<svg/>".as_slice()),
-                ("client/index.html", b"<html>changed</html>".as_slice()),
-            ]
-        );
-        let verified = verified(&vendor, &package.bytes());
-        assert_eq!(
-            verified,
-            Ok(vec![
-                "client/app-1a2b.js".to_owned(),
-                "client/assets/img/logo.svg".to_owned(),
-                "client/index.html".to_owned(),
-                "server/app.bin".to_owned(),
-            ])
-        );
-    }
-
-    #[test]
-    fn inconsistent_packages_can_be_built_for_the_verifier_to_refuse() {
-        let vendor = Vendor::new();
-        let no_flag = vendor
-            .package(3)
-            .database_changes()
-            .manifest_override("database_changes", false.into());
-        assert_eq!(no_flag.manifest()["database_changes"], false);
-        assert_eq!(
-            verify(&vendor, &no_flag.bytes()),
-            Err("database_payload_mismatch".to_owned())
-        );
-        let bad_name = vendor.package(4).migration("1-x.up.sql", "SELECT 1;");
-        assert_eq!(
-            verify(&vendor, &bad_name.bytes()),
-            Err("migration_name_invalid".to_owned())
-        );
-        let no_down = vendor.package(5).migration("0001-x.up.sql", "SELECT 1;");
-        assert_eq!(
-            verify(&vendor, &no_down.bytes()),
-            Err("down_migration_missing".to_owned())
-        );
-        let no_index = vendor
-            .package(6)
-            .manifest_override("updates", "client".into())
-            .manifest_override("client_version", "6.4.0.6".into());
-        assert_eq!(
-            verify(&vendor, &no_index.bytes()),
-            Err("client_payload_mismatch".to_owned())
-        );
-    }
-
-    #[test]
-    fn a_package_verifies_with_the_vendors_key_and_says_what_the_builder_set() {
-        let vendor = Vendor::named("kit-vendor");
-        let package = vendor.package(4).reboot().updates_client().payload_kib(3);
-        let manifest = package.manifest();
-        assert_eq!(manifest["restart"], "reboot");
-        assert_eq!(manifest["updates"], "both");
-        assert_eq!(manifest["client_version"], "6.4.0.4");
-        assert_eq!(manifest["build"], "6.4.0.9204");
-        let bytes = package.bytes();
-        assert!(bytes.len() > 3 * 1024);
-        assert_eq!(verify(&vendor, &bytes), Ok(()));
-    }
-
-    #[test]
-    fn a_damaged_package_fails_its_checksum() {
-        let vendor = Vendor::new();
-        let file = vendor.package(3).write();
-        damage_payload(&file);
-        assert_eq!(
-            verify(&vendor, &std::fs::read(&file).unwrap()),
-            Err("checksum_mismatch".to_owned())
-        );
-    }
-}
+mod tests;
