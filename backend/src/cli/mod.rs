@@ -1,7 +1,7 @@
 //! The `sms` command line, one file per command group: `serve`, `user`, `patch` (those that
 //! talk to a running server follow its jobs here; the HTTP side is in `remote`), `backup`,
-//! `migrations`, `tmc`, `tuf`, `device`, `doctor` (checks an installation), and the package tools (`keygen`, `pack`,
-//! `verify`).
+//! `migrations`, `tmc`, `tuf`, `device`, `doctor` (checks an installation), and the package
+//! tools (`keygen`, `pack`, `verify`). `args` holds the flags that are configuration settings.
 
 pub mod args;
 mod backup;

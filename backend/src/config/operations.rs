@@ -153,8 +153,9 @@ impl BackupsConfig {
     /// Refuses a schedule that is not five cron fields.
     pub(super) fn check(&self, from: &dyn Fn(&str) -> String) -> anyhow::Result<()> {
         if let Some(schedule) = &self.schedule {
-            shared::window::Window::new(schedule, 1, self.time_zone, Utc::now())
-                .map_err(|err| anyhow::anyhow!("`backups.schedule`{}: {err}", from("backups")))?;
+            shared::window::Window::new(schedule, 1, self.time_zone, Utc::now()).map_err(
+                |err| anyhow::anyhow!("`backups.schedule`{}: {err}", from("backups.schedule")),
+            )?;
         }
         Ok(())
     }
