@@ -116,9 +116,12 @@ impl TestApp {
         pg: Option<PgTestDb>,
         bootstrap_password: Option<String>,
     ) -> anyhow::Result<(TestApp, Option<AdminLogin>)> {
-        // Boxed: the server's start is a large future, and test threads have small stacks.
-        let (app, login) = Box::pin(Application::build(config.clone(), bootstrap_password))
+        // Spawned: the server's start is a large future, polled from the runtime's own shallow
+        // stack instead of beneath the test's futures (a test thread has 2 MiB, and a debug
+        // build keeps large futures on it).
+        let (app, login) = tokio::spawn(Application::build(config.clone(), bootstrap_password))
             .await
+            .context("the server's start panicked")?
             .context("the application does not build")?;
         let addr = app.local_addr()?;
         let cert_file = app.tls_cert_file().map(std::path::Path::to_owned);
