@@ -91,7 +91,7 @@ pub(super) async fn open_auth(args: &StorageArgs) -> anyhow::Result<Auth> {
     let storage = StorageConfig::load(args)?;
     let db = crate::storage::db::connect(&storage).await?;
     // The built-in [auth] settings: a user command opens no session and throttles no login.
-    let auth = crate::config::Config::for_data_dir(&storage.data_dir).auth;
+    let auth = crate::config::Config::defaults().auth;
     Ok(Auth::new(db, auth))
 }
 

@@ -176,6 +176,12 @@ impl Config {
         }
     }
 
+    /// Every built-in default: no file, no flags.
+    pub fn defaults() -> Self {
+        Self::from_layers(&serde_json::json!({}), None)
+            .unwrap_or_else(|_| unreachable!("the built-in defaults are valid"))
+    }
+
     /// A configuration with every default, data under `data_dir`; what tests start from.
     pub fn for_data_dir(data_dir: &Path) -> Self {
         let flags = serde_json::json!({ "data_dir": data_dir });
