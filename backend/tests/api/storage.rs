@@ -113,10 +113,7 @@ async fn migrations_create_every_table_and_run_again_harmlessly(db: TestDb) {
 }
 
 async fn users_and_sessions_survive_reopening_the_database(db: TestDb) {
-    let auth = Auth::new(
-        db.open().await,
-        backend::config::Config::for_data_dir(std::path::Path::new("data")).auth,
-    );
+    let auth = Auth::new(db.open().await, backend::config::Config::defaults().auth);
     auth.add_user("alice", Role::Admin, "alice-password", "test", None)
         .await
         .unwrap();
@@ -126,10 +123,7 @@ async fn users_and_sessions_survive_reopening_the_database(db: TestDb) {
         .unwrap();
     assert_eq!(user.role, Role::Admin);
 
-    let reopened = Auth::new(
-        db.open().await,
-        backend::config::Config::for_data_dir(std::path::Path::new("data")).auth,
-    );
+    let reopened = Auth::new(db.open().await, backend::config::Config::defaults().auth);
     let found = reopened
         .authenticate(&token)
         .await
@@ -149,10 +143,7 @@ async fn users_and_sessions_survive_reopening_the_database(db: TestDb) {
 }
 
 async fn changing_a_password_ends_the_users_sessions(db: TestDb) {
-    let auth = Auth::new(
-        db.open().await,
-        backend::config::Config::for_data_dir(std::path::Path::new("data")).auth,
-    );
+    let auth = Auth::new(db.open().await, backend::config::Config::defaults().auth);
     auth.add_user("alice", Role::Operator, "alice-password", "test", None)
         .await
         .unwrap();
@@ -243,10 +234,7 @@ async fn the_audit_log_pages_newest_first(db: TestDb) {
 }
 
 async fn failed_logins_throttle_one_address_and_a_new_password_works_elsewhere(db: TestDb) {
-    let auth = Auth::new(
-        db.open().await,
-        backend::config::Config::for_data_dir(std::path::Path::new("data")).auth,
-    );
+    let auth = Auth::new(db.open().await, backend::config::Config::defaults().auth);
     auth.add_user("alice", Role::Admin, "alice-password", "test", None)
         .await
         .unwrap();
