@@ -1,8 +1,11 @@
 //! `/api/v1/patches`: importing packages into the patch repository.
 
-use axum::body::Body;
+use std::time::Duration;
+
+use axum::body::{Body, BodyDataStream};
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
+use futures_util::StreamExt;
 use shared::api::{ErrorResponse, PackageFile, PatchInfo};
 
 use crate::http::error::{ApiError, Json};
@@ -12,6 +15,11 @@ use crate::workflow::import::Upload;
 
 /// The optional header naming the uploaded file, for the audit log.
 pub const FILE_NAME_HEADER: &str = "X-SMS-File-Name";
+
+/// What is still read of an upload refused halfway (a full disk, an invalid package) before the
+/// answer: a client that is still sending then reads the answer instead of a reset connection.
+const DRAIN_BYTES: usize = 64 << 20;
+const DRAIN_TIME: Duration = Duration::from_secs(10);
 
 /// Imports a signed package (the raw request body), verified while it streams to disk.
 #[utoipa::path(
@@ -78,9 +86,26 @@ pub async fn import(
     if let Some(length) = declared {
         state.imports.ensure_room(length, &upload).await?;
     }
-    let info = state
-        .imports
-        .import(body.into_data_stream(), upload)
-        .await?;
-    Ok(Json(info))
+    let mut body = body.into_data_stream();
+    let imported = state.imports.import(&mut body, upload).await;
+    if imported.is_err() {
+        drain(&mut body).await;
+    }
+    Ok(Json(imported?))
+}
+
+/// Reads and drops the rest of a refused upload, at most `DRAIN_BYTES` for `DRAIN_TIME`.
+async fn drain(body: &mut BodyDataStream) {
+    // Past the time the answer goes anyway: a client still sending then sees the connection
+    // close.
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        let mut read = 0;
+        while let Some(Ok(chunk)) = body.next().await {
+            read += chunk.len();
+            if read > DRAIN_BYTES {
+                break;
+            }
+        }
+    })
+    .await;
 }
