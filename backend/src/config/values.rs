@@ -75,7 +75,7 @@ pub fn hours<'de, D: Deserializer<'de>>(d: D) -> Result<chrono::Duration, D::Err
 pub fn base_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<reqwest::Url>, D::Error> {
     let text = String::deserialize(d)?;
     let mut url = reqwest::Url::parse(&text)
-        .map_err(|_| D::Error::custom(format!("`{text}` is not a valid URL")))?;
+        .map_err(|err| D::Error::custom(format!("`{text}` is not a valid URL: {err}")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(D::Error::custom(format!(
             "`{text}` must start with https:// or http://"

@@ -20,6 +20,30 @@ fn defaults_follow_the_documentation() {
     assert_eq!(config.initial.product_version.to_string(), "6.4.0");
     assert_eq!(config.log_format, LogFormat::Text);
     assert!(!config.demo);
+    assert_eq!(config.backups.dir, PathBuf::from("data/backups"));
+    assert_eq!(config.tmc.interval, std::time::Duration::from_secs(3600));
+}
+
+#[test]
+fn defaults_that_follow_other_settings() {
+    // Demo mode checks the TMC every 30 s, unless an interval is given.
+    let demo = ServeArgs {
+        demo: true,
+        ..ServeArgs::default()
+    };
+    let config = layered(&demo, "").unwrap();
+    assert_eq!(config.tmc.interval, std::time::Duration::from_secs(30));
+    let config = layered(&demo, "[tmc]\ninterval = \"2h\"").unwrap();
+    assert_eq!(config.tmc.interval, std::time::Duration::from_secs(7200));
+    // The backups folder is in the data dir, wherever that is, unless one is given.
+    let config = layered(&ServeArgs::default(), "data_dir = \"/srv/sms\"").unwrap();
+    assert_eq!(config.backups.dir, PathBuf::from("/srv/sms/backups"));
+    let config = layered(
+        &ServeArgs::default(),
+        "data_dir = \"/srv/sms\"\n[backups]\ndir = \"/backups\"",
+    )
+    .unwrap();
+    assert_eq!(config.backups.dir, PathBuf::from("/backups"));
 }
 
 #[test]

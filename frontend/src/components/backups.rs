@@ -12,6 +12,7 @@ use web_core::restore::{restore_button_id, restore_label};
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
 use crate::components::local_time::LocalTime;
+use crate::components::table::DataTable;
 use crate::focus::focus;
 use crate::load::{Act, Loaded, action, run};
 
@@ -90,29 +91,17 @@ pub fn BackupsTable(
         .into_any();
     }
     view! {
-        <div class="table-scroll" tabindex="0" role="region" aria-label="Database backups, newest first">
-            <table id="backups-table" class="table">
-                <caption class="visually-hidden">"Database backups, newest first"</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">"Taken"</th>
-                        <th scope="col">"Why"</th>
-                        <th scope="col">"Level"</th>
-                        <th scope="col">"Size"</th>
-                        <th scope="col">"By"</th>
-                        {move || is_admin.get().then(|| view! {
-                            <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                        })}
-                    </tr>
-                </thead>
-                <tbody>
-                    {backups
-                        .into_iter()
-                        .map(|info| view! { <BackupRow info is_admin deleting restoring/> })
-                        .collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <DataTable
+            label="Database backups, newest first"
+            id="backups-table"
+            columns=&["Taken", "Why", "Level", "Size", "By"]
+            actions=is_admin
+        >
+            {backups
+                .into_iter()
+                .map(|info| view! { <BackupRow info is_admin deleting restoring/> })
+                .collect_view()}
+        </DataTable>
     }
     .into_any()
 }

@@ -19,6 +19,7 @@ pub mod patch_details;
 pub mod patches_panel;
 pub mod shell;
 pub mod shell_data;
+pub mod table;
 
 use leptos::prelude::document;
 

@@ -7,6 +7,7 @@ use web_core::times::clock;
 use crate::api;
 use crate::components::loaded::{Place, loaded};
 use crate::components::set_page_title;
+use crate::components::table::DataTable;
 use crate::load::{fetch, resource};
 use crate::router::{History, navigate, use_location};
 
@@ -104,23 +105,13 @@ fn AuditTable(
     };
 
     view! {
-        <div class="table-scroll" tabindex="0" role="region" aria-label="Audit log entries, newest first">
-            <table id="audit-table" class="table">
-                <caption class="visually-hidden">"Audit log entries, newest first"</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">"Time (UTC)"</th>
-                        <th scope="col">"User"</th>
-                        <th scope="col">"Action"</th>
-                        <th scope="col">"Target"</th>
-                        <th scope="col">"Outcome"</th>
-                        <th scope="col">"Source"</th>
-                        <th scope="col">"Details"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <DataTable
+            label="Audit log entries, newest first"
+            id="audit-table"
+            columns=&["Time (UTC)", "User", "Action", "Target", "Outcome", "Source", "Details"]
+        >
+            {rows}
+        </DataTable>
         <div class="pager">
             <p class="pager-summary">
                 {shown} " " <strong id="audit-total">{total}</strong>

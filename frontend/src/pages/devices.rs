@@ -10,6 +10,7 @@ use crate::components::error::ErrorDisplay;
 use crate::components::loaded::{Place, loaded};
 use crate::components::set_page_title;
 use crate::components::shell_data::use_shell;
+use crate::components::table::DataTable;
 use crate::live::use_live;
 use crate::load::{action, resource, run};
 
@@ -52,25 +53,13 @@ fn DevicesTable(devices: Vec<DeviceInfo>) -> impl IntoView {
         .into_any();
     }
     view! {
-        <div class="table-scroll" tabindex="0" role="region" aria-label="Managed devices">
-            <table id="devices-table" class="table">
-                <caption class="visually-hidden">"Managed devices"</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Model"</th>
-                        <th scope="col">"TOS version"</th>
-                        <th scope="col">"State"</th>
-                        <th scope="col">"Uptime"</th>
-                        <th scope="col">"Packets inspected"</th>
-                        <th scope="col">"Last contact"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {devices.into_iter().map(|d| view! { <DeviceRow device=d/> }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <DataTable
+            label="Managed devices"
+            id="devices-table"
+            columns=&["Name", "Model", "TOS version", "State", "Uptime", "Packets inspected", "Last contact"]
+        >
+            {devices.into_iter().map(|d| view! { <DeviceRow device=d/> }).collect_view()}
+        </DataTable>
     }
     .into_any()
 }

@@ -365,24 +365,24 @@ impl PatchRepository {
 
     /// Where the package of patch `id` is stored, if the repository has it.
     pub async fn package_path(&self, id: PatchId) -> Result<Option<PathBuf>, ServiceError> {
-        let row = patch::Entity::find()
-            .filter(patch::Column::Node.eq(self.node.as_str()))
-            .filter(patch::Column::ProductVersion.eq(id.product_version().to_string()))
-            .filter(patch::Column::Patch.eq(i32::try_from(id.patch()).unwrap_or(i32::MAX)))
-            .one(&self.db)
-            .await?;
-        Ok(row.map(|row| self.dir.join(row.file_name)))
+        Ok(self.row(id).await?.map(|row| self.dir.join(row.file_name)))
     }
 
     /// The patch with this id, if the repository has it.
     pub async fn find(&self, id: PatchId) -> Result<Option<PatchInfo>, ServiceError> {
-        let row = patch::Entity::find()
+        let row = self.row(id).await?;
+        row.map(|row| info_from_row(row, &self.keys)).transpose()
+    }
+
+    /// This node's row of patch `id`, if the repository has it (a patch number past `i32`
+    /// matches no row).
+    async fn row(&self, id: PatchId) -> Result<Option<patch::Model>, ServiceError> {
+        Ok(patch::Entity::find()
             .filter(patch::Column::Node.eq(self.node.as_str()))
             .filter(patch::Column::ProductVersion.eq(id.product_version().to_string()))
             .filter(patch::Column::Patch.eq(i32::try_from(id.patch()).unwrap_or(i32::MAX)))
             .one(&self.db)
-            .await?;
-        row.map(|row| info_from_row(row, &self.keys)).transpose()
+            .await?)
     }
 
     /// Every package in the repository, newest first.

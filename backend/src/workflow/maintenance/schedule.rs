@@ -54,25 +54,16 @@ impl Maintenance {
             self.download(id, actor, source.clone()).await?;
         }
         let note = note_for(when, &opening, check.needs_download);
-        let (job, replaced) = self
-            .jobs
-            .schedule(
-                Scheduled {
-                    kind: JobKind::Install,
-                    patch: Some(id),
-                    levels: (check.from, check.to),
-                    scheduled_for: opening.start,
-                    window_end: opening.end,
-                    note,
-                },
-                replace,
-                actor,
-            )
-            .await?;
-        self.audit_scheduled("install_schedule", &job, replaced.as_ref(), actor, source)
-            .await?;
-        self.wake.notify_one();
-        Ok(job)
+        let scheduled = Scheduled {
+            kind: JobKind::Install,
+            patch: Some(id),
+            levels: (check.from, check.to),
+            scheduled_for: opening.start,
+            window_end: opening.end,
+            note,
+        };
+        self.enqueue(scheduled, replace, "install_schedule", actor, source)
+            .await
     }
 
     /// `POST /api/v1/rollback` with a later `when`: the rollback waits for it.
@@ -85,25 +76,16 @@ impl Maintenance {
     ) -> Result<JobInfo, ScheduleError> {
         let opening = self.opening_for(when).await?;
         let from = self.patching.check_rollback().await?;
-        let (job, replaced) = self
-            .jobs
-            .schedule(
-                Scheduled {
-                    kind: JobKind::Rollback,
-                    patch: None,
-                    levels: (from, PatchLevel::NONE),
-                    scheduled_for: opening.start,
-                    window_end: opening.end,
-                    note: note_for(when, &opening, false),
-                },
-                replace,
-                actor,
-            )
-            .await?;
-        self.audit_scheduled("rollback_schedule", &job, replaced.as_ref(), actor, source)
-            .await?;
-        self.wake.notify_one();
-        Ok(job)
+        let scheduled = Scheduled {
+            kind: JobKind::Rollback,
+            patch: None,
+            levels: (from, PatchLevel::NONE),
+            scheduled_for: opening.start,
+            window_end: opening.end,
+            note: note_for(when, &opening, false),
+        };
+        self.enqueue(scheduled, replace, "rollback_schedule", actor, source)
+            .await
     }
 
     /// Cancels a scheduled job before it starts; `None` when it is not waiting.
@@ -165,6 +147,23 @@ impl Maintenance {
             }
             .into()),
         }
+    }
+
+    /// Puts `scheduled` in the queue (in place of the waiting job with `replace`), audits it
+    /// as `action` and wakes the loop that starts it.
+    async fn enqueue(
+        &self,
+        scheduled: Scheduled,
+        replace: bool,
+        action: &'static str,
+        actor: &str,
+        source: Option<String>,
+    ) -> Result<JobInfo, ScheduleError> {
+        let (job, replaced) = self.jobs.schedule(scheduled, replace, actor).await?;
+        self.audit_scheduled(action, &job, replaced.as_ref(), actor, source)
+            .await?;
+        self.wake.notify_one();
+        Ok(job)
     }
 
     async fn audit_scheduled(

@@ -4,6 +4,8 @@ use leptos::prelude::*;
 use web_core::maintenance::{remove_window, remove_window_label};
 use web_core::words::duration_in_words;
 
+use crate::components::table::DataTable;
+
 use super::Editor;
 
 /// The windows as the page shows them, each with Remove (admins).
@@ -24,49 +26,40 @@ pub fn WindowList(editor: Editor, #[prop(into)] is_admin: Signal<bool>) -> impl 
             .into_any();
         }
         view! {
-            <div class="table-scroll" tabindex="0" role="region" aria-label="Maintenance windows">
-                <table id="maintenance-windows" class="table">
-                    <caption class="visually-hidden">"Maintenance windows"</caption>
-                    <thead>
-                        <tr>
-                            <th scope="col">"Schedule"</th>
-                            <th scope="col">"Duration"</th>
-                            <th scope="col">"Time zone"</th>
-                            <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {windows
-                            .into_iter()
-                            .enumerate()
-                            .map(|(index, window)| {
-                                let label = remove_window_label(&window.schedule);
-                                view! {
-                                    <tr data-window=index.to_string()>
-                                        <td class="window-schedule"><code>{window.schedule.clone()}</code></td>
-                                        <td class="window-duration">{duration_in_words(window.duration_minutes)}</td>
-                                        <td class="window-time-zone">{window.time_zone.clone()}</td>
-                                        <td>
-                                            {move || is_admin.get().then(|| view! {
-                                                <button
-                                                    type="button"
-                                                    class="button button-secondary window-remove"
-                                                    aria-label=label.clone()
-                                                    on:click=move |_| {
-                                                        editor.change(|settings| remove_window(settings, index));
-                                                    }
-                                                >
-                                                    "Remove"
-                                                </button>
-                                            })}
-                                        </td>
-                                    </tr>
-                                }
-                            })
-                            .collect_view()}
-                    </tbody>
-                </table>
-            </div>
+            <DataTable
+                label="Maintenance windows"
+                id="maintenance-windows"
+                columns=&["Schedule", "Duration", "Time zone", ""]
+            >
+                {windows
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, window)| {
+                        let label = remove_window_label(&window.schedule);
+                        view! {
+                            <tr data-window=index.to_string()>
+                                <td class="window-schedule"><code>{window.schedule.clone()}</code></td>
+                                <td class="window-duration">{duration_in_words(window.duration_minutes)}</td>
+                                <td class="window-time-zone">{window.time_zone.clone()}</td>
+                                <td>
+                                    {move || is_admin.get().then(|| view! {
+                                        <button
+                                            type="button"
+                                            class="button button-secondary window-remove"
+                                            aria-label=label.clone()
+                                            on:click=move |_| {
+                                                editor.change(|settings| remove_window(settings, index));
+                                            }
+                                        >
+                                            "Remove"
+                                        </button>
+                                    })}
+                                </td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </DataTable>
         }
         .into_any()
     }

@@ -5,6 +5,7 @@ use shared::notify::Delivery;
 use web_core::notify::delivery_state_in_words;
 
 use crate::components::local_time::LocalTime;
+use crate::components::table::DataTable;
 
 /// The delivery log: one row per event and target.
 #[component]
@@ -16,28 +17,16 @@ pub fn DeliveriesTable(deliveries: Vec<Delivery>) -> impl IntoView {
         .into_any();
     }
     view! {
-        <div class="table-scroll" tabindex="0" role="region" aria-label="Notification deliveries, newest first">
-            <table id="notification-deliveries" class="table">
-                <caption class="visually-hidden">"Notification deliveries, newest first"</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">"Time"</th>
-                        <th scope="col">"Event"</th>
-                        <th scope="col">"Destination"</th>
-                        <th scope="col">"State"</th>
-                        <th scope="col">"Tries"</th>
-                        <th scope="col">"Last outcome"</th>
-                        <th scope="col">"Next try"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {deliveries
-                        .into_iter()
-                        .map(|delivery| view! { <DeliveryRow delivery/> })
-                        .collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <DataTable
+            label="Notification deliveries, newest first"
+            id="notification-deliveries"
+            columns=&["Time", "Event", "Destination", "State", "Tries", "Last outcome", "Next try"]
+        >
+            {deliveries
+                .into_iter()
+                .map(|delivery| view! { <DeliveryRow delivery/> })
+                .collect_view()}
+        </DataTable>
     }
     .into_any()
 }

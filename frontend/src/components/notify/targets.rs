@@ -8,6 +8,7 @@ use super::Lists;
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
 use crate::components::local_time::LocalTime;
+use crate::components::table::DataTable;
 use crate::load::{action, run};
 
 /// The targets, each with "Send a test" and Remove (admins).
@@ -26,26 +27,16 @@ pub fn TargetsTable(
         .into_any();
     }
     view! {
-        <div class="table-scroll" tabindex="0" role="region" aria-label="Notification targets">
-            <table id="notification-targets" class="table">
-                <caption class="visually-hidden">"Notification targets"</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">"Kind"</th>
-                        <th scope="col">"Destination"</th>
-                        <th scope="col">"State"</th>
-                        <th scope="col">"Added"</th>
-                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {targets
-                        .into_iter()
-                        .map(|target| view! { <TargetRow target lists is_admin/> })
-                        .collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <DataTable
+            label="Notification targets"
+            id="notification-targets"
+            columns=&["Kind", "Destination", "State", "Added", ""]
+        >
+            {targets
+                .into_iter()
+                .map(|target| view! { <TargetRow target lists is_admin/> })
+                .collect_view()}
+        </DataTable>
     }
     .into_any()
 }

@@ -12,6 +12,7 @@ use web_core::words::size_in_mb;
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
 use crate::components::patch_details::state_in_words;
+use crate::components::table::DataTable;
 use crate::live::use_live;
 use crate::load::{action, run};
 
@@ -28,28 +29,16 @@ pub fn AvailableTable(patches: Vec<AvailablePatch>, is_admin: bool) -> impl Into
         .into_any();
     }
     view! {
-        <div class="table-scroll" tabindex="0" role="region" aria-label="Available patches, newest first">
-            <table id="patches-table" class="table">
-                <caption class="visually-hidden">"Available patches, newest first"</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">"Patch"</th>
-                        <th scope="col">"Released"</th>
-                        <th scope="col">"Size"</th>
-                        <th scope="col">"Updates client"</th>
-                        <th scope="col">"Reboot required"</th>
-                        <th scope="col">"Database changes"</th>
-                        <th scope="col">"State"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {patches
-                        .into_iter()
-                        .map(|patch| view! { <PatchRow patch is_admin/> })
-                        .collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <DataTable
+            label="Available patches, newest first"
+            id="patches-table"
+            columns=&["Patch", "Released", "Size", "Updates client", "Reboot required", "Database changes", "State"]
+        >
+            {patches
+                .into_iter()
+                .map(|patch| view! { <PatchRow patch is_admin/> })
+                .collect_view()}
+        </DataTable>
     }
     .into_any()
 }

@@ -11,6 +11,7 @@ use web_core::words::tenths;
 use crate::api::{self, ApiError};
 use crate::components::error::ErrorDisplay;
 use crate::components::local_time::LocalTime;
+use crate::components::table::DataTable;
 use crate::live::use_live;
 use crate::load::{action, run};
 
@@ -75,32 +76,21 @@ pub fn History(
         <div class="field">
             <span class="field-label">"History"</span>
             <div class="field-value" id="patch-history">
-                <div class="table-scroll" tabindex="0" role="region" aria-label="Installs and rollbacks, newest first">
-                    <table class="table history-table">
-                        <caption class="visually-hidden">"Installs and rollbacks, newest first"</caption>
-                        <thead>
-                            <tr>
-                                <th scope="col">"Started"</th>
-                                <th scope="col">"Action"</th>
-                                <th scope="col">"By"</th>
-                                <th scope="col">"Levels"</th>
-                                <th scope="col">"Outcome"</th>
-                                <th scope="col">"Took"</th>
-                            </tr>
-                        </thead>
-                        <tbody>
-                            {entries
-                                .into_iter()
-                                .map(|e| view! { <HistoryRow entry=e is_admin/> })
-                                .collect_view()}
-                            {move || older
-                                .get()
-                                .into_iter()
-                                .map(|e| view! { <HistoryRow entry=e is_admin/> })
-                                .collect_view()}
-                        </tbody>
-                    </table>
-                </div>
+                <DataTable
+                    label="Installs and rollbacks, newest first"
+                    class="table history-table"
+                    columns=&["Started", "Action", "By", "Levels", "Outcome", "Took"]
+                >
+                    {entries
+                        .into_iter()
+                        .map(|e| view! { <HistoryRow entry=e is_admin/> })
+                        .collect_view()}
+                    {move || older
+                        .get()
+                        .into_iter()
+                        .map(|e| view! { <HistoryRow entry=e is_admin/> })
+                        .collect_view()}
+                </DataTable>
                 <p class="history-count muted small" id="history-count">
                     {move || format!("{} of {total} shown", shown().min(total))}
                 </p>
