@@ -18,8 +18,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use backend::config::StorageConfig;
 use backend::storage::backup::{BackupDir, Facts, Request};
+use backend::storage::db::StorageConfig;
 use backend::storage::db::{self, Db};
 use backend::storage::restore::{Mark, swap_sqlite};
 use sea_orm::ConnectionTrait;

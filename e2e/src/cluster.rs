@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use backend::config::ClusterConfig;
+use backend::service::cluster::ClusterConfig;
 use testkit::{PgTestDb, TestApp, Vendor};
 
 use crate::Browser;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
-use backend::config::StorageConfig;
+use backend::storage::db::StorageConfig;
 use sea_orm::{ConnectionTrait, Database};
 
 /// The variable naming the PostgreSQL server (a URL with its admin database).

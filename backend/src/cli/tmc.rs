@@ -104,7 +104,7 @@ pub(super) async fn tmc_serve(
         }
         None => None,
     };
-    let expires_in = crate::config::duration("--expires-in", expires_in, crate::config::LONG)?;
+    let expires_in = crate::values::duration("--expires-in", expires_in, crate::values::LONG)?;
     anyhow::ensure!(
         dir.is_dir(),
         "{} is not a folder: create it and put .pkg files in it",

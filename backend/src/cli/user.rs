@@ -8,7 +8,7 @@ use clap::Subcommand;
 use shared::Role;
 
 use super::args::StorageArgs;
-use crate::config::StorageConfig;
+
 use crate::service::Auth;
 
 #[derive(Debug, Subcommand)]
@@ -88,7 +88,7 @@ pub(super) async fn user(command: UserCommand) -> anyhow::Result<()> {
 }
 
 pub(super) async fn open_auth(args: &StorageArgs) -> anyhow::Result<Auth> {
-    let storage = StorageConfig::load(args)?;
+    let storage = crate::config::storage(args)?;
     let db = crate::storage::db::connect(&storage).await?;
     // The built-in [auth] settings: a user command opens no session and throttles no login.
     let auth = crate::config::Config::defaults().auth;

@@ -1,29 +1,34 @@
-//! Server configuration. figment merges its layers (`layers.rs`): the built-in defaults
-//! (`defaults.toml`), the file (`--config`), then the flags with their `SMS_*` variables. The
-//! merged settings are read into `Config`, one struct per section (each key is documented in
-//! docs/configuration.md); `Config::resolve` then checks what one value alone cannot say and
-//! reads the files some settings name (secrets, passwords).
+//! Server configuration, put together. figment merges its layers (`layers.rs`): the built-in
+//! defaults (`defaults.toml`), the file (`--config`), then the flags with their `SMS_*`
+//! variables. The merged settings are read into `Config`, one struct per section (each key is
+//! documented in docs/configuration.md). A section one service reads is that service's own type
+//! (`service::auth::AuthConfig`, `service::cluster::ClusterSettings`, ...), the way
+//! `[packages]` is `package::Limits`; the sections the server itself reads are in
+//! `sections.rs`. `Config::resolve` then checks what one value alone cannot say and has each
+//! section that names files (secrets, passwords) read them.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use shared::{Build, ProductVersion};
 
-mod cluster;
 mod layers;
-pub mod operations;
 mod sections;
-mod values;
 
-pub use cluster::{ClusterConfig, ClusterSettings, MIN_SECRET_LEN};
 pub use layers::Flags;
-pub use operations::{BackupsConfig, MetricsConfig, NotifyConfig, SmtpConfig};
 pub use sections::{
-    AuditConfig, AuthConfig, DevicesConfig, HttpConfig, InstallConfig, SystemConfig, TlsSettings,
-    TmcConfig, Transport,
+    DevicesConfig, HttpConfig, InstallConfig, MetricsConfig, MetricsSettings, SystemConfig,
+    TlsSettings, Transport,
 };
-pub use values::{LONG, SHORT, duration};
+
+use crate::service::audit::AuditConfig;
+use crate::service::auth::AuthConfig;
+use crate::service::backups::BackupsConfig;
+use crate::service::cluster::{ClusterConfig, ClusterSettings};
+use crate::service::installed::InitialInstall;
+use crate::service::notify::{NotifyConfig, SmtpConfig, SmtpSettings};
+use crate::service::tmc::{DEMO_TMC_INTERVAL, TmcConfig};
+use crate::storage::db::StorageConfig;
 
 /// Everything `sms serve` needs: the settings as the file writes them, then (`serde(skip)`)
 /// what `resolve` makes of those that need other values or files.
@@ -61,16 +66,16 @@ pub struct Config {
     pub backups: BackupsConfig,
     /// `[storage] warn_free_mb`, as written (`storage` holds it in bytes).
     #[serde(rename = "storage", default)]
-    pub disk: operations::DiskSettings,
+    pub disk: DiskSettings,
     /// `[cluster]` as written (`cluster` holds it resolved).
     #[serde(rename = "cluster")]
     pub cluster_settings: ClusterSettings,
     /// `[smtp]` as written (`smtp` holds it resolved).
     #[serde(rename = "smtp", default)]
-    pub smtp_settings: operations::SmtpSettings,
+    pub smtp_settings: SmtpSettings,
     /// `[metrics]` as written (`metrics` holds it resolved).
     #[serde(rename = "metrics", default)]
-    pub metrics_settings: operations::MetricsSettings,
+    pub metrics_settings: MetricsSettings,
     /// Where the data lives.
     #[serde(skip)]
     pub storage: StorageConfig,
@@ -106,64 +111,12 @@ pub enum LogFormat {
     Json,
 }
 
-/// Where the data lives, resolved.
-#[derive(Debug, Clone, Default)]
-pub struct StorageConfig {
-    pub data_dir: PathBuf,
-    pub database_url: String,
-    /// `[storage] warn_free_mb` in bytes: warn below this much free space in the data dir
-    /// (`None`: 2 GiB or 10 % of its file system, whichever is less; `storage::space`).
-    pub warn_free_bytes: Option<u64>,
-}
-
-/// The installed state written on the first start: `[installed] product_version` (6.4.0) and
-/// `build` (6.4.0.9001 for 6.4.0, `PRODUCT_VERSION.1` for others).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(try_from = "Installed")]
-pub struct InitialInstall {
-    pub product_version: ProductVersion,
-    pub build: Build,
-}
-
-/// `[installed]` as written.
+/// `[storage]`: the data dir's free space.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct Installed {
-    pub product_version: Option<String>,
-    pub build: Option<String>,
-}
-
-impl TryFrom<Installed> for InitialInstall {
-    type Error = String;
-
-    fn try_from(installed: Installed) -> Result<Self, String> {
-        let version = installed.product_version.as_deref().unwrap_or("6.4.0");
-        let product_version: ProductVersion = version
-            .parse()
-            .map_err(|err| format!("product_version `{version}`: {err}"))?;
-        let build: Build = match installed.build.as_deref() {
-            Some(text) => text
-                .parse()
-                .map_err(|err| format!("build `{text}`: {err}"))?,
-            None => Build {
-                version: product_version,
-                number: if product_version == ProductVersion::new(6, 4, 0) {
-                    9001
-                } else {
-                    1
-                },
-            },
-        };
-        if build.version != product_version {
-            return Err(format!(
-                "the build {build} does not belong to product version {product_version}"
-            ));
-        }
-        Ok(Self {
-            product_version,
-            build,
-        })
-    }
+pub struct DiskSettings {
+    /// Warn below this many MiB free in the data dir.
+    pub warn_free_mb: Option<u64>,
 }
 
 impl Config {
@@ -209,9 +162,9 @@ impl Config {
 
     fn resolve(mut self, figment: &figment::Figment) -> anyhow::Result<Self> {
         let from = |key: &str| layers::origin(figment, key);
-        self.storage = StorageConfig::resolve(&self);
+        self.storage = storage_of(&self);
         if self.demo && !layers::given(figment, "tmc.interval") {
-            self.tmc.interval = sections::DEMO_TMC_INTERVAL;
+            self.tmc.interval = DEMO_TMC_INTERVAL;
         }
         if !layers::given(figment, "backups.dir") {
             self.backups.dir = self.data_dir.join("backups");
@@ -248,32 +201,25 @@ fn host_name() -> String {
         .unwrap_or_else(|| "sms".to_owned())
 }
 
-impl StorageConfig {
-    /// Resolves storage for the `sms user` commands, which read the same file as `sms serve`.
-    pub fn load(flags: &impl Flags) -> anyhow::Result<Self> {
-        let file = layers::read(flags.config_file())?;
-        let file = file.as_ref().map(|(name, text)| (name.clone(), &**text));
-        Ok(Self::resolve(&layers::merged(flags, file)?.0))
-    }
+/// Where the data lives, for the `sms user` commands, which read the same file as `sms serve`.
+pub fn storage(flags: &impl Flags) -> anyhow::Result<StorageConfig> {
+    let file = layers::read(flags.config_file())?;
+    let file = file.as_ref().map(|(name, text)| (name.clone(), &**text));
+    Ok(storage_of(&layers::merged(flags, file)?.0))
+}
 
-    fn resolve(config: &Config) -> Self {
-        let data_dir = config.data_dir.clone();
-        let database_url = config
-            .database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("sms.db").display()));
-        Self {
-            data_dir,
-            database_url,
-            warn_free_bytes: config
-                .disk
-                .warn_free_mb
-                .map(|mib| mib.saturating_mul(1 << 20)),
-        }
-    }
-
-    /// Whether the database is the embedded SQLite file.
-    pub fn is_sqlite(&self) -> bool {
-        self.database_url.starts_with("sqlite:")
+fn storage_of(config: &Config) -> StorageConfig {
+    let data_dir = config.data_dir.clone();
+    let database_url = config
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("sms.db").display()));
+    StorageConfig {
+        data_dir,
+        database_url,
+        warn_free_bytes: config
+            .disk
+            .warn_free_mb
+            .map(|mib| mib.saturating_mul(1 << 20)),
     }
 }

@@ -1,38 +1,16 @@
-//! The sections read as they are: `[tmc]`, `[system]`, `[install]`, `[devices]`, `[auth]`,
-//! `[http]`, `[audit]`, `[tls]`. Each struct's `Default` holds the section's defaults
-//! (docs/configuration.md); `check` refuses what one value alone cannot say.
+//! The sections no service owns, read by the server itself: `[system]`, `[install]`,
+//! `[devices]`, `[http]`, `[tls]`, `[metrics]`; and `check`, which refuses what one value alone
+//! cannot say.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context;
 use serde::Deserialize;
 
-use super::{Config, values};
-
-/// `[tmc]`: the TMC link.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TmcConfig {
-    /// The TMC's base URL; none: no TMC (in demo mode the server starts its own).
-    #[serde(default, deserialize_with = "values::base_url")]
-    pub url: Option<reqwest::Url>,
-    /// Time between two checks (demo: `DEMO_TMC_INTERVAL`).
-    #[serde(deserialize_with = "values::long")]
-    pub interval: Duration,
-    /// How long one request to the TMC (or a pause in a download) may take.
-    #[serde(deserialize_with = "values::long")]
-    pub timeout: Duration,
-    /// How an https:// TMC's certificate is checked: the system's roots, plus `ca_file`.
-    #[serde(rename = "ca_file", default, deserialize_with = "values::ca_file")]
-    pub trust: crate::net::Trust,
-    /// The feed's first trusted TUF root metadata (`--trust-root`); the database's newest
-    /// verified root wins over it once there is one.
-    pub trust_root: Option<PathBuf>,
-}
-
-/// The time between two TMC checks in demo mode, unless `tmc.interval` says otherwise.
-pub const DEMO_TMC_INTERVAL: Duration = Duration::from_secs(30);
+use super::Config;
+use crate::values;
 
 /// `[system]`: how the server reboots when a patch needs it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -66,43 +44,6 @@ pub struct DevicesConfig {
     pub max_devices: usize,
 }
 
-/// `[auth]`: sessions, login throttling and password hashing.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuthConfig {
-    /// A session ends after this long without a request.
-    #[serde(rename = "session_ttl_minutes", deserialize_with = "values::minutes")]
-    pub session_ttl: chrono::Duration,
-    /// A session ends this long after its login, however busy it is.
-    #[serde(rename = "session_max_hours", deserialize_with = "values::hours")]
-    pub session_max_age: chrono::Duration,
-    /// Failed logins for one user name from one address before that pair is throttled.
-    pub lockout_threshold: u32,
-    /// Failed logins from one address, whatever the names, before the address is throttled.
-    pub address_lockout_threshold: u32,
-    /// How long a throttle lasts.
-    #[serde(rename = "lockout_seconds", deserialize_with = "values::seconds")]
-    pub lockout: Duration,
-    /// Failures older than this no longer count.
-    #[serde(
-        rename = "failure_window_seconds",
-        deserialize_with = "values::seconds"
-    )]
-    pub failure_window: Duration,
-    /// Password hashes computed at once (1 to 64); further logins wait briefly, then get 503
-    /// `busy`.
-    pub parallel_hashes: usize,
-}
-
-impl AuthConfig {
-    /// Brings the counts into their ranges.
-    pub(super) fn settle(&mut self) {
-        self.lockout_threshold = self.lockout_threshold.max(1);
-        self.address_lockout_threshold = self.address_lockout_threshold.max(1);
-        self.parallel_hashes = self.parallel_hashes.clamp(1, 64);
-    }
-}
-
 /// `[http]`: who is trusted to say where a request comes from, and what one request may cost.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -121,16 +62,6 @@ pub struct HttpConfig {
     pub request_timeout: Duration,
     /// Connections served at once; further ones wait in the listen queue.
     pub max_connections: usize,
-}
-
-/// `[audit]`: how much of the audit log is kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuditConfig {
-    /// Entries older than this many days are removed (at least 1).
-    pub keep_days: u32,
-    /// At most this many entries are kept, the oldest go first (at least 100).
-    pub max_entries: u64,
 }
 
 /// `[tls]`: the certificate the server serves HTTPS with.
@@ -181,6 +112,47 @@ impl Transport {
     /// `https` or `http`.
     pub fn scheme(&self) -> &'static str {
         if self.is_tls() { "https" } else { "http" }
+    }
+}
+
+/// `[metrics]`: who may read `GET /metrics`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// A bearer token; without one only loopback clients may read the metrics.
+    pub token_file: Option<PathBuf>,
+    /// The token itself (prefer `token_file`).
+    pub token: Option<String>,
+}
+
+/// `[metrics]`, resolved: `None` means loopback clients only.
+#[derive(Debug, Clone, Default)]
+pub struct MetricsConfig {
+    pub token: Option<String>,
+}
+
+impl MetricsSettings {
+    pub(super) fn resolve(&self) -> anyhow::Result<MetricsConfig> {
+        let token = match (self.token.clone(), &self.token_file) {
+            (Some(token), None) => Some(token),
+            (None, Some(path)) => Some(
+                std::fs::read_to_string(path)
+                    .with_context(|| {
+                        format!("cannot read `metrics.token_file` {}", path.display())
+                    })?
+                    .trim()
+                    .to_owned(),
+            ),
+            (None, None) => None,
+            (Some(_), Some(_)) => {
+                anyhow::bail!("give `metrics.token` or `metrics.token_file`, not both")
+            }
+        };
+        anyhow::ensure!(
+            token.as_ref().is_none_or(|token| token.len() >= 16),
+            "the metrics token is shorter than 16 characters: make a longer one"
+        );
+        Ok(MetricsConfig { token })
     }
 }
 

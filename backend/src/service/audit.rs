@@ -7,10 +7,19 @@ use sea_orm::{
 };
 use shared::api::{AuditEntry, AuditOutcome, AuditPage};
 
-use crate::config::AuditConfig;
 use crate::service::ServiceError;
 use crate::storage::db::Db;
 use crate::storage::entity::audit_log;
+
+/// `[audit]`: how much of the audit log is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Entries older than this many days are removed (at least 1).
+    pub keep_days: u32,
+    /// At most this many entries are kept, the oldest go first (at least 100).
+    pub max_entries: u64,
+}
 
 /// One thing worth recording.
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use shared::api::ErrorBody;
 use shared::backup::{BackupInfo, BackupReason, DatabaseKind};
@@ -13,7 +13,6 @@ use shared::notify::EventType;
 use shared::panel::{JobInfo, JobKind};
 
 use crate::clock::Clock;
-use crate::config::BackupsConfig;
 use crate::service::audit::{Audit, AuditEvent};
 use crate::service::jobs::Jobs;
 use crate::service::notify::{Notice, Notifier};
@@ -22,6 +21,49 @@ use crate::service::{Installed, ServiceError};
 use crate::storage::backup::{BackupDir, BackupError, Facts, Request};
 use crate::storage::db::Db;
 use crate::storage::restore::{Mark, swap_sqlite};
+use crate::values;
+use serde::Deserialize;
+
+/// `[backups]`: where database backups go and how long they are kept (docs/backups.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupsConfig {
+    /// The backups folder (`DATA_DIR/backups` unless set).
+    #[serde(default)]
+    pub dir: PathBuf,
+    /// The `pg_dump` program for a PostgreSQL database; `pg_restore` is looked for beside it.
+    pub pg_dump: PathBuf,
+    /// Keep at least this many of the newest backups.
+    pub keep_last: usize,
+    /// Remove backups older than this many days beyond those.
+    pub keep_days: u32,
+    /// When to take a backup by itself: five cron fields, e.g. `0 3 * * *` (none: never).
+    pub schedule: Option<String>,
+    /// The IANA time zone `schedule` is read in.
+    #[serde(deserialize_with = "values::time_zone")]
+    pub time_zone: chrono_tz::Tz,
+}
+
+impl BackupsConfig {
+    /// When the next scheduled backup is due after `now`; `None`: never.
+    pub fn next_after(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let schedule = self.schedule.as_deref()?;
+        shared::window::Window::new(schedule, 1, self.time_zone, now)
+            .ok()?
+            .next_after(now)
+            .map(|opening| opening.start)
+    }
+
+    /// Refuses a schedule that is not five cron fields.
+    pub fn check(&self, from: &dyn Fn(&str) -> String) -> anyhow::Result<()> {
+        if let Some(schedule) = &self.schedule {
+            shared::window::Window::new(schedule, 1, self.time_zone, Utc::now()).map_err(
+                |err| anyhow::anyhow!("`backups.schedule`{}: {err}", from("backups.schedule")),
+            )?;
+        }
+        Ok(())
+    }
+}
 
 /// What taking, listing or removing a backup can fail with.
 #[derive(Debug, thiserror::Error)]

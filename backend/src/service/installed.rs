@@ -7,11 +7,53 @@ use sea_orm::{
 };
 use shared::{Build, PatchLevel, ProductVersion};
 
-use crate::config::InitialInstall;
 use crate::service::ServiceError;
 use crate::service::schema::{LevelMigration, MigrationReport, migrate_to};
 use crate::storage::db::Db;
 use crate::storage::entity::installed_state;
+
+/// `[installed]`: the state the very first start records, `product_version` (6.4.0) and
+/// `build` (6.4.0.9001 for 6.4.0, `PRODUCT_VERSION.1` for others).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(try_from = "InitialSettings")]
+pub struct InitialInstall {
+    pub product_version: ProductVersion,
+    pub build: Build,
+}
+
+/// `[installed]` as written.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InitialSettings {
+    product_version: ProductVersion,
+    build: Option<Build>,
+}
+
+impl TryFrom<InitialSettings> for InitialInstall {
+    type Error = String;
+
+    fn try_from(settings: InitialSettings) -> Result<Self, String> {
+        let product_version = settings.product_version;
+        let first = if product_version == ProductVersion::new(6, 4, 0) {
+            9001
+        } else {
+            1
+        };
+        let build = settings.build.unwrap_or(Build {
+            version: product_version,
+            number: first,
+        });
+        if build.version != product_version {
+            return Err(format!(
+                "the build {build} does not belong to product version {product_version}"
+            ));
+        }
+        Ok(Self {
+            product_version,
+            build,
+        })
+    }
+}
 
 /// What runs on this server.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,6 +3,7 @@
 //! a connection goes back to the pool only outside any transaction.
 
 use std::ops::Deref;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -120,7 +121,23 @@ fn returned_clean(in_transaction: bool) -> bool {
     !in_transaction
 }
 
-use crate::config::StorageConfig;
+/// Where the data lives: the data dir, and the database's URL (the SQLite file in the data dir
+/// unless `database_url` names another).
+#[derive(Debug, Clone, Default)]
+pub struct StorageConfig {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    /// `[storage] warn_free_mb` in bytes: warn below this much free space in the data dir
+    /// (`None`: 2 GiB or 10 % of its file system, whichever is less; `storage::space`).
+    pub warn_free_bytes: Option<u64>,
+}
+
+impl StorageConfig {
+    /// Whether the database is the embedded SQLite file.
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
 
 /// Connects, creating the data dir (and the SQLite file) when needed, and runs every migration.
 pub async fn connect(storage: &StorageConfig) -> anyhow::Result<Db> {

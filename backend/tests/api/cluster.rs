@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use backend::config::ClusterConfig;
+use backend::service::cluster::ClusterConfig;
 use serde_json::Value;
 use tempfile::TempDir;
 

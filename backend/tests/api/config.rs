@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use backend::cli::args::{PackageArgs, ServeArgs, StorageArgs, TmcArgs};
-use backend::config::{Config, LONG, LogFormat, SHORT, duration};
+use backend::config::{Config, LogFormat};
+use backend::values::{LONG, SHORT, duration};
 
 /// The configuration of the TOML `text` (the file `sms.toml`) with the flags of `args` over it.
 fn layered(args: &ServeArgs, text: &str) -> anyhow::Result<Config> {
@@ -249,7 +250,7 @@ fn a_flag_that_cannot_be_read_as_text_is_refused_not_dropped() {
 
 #[test]
 fn smtp_needs_a_sender_and_a_whole_login() {
-    use backend::config::operations::SmtpTls;
+    use backend::service::notify::SmtpTls;
     let smtp = |text: &str| layered(&ServeArgs::default(), text).map(|config| config.smtp);
     assert!(smtp("[smtp]\nhost = \"mail\"").is_err());
     assert!(smtp("[smtp]\nhost = \"mail\"\nfrom = \"a@b\"\nusername = \"u\"").is_err());

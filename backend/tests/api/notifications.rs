@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
 use backend::config::Config;
-use backend::config::operations::{SmtpConfig, SmtpTls};
+use backend::service::notify::{SmtpConfig, SmtpTls};
 use base64::Engine;
 use serde_json::{Value, json};
 use testkit::{TestApp, Vendor, assert_error, eventually, spawn_app_with};

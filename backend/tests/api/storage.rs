@@ -1,7 +1,8 @@
 //! Storage on both databases: the same checks on a SQLite file and on a fresh PostgreSQL database.
 
-use backend::config::{InitialInstall, StorageConfig};
+use backend::service::installed::InitialInstall;
 use backend::service::{Audit, Auth, Installed, SettingsService};
+use backend::storage::db::StorageConfig;
 use backend::storage::db::{self, Db};
 use sea_orm::{ConnectionTrait, Statement};
 use shared::Role;

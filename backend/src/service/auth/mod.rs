@@ -14,12 +14,15 @@ use sha2::{Digest, Sha256};
 use shared::Role;
 use shared::api::SessionInfo;
 
-use crate::config::AuthConfig;
 use crate::service::ServiceError;
 use crate::service::audit::{self, AuditEvent};
 use crate::service::throttle::{Attempt, LoginThrottle, ThrottleLimits};
 use crate::storage::db::Db;
 use crate::storage::entity::{session, user};
+
+mod settings;
+
+pub use settings::AuthConfig;
 
 /// Shortest password the server accepts.
 pub const MIN_PASSWORD_LEN: usize = 8;

@@ -4,6 +4,9 @@
 
 mod outbox;
 mod send;
+mod settings;
+
+pub use settings::{NotifyConfig, SmtpConfig, SmtpSettings, SmtpTls};
 
 use std::sync::Arc;
 
@@ -21,7 +24,6 @@ use shared::notify::{
 use shared::panel::{JobInfo, JobKind, JobState, ServerEvent};
 
 use crate::clock::Clock;
-use crate::config::operations::{NotifyConfig, SmtpConfig};
 use crate::service::ServiceError;
 use crate::service::audit::{self, AuditEvent};
 use crate::service::events::Events;

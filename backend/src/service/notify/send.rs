@@ -13,7 +13,7 @@ use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncTransport, Message, Tokio1Executor};
 use shared::notify::SECRET_PREFIX;
 
-use crate::config::operations::{SmtpConfig, SmtpTls};
+use super::settings::{SmtpConfig, SmtpTls};
 
 /// How long one try may take.
 const TIMEOUT: Duration = Duration::from_secs(15);

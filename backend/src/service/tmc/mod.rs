@@ -5,6 +5,9 @@
 
 pub mod feed;
 mod record;
+mod settings;
+
+pub use settings::{DEMO_TMC_INTERVAL, TmcConfig};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -145,7 +148,7 @@ impl TmcSync {
         db: Db,
         keys: Arc<TrustedKeys>,
         events: Events,
-        config: &crate::config::TmcConfig,
+        config: &TmcConfig,
         cache: std::path::PathBuf,
     ) -> Result<Arc<Self>, ServiceError> {
         let base = config.url.clone();

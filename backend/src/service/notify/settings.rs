@@ -1,14 +1,13 @@
-//! The operations settings: `[smtp]` (email notifications), `[notify]` (when events are sent),
-//! `[metrics]` (who may read `/metrics`) and `[backups]`.
+//! `[smtp]` (the mail server email notifications go through) and `[notify]` (when events are
+//! sent), as the configuration writes them; `[smtp]` resolved with its password read.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::values;
+use crate::values;
 
 /// `[smtp]`: the mail server email notifications go through.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -118,94 +117,4 @@ pub struct NotifyConfig {
 
 fn retry_first() -> Duration {
     Duration::from_secs(10)
-}
-
-/// `[backups]`: where database backups go and how long they are kept (docs/backups.md).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BackupsConfig {
-    /// The backups folder (`DATA_DIR/backups` unless set).
-    #[serde(default)]
-    pub dir: PathBuf,
-    /// The `pg_dump` program for a PostgreSQL database; `pg_restore` is looked for beside it.
-    pub pg_dump: PathBuf,
-    /// Keep at least this many of the newest backups.
-    pub keep_last: usize,
-    /// Remove backups older than this many days beyond those.
-    pub keep_days: u32,
-    /// When to take a backup by itself: five cron fields, e.g. `0 3 * * *` (none: never).
-    pub schedule: Option<String>,
-    /// The IANA time zone `schedule` is read in.
-    #[serde(deserialize_with = "values::time_zone")]
-    pub time_zone: chrono_tz::Tz,
-}
-
-impl BackupsConfig {
-    /// When the next scheduled backup is due after `now`; `None`: never.
-    pub fn next_after(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let schedule = self.schedule.as_deref()?;
-        shared::window::Window::new(schedule, 1, self.time_zone, now)
-            .ok()?
-            .next_after(now)
-            .map(|opening| opening.start)
-    }
-
-    /// Refuses a schedule that is not five cron fields.
-    pub(super) fn check(&self, from: &dyn Fn(&str) -> String) -> anyhow::Result<()> {
-        if let Some(schedule) = &self.schedule {
-            shared::window::Window::new(schedule, 1, self.time_zone, Utc::now()).map_err(
-                |err| anyhow::anyhow!("`backups.schedule`{}: {err}", from("backups.schedule")),
-            )?;
-        }
-        Ok(())
-    }
-}
-
-/// `[storage]`: the data dir's free space.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DiskSettings {
-    /// Warn below this many MiB free in the data dir.
-    pub warn_free_mb: Option<u64>,
-}
-
-/// `[metrics]`: who may read `GET /metrics`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct MetricsSettings {
-    /// A bearer token; without one only loopback clients may read the metrics.
-    pub token_file: Option<PathBuf>,
-    /// The token itself (prefer `token_file`).
-    pub token: Option<String>,
-}
-
-/// `[metrics]`, resolved: `None` means loopback clients only.
-#[derive(Debug, Clone, Default)]
-pub struct MetricsConfig {
-    pub token: Option<String>,
-}
-
-impl MetricsSettings {
-    pub fn resolve(&self) -> anyhow::Result<MetricsConfig> {
-        let token = match (self.token.clone(), &self.token_file) {
-            (Some(token), None) => Some(token),
-            (None, Some(path)) => Some(
-                std::fs::read_to_string(path)
-                    .with_context(|| {
-                        format!("cannot read `metrics.token_file` {}", path.display())
-                    })?
-                    .trim()
-                    .to_owned(),
-            ),
-            (None, None) => None,
-            (Some(_), Some(_)) => {
-                anyhow::bail!("give `metrics.token` or `metrics.token_file`, not both")
-            }
-        };
-        anyhow::ensure!(
-            token.as_ref().is_none_or(|token| token.len() >= 16),
-            "the metrics token is shorter than 16 characters: make a longer one"
-        );
-        Ok(MetricsConfig { token })
-    }
 }

@@ -19,9 +19,12 @@ use shared::panel::{JobInfo, JobState};
 use shared::{PatchId, PatchLevel};
 use tokio::sync::watch;
 
-use crate::config::ClusterConfig;
 use crate::service::ServiceError;
 use crate::storage::db::Db;
+
+mod settings;
+
+pub use settings::{ClusterConfig, ClusterSettings};
 
 /// How long a call to the peer may take (a package push has its own, longer limit).
 const PEER_TIMEOUT: Duration = Duration::from_secs(3);

@@ -1,4 +1,5 @@
-//! `[cluster]`: the HA cluster this node belongs to.
+//! `[cluster]`: the HA cluster this node belongs to, as the configuration writes it and
+//! resolved (the secret read, the peer's certificate check settled).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -6,8 +7,9 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::Deserialize;
 
-use super::{StorageConfig, values};
 use crate::net;
+use crate::storage::db::StorageConfig;
+use crate::values;
 
 /// The shortest cluster secret accepted.
 pub const MIN_SECRET_LEN: usize = 16;
@@ -58,7 +60,7 @@ impl std::fmt::Debug for ClusterConfig {
 
 impl ClusterSettings {
     /// The cluster, when `peer` and `secret_file` are given (both, or neither).
-    pub(super) fn resolve(
+    pub fn resolve(
         &self,
         storage: &StorageConfig,
         from: &dyn Fn(&str) -> String,

@@ -1,6 +1,7 @@
-//! How the configuration writes values that are not plain TOML types: durations, base URLs,
-//! proxies, time zones. Each reader is a serde `deserialize_with`, so that figment's error names
-//! the setting and where its value came from.
+//! How the settings write values that are not plain TOML types: durations, base URLs, proxies,
+//! time zones. Each reader is a serde `deserialize_with` of a section's field (in `config` or in
+//! the service that owns the section), so that figment's error names the setting and where its
+//! value came from.
 
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
