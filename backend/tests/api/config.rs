@@ -45,6 +45,13 @@ fn defaults_that_follow_other_settings() {
     )
     .unwrap();
     assert_eq!(config.backups.dir, PathBuf::from("/backups"));
+    // The first build is 6.4.0.9001 for 6.4.0 and .1 for any other product version.
+    assert_eq!(Config::defaults().initial.build.to_string(), "6.4.0.9001");
+    let config = layered(
+        &ServeArgs::default(),
+        "[installed]\nproduct_version = \"6.5.0\"",
+    );
+    assert_eq!(config.unwrap().initial.build.to_string(), "6.5.0.1");
 }
 
 #[test]
@@ -118,12 +125,15 @@ fn unknown_keys_and_bad_versions_are_refused() {
         .unwrap_err()
         .to_string();
     assert!(typo.contains("lisen"), "{typo}");
+    let version = layered(
+        &ServeArgs::default(),
+        "[installed]\nproduct_version = \"6.4\"",
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
-        layered(
-            &ServeArgs::default(),
-            "[installed]\nproduct_version = \"6.4\""
-        )
-        .is_err()
+        version.contains("`installed.product_version` in the configuration file sms.toml"),
+        "{version}"
     );
     assert!(
         layered(
