@@ -170,8 +170,7 @@ impl Config {
             self.backups.dir = self.data_dir.join("backups");
         }
         self.auth.settle();
-        self.audit.keep_days = self.audit.keep_days.max(1);
-        self.audit.max_entries = self.audit.max_entries.max(100);
+        self.audit.settle();
         sections::check(&self, &from)?;
         self.backups.check(&from)?;
         self.cluster = self.cluster_settings.resolve(&self.storage, &from)?;

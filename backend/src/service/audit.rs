@@ -21,6 +21,14 @@ pub struct AuditConfig {
     pub max_entries: u64,
 }
 
+impl AuditConfig {
+    /// Brings the limits into their ranges.
+    pub fn settle(&mut self) {
+        self.keep_days = self.keep_days.max(1);
+        self.max_entries = self.max_entries.max(100);
+    }
+}
+
 /// One thing worth recording.
 #[derive(Debug, Clone)]
 pub struct AuditEvent {
