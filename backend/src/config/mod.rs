@@ -174,7 +174,7 @@ impl Config {
         sections::check(&self, &from)?;
         self.backups.check(&from)?;
         self.cluster = self.cluster_settings.resolve(&self.storage, &from)?;
-        self.transport = self.tls.transport(self.listen)?;
+        self.transport = self.tls.transport(self.listen, &from)?;
         self.smtp = self.smtp_settings.resolve()?;
         self.metrics = self.metrics_settings.resolve()?;
         #[cfg(feature = "fault-injection")]

@@ -89,14 +89,23 @@ pub enum Transport {
 }
 
 impl TlsSettings {
-    /// How the server serves on `listen`.
-    pub(super) fn transport(&self, listen: SocketAddr) -> anyhow::Result<Transport> {
+    /// How the server serves on `listen`; an error names the setting and, through `from`,
+    /// where its value came from.
+    pub(super) fn transport(
+        &self,
+        listen: SocketAddr,
+        from: &dyn Fn(&str) -> String,
+    ) -> anyhow::Result<Transport> {
         Ok(match (self.cert.clone(), self.key.clone()) {
             (Some(cert), Some(key)) => Transport::Https { cert, key },
-            (Some(_), None) => {
-                anyhow::bail!("--tls-cert needs --tls-key: the certificate's private key")
-            }
-            (None, Some(_)) => anyhow::bail!("--tls-key needs --tls-cert: the certificate chain"),
+            (Some(_), None) => anyhow::bail!(
+                "`tls.cert`{} needs `tls.key` (--tls-key): the certificate's private key",
+                from("tls.cert")
+            ),
+            (None, Some(_)) => anyhow::bail!(
+                "`tls.key`{} needs `tls.cert` (--tls-cert): the certificate chain",
+                from("tls.key")
+            ),
             (None, None) if listen.ip().is_loopback() || self.insecure_http => Transport::Http,
             (None, None) => Transport::HttpsSelfSigned,
         })

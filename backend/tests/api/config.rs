@@ -117,6 +117,26 @@ fn an_error_names_the_setting_and_where_its_value_came_from() {
         bad_url.contains("`tmc.url` in the command line"),
         "{bad_url}"
     );
+    // A setting that needs another names both, and where the one given came from.
+    let half_tls = layered(&ServeArgs::default(), "[tls]\ncert = \"/etc/sms/cert.pem\"")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        half_tls.contains("`tls.cert` (from the configuration file sms.toml) needs `tls.key`"),
+        "{half_tls}"
+    );
+    let half_cluster = layered(
+        &ServeArgs::default(),
+        "database_url = \"postgres://db/sms\"\n[cluster]\npeer = \"https://sms-b:8080/\"",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        half_cluster.contains(
+            "`cluster.peer` (from the configuration file sms.toml) needs `cluster.secret_file`"
+        ),
+        "{half_cluster}"
+    );
 }
 
 #[test]

@@ -69,11 +69,14 @@ impl ClusterSettings {
             (None, None) => return Ok(None),
             (Some(peer), Some(file)) => (peer, file),
             (Some(_), None) => anyhow::bail!(
-                "--cluster-peer needs --cluster-secret-file: the nodes of a cluster authenticate \
-                 their calls to each other with a shared secret"
+                "`cluster.peer`{} needs `cluster.secret_file` (--cluster-secret-file): the nodes \
+                 of a cluster authenticate their calls to each other with a shared secret",
+                from("cluster.peer")
             ),
             (None, Some(_)) => anyhow::bail!(
-                "--cluster-secret-file needs --cluster-peer: the address of the other node"
+                "`cluster.secret_file`{} needs `cluster.peer` (--cluster-peer): the address of \
+                 the other node",
+                from("cluster.secret_file")
             ),
         };
         anyhow::ensure!(
@@ -113,8 +116,9 @@ impl ClusterSettings {
         };
         anyhow::ensure!(
             peer.scheme() == "https" || (fingerprint.is_none() && self.ca_file.is_none()),
-            "`cluster.ca_file` and `cluster.peer_fingerprint` check an https:// peer: give the \
-             peer URL as https://"
+            "`cluster.ca_file` and `cluster.peer_fingerprint` check an https:// peer: give \
+             `cluster.peer`{} as https://",
+            from("cluster.peer")
         );
         Ok(Some(ClusterConfig {
             peer,
